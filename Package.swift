@@ -1,0 +1,100 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+/// Settings every Almanac target shares: Swift 6 language mode plus the upcoming
+/// features that make strict code stricter.
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "Almanac",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "almanac", targets: ["almanac"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+    ],
+    targets: [
+        // Shared vocabulary: typed ids, source locations, diagnostics, progress, viewers.
+        .target(name: "AlmanacCore"),
+        // Cron expressions and schedules (used by the catalog validator and the schedulers).
+        .target(name: "Scheduling", dependencies: ["AlmanacCore"]),
+        // Catalog-as-code: YAML model, loader with positions, validator, live store.
+        .target(
+            name: "Catalog",
+            dependencies: [
+                "AlmanacCore", "Scheduling",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]),
+        // Almanac's own state (views, runs, lifecycle log): protocol + SQLite implementation.
+        .target(
+            name: "Storage",
+            dependencies: ["AlmanacCore", .product(name: "GRDB", package: "GRDB.swift")]),
+        // The synthetic demo company's warehouse.
+        .target(
+            name: "DemoCompany",
+            dependencies: ["AlmanacCore", .product(name: "GRDB", package: "GRDB.swift")]),
+        // Turning catalog data into HTML: routes, view models, templates.
+        .target(
+            name: "Pages",
+            dependencies: [
+                "AlmanacCore", "Catalog", "Scheduling",
+                .product(name: "Mustache", package: "swift-mustache"),
+            ]),
+        // The HTTP edge; the only module that imports Hummingbird.
+        .target(
+            name: "Portal",
+            dependencies: [
+                "AlmanacCore", "Catalog", "Storage", "Pages",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]),
+        // The command tree; parses arguments and calls the modules.
+        .target(
+            name: "AlmanacCLI",
+            dependencies: [
+                "AlmanacCore", "Catalog", "Storage", "DemoCompany", "Portal",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]),
+        .executableTarget(name: "almanac", dependencies: ["AlmanacCLI"]),
+        // Helpers with names for tests: temp dirs, fixtures, a live portal.
+        .target(
+            name: "AlmanacTestSupport",
+            dependencies: [
+                "AlmanacCore", "Catalog", "Storage", "Portal",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        .testTarget(name: "CatalogTests", dependencies: ["Catalog", "Scheduling", "AlmanacTestSupport"]),
+        .testTarget(name: "DemoCompanyTests", dependencies: ["DemoCompany", "AlmanacTestSupport"]),
+        .testTarget(name: "StorageTests", dependencies: ["Storage", "AlmanacTestSupport"]),
+        .testTarget(
+            name: "PortalTests",
+            dependencies: [
+                "Portal", "Catalog", "Pages", "Storage", "AlmanacTestSupport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]),
+        .testTarget(name: "CLITests", dependencies: ["AlmanacCLI", "AlmanacTestSupport"]),
+    ]
+)
+
+for target in package.targets {
+    target.swiftSettings = (target.swiftSettings ?? []) + swiftSettings
+}

@@ -1,0 +1,17 @@
+import Foundation
+
+/// `ALMANAC_*` environment variables, which stand in for options not given on the
+/// command line (precedence: option > environment > built-in default).
+enum EnvironmentDefaults {
+    static func value(_ name: String) -> String? {
+        guard let value = ProcessInfo.processInfo.environment["ALMANAC_\(name)"], !value.isEmpty else { return nil }
+        return value
+    }
+    static var catalog: String? { value("CATALOG") }
+    static var warehouse: String? { value("WAREHOUSE") }
+    static var state: String? { value("STATE") }
+    static var host: String? { value("HOST") }
+    static var port: Int? { value("PORT").flatMap(Int.init) }
+    static var web: String? { value("WEB") }
+    static var trustedProxies: String? { value("TRUSTED_PROXIES") }
+}

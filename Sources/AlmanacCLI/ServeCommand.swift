@@ -1,0 +1,131 @@
+import AlmanacCore
+import ArgumentParser
+import Catalog
+import Foundation
+import Logging
+import Pages
+import Portal
+import Storage
+
+/// Options shared by `serve` and `demo`: where the portal listens and who it trusts.
+struct ServerOptions: ParsableArguments {
+    @Option(help: "Address to listen on. (env: ALMANAC_HOST)")
+    var host: String = EnvironmentDefaults.host ?? "127.0.0.1"
+
+    @Option(help: "Port to listen on. (env: ALMANAC_PORT)")
+    var port: Int = EnvironmentDefaults.port ?? 8080
+
+    @Option(help: "The folder with templates/ and static/ (default: ./Web or next to the binary). (env: ALMANAC_WEB)")
+    var web: String?
+
+    @Option(
+        name: .customLong("trusted-proxy"),
+        help: """
+            Address or CIDR network of the SSO proxy whose identity headers are trusted; repeat for several. \
+            (env: ALMANAC_TRUSTED_PROXIES, comma-separated)
+            """)
+    var trustedProxies: [String] = EnvironmentDefaults.trustedProxies?.split(separator: ",").map {
+        $0.trimmingCharacters(in: .whitespaces)
+    } ?? []
+
+    @Option(help: "Header carrying the signed-in user, set by the trusted proxy.")
+    var userHeader: String = "X-Forwarded-User"
+
+    @Option(help: "Header carrying the user's groups (comma-separated), set by the trusted proxy.")
+    var groupsHeader: String = "X-Forwarded-Groups"
+
+    @Flag(help: "Development only: treat requests from loopback without identity headers as a local admin.")
+    var allowAnonymousLoopback = false
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: String = "info"
+
+    func validate() throws {
+        guard (1...65535).contains(port) else { throw ValidationError("--port must be between 1 and 65535, got \(port)") }
+        guard Logger.Level(rawValue: logLevel) != nil else {
+            throw ValidationError("--log-level '\(logLevel)' is not one of trace, debug, info, notice, warning, error, critical")
+        }
+        let invalid = auth.invalidProxies()
+        guard invalid.isEmpty else {
+            throw ValidationError("--trusted-proxy: '\(invalid.joined(separator: "', '"))' is not an IP address or CIDR network")
+        }
+    }
+
+    var auth: AuthConfiguration {
+        AuthConfiguration(
+            trustedProxies: trustedProxies, userHeader: userHeader, groupsHeader: groupsHeader,
+            allowAnonymousLoopback: allowAnonymousLoopback)
+    }
+
+    func makeLogger() -> Logger {
+        var logger = Logger(label: "almanac")
+        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        return logger
+    }
+}
+
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve the portal on a catalog, a warehouse and a state store.",
+        discussion: """
+            Identity comes from a trusted SSO proxy: only requests from --trusted-proxy \
+            addresses may name a user in the identity headers. Each option can also come \
+            from its ALMANAC_* environment variable.
+            """)
+
+    @Option(help: "The catalog folder (holding almanac.yaml). (env: ALMANAC_CATALOG)")
+    var catalog: String = EnvironmentDefaults.catalog ?? "Catalog"
+
+    @Option(help: "The warehouse: a SQLite file path. (env: ALMANAC_WAREHOUSE)")
+    var warehouse: String?
+
+    @Option(help: "The state store: a SQLite file path or sqlite://PATH. (env: ALMANAC_STATE)")
+    var state: String = EnvironmentDefaults.state ?? "var/state.sqlite"
+
+    @OptionGroup var server: ServerOptions
+
+    func validate() throws {
+        if let warehouse = warehouse ?? EnvironmentDefaults.warehouse, !warehouse.contains("://"), !FileManager.default.fileExists(atPath: warehouse) {
+            throw ValidationError("--warehouse: no file at '\(warehouse)'")
+        }
+    }
+
+    func run() async throws {
+        try await Serving.run(catalog: catalog, state: state, server: server)
+    }
+}
+
+/// Builds the portal's environment from command-line values and runs it until SIGTERM/SIGINT.
+enum Serving {
+    static func run(catalog directory: String, state location: String, server options: ServerOptions) async throws {
+        LoggingBootstrap.once(level: Logger.Level(rawValue: options.logLevel) ?? .info)
+        let logger = options.makeLogger()
+        let store: CatalogStore
+        do {
+            store = try CatalogStore(directory: directory)
+        } catch {
+            printError(error.description)
+            throw ExitCode(1)
+        }
+        guard let webRoot = PageRenderer.locateWebRoot(options.web ?? EnvironmentDefaults.web) else {
+            printError("cannot find the portal's Web/ folder (templates and static files); pass --web DIR")
+            throw ExitCode(1)
+        }
+        let renderer = try await PageRenderer(webRoot: webRoot)
+        let stateStore = try SQLiteStateStore.open(location: location)
+        let environment = PortalEnvironment(
+            catalog: store, state: stateStore, renderer: renderer, auth: options.auth, logger: logger)
+        logger.info(
+            "serving",
+            metadata: [
+                "url": "http://\(options.host):\(options.port)/", "catalog": "\(directory)", "state": "\(location)",
+                "catalog_version": "\(store.current.version)",
+            ])
+        try await runPortal(environment, server: ServerConfiguration(host: options.host, port: options.port))
+    }
+}
+
+func printError(_ message: String) {
+    FileHandle.standardError.write(Data("error: \(message)\n".utf8))
+}

@@ -1,0 +1,95 @@
+public import AlmanacCore
+
+/// The one place that decides whether a viewer may see a catalog object.
+///
+/// Everything that lists, counts or shows catalog objects (pages, the JSON API, search,
+/// digests) goes through ``CatalogView``, which applies this policy while it enumerates,
+/// so a restricted object never reaches a page, a count or a facet.
+public enum AccessPolicy {
+    /// Whether `viewer` may see an object restricted to `groups` (no groups: everyone signed in).
+    public static func allows(_ viewer: Viewer, groups: [String]) -> Bool {
+        if viewer.isAdmin || groups.isEmpty { return true }
+        return groups.contains { viewer.groups.contains($0) }
+    }
+}
+
+/// A catalog as one viewer may see it.
+///
+/// Reports and templates are visible when their own `access` allows and their owner team
+/// is visible; metrics likewise, and also require their source to be visible. Lists from
+/// here are the only lists pages should use.
+public struct CatalogView: Sendable {
+    public let catalog: Catalog
+    public let viewer: Viewer
+
+    public init(_ catalog: Catalog, viewer: Viewer) {
+        self.catalog = catalog
+        self.viewer = viewer
+    }
+
+    private func allows(_ groups: [String]) -> Bool { AccessPolicy.allows(viewer, groups: groups) }
+
+    public func canSee(_ team: Team) -> Bool { allows(team.access) }
+    public func canSee(_ source: Source) -> Bool { allows(source.access) }
+    public func canSee(_ metric: Metric) -> Bool {
+        allows(metric.access) && (catalog.source(metric.source).map(canSee) ?? false)
+    }
+    public func canSee(_ report: Report) -> Bool { allows(report.access) }
+    public func canSee(_ template: Template) -> Bool { allows(template.access) }
+    public func canSee(_ entity: Entity) -> Bool {
+        allows(entity.access) && (catalog.template(entity.template).map(canSee) ?? false)
+    }
+    public func canSee(_ annotation: Annotation) -> Bool { allows(annotation.access) }
+    public func canSee(_ subscription: Subscription) -> Bool { allows(subscription.access) }
+    public func canSee(_ trigger: Trigger) -> Bool { allows(trigger.access) }
+    public func canSee(_ backend: Backend) -> Bool { allows(backend.access) }
+
+    public var teams: [Team] { catalog.teams.filter(canSee) }
+    public var sources: [Source] { catalog.sources.filter(canSee) }
+    public var metrics: [Metric] { catalog.metrics.filter(canSee) }
+    public var reports: [Report] { catalog.reports.filter(canSee) }
+    public var templates: [Template] { catalog.templates.filter(canSee) }
+    public var entities: [Entity] { catalog.entities.filter(canSee) }
+    public var annotations: [Annotation] { catalog.annotations.filter(canSee) }
+    public var subscriptions: [Subscription] { catalog.subscriptions.filter(canSee) }
+    public var triggers: [Trigger] { catalog.triggers.filter(canSee) }
+    public var backends: [Backend] { catalog.backends.filter(canSee) }
+
+    public func team(_ id: TeamID) -> Team? { catalog.team(id).flatMap { canSee($0) ? $0 : nil } }
+    public func source(_ id: SourceID) -> Source? { catalog.source(id).flatMap { canSee($0) ? $0 : nil } }
+    public func metric(_ id: MetricID) -> Metric? { catalog.metric(id).flatMap { canSee($0) ? $0 : nil } }
+    public func report(_ id: ReportID) -> Report? { catalog.report(id).flatMap { canSee($0) ? $0 : nil } }
+    public func template(_ id: TemplateID) -> Template? { catalog.template(id).flatMap { canSee($0) ? $0 : nil } }
+    public func entity(_ id: EntityID) -> Entity? { catalog.entity(id).flatMap { canSee($0) ? $0 : nil } }
+    public func backend(_ id: BackendID) -> Backend? { catalog.backend(id).flatMap { canSee($0) ? $0 : nil } }
+
+    /// Visible reports whose panels use `metric`.
+    public func reports(using metric: MetricID) -> [Report] {
+        catalog.reports.filter { $0.panels.contains { $0.metric == metric } && canSee($0) }
+    }
+    /// Visible templates whose panels use `metric`.
+    public func templates(using metric: MetricID) -> [Template] {
+        catalog.templates.filter { $0.panels.contains { $0.metric == metric } && canSee($0) }
+    }
+    /// Visible ratio metrics built on `metric`.
+    public func metrics(derivedFrom metric: MetricID) -> [Metric] {
+        catalog.metrics.filter { ($0.numerator == metric || $0.denominator == metric) && canSee($0) }
+    }
+
+    /// Everything visible that `team` owns.
+    public func owned(by team: TeamID) -> (reports: [Report], metrics: [Metric], templates: [Template], sources: [Source]) {
+        (
+            reports.filter { $0.owner == team }, metrics.filter { $0.owner == team },
+            templates.filter { $0.owner == team }, sources.filter { $0.owner == team }
+        )
+    }
+
+    /// Tags in use on visible reports, templates and metrics, with how often each is used.
+    public var tagCounts: [(tag: String, count: Int)] {
+        var counts: [String: Int] = [:]
+        for tag in reports.flatMap(\.tags) + templates.flatMap(\.tags) + metrics.flatMap(\.tags) {
+            counts[tag, default: 0] += 1
+        }
+        return counts.map { ($0.key, $0.value) }.sorted { ($1.count, $0.tag) < ($0.count, $1.tag) }
+    }
+}

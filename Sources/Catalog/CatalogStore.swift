@@ -1,0 +1,138 @@
+public import AlmanacCore
+public import Foundation
+import Synchronization
+
+/// A catalog that failed to load, with every problem found.
+public struct CatalogLoadFailure: AlmanacError, Sendable {
+    public var directory: String
+    public var diagnostics: [Diagnostic]
+    public var userMessage: String {
+        let errors = diagnostics.filter { $0.severity == .error }
+        return "the catalog in '\(directory)' has \(errors.count) error\(errors.count == 1 ? "" : "s"):\n"
+            + errors.map(\.description).joined(separator: "\n")
+    }
+    public var hint: String? { "run 'almanac catalog check \(directory)' to list them as file:line:column" }
+}
+
+/// What the portal knows about its catalog: which version serves, and whether the files
+/// on disk currently hold a broken edit.
+public struct CatalogStatus: Sendable {
+    public var directory: String
+    public var version: String
+    public var loadedAt: Date
+    public var lastCheckedAt: Date
+    /// Problems of the newest files on disk when they did not validate; empty when the
+    /// serving catalog is the newest.
+    public var rejectedDiagnostics: [Diagnostic]
+    public var rejectedAt: Date?
+    /// Warnings of the serving catalog.
+    public var warnings: [Diagnostic]
+}
+
+/// How one reload attempt went.
+public enum CatalogReloadOutcome: Sendable {
+    case unchanged
+    case updated(previous: Catalog, current: Catalog)
+    case rejected([Diagnostic])
+}
+
+/// Holds the catalog a running portal serves and swaps in a new one only if it validated.
+///
+/// Reads are a lock and a copy of a struct of arrays (copy-on-write), cheap enough for
+/// every request; a broken edit on disk leaves the last good catalog serving and is
+/// reported through ``status``.
+public final class CatalogStore: Sendable {
+    private struct State {
+        var catalog: Catalog
+        var status: CatalogStatus
+        var fingerprint: String
+    }
+
+    public let directory: String
+    private let state: Mutex<State>
+
+    /// Loads `directory`; a portal does not start on a broken catalog.
+    /// - Throws: ``CatalogLoadFailure`` with every problem.
+    public init(directory: String, now: Date = Date()) throws(CatalogLoadFailure) {
+        let fingerprint = CatalogStore.fingerprint(directory)
+        let result = CatalogLoader.load(directory: directory, now: now)
+        guard let catalog = result.catalog else {
+            throw CatalogLoadFailure(directory: directory, diagnostics: result.diagnostics)
+        }
+        self.directory = directory
+        state = Mutex(
+            State(
+                catalog: catalog,
+                status: CatalogStatus(
+                    directory: directory, version: catalog.version, loadedAt: now, lastCheckedAt: now,
+                    rejectedDiagnostics: [], rejectedAt: nil, warnings: result.warnings),
+                fingerprint: fingerprint))
+    }
+
+    /// The catalog being served.
+    public var current: Catalog { state.withLock { $0.catalog } }
+    public var status: CatalogStatus { state.withLock { $0.status } }
+
+    /// Reloads when the files changed since the last look.
+    ///
+    /// - Parameter force: reload even when the files look unchanged.
+    public func reloadIfChanged(now: Date = Date(), force: Bool = false) -> CatalogReloadOutcome {
+        let fingerprint = Self.fingerprint(directory)
+        let unchanged = state.withLock { state -> Bool in
+            state.status.lastCheckedAt = now
+            return state.fingerprint == fingerprint && !force
+        }
+        if unchanged { return .unchanged }
+        let result = CatalogLoader.load(directory: directory, now: now)
+        return state.withLock { state -> CatalogReloadOutcome in
+            state.fingerprint = fingerprint
+            guard let catalog = result.catalog else {
+                state.status.rejectedDiagnostics = result.diagnostics
+                state.status.rejectedAt = now
+                return .rejected(result.diagnostics)
+            }
+            state.status.rejectedDiagnostics = []
+            state.status.rejectedAt = nil
+            state.status.warnings = result.warnings
+            guard catalog.version != state.catalog.version else { return .unchanged }
+            let previous = state.catalog
+            state.catalog = catalog
+            state.status.version = catalog.version
+            state.status.loadedAt = now
+            return .updated(previous: previous, current: catalog)
+        }
+    }
+
+    /// Names, sizes and modification times of every file under `directory`: cheap to
+    /// compute every few seconds, and different whenever an editor or `git pull` writes.
+    static func fingerprint(_ directory: String) -> String {
+        var parts: [String] = []
+        let manager = FileManager.default
+        guard let enumerator = manager.enumerator(atPath: directory) else { return "" }
+        while let relative = enumerator.nextObject() as? String {
+            guard let attributes = enumerator.fileAttributes, attributes[.type] as? FileAttributeType == .typeRegular
+            else { continue }
+            let size = (attributes[.size] as? NSNumber)?.intValue ?? -1
+            let modified = (attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
+            parts.append("\(relative)|\(size)|\(modified)")
+        }
+        return Digest.fnv1a(Data(parts.sorted().joined(separator: "\n").utf8))
+    }
+}
+
+/// What changed between two catalogs, by object.
+public struct CatalogChanges: Sendable, Equatable {
+    public var added: [ItemKey]
+    public var changed: [ItemKey]
+    public var removed: [ItemKey]
+
+    public init(from previous: Catalog?, to current: Catalog) {
+        let before = previous?.itemDigests ?? [:]
+        let after = current.itemDigests
+        added = after.keys.filter { before[$0] == nil }.sorted()
+        changed = after.keys.filter { before[$0] != nil && before[$0] != after[$0] }.sorted()
+        removed = before.keys.filter { after[$0] == nil }.sorted()
+    }
+
+    public var isEmpty: Bool { added.isEmpty && changed.isEmpty && removed.isEmpty }
+}

@@ -1,0 +1,401 @@
+import AlmanacCore
+
+/// Checks every reference between catalog objects, and the rules that need two objects
+/// to decide (a breakdown must be a dimension of the panel's metric, a filter column must
+/// be declared by the metric's source, a backend's host must be allow-listed, …).
+struct CatalogValidator {
+    let catalog: Catalog
+    private var diagnostics: [Diagnostic] = []
+
+    init(catalog: Catalog) {
+        self.catalog = catalog
+    }
+
+    func validate() -> [Diagnostic] {
+        var copy = self
+        copy.run()
+        return copy.diagnostics
+    }
+
+    private mutating func run() {
+        for team in catalog.teams { check(team) }
+        for source in catalog.sources { check(source) }
+        for metric in catalog.metrics { check(metric) }
+        for report in catalog.reports { check(report) }
+        for template in catalog.templates { check(template) }
+        for entity in catalog.entities { check(entity) }
+        for annotation in catalog.annotations { check(annotation) }
+        for subscription in catalog.subscriptions { check(subscription) }
+        for trigger in catalog.triggers { check(trigger) }
+        for backend in catalog.backends { check(backend) }
+    }
+
+    // MARK: - Helpers
+
+    private func origin(_ kind: ItemKind, _ id: String) -> ItemOrigin {
+        catalog.origins[ItemKey(kind, id)] ?? ItemOrigin(file: "\(kind.folder)/\(id).yaml")
+    }
+
+    private mutating func error(_ origin: ItemOrigin, _ path: String, _ message: String, hint: String? = nil) {
+        diagnostics.append(Diagnostic(.error, at: origin.location(path), message, hint: hint))
+    }
+
+    private mutating func warning(_ origin: ItemOrigin, _ path: String, _ message: String, hint: String? = nil) {
+        diagnostics.append(Diagnostic(.warning, at: origin.location(path), message, hint: hint))
+    }
+
+    /// "known teams are 'growth', 'finance', …" or "did you mean 'growth'?".
+    private func suggestion(_ word: String, among known: [String], folder: String) -> String {
+        if let close = closestMatch(to: word, in: known) { return "did you mean '\(close)'?" }
+        if known.isEmpty { return "no \(folder) are defined yet (\(folder)/)" }
+        let shown = known.prefix(8).map { "'\($0)'" }.joined(separator: ", ")
+        return "known \(folder) are \(shown)\(known.count > 8 ? ", …" : "") (\(folder)/)"
+    }
+
+    private mutating func checkOwner(_ owner: TeamID, _ origin: ItemOrigin, _ what: String) {
+        guard catalog.team(owner) == nil else { return }
+        error(
+            origin, "owner", "\(what) has owner '\(owner)', which is not a team",
+            hint: suggestion(owner.rawValue, among: catalog.teams.map(\.id.rawValue), folder: "teams"))
+    }
+
+    private mutating func checkTeamRecipients(_ recipients: [Recipient], _ origin: ItemOrigin, path: String) {
+        for (index, recipient) in recipients.enumerated() {
+            if case .team(let team) = recipient, catalog.team(team) == nil {
+                error(
+                    origin, "\(path)[\(index)]", "recipient 'team:\(team)' is not a team",
+                    hint: suggestion(team.rawValue, among: catalog.teams.map(\.id.rawValue), folder: "teams"))
+            }
+        }
+    }
+
+    private mutating func checkColumn(
+        _ column: SQLIdentifier, in source: Source, _ origin: ItemOrigin, path: String, role: String
+    ) {
+        guard source.column(named: column.name) == nil else { return }
+        error(
+            origin, path, "\(role) '\(column)' is not a declared column of source '\(source.id)'",
+            hint: suggestion(column.name, among: source.columns.map(\.name.name), folder: "columns"))
+    }
+
+    private mutating func checkFilters(
+        _ filters: [Filter], source: Source, _ origin: ItemOrigin, path: String, parameters: [Parameter]? = nil
+    ) {
+        for (index, filter) in filters.enumerated() {
+            let at = "\(path)[\(index)]"
+            checkColumn(filter.column, in: source, origin, path: "\(at).column", role: "filter column")
+            if let column = source.column(named: filter.column.name), let value = filter.value {
+                checkValue(value, fits: column, origin, path: "\(at).value")
+            }
+            if let parameter = filter.parameter {
+                if let parameters, !parameters.contains(where: { $0.name == parameter }) {
+                    error(
+                        origin, "\(at).parameter", "filter parameter '\(parameter)' is not a parameter of this template",
+                        hint: suggestion(parameter, among: parameters.map(\.name), folder: "parameters"))
+                }
+            }
+        }
+    }
+
+    private mutating func checkValue(_ value: FilterValue, fits column: Source.Column, _ origin: ItemOrigin, path: String) {
+        let values: [FilterValue]
+        if case .list(let items) = value { values = items } else { values = [value] }
+        for item in values {
+            let fits: Bool
+            switch (column.type, item) {
+            case (.integer, .integer), (.number, .integer), (.number, .number), (.boolean, .boolean),
+                (.boolean, .integer), (.string, .string), (.date, .string), (.timestamp, .string):
+                fits = true
+            case (.string, .integer), (.string, .number), (.string, .boolean):
+                fits = true  // unquoted YAML such as `value: 404` on a text column means the text "404"
+            default:
+                fits = false
+            }
+            if !fits {
+                error(
+                    origin, path, "value \(item) does not fit column '\(column.name)' of type \(column.type.rawValue)")
+            } else if column.type == .date, case .string(let text) = item, CalendarDay(parsing: text) == nil {
+                error(origin, path, "value '\(text)' for date column '\(column.name)' is not a date (YYYY-MM-DD)")
+            }
+        }
+    }
+
+    private mutating func checkSource(_ id: SourceID, _ origin: ItemOrigin, path: String, what: String) -> Source? {
+        if let source = catalog.source(id) { return source }
+        error(
+            origin, path, "\(what) references unknown source '\(id)'",
+            hint: suggestion(id.rawValue, among: catalog.sources.map(\.id.rawValue), folder: "sources"))
+        return nil
+    }
+
+    private mutating func checkMetric(_ id: MetricID, _ origin: ItemOrigin, path: String, what: String) -> Metric? {
+        if let metric = catalog.metric(id) { return metric }
+        error(
+            origin, path, "\(what) references unknown metric '\(id)'",
+            hint: suggestion(id.rawValue, among: catalog.metrics.map(\.id.rawValue), folder: "metrics"))
+        return nil
+    }
+
+    private func isEmail(_ text: String) -> Bool { Decoding.isEmailAddress(text) }
+
+    private func hostAllowed(_ url: String) -> Bool {
+        guard let parts = URLParts(url) else { return false }
+        return catalog.settings.allowedBackendHosts.contains { $0.lowercased() == parts.host }
+    }
+
+    // MARK: - Kinds
+
+    private mutating func check(_ team: Team) {
+        let origin = origin(.team, team.id.rawValue)
+        if let email = team.email, !isEmail(email) {
+            error(origin, "email", "team email '\(email)' is not an e-mail address")
+        }
+        for (index, member) in team.members.enumerated() {
+            if let email = member.email, !isEmail(email) {
+                error(origin, "members[\(index)].email", "member email '\(email)' is not an e-mail address")
+            }
+        }
+    }
+
+    private mutating func check(_ source: Source) {
+        let origin = origin(.source, source.id.rawValue)
+        checkOwner(source.owner, origin, "source '\(source.id)'")
+        var seen = Set<String>()
+        for (index, column) in source.columns.enumerated() where !seen.insert(column.name.name).inserted {
+            error(origin, "columns[\(index)].name", "column '\(column.name)' is declared twice")
+        }
+        if let time = source.timeColumn {
+            checkColumn(time, in: source, origin, path: "time_column", role: "time_column")
+            if let column = source.column(named: time.name), column.type != .date, column.type != .timestamp {
+                error(origin, "time_column", "time_column '\(time)' is \(column.type.rawValue); it must be a date or timestamp")
+            }
+        }
+        if let freshness = source.freshness {
+            checkColumn(freshness.column, in: source, origin, path: "freshness.column", role: "freshness column")
+        }
+        var dimensionIDs = Set<DimensionID>()
+        for (index, dimension) in source.dimensions.enumerated() {
+            if !dimensionIDs.insert(dimension.id).inserted {
+                error(origin, "dimensions[\(index)].id", "dimension '\(dimension.id)' is declared twice")
+            }
+            checkColumn(dimension.column, in: source, origin, path: "dimensions[\(index)].column", role: "dimension column")
+        }
+    }
+
+    private mutating func check(_ metric: Metric) {
+        let origin = origin(.metric, metric.id.rawValue)
+        let what = "metric '\(metric.id)'"
+        checkOwner(metric.owner, origin, what)
+        guard let source = checkSource(metric.source, origin, path: "source", what: what) else { return }
+        if let column = metric.column {
+            checkColumn(column, in: source, origin, path: "column", role: "column")
+            if metric.type == .sum || metric.type == .avg, let declared = source.column(named: column.name),
+                declared.type != .integer, declared.type != .number
+            {
+                error(
+                    origin, "column",
+                    "a \(metric.type.rawValue) metric needs a numeric column; '\(column)' is \(declared.type.rawValue)")
+            }
+        }
+        if let time = metric.timeColumn {
+            checkColumn(time, in: source, origin, path: "time_column", role: "time_column")
+        } else if metric.type != .ratio, source.timeColumn == nil {
+            error(
+                origin, "source", "\(what) has no time column: source '\(source.id)' declares no time_column",
+                hint: "add 'time_column' to the metric or to the source")
+        }
+        checkFilters(metric.filters, source: source, origin, path: "filters")
+        for (index, dimension) in metric.dimensions.enumerated() where source.dimension(dimension) == nil {
+            error(
+                origin, "dimensions[\(index)]", "dimension '\(dimension)' is not declared by source '\(source.id)'",
+                hint: suggestion(dimension.rawValue, among: source.dimensions.map(\.id.rawValue), folder: "dimensions"))
+        }
+        if metric.type == .ratio {
+            for (key, part) in [("numerator", metric.numerator), ("denominator", metric.denominator)] {
+                guard let part else { continue }
+                if part == metric.id {
+                    error(origin, key, "\(what) uses itself as its \(key)")
+                } else if let other = checkMetric(part, origin, path: key, what: what), other.type == .ratio {
+                    error(
+                        origin, key, "the \(key) '\(part)' is itself a ratio; a ratio's parts must be plain metrics",
+                        hint: "use the plain metrics that '\(part)' divides")
+                }
+            }
+        }
+    }
+
+    private mutating func checkPanels(_ panels: [Panel], _ origin: ItemOrigin, what: String, parameters: [Parameter]?) {
+        for (index, panel) in panels.enumerated() {
+            let path = "panels[\(index)]"
+            guard let metric = checkMetric(panel.metric, origin, path: "\(path).metric", what: "panel '\(panel.title)' of \(what)")
+            else { continue }
+            if let breakdown = panel.breakdown, !metric.dimensions.contains(breakdown) {
+                error(
+                    origin, "\(path).breakdown",
+                    "breakdown '\(breakdown)' is not a dimension of metric '\(metric.id)'",
+                    hint: metric.dimensions.isEmpty
+                        ? "metric '\(metric.id)' declares no dimensions"
+                        : "metric '\(metric.id)' can be broken down by \(metric.dimensions.map { "'\($0)'" }.joined(separator: ", "))")
+            }
+            if panel.chart == .stackedArea, panel.breakdown == nil {
+                error(origin, "\(path).chart", "a stacked_area chart needs a 'breakdown' to stack")
+            }
+            switch panel.bands {
+            case .poisson where metric.type != .count && metric.type != .countDistinct:
+                error(
+                    origin, "\(path).bands",
+                    "poisson bands apply to counts; metric '\(metric.id)' is \(metric.type.rawValue)",
+                    hint: metric.type == .ratio ? "use 'wilson' for ratios" : "use 'residual' for other metrics")
+            case .wilson where metric.type != .ratio:
+                error(
+                    origin, "\(path).bands",
+                    "wilson bands apply to ratios; metric '\(metric.id)' is \(metric.type.rawValue)",
+                    hint: "use 'poisson' for counts or 'residual' for other metrics")
+            default: break
+            }
+            if !panel.filters.isEmpty {
+                // A ratio's panel filters apply to both parts, so both sources must declare the columns.
+                let parts = metric.type == .ratio ? [metric.numerator, metric.denominator].compactMap { $0 } : [metric.id]
+                let sources = parts.compactMap { catalog.metric($0) }.map(\.source)
+                for sourceID in Set(sources).sorted() {
+                    if let source = catalog.source(sourceID) {
+                        checkFilters(panel.filters, source: source, origin, path: "\(path).filters", parameters: parameters)
+                    }
+                }
+            }
+            for (tagIndex, tag) in panel.annotationTags.enumerated()
+            where !catalog.annotations.contains(where: { $0.tags.contains(tag) }) {
+                warning(
+                    origin, "\(path).annotations.tags[\(tagIndex)]", "no annotation carries tag '\(tag)'",
+                    hint: "the panel will show no annotation markers for it")
+            }
+        }
+    }
+
+    private mutating func check(_ report: Report) {
+        let origin = origin(.report, report.id.rawValue)
+        checkOwner(report.owner, origin, "report '\(report.id)'")
+        checkPanels(report.panels, origin, what: "report '\(report.id)'", parameters: nil)
+    }
+
+    private mutating func check(_ template: Template) {
+        let origin = origin(.template, template.id.rawValue)
+        checkOwner(template.owner, origin, "template '\(template.id)'")
+        if let entity = template.entity, catalog.entity(entity) == nil {
+            error(
+                origin, "entity", "template '\(template.id)' references unknown entity '\(entity)'",
+                hint: suggestion(entity.rawValue, among: catalog.entities.map(\.id.rawValue), folder: "entities"))
+        }
+        checkPanels(template.panels, origin, what: "template '\(template.id)'", parameters: template.parameters)
+        for parameter in template.parameters where parameter.required {
+            let used = template.panels.contains { $0.filters.contains { $0.parameter == parameter.name } }
+            if !used {
+                warning(
+                    origin, "parameters", "parameter '\(parameter.name)' is not used by any panel filter")
+            }
+        }
+    }
+
+    private mutating func check(_ entity: Entity) {
+        let origin = origin(.entity, entity.id.rawValue)
+        let what = "entity '\(entity.id)'"
+        if let source = checkSource(entity.source, origin, path: "source", what: what) {
+            checkColumn(entity.key, in: source, origin, path: "key", role: "key")
+            checkColumn(entity.label, in: source, origin, path: "label", role: "label")
+            for (index, column) in entity.search.enumerated() {
+                checkColumn(column, in: source, origin, path: "search[\(index)]", role: "search column")
+            }
+            checkFilters(entity.filters, source: source, origin, path: "filters")
+        }
+        guard let template = catalog.template(entity.template) else {
+            error(
+                origin, "template", "\(what) references unknown template '\(entity.template)'",
+                hint: suggestion(entity.template.rawValue, among: catalog.templates.map(\.id.rawValue), folder: "templates"))
+            return
+        }
+        if !template.parameters.contains(where: { $0.name == entity.parameter }) {
+            error(
+                origin, "parameter", "'\(entity.parameter)' is not a parameter of template '\(template.id)'",
+                hint: suggestion(entity.parameter, among: template.parameters.map(\.name), folder: "parameters"))
+        }
+    }
+
+    private mutating func check(_ annotation: Annotation) {
+        let origin = origin(.annotation, annotation.id.rawValue)
+        for (index, metric) in annotation.metrics.enumerated() {
+            _ = checkMetric(metric, origin, path: "metrics[\(index)]", what: "annotation '\(annotation.id)'")
+        }
+    }
+
+    private mutating func check(_ subscription: Subscription) {
+        let origin = origin(.subscription, subscription.id.rawValue)
+        let what = "subscription '\(subscription.id)'"
+        checkOwner(subscription.owner, origin, what)
+        for (index, metric) in subscription.metrics.enumerated() {
+            _ = checkMetric(metric, origin, path: "metrics[\(index)]", what: what)
+        }
+        if let report = subscription.report, catalog.report(report) == nil {
+            error(
+                origin, "report", "\(what) references unknown report '\(report)'",
+                hint: suggestion(report.rawValue, among: catalog.reports.map(\.id.rawValue), folder: "reports"))
+        }
+        checkTeamRecipients(subscription.recipients, origin, path: "recipients")
+        for (index, recipient) in subscription.recipients.enumerated() {
+            switch (subscription.channel, recipient) {
+            case (.email, .url(let url)):
+                error(origin, "recipients[\(index)]", "an email subscription cannot send to URL '\(url)'")
+            case (.webhook, .url(let url)) where !hostAllowed(url):
+                error(
+                    origin, "recipients[\(index)]", "webhook host in '\(url)' is not in backends.allowed_hosts",
+                    hint: "add the host to almanac.yaml backends.allowed_hosts")
+            case (.webhook, .email), (.webhook, .team):
+                error(origin, "recipients[\(index)]", "a webhook subscription needs URL recipients, not '\(recipient)'")
+            default: break
+            }
+        }
+    }
+
+    private mutating func check(_ trigger: Trigger) {
+        let origin = origin(.trigger, trigger.id.rawValue)
+        let what = "trigger '\(trigger.id)'"
+        checkOwner(trigger.owner, origin, what)
+        _ = checkMetric(trigger.metric, origin, path: "metric", what: what)
+        let entity = catalog.entity(trigger.entity)
+        if entity == nil {
+            error(
+                origin, "entity", "\(what) references unknown entity '\(trigger.entity)'",
+                hint: suggestion(trigger.entity.rawValue, among: catalog.entities.map(\.id.rawValue), folder: "entities"))
+        }
+        let source = entity.flatMap { catalog.source($0.source) }
+        if let source {
+            checkFilters(trigger.scope, source: source, origin, path: "scope")
+        }
+        switch trigger.action.assignee {
+        case .column(let column)?:
+            if let source { checkColumn(column, in: source, origin, path: "action.assignee", role: "assignee column") }
+        case .team(let team)?:
+            if catalog.team(team) == nil {
+                error(
+                    origin, "action.assignee", "assignee 'team:\(team)' is not a team",
+                    hint: suggestion(team.rawValue, among: catalog.teams.map(\.id.rawValue), folder: "teams"))
+            }
+        case nil: break
+        }
+        if let url = trigger.action.url, !hostAllowed(url) {
+            error(
+                origin, "action.url", "webhook host in '\(url)' is not in backends.allowed_hosts",
+                hint: "add the host to almanac.yaml backends.allowed_hosts")
+        }
+        checkTeamRecipients(trigger.action.recipients, origin, path: "action.recipients")
+    }
+
+    private mutating func check(_ backend: Backend) {
+        let origin = origin(.backend, backend.id.rawValue)
+        checkOwner(backend.owner, origin, "backend '\(backend.id)'")
+        if let parts = URLParts(backend.url), !hostAllowed(backend.url) {
+            error(
+                origin, "url", "backend host '\(parts.host)' is not in backends.allowed_hosts",
+                hint: "add it to almanac.yaml backends.allowed_hosts; the portal proxies only allow-listed hosts")
+        }
+    }
+}

@@ -1,0 +1,59 @@
+import AlmanacCore
+public import Foundation
+public import Logging
+public import ServiceLifecycle
+
+/// Polls the catalog folder and swaps in each edit that validates.
+///
+/// Polling (rather than inotify) works the same on every file system, including bind
+/// mounts and network volumes where change notifications are unreliable, and a stat of
+/// every file each couple of seconds is cheap even for ten thousand files.
+public struct CatalogWatcher: Service {
+    public let store: CatalogStore
+    public let interval: Duration
+    public let logger: Logger
+    /// Called after a new catalog was swapped in.
+    public let onUpdate: @Sendable (_ previous: Catalog, _ current: Catalog) async -> Void
+
+    public init(
+        store: CatalogStore, interval: Duration = .seconds(2), logger: Logger,
+        onUpdate: @escaping @Sendable (_ previous: Catalog, _ current: Catalog) async -> Void = { _, _ in }
+    ) {
+        self.store = store
+        self.interval = interval
+        self.logger = logger
+        self.onUpdate = onUpdate
+    }
+
+    public func run() async throws {
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            try? await Task.sleep(for: interval)
+            if Task.isShuttingDownGracefully || Task.isCancelled { break }
+            await check()
+        }
+    }
+
+    /// One look at the folder; public so tests and `SIGHUP`-style triggers can force it.
+    public func check(now: Date = Date()) async {
+        switch store.reloadIfChanged(now: now) {
+        case .unchanged:
+            break
+        case .updated(let previous, let current):
+            let changes = CatalogChanges(from: previous, to: current)
+            logger.info(
+                "catalog reloaded",
+                metadata: [
+                    "version": "\(current.version)", "added": "\(changes.added.count)",
+                    "changed": "\(changes.changed.count)", "removed": "\(changes.removed.count)",
+                ])
+            await onUpdate(previous, current)
+        case .rejected(let diagnostics):
+            let errors = diagnostics.filter { $0.severity == .error }
+            logger.warning(
+                "catalog edit rejected; still serving the last good version",
+                metadata: [
+                    "errors": "\(errors.count)", "first": "\(errors.first.map(\.description) ?? "")",
+                ])
+        }
+    }
+}

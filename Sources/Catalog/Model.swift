@@ -1,0 +1,497 @@
+public import AlmanacCore
+
+
+/// The kinds of object a catalog holds; each lives in the folder of its plural name.
+public enum ItemKind: String, CaseIterable, Hashable, Sendable, Codable, Comparable {
+    case team, source, metric, report, template, entity, annotation, subscription, trigger, backend
+
+    /// The catalog folder that holds this kind (`teams`, `metrics`, …).
+    public var folder: String {
+        switch self {
+        case .entity: "entities"
+        default: rawValue + "s"
+        }
+    }
+
+    /// A heading for lists of this kind.
+    public var pluralTitle: String {
+        switch self {
+        case .entity: "Entities"
+        default: rawValue.prefix(1).uppercased() + rawValue.dropFirst() + "s"
+        }
+    }
+
+    public init?(folder: String) {
+        guard let kind = Self.allCases.first(where: { $0.folder == folder }) else { return nil }
+        self = kind
+    }
+
+    public static func < (lhs: Self, rhs: Self) -> Bool {
+        allCases.firstIndex(of: lhs)! < allCases.firstIndex(of: rhs)!
+    }
+}
+
+/// Identifies any catalog object: its kind and id.
+public struct ItemKey: Hashable, Sendable, Codable, Comparable, CustomStringConvertible {
+    public var kind: ItemKind
+    public var id: String
+    public init(_ kind: ItemKind, _ id: String) {
+        self.kind = kind
+        self.id = id
+    }
+    public var description: String { "\(kind.rawValue) '\(id)'" }
+    public static func < (lhs: Self, rhs: Self) -> Bool { (lhs.kind, lhs.id) < (rhs.kind, rhs.id) }
+}
+
+/// Where an object was defined: its file and the position of each field, so that
+/// cross-reference errors found after loading still point at the right line.
+public struct ItemOrigin: Hashable, Sendable {
+    public var file: String
+    /// Field paths such as `panels[0].metric` to their positions.
+    public var locations: [String: SourceLocation]
+
+    public init(file: String, locations: [String: SourceLocation] = [:]) {
+        self.file = file
+        self.locations = locations
+    }
+
+    /// The position of `path`, or of its closest recorded parent, or the top of the file.
+    public func location(_ path: String) -> SourceLocation {
+        var current = Substring(path)
+        while !current.isEmpty {
+            if let location = locations[String(current)] { return location }
+            guard let cut = current.lastIndex(where: { $0 == "." || $0 == "[" }) else { break }
+            current = current[..<cut]
+        }
+        return SourceLocation(file: file)
+    }
+}
+
+// MARK: - Settings
+
+public enum SQLDialect: String, CaseIterable, Hashable, Sendable, Codable {
+    case sqlite, postgres
+}
+
+public enum TimeGrain: String, CaseIterable, Hashable, Sendable, Codable {
+    case day, week, month
+}
+
+/// `almanac.yaml`: what applies to the whole catalog.
+public struct CatalogSettings: Hashable, Sendable, Codable {
+    public var companyName: String
+    public var companyDomain: String?
+    public var timezone: String
+    public var dialect: SQLDialect
+    public var generationSchedule: String
+    public var keepVersions: Int
+    public var parallelism: Int
+    public var staleAfter: TimeSpan
+    public var notifyBefore: TimeSpan
+    public var allowedBackendHosts: [String]
+    public var adminGroups: [String]
+    public var defaultGrain: TimeGrain
+    public var defaultRange: TimeSpan
+
+    public init(companyName: String) {
+        self.companyName = companyName
+        companyDomain = nil
+        timezone = "UTC"
+        dialect = .sqlite
+        generationSchedule = "30 4 * * *"
+        keepVersions = 7
+        parallelism = 2
+        staleAfter = TimeSpan(90, .days)
+        notifyBefore = TimeSpan(14, .days)
+        allowedBackendHosts = []
+        adminGroups = []
+        defaultGrain = .day
+        defaultRange = TimeSpan(180, .days)
+    }
+}
+
+// MARK: - Teams
+
+public struct Team: Hashable, Sendable, Codable, Identifiable {
+    public enum Role: String, CaseIterable, Hashable, Sendable, Codable {
+        case lead, analyst, engineer, member
+    }
+    public struct Member: Hashable, Sendable, Codable {
+        public var name: String
+        public var email: String?
+        public var role: Role
+    }
+    public var id: TeamID
+    public var name: String
+    public var description: String?
+    public var email: String?
+    public var slack: String?
+    public var members: [Member]
+    public var tags: [String]
+    public var access: [String]
+}
+
+// MARK: - Sources
+
+public enum ColumnType: String, CaseIterable, Hashable, Sendable, Codable {
+    case integer, number, string, boolean, date, timestamp
+}
+
+public struct Source: Hashable, Sendable, Codable, Identifiable {
+    public struct Column: Hashable, Sendable, Codable {
+        public var name: SQLIdentifier
+        public var type: ColumnType
+        public var description: String?
+    }
+    public struct Dimension: Hashable, Sendable, Codable {
+        public var id: DimensionID
+        public var column: SQLIdentifier
+        public var label: String
+    }
+    public struct Freshness: Hashable, Sendable, Codable {
+        public var column: SQLIdentifier
+        public var expectedWithin: TimeSpan
+    }
+    public var id: SourceID
+    public var name: String
+    public var description: String?
+    public var owner: TeamID
+    public var origin: String?
+    public var table: SQLIdentifier
+    public var timeColumn: SQLIdentifier?
+    public var freshness: Freshness?
+    public var columns: [Column]
+    public var dimensions: [Dimension]
+    public var tags: [String]
+    public var access: [String]
+
+    public func column(named name: String) -> Column? { columns.first { $0.name.name == name } }
+    public func dimension(_ id: DimensionID) -> Dimension? { dimensions.first { $0.id == id } }
+}
+
+// MARK: - Filters
+
+/// A literal in a filter; always bound as a parameter, never written into SQL.
+public enum FilterValue: Hashable, Sendable, Codable, CustomStringConvertible {
+    case string(String)
+    case integer(Int)
+    case number(Double)
+    case boolean(Bool)
+    case list([FilterValue])
+
+    public var description: String {
+        switch self {
+        case .string(let text): "'\(text)'"
+        case .integer(let value): String(value)
+        case .number(let value): String(value)
+        case .boolean(let value): String(value)
+        case .list(let values): "[" + values.map(\.description).joined(separator: ", ") + "]"
+        }
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if let value = try? container.decode(Bool.self) {
+            self = .boolean(value)
+        } else if let value = try? container.decode(Int.self) {
+            self = .integer(value)
+        } else if let value = try? container.decode(Double.self) {
+            self = .number(value)
+        } else if let value = try? container.decode(String.self) {
+            self = .string(value)
+        } else {
+            self = .list(try container.decode([FilterValue].self))
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        switch self {
+        case .string(let value): try container.encode(value)
+        case .integer(let value): try container.encode(value)
+        case .number(let value): try container.encode(value)
+        case .boolean(let value): try container.encode(value)
+        case .list(let values): try container.encode(values)
+        }
+    }
+}
+
+public enum FilterOperator: String, CaseIterable, Hashable, Sendable, Codable {
+    case eq, ne, `in`, notIn = "not_in", gt, gte, lt, lte, isNull = "is_null", notNull = "not_null"
+
+    /// Whether the operator compares against a value (`is_null` and `not_null` do not).
+    public var takesValue: Bool { self != .isNull && self != .notNull }
+    /// Whether the value is a list.
+    public var takesList: Bool { self == .in || self == .notIn }
+}
+
+/// `column op value`, or `column op <template parameter>` in templates.
+public struct Filter: Hashable, Sendable, Codable {
+    public var column: SQLIdentifier
+    public var op: FilterOperator
+    public var value: FilterValue?
+    /// In templates: the parameter whose request value is compared.
+    public var parameter: String?
+}
+
+// MARK: - Metrics
+
+public enum MetricType: String, CaseIterable, Hashable, Sendable, Codable {
+    case count, countDistinct = "count_distinct", sum, avg, ratio, rollingDistinct = "rolling_distinct"
+
+    /// Whether the type aggregates a column (everything but `count` and `ratio`).
+    public var needsColumn: Bool {
+        switch self {
+        case .count, .ratio: false
+        default: true
+        }
+    }
+}
+
+public enum ValueFormat: String, CaseIterable, Hashable, Sendable, Codable {
+    case number, percent, currency, duration
+}
+
+public struct Metric: Hashable, Sendable, Codable, Identifiable {
+    public var id: MetricID
+    public var name: String
+    public var description: String
+    public var owner: TeamID
+    public var synonyms: [String]
+    public var certified: Bool
+    public var source: SourceID
+    public var type: MetricType
+    public var column: SQLIdentifier?
+    public var timeColumn: SQLIdentifier?
+    public var window: TimeSpan?
+    public var numerator: MetricID?
+    public var denominator: MetricID?
+    public var filters: [Filter]
+    public var dimensions: [DimensionID]
+    public var format: ValueFormat
+    public var unit: String?
+    public var tags: [String]
+    public var access: [String]
+}
+
+// MARK: - Reports and templates
+
+public enum ChartKind: String, CaseIterable, Hashable, Sendable, Codable {
+    case line, area, stackedArea = "stacked_area", bar, number, table
+}
+
+public enum BandMethod: String, CaseIterable, Hashable, Sendable, Codable {
+    case none, poisson, wilson, residual
+}
+
+public enum Comparison: String, CaseIterable, Hashable, Sendable, Codable {
+    case none, previousPeriod = "previous_period", previousYear = "previous_year"
+}
+
+public struct Smoothing: Hashable, Sendable, Codable {
+    public enum Method: String, CaseIterable, Hashable, Sendable, Codable {
+        case trailing, centered
+    }
+    public var method: Method
+    public var window: Int
+}
+
+public struct Panel: Hashable, Sendable, Codable {
+    public var title: String
+    public var metric: MetricID
+    public var chart: ChartKind
+    public var description: String?
+    public var smoothing: Smoothing?
+    public var bands: BandMethod
+    public var breakdown: DimensionID?
+    public var compare: Comparison
+    public var annotationTags: [String]
+    public var filters: [Filter]
+}
+
+public struct Link: Hashable, Sendable, Codable {
+    public var title: String
+    public var url: String
+}
+
+public enum ReportStatus: String, CaseIterable, Hashable, Sendable, Codable {
+    case draft, active, deprecated, retired
+}
+
+/// An aggregate dashboard, generated each night.
+public struct Report: Hashable, Sendable, Codable, Identifiable {
+    public var id: ReportID
+    public var title: String
+    public var description: String?
+    public var owner: TeamID
+    public var status: ReportStatus
+    public var schedule: String?
+    public var grain: TimeGrain
+    public var range: TimeSpan
+    public var tags: [String]
+    public var links: [Link]
+    public var panels: [Panel]
+    public var access: [String]
+
+    /// The distinct metrics the panels use, in panel order.
+    public var metrics: [MetricID] {
+        var seen = Set<MetricID>()
+        return panels.map(\.metric).filter { seen.insert($0).inserted }
+    }
+}
+
+public struct Parameter: Hashable, Sendable, Codable {
+    public enum Kind: String, CaseIterable, Hashable, Sendable, Codable {
+        case string, integer, date, `enum`
+    }
+    public var name: String
+    public var type: Kind
+    public var label: String
+    public var required: Bool
+    public var values: [String]
+    public var defaultValue: String?
+}
+
+/// A parameterized report, generated on demand.
+public struct Template: Hashable, Sendable, Codable, Identifiable {
+    public var id: TemplateID
+    public var title: String
+    public var description: String?
+    public var owner: TeamID
+    public var entity: EntityID?
+    public var grain: TimeGrain
+    public var range: TimeSpan
+    public var parameters: [Parameter]
+    public var panels: [Panel]
+    public var tags: [String]
+    public var access: [String]
+
+    public var metrics: [MetricID] {
+        var seen = Set<MetricID>()
+        return panels.map(\.metric).filter { seen.insert($0).inserted }
+    }
+}
+
+// MARK: - Entities, annotations
+
+public struct Entity: Hashable, Sendable, Codable, Identifiable {
+    public var id: EntityID
+    public var name: String
+    public var description: String?
+    public var source: SourceID
+    public var key: SQLIdentifier
+    public var label: SQLIdentifier
+    public var search: [SQLIdentifier]
+    public var template: TemplateID
+    public var parameter: String
+    public var filters: [Filter]
+    public var tags: [String]
+    public var access: [String]
+}
+
+public struct Annotation: Hashable, Sendable, Codable, Identifiable {
+    public var id: AnnotationID
+    public var date: CalendarDay
+    public var end: CalendarDay?
+    public var title: String
+    public var description: String?
+    public var tags: [String]
+    public var metrics: [MetricID]
+    public var access: [String]
+}
+
+// MARK: - Push: subscriptions and triggers
+
+public enum DeliveryChannel: String, CaseIterable, Hashable, Sendable, Codable {
+    case email, webhook
+}
+
+/// A recipient: an e-mail address or a team (`team:growth`).
+public enum Recipient: Hashable, Sendable, Codable, CustomStringConvertible {
+    case email(String)
+    case team(TeamID)
+    case url(String)
+
+    public var description: String {
+        switch self {
+        case .email(let address): address
+        case .team(let team): "team:\(team)"
+        case .url(let url): url
+        }
+    }
+}
+
+public struct Subscription: Hashable, Sendable, Codable, Identifiable {
+    public var id: SubscriptionID
+    public var title: String
+    public var description: String?
+    public var owner: TeamID
+    public var schedule: String
+    public var channel: DeliveryChannel
+    public var recipients: [Recipient]
+    public var metrics: [MetricID]
+    public var report: ReportID?
+    public var compare: Comparison
+    public var tags: [String]
+    public var access: [String]
+}
+
+public struct TriggerCondition: Hashable, Sendable, Codable {
+    public enum Measure: String, CaseIterable, Hashable, Sendable, Codable {
+        case value, change, pctChange = "pct_change"
+    }
+    public enum Operator: String, CaseIterable, Hashable, Sendable, Codable {
+        case lt, lte, gt, gte
+    }
+    public var measure: Measure
+    public var window: TimeSpan
+    public var op: Operator
+    public var threshold: Double
+}
+
+public struct TriggerAction: Hashable, Sendable, Codable {
+    public enum Kind: String, CaseIterable, Hashable, Sendable, Codable {
+        case task, webhook, email
+    }
+    /// Who gets a task: a column of the entity's source holding a person, or a team.
+    public enum Assignee: Hashable, Sendable, Codable {
+        case column(SQLIdentifier)
+        case team(TeamID)
+    }
+    public var kind: Kind
+    public var assignee: Assignee?
+    public var title: String
+    public var url: String?
+    public var recipients: [Recipient]
+}
+
+public struct Trigger: Hashable, Sendable, Codable, Identifiable {
+    public var id: TriggerID
+    public var title: String
+    public var description: String?
+    public var owner: TeamID
+    public var entity: EntityID
+    public var scope: [Filter]
+    public var metric: MetricID
+    public var condition: TriggerCondition
+    public var schedule: String
+    public var cooldown: TimeSpan
+    public var action: TriggerAction
+    public var tags: [String]
+    public var access: [String]
+}
+
+// MARK: - Backends
+
+/// A report app that a team already runs, fronted by the portal.
+public struct Backend: Hashable, Sendable, Codable, Identifiable {
+    public var id: BackendID
+    public var title: String
+    public var description: String?
+    public var owner: TeamID
+    public var url: String
+    public var healthPath: String?
+    public var timeout: TimeSpan
+    public var tags: [String]
+    public var access: [String]
+}

@@ -1,0 +1,5 @@
+import Foundation
+
+enum TimeZoneLookup {
+    static let identifiers = Set(TimeZone.knownTimeZoneIdentifiers)
+}

@@ -1,0 +1,346 @@
+
+// View models: what a page shows, already decided (access applied, URLs built, values
+// formatted). Each is Encodable, so a page's JSON twin is the same model as JSON.
+
+/// The frame around every page: who is looking, where they are, what the portal is.
+public struct Layout: Encodable, Sendable {
+    public struct NavItem: Encodable, Sendable {
+        public var title: String
+        public var url: String
+        public var active: Bool
+    }
+    public var companyName: String
+    public var title: String
+    public var viewerName: String
+    public var isAdmin: Bool
+    public var nav: [NavItem]
+    public var catalogVersion: String
+    public var catalogBroken: Bool
+    public var apiURL: String?
+    public var searchText: String?
+    public var cssURL: String
+    public var jsURL: String
+}
+
+/// A page: its layout and its content model.
+public struct Page<Content: Encodable & Sendable>: Encodable, Sendable {
+    public var layout: Layout
+    public var page: Content
+
+    public init(layout: Layout, page: Content) {
+        self.layout = layout
+        self.page = page
+    }
+}
+
+public struct TeamLink: Encodable, Sendable, Hashable {
+    public var id: String
+    public var name: String
+    public var url: String
+}
+
+public struct TagLink: Encodable, Sendable, Hashable {
+    public var name: String
+    public var url: String
+    public var count: Int?
+}
+
+/// One catalog object in a list.
+public struct ItemSummary: Encodable, Sendable {
+    public var kind: String
+    public var kindLabel: String
+    public var id: String
+    public var title: String
+    public var url: String?
+    public var description: String?
+    public var owner: TeamLink?
+    public var tags: [TagLink]
+    public var status: String?
+    public var certified: Bool
+    public var restricted: Bool
+    public var synonyms: [String]
+}
+
+public struct ChangeRow: Encodable, Sendable {
+    public var title: String
+    public var url: String?
+    public var kindLabel: String
+    public var action: String
+    public var at: String
+    public var ago: String
+}
+
+public struct TeamCard: Encodable, Sendable {
+    public var id: String
+    public var name: String
+    public var url: String
+    public var description: String?
+    public var reportCount: Int
+    public var metricCount: Int
+    public var memberCount: Int
+}
+
+public struct KindCount: Encodable, Sendable {
+    public var label: String
+    public var count: Int
+    public var url: String
+}
+
+public struct HomeModel: Encodable, Sendable {
+    public var counts: [KindCount]
+    public var teams: [TeamCard]
+    public var certifiedMetrics: [ItemSummary]
+    public var recentChanges: [ChangeRow]
+    public var mostViewed: [ViewedRow]
+    public var tags: [TagLink]
+}
+
+public struct ViewedRow: Encodable, Sendable {
+    public var title: String
+    public var url: String
+    public var kindLabel: String
+    public var views: Int
+}
+
+public struct Facet: Encodable, Sendable {
+    public var label: String
+    public var count: Int
+    public var url: String
+    public var active: Bool
+}
+
+public struct BrowseModel: Encodable, Sendable {
+    public var heading: String
+    public var text: String?
+    public var kind: String?
+    public var team: String?
+    public var tag: String?
+    public var kinds: [Facet]
+    public var teams: [Facet]
+    public var tags: [Facet]
+    public var items: [ItemSummary]
+    public var total: Int
+    public var clearURL: String
+}
+
+public struct FilterText: Encodable, Sendable {
+    public var text: String
+}
+
+public struct PanelModel: Encodable, Sendable {
+    public var title: String
+    public var description: String?
+    public var chart: String
+    public var metricName: String?
+    public var metricURL: String?
+    public var restricted: Bool
+    public var smoothing: String?
+    public var bands: String?
+    public var breakdown: String?
+    public var comparison: String?
+    public var annotationTags: [String]
+    public var filters: [FilterText]
+}
+
+public struct MetricSummary: Encodable, Sendable {
+    public var id: String
+    public var name: String
+    public var url: String
+    public var description: String
+    public var certified: Bool
+    public var typeLabel: String
+}
+
+public struct LinkModel: Encodable, Sendable {
+    public var title: String
+    public var url: String
+}
+
+public struct ReportModel: Encodable, Sendable {
+    public var id: String
+    public var title: String
+    public var description: String?
+    public var status: String
+    public var statusNote: String?
+    public var owner: TeamLink?
+    public var ownerEmail: String?
+    public var schedule: String?
+    public var scheduleText: String
+    public var nextRun: String?
+    public var grain: String
+    public var range: String
+    public var tags: [TagLink]
+    public var panels: [PanelModel]
+    public var metrics: [MetricSummary]
+    public var links: [LinkModel]
+    public var views: Int
+    public var history: [ChangeRow]
+    public var restrictedTo: [String]
+    public var sourceFile: String?
+}
+
+public struct ParameterModel: Encodable, Sendable {
+    public var name: String
+    public var label: String
+    public var type: String
+    public var required: Bool
+    public var values: [String]
+    public var defaultValue: String?
+    public var isEnum: Bool
+}
+
+public struct TemplateModel: Encodable, Sendable {
+    public var id: String
+    public var title: String
+    public var description: String?
+    public var owner: TeamLink?
+    public var entityName: String?
+    public var grain: String
+    public var range: String
+    public var parameters: [ParameterModel]
+    public var panels: [PanelModel]
+    public var metrics: [MetricSummary]
+    public var tags: [TagLink]
+    public var restrictedTo: [String]
+    public var sourceFile: String?
+}
+
+public struct SourceModel: Encodable, Sendable {
+    public var id: String
+    public var name: String
+    public var table: String
+    public var origin: String?
+    public var description: String?
+    public var freshness: String?
+    public var owner: TeamLink?
+}
+
+public struct MetricModel: Encodable, Sendable {
+    public var id: String
+    public var name: String
+    public var description: String
+    public var synonyms: [String]
+    public var owner: TeamLink?
+    public var certified: Bool
+    public var type: String
+    public var typeLabel: String
+    public var definition: String
+    public var source: SourceModel?
+    public var column: String?
+    public var timeColumn: String?
+    public var window: String?
+    public var numerator: MetricSummary?
+    public var denominator: MetricSummary?
+    public var filters: [FilterText]
+    public var dimensions: [String]
+    public var format: String
+    public var unit: String?
+    public var tags: [TagLink]
+    public var reports: [ItemSummary]
+    public var templates: [ItemSummary]
+    public var derived: [MetricSummary]
+    public var annotations: [AnnotationRow]
+    public var views: Int
+    public var restrictedTo: [String]
+    public var sourceFile: String?
+}
+
+public struct AnnotationRow: Encodable, Sendable {
+    public var date: String
+    public var title: String
+    public var tags: [String]
+}
+
+public struct LetterGroup: Encodable, Sendable {
+    public var letter: String
+    public var metrics: [ItemSummary]
+}
+
+public struct GlossaryModel: Encodable, Sendable {
+    public var count: Int
+    public var certifiedCount: Int
+    public var groups: [LetterGroup]
+}
+
+public struct MemberModel: Encodable, Sendable {
+    public var name: String
+    public var email: String?
+    public var role: String
+}
+
+public struct PushRow: Encodable, Sendable {
+    public var title: String
+    public var detail: String
+}
+
+public struct TeamModel: Encodable, Sendable {
+    public var id: String
+    public var name: String
+    public var description: String?
+    public var email: String?
+    public var slack: String?
+    public var members: [MemberModel]
+    public var reports: [ItemSummary]
+    public var metrics: [ItemSummary]
+    public var templates: [ItemSummary]
+    public var sources: [SourceModel]
+    public var subscriptions: [PushRow]
+    public var triggers: [PushRow]
+    public var tags: [TagLink]
+}
+
+public struct TeamsModel: Encodable, Sendable {
+    public var teams: [TeamCard]
+}
+
+public struct DiagnosticRow: Encodable, Sendable {
+    public var location: String
+    public var severity: String
+    public var message: String
+    public var hint: String?
+}
+
+public struct AdminCatalogModel: Encodable, Sendable {
+    public var directory: String
+    public var version: String
+    public var loadedAt: String
+    public var lastCheckedAt: String
+    public var isBroken: Bool
+    public var rejectedAt: String?
+    public var errors: [DiagnosticRow]
+    public var warnings: [DiagnosticRow]
+    public var counts: [KindCount]
+}
+
+public struct RunRow: Encodable, Sendable {
+    public var kind: String
+    public var target: String
+    public var startedAt: String
+    public var duration: String
+    public var rows: Int
+    public var bytes: Int
+    public var error: String?
+}
+
+public struct AdminRunsModel: Encodable, Sendable {
+    public var runs: [RunRow]
+    public var failures: Int
+}
+
+/// What an error page and an API error say.
+public struct ErrorModel: Encodable, Sendable {
+    public var ok: Bool = false
+    public var status: Int
+    public var title: String
+    public var error: String
+    public var hint: String?
+    public var requestID: String?
+
+    public init(status: Int, title: String, error: String, hint: String? = nil, requestID: String? = nil) {
+        self.status = status
+        self.title = title
+        self.error = error
+        self.hint = hint
+        self.requestID = requestID
+    }
+}

@@ -1,0 +1,28 @@
+import Foundation
+import HTTPTypes
+import Catalog
+public import AlmanacCore
+public import Hummingbird
+import Logging
+public import NIOCore
+
+/// Request-scoped data: who is looking, the request id, where the request came from.
+public struct AppRequestContext: RequestContext, RemoteAddressRequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public let remoteAddress: SocketAddress?
+    /// Set by ``AuthMiddleware``; `nil` only on public routes (health checks, static files).
+    public var viewer: Viewer?
+    /// Set by ``EdgeMiddleware``; shown on error pages and logged with errors.
+    public var requestID: String = ""
+
+    public init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        remoteAddress = source.channel.remoteAddress
+    }
+
+    /// The viewer of a route that requires one.
+    public func requireViewer() throws -> Viewer {
+        guard let viewer else { throw PortalError.notSignedIn }
+        return viewer
+    }
+}

@@ -1,0 +1,86 @@
+import AlmanacCore
+import HTTPTypes
+import Catalog
+import Foundation
+public import Hummingbird
+import Logging
+import Pages
+import ServiceLifecycle
+import Storage
+
+/// Builds the portal: routes, middleware, and the services that run beside the server
+/// (the catalog watcher). Shared by `almanac serve`, `almanac demo` and the tests.
+///
+/// State store migrations and the first catalog sync run before the server accepts
+/// connections.
+public func buildApplication(
+    _ environment: PortalEnvironment, server: ServerConfiguration
+) -> some ApplicationProtocol {
+    let router = Router(context: AppRequestContext.self)
+    router.add(middleware: EdgeMiddleware(renderer: environment.renderer, catalog: environment.catalog))
+    router.add(
+        middleware: FileMiddleware(
+            environment.renderer.staticDirectory, urlBasePath: "/static", cacheControl: .init([(MediaType(type: .any), [.maxAge(3600)])]),
+            logger: environment.logger))
+    router.add(
+        middleware: AuthMiddleware(
+            authenticator: Authenticator(configuration: environment.auth), catalog: environment.catalog))
+    HealthController(environment: environment).addRoutes(to: router)
+    CatalogController(environment: environment).addRoutes(to: router)
+
+    let watcher = CatalogWatcher(
+        store: environment.catalog, interval: environment.catalogPollInterval, logger: environment.logger
+    ) { _, current in
+        await syncCatalog(current, environment: environment)
+    }
+    var app = Application(
+        router: router,
+        configuration: .init(address: .hostname(server.host, port: server.port), serverName: "Almanac"),
+        services: [watcher],
+        logger: environment.logger)
+    app.beforeServerStarts {
+        try await environment.state.migrate()
+        await syncCatalog(environment.catalog.current, environment: environment)
+    }
+    return app
+}
+
+/// Records what an accepted catalog added, changed or removed in the lifecycle log.
+func syncCatalog(_ catalog: Catalog, environment: PortalEnvironment) async {
+    var items: [CatalogItemState] = []
+    func add(_ kind: ItemKind, _ id: String, _ title: String, _ owner: String?) {
+        items.append(
+            CatalogItemState(
+                kind: kind.rawValue, id: id, digest: catalog.itemDigests[ItemKey(kind, id)] ?? "", title: title,
+                owner: owner))
+    }
+    for team in catalog.teams { add(.team, team.id.rawValue, team.name, nil) }
+    for source in catalog.sources { add(.source, source.id.rawValue, source.name, source.owner.rawValue) }
+    for metric in catalog.metrics { add(.metric, metric.id.rawValue, metric.name, metric.owner.rawValue) }
+    for report in catalog.reports { add(.report, report.id.rawValue, report.title, report.owner.rawValue) }
+    for template in catalog.templates { add(.template, template.id.rawValue, template.title, template.owner.rawValue) }
+    for entity in catalog.entities { add(.entity, entity.id.rawValue, entity.name, nil) }
+    for annotation in catalog.annotations { add(.annotation, annotation.id.rawValue, annotation.title, nil) }
+    for subscription in catalog.subscriptions {
+        add(.subscription, subscription.id.rawValue, subscription.title, subscription.owner.rawValue)
+    }
+    for trigger in catalog.triggers { add(.trigger, trigger.id.rawValue, trigger.title, trigger.owner.rawValue) }
+    for backend in catalog.backends { add(.backend, backend.id.rawValue, backend.title, backend.owner.rawValue) }
+    do {
+        let events = try await environment.state.syncCatalogItems(
+            items, catalogVersion: catalog.version, at: environment.now())
+        if !events.isEmpty {
+            environment.logger.info("catalog changes recorded", metadata: ["events": "\(events.count)"])
+        }
+    } catch {
+        // NB: a state store hiccup must not stop the portal from serving the new catalog.
+        environment.logger.error("could not record catalog changes", metadata: ["error": "\(error)"])
+    }
+}
+
+/// Builds the portal and runs it until SIGTERM or SIGINT, then shuts down gracefully
+/// (the server stops accepting, in-flight requests finish, services end).
+public func runPortal(_ environment: PortalEnvironment, server: ServerConfiguration) async throws {
+    let app = buildApplication(environment, server: server)
+    try await app.runService()
+}

@@ -1,0 +1,195 @@
+import Logging
+import HTTPTypes
+import AlmanacCore
+import Catalog
+import Foundation
+import Hummingbird
+import Pages
+import Storage
+
+/// The portal's pages and their JSON twins. Each handler builds a view model through
+/// ``PageBuilder`` (which applies access) and renders it as HTML or JSON; no handler
+/// decides visibility itself.
+struct CatalogController {
+    let environment: PortalEnvironment
+
+    func addRoutes(to router: Router<AppRequestContext>) {
+        // Each page is registered twice: HTML at its path, JSON under /api.
+        page(router, "/", api: "/api/home") { request, context, builder, viewer in
+            let events = try await environment.state.recentLifecycleEvents(kind: ItemKind.report.rawValue, limit: 50)
+            let model = builder.home(recentChanges: events.map(Self.change))
+            return Rendered(model: model, template: "pages/home", title: "Home", route: .home)
+        }
+        page(router, "/browse", api: "/api/browse") { request, context, builder, viewer in
+            let filter = try Self.browseFilter(request)
+            let model = builder.browse(filter)
+            return Rendered(
+                model: model, template: "pages/browse", title: model.heading, route: .browse(filter), searchText: filter.text)
+        }
+        page(router, "/reports", api: "/api/reports") { request, context, builder, viewer in
+            var filter = try Self.browseFilter(request)
+            filter.kind = .report
+            let model = builder.browse(filter)
+            return Rendered(model: model, template: "pages/browse", title: "Reports", route: .browse(filter))
+        }
+        page(router, "/reports/:id", api: "/api/reports/:id") { request, context, builder, viewer in
+            let id = try context.parameters.require("id")
+            guard let report = builder.view.report(ReportID(id)) else { throw PortalError.notFound("report", id) }
+            try await recordView(.report, id, viewer)
+            let history = try await environment.state.lifecycleEvents(kind: ItemKind.report.rawValue, id: id)
+            let model = builder.report(report, history: history.map(Self.change))
+            return Rendered(model: model, template: "pages/report", title: report.title, route: .report(report.id))
+        }
+        page(router, "/templates", api: "/api/templates") { request, context, builder, viewer in
+            var filter = try Self.browseFilter(request)
+            filter.kind = .template
+            let model = builder.browse(filter)
+            return Rendered(model: model, template: "pages/browse", title: "Templates", route: .browse(filter))
+        }
+        page(router, "/templates/:id", api: "/api/templates/:id") { request, context, builder, viewer in
+            let id = try context.parameters.require("id")
+            guard let template = builder.view.template(TemplateID(id)) else { throw PortalError.notFound("template", id) }
+            try await recordView(.template, id, viewer)
+            let model = builder.template(template)
+            return Rendered(model: model, template: "pages/template", title: template.title, route: .template(template.id))
+        }
+        page(router, "/glossary", api: "/api/glossary") { request, context, builder, viewer in
+            Rendered(model: builder.glossary(), template: "pages/glossary", title: "Metric glossary", route: .glossary)
+        }
+        page(router, "/glossary/:id", api: "/api/glossary/:id") { request, context, builder, viewer in
+            let id = try context.parameters.require("id")
+            guard let metric = builder.view.metric(MetricID(id)) else {
+                throw PortalError.notFound("metric", id, hint: "The glossary lists every metric you can see.")
+            }
+            try await recordView(.metric, id, viewer)
+            let model = builder.metric(metric)
+            return Rendered(model: model, template: "pages/metric", title: metric.name, route: .metric(metric.id))
+        }
+        page(router, "/teams", api: "/api/teams") { request, context, builder, viewer in
+            Rendered(model: builder.teams(), template: "pages/teams", title: "Teams", route: .teams)
+        }
+        page(router, "/teams/:id", api: "/api/teams/:id") { request, context, builder, viewer in
+            let id = try context.parameters.require("id")
+            guard let team = builder.view.team(TeamID(id)) else { throw PortalError.notFound("team", id) }
+            return Rendered(model: builder.team(team), template: "pages/team", title: team.name, route: .team(team.id))
+        }
+        page(router, "/admin/catalog", api: "/api/admin/catalog") { request, context, builder, viewer in
+            guard viewer.isAdmin else { throw PortalError.adminOnly }
+            let model = builder.adminCatalog(environment.catalog.status)
+            return Rendered(model: model, template: "pages/admin-catalog", title: "Catalog status", route: .adminCatalog)
+        }
+        page(router, "/admin/runs", api: "/api/admin/runs") { request, context, builder, viewer in
+            guard viewer.isAdmin else { throw PortalError.adminOnly }
+            let runs = try await environment.state.recentRuns(kind: nil, limit: 100)
+            let model = builder.adminRuns(
+                runs.map { ($0.kind, $0.target, $0.startedAt, $0.durationMilliseconds, $0.rows, $0.bytes, $0.error) })
+            return Rendered(model: model, template: "pages/admin-runs", title: "Runs", route: .adminRuns)
+        }
+    }
+
+    struct Rendered<Model: Encodable & Sendable> {
+        var model: Model
+        var template: String
+        var title: String
+        var route: Route
+        var searchText: String? = nil
+    }
+
+    /// Registers `path` (HTML) and `api` (JSON) for one page built by `build`.
+    private func page<Model: Encodable & Sendable>(
+        _ router: Router<AppRequestContext>, _ path: RouterPath, api: RouterPath,
+        _ build: @escaping @Sendable (Request, AppRequestContext, PageBuilder, Viewer) async throws -> Rendered<Model>
+    ) {
+        router.get(path) { request, context in
+            let viewer = try context.requireViewer()
+            let builder = try await builder(for: viewer)
+            let rendered = try await build(request, context, builder, viewer)
+            let page = Page(
+                layout: builder.layout(
+                    title: rendered.title, active: rendered.route, apiURL: rendered.route.apiPath,
+                    catalogBroken: !environment.catalog.status.rejectedDiagnostics.isEmpty,
+                    searchText: rendered.searchText),
+                page: rendered.model)
+            return HTMLResponse.make(try environment.renderer.render(page, template: rendered.template))
+        }
+        router.get(api) { request, context in
+            let viewer = try context.requireViewer()
+            let builder = try await builder(for: viewer)
+            return JSONResponse.make(try await build(request, context, builder, viewer).model)
+        }
+    }
+
+    private func builder(for viewer: Viewer) async throws -> PageBuilder {
+        let catalog = environment.catalog.current
+        let counts = try await environment.state.viewCounts(kind: nil, since: nil)
+        return PageBuilder(view: CatalogView(catalog, viewer: viewer), now: environment.now(), viewCounts: counts)
+    }
+
+    private func recordView(_ kind: ItemKind, _ id: String, _ viewer: Viewer) async throws {
+        try await environment.state.recordView(
+            ViewEvent(itemKind: kind.rawValue, itemID: id, viewer: viewer.user, viewedAt: environment.now()))
+    }
+
+    static func change(_ event: LifecycleEvent) -> (kind: String, id: String, action: String, title: String, at: Date) {
+        (event.itemKind, event.itemID, event.action.rawValue.replacingOccurrences(of: "_", with: " "), event.title, event.at)
+    }
+
+    static func browseFilter(_ request: Request) throws -> BrowseFilter {
+        let query = request.uri.queryParameters
+        var filter = BrowseFilter()
+        if let kind = query.get("kind"), !kind.isEmpty {
+            guard let value = ItemKind(rawValue: kind) else {
+                throw PortalError.badParameter(
+                    "kind", "'\(kind)' is not a kind; use one of \(ItemKind.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            filter.kind = value
+        }
+        if let team = query.get("team"), !team.isEmpty {
+            guard TeamID.isValid(team) else { throw PortalError.badParameter("team", "'\(team)' is not a team id") }
+            filter.team = TeamID(team)
+        }
+        if let tag = query.get("tag"), !tag.isEmpty {
+            guard tag.count <= 64 else { throw PortalError.badParameter("tag", "longer than 64 characters") }
+            filter.tag = tag
+        }
+        if let text = query.get("q"), !text.isEmpty {
+            guard text.count <= 200 else { throw PortalError.badParameter("q", "longer than 200 characters") }
+            filter.text = text
+        }
+        return filter
+    }
+}
+
+/// `/healthz`: the process serves. `/readyz`: the catalog is loaded and the state store answers.
+struct HealthController {
+    let environment: PortalEnvironment
+
+    struct Readiness: Encodable {
+        var ok: Bool
+        var catalogVersion: String
+        var catalogBroken: Bool
+        var stateStore: String
+    }
+
+    func addRoutes(to router: Router<AppRequestContext>) {
+        router.get("/healthz") { _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "text/plain; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(string: "ok\n")))
+        }
+        router.get("/readyz") { _, context in
+            let status = environment.catalog.status
+            var stateStore = "ok"
+            do {
+                _ = try await environment.state.appliedMigrations()
+            } catch {
+                context.logger.warning("state store not ready", metadata: ["error": "\(error)"])
+                stateStore = "unavailable"
+            }
+            let readiness = Readiness(
+                ok: stateStore == "ok", catalogVersion: status.version,
+                catalogBroken: !status.rejectedDiagnostics.isEmpty, stateStore: stateStore)
+            return JSONResponse.make(readiness, status: readiness.ok ? .ok : .serviceUnavailable)
+        }
+    }
+}

@@ -1,0 +1,145 @@
+import HTTPTypes
+import AlmanacCore
+import Catalog
+import Foundation
+import Hummingbird
+import Logging
+import Pages
+import Synchronization
+
+/// The outermost layer: a request id for every request, security headers on every
+/// response, and every error turned into the error page or the JSON error shape.
+///
+/// Unknown errors never reach people: they get "something went wrong" with the request
+/// id, and the log gets the details under the same id.
+struct EdgeMiddleware: RouterMiddleware {
+    typealias Context = AppRequestContext
+    let renderer: PageRenderer
+    let catalog: CatalogStore
+    private static let counter = Atomic<UInt64>(0)
+    private static let prefix = String(UInt32.random(in: 0...UInt32.max), radix: 36)
+
+    /// `default-src 'self'` and no inline script or style: catalog text that slipped past
+    /// escaping still could not run.
+    static let contentSecurityPolicy =
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
+        var context = context
+        let sequence = Self.counter.wrappingAdd(1, ordering: .relaxed).newValue
+        let requestID = request.headers[.init("X-Request-ID")!].flatMap { $0.count <= 64 && $0.allSatisfy { $0.isLetter || $0.isNumber || $0 == "-" } ? $0 : nil }
+            ?? "\(Self.prefix)-\(sequence)"
+        context.requestID = requestID
+        context.logger[metadataKey: "request_id"] = .string(requestID)
+        var response: Response
+        do {
+            response = try await next(request, context)
+        } catch {
+            response = errorResponse(error, request: request, context: context)
+        }
+        response.headers[.init("X-Request-ID")!] = requestID
+        response.headers[.init("Content-Security-Policy")!] = Self.contentSecurityPolicy
+        response.headers[.init("X-Content-Type-Options")!] = "nosniff"
+        response.headers[.init("Referrer-Policy")!] = "same-origin"
+        response.headers[.init("X-Frame-Options")!] = "DENY"
+        return response
+    }
+
+    func errorResponse(_ error: any Error, request: Request, context: Context) -> Response {
+        let model: ErrorModel
+        let status: HTTPResponse.Status
+        switch error {
+        case let error as PortalError:
+            status = error.status
+            model = ErrorModel(
+                status: Int(status.code), title: error.title, error: error.message, hint: error.hint,
+                requestID: context.requestID)
+        case let error as HTTPError:
+            status = error.status
+            let message =
+                status == .notFound
+                ? "There is no page at \(request.uri.path)." : (error.body ?? status.reasonPhrase)
+            model = ErrorModel(
+                status: Int(status.code), title: status == .notFound ? "Page not found" : status.reasonPhrase,
+                error: message, hint: status == .notFound ? "Check the address, or start from the home page." : nil,
+                requestID: context.requestID)
+        default:
+            status = .internalServerError
+            context.logger.error("request failed", metadata: ["error": "\(String(reflecting: error))"])
+            model = ErrorModel(
+                status: 500, title: "Something went wrong",
+                error: "Something went wrong on our side (request id: \(context.requestID)).",
+                hint: "Try again in a moment; if it keeps happening, tell the data platform team the request id.",
+                requestID: context.requestID)
+        }
+        if request.uri.path.hasPrefix("/api/") || request.uri.path == "/readyz" {
+            return JSONResponse.make(model, status: status)
+        }
+        let catalogNow = catalog.current
+        let viewer = context.viewer ?? Viewer(user: nil)
+        let builder = PageBuilder(view: CatalogView(catalogNow, viewer: viewer))
+        let page = Page(
+            layout: builder.layout(title: model.title, active: nil, apiURL: nil, catalogBroken: false), page: model)
+        if let html = try? renderer.render(page, template: "pages/error") {
+            return HTMLResponse.make(html, status: status)
+        }
+        return Response(
+            status: status, headers: [.contentType: "text/plain; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(string: "\(model.title): \(model.error)\n")))
+    }
+}
+
+/// Decides the viewer of every request but the public ones (health checks, static files).
+struct AuthMiddleware: RouterMiddleware {
+    typealias Context = AppRequestContext
+    let authenticator: Authenticator
+    let catalog: CatalogStore
+    static let publicPrefixes = ["/healthz", "/readyz", "/static/", "/favicon.ico"]
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
+        let path = request.uri.path
+        if Self.publicPrefixes.contains(where: { path == $0 || (path.hasPrefix($0) && $0.hasSuffix("/")) }) {
+            return try await next(request, context)
+        }
+        let userHeader = HTTPField.Name(authenticator.configuration.userHeader)
+        let groupsHeader = HTTPField.Name(authenticator.configuration.groupsHeader)
+        var context = context
+        do {
+            context.viewer = try authenticator.viewer(
+                peer: context.remoteAddress?.ipAddress, user: userHeader.flatMap { request.headers[$0] },
+                groups: groupsHeader.flatMap { request.headers[$0] }, settings: catalog.current.settings)
+        } catch {
+            throw PortalError.notSignedIn
+        }
+        if let user = context.viewer?.user { context.logger[metadataKey: "user"] = .string(user) }
+        return try await next(request, context)
+    }
+}
+
+enum HTMLResponse {
+    static func make(_ html: String, status: HTTPResponse.Status = .ok) -> Response {
+        Response(
+            status: status, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
+            body: .init(byteBuffer: ByteBuffer(string: html)))
+    }
+}
+
+enum JSONResponse {
+    static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .iso8601
+        return encoder
+    }()
+
+    static func make(_ value: some Encodable, status: HTTPResponse.Status = .ok) -> Response {
+        let data = (try? encoder.encode(value)) ?? Data(#"{"ok":false,"error":"could not encode the response","status":500}"#.utf8)
+        return Response(
+            status: status, headers: [.contentType: "application/json; charset=utf-8", .cacheControl: "no-store"],
+            body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}

@@ -1,0 +1,64 @@
+/// The state schema, as named, append-only migrations shared by every backend.
+///
+/// A migration's name never changes once released and its SQL is never edited; a change
+/// is a new migration. Each backend applies the same names in the same order, so
+/// `appliedMigrations()` can be compared across backends.
+enum StateMigrations {
+    struct Migration {
+        let name: String
+        let sqlite: String
+    }
+
+    static let all: [Migration] = [
+        Migration(
+            name: "v1-views-lifecycle-runs",
+            sqlite: """
+                CREATE TABLE views (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    item_kind TEXT NOT NULL,
+                    item_id TEXT NOT NULL,
+                    viewer TEXT,
+                    viewed_at REAL NOT NULL
+                );
+                CREATE INDEX views_item ON views(item_kind, item_id, viewed_at);
+                CREATE INDEX views_time ON views(viewed_at);
+
+                CREATE TABLE catalog_items (
+                    item_kind TEXT NOT NULL,
+                    item_id TEXT NOT NULL,
+                    digest TEXT NOT NULL,
+                    title TEXT NOT NULL,
+                    owner TEXT,
+                    first_seen_at REAL NOT NULL,
+                    changed_at REAL NOT NULL,
+                    PRIMARY KEY (item_kind, item_id)
+                );
+
+                CREATE TABLE lifecycle_events (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    item_kind TEXT NOT NULL,
+                    item_id TEXT NOT NULL,
+                    action TEXT NOT NULL,
+                    title TEXT NOT NULL,
+                    actor TEXT,
+                    detail TEXT,
+                    catalog_version TEXT,
+                    at REAL NOT NULL
+                );
+                CREATE INDEX lifecycle_item ON lifecycle_events(item_kind, item_id, at);
+                CREATE INDEX lifecycle_time ON lifecycle_events(at);
+
+                CREATE TABLE runs (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    kind TEXT NOT NULL,
+                    target TEXT NOT NULL,
+                    started_at REAL NOT NULL,
+                    duration_ms INTEGER NOT NULL,
+                    rows INTEGER NOT NULL DEFAULT 0,
+                    bytes INTEGER NOT NULL DEFAULT 0,
+                    error TEXT
+                );
+                CREATE INDEX runs_time ON runs(kind, started_at);
+                """)
+    ]
+}
