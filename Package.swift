@@ -82,7 +82,8 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
-        .testTarget(name: "CatalogTests", dependencies: ["Catalog", "Scheduling", "AlmanacTestSupport"]),
+        .testTarget(
+            name: "CatalogTests", dependencies: ["Catalog", "Scheduling", "AlmanacTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "DemoCompanyTests", dependencies: ["DemoCompany", "AlmanacTestSupport"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "AlmanacTestSupport"]),
         .testTarget(

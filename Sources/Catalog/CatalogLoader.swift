@@ -75,7 +75,10 @@ public enum CatalogLoader {
                 ([settingsDigest] + parsed.map { "\($0.origin.file)=\($0.digest)" }.sorted()).joined(separator: "\n")
                     .utf8))
         let catalog = items.catalog(settings: catalogSettings, version: version, loadedAt: now)
-        diagnostics += CatalogValidator(catalog: catalog).validate()
+        // Objects whose file had errors are left out of the catalog; references to them are not
+        // reported again, so one mistake gives one message.
+        let broken = Set(parsed.compactMap { $0.item == nil ? $0.declared : nil })
+        diagnostics += CatalogValidator(catalog: catalog, broken: broken).validate()
         diagnostics.sort { ($0.location, $0.message) < ($1.location, $1.message) }
         let hasErrors = diagnostics.contains { $0.severity == .error }
         return CatalogLoadResult(
@@ -139,6 +142,8 @@ public enum CatalogLoader {
         var digest: String
         var item: ParsedItem?
         var diagnostics: [Diagnostic]
+        /// The object's key when its id was readable, even if the rest was not.
+        var declared: ItemKey?
     }
 
     static func parseAll(_ files: [CatalogFile], settings: CatalogSettings?) -> [ParsedFile] {
@@ -185,7 +190,7 @@ public enum CatalogLoader {
         }
         return ParsedFile(
             origin: ItemOrigin(file: file.path, locations: reader.locations), digest: digest, item: item,
-            diagnostics: reader.diagnostics)
+            diagnostics: reader.diagnostics, declared: ItemKey(file.kind, file.stem))
     }
 
     static func decodeText(_ data: Data, reader: YAMLReader) -> String? {

@@ -5,10 +5,13 @@ import AlmanacCore
 /// be declared by the metric's source, a backend's host must be allow-listed, …).
 struct CatalogValidator {
     let catalog: Catalog
+    /// Objects that exist on disk but did not load; references to them are not errors.
+    let broken: Set<ItemKey>
     private var diagnostics: [Diagnostic] = []
 
-    init(catalog: Catalog) {
+    init(catalog: Catalog, broken: Set<ItemKey> = []) {
         self.catalog = catalog
+        self.broken = broken
     }
 
     func validate() -> [Diagnostic] {
@@ -36,6 +39,14 @@ struct CatalogValidator {
         catalog.origins[ItemKey(kind, id)] ?? ItemOrigin(file: "\(kind.folder)/\(id).yaml")
     }
 
+    private func isBroken(_ kind: ItemKind, _ id: String) -> Bool { broken.contains(ItemKey(kind, id)) }
+
+    /// Ids of one kind that exist on disk, loaded or not, for "did you mean" hints.
+    private func ids(_ kind: ItemKind) -> [String] {
+        let loaded = catalog.origins.keys.filter { $0.kind == kind }.map(\.id)
+        return (loaded + broken.filter { $0.kind == kind }.map(\.id)).sorted()
+    }
+
     private mutating func error(_ origin: ItemOrigin, _ path: String, _ message: String, hint: String? = nil) {
         diagnostics.append(Diagnostic(.error, at: origin.location(path), message, hint: hint))
     }
@@ -53,18 +64,18 @@ struct CatalogValidator {
     }
 
     private mutating func checkOwner(_ owner: TeamID, _ origin: ItemOrigin, _ what: String) {
-        guard catalog.team(owner) == nil else { return }
+        guard catalog.team(owner) == nil, !isBroken(.team, owner.rawValue) else { return }
         error(
             origin, "owner", "\(what) has owner '\(owner)', which is not a team",
-            hint: suggestion(owner.rawValue, among: catalog.teams.map(\.id.rawValue), folder: "teams"))
+            hint: suggestion(owner.rawValue, among: ids(.team), folder: "teams"))
     }
 
     private mutating func checkTeamRecipients(_ recipients: [Recipient], _ origin: ItemOrigin, path: String) {
         for (index, recipient) in recipients.enumerated() {
-            if case .team(let team) = recipient, catalog.team(team) == nil {
+            if case .team(let team) = recipient, catalog.team(team) == nil, !isBroken(.team, team.rawValue) {
                 error(
                     origin, "\(path)[\(index)]", "recipient 'team:\(team)' is not a team",
-                    hint: suggestion(team.rawValue, among: catalog.teams.map(\.id.rawValue), folder: "teams"))
+                    hint: suggestion(team.rawValue, among: ids(.team), folder: "teams"))
             }
         }
     }
@@ -86,13 +97,6 @@ struct CatalogValidator {
             checkColumn(filter.column, in: source, origin, path: "\(at).column", role: "filter column")
             if let column = source.column(named: filter.column.name), let value = filter.value {
                 checkValue(value, fits: column, origin, path: "\(at).value")
-            }
-            if let parameter = filter.parameter {
-                if let parameters, !parameters.contains(where: { $0.name == parameter }) {
-                    error(
-                        origin, "\(at).parameter", "filter parameter '\(parameter)' is not a parameter of this template",
-                        hint: suggestion(parameter, among: parameters.map(\.name), folder: "parameters"))
-                }
             }
         }
     }
@@ -122,17 +126,19 @@ struct CatalogValidator {
 
     private mutating func checkSource(_ id: SourceID, _ origin: ItemOrigin, path: String, what: String) -> Source? {
         if let source = catalog.source(id) { return source }
+        if isBroken(.source, id.rawValue) { return nil }
         error(
             origin, path, "\(what) references unknown source '\(id)'",
-            hint: suggestion(id.rawValue, among: catalog.sources.map(\.id.rawValue), folder: "sources"))
+            hint: suggestion(id.rawValue, among: ids(.source), folder: "sources"))
         return nil
     }
 
     private mutating func checkMetric(_ id: MetricID, _ origin: ItemOrigin, path: String, what: String) -> Metric? {
         if let metric = catalog.metric(id) { return metric }
+        if isBroken(.metric, id.rawValue) { return nil }
         error(
             origin, path, "\(what) references unknown metric '\(id)'",
-            hint: suggestion(id.rawValue, among: catalog.metrics.map(\.id.rawValue), folder: "metrics"))
+            hint: suggestion(id.rawValue, among: ids(.metric), folder: "metrics"))
         return nil
     }
 
@@ -253,6 +259,17 @@ struct CatalogValidator {
                     hint: "use 'poisson' for counts or 'residual' for other metrics")
             default: break
             }
+            if let parameters {
+                for (index, filter) in panel.filters.enumerated() {
+                    guard let parameter = filter.parameter, !parameters.contains(where: { $0.name == parameter }) else {
+                        continue
+                    }
+                    error(
+                        origin, "\(path).filters[\(index)].parameter",
+                        "filter parameter '\(parameter)' is not a parameter of this template",
+                        hint: suggestion(parameter, among: parameters.map(\.name), folder: "parameters"))
+                }
+            }
             if !panel.filters.isEmpty {
                 // A ratio's panel filters apply to both parts, so both sources must declare the columns.
                 let parts = metric.type == .ratio ? [metric.numerator, metric.denominator].compactMap { $0 } : [metric.id]
@@ -281,10 +298,10 @@ struct CatalogValidator {
     private mutating func check(_ template: Template) {
         let origin = origin(.template, template.id.rawValue)
         checkOwner(template.owner, origin, "template '\(template.id)'")
-        if let entity = template.entity, catalog.entity(entity) == nil {
+        if let entity = template.entity, catalog.entity(entity) == nil, !isBroken(.entity, entity.rawValue) {
             error(
                 origin, "entity", "template '\(template.id)' references unknown entity '\(entity)'",
-                hint: suggestion(entity.rawValue, among: catalog.entities.map(\.id.rawValue), folder: "entities"))
+                hint: suggestion(entity.rawValue, among: ids(.entity), folder: "entities"))
         }
         checkPanels(template.panels, origin, what: "template '\(template.id)'", parameters: template.parameters)
         for parameter in template.parameters where parameter.required {
@@ -308,9 +325,10 @@ struct CatalogValidator {
             checkFilters(entity.filters, source: source, origin, path: "filters")
         }
         guard let template = catalog.template(entity.template) else {
+            if isBroken(.template, entity.template.rawValue) { return }
             error(
                 origin, "template", "\(what) references unknown template '\(entity.template)'",
-                hint: suggestion(entity.template.rawValue, among: catalog.templates.map(\.id.rawValue), folder: "templates"))
+                hint: suggestion(entity.template.rawValue, among: ids(.template), folder: "templates"))
             return
         }
         if !template.parameters.contains(where: { $0.name == entity.parameter }) {
@@ -334,10 +352,10 @@ struct CatalogValidator {
         for (index, metric) in subscription.metrics.enumerated() {
             _ = checkMetric(metric, origin, path: "metrics[\(index)]", what: what)
         }
-        if let report = subscription.report, catalog.report(report) == nil {
+        if let report = subscription.report, catalog.report(report) == nil, !isBroken(.report, report.rawValue) {
             error(
                 origin, "report", "\(what) references unknown report '\(report)'",
-                hint: suggestion(report.rawValue, among: catalog.reports.map(\.id.rawValue), folder: "reports"))
+                hint: suggestion(report.rawValue, among: ids(.report), folder: "reports"))
         }
         checkTeamRecipients(subscription.recipients, origin, path: "recipients")
         for (index, recipient) in subscription.recipients.enumerated() {
@@ -361,10 +379,10 @@ struct CatalogValidator {
         checkOwner(trigger.owner, origin, what)
         _ = checkMetric(trigger.metric, origin, path: "metric", what: what)
         let entity = catalog.entity(trigger.entity)
-        if entity == nil {
+        if entity == nil, !isBroken(.entity, trigger.entity.rawValue) {
             error(
                 origin, "entity", "\(what) references unknown entity '\(trigger.entity)'",
-                hint: suggestion(trigger.entity.rawValue, among: catalog.entities.map(\.id.rawValue), folder: "entities"))
+                hint: suggestion(trigger.entity.rawValue, among: ids(.entity), folder: "entities"))
         }
         let source = entity.flatMap { catalog.source($0.source) }
         if let source {
@@ -374,10 +392,10 @@ struct CatalogValidator {
         case .column(let column)?:
             if let source { checkColumn(column, in: source, origin, path: "action.assignee", role: "assignee column") }
         case .team(let team)?:
-            if catalog.team(team) == nil {
+            if catalog.team(team) == nil, !isBroken(.team, team.rawValue) {
                 error(
                     origin, "action.assignee", "assignee 'team:\(team)' is not a team",
-                    hint: suggestion(team.rawValue, among: catalog.teams.map(\.id.rawValue), folder: "teams"))
+                    hint: suggestion(team.rawValue, among: ids(.team), folder: "teams"))
             }
         case nil: break
         }

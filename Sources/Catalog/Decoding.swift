@@ -70,6 +70,8 @@ enum Decoding {
             m.reader.error(
                 "id '\(id)' does not match the file name '\(expected)'", at: m.mapping["id"],
                 hint: "rename the file to '\(id).yaml' or set id: \(expected)")
+            // Left out of the catalog; references by the file name are then not reported again.
+            return nil
         }
         return id
     }

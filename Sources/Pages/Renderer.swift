@@ -29,7 +29,7 @@ public struct PageRenderer: Sendable {
 
     /// Renders `model` with the template `pages/<name>`.
     public func render(_ model: Any, template name: String) throws -> String {
-        guard let html = library.render(model, withTemplate: name) else {
+        guard let html = library.render(MustacheTree.convert(model), withTemplate: name) else {
             throw WebRootError(description: "missing template '\(name).mustache'")
         }
         return html
@@ -54,4 +54,44 @@ public struct PageRenderer: Sendable {
 
 public struct WebRootError: Error, CustomStringConvertible, Sendable {
     public var description: String
+}
+
+/// Turns a view model into dictionaries and arrays for Mustache, with every `nil` made
+/// `false`.
+///
+/// NB: Mustache looks a missing name up in the enclosing contexts, and swift-mustache treats
+/// a `nil` optional as missing; so a panel without a description would show its report's
+/// description. A `false` is found, and is falsy, which stops the lookup where it belongs.
+enum MustacheTree {
+    static func convert(_ value: Any) -> Any {
+        switch value {
+        case is String, is Bool, is Int, is Double, is Int64:
+            return value
+        default:
+            break
+        }
+        let mirror = Mirror(reflecting: value)
+        switch mirror.displayStyle {
+        case .optional:
+            guard let wrapped = mirror.children.first?.value else { return false }
+            return convert(wrapped)
+        case .collection, .set:
+            return mirror.children.map { convert($0.value) }
+        case .dictionary:
+            var result: [String: Any] = [:]
+            for child in mirror.children {
+                let pair = Mirror(reflecting: child.value).children.map(\.value)
+                if pair.count == 2, let key = pair[0] as? String { result[key] = convert(pair[1]) }
+            }
+            return result
+        case .struct, .class:
+            var result: [String: Any] = [:]
+            for child in mirror.children {
+                if let label = child.label { result[label] = convert(child.value) }
+            }
+            return result
+        default:
+            return value
+        }
+    }
 }

@@ -1,0 +1,110 @@
+import Catalog
+import Foundation
+public import Hummingbird
+import Logging
+import Pages
+public import Portal
+import Storage
+
+/// A fresh folder under the system temp directory, removed when the value goes away.
+public final class TemporaryDirectory: Sendable {
+    public let path: String
+
+    public init(prefix: String = "almanac-test") throws {
+        let base = URL(fileURLWithPath: NSTemporaryDirectory(), isDirectory: true)
+        let url = base.appendingPathComponent("\(prefix)-\(UUID().uuidString.prefix(8))", isDirectory: true)
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        path = url.path
+    }
+
+    deinit {
+        try? FileManager.default.removeItem(atPath: path)
+    }
+
+    /// `path/relative`.
+    public func file(_ relative: String) -> String { (path as NSString).appendingPathComponent(relative) }
+
+    /// Writes `contents` to `relative`, creating folders.
+    public func write(_ relative: String, _ contents: String) throws {
+        let target = file(relative)
+        try FileManager.default.createDirectory(
+            atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try contents.write(toFile: target, atomically: true, encoding: .utf8)
+    }
+}
+
+/// Paths of the repository's own files, found from this source file's location.
+public enum Repository {
+    /// The repository root (the folder holding Package.swift).
+    public static let root: String = {
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { url.deleteLastPathComponent() }
+        return url.path
+    }()
+
+    /// The demo company's catalog, `Catalog/`.
+    public static var demoCatalog: String { root + "/Catalog" }
+    /// The portal's templates and static files, `Web/`.
+    public static var web: String { root + "/Web" }
+    /// Where tests leave artifacts worth looking at (screenshots); kept out of git.
+    public static var artifacts: String { root + "/test-artifacts" }
+
+    /// The debug build of the `almanac` executable; `swift build` makes it before the tests run.
+    public static var almanacBinary: String { root + "/.build/debug/almanac" }
+}
+
+/// Catalog folders for tests.
+public enum CatalogFixture {
+    /// Copies the demo catalog into `directory/name` and returns its path.
+    public static func copyDemo(into directory: TemporaryDirectory, name: String = "Catalog") throws -> String {
+        let target = directory.file(name)
+        try FileManager.default.copyItem(atPath: Repository.demoCatalog, toPath: target)
+        return target
+    }
+
+    /// Replaces the first occurrence of `old` with `new` in `file`, failing loudly when `old` is absent
+    /// so that a fixture edit never silently does nothing.
+    public static func edit(_ file: String, replacing old: String, with new: String) throws {
+        let text = try String(contentsOfFile: file, encoding: .utf8)
+        guard let range = text.range(of: old) else {
+            throw FixtureError("'\(old)' not found in \(file)")
+        }
+        try text.replacingCharacters(in: range, with: new).write(toFile: file, atomically: true, encoding: .utf8)
+    }
+}
+
+public struct FixtureError: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// A portal built exactly as `almanac serve` builds it, on temporary state.
+public struct TestPortal: Sendable {
+    public let environment: PortalEnvironment
+    public let directory: TemporaryDirectory
+
+    /// - Parameters:
+    ///   - catalog: the catalog folder (default: a copy of the demo catalog).
+    ///   - auth: who is trusted; the default lets loopback in as the local developer.
+    public static func make(
+        catalog: String? = nil, auth: AuthConfiguration = AuthConfiguration(allowAnonymousLoopback: true),
+        pollInterval: Duration = .milliseconds(200)
+    ) async throws -> TestPortal {
+        let directory = try TemporaryDirectory(prefix: "almanac-portal")
+        let catalogPath = try catalog ?? CatalogFixture.copyDemo(into: directory)
+        let store = try CatalogStore(directory: catalogPath)
+        let state = try SQLiteStateStore(path: directory.file("state.sqlite"))
+        let renderer = try await PageRenderer(webRoot: Repository.web)
+        var logger = Logger(label: "almanac-test")
+        logger.logLevel = .warning
+        let environment = PortalEnvironment(
+            catalog: store, state: state, renderer: renderer, auth: auth, logger: logger,
+            catalogPollInterval: pollInterval)
+        return TestPortal(environment: environment, directory: directory)
+    }
+
+    /// The application on an ephemeral loopback port, for `app.test(.live)`.
+    public func application() -> some ApplicationProtocol {
+        buildApplication(environment, server: ServerConfiguration(host: "127.0.0.1", port: 0))
+    }
+}
