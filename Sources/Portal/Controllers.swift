@@ -37,7 +37,8 @@ struct CatalogController {
             guard let report = builder.view.report(ReportID(id)) else { throw PortalError.notFound("report", id) }
             try await recordView(.report, id, viewer)
             let history = try await environment.state.lifecycleEvents(kind: ItemKind.report.rawValue, id: id)
-            let model = builder.report(report, history: history.map(Self.change))
+            var model = builder.report(report, history: history.map(Self.change))
+            model.views += 1  // the counts were read before this view was recorded
             return Rendered(model: model, template: "pages/report", title: report.title, route: .report(report.id))
         }
         page(router, "/templates", api: "/api/templates") { request, context, builder, viewer in
@@ -62,7 +63,8 @@ struct CatalogController {
                 throw PortalError.notFound("metric", id, hint: "The glossary lists every metric you can see.")
             }
             try await recordView(.metric, id, viewer)
-            let model = builder.metric(metric)
+            var model = builder.metric(metric)
+            model.views += 1  // the counts were read before this view was recorded
             return Rendered(model: model, template: "pages/metric", title: metric.name, route: .metric(metric.id))
         }
         page(router, "/teams", api: "/api/teams") { request, context, builder, viewer in

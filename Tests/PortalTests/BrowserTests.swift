@@ -1,0 +1,58 @@
+import AlmanacCore
+import Catalog
+import AlmanacTestSupport
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Portal
+import Testing
+
+/// Headless Chromium renders the home page and a report page; screenshots are kept in
+/// `test-artifacts/` for people to look at.
+@Suite(.serialized) struct BrowserTests {
+    static let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].first {
+        FileManager.default.isExecutableFile(atPath: $0)
+    }
+
+    @Test func homeAndReportPagesRenderInChromium() async throws {
+        let browser = try #require(
+            Self.chromium, "headless Chromium is needed for the browser check: apt-get install chromium (.ci/run does)")
+        let portal = try await TestPortal.make()
+        try await portal.application().test(.live) { client in
+            let port = try #require(client.port)
+            try FileManager.default.createDirectory(atPath: Repository.artifacts, withIntermediateDirectories: true)
+            let pages = [
+                ("home", "/", "Larkspur’s reporting portal"), ("report", "/reports/growth-overview", "Growth overview"),
+                ("glossary", "/glossary/weekly_active_users", "Weekly active users"),
+            ]
+            for (name, path, title) in pages {
+                let url = "http://127.0.0.1:\(port)\(path)"
+                let dom = try run(browser, ["--headless", "--no-sandbox", "--disable-gpu", "--dump-dom", url])
+                #expect(dom.contains(title), "\(path) rendered in Chromium")
+                #expect(dom.contains("class=\"top\""))
+                let png = Repository.artifacts + "/\(name).png"
+                try? FileManager.default.removeItem(atPath: png)
+                _ = try run(
+                    browser,
+                    ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--window-size=1280,1600",
+                     "--screenshot=\(png)", url])
+                let size = (try FileManager.default.attributesOfItem(atPath: png)[.size] as? NSNumber)?.intValue ?? 0
+                #expect(size > 20_000, "\(png) should be a real screenshot, got \(size) bytes")
+            }
+        }
+    }
+
+    /// Runs `executable` with a timeout and returns its standard output.
+    func run(_ executable: String, _ arguments: [String]) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
+    }
+}
