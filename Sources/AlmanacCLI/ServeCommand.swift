@@ -41,7 +41,7 @@ struct ServerOptions: ParsableArguments {
     var logLevel: String = "info"
 
     func validate() throws {
-        guard (1...65535).contains(port) else { throw ValidationError("--port must be between 1 and 65535, got \(port)") }
+        guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 (any free port) and 65535, got \(port)") }
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("--log-level '\(logLevel)' is not one of trace, debug, info, notice, warning, error, critical")
         }

@@ -1,0 +1,255 @@
+import GRDB
+
+#if canImport(GRDBSQLite)
+import GRDBSQLite
+#elseif canImport(SQLite3)
+import SQLite3
+#endif
+
+/// `SQLITE_TRANSIENT`: SQLite copies the bound bytes before `bind` returns.
+private let transient = unsafeBitCast(OpaquePointer(bitPattern: -1), to: sqlite3_destructor_type.self)
+
+/// A prepared `INSERT` that is bound column by column and stepped, the fastest way to load rows.
+///
+/// It uses GRDB's ``Statement`` for preparation and lifetime, and the raw SQLite handle for
+/// binding, so no `StatementArguments` or `DatabaseValue` is built per row.
+final class RowInserter {
+    private let statement: Statement
+    private let handle: SQLiteStatement
+    private let table: String
+
+    /// Prepares `INSERT INTO table (columns…) VALUES (?, …)`.
+    init(_ db: Database, table: String, columns: [String]) throws {
+        let placeholders = Array(repeating: "?", count: columns.count).joined(separator: ", ")
+        let sql = "INSERT INTO \(table) (\(columns.joined(separator: ", "))) VALUES (\(placeholders))"
+        statement = try db.makeStatement(sql: sql)
+        handle = statement.sqliteStatement
+        self.table = table
+    }
+
+    deinit {
+        sqlite3_clear_bindings(handle)
+    }
+
+    @inline(__always)
+    func bind(_ column: Int32, _ value: Int) {
+        sqlite3_bind_int64(handle, column, Int64(value))
+    }
+
+    @inline(__always)
+    func bind(_ column: Int32, _ value: Double) {
+        sqlite3_bind_double(handle, column, value)
+    }
+
+    @inline(__always)
+    func bind(_ column: Int32, _ value: Bool) {
+        sqlite3_bind_int64(handle, column, value ? 1 : 0)
+    }
+
+    @inline(__always)
+    func bindNull(_ column: Int32) {
+        sqlite3_bind_null(handle, column)
+    }
+
+    /// Binds text (copied by SQLite).
+    @inline(__always)
+    func bind(_ column: Int32, _ value: String) {
+        var value = value
+        value.withUTF8 { buffer in
+            _ = sqlite3_bind_text(
+                handle, column, UnsafeRawPointer(buffer.baseAddress!).assumingMemoryBound(to: CChar.self),
+                Int32(buffer.count), transient)
+        }
+    }
+
+    /// Binds text, or NULL when `value` is `nil`.
+    @inline(__always)
+    func bind(_ column: Int32, _ value: String?) {
+        if let value { bind(column, value) } else { bindNull(column) }
+    }
+
+    /// Binds text, or NULL when `value` is `nil`.
+    @inline(__always)
+    func bind(_ column: Int32, _ value: Int?) {
+        if let value { bind(column, value) } else { bindNull(column) }
+    }
+
+    /// Binds `count` UTF-8 bytes (copied by SQLite).
+    @inline(__always)
+    func bind(_ column: Int32, bytes: UnsafePointer<UInt8>, count: Int) {
+        _ = sqlite3_bind_text(
+            handle, column, UnsafeRawPointer(bytes).assumingMemoryBound(to: CChar.self), Int32(count), transient)
+    }
+
+    /// Inserts the bound row.
+    @inline(__always)
+    func insert() throws {
+        let code = sqlite3_step(handle)
+        sqlite3_reset(handle)
+        guard code == SQLITE_DONE else {
+            let message = String(cString: sqlite3_errmsg(sqlite3_db_handle(handle)))
+            throw DemoCompanyError("could not insert into \(table): \(message) (code \(code))")
+        }
+    }
+}
+
+/// The warehouse schema: exactly the tables and columns of `docs/demo-company.md`.
+enum WarehouseSchema {
+    static let tables: [(name: String, sql: String)] = [
+        (
+            "cities",
+            """
+            CREATE TABLE cities (
+                city TEXT NOT NULL, country TEXT NOT NULL, region TEXT NOT NULL, population INTEGER NOT NULL)
+            """
+        ),
+        (
+            "workspaces",
+            """
+            CREATE TABLE workspaces (
+                workspace_id INTEGER PRIMARY KEY, domain TEXT NOT NULL, name TEXT NOT NULL,
+                industry TEXT NOT NULL, country TEXT NOT NULL, city TEXT NOT NULL, tier TEXT NOT NULL,
+                plan TEXT NOT NULL, seats INTEGER NOT NULL, created_at TEXT NOT NULL, created_on TEXT NOT NULL)
+            """
+        ),
+        (
+            "users",
+            """
+            CREATE TABLE users (
+                user_id INTEGER PRIMARY KEY, workspace_id INTEGER NOT NULL, signed_up_at TEXT NOT NULL,
+                signup_date TEXT NOT NULL, channel TEXT NOT NULL, campaign_id INTEGER, platform TEXT NOT NULL,
+                country TEXT NOT NULL, city TEXT NOT NULL, activated INTEGER NOT NULL, activated_at TEXT)
+            """
+        ),
+        (
+            "campaigns",
+            """
+            CREATE TABLE campaigns (
+                campaign_id INTEGER PRIMARY KEY, name TEXT NOT NULL, slug TEXT NOT NULL, channel TEXT NOT NULL,
+                started_on TEXT NOT NULL, ended_on TEXT NOT NULL, budget_usd REAL NOT NULL)
+            """
+        ),
+        (
+            "ad_spend",
+            """
+            CREATE TABLE ad_spend (
+                campaign_id INTEGER NOT NULL, spend_date TEXT NOT NULL, impressions INTEGER NOT NULL,
+                clicks INTEGER NOT NULL, spend_usd REAL NOT NULL)
+            """
+        ),
+        (
+            "events",
+            """
+            CREATE TABLE events (
+                event_id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL, workspace_id INTEGER NOT NULL,
+                occurred_at TEXT NOT NULL, event_date TEXT NOT NULL, event_name TEXT NOT NULL,
+                platform TEXT NOT NULL, app_id INTEGER)
+            """
+        ),
+        (
+            "apps",
+            """
+            CREATE TABLE apps (
+                app_id INTEGER PRIMARY KEY, name TEXT NOT NULL, slug TEXT NOT NULL, developer TEXT NOT NULL,
+                category TEXT NOT NULL, launched_on TEXT NOT NULL)
+            """
+        ),
+        (
+            "subscriptions",
+            """
+            CREATE TABLE subscriptions (
+                subscription_id INTEGER PRIMARY KEY, workspace_id INTEGER NOT NULL, plan TEXT NOT NULL,
+                seats INTEGER NOT NULL, mrr_usd REAL NOT NULL, started_on TEXT NOT NULL, ended_on TEXT)
+            """
+        ),
+        (
+            "billing_events",
+            """
+            CREATE TABLE billing_events (
+                billing_event_id INTEGER PRIMARY KEY, workspace_id INTEGER NOT NULL, occurred_on TEXT NOT NULL,
+                kind TEXT NOT NULL, plan_from TEXT, plan_to TEXT, seats_delta INTEGER NOT NULL,
+                mrr_delta_usd REAL NOT NULL)
+            """
+        ),
+        (
+            "mrr_monthly",
+            """
+            CREATE TABLE mrr_monthly (
+                month TEXT NOT NULL, workspace_id INTEGER NOT NULL, plan TEXT NOT NULL, seats INTEGER NOT NULL,
+                mrr_usd REAL NOT NULL)
+            """
+        ),
+        (
+            "crm_accounts",
+            """
+            CREATE TABLE crm_accounts (
+                account_id INTEGER PRIMARY KEY, workspace_id INTEGER NOT NULL, account_name TEXT NOT NULL,
+                account_owner TEXT NOT NULL, owner_email TEXT NOT NULL, segment TEXT NOT NULL,
+                renewal_on TEXT NOT NULL, health TEXT NOT NULL, updated_at TEXT NOT NULL)
+            """
+        ),
+        (
+            "error_logs",
+            """
+            CREATE TABLE error_logs (
+                error_id INTEGER PRIMARY KEY, occurred_at TEXT NOT NULL, error_date TEXT NOT NULL,
+                workspace_id INTEGER NOT NULL, user_id INTEGER NOT NULL, service TEXT NOT NULL,
+                error_class TEXT NOT NULL, severity TEXT NOT NULL, message TEXT NOT NULL)
+            """
+        ),
+        (
+            "experiments",
+            """
+            CREATE TABLE experiments (
+                experiment_id TEXT PRIMARY KEY, name TEXT NOT NULL, hypothesis TEXT NOT NULL,
+                started_on TEXT NOT NULL, ended_on TEXT, status TEXT NOT NULL)
+            """
+        ),
+        (
+            "experiment_assignments",
+            """
+            CREATE TABLE experiment_assignments (
+                experiment_id TEXT NOT NULL, user_id INTEGER NOT NULL, variant TEXT NOT NULL,
+                assigned_at TEXT NOT NULL, assigned_on TEXT NOT NULL)
+            """
+        ),
+        (
+            "experiment_conversions",
+            """
+            CREATE TABLE experiment_conversions (
+                experiment_id TEXT NOT NULL, user_id INTEGER NOT NULL, goal TEXT NOT NULL,
+                converted_at TEXT NOT NULL, converted_on TEXT NOT NULL)
+            """
+        ),
+    ]
+
+    /// Indexes on every time column and every join key (primary keys are indexed already).
+    static let indexes: [(table: String, columns: String)] = [
+        ("workspaces", "domain"), ("workspaces", "created_at"), ("workspaces", "created_on"),
+        ("users", "workspace_id"), ("users", "signed_up_at"), ("users", "signup_date"), ("users", "campaign_id"),
+        ("users", "activated_at"),
+        ("ad_spend", "campaign_id, spend_date"), ("ad_spend", "spend_date"),
+        ("campaigns", "started_on"), ("campaigns", "ended_on"),
+        ("apps", "launched_on"),
+        ("events", "occurred_at"), ("events", "event_date"), ("events", "user_id"), ("events", "workspace_id"),
+        ("events", "app_id"),
+        ("subscriptions", "workspace_id"), ("subscriptions", "started_on"), ("subscriptions", "ended_on"),
+        ("billing_events", "workspace_id"), ("billing_events", "occurred_on"),
+        ("mrr_monthly", "month"), ("mrr_monthly", "workspace_id"),
+        ("crm_accounts", "workspace_id"), ("crm_accounts", "renewal_on"), ("crm_accounts", "updated_at"),
+        ("error_logs", "occurred_at"), ("error_logs", "error_date"), ("error_logs", "workspace_id"),
+        ("error_logs", "user_id"),
+        ("experiments", "started_on"), ("experiments", "ended_on"),
+        ("experiment_assignments", "experiment_id, user_id"), ("experiment_assignments", "user_id"),
+        ("experiment_assignments", "assigned_at"), ("experiment_assignments", "assigned_on"),
+        ("experiment_conversions", "experiment_id, user_id"), ("experiment_conversions", "user_id"),
+        ("experiment_conversions", "converted_at"), ("experiment_conversions", "converted_on"),
+        ("cities", "city, country"),
+    ]
+
+    static func indexSQL(table: String, columns: String) -> String {
+        let suffix = String(columns.filter { $0 != " " }.map { $0 == "," ? "_" : $0 })
+        let name = "idx_\(table)_\(suffix)"
+        return "CREATE INDEX \(name) ON \(table) (\(columns))"
+    }
+}

@@ -1,0 +1,138 @@
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
+import AlmanacTestSupport
+import Foundation
+import Testing
+
+/// Runs the built `almanac` binary as a user would.
+@Suite struct CLITests {
+    struct Result {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    static func binary() throws -> String {
+        let path = Repository.almanacBinary
+        guard FileManager.default.isExecutableFile(atPath: path) else {
+            throw FixtureError("\(path) is missing: run 'swift build' before 'swift test' (scripts/test does)")
+        }
+        return path
+    }
+
+    static func almanac(_ arguments: [String], environment: [String: String] = [:]) throws -> Result {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try binary())
+        process.arguments = arguments
+        process.currentDirectoryURL = URL(fileURLWithPath: Repository.root)
+        var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("ALMANAC_") }
+        env.merge(environment) { $1 }
+        process.environment = env
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Result(
+            status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+            stderr: String(decoding: stderr, as: UTF8.self))
+    }
+
+    @Test func checkPassesOnTheDemoCatalog() throws {
+        let result = try Self.almanac(["catalog", "check", "Catalog"])
+        #expect(result.status == 0)
+        #expect(result.stdout.hasPrefix("Catalog: OK — 164 files"))
+    }
+
+    @Test func checkListsEveryProblemAndFails() throws {
+        let result = try Self.almanac(["catalog", "check", "Tests/CatalogTests/Fixtures/broken"])
+        #expect(result.status == 1)
+        let expected = try String(
+            contentsOfFile: Repository.root + "/Tests/CatalogTests/Fixtures/broken-expected.txt", encoding: .utf8)
+        #expect(result.stdout == expected)
+        #expect(result.stdout.split(separator: "\n").filter { $0.contains(": error: ") }.count == 10)
+    }
+
+    @Test func checkSpeaksJSONForTools() throws {
+        let result = try Self.almanac(["catalog", "check", "--format", "json", "Tests/CatalogTests/Fixtures/broken"])
+        #expect(result.status == 1)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        #expect(object["ok"] as? Bool == false)
+        #expect(object["errors"] as? Int == 10)
+        let diagnostics = try #require(object["diagnostics"] as? [[String: Any]])
+        let first = try #require(diagnostics.first)
+        #expect(first["file"] as? String == "Tests/CatalogTests/Fixtures/broken/backends/app.yaml")
+        #expect(first["line"] as? Int == 4)
+        #expect(first["column"] as? Int == 6)
+        #expect(first["severity"] as? String == "error")
+    }
+
+    @Test func checkTakesTheFolderFromTheEnvironment() throws {
+        let result = try Self.almanac(["catalog", "check"], environment: ["ALMANAC_CATALOG": "Tests/CatalogTests/Fixtures/minimal"])
+        #expect(result.status == 0)
+        #expect(result.stdout.hasPrefix("Tests/CatalogTests/Fixtures/minimal: OK"))
+    }
+
+    @Test(arguments: [[], ["serve"], ["demo"], ["catalog"], ["catalog", "check"]])
+    func everyCommandHasHelp(_ command: [String]) throws {
+        let result = try Self.almanac(command + ["--help"])
+        #expect(result.status == 0)
+        #expect(result.stdout.contains("USAGE: almanac"))
+        #expect(result.stdout.contains("-h, --help"))
+    }
+
+    @Test func badOptionsAreNamed() throws {
+        let port = try Self.almanac(["serve", "--port", "70000"])
+        #expect(port.status != 0)
+        #expect(port.stderr.contains("--port must be between 0 (any free port) and 65535, got 70000"))
+        let proxy = try Self.almanac(["serve", "--trusted-proxy", "example.com"])
+        #expect(proxy.status != 0)
+        #expect(proxy.stderr.contains("--trusted-proxy: 'example.com' is not an IP address or CIDR network"))
+        let catalog = try Self.almanac(["serve", "--catalog", "Tests/CatalogTests/Fixtures/broken", "--port", "1"])
+        #expect(catalog.status == 1)
+        #expect(catalog.stderr.contains("has 10 errors"))
+        #expect(catalog.stderr.contains("almanac catalog check Tests/CatalogTests/Fixtures/broken"))
+    }
+
+    /// `almanac serve` starts, answers, and stops cleanly on SIGTERM.
+    @Test func serveAnswersAndShutsDownGracefully() async throws {
+        let state = try TemporaryDirectory()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try Self.binary())
+        process.arguments = [
+            "serve", "--catalog", "Catalog", "--state", state.file("state.sqlite"), "--port", "0",
+            "--allow-anonymous-loopback",
+        ]
+        process.currentDirectoryURL = URL(fileURLWithPath: Repository.root)
+        let err = Pipe()
+        process.standardError = err
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        defer { if process.isRunning { process.terminate() } }
+
+        // Hummingbird logs the bound address once it listens.
+        var log = ""
+        var port: Int?
+        let deadline = Date().addingTimeInterval(30)
+        while port == nil, Date() < deadline {
+            let chunk = err.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            log += String(decoding: chunk, as: UTF8.self)
+            if let range = log.range(of: "listening on 127.0.0.1:") {
+                port = Int(log[range.upperBound...].prefix { $0.isNumber })
+            }
+        }
+        let bound = try #require(port, "server did not report its port: \(log)")
+        let (data, response) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(bound)/healthz")!)
+        #expect((response as? HTTPURLResponse)?.statusCode == 200)
+        #expect(String(decoding: data, as: UTF8.self) == "ok\n")
+
+        process.terminate()  // SIGTERM
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+    }
+}
