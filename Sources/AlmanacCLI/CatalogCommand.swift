@@ -46,7 +46,8 @@ struct CheckCommand: AsyncParsableCommand {
                 let summary = ItemKind.allCases.map { "\(counts[$0] ?? 0) \($0.folder)" }.joined(separator: ", ")
                 print(
                     "\(directory): OK — \(result.fileCount) files (\(summary))"
-                        + (result.warnings.isEmpty ? "" : ", \(result.warnings.count) warning\(result.warnings.count == 1 ? "" : "s")")
+                        + (result.warnings.isEmpty
+                            ? "" : ", \(result.warnings.count) warning\(result.warnings.count == 1 ? "" : "s")")
                         + " in \(elapsed.formatted(.units(allowed: [.milliseconds])))")
             } else {
                 let errors = result.errors.count

@@ -38,8 +38,12 @@ struct DemoCommand: AsyncParsableCommand {
     @OptionGroup var server: ServerOptions
 
     func validate() throws {
-        guard (1...100).contains(scale) else { throw ValidationError("--scale must be between 1 and 100, got \(scale)") }
-        guard CalendarDay(parsing: asOf) != nil else { throw ValidationError("--as-of '\(asOf)' is not a date (YYYY-MM-DD)") }
+        guard (1...100).contains(scale) else {
+            throw ValidationError("--scale must be between 1 and 100, got \(scale)")
+        }
+        guard CalendarDay(parsing: asOf) != nil else {
+            throw ValidationError("--as-of '\(asOf)' is not a date (YYYY-MM-DD)")
+        }
     }
 
     func run() async throws {
@@ -57,7 +61,8 @@ struct DemoCommand: AsyncParsableCommand {
             let total = summary.rowCounts.values.reduce(0, +)
             print(
                 "Wrote \(total.formatted()) rows in \((ContinuousClock.now - started).formatted(.units(allowed: [.seconds], fractionalPart: .show(length: 1)))): "
-                    + summary.rowCounts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value.formatted())" }.joined(separator: ", "))
+                    + summary.rowCounts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value.formatted())" }.joined(
+                        separator: ", "))
         } else {
             print("Using the existing demo warehouse at \(warehouse).")
         }
@@ -65,7 +70,9 @@ struct DemoCommand: AsyncParsableCommand {
         var server = server
         server.allowAnonymousLoopback = true
         if !["127.0.0.1", "::1", "localhost"].contains(server.host) {
-            printError("the demo serves anonymous admin access and only listens on loopback; use 'almanac serve' for --host \(server.host)")
+            printError(
+                "the demo serves anonymous admin access and only listens on loopback; use 'almanac serve' for --host \(server.host)"
+            )
             throw ExitCode(1)
         }
         print("Almanac demo portal: http://\(server.host):\(server.port)/  (Ctrl-C to stop)")

@@ -24,9 +24,10 @@ struct ServerOptions: ParsableArguments {
             Address or CIDR network of the SSO proxy whose identity headers are trusted; repeat for several. \
             (env: ALMANAC_TRUSTED_PROXIES, comma-separated)
             """)
-    var trustedProxies: [String] = EnvironmentDefaults.trustedProxies?.split(separator: ",").map {
-        $0.trimmingCharacters(in: .whitespaces)
-    } ?? []
+    var trustedProxies: [String] =
+        EnvironmentDefaults.trustedProxies?.split(separator: ",").map {
+            $0.trimmingCharacters(in: .whitespaces)
+        } ?? []
 
     @Option(help: "Header carrying the signed-in user, set by the trusted proxy.")
     var userHeader: String = "X-Forwarded-User"
@@ -41,13 +42,17 @@ struct ServerOptions: ParsableArguments {
     var logLevel: String = "info"
 
     func validate() throws {
-        guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 (any free port) and 65535, got \(port)") }
+        guard (0...65535).contains(port) else {
+            throw ValidationError("--port must be between 0 (any free port) and 65535, got \(port)")
+        }
         guard Logger.Level(rawValue: logLevel) != nil else {
-            throw ValidationError("--log-level '\(logLevel)' is not one of trace, debug, info, notice, warning, error, critical")
+            throw ValidationError(
+                "--log-level '\(logLevel)' is not one of trace, debug, info, notice, warning, error, critical")
         }
         let invalid = auth.invalidProxies()
         guard invalid.isEmpty else {
-            throw ValidationError("--trusted-proxy: '\(invalid.joined(separator: "', '"))' is not an IP address or CIDR network")
+            throw ValidationError(
+                "--trusted-proxy: '\(invalid.joined(separator: "', '"))' is not an IP address or CIDR network")
         }
     }
 
@@ -86,7 +91,9 @@ struct ServeCommand: AsyncParsableCommand {
     @OptionGroup var server: ServerOptions
 
     func validate() throws {
-        if let warehouse = warehouse ?? EnvironmentDefaults.warehouse, !warehouse.contains("://"), !FileManager.default.fileExists(atPath: warehouse) {
+        if let warehouse = warehouse ?? EnvironmentDefaults.warehouse, !warehouse.contains("://"),
+            !FileManager.default.fileExists(atPath: warehouse)
+        {
             throw ValidationError("--warehouse: no file at '\(warehouse)'")
         }
     }

@@ -27,7 +27,8 @@ public struct SQLIdentifier: Hashable, Sendable, Codable, CustomStringConvertibl
     public init(from decoder: any Decoder) throws {
         let text = try decoder.singleValueContainer().decode(String.self)
         guard let value = SQLIdentifier(text, allowQualified: true) else {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "unsafe SQL identifier '\(text)'"))
+            throw DecodingError.dataCorrupted(
+                .init(codingPath: decoder.codingPath, debugDescription: "unsafe SQL identifier '\(text)'"))
         }
         self = value
     }

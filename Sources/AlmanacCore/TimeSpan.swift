@@ -44,7 +44,8 @@ public struct TimeSpan: Hashable, Sendable, Codable, Comparable, CustomStringCon
     public init(from decoder: any Decoder) throws {
         let text = try decoder.singleValueContainer().decode(String.self)
         guard let span = TimeSpan(parsing: text) else {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "bad duration '\(text)'"))
+            throw DecodingError.dataCorrupted(
+                .init(codingPath: decoder.codingPath, debugDescription: "bad duration '\(text)'"))
         }
         self = span
     }

@@ -77,7 +77,9 @@ public struct CatalogView: Sendable {
     }
 
     /// Everything visible that `team` owns.
-    public func owned(by team: TeamID) -> (reports: [Report], metrics: [Metric], templates: [Template], sources: [Source]) {
+    public func owned(
+        by team: TeamID
+    ) -> (reports: [Report], metrics: [Metric], templates: [Template], sources: [Source]) {
         (
             reports.filter { $0.owner == team }, metrics.filter { $0.owner == team },
             templates.filter { $0.owner == team }, sources.filter { $0.owner == team }

@@ -66,7 +66,9 @@ public enum CatalogLoader {
         var items = ParsedItems()
         for file in parsed {
             diagnostics += file.diagnostics
-            if let item = file.item { items.add(item, origin: file.origin, digest: file.digest, diagnostics: &diagnostics) }
+            if let item = file.item {
+                items.add(item, origin: file.origin, digest: file.digest, diagnostics: &diagnostics)
+            }
         }
 
         let catalogSettings = settings ?? CatalogSettings(companyName: "")
@@ -82,7 +84,8 @@ public enum CatalogLoader {
         diagnostics.sort { ($0.location, $0.message) < ($1.location, $1.message) }
         let hasErrors = diagnostics.contains { $0.severity == .error }
         return CatalogLoadResult(
-            catalog: hasErrors ? nil : catalog, diagnostics: diagnostics, fileCount: files.count + (settings == nil ? 0 : 1))
+            catalog: hasErrors ? nil : catalog, diagnostics: diagnostics,
+            fileCount: files.count + (settings == nil ? 0 : 1))
     }
 
     struct CatalogFile: Sendable {
@@ -168,7 +171,8 @@ public enum CatalogLoader {
         let reader = YAMLReader(file: file.path)
         guard let data = FileManager.default.contents(atPath: file.path) else {
             reader.error("cannot read file", at: SourceLocation(file: file.path))
-            return ParsedFile(origin: ItemOrigin(file: file.path), digest: "", item: nil, diagnostics: reader.diagnostics)
+            return ParsedFile(
+                origin: ItemOrigin(file: file.path), digest: "", item: nil, diagnostics: reader.diagnostics)
         }
         let digest = Digest.fnv1a(data)
         var item: ParsedItem?

@@ -101,7 +101,9 @@ struct CatalogValidator {
         }
     }
 
-    private mutating func checkValue(_ value: FilterValue, fits column: Source.Column, _ origin: ItemOrigin, path: String) {
+    private mutating func checkValue(
+        _ value: FilterValue, fits column: Source.Column, _ origin: ItemOrigin, path: String
+    ) {
         let values: [FilterValue]
         if case .list(let items) = value { values = items } else { values = [value] }
         for item in values {
@@ -173,7 +175,9 @@ struct CatalogValidator {
         if let time = source.timeColumn {
             checkColumn(time, in: source, origin, path: "time_column", role: "time_column")
             if let column = source.column(named: time.name), column.type != .date, column.type != .timestamp {
-                error(origin, "time_column", "time_column '\(time)' is \(column.type.rawValue); it must be a date or timestamp")
+                error(
+                    origin, "time_column",
+                    "time_column '\(time)' is \(column.type.rawValue); it must be a date or timestamp")
             }
         }
         if let freshness = source.freshness {
@@ -184,7 +188,8 @@ struct CatalogValidator {
             if !dimensionIDs.insert(dimension.id).inserted {
                 error(origin, "dimensions[\(index)].id", "dimension '\(dimension.id)' is declared twice")
             }
-            checkColumn(dimension.column, in: source, origin, path: "dimensions[\(index)].column", role: "dimension column")
+            checkColumn(
+                dimension.column, in: source, origin, path: "dimensions[\(index)].column", role: "dimension column")
         }
     }
 
@@ -233,7 +238,9 @@ struct CatalogValidator {
     private mutating func checkPanels(_ panels: [Panel], _ origin: ItemOrigin, what: String, parameters: [Parameter]?) {
         for (index, panel) in panels.enumerated() {
             let path = "panels[\(index)]"
-            guard let metric = checkMetric(panel.metric, origin, path: "\(path).metric", what: "panel '\(panel.title)' of \(what)")
+            guard
+                let metric = checkMetric(
+                    panel.metric, origin, path: "\(path).metric", what: "panel '\(panel.title)' of \(what)")
             else { continue }
             if let breakdown = panel.breakdown, !metric.dimensions.contains(breakdown) {
                 error(
@@ -241,7 +248,8 @@ struct CatalogValidator {
                     "breakdown '\(breakdown)' is not a dimension of metric '\(metric.id)'",
                     hint: metric.dimensions.isEmpty
                         ? "metric '\(metric.id)' declares no dimensions"
-                        : "metric '\(metric.id)' can be broken down by \(metric.dimensions.map { "'\($0)'" }.joined(separator: ", "))")
+                        : "metric '\(metric.id)' can be broken down by \(metric.dimensions.map { "'\($0)'" }.joined(separator: ", "))"
+                )
             }
             if panel.chart == .stackedArea, panel.breakdown == nil {
                 error(origin, "\(path).chart", "a stacked_area chart needs a 'breakdown' to stack")
@@ -272,11 +280,13 @@ struct CatalogValidator {
             }
             if !panel.filters.isEmpty {
                 // A ratio's panel filters apply to both parts, so both sources must declare the columns.
-                let parts = metric.type == .ratio ? [metric.numerator, metric.denominator].compactMap { $0 } : [metric.id]
+                let parts =
+                    metric.type == .ratio ? [metric.numerator, metric.denominator].compactMap { $0 } : [metric.id]
                 let sources = parts.compactMap { catalog.metric($0) }.map(\.source)
                 for sourceID in Set(sources).sorted() {
                     if let source = catalog.source(sourceID) {
-                        checkFilters(panel.filters, source: source, origin, path: "\(path).filters", parameters: parameters)
+                        checkFilters(
+                            panel.filters, source: source, origin, path: "\(path).filters", parameters: parameters)
                     }
                 }
             }

@@ -321,7 +321,8 @@ enum Decoding {
         guard let id, let title, let owner else { return nil }
         return Report(
             id: id, title: title, description: description, owner: owner, status: status, schedule: schedule,
-            grain: grain ?? settings?.defaultGrain ?? .day, range: range ?? settings?.defaultRange ?? TimeSpan(180, .days),
+            grain: grain ?? settings?.defaultGrain ?? .day,
+            range: range ?? settings?.defaultRange ?? TimeSpan(180, .days),
             tags: tags, links: links, panels: panels, access: access)
     }
 
@@ -356,7 +357,8 @@ enum Decoding {
             }
             if let defaultValue, type == .enum, !values.contains(defaultValue) {
                 p.reader.error(
-                    "default '\(defaultValue)' of parameter '\(name)' is not one of its values", at: p.mapping["default"])
+                    "default '\(defaultValue)' of parameter '\(name)' is not one of its values",
+                    at: p.mapping["default"])
             }
             return Parameter(
                 name: name, type: type, label: label ?? name, required: required, values: values,
@@ -372,7 +374,8 @@ enum Decoding {
         guard let id, let title, let owner else { return nil }
         return Template(
             id: id, title: title, description: description, owner: owner, entity: entity,
-            grain: grain ?? settings?.defaultGrain ?? .day, range: range ?? settings?.defaultRange ?? TimeSpan(180, .days),
+            grain: grain ?? settings?.defaultGrain ?? .day,
+            range: range ?? settings?.defaultRange ?? TimeSpan(180, .days),
             parameters: parameters, panels: panels, tags: tags, access: access)
     }
 
@@ -519,7 +522,8 @@ enum Decoding {
             a.reportUnknownKeys()
             switch kind {
             case .task? where assignee == nil && !a.has("assignee"):
-                a.reader.error("a task action needs 'assignee' (a column of the entity's source or team:<id>)", at: a.node)
+                a.reader.error(
+                    "a task action needs 'assignee' (a column of the entity's source or team:<id>)", at: a.node)
             case .webhook? where url == nil:
                 a.reader.error("a webhook action needs 'url'", at: a.node)
             case .email? where recipients.isEmpty && !a.has("recipients"):
@@ -592,7 +596,9 @@ struct URLParts: Hashable {
         guard !authority.isEmpty, !authority.contains("@") else { return nil }
         var host = Substring(authority)
         var port: Int?
-        if let colon = authority.lastIndex(of: ":"), !authority.hasPrefix("[") || authority[colon...].contains("]") == false {
+        if let colon = authority.lastIndex(of: ":"),
+            !authority.hasPrefix("[") || authority[colon...].contains("]") == false
+        {
             guard let value = Int(authority[authority.index(after: colon)...]), (1...65535).contains(value) else {
                 return nil
             }

@@ -1,6 +1,5 @@
 public import AlmanacCore
 
-
 /// The kinds of object a catalog holds; each lives in the folder of its plural name.
 public enum ItemKind: String, CaseIterable, Hashable, Sendable, Codable, Comparable {
     case team, source, metric, report, template, entity, annotation, subscription, trigger, backend

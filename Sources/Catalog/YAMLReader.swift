@@ -98,7 +98,8 @@ final class MappingReader {
         asked.append(key)
         guard let value = mapping[key] else { return nil }
         reader.record(childPath(key), value)
-        if value.scalar.map({ $0.string.isEmpty && $0.style == .plain }) == true { return nil }  // `key:` with nothing = absent
+        // `key:` with nothing after it counts as absent.
+        if value.scalar.map({ $0.string.isEmpty && $0.style == .plain }) == true { return nil }
         return value
     }
 
@@ -164,7 +165,9 @@ final class MappingReader {
         }
     }
 
-    func enumeration<E: RawRepresentable & CaseIterable>(_ key: String, _ type: E.Type, required: Bool = false)
+    func enumeration<E: RawRepresentable & CaseIterable>(
+        _ key: String, _ type: E.Type, required: Bool = false
+    )
         -> E? where E.RawValue == String
     {
         guard let text = string(key, required: required, what: "one of \(E.choices)") else { return nil }
@@ -177,7 +180,9 @@ final class MappingReader {
     }
 
     /// A catalog id (lower case); reports malformed ids.
-    func id<Kind>(_ key: String, required: Bool = false, as: Identifier<Kind>.Type = Identifier<Kind>.self)
+    func id<Kind>(
+        _ key: String, required: Bool = false, as: Identifier<Kind>.Type = Identifier<Kind>.self
+    )
         -> Identifier<Kind>?
     {
         guard let text = string(key, required: required, what: "an id") else { return nil }
@@ -203,7 +208,8 @@ final class MappingReader {
             at: node,
             hint: reserved
                 ? "'\(text)' is an SQL keyword; rename the column in the warehouse or use a view"
-                : "use letters, digits and '_' (starting with a letter or '_')\(qualified ? ", optionally schema.table" : "")")
+                : "use letters, digits and '_' (starting with a letter or '_')\(qualified ? ", optionally schema.table" : "")"
+        )
         return nil
     }
 

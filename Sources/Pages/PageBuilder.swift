@@ -25,7 +25,9 @@ public struct PageBuilder: Sendable {
 
     // MARK: Layout
 
-    public func layout(title: String, active: Route?, apiURL: String?, catalogBroken: Bool, searchText: String? = nil)
+    public func layout(
+        title: String, active: Route?, apiURL: String?, catalogBroken: Bool, searchText: String? = nil
+    )
         -> Layout
     {
         var nav: [(String, Route)] = [
@@ -125,7 +127,8 @@ public struct PageBuilder: Sendable {
         let table = source?.table.name ?? metric.source.rawValue
         let time = (metric.timeColumn ?? source?.timeColumn)?.name ?? "?"
         let whereText =
-            metric.filters.isEmpty ? "" : " where " + metric.filters.map { Self.filterText($0).text }.joined(separator: " and ")
+            metric.filters.isEmpty
+            ? "" : " where " + metric.filters.map { Self.filterText($0).text }.joined(separator: " and ")
         switch metric.type {
         case .count: return "Number of rows in \(table)\(whereText), by \(time)."
         case .countDistinct:
@@ -150,7 +153,8 @@ public struct PageBuilder: Sendable {
             panel.breakdown.flatMap { source.dimension($0) }
         }
         return PanelModel(
-            title: panel.title, description: panel.description, chart: panel.chart.rawValue.replacingOccurrences(of: "_", with: " "),
+            title: panel.title, description: panel.description,
+            chart: panel.chart.rawValue.replacingOccurrences(of: "_", with: " "),
             metricName: metric?.name, metricURL: metric.map { Route.metric($0.id).path }, restricted: metric == nil,
             smoothing: panel.smoothing.map { "\($0.method.rawValue) average over \($0.window) points" },
             bands: panel.bands == .none ? nil : Self.bandText(panel.bands),
@@ -199,7 +203,8 @@ public struct PageBuilder: Sendable {
 
     // MARK: Pages
 
-    public func home(recentChanges: [(kind: String, id: String, action: String, title: String, at: Date)]) -> HomeModel {
+    public func home(recentChanges: [(kind: String, id: String, action: String, title: String, at: Date)]) -> HomeModel
+    {
         let counted: [(ItemKind, Int)] = [
             (.report, view.reports.count), (.metric, view.metrics.count), (.template, view.templates.count),
             (.team, view.teams.count), (.source, view.sources.count),
@@ -212,12 +217,19 @@ public struct PageBuilder: Sendable {
             guard parts.count == 2, let kind = ItemKind(rawValue: parts[0]), canSee(kind: parts[0], id: parts[1]),
                 let route = Route.item(ItemKey(kind, parts[1]))
             else { return nil }
-            return ViewedRow(title: title(of: ItemKey(kind, parts[1])), url: route.path, kindLabel: kind.rawValue.capitalized, views: count)
+            return ViewedRow(
+                title: title(of: ItemKey(kind, parts[1])), url: route.path, kindLabel: kind.rawValue.capitalized,
+                views: count)
         }.sorted { ($1.views, $0.title) < ($0.views, $1.title) }
         return HomeModel(
-            counts: counted.map { KindCount(label: $0.0.pluralTitle, count: $0.1, url: Route.browse(BrowseFilter(kind: $0.0)).path) },
-            teams: teams, certifiedMetrics: certified, recentChanges: Array(recent), mostViewed: Array(viewed.prefix(8)),
-            tags: view.tagCounts.prefix(24).map { TagLink(name: $0.tag, url: Route.browse(BrowseFilter(tag: $0.tag)).path, count: $0.count) })
+            counts: counted.map {
+                KindCount(label: $0.0.pluralTitle, count: $0.1, url: Route.browse(BrowseFilter(kind: $0.0)).path)
+            },
+            teams: teams, certifiedMetrics: certified, recentChanges: Array(recent),
+            mostViewed: Array(viewed.prefix(8)),
+            tags: view.tagCounts.prefix(24).map {
+                TagLink(name: $0.tag, url: Route.browse(BrowseFilter(tag: $0.tag)).path, count: $0.count)
+            })
     }
 
     func title(of key: ItemKey) -> String {
@@ -258,19 +270,22 @@ public struct PageBuilder: Sendable {
             entries.append(
                 Entry(
                     kind: .metric, owner: metric.owner, tags: metric.tags, summary: summary(metric),
-                    haystack: ([metric.id.rawValue, metric.name, metric.description] + metric.synonyms).joined(separator: " ")))
+                    haystack: ([metric.id.rawValue, metric.name, metric.description] + metric.synonyms).joined(
+                        separator: " ")))
         }
         for template in view.templates {
             entries.append(
                 Entry(
                     kind: .template, owner: template.owner, tags: template.tags, summary: summary(template),
-                    haystack: [template.id.rawValue, template.title, template.description ?? ""].joined(separator: " ")))
+                    haystack: [template.id.rawValue, template.title, template.description ?? ""].joined(separator: " "))
+            )
         }
         for team in view.teams {
             entries.append(
                 Entry(
                     kind: .team, owner: team.id, tags: team.tags, summary: summary(team),
-                    haystack: ([team.id.rawValue, team.name, team.description ?? ""] + team.members.map(\.name)).joined(separator: " ")))
+                    haystack: ([team.id.rawValue, team.name, team.description ?? ""] + team.members.map(\.name)).joined(
+                        separator: " ")))
         }
         let words = (filter.text ?? "").lowercased().split(whereSeparator: \.isWhitespace)
         func matches(_ entry: Entry, ignoring facet: String) -> Bool {
@@ -286,7 +301,8 @@ public struct PageBuilder: Sendable {
         let shown = entries.filter { matches($0, ignoring: "") }
         let kindFacets = [ItemKind.report, .metric, .template, .team].map { kind in
             Facet(
-                label: kind.pluralTitle, count: entries.filter { $0.kind == kind && matches($0, ignoring: "kind") }.count,
+                label: kind.pluralTitle,
+                count: entries.filter { $0.kind == kind && matches($0, ignoring: "kind") }.count,
                 url: Route.browse(filter.with(kind: filter.kind == kind ? .some(nil) : .some(kind))).path,
                 active: filter.kind == kind)
         }
@@ -303,14 +319,16 @@ public struct PageBuilder: Sendable {
         if let tag = filter.tag, tagCounts[tag] == nil { tagCounts[tag] = 0 }
         let tagFacets = tagCounts.sorted { ($1.value, $0.key) < ($0.value, $1.key) }.prefix(30).map { tag, count in
             Facet(
-                label: tag, count: count, url: Route.browse(filter.with(tag: filter.tag == tag ? .some(nil) : .some(tag))).path,
+                label: tag, count: count,
+                url: Route.browse(filter.with(tag: filter.tag == tag ? .some(nil) : .some(tag))).path,
                 active: filter.tag == tag)
         }
         var heading = filter.kind?.pluralTitle ?? "Everything"
         if let team = filter.team { heading += " owned by \(view.team(team)?.name ?? team.rawValue)" }
         if let tag = filter.tag { heading += " tagged ‘\(tag)’" }
         return BrowseModel(
-            heading: heading, text: filter.text, kind: filter.kind?.rawValue, team: filter.team?.rawValue, tag: filter.tag,
+            heading: heading, text: filter.text, kind: filter.kind?.rawValue, team: filter.team?.rawValue,
+            tag: filter.tag,
             kinds: kindFacets, teams: teamFacets, tags: Array(tagFacets),
             items: shown.map(\.summary).sorted { ($0.kind, $0.title.lowercased()) < ($1.kind, $1.title.lowercased()) },
             total: shown.count, clearURL: Route.browse(BrowseFilter()).path)
@@ -325,11 +343,13 @@ public struct PageBuilder: Sendable {
             switch report.status {
             case .active: nil
             case .draft: "Draft: this report is being built and its numbers are not yet reviewed."
-            case .deprecated: "Deprecated: the owners plan to retire this report. Look for a replacement before relying on it."
+            case .deprecated:
+                "Deprecated: the owners plan to retire this report. Look for a replacement before relying on it."
             case .retired: "Retired: this report is no longer generated. It is kept for reference."
             }
         return ReportModel(
-            id: report.id.rawValue, title: report.title, description: report.description, status: report.status.rawValue,
+            id: report.id.rawValue, title: report.title, description: report.description,
+            status: report.status.rawValue,
             statusNote: statusNote, owner: teamLink(report.owner), ownerEmail: view.team(report.owner)?.email,
             schedule: schedule, scheduleText: Formatter.cronText(schedule, timeZone: settings.timezone),
             nextRun: report.status == .retired ? nil : next.map(formatter.dateTime),
@@ -413,10 +433,16 @@ public struct PageBuilder: Sendable {
             reports: owned.reports.map(summary), metrics: owned.metrics.map(summary),
             templates: owned.templates.map(summary), sources: owned.sources.map(sourceModel),
             subscriptions: view.subscriptions.filter { $0.owner == team.id }.map {
-                PushRow(title: $0.title, detail: "\($0.channel.rawValue), \(Formatter.cronText($0.schedule, timeZone: settings.timezone))")
+                PushRow(
+                    title: $0.title,
+                    detail: "\($0.channel.rawValue), \(Formatter.cronText($0.schedule, timeZone: settings.timezone))")
             },
             triggers: view.triggers.filter { $0.owner == team.id }.map {
-                PushRow(title: $0.title, detail: "\($0.action.kind.rawValue) when \($0.metric) \($0.condition.measure.rawValue) \($0.condition.op.rawValue) \($0.condition.threshold) over \($0.condition.window)")
+                PushRow(
+                    title: $0.title,
+                    detail:
+                        "\($0.action.kind.rawValue) when \($0.metric) \($0.condition.measure.rawValue) \($0.condition.op.rawValue) \($0.condition.threshold) over \($0.condition.window)"
+                )
             },
             tags: tagLinks(team.tags))
     }
@@ -433,16 +459,25 @@ public struct PageBuilder: Sendable {
             lastCheckedAt: formatter.dateTime(status.lastCheckedAt), isBroken: !status.rejectedDiagnostics.isEmpty,
             rejectedAt: status.rejectedAt.map(formatter.dateTime),
             errors: status.rejectedDiagnostics.filter { $0.severity == .error }.map(row),
-            warnings: (status.rejectedDiagnostics.isEmpty ? status.warnings : status.rejectedDiagnostics.filter { $0.severity == .warning }).map(row),
-            counts: ItemKind.allCases.map { KindCount(label: $0.pluralTitle, count: counts[$0] ?? 0, url: Route.browse(BrowseFilter(kind: $0)).path) })
+            warnings: (status.rejectedDiagnostics.isEmpty
+                ? status.warnings : status.rejectedDiagnostics.filter { $0.severity == .warning }).map(row),
+            counts: ItemKind.allCases.map {
+                KindCount(label: $0.pluralTitle, count: counts[$0] ?? 0, url: Route.browse(BrowseFilter(kind: $0)).path)
+            })
     }
 
-    public func adminRuns(_ runs: [(kind: String, target: String, startedAt: Date, durationMilliseconds: Int, rows: Int, bytes: Int, error: String?)]) -> AdminRunsModel {
+    public func adminRuns(
+        _ runs: [(
+            kind: String, target: String, startedAt: Date, durationMilliseconds: Int, rows: Int, bytes: Int,
+            error: String?
+        )]
+    ) -> AdminRunsModel {
         AdminRunsModel(
             runs: runs.map {
                 RunRow(
                     kind: $0.kind, target: $0.target, startedAt: formatter.dateTime($0.startedAt),
-                    duration: Formatter.milliseconds($0.durationMilliseconds), rows: $0.rows, bytes: $0.bytes, error: $0.error)
+                    duration: Formatter.milliseconds($0.durationMilliseconds), rows: $0.rows, bytes: $0.bytes,
+                    error: $0.error)
             }, failures: runs.filter { $0.error != nil }.count)
     }
 }

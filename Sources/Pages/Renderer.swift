@@ -17,12 +17,16 @@ public struct PageRenderer: Sendable {
         else {
             throw WebRootError(
                 description:
-                    "no portal templates in '\(templates)'; pass --web with the folder that holds templates/ and static/ (the repository's Web/)")
+                    "no portal templates in '\(templates)'; pass --web with the folder that holds templates/ and static/ (the repository's Web/)"
+            )
         }
         do {
             library = try await MustacheLibrary(directory: templates)
         } catch let error as MustacheLibrary.ParserError {
-            throw WebRootError(description: "template \(error.filename) does not parse: \(error.error) at \(error.context.lineNumber):\(error.context.columnNumber)")
+            throw WebRootError(
+                description:
+                    "template \(error.filename) does not parse: \(error.error) at \(error.context.lineNumber):\(error.context.columnNumber)"
+            )
         }
         self.webRoot = webRoot
     }
@@ -45,7 +49,8 @@ public struct PageRenderer: Sendable {
         var candidates: [String] = []
         if let explicit { candidates.append(explicit) }
         candidates.append(FileManager.default.currentDirectoryPath + "/Web")
-        let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+            .deletingLastPathComponent()
         candidates.append(executable.appendingPathComponent("Web").path)
         candidates.append(executable.deletingLastPathComponent().appendingPathComponent("share/almanac/Web").path)
         return candidates.first { FileManager.default.fileExists(atPath: $0 + "/templates/frame.mustache") }

@@ -1,4 +1,3 @@
-
 // View models: what a page shows, already decided (access applied, URLs built, values
 // formatted). Each is Encodable, so a page's JSON twin is the same model as JSON.
 

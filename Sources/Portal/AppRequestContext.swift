@@ -1,7 +1,7 @@
+public import AlmanacCore
+import Catalog
 import Foundation
 import HTTPTypes
-import Catalog
-public import AlmanacCore
 public import Hummingbird
 import Logging
 public import NIOCore

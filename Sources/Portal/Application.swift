@@ -1,7 +1,7 @@
 import AlmanacCore
-import HTTPTypes
 import Catalog
 import Foundation
+import HTTPTypes
 public import Hummingbird
 import Logging
 import Pages
@@ -20,7 +20,8 @@ public func buildApplication(
     router.add(middleware: EdgeMiddleware(renderer: environment.renderer, catalog: environment.catalog))
     router.add(
         middleware: FileMiddleware(
-            environment.renderer.staticDirectory, urlBasePath: "/static", cacheControl: .init([(MediaType(type: .any), [.maxAge(3600)])]),
+            environment.renderer.staticDirectory, urlBasePath: "/static",
+            cacheControl: .init([(MediaType(type: .any), [.maxAge(3600)])]),
             logger: environment.logger))
     router.add(
         middleware: AuthMiddleware(

@@ -1,8 +1,8 @@
-import Foundation
-import Logging
-import HTTPTypes
 public import AlmanacCore
 public import Catalog
+import Foundation
+import HTTPTypes
+import Logging
 
 /// Who may be trusted to say who a request is from, and how.
 ///
@@ -60,7 +60,9 @@ public struct Authenticator: Sendable {
     ///   - user: the value of the user header, if sent.
     ///   - groups: the value of the groups header (comma-separated), if sent.
     ///   - settings: the catalog settings, whose `admin_groups` make a viewer an admin.
-    public func viewer(peer: String?, user: String?, groups: String?, settings: CatalogSettings) throws(AuthenticationFailure)
+    public func viewer(
+        peer: String?, user: String?, groups: String?, settings: CatalogSettings
+    ) throws(AuthenticationFailure)
         -> Viewer
     {
         let fromTrustedProxy = peer.map { address in proxies.contains { $0.matches(address) } } ?? false

@@ -1,9 +1,9 @@
-import Logging
-import HTTPTypes
 import AlmanacCore
 import Catalog
 import Foundation
+import HTTPTypes
 import Hummingbird
+import Logging
 import Pages
 import Storage
 
@@ -24,7 +24,8 @@ struct CatalogController {
             let filter = try Self.browseFilter(request)
             let model = builder.browse(filter)
             return Rendered(
-                model: model, template: "pages/browse", title: model.heading, route: .browse(filter), searchText: filter.text)
+                model: model, template: "pages/browse", title: model.heading, route: .browse(filter),
+                searchText: filter.text)
         }
         page(router, "/reports", api: "/api/reports") { request, context, builder, viewer in
             var filter = try Self.browseFilter(request)
@@ -49,10 +50,13 @@ struct CatalogController {
         }
         page(router, "/templates/:id", api: "/api/templates/:id") { request, context, builder, viewer in
             let id = try context.parameters.require("id")
-            guard let template = builder.view.template(TemplateID(id)) else { throw PortalError.notFound("template", id) }
+            guard let template = builder.view.template(TemplateID(id)) else {
+                throw PortalError.notFound("template", id)
+            }
             try await recordView(.template, id, viewer)
             let model = builder.template(template)
-            return Rendered(model: model, template: "pages/template", title: template.title, route: .template(template.id))
+            return Rendered(
+                model: model, template: "pages/template", title: template.title, route: .template(template.id))
         }
         page(router, "/glossary", api: "/api/glossary") { request, context, builder, viewer in
             Rendered(model: builder.glossary(), template: "pages/glossary", title: "Metric glossary", route: .glossary)
@@ -78,7 +82,8 @@ struct CatalogController {
         page(router, "/admin/catalog", api: "/api/admin/catalog") { request, context, builder, viewer in
             guard viewer.isAdmin else { throw PortalError.adminOnly }
             let model = builder.adminCatalog(environment.catalog.status)
-            return Rendered(model: model, template: "pages/admin-catalog", title: "Catalog status", route: .adminCatalog)
+            return Rendered(
+                model: model, template: "pages/admin-catalog", title: "Catalog status", route: .adminCatalog)
         }
         page(router, "/admin/runs", api: "/api/admin/runs") { request, context, builder, viewer in
             guard viewer.isAdmin else { throw PortalError.adminOnly }
@@ -133,7 +138,10 @@ struct CatalogController {
     }
 
     static func change(_ event: LifecycleEvent) -> (kind: String, id: String, action: String, title: String, at: Date) {
-        (event.itemKind, event.itemID, event.action.rawValue.replacingOccurrences(of: "_", with: " "), event.title, event.at)
+        (
+            event.itemKind, event.itemID, event.action.rawValue.replacingOccurrences(of: "_", with: " "), event.title,
+            event.at
+        )
     }
 
     static func browseFilter(_ request: Request) throws -> BrowseFilter {
@@ -142,7 +150,8 @@ struct CatalogController {
         if let kind = query.get("kind"), !kind.isEmpty {
             guard let value = ItemKind(rawValue: kind) else {
                 throw PortalError.badParameter(
-                    "kind", "'\(kind)' is not a kind; use one of \(ItemKind.allCases.map(\.rawValue).joined(separator: ", "))")
+                    "kind",
+                    "'\(kind)' is not a kind; use one of \(ItemKind.allCases.map(\.rawValue).joined(separator: ", "))")
             }
             filter.kind = value
         }

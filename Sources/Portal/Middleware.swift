@@ -1,7 +1,7 @@
-import HTTPTypes
 import AlmanacCore
 import Catalog
 import Foundation
+import HTTPTypes
 import Hummingbird
 import Logging
 import Pages
@@ -24,12 +24,17 @@ struct EdgeMiddleware: RouterMiddleware {
     static let contentSecurityPolicy =
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+    func handle(
+        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+    ) async throws
         -> Response
     {
         var context = context
         let sequence = Self.counter.wrappingAdd(1, ordering: .relaxed).newValue
-        let requestID = request.headers[.init("X-Request-ID")!].flatMap { $0.count <= 64 && $0.allSatisfy { $0.isLetter || $0.isNumber || $0 == "-" } ? $0 : nil }
+        let requestID =
+            request.headers[.init("X-Request-ID")!].flatMap {
+                $0.count <= 64 && $0.allSatisfy { $0.isLetter || $0.isNumber || $0 == "-" } ? $0 : nil
+            }
             ?? "\(Self.prefix)-\(sequence)"
         context.requestID = requestID
         context.logger[metadataKey: "request_id"] = .string(requestID)
@@ -98,7 +103,9 @@ struct AuthMiddleware: RouterMiddleware {
     let catalog: CatalogStore
     static let publicPrefixes = ["/healthz", "/readyz", "/static/", "/favicon.ico"]
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+    func handle(
+        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+    ) async throws
         -> Response
     {
         let path = request.uri.path
@@ -137,7 +144,9 @@ enum JSONResponse {
     }()
 
     static func make(_ value: some Encodable, status: HTTPResponse.Status = .ok) -> Response {
-        let data = (try? encoder.encode(value)) ?? Data(#"{"ok":false,"error":"could not encode the response","status":500}"#.utf8)
+        let data =
+            (try? encoder.encode(value))
+            ?? Data(#"{"ok":false,"error":"could not encode the response","status":500}"#.utf8)
         return Response(
             status: status, headers: [.contentType: "application/json; charset=utf-8", .cacheControl: "no-store"],
             body: .init(byteBuffer: ByteBuffer(bytes: data)))

@@ -1,7 +1,7 @@
 import AlmanacCore
-import HTTPTypes
 public import Catalog
 public import Foundation
+import HTTPTypes
 public import Logging
 public import Pages
 public import Storage

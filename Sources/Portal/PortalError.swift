@@ -1,9 +1,9 @@
-import Foundation
-import Logging
-public import HTTPTypes
-import Catalog
 import AlmanacCore
+import Catalog
+import Foundation
+public import HTTPTypes
 import Hummingbird
+import Logging
 
 /// Errors the portal shows to people, each with a status, a message and what to do.
 ///

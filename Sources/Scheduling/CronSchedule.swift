@@ -56,7 +56,9 @@ public struct CronSchedule: Hashable, Sendable, CustomStringConvertible {
         if trimmed.hasPrefix("@") {
             guard let expanded = Self.shorthands[trimmed.lowercased()] else {
                 throw ParseError(
-                    message: "unknown cron shorthand '\(trimmed)' (known: \(Self.shorthands.keys.sorted().joined(separator: ", ")))")
+                    message:
+                        "unknown cron shorthand '\(trimmed)' (known: \(Self.shorthands.keys.sorted().joined(separator: ", ")))"
+                )
             }
             text = expanded
         }
@@ -108,7 +110,9 @@ public struct CronSchedule: Hashable, Sendable, CustomStringConvertible {
                     throw ParseError(message: "bad range '\(pieces[0])' in \(field.name) field")
                 }
                 lower = try value(bounds[0], field)
-                upper = bounds.count == 2 ? try value(bounds[1], field) : (pieces.count == 2 ? field.range.upperBound : lower)
+                upper =
+                    bounds.count == 2
+                    ? try value(bounds[1], field) : (pieces.count == 2 ? field.range.upperBound : lower)
                 guard lower <= upper else {
                     throw ParseError(message: "range '\(pieces[0])' in \(field.name) field runs backwards")
                 }

@@ -80,7 +80,9 @@ public final class SQLiteStateStore: StateStore {
         }
     }
 
-    public func syncCatalogItems(_ items: [CatalogItemState], catalogVersion: String, at date: Date) async throws
+    public func syncCatalogItems(
+        _ items: [CatalogItemState], catalogVersion: String, at date: Date
+    ) async throws
         -> [LifecycleEvent]
     {
         try await pool.write { db in
@@ -124,7 +126,8 @@ public final class SQLiteStateStore: StateStore {
             for (key, previous) in known where !seen.contains(key) {
                 let parts = key.split(separator: "/", maxSplits: 1).map(String.init)
                 try db.execute(
-                    sql: "DELETE FROM catalog_items WHERE item_kind = ? AND item_id = ?", arguments: [parts[0], parts[1]])
+                    sql: "DELETE FROM catalog_items WHERE item_kind = ? AND item_id = ?",
+                    arguments: [parts[0], parts[1]])
                 events.append(
                     LifecycleEvent(
                         itemKind: parts[0], itemID: parts[1], action: .removed, title: previous.title,

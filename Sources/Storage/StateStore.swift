@@ -19,7 +19,9 @@ public protocol StateStore: Sendable {
 
     /// Compares the catalog's objects with the last ones seen and records what was added,
     /// changed or removed, in one transaction; returns the events it recorded.
-    func syncCatalogItems(_ items: [CatalogItemState], catalogVersion: String, at: Date) async throws
+    func syncCatalogItems(
+        _ items: [CatalogItemState], catalogVersion: String, at: Date
+    ) async throws
         -> [LifecycleEvent]
     /// The newest lifecycle events, optionally of one kind of item.
     func recentLifecycleEvents(kind: String?, limit: Int) async throws -> [LifecycleEvent]

@@ -1,9 +1,10 @@
-#if canImport(FoundationNetworking)
-    import FoundationNetworking
-#endif
 import AlmanacTestSupport
 import Foundation
 import Testing
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 
 /// Runs the built `almanac` binary as a user would.
 @Suite struct CLITests {
@@ -72,7 +73,8 @@ import Testing
     }
 
     @Test func checkTakesTheFolderFromTheEnvironment() throws {
-        let result = try Self.almanac(["catalog", "check"], environment: ["ALMANAC_CATALOG": "Tests/CatalogTests/Fixtures/minimal"])
+        let result = try Self.almanac(
+            ["catalog", "check"], environment: ["ALMANAC_CATALOG": "Tests/CatalogTests/Fixtures/minimal"])
         #expect(result.status == 0)
         #expect(result.stdout.hasPrefix("Tests/CatalogTests/Fixtures/minimal: OK"))
     }

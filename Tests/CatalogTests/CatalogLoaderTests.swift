@@ -41,7 +41,9 @@ import Testing
     @Test func launchAnnotationsMatchTheDemoCompanysLaunchDates() throws {
         let catalog = try #require(result.catalog)
         let dates = Set(catalog.annotations.map(\.date.description))
-        for launch in ["2025-03-11", "2025-06-17", "2025-09-09", "2026-01-20", "2026-04-14", "2026-07-07", "2026-09-15"] {
+        for launch in [
+            "2025-03-11", "2025-06-17", "2025-09-09", "2026-01-20", "2026-04-14", "2026-07-07", "2026-09-15",
+        ] {
             #expect(dates.contains(launch), "annotation on \(launch)")
         }
     }
@@ -133,8 +135,11 @@ import Testing
         let d = try only(
             check(
                 "metrics/signups.yaml",
-                "id: signups\nname: S\ndescription: d\nowner: growth\nsource: users\ntype: countt\ndimensions: [channel]\n"))
-        #expect(d.message == "'type' is 'countt'; expected one of count | count_distinct | sum | avg | ratio | rolling_distinct")
+                "id: signups\nname: S\ndescription: d\nowner: growth\nsource: users\ntype: countt\ndimensions: [channel]\n"
+            ))
+        #expect(
+            d.message
+                == "'type' is 'countt'; expected one of count | count_distinct | sum | avg | ratio | rolling_distinct")
         #expect(d.hint == "did you mean 'count'?")
         #expect(d.location.line == 6)
     }
@@ -143,7 +148,8 @@ import Testing
         let d = try only(
             check(
                 "metrics/signups.yaml",
-                "id: signups\nname: S\ndescription: d\nowner: growht\nsource: users\ntype: count\ndimensions: [channel]\n"))
+                "id: signups\nname: S\ndescription: d\nowner: growht\nsource: users\ntype: count\ndimensions: [channel]\n"
+            ))
         #expect(d.message == "metric 'signups' has owner 'growht', which is not a team")
         #expect(d.hint == "did you mean 'growth'?")
         #expect((d.location.line, d.location.column) == (4, 8))
@@ -153,7 +159,8 @@ import Testing
         let d = try only(
             check(
                 "metrics/signups.yaml",
-                "id: signups\nname: S\ndescription: d\nowner: growth\nsource: users\ntype: count_distinct\ncolumn: user\ndimensions: [channel]\n"))
+                "id: signups\nname: S\ndescription: d\nowner: growth\nsource: users\ntype: count_distinct\ncolumn: user\ndimensions: [channel]\n"
+            ))
         #expect(d.message == "column 'user' is not a declared column of source 'users'")
         #expect(d.hint == "did you mean 'user_id'?")
     }
@@ -161,20 +168,25 @@ import Testing
     @Test func unsafeIdentifierIsRefused() throws {
         let diagnostics = try check(
             "metrics/signups.yaml",
-            "id: signups\nname: S\ndescription: d\nowner: growth\nsource: users\ntype: sum\ncolumn: \"user_id) OR 1=1 --\"\ndimensions: [channel]\n")
+            "id: signups\nname: S\ndescription: d\nowner: growth\nsource: users\ntype: sum\ncolumn: \"user_id) OR 1=1 --\"\ndimensions: [channel]\n"
+        )
         #expect(diagnostics.first?.message == "'column' is 'user_id) OR 1=1 --', which is not a safe SQL identifier")
     }
 
     @Test func sqlKeywordIsRefusedAsIdentifier() throws {
         let diagnostics = try check(
             "metrics/signups.yaml",
-            "id: signups\nname: S\ndescription: d\nowner: growth\nsource: users\ntype: sum\ncolumn: select\ndimensions: [channel]\n")
+            "id: signups\nname: S\ndescription: d\nowner: growth\nsource: users\ntype: sum\ncolumn: select\ndimensions: [channel]\n"
+        )
         #expect(diagnostics.first?.hint?.contains("SQL keyword") == true)
     }
 
     @Test func cronErrorsNameTheField() throws {
         let d = try only(
-            check("subscriptions/daily.yaml", "id: daily\ntitle: D\nowner: growth\nschedule: \"0 7 * *\"\nrecipients: [team:growth]\nmetrics: [signups]\n"))
+            check(
+                "subscriptions/daily.yaml",
+                "id: daily\ntitle: D\nowner: growth\nschedule: \"0 7 * *\"\nrecipients: [team:growth]\nmetrics: [signups]\n"
+            ))
         #expect(d.message.contains("has 4 fields; expected 5"))
         #expect(d.location.line == 4)
     }
@@ -199,7 +211,8 @@ import Testing
         let d = try only(
             check(
                 "reports/growth.yaml",
-                "id: growth\ntitle: G\nowner: growth\npanels:\n  - title: A\n    metric: activation_rate\n    bands: poisson\n"))
+                "id: growth\ntitle: G\nowner: growth\npanels:\n  - title: A\n    metric: activation_rate\n    bands: poisson\n"
+            ))
         #expect(d.message == "poisson bands apply to counts; metric 'activation_rate' is ratio")
         #expect(d.hint == "use 'wilson' for ratios")
         #expect(d.location.line == 7)

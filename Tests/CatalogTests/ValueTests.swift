@@ -4,7 +4,9 @@ import Scheduling
 import Testing
 
 @Suite struct CronScheduleTests {
-    @Test(arguments: ["0 7 * * *", "*/15 * * * *", "0 6 * * 1-5", "30 4 1 * *", "0 0 * jan,jul sun", "@daily", "5 4 * * 7"])
+    @Test(arguments: [
+        "0 7 * * *", "*/15 * * * *", "0 6 * * 1-5", "30 4 1 * *", "0 0 * jan,jul sun", "@daily", "5 4 * * 7",
+    ])
     func parsesValidExpressions(_ text: String) throws {
         _ = try CronSchedule(parsing: text)
     }

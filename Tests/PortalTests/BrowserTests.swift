@@ -1,6 +1,6 @@
 import AlmanacCore
-import Catalog
 import AlmanacTestSupport
+import Catalog
 import Foundation
 import Hummingbird
 import HummingbirdTesting
@@ -34,8 +34,10 @@ import Testing
                 try? FileManager.default.removeItem(atPath: png)
                 _ = try run(
                     browser,
-                    ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--window-size=1280,1600",
-                     "--screenshot=\(png)", url])
+                    [
+                        "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--window-size=1280,1600",
+                        "--screenshot=\(png)", url,
+                    ])
                 let size = (try FileManager.default.attributesOfItem(atPath: png)[.size] as? NSNumber)?.intValue ?? 0
                 #expect(size > 20_000, "\(png) should be a real screenshot, got \(size) bytes")
             }

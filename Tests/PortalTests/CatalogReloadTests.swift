@@ -1,6 +1,6 @@
 import AlmanacCore
-import Catalog
 import AlmanacTestSupport
+import Catalog
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -20,7 +20,9 @@ import Testing
 
             try CatalogFixture.edit(file, replacing: "title: Growth overview", with: "title: Growth at a glance")
             #expect(
-                try await eventually { text(try await client.get("/reports/growth-overview")).contains("Growth at a glance") })
+                try await eventually {
+                    text(try await client.get("/reports/growth-overview")).contains("Growth at a glance")
+                })
             let history = try json(try await client.get("/api/reports/growth-overview"))["history"] as? [[String: Any]]
             #expect(history?.first?["action"] as? String == "changed")
 
@@ -38,7 +40,9 @@ import Testing
 
             try CatalogFixture.edit(file, replacing: "owner: growht", with: "owner: growth")
             #expect(try await eventually { portal.environment.catalog.status.rejectedDiagnostics.isEmpty })
-            #expect(!text(try await client.get("/reports/growth-overview")).contains("The catalog files on disk have errors"))
+            #expect(
+                !text(try await client.get("/reports/growth-overview")).contains(
+                    "The catalog files on disk have errors"))
         }
     }
 }

@@ -1,7 +1,6 @@
-import Catalog
 import AlmanacCore
-
 import AlmanacTestSupport
+import Catalog
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -115,8 +114,6 @@ import Testing
         #expect(configuration.invalidProxies() == ["not-an-ip", "10.0.0.0/33"])
     }
 }
-
-
 
 func portalSettings() -> CatalogSettings {
     var settings = CatalogSettings(companyName: "Test")

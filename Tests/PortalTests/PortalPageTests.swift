@@ -1,6 +1,6 @@
 import AlmanacCore
-import Catalog
 import AlmanacTestSupport
+import Catalog
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -14,16 +14,28 @@ import Testing
         let portal = try await TestPortal.make()
         try await portal.application().test(.live) { client in
             let pages: [(String, [String])] = [
-                ("/", ["Larkspur’s reporting portal", "Certified metrics", "Recently changed reports", "/teams/growth"]),
+                (
+                    "/",
+                    ["Larkspur’s reporting portal", "Certified metrics", "Recently changed reports", "/teams/growth"]
+                ),
                 ("/browse", ["Everything", "Growth overview", "Sign-ups"]),
                 ("/browse?kind=metric&tag=acquisition", ["Metrics tagged ‘acquisition’", "Sign-ups"]),
                 ("/browse?team=finance", ["owned by Finance", "Revenue overview"]),
                 ("/browse?q=twitter%20campaign", ["Twitter campaign performance"]),
                 ("/reports", ["Reports", "Growth overview"]),
-                ("/reports/growth-overview", ["Growth overview", "Daily sign-ups", "Poisson 95% interval", "/glossary/signups", "daily at 05:00 UTC"]),
+                (
+                    "/reports/growth-overview",
+                    [
+                        "Growth overview", "Daily sign-ups", "Poisson 95% interval", "/glossary/signups",
+                        "daily at 05:00 UTC",
+                    ]
+                ),
                 ("/templates/customer", ["Parameters", "workspace_id"]),
                 ("/glossary", ["Metric glossary", "Weekly active users"]),
-                ("/glossary/signups", ["Sign-ups", "Definition.", "Number of rows in users", "registrations", "Growth overview"]),
+                (
+                    "/glossary/signups",
+                    ["Sign-ups", "Definition.", "Number of rows in users", "registrations", "Growth overview"]
+                ),
                 ("/teams", ["Teams", "Customer Success"]),
                 ("/teams/growth", ["Growth", "People", "Sign-ups"]),
                 ("/admin/catalog", ["Catalog status", "Serving the newest catalog"]),
@@ -65,7 +77,9 @@ import Testing
     @Test func errorsHaveOneShapeInTwoRenderings() async throws {
         let portal = try await TestPortal.make()
         try await portal.application().test(.live) { client in
-            for path in ["/reports/no-such-report", "/glossary/nope", "/teams/nobody", "/templates/nope", "/no/such/page"] {
+            for path in [
+                "/reports/no-such-report", "/glossary/nope", "/teams/nobody", "/templates/nope", "/no/such/page",
+            ] {
                 let page = try await client.get(path)
                 #expect(page.status == .notFound, "\(path)")
                 #expect(text(page).contains("class=\"error-page\""), "\(path)")
@@ -79,7 +93,10 @@ import Testing
             }
             let bad = try await client.get("/api/browse?kind=bogus")
             #expect(bad.status == .badRequest)
-            #expect(try json(bad)["error"] as? String == "Parameter 'kind': 'bogus' is not a kind; use one of team, source, metric, report, template, entity, annotation, subscription, trigger, backend")
+            #expect(
+                try json(bad)["error"] as? String
+                    == "Parameter 'kind': 'bogus' is not a kind; use one of team, source, metric, report, template, entity, annotation, subscription, trigger, backend"
+            )
             let badPage = try await client.get("/browse?kind=bogus")
             #expect(badPage.status == .badRequest)
             #expect(text(badPage).contains("Parameter &#39;kind&#39;"))

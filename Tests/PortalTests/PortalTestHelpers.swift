@@ -1,6 +1,6 @@
 import AlmanacCore
-import Catalog
 import AlmanacTestSupport
+import Catalog
 import Foundation
 import HTTPTypes
 import Hummingbird

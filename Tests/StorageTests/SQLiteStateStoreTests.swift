@@ -52,7 +52,10 @@ import Testing
         let second = try await store.syncCatalogItems(
             [CatalogItemState(kind: "report", id: "growth", digest: "c", title: "Growth v2", owner: "growth")],
             catalogVersion: "v2", at: t0.addingTimeInterval(60))
-        #expect(Set(second.map { "\($0.itemKind)/\($0.itemID):\($0.action.rawValue)" }) == ["report/growth:changed", "metric/signups:removed"])
+        #expect(
+            Set(second.map { "\($0.itemKind)/\($0.itemID):\($0.action.rawValue)" }) == [
+                "report/growth:changed", "metric/signups:removed",
+            ])
 
         let history = try await store.lifecycleEvents(kind: "report", id: "growth")
         #expect(history.map(\.action) == [.changed, .added])
@@ -66,7 +69,8 @@ import Testing
     @Test func recordsRunsNewestFirst() async throws {
         let t0 = Date(timeIntervalSince1970: 1_790_000_000)
         try await store.recordRun(
-            RunRecord(kind: "generation", target: "growth", startedAt: t0, durationMilliseconds: 1200, rows: 10, bytes: 2048))
+            RunRecord(
+                kind: "generation", target: "growth", startedAt: t0, durationMilliseconds: 1200, rows: 10, bytes: 2048))
         try await store.recordRun(
             RunRecord(
                 kind: "generation", target: "revenue", startedAt: t0.addingTimeInterval(5), durationMilliseconds: 30,
