@@ -37,6 +37,11 @@ public struct Formatter: Sendable {
         return "just now"
     }
 
+    /// "1 report", "2 reports"; `plural` defaults to the word plus "s".
+    public static func count(_ count: Int, _ singular: String, _ plural: String? = nil) -> String {
+        "\(count.formatted()) \(count == 1 ? singular : plural ?? singular + "s")"
+    }
+
     public static func milliseconds(_ value: Int) -> String {
         value < 1000 ? "\(value) ms" : String(format: "%.1f s", Double(value) / 1000)
     }

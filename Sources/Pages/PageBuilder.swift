@@ -219,7 +219,7 @@ public struct PageBuilder: Sendable {
             else { return nil }
             return ViewedRow(
                 title: title(of: ItemKey(kind, parts[1])), url: route.path, kindLabel: kind.rawValue.capitalized,
-                views: count)
+                views: count, viewsText: Formatter.count(count, "view"))
         }.sorted { ($1.views, $0.title) < ($0.views, $1.title) }
         return HomeModel(
             counts: counted.map {
@@ -246,7 +246,11 @@ public struct PageBuilder: Sendable {
         let owned = view.owned(by: team.id)
         return TeamCard(
             id: team.id.rawValue, name: team.name, url: Route.team(team.id).path, description: team.description,
-            reportCount: owned.reports.count, metricCount: owned.metrics.count, memberCount: team.members.count)
+            reportCount: owned.reports.count, metricCount: owned.metrics.count, memberCount: team.members.count,
+            countsText: [
+                Formatter.count(owned.reports.count, "report"), Formatter.count(owned.metrics.count, "metric"),
+                Formatter.count(team.members.count, "person", "people"),
+            ].joined(separator: " · "))
     }
 
     /// Everything visible that the browse filter lets through, with facet counts computed

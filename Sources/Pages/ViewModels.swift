@@ -77,6 +77,8 @@ public struct TeamCard: Encodable, Sendable {
     public var reportCount: Int
     public var metricCount: Int
     public var memberCount: Int
+    /// "3 reports · 1 metric · 4 people".
+    public var countsText: String
 }
 
 public struct KindCount: Encodable, Sendable {
@@ -99,6 +101,7 @@ public struct ViewedRow: Encodable, Sendable {
     public var url: String
     public var kindLabel: String
     public var views: Int
+    public var viewsText: String
 }
 
 public struct Facet: Encodable, Sendable {

@@ -100,6 +100,20 @@ import FoundationNetworking
         #expect(catalog.stderr.contains("almanac catalog check Tests/CatalogTests/Fixtures/broken"))
     }
 
+    @Test func cliReferenceIsUpToDate() throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Repository.root + "/scripts/update-cli-docs")
+        process.arguments = ["--check"]
+        process.environment = ProcessInfo.processInfo.environment.merging(["ALMANAC_BINARY": try Self.binary()]) { $1 }
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = out
+        try process.run()
+        let output = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "docs/cli.md is stale; run scripts/update-cli-docs\n\(output)")
+    }
+
     /// `almanac serve` starts, answers, and stops cleanly on SIGTERM.
     @Test func serveAnswersAndShutsDownGracefully() async throws {
         let state = try TemporaryDirectory()
