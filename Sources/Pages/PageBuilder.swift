@@ -291,6 +291,60 @@ public struct PageBuilder: Sendable {
                     haystack: ([team.id.rawValue, team.name, team.description ?? ""] + team.members.map(\.name)).joined(
                         separator: " ")))
         }
+        // Kinds without a page of their own are listed with their owner and description.
+        func plain(
+            _ kind: ItemKind, _ id: String, _ title: String, _ description: String?, _ owner: TeamID?, _ tags: [String],
+            _ access: [String]
+        )
+            -> Entry
+        {
+            Entry(
+                kind: kind, owner: owner, tags: tags,
+                summary: ItemSummary(
+                    kind: kind.rawValue, kindLabel: kind.rawValue.capitalized, id: id, title: title, url: nil,
+                    description: description, owner: owner.flatMap(teamLink), tags: tagLinks(tags), status: nil,
+                    certified: false, restricted: !access.isEmpty, synonyms: []),
+                haystack: [id, title, description ?? ""].joined(separator: " "))
+        }
+        for source in view.sources {
+            let text = [source.description, source.origin.map { "From \($0), table \(source.table.name)." }]
+                .compactMap { $0 }.joined(separator: " ")
+            entries.append(
+                plain(.source, source.id.rawValue, source.name, text, source.owner, source.tags, source.access))
+        }
+        for entity in view.entities {
+            entries.append(
+                plain(
+                    .entity, entity.id.rawValue, entity.name, entity.description,
+                    view.template(entity.template)?.owner, entity.tags, entity.access))
+        }
+        for annotation in view.annotations {
+            let text = "\(annotation.date)\(annotation.end.map { " to \($0)" } ?? ""). \(annotation.description ?? "")"
+            entries.append(
+                plain(
+                    .annotation, annotation.id.rawValue, annotation.title, text, nil, annotation.tags, annotation.access
+                ))
+        }
+        for subscription in view.subscriptions {
+            let text =
+                "\(subscription.description.map { $0 + " " } ?? "")Sent \(Formatter.cronText(subscription.schedule, timeZone: settings.timezone)) by \(subscription.channel.rawValue)."
+            entries.append(
+                plain(
+                    .subscription, subscription.id.rawValue, subscription.title, text, subscription.owner,
+                    subscription.tags, subscription.access))
+        }
+        for trigger in view.triggers {
+            entries.append(
+                plain(
+                    .trigger, trigger.id.rawValue, trigger.title, trigger.description, trigger.owner, trigger.tags,
+                    trigger.access))
+        }
+        for backend in view.backends {
+            entries.append(
+                plain(
+                    .backend, backend.id.rawValue, backend.title, backend.description, backend.owner, backend.tags,
+                    backend.access))
+        }
         let words = (filter.text ?? "").lowercased().split(whereSeparator: \.isWhitespace)
         func matches(_ entry: Entry, ignoring facet: String) -> Bool {
             if facet != "kind", let kind = filter.kind, entry.kind != kind { return false }
@@ -303,13 +357,13 @@ public struct PageBuilder: Sendable {
             return true
         }
         let shown = entries.filter { matches($0, ignoring: "") }
-        let kindFacets = [ItemKind.report, .metric, .template, .team].map { kind in
+        let kindFacets = ItemKind.allCases.sorted { Self.browseOrder($0) < Self.browseOrder($1) }.map { kind in
             Facet(
                 label: kind.pluralTitle,
                 count: entries.filter { $0.kind == kind && matches($0, ignoring: "kind") }.count,
                 url: Route.browse(filter.with(kind: filter.kind == kind ? .some(nil) : .some(kind))).path,
                 active: filter.kind == kind)
-        }
+        }.filter { $0.count > 0 || $0.active }
         let teamFacets = view.teams.map { team in
             Facet(
                 label: team.name, count: entries.filter { $0.owner == team.id && matches($0, ignoring: "team") }.count,
@@ -334,8 +388,17 @@ public struct PageBuilder: Sendable {
             heading: heading, text: filter.text, kind: filter.kind?.rawValue, team: filter.team?.rawValue,
             tag: filter.tag,
             kinds: kindFacets, teams: teamFacets, tags: Array(tagFacets),
-            items: shown.map(\.summary).sorted { ($0.kind, $0.title.lowercased()) < ($1.kind, $1.title.lowercased()) },
+            items: shown.sorted {
+                (Self.browseOrder($0.kind), $0.summary.title.lowercased())
+                    < (Self.browseOrder($1.kind), $1.summary.title.lowercased())
+            }.map(\.summary),
             total: shown.count, clearURL: Route.browse(BrowseFilter()).path)
+    }
+
+    /// Browse lists what people look for most first.
+    static func browseOrder(_ kind: ItemKind) -> Int {
+        [ItemKind.report, .metric, .template, .team, .source, .entity, .subscription, .trigger, .backend, .annotation]
+            .firstIndex(of: kind) ?? 99
     }
 
     public func report(

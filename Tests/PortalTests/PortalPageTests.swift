@@ -74,6 +74,19 @@ import Testing
         }
     }
 
+    @Test func everyKindCanBeBrowsed() async throws {
+        let portal = try await TestPortal.make()
+        let counts = portal.environment.catalog.current.counts
+        try await portal.application().test(.live) { client in
+            for kind in ItemKind.allCases {
+                let body = try json(try await client.get("/api/browse?kind=\(kind.rawValue)"))
+                #expect(body["total"] as? Int == counts[kind], "\(kind)")
+                let items = body["items"] as? [[String: Any]] ?? []
+                #expect(items.allSatisfy { $0["kind"] as? String == kind.rawValue }, "\(kind)")
+            }
+        }
+    }
+
     @Test func errorsHaveOneShapeInTwoRenderings() async throws {
         let portal = try await TestPortal.make()
         try await portal.application().test(.live) { client in

@@ -1,0 +1,552 @@
+#!/usr/bin/env python3
+"""Helpers for the Almanac benchmarks (see Benchmarks/README.md).
+
+Subcommands:
+  make-catalog SRC DST --files N   replicate the demo catalog SRC into DST, exactly N YAML files
+  yaml-load DIR                    parse every YAML file under DIR with PyYAML's CSafeLoader
+  catalog-bench ...                time `almanac catalog check` against the baselines, print a table
+  demo-bench ...                   time `almanac demo` against an SQLite copy of the same rows
+
+Every timing is the wall clock of a whole child process (start to exit), measured with
+time.perf_counter() around subprocess; CPU time is user+sys of the child from wait4().
+Runs of the tools are interleaved (tool A, tool B, ..., then the next run) so that a
+slow moment of the machine does not land on one tool only.
+"""
+import argparse
+import hashlib
+import os
+import re
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import time
+
+ID_RE = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
+
+# Kinds kept as they are (one copy) and kinds cloned once per batch.
+FIXED_KINDS = ["teams", "sources", "annotations", "backends"]
+CLONED_KINDS = ["metrics", "reports", "templates", "entities", "subscriptions", "triggers"]
+
+# Which scalar keys (or flow/block lists) of a cloned kind name another cloned object.
+# key -> kind of the object it references. `panels[].metric` is covered by "metric".
+REFERENCE_KEYS = {
+    "metrics": {"numerator": "metrics", "denominator": "metrics"},
+    "reports": {"metric": "metrics"},
+    "templates": {"metric": "metrics", "entity": "entities"},
+    "entities": {"template": "templates"},
+    "subscriptions": {"metrics": "metrics", "report": "reports"},
+    "triggers": {"metric": "metrics", "entity": "entities"},
+}
+
+
+def log(message):
+    print(f"  [{time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def need_yaml():
+    try:
+        import yaml  # noqa: F401
+    except ImportError:
+        sys.exit("PyYAML is not installed (the scripts install it; see Benchmarks/README.md)")
+    if not getattr(yaml, "__with_libyaml__", False) or not hasattr(yaml, "CSafeLoader"):
+        sys.exit("PyYAML is installed without libyaml: yaml.CSafeLoader is missing")
+    return yaml
+
+
+# ---------------------------------------------------------------------------------------------
+# make-catalog
+
+
+def suffixed(ident, batch):
+    """signups -> signups_0042, growth-overview -> growth-overview-0042; batch 0 keeps the id."""
+    if batch == 0:
+        return ident
+    separator = "-" if "-" in ident else "_"
+    return f"{ident}{separator}{batch:04d}"
+
+
+def expected_clone(kind, doc, batch):
+    """The parsed document a clone must equal: the original with its id and references renamed."""
+    import copy
+
+    doc = copy.deepcopy(doc)
+    doc["id"] = suffixed(doc["id"], batch)
+    s = lambda x: suffixed(x, batch)  # noqa: E731
+    if kind == "metrics":
+        for key in ("numerator", "denominator"):
+            if key in doc:
+                doc[key] = s(doc[key])
+    if kind in ("reports", "templates"):
+        for panel in doc.get("panels", []):
+            panel["metric"] = s(panel["metric"])
+    if kind in ("templates", "triggers") and "entity" in doc:
+        doc["entity"] = s(doc["entity"])
+    if kind == "triggers":
+        doc["metric"] = s(doc["metric"])
+    if kind == "entities":
+        doc["template"] = s(doc["template"])
+    if kind == "subscriptions":
+        if "metrics" in doc:
+            doc["metrics"] = [s(m) for m in doc["metrics"]]
+        if "report" in doc:
+            doc["report"] = s(doc["report"])
+    return doc
+
+
+def dependencies(kind, doc):
+    """(kind, id) pairs a cloned object references among cloned kinds."""
+    deps = set()
+    if kind == "metrics":
+        deps |= {("metrics", doc[k]) for k in ("numerator", "denominator") if k in doc}
+    if kind in ("reports", "templates"):
+        deps |= {("metrics", p["metric"]) for p in doc.get("panels", [])}
+    if kind in ("templates", "triggers") and "entity" in doc:
+        deps.add(("entities", doc["entity"]))
+    if kind == "triggers":
+        deps.add(("metrics", doc["metric"]))
+    if kind == "entities":
+        deps.add(("templates", doc["template"]))
+    if kind == "subscriptions":
+        deps |= {("metrics", m) for m in doc.get("metrics", [])}
+        if "report" in doc:
+            deps.add(("reports", doc["report"]))
+    return deps
+
+
+LINE_RE = re.compile(
+    r"^(?P<pre>\s*(?:-\s+)*)(?P<key>[a-z_]+):(?P<sp>[ \t]*)(?P<val>[^#]*?)(?P<trail>\s*(?:#.*)?)$")
+ITEM_RE = re.compile(r"^(?P<pre>\s*-\s+)(?P<val>[^#\s][^#]*?)(?P<trail>\s*(?:#.*)?)$")
+
+
+def rewrite_text(kind, text, batch, ids):
+    """Renames the id and the references of one file, keeping its layout and comments."""
+    if batch == 0:
+        return text
+    refs = REFERENCE_KEYS[kind]
+
+    def rename(value, target):
+        quote = value[0] if value[:1] in ("'", '"') and value[-1:] == value[:1] else ""
+        bare = value[1:-1] if quote else value
+        if bare in ids[target]:
+            return f"{quote}{suffixed(bare, batch)}{quote}"
+        return value
+
+    out = []
+    block_list_target = None  # a `metrics:` written as a block list
+    block_indent = -1
+    for line in text.split("\n"):
+        if block_list_target is not None:
+            item = ITEM_RE.match(line)
+            if item and len(item.group("pre")) - len(item.group("pre").lstrip()) >= block_indent:
+                line = item.group("pre") + rename(item.group("val"), block_list_target) + item.group("trail")
+                out.append(line)
+                continue
+            block_list_target = None
+        m = LINE_RE.match(line)
+        if m:
+            key, val = m.group("key"), m.group("val")
+            top_level = m.group("pre") == ""
+            if key == "id" and top_level:
+                val = rename(val, kind)
+            elif key in refs:
+                target = refs[key]
+                if val.startswith("[") and val.endswith("]"):
+                    items = [v.strip() for v in val[1:-1].split(",") if v.strip()]
+                    val = "[" + ", ".join(rename(v, target) for v in items) + "]"
+                elif val == "":
+                    block_list_target = target
+                    block_indent = len(m.group("pre"))
+                else:
+                    val = rename(val, target)
+            line = m.group("pre") + key + ":" + m.group("sp") + val + m.group("trail")
+        out.append(line)
+    return "\n".join(out)
+
+
+def make_catalog(args):
+    yaml = need_yaml()
+    src, dst, total = args.src, args.dst, args.files
+    folders = sorted(e for e in os.listdir(src) if os.path.isdir(os.path.join(src, e)) and not e.startswith("."))
+    unknown = set(folders) - set(FIXED_KINDS) - set(CLONED_KINDS)
+    if unknown:
+        sys.exit(f"make-catalog: the demo catalog has folders this generator does not know: {sorted(unknown)}")
+
+    def yaml_files(folder):
+        path = os.path.join(src, folder)
+        if not os.path.isdir(path):
+            return []
+        return sorted(f for f in os.listdir(path) if f.endswith((".yaml", ".yml")) and not f.startswith("."))
+
+    # Originals: text and parsed document of each cloned object.
+    originals = {}  # (kind, id) -> (file name, text, doc)
+    ids = {kind: set() for kind in CLONED_KINDS}
+    for kind in CLONED_KINDS:
+        for name in yaml_files(kind):
+            with open(os.path.join(src, kind, name), encoding="utf-8") as f:
+                text = f.read()
+            doc = yaml.load(text, Loader=yaml.CSafeLoader)
+            stem = os.path.splitext(name)[0]
+            if doc.get("id") != stem:
+                sys.exit(f"make-catalog: {kind}/{name} has id {doc.get('id')!r}, not its file name")
+            originals[(kind, stem)] = (name, text, doc)
+            ids[kind].add(stem)
+
+    fixed_count = 1 + sum(len(yaml_files(kind)) for kind in FIXED_KINDS)  # 1 = almanac.yaml
+    per_batch = len(originals)
+    clone_budget = total - fixed_count
+    if clone_budget < per_batch:
+        sys.exit(f"make-catalog: {total} files is fewer than one copy of the demo catalog")
+    full_batches = clone_budget // per_batch  # batch 0 (the originals, ids unchanged) is one of them
+    remainder = clone_budget - full_batches * per_batch
+
+    # The last, partial batch must be closed under references: group objects that reference each
+    # other in a cycle (a template and its entity), order the groups so that every group comes
+    # after what it references, and take whole groups while they fit.
+    deps = {key: dependencies(key[0], doc) for key, (_, _, doc) in originals.items()}
+    for key, d in deps.items():
+        missing = [x for x in d if x not in originals]
+        if missing:
+            sys.exit(f"make-catalog: {key} references {missing}, which the demo catalog does not define")
+
+    def reach(start):
+        seen, stack = set(), [start]
+        while stack:
+            for nxt in deps[stack.pop()]:
+                if nxt not in seen:
+                    seen.add(nxt)
+                    stack.append(nxt)
+        return seen
+
+    reachable = {key: reach(key) for key in originals}
+    order = sorted(originals, key=lambda k: (CLONED_KINDS.index(k[0]), k[1]))
+    groups, grouped = [], set()
+    for key in order:
+        if key in grouped:
+            continue
+        group = [k for k in order if k == key or (k in reachable[key] and key in reachable[k])]
+        grouped |= set(group)
+        groups.append(group)
+    partial, remaining = set(), remainder
+    progress = True
+    while remaining > 0 and progress:
+        progress = False
+        for group in groups:
+            if group[0] in partial or len(group) > remaining:
+                continue
+            needs = set().union(*(deps[k] for k in group)) - set(group)
+            if needs <= partial:
+                partial |= set(group)
+                remaining -= len(group)
+                progress = True
+                if remaining == 0:
+                    break
+    if remaining:
+        sys.exit(f"make-catalog: cannot pick a reference-closed partial batch of {remainder} objects")
+
+    if os.path.exists(dst):
+        shutil.rmtree(dst)
+    os.makedirs(dst)
+    shutil.copy(os.path.join(src, "almanac.yaml"), os.path.join(dst, "almanac.yaml"))
+    written = 1
+    for kind in FIXED_KINDS:
+        if yaml_files(kind):
+            os.makedirs(os.path.join(dst, kind))
+        for name in yaml_files(kind):
+            shutil.copy(os.path.join(src, kind, name), os.path.join(dst, kind, name))
+            written += 1
+    for kind in CLONED_KINDS:
+        os.makedirs(os.path.join(dst, kind), exist_ok=True)
+
+    digest = hashlib.sha256()
+    batches = list(range(full_batches)) + ([full_batches] if remainder else [])
+    for batch in batches:
+        keys = order if batch < full_batches else [k for k in order if k in partial]
+        for kind, ident in keys:
+            name, text, doc = originals[(kind, ident)]
+            new_id = suffixed(ident, batch)
+            if not ID_RE.match(new_id):
+                sys.exit(f"make-catalog: id {new_id!r} does not match {ID_RE.pattern}")
+            new_text = rewrite_text(kind, text, batch, ids)
+            # The clone must parse to exactly the original with renamed id and references.
+            if yaml.load(new_text, Loader=yaml.CSafeLoader) != expected_clone(kind, doc, batch):
+                sys.exit(f"make-catalog: rewriting {kind}/{name} for batch {batch} went wrong")
+            extension = os.path.splitext(name)[1]
+            path = os.path.join(dst, kind, new_id + extension)
+            if os.path.exists(path):
+                sys.exit(f"make-catalog: {path} written twice")
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(new_text)
+            digest.update(f"{kind}/{new_id}{extension}\0".encode() + new_text.encode() + b"\0")
+            written += 1
+
+    count = sum(
+        1 for _, _, files in os.walk(dst) for f in files if f.endswith((".yaml", ".yml")))
+    if written != total or count != total:
+        sys.exit(f"make-catalog: wrote {written} files, found {count}, wanted exactly {total}")
+    per_kind = {k: len(os.listdir(os.path.join(dst, k))) for k in FIXED_KINDS + CLONED_KINDS
+                if os.path.isdir(os.path.join(dst, k))}
+    print(f"  catalog: exactly {count} YAML files (almanac.yaml included) in {dst}")
+    print(f"  kept as they are: almanac.yaml + {fixed_count - 1} files of {', '.join(FIXED_KINDS)}")
+    print(f"  cloned: {per_batch} objects per batch; batch 0000 = the original ids (annotations"
+          f" reference them), batches 0001-{full_batches - 1:04d} full"
+          + (f", batch {full_batches:04d} partial ({remainder} objects, closed under references)"
+             if remainder else ""))
+    print("  per folder: " + ", ".join(f"{k} {v}" for k, v in per_kind.items()))
+    print(f"  sha256 of the generated clones (determinism check): {digest.hexdigest()[:16]}")
+
+
+# ---------------------------------------------------------------------------------------------
+# yaml-load: the parse-only baseline
+
+
+def yaml_load(args):
+    yaml = need_yaml()
+    loader = yaml.CSafeLoader
+    count = 0
+    for root, dirs, files in os.walk(args.dir):
+        dirs.sort()
+        for name in sorted(files):
+            if name.endswith((".yaml", ".yml")):
+                with open(os.path.join(root, name), "rb") as f:
+                    yaml.load(f.read(), Loader=loader)
+                count += 1
+    print(f"parsed {count} files")
+
+
+# ---------------------------------------------------------------------------------------------
+# timing
+
+
+def run_timed(command, cwd=None, env=None, stdout_path=None):
+    """Runs command; returns (wall seconds, cpu seconds, exit code, output)."""
+    out = open(stdout_path, "wb") if stdout_path else subprocess.PIPE
+    started = time.perf_counter()
+    proc = subprocess.Popen(command, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT)
+    output = b""
+    if not stdout_path:
+        output = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - started
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if stdout_path:
+        out.close()
+    else:
+        proc.stdout.close()
+    return wall, usage.ru_utime + usage.ru_stime, proc.returncode, output.decode("utf-8", "replace")
+
+
+def summary(samples):
+    walls = [w for w, _ in samples]
+    cpus = [c for _, c in samples]
+    return statistics.median(walls), min(walls), max(walls), statistics.median(cpus)
+
+
+def fmt(x, digits=3):
+    return f"{x:.{digits}f}"
+
+
+def print_table(headers, rows):
+    widths = [max(len(str(h)), *(len(str(r[i])) for r in rows)) for i, h in enumerate(headers)]
+    line = lambda cells: "| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths)) + " |"  # noqa: E731
+    print(line(headers))
+    print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    for r in rows:
+        print(line(r))
+
+
+def catalog_bench(args):
+    directory, almanac, runs = args.dir, args.almanac, args.runs
+    files = sum(1 for _, _, fs in os.walk(directory) for f in fs if f.endswith((".yaml", ".yml")))
+    tools = [
+        ("almanac catalog check (release)", [almanac, "catalog", "check", directory]),
+        ("PyYAML CSafeLoader, parse only (baseline)", [sys.executable, os.path.abspath(__file__), "yaml-load", directory]),
+        ("cat all files > /dev/null (I/O floor)",
+         ["bash", "-c", 'find "$1" -type f \\( -name "*.yaml" -o -name "*.yml" \\) -print0 | xargs -0 cat > /dev/null',
+          "cat", directory]),
+    ]
+    log(f"warm-up: one untimed run of each tool ({files} files; the page cache is warm for every timed run)")
+    for label, command in tools:
+        wall, _, code, output = run_timed(command)
+        if code != 0:
+            print(output)
+            sys.exit(f"{label} exited {code}")
+        if label.startswith("almanac"):
+            last = output.strip().splitlines()[-1] if output.strip() else ""
+            print(f"  almanac says: {last}")
+            if not re.search(rf": OK\b.*\b({files}|{files:,}) files\b", last):
+                print(output[-4000:])
+                sys.exit("almanac catalog check did not print OK for every file")
+    samples = {label: [] for label, _ in tools}
+    for run in range(1, runs + 1):
+        for label, command in tools:
+            wall, cpu, code, output = run_timed(command)
+            if code != 0:
+                print(output[-4000:])
+                sys.exit(f"{label} exited {code} on run {run}")
+            samples[label].append((wall, cpu))
+        log(f"run {run}/{runs}: " + ", ".join(f"{label.split(' (')[0].split(',')[0]} {samples[label][-1][0]:.3f}s"
+                                             for label, _ in tools))
+    baseline = statistics.median(w for w, _ in samples[tools[1][0]])
+    rows = []
+    for label, _ in tools:
+        med, lo, hi, cpu = summary(samples[label])
+        rows.append([label, runs, fmt(med), fmt(lo), fmt(hi), fmt(cpu), f"{files / med:,.0f}", f"{med / baseline:.2f}x"])
+    print()
+    print(f"Catalog load, {files} YAML files, {runs} timed runs each, wall clock of the whole process"
+          f" (ratio = median time / baseline median time; < 1 is faster than the baseline)")
+    print_table(["tool", "runs", "median s", "min s", "max s", "median CPU s (user+sys)", "files/s (median)",
+                 "time vs PyYAML"], rows)
+    almanac_median = summary(samples[tools[0][0]])[0]
+    target = args.target
+    verdict = "MET" if almanac_median < target else "NOT MET"
+    print()
+    print(f"Target: {files} files loaded and validated in under {target:g} s (release): {verdict}"
+          f" (median {almanac_median:.3f} s over {runs} runs)")
+
+
+def table_rows(path):
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        tables = [r[0] for r in db.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")]
+        return {t: db.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in tables}
+    finally:
+        db.close()
+
+
+PRAGMAS = [  # the generator's pragmas (Sources/DemoCompany/Writer.swift)
+    "PRAGMA journal_mode = OFF;", "PRAGMA synchronous = OFF;", "PRAGMA locking_mode = EXCLUSIVE;",
+    "PRAGMA temp_store = MEMORY;", "PRAGMA cache_size = -262144;",
+]
+
+
+def copy_script(source_path, exact_schema):
+    """SQL that copies every row of source_path into the main database, then indexes and analyzes it."""
+    db = sqlite3.connect(f"file:{source_path}?mode=ro", uri=True)
+    try:
+        tables = db.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY rowid"
+        ).fetchall()
+        indexes = [r[0] for r in db.execute(
+            "SELECT sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY rowid")]
+    finally:
+        db.close()
+    quoted = source_path.replace("'", "''")
+    lines = [*PRAGMAS, f"ATTACH DATABASE '{quoted}' AS src;", "BEGIN;"]
+    for name, sql in tables:
+        if exact_schema:
+            lines.append(sql.strip() + ";")
+            lines.append(f'INSERT INTO main."{name}" SELECT * FROM src."{name}";')
+        else:
+            lines.append(f'CREATE TABLE main."{name}" AS SELECT * FROM src."{name}";')
+    lines.append("COMMIT;")
+    lines += [sql.strip() + ";" for sql in indexes]
+    lines += ["PRAGMA analysis_limit = 1000;", "ANALYZE;", "DETACH DATABASE src;"]
+    return "\n".join(lines) + "\n", len(tables), len(indexes)
+
+
+def demo_bench(args):
+    almanac, runs, workdir, sqlite_cli = args.almanac, args.runs, args.workdir, args.sqlite3
+    demo_dir = os.path.join(workdir, "demo")
+    warehouse = os.path.join(demo_dir, "warehouse.sqlite")
+    copy_path = os.path.join(workdir, "copy.sqlite")
+    demo_cmd = [almanac, "demo", "--no-serve", "--force", "--dir", demo_dir]
+    if args.scale != 1:
+        demo_cmd += ["--scale", str(args.scale)]
+    labels = {
+        "demo": "almanac demo --no-serve --force (release)",
+        "ctas": "sqlite3: CREATE TABLE AS SELECT + same indexes + ANALYZE (baseline)",
+        "exact": "sqlite3: same CREATE TABLE DDL, INSERT SELECT + same indexes + ANALYZE",
+    }
+    samples = {k: [] for k in labels}
+    reference_rows = None
+    for run in range(1, runs + 1):
+        wall, cpu, code, output = run_timed(demo_cmd, cwd=args.repo)
+        if code != 0:
+            print(output[-4000:])
+            sys.exit(f"almanac demo exited {code}")
+        samples["demo"].append((wall, cpu))
+        wrote = [l for l in output.splitlines() if l.startswith("Wrote ")]
+        rows = table_rows(warehouse)
+        if reference_rows is None:
+            reference_rows = rows
+            print(f"  almanac says: {wrote[-1] if wrote else output.strip().splitlines()[-1]}")
+        elif rows != reference_rows:
+            sys.exit("almanac demo wrote different row counts on a second run: the data is not the same")
+        log(f"run {run}/{runs}: almanac demo {wall:.3f}s (CPU {cpu:.3f}s)")
+        for key, exact in (("ctas", False), ("exact", True)):
+            script, n_tables, n_indexes = copy_script(os.path.abspath(warehouse), exact)
+            if os.path.exists(copy_path):
+                os.remove(copy_path)
+            script_path = os.path.join(workdir, f"copy-{key}.sql")
+            with open(script_path, "w") as f:
+                f.write(script)
+            wall, cpu, code, output = run_timed(
+                ["bash", "-c", 'exec "$1" -bail "$2" < "$3"', "sqlite3", sqlite_cli, copy_path, script_path])
+            if code != 0:
+                print(output[-4000:])
+                sys.exit(f"sqlite3 copy ({key}) exited {code}")
+            copied = table_rows(copy_path)
+            if copied != reference_rows:
+                sys.exit(f"sqlite3 copy ({key}) does not hold the same rows as the warehouse")
+            samples[key].append((wall, cpu))
+            log(f"run {run}/{runs}: {labels[key].split(':')[0]} {key} copy of {n_tables} tables + {n_indexes}"
+                f" indexes {wall:.3f}s (CPU {cpu:.3f}s)")
+            os.remove(copy_path)
+    total_rows = sum(reference_rows.values())
+    events = reference_rows.get("events", 0)
+    baseline = statistics.median(w for w, _ in samples["ctas"])
+    rows = []
+    for key, label in labels.items():
+        med, lo, hi, cpu = summary(samples[key])
+        rows.append([label, runs, fmt(med), fmt(lo), fmt(hi), fmt(cpu), f"{total_rows / med:,.0f}",
+                     f"{med / baseline:.2f}x"])
+    size = os.path.getsize(warehouse)
+    print()
+    print(f"Demo warehouse, scale {args.scale}: {total_rows:,} rows in {len(reference_rows)} tables"
+          f" ({events:,} events), {size / 1e6:,.1f} MB; {runs} timed runs each, wall clock of the whole process"
+          f" (ratio = median time / baseline median time)")
+    print("Rows per table: " + ", ".join(f"{t} {n:,}" for t, n in sorted(reference_rows.items())))
+    print_table(["tool", "runs", "median s", "min s", "max s", "median CPU s (user+sys)", "rows/s (median)",
+                 "time vs CTAS baseline"], rows)
+    demo_median = summary(samples["demo"])[0]
+    verdict = "MET" if demo_median < args.target and events >= 2_000_000 else "NOT MET"
+    print()
+    print(f"Target: 2M events in under {args.target:g} s (release): {verdict}"
+          f" ({events:,} events, median {demo_median:.3f} s over {runs} runs)")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("make-catalog")
+    p.add_argument("src")
+    p.add_argument("dst")
+    p.add_argument("--files", type=int, default=10_000)
+    p.set_defaults(func=make_catalog)
+    p = sub.add_parser("yaml-load")
+    p.add_argument("dir")
+    p.set_defaults(func=yaml_load)
+    p = sub.add_parser("catalog-bench")
+    p.add_argument("--dir", required=True)
+    p.add_argument("--almanac", required=True)
+    p.add_argument("--runs", type=int, default=7)
+    p.add_argument("--target", type=float, default=2.0)
+    p.set_defaults(func=catalog_bench)
+    p = sub.add_parser("demo-bench")
+    p.add_argument("--repo", required=True)
+    p.add_argument("--workdir", required=True)
+    p.add_argument("--almanac", required=True)
+    p.add_argument("--sqlite3", default="sqlite3")
+    p.add_argument("--runs", type=int, default=3)
+    p.add_argument("--scale", type=int, default=1)
+    p.add_argument("--target", type=float, default=20.0)
+    p.set_defaults(func=demo_bench)
+    args = parser.parse_args()
+    args.func(args)
+
+
+if __name__ == "__main__":
+    main()
