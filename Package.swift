@@ -24,6 +24,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: [
         // Shared vocabulary: typed ids, source locations, diagnostics, progress, viewers.
@@ -38,6 +39,18 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]),
+        // Time-series analysis (smoothing, significance bands) and server-side SVG charts.
+        .target(name: "Charts", dependencies: ["AlmanacCore"]),
+        // The stats database: metric model → dialect SQL, read-only SQLite and PostgreSQL
+        // connections, schema checks, loading exports and the demo company into a warehouse.
+        .target(
+            name: "Warehouse",
+            dependencies: [
+                "AlmanacCore", "Catalog",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ]),
         // Almanac's own state (views, runs, lifecycle log): protocol + SQLite implementation.
         .target(
@@ -72,7 +85,7 @@ let package = Package(
         .target(
             name: "AlmanacCLI",
             dependencies: [
-                "AlmanacCore", "Catalog", "Storage", "DemoCompany", "Portal",
+                "AlmanacCore", "Catalog", "Storage", "DemoCompany", "Portal", "Warehouse",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -85,9 +98,14 @@ let package = Package(
                 "AlmanacCore", "Catalog", "Storage", "Portal",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
             ]),
         .testTarget(
             name: "CatalogTests", dependencies: ["Catalog", "Scheduling", "AlmanacTestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "ChartsTests", dependencies: ["Charts"]),
+        .testTarget(
+            name: "WarehouseTests", dependencies: ["Warehouse", "Catalog", "DemoCompany", "AlmanacTestSupport"],
+            exclude: ["__Snapshots__"]),
         .testTarget(name: "DemoCompanyTests", dependencies: ["DemoCompany", "AlmanacTestSupport"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "AlmanacTestSupport"]),
         .testTarget(

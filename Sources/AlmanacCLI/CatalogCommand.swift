@@ -2,6 +2,7 @@ import AlmanacCore
 import ArgumentParser
 import Catalog
 import Foundation
+import Warehouse
 
 struct CatalogCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -33,9 +34,37 @@ struct CheckCommand: AsyncParsableCommand {
     @Flag(help: "Treat warnings as errors.")
     var strict = false
 
+    @Option(
+        help: """
+            Also check every source's table and columns, and run every metric, against this warehouse             (a SQLite file or postgres:// URL).
+            """)
+    var warehouse: String?
+
+    @Option(help: "With --warehouse: the last day of the week each metric is run over (default: yesterday, UTC).")
+    var asOf: String?
+
+    func validate() throws {
+        if let asOf, CalendarDay(parsing: asOf) == nil {
+            throw ValidationError("--as-of '\(asOf)' is not a date (YYYY-MM-DD)")
+        }
+    }
+
     func run() async throws {
         let started = ContinuousClock.now
-        let result = CatalogLoader.load(directory: directory)
+        var result = CatalogLoader.load(directory: directory)
+        if let location = warehouse, let catalog = result.catalog {
+            let connection: any Warehouse
+            do {
+                connection = try WarehouseLocation.open(location)
+            } catch {
+                printError("\(error)")
+                throw ExitCode(1)
+            }
+            let day = asOf.flatMap(CalendarDay.init(parsing:)) ?? CalendarDay.yesterday()
+            result.diagnostics += await SchemaCheck(catalog: catalog, warehouse: connection).run(asOf: day)
+            await connection.close()
+            if !result.errors.isEmpty { result.catalog = nil }
+        }
         let elapsed = ContinuousClock.now - started
         let failed = !result.errors.isEmpty || (strict && !result.warnings.isEmpty)
         switch format {
@@ -46,6 +75,8 @@ struct CheckCommand: AsyncParsableCommand {
                 let summary = ItemKind.allCases.map { "\(counts[$0] ?? 0) \($0.folder)" }.joined(separator: ", ")
                 print(
                     "\(directory): OK — \(result.fileCount) files (\(summary))"
+                        + (warehouse.map { " — every source and metric runs on \(WarehouseLocation.redacted($0))" }
+                            ?? "")
                         + (result.warnings.isEmpty
                             ? "" : ", \(result.warnings.count) warning\(result.warnings.count == 1 ? "" : "s")")
                         + " in \(elapsed.formatted(.units(allowed: [.milliseconds])))")

@@ -1,7 +1,9 @@
 import AlmanacCore
 import ArgumentParser
+import Catalog
 import DemoCompany
 import Foundation
+import Warehouse
 
 struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -29,6 +31,13 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(help: "The demo catalog folder. (env: ALMANAC_CATALOG)")
     var catalog: String = EnvironmentDefaults.catalog ?? "Catalog"
 
+    @Option(
+        help: """
+            Also load the demo company into this PostgreSQL warehouse (postgres://…), typed by the \
+            catalog's sources, and serve from it.
+            """)
+    var warehouse: String?
+
     @Flag(help: "Regenerate the warehouse even if one with the same options exists.")
     var force = false
 
@@ -48,15 +57,17 @@ struct DemoCommand: AsyncParsableCommand {
 
     func run() async throws {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        let warehouse = (dir as NSString).appendingPathComponent("warehouse.sqlite")
+        let warehousePath = (dir as NSString).appendingPathComponent("warehouse.sqlite")
         let manifestPath = (dir as NSString).appendingPathComponent("demo.json")
         let options = DemoCompanyOptions(seed: seed, scale: scale, asOf: asOf)
         let manifest = "{\"seed\":\(seed),\"scale\":\(scale),\"asOf\":\"\(asOf)\"}"
         let existing = (try? String(contentsOfFile: manifestPath, encoding: .utf8)) ?? ""
-        if force || existing != manifest || !FileManager.default.fileExists(atPath: warehouse) {
-            print("Writing the demo company's warehouse to \(warehouse) (scale \(scale), seed \(seed), as of \(asOf))…")
+        if force || existing != manifest || !FileManager.default.fileExists(atPath: warehousePath) {
+            print(
+                "Writing the demo company's warehouse to \(warehousePath) (scale \(scale), seed \(seed), as of \(asOf))…"
+            )
             let started = ContinuousClock.now
-            let summary = try DemoCompany.write(to: warehouse, options: options, progress: ConsoleProgress())
+            let summary = try DemoCompany.write(to: warehousePath, options: options, progress: ConsoleProgress())
             try manifest.write(toFile: manifestPath, atomically: true, encoding: .utf8)
             let total = summary.rowCounts.values.reduce(0, +)
             print(
@@ -64,7 +75,23 @@ struct DemoCommand: AsyncParsableCommand {
                     + summary.rowCounts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value.formatted())" }.joined(
                         separator: ", "))
         } else {
-            print("Using the existing demo warehouse at \(warehouse).")
+            print("Using the existing demo warehouse at \(warehousePath).")
+        }
+        if let target = warehouse {
+            let loaded = CatalogLoader.load(directory: catalog)
+            guard let catalogValue = loaded.catalog else {
+                printError("the catalog in '\(catalog)' has errors; run 'almanac catalog check \(catalog)'")
+                throw ExitCode(1)
+            }
+            print("Loading the demo company into \(WarehouseLocation.redacted(target))…")
+            let started = ContinuousClock.now
+            let writer = try WarehouseWriters.open(target)
+            let counts = try await WarehouseCopier.copy(
+                fromSQLite: warehousePath, to: writer, sources: catalogValue.sources, progress: ConsoleProgress())
+            await writer.close()
+            print(
+                "Loaded \(counts.values.reduce(0, +).formatted()) rows into \(counts.count) tables in \((ContinuousClock.now - started).formatted(.units(allowed: [.seconds], fractionalPart: .show(length: 1))))."
+            )
         }
         if noServe { return }
         var server = server

@@ -1,3 +1,5 @@
+public import Foundation
+
 /// A calendar day without a time or time zone, as catalogs and warehouses write it (`YYYY-MM-DD`).
 public struct CalendarDay: Hashable, Sendable, Comparable, Codable, CustomStringConvertible {
     /// Days since 1970-01-01.
@@ -69,5 +71,17 @@ public struct CalendarDay: Hashable, Sendable, Comparable, Codable, CustomString
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         try container.encode(description)
+    }
+}
+
+extension CalendarDay {
+    /// The UTC day of `date`.
+    public init(_ date: Date) {
+        self.init(dayNumber: Int((date.timeIntervalSince1970 / 86_400).rounded(.down)))
+    }
+
+    /// Yesterday in UTC: the default last day of reports, whose data loads overnight.
+    public static func yesterday(now: Date = Date()) -> CalendarDay {
+        CalendarDay(now).adding(days: -1)
     }
 }

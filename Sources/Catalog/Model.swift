@@ -231,6 +231,13 @@ public struct Filter: Hashable, Sendable, Codable {
     public var value: FilterValue?
     /// In templates: the parameter whose request value is compared.
     public var parameter: String?
+
+    public init(column: SQLIdentifier, op: FilterOperator, value: FilterValue? = nil, parameter: String? = nil) {
+        self.column = column
+        self.op = op
+        self.value = value
+        self.parameter = parameter
+    }
 }
 
 // MARK: - Metrics

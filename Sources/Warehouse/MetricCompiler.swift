@@ -1,0 +1,319 @@
+public import AlmanacCore
+public import Catalog
+
+/// What to compute: one metric over a date range at a grain, optionally broken down by
+/// one of its dimensions and narrowed by extra filters (a panel's or a template's).
+public struct MetricRequest: Sendable, Hashable {
+    public var metric: MetricID
+    public var grain: TimeGrain
+    public var range: DateRange
+    public var breakdown: DimensionID?
+    /// Extra filters; each must carry a `value` (template parameters are substituted by the caller).
+    public var filters: [Filter]
+
+    public init(
+        metric: MetricID, grain: TimeGrain, range: DateRange, breakdown: DimensionID? = nil, filters: [Filter] = []
+    ) {
+        self.metric = metric
+        self.grain = grain
+        self.range = range
+        self.breakdown = breakdown
+        self.filters = filters
+    }
+}
+
+/// A metric compiled for one dialect: one statement, or two for a ratio.
+public struct CompiledMetric: Sendable, Hashable {
+    public var metric: MetricID
+    public var dialect: SQLDialect
+    public var statements: [CompiledStatement]
+    public var isRatio: Bool { statements.count == 2 }
+}
+
+/// Why a request cannot be compiled; the catalog validator rules most of these out, so
+/// they mostly come from requests built at run time (a bad breakdown in a URL, say).
+public struct CompileError: AlmanacError, Hashable, Sendable {
+    public var userMessage: String
+    public var hint: String?
+    public init(_ message: String, hint: String? = nil) {
+        userMessage = message
+        self.hint = hint
+    }
+}
+
+/// Compiles catalog metrics to SQL for SQLite or PostgreSQL (Redshift-safe: no `FILTER`
+/// clause, no SQLite-only functions, no `generate_series`).
+///
+/// One compiler, two dialects: the statement shape is the same and only bucketing, casts
+/// and placeholders differ. Values are always bound parameters; the only names written
+/// into SQL are ``SQLIdentifier``s from the validated catalog. Every statement returns
+/// `period` (the first day of the period, as `YYYY-MM-DD` text), optionally `dimension`
+/// (as text), and `value` (a double), so both backends decode results the same way.
+public struct MetricCompiler: Sendable {
+    public let catalog: Catalog
+    public let dialect: SQLDialect
+
+    public init(catalog: Catalog, dialect: SQLDialect) {
+        self.catalog = catalog
+        self.dialect = dialect
+    }
+
+    /// - Throws: ``CompileError`` when the metric, breakdown or a filter column is unknown.
+    public func compile(_ request: MetricRequest) throws(CompileError) -> CompiledMetric {
+        guard let metric = catalog.metric(request.metric) else {
+            throw CompileError("unknown metric '\(request.metric)'")
+        }
+        if metric.type == .ratio {
+            guard let numerator = metric.numerator.flatMap(catalog.metric),
+                let denominator = metric.denominator.flatMap(catalog.metric)
+            else { throw CompileError("ratio metric '\(metric.id)' is missing its numerator or denominator") }
+            var parts: [CompiledStatement] = []
+            for (part, role) in [(numerator, CompiledStatement.Role.numerator), (denominator, .denominator)] {
+                // A ratio's breakdown and filters apply to both parts.
+                let partRequest = MetricRequest(
+                    metric: part.id, grain: request.grain, range: request.range, breakdown: request.breakdown,
+                    filters: request.filters)
+                var statement = try statement(for: part, request: partRequest, breakdownOwner: metric)
+                statement.role = role
+                parts.append(statement)
+            }
+            return CompiledMetric(metric: metric.id, dialect: dialect, statements: parts)
+        }
+        return CompiledMetric(
+            metric: metric.id, dialect: dialect,
+            statements: [try statement(for: metric, request: request, breakdownOwner: metric)])
+    }
+
+    private func statement(
+        for metric: Metric, request: MetricRequest, breakdownOwner: Metric
+    ) throws(CompileError)
+        -> CompiledStatement
+    {
+        guard let source = catalog.source(metric.source) else {
+            throw CompileError("metric '\(metric.id)' references unknown source '\(metric.source)'")
+        }
+        guard let timeColumnName = metric.timeColumn ?? source.timeColumn,
+            let timeColumn = source.column(named: timeColumnName.name)
+        else { throw CompileError("metric '\(metric.id)' has no time column") }
+        var dimensionColumn: Source.Column?
+        if let breakdown = request.breakdown {
+            guard breakdownOwner.dimensions.contains(breakdown), let dimension = source.dimension(breakdown),
+                let column = source.column(named: dimension.column.name)
+            else {
+                throw CompileError(
+                    "'\(breakdown)' is not a dimension of metric '\(breakdownOwner.id)'",
+                    hint: breakdownOwner.dimensions.isEmpty
+                        ? nil : "use one of \(breakdownOwner.dimensions.map(\.rawValue).joined(separator: ", "))")
+            }
+            dimensionColumn = column
+        }
+
+        var builder = StatementBuilder(dialect: dialect)
+        let table = source.table.quoted
+        let time = "t." + timeColumn.name.quoted
+        let dimensionSelect =
+            dimensionColumn.map { ", " + builder.textCast("t." + $0.name.quoted) + " AS dimension" } ?? ""
+        let dimensionGroup = dimensionColumn.map { ", " + builder.textCast("t." + $0.name.quoted) } ?? ""
+        // NB: conditions are bound after everything that precedes them in the SQL text, because
+        // SQLite's `?` placeholders take parameters in the order they appear.
+        let filters = metric.filters + request.filters
+        let columns = ["period"] + (dimensionColumn == nil ? [] : ["dimension"]) + ["value"]
+
+        if metric.type == .rollingDistinct {
+            return try rollingStatement(
+                metric: metric, source: source, request: request, timeColumn: timeColumn, table: table, time: time,
+                dimensionSelect: dimensionSelect, dimensionGroup: dimensionGroup, filters: filters,
+                builder: &builder, columns: columns)
+        }
+
+        let aggregate: String
+        switch metric.type {
+        case .count: aggregate = builder.doubleCast("COUNT(*)")
+        case .countDistinct: aggregate = builder.doubleCast("COUNT(DISTINCT t.\(try column(metric, source).quoted))")
+        case .sum: aggregate = "SUM(\(builder.doubleCast("t." + (try column(metric, source).quoted))))"
+        case .avg: aggregate = "AVG(\(builder.doubleCast("t." + (try column(metric, source).quoted))))"
+        case .ratio, .rollingDistinct: throw CompileError("internal: \(metric.type.rawValue) handled elsewhere")
+        }
+        let period = builder.bucket(time, grain: request.grain)
+        let lower = builder.bind(.text(request.range.start.description), as: timeColumn.type)
+        let upper = builder.bind(.text(request.range.end.adding(days: 1).description), as: timeColumn.type)
+        var conditions: [String] = []
+        for filter in filters { conditions.append(try builder.condition(filter, source: source, alias: "t")) }
+        let whereClause = (["\(time) >= \(lower)", "\(time) < \(upper)"] + conditions).joined(separator: "\n  AND ")
+        let sql = """
+            SELECT \(period) AS period\(dimensionSelect), \(aggregate) AS value
+            FROM \(table) t
+            WHERE \(whereClause)
+            GROUP BY \(period)\(dimensionGroup)
+            ORDER BY 1\(dimensionColumn == nil ? "" : ", 2")
+            """
+        return CompiledStatement(role: .value, sql: sql, parameters: builder.parameters, columns: columns)
+    }
+
+    /// Distinct values over a trailing window, evaluated on the last day of each period.
+    ///
+    /// The evaluation days and their windows are computed here and bound as a small
+    /// `UNION ALL` table, which every dialect (Redshift included) accepts; the join then
+    /// reads each window through the time column's index.
+    private func rollingStatement(
+        metric: Metric, source: Source, request: MetricRequest, timeColumn: Source.Column, table: String, time: String,
+        dimensionSelect: String, dimensionGroup: String, filters: [Filter], builder: inout StatementBuilder,
+        columns: [String]
+    ) throws(CompileError) -> CompiledStatement {
+        let windowDays = max(metric.window?.days ?? 1, 1)
+        let target = try column(metric, source)
+        var rows: [String] = []
+        for start in Periods.starts(in: request.range, grain: request.grain) {
+            let evaluationDay = min(Periods.end(ofPeriodStarting: start, grain: request.grain), request.range.end)
+            let period = builder.bind(.text(start.description), as: .string)
+            let lower = builder.bind(.text(evaluationDay.adding(days: 1 - windowDays).description), as: timeColumn.type)
+            let upper = builder.bind(.text(evaluationDay.adding(days: 1).description), as: timeColumn.type)
+            rows.append("SELECT \(period) AS period, \(lower) AS lo, \(upper) AS hi")
+        }
+        var conditions: [String] = []
+        for filter in filters { conditions.append(try builder.condition(filter, source: source, alias: "t")) }
+        let joinConditions = (["\(time) >= d.lo", "\(time) < d.hi"] + conditions).joined(separator: "\n  AND ")
+        let sql = """
+            WITH d AS (
+              \(rows.joined(separator: "\n  UNION ALL "))
+            )
+            SELECT d.period AS period\(dimensionSelect), \(builder.doubleCast("COUNT(DISTINCT t.\(target.quoted))")) AS value
+            FROM d
+            JOIN \(table) t ON \(joinConditions)
+            GROUP BY d.period\(dimensionGroup)
+            ORDER BY 1\(dimensionGroup.isEmpty ? "" : ", 2")
+            """
+        return CompiledStatement(role: .value, sql: sql, parameters: builder.parameters, columns: columns)
+    }
+
+    private func column(_ metric: Metric, _ source: Source) throws(CompileError) -> SQLIdentifier {
+        guard let column = metric.column, source.column(named: column.name) != nil else {
+            throw CompileError("metric '\(metric.id)' needs a declared column of source '\(source.id)'")
+        }
+        return column
+    }
+}
+
+/// Accumulates placeholders and their values in one dialect's syntax.
+struct StatementBuilder {
+    let dialect: SQLDialect
+    private(set) var parameters: [SQLValue] = []
+
+    init(dialect: SQLDialect) {
+        self.dialect = dialect
+    }
+
+    /// A placeholder for `value`, cast where PostgreSQL needs to know the type of a text literal.
+    mutating func bind(_ value: SQLValue, as type: ColumnType) -> String {
+        parameters.append(value)
+        switch dialect {
+        case .sqlite:
+            return "?"
+        case .postgres:
+            let placeholder = "$\(parameters.count)"
+            switch type {
+            case .date: return "CAST(\(placeholder) AS DATE)"
+            case .timestamp: return "CAST(\(placeholder) AS TIMESTAMP)"
+            case .string: return "CAST(\(placeholder) AS VARCHAR)"
+            default: return placeholder
+            }
+        }
+    }
+
+    func doubleCast(_ expression: String) -> String {
+        dialect == .sqlite ? "CAST(\(expression) AS REAL)" : "CAST(\(expression) AS DOUBLE PRECISION)"
+    }
+
+    func textCast(_ expression: String) -> String {
+        dialect == .sqlite ? "CAST(\(expression) AS TEXT)" : "CAST(\(expression) AS VARCHAR)"
+    }
+
+    /// The first day of the period holding `expression`, as `YYYY-MM-DD` text; weeks start on Monday.
+    func bucket(_ expression: String, grain: TimeGrain) -> String {
+        switch (dialect, grain) {
+        case (.sqlite, .day): "date(\(expression))"
+        case (.sqlite, .week): "date(\(expression), '-6 days', 'weekday 1')"
+        case (.sqlite, .month): "strftime('%Y-%m-01', \(expression))"
+        case (.postgres, .day): "TO_CHAR(CAST(\(expression) AS DATE), 'YYYY-MM-DD')"
+        case (.postgres, .week): "TO_CHAR(DATE_TRUNC('week', CAST(\(expression) AS TIMESTAMP)), 'YYYY-MM-DD')"
+        case (.postgres, .month): "TO_CHAR(DATE_TRUNC('month', CAST(\(expression) AS TIMESTAMP)), 'YYYY-MM-DD')"
+        }
+    }
+
+    /// `alias.column op placeholder(s)` for one filter; the value is bound, never written.
+    mutating func condition(_ filter: Filter, source: Source, alias: String) throws(CompileError) -> String {
+        guard let column = source.column(named: filter.column.name) else {
+            throw CompileError("filter column '\(filter.column)' is not a declared column of source '\(source.id)'")
+        }
+        let name = "\(alias).\(column.name.quoted)"
+        switch filter.op {
+        case .isNull: return "\(name) IS NULL"
+        case .notNull: return "\(name) IS NOT NULL"
+        default: break
+        }
+        guard let value = filter.value else {
+            throw CompileError(
+                filter.parameter.map { "filter on '\(column.name)' needs a value for parameter '\($0)'" }
+                    ?? "filter on '\(column.name)' has no value")
+        }
+        if filter.op.takesList {
+            guard case .list(let items) = value, !items.isEmpty else {
+                throw CompileError("filter '\(filter.op.rawValue)' on '\(column.name)' needs a non-empty list")
+            }
+            var placeholders: [String] = []
+            for item in items { placeholders.append(bind(try Self.sqlValue(item, for: column), as: column.type)) }
+            return "\(name) \(filter.op == .in ? "IN" : "NOT IN") (\(placeholders.joined(separator: ", ")))"
+        }
+        let placeholder = bind(try Self.sqlValue(value, for: column), as: column.type)
+        let op: String =
+            switch filter.op {
+            case .eq: "="
+            case .ne: "<>"
+            case .gt: ">"
+            case .gte: ">="
+            case .lt: "<"
+            case .lte: "<="
+            default: "="
+            }
+        return "\(name) \(op) \(placeholder)"
+    }
+
+    /// Converts a catalog literal to the value bound for a column of `column.type`.
+    ///
+    /// Booleans are stored as 0/1 in SQLite and as `boolean` in PostgreSQL; each gets its own.
+    static func sqlValue(_ value: FilterValue, for column: Source.Column) throws(CompileError) -> SQLValue {
+        switch (column.type, value) {
+        case (.integer, .integer(let v)): return .integer(Int64(v))
+        case (.integer, .string(let text)):
+            guard let v = Int64(text) else {
+                throw CompileError("'\(text)' is not a whole number for '\(column.name)'")
+            }
+            return .integer(v)
+        case (.number, .integer(let v)): return .double(Double(v))
+        case (.number, .number(let v)): return .double(v)
+        case (.number, .string(let text)):
+            guard let v = Double(text) else { throw CompileError("'\(text)' is not a number for '\(column.name)'") }
+            return .double(v)
+        case (.boolean, .boolean(let v)): return .bool(v)
+        case (.boolean, .integer(let v)): return .bool(v != 0)
+        case (.boolean, .string(let text)):
+            switch text.lowercased() {
+            case "true", "1", "yes": return .bool(true)
+            case "false", "0", "no": return .bool(false)
+            default: throw CompileError("'\(text)' is not true or false for '\(column.name)'")
+            }
+        case (.string, .string(let text)): return .text(text)
+        case (.string, .integer(let v)): return .text(String(v))
+        case (.string, .number(let v)): return .text(String(v))
+        case (.string, .boolean(let v)): return .text(String(v))
+        case (.date, .string(let text)):
+            guard CalendarDay(parsing: text) != nil else {
+                throw CompileError("'\(text)' is not a date (YYYY-MM-DD) for '\(column.name)'")
+            }
+            return .text(text)
+        case (.timestamp, .string(let text)): return .text(text)
+        default:
+            throw CompileError("value \(value) does not fit column '\(column.name)' of type \(column.type.rawValue)")
+        }
+    }
+}

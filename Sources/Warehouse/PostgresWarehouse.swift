@@ -1,0 +1,208 @@
+public import AlmanacCore
+public import Catalog
+import Foundation
+import Logging
+import NIOCore
+import PostgresNIO
+import Synchronization
+
+/// A PostgreSQL (or Redshift-compatible) warehouse through a pool of postgres-nio
+/// connections. Every statement runs in a `READ ONLY` transaction with a
+/// `statement_timeout`, so the server itself refuses writes and stops slow queries.
+public final class PostgresWarehouse: Warehouse {
+    public let dialect = SQLDialect.postgres
+    public let displayLocation: String
+    let client: PostgresClient
+    private let runner: Task<Void, Never>
+    let logger: Logger
+    /// How long to wait for a connection before calling the server unreachable.
+    let connectTimeout: Duration
+
+    /// - Parameter url: `postgres://user[:password]@host[:port]/database[?sslmode=disable|require]`.
+    public init(url: String, poolSize: Int = 4, connectTimeout: Duration = .seconds(5)) throws {
+        var configuration = try Self.configuration(url)
+        configuration.options.maximumConnections = max(1, poolSize)
+        configuration.options.connectTimeout = connectTimeout
+        self.connectTimeout = connectTimeout
+        var logger = Logger(label: "almanac.warehouse.postgres")
+        logger.logLevel = .critical
+        self.logger = logger
+        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        self.client = client
+        // NB: the client's pool lives as long as this task; close() cancels it.
+        runner = Task { await client.run() }
+        displayLocation = WarehouseLocation.redacted(url)
+    }
+
+    deinit {
+        runner.cancel()
+    }
+
+    static func configuration(_ url: String) throws -> PostgresClient.Configuration {
+        guard let components = URLComponents(string: url), let host = components.host, !host.isEmpty,
+            let user = components.user, !user.isEmpty
+        else {
+            throw WarehouseError(
+                .invalidLocation, "'\(WarehouseLocation.redacted(url))' is not a PostgreSQL URL",
+                hint: "write postgres://user:password@host:5432/database")
+        }
+        let database = components.path.hasPrefix("/") ? String(components.path.dropFirst()) : components.path
+        let sslMode = components.queryItems?.first { $0.name == "sslmode" }?.value ?? "disable"
+        let tls: PostgresClient.Configuration.TLS =
+            switch sslMode {
+            case "require", "verify-full", "verify-ca": .require(.makeClientConfiguration())
+            case "prefer": .prefer(.makeClientConfiguration())
+            default: .disable
+            }
+        if host.hasPrefix("/") {
+            return PostgresClient.Configuration(
+                unixSocketPath: host + "/.s.PGSQL.\(components.port ?? 5432)", username: user,
+                password: components.password, database: database.isEmpty ? nil : database)
+        }
+        return PostgresClient.Configuration(
+            host: host, port: components.port ?? 5432, username: user, password: components.password,
+            database: database.isEmpty ? nil : database, tls: tls)
+    }
+
+    public func run(_ statement: CompiledStatement, timeout: Duration) async throws -> [[SQLValue]] {
+        var bindings = PostgresBindings()
+        for value in statement.parameters {
+            switch value {
+            case .null: bindings.appendNull()
+            case .integer(let v): bindings.append(Int(v))
+            case .double(let v): bindings.append(v)
+            case .text(let v): bindings.append(v)
+            case .bool(let v): bindings.append(v)
+            }
+        }
+        let query = PostgresQuery(unsafeSQL: statement.sql, binds: bindings)
+        let milliseconds = max(
+            1, Int(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000))
+        let leased = Flag()
+        do {
+            return try await withThrowingTaskGroup(of: [[SQLValue]].self) { group in
+                group.addTask {
+                    try await self.execute(query, milliseconds: milliseconds, leased: leased)
+                }
+                // NB: the pool keeps retrying a server that is down for about a minute; give up
+                // on the lease after the connect timeout so pages fail fast with a clear error.
+                group.addTask { [connectTimeout, displayLocation] in
+                    try await Task.sleep(for: connectTimeout)
+                    if !leased.isSet {
+                        throw WarehouseError(
+                            .unreachable, "cannot reach the warehouse at \(displayLocation) within \(connectTimeout)",
+                            hint: "check that PostgreSQL is running and the URL, user and password are right")
+                    }
+                    try await Task.sleep(for: timeout + .seconds(5))
+                    throw WarehouseError(.timeout, "the query took longer than \(timeout) and was stopped")
+                }
+                let result = try await group.next()!
+                group.cancelAll()
+                return result
+            }
+        } catch let error as PSQLError {
+            throw Self.translate(error, location: displayLocation, timeout: timeout)
+        } catch let error as WarehouseError {
+            throw error
+        } catch {
+            throw WarehouseError(
+                .unreachable, "cannot reach the warehouse at \(displayLocation): \(error)",
+                hint: "check that PostgreSQL is running and the URL, user and password are right")
+        }
+    }
+
+    private func execute(_ query: PostgresQuery, milliseconds: Int, leased: Flag) async throws -> [[SQLValue]] {
+        let logger = self.logger
+        return try await client.withConnection { connection in
+            leased.set()
+            // NB: the transaction, not the SQL text, is what makes this read-only.
+            try await connection.query("BEGIN TRANSACTION READ ONLY", logger: logger)
+            do {
+                try await connection.query(
+                    PostgresQuery(unsafeSQL: "SET LOCAL statement_timeout = \(milliseconds)"), logger: logger)
+                var result: [[SQLValue]] = []
+                for try await row in try await connection.query(query, logger: logger) {
+                    result.append(try row.makeRandomAccess().map(Self.value))
+                }
+                try await connection.query("COMMIT", logger: logger)
+                return result
+            } catch {
+                _ = try? await connection.query("ROLLBACK", logger: logger)
+                throw error
+            }
+        }
+    }
+
+    public func columns(of table: SQLIdentifier) async throws -> [String: String]? {
+        let schema = table.parts.count == 2 ? table.parts[0] : "public"
+        let statement = CompiledStatement(
+            role: .value,
+            sql: """
+                SELECT column_name, data_type FROM information_schema.columns
+                WHERE table_schema = $1 AND table_name = $2
+                """,
+            parameters: [.text(schema), .text(table.parts.last!)], columns: ["name", "type"])
+        let rows = try await run(statement, timeout: .seconds(30))
+        if rows.isEmpty { return nil }
+        var columns: [String: String] = [:]
+        for row in rows { columns[row[0].textValue ?? ""] = row[1].textValue }
+        return columns
+    }
+
+    public func newest(_ column: SQLIdentifier, in table: SQLIdentifier, timeout: Duration) async throws -> String? {
+        let statement = CompiledStatement(
+            role: .value, sql: "SELECT CAST(MAX(\(column.quoted)) AS VARCHAR) FROM \(table.quoted)", parameters: [],
+            columns: ["newest"])
+        return try await run(statement, timeout: timeout).first?.first?.textValue
+    }
+
+    public func close() async {
+        runner.cancel()
+    }
+
+    /// Decodes a cell by its PostgreSQL type into the few kinds of value Almanac uses.
+    static func value(_ cell: PostgresCell) throws -> SQLValue {
+        guard cell.bytes != nil else { return .null }
+        switch cell.dataType {
+        case .int2, .int4, .int8: return .integer(Int64(try cell.decode(Int.self)))
+        case .float4, .float8: return .double(try cell.decode(Double.self))
+        case .numeric: return .double(Double(try cell.decode(String.self)) ?? .nan)
+        case .bool: return .bool(try cell.decode(Bool.self))
+        default: return .text(try cell.decode(String.self))
+        }
+    }
+
+    static func translate(_ error: PSQLError, location: String, timeout: Duration) -> WarehouseError {
+        let state = error.serverInfo?[.sqlState]
+        let message = error.serverInfo?[.message] ?? "\(error.code)"
+        switch state {
+        case "57014"?:
+            return WarehouseError(
+                .timeout, "the query took longer than \(timeout) and was stopped",
+                hint: "narrow the date range, or raise the query timeout")
+        case "25006"?:
+            return WarehouseError(.readOnly, "the warehouse is read-only to Almanac: \(message)")
+        case "42P01"?:
+            return WarehouseError(
+                .missingTable, "the warehouse has no such table: \(message)",
+                hint: "check the source's 'table' in the catalog, or run 'almanac catalog check --warehouse'")
+        case "42703"?:
+            return WarehouseError(
+                .missingColumn, "the warehouse has no such column: \(message)",
+                hint: "check the source's columns in the catalog, or run 'almanac catalog check --warehouse'")
+        case .some:
+            return WarehouseError(.query, "the warehouse query failed: \(message)")
+        case nil:
+            return WarehouseError(
+                .unreachable, "cannot reach the warehouse at \(location) (\(error.code))",
+                hint: "check that PostgreSQL is running and the URL, user and password are right")
+        }
+    }
+}
+
+/// A one-way flag shared between a query and its watchdog.
+final class Flag: Sendable {
+    private let value = Atomic(false)
+    func set() { value.store(true, ordering: .releasing) }
+    var isSet: Bool { value.load(ordering: .acquiring) }
+}

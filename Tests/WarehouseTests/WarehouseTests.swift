@@ -1,0 +1,188 @@
+import AlmanacCore
+import AlmanacTestSupport
+import Catalog
+import DemoCompany
+import Foundation
+import Testing
+import Warehouse
+
+/// A small demo company, written once per test process and shared read-only.
+enum TinyDemo {
+    static let directory = try! TemporaryDirectory(prefix: "almanac-warehouse")
+    static let path: String = {
+        let path = directory.file("warehouse.sqlite")
+        _ = try! DemoCompany.write(
+            to: path, options: DemoCompanyOptions(size: .tiny), progress: SilentProgress())
+        return path
+    }()
+    static let catalog = CatalogLoader.load(directory: Repository.demoCatalog).catalog!
+    static let asOf = CalendarDay(parsing: "2026-11-25")!
+}
+
+@Suite struct SQLiteWarehouseTests {
+    @Test func countsMatchAHandWrittenQuery() async throws {
+        let warehouse = try SQLiteWarehouse(path: TinyDemo.path)
+        let range = DateRange(start: CalendarDay(parsing: "2026-11-01")!, end: CalendarDay(parsing: "2026-11-14")!)
+        let evaluator = MetricEvaluator(catalog: TinyDemo.catalog, warehouse: warehouse)
+        let result = try await evaluator.evaluate(MetricRequest(metric: "signups", grain: .day, range: range))
+        let expected = CompiledStatement(
+            role: .value,
+            sql:
+                "SELECT date(signed_up_at), COUNT(*) FROM users WHERE signed_up_at >= '2026-11-01' AND signed_up_at < '2026-11-15' GROUP BY 1 ORDER BY 1",
+            parameters: [], columns: [])
+        let rows = try await warehouse.run(expected, timeout: .seconds(10))
+        let byDay = Dictionary(uniqueKeysWithValues: rows.map { ($0[0].textValue!, $0[1].doubleValue!) })
+        #expect(result.periods.count == 14)
+        for (period, value) in zip(result.periods, result.series[0].values) {
+            #expect(value == byDay[period.description] ?? 0, "\(period)")
+        }
+        #expect(result.series[0].values.reduce(0) { $0 + ($1 ?? 0) } > 0)
+    }
+
+    @Test func theConnectionIsReadOnly() async throws {
+        let warehouse = try SQLiteWarehouse(path: TinyDemo.path)
+        let write = CompiledStatement(role: .value, sql: "DELETE FROM users", parameters: [], columns: [])
+        await #expect {
+            _ = try await warehouse.run(write, timeout: .seconds(5))
+        } throws: { error in
+            (error as? WarehouseError)?.kind == .readOnly
+        }
+    }
+
+    @Test func slowQueriesAreStopped() async throws {
+        let warehouse = try SQLiteWarehouse(path: TinyDemo.path)
+        let slow = CompiledStatement(
+            role: .value,
+            sql: "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) SELECT count(*) FROM n",
+            parameters: [], columns: [])
+        let started = ContinuousClock.now
+        await #expect {
+            _ = try await warehouse.run(slow, timeout: .milliseconds(200))
+        } throws: { error in
+            (error as? WarehouseError)?.kind == .timeout
+        }
+        #expect(ContinuousClock.now - started < .seconds(5))
+    }
+
+    @Test func missingTablesAndColumnsAreNamed() async throws {
+        let warehouse = try SQLiteWarehouse(path: TinyDemo.path)
+        let table = CompiledStatement(role: .value, sql: "SELECT * FROM userz", parameters: [], columns: [])
+        await #expect {
+            _ = try await warehouse.run(table, timeout: .seconds(5))
+        } throws: { error in
+            (error as? WarehouseError).map { $0.kind == .missingTable && $0.userMessage.contains("userz") } ?? false
+        }
+        #expect(try await warehouse.columns(of: SQLIdentifier("users")!)?["signed_up_at"] == "TEXT")
+        #expect(try await warehouse.columns(of: SQLIdentifier("userz")!) == nil)
+    }
+
+    @Test func aMissingFileIsAClearError() {
+        #expect {
+            try SQLiteWarehouse(path: "/nonexistent/warehouse.sqlite")
+        } throws: { error in
+            (error as? WarehouseError)?.userMessage == "no warehouse file at '/nonexistent/warehouse.sqlite'"
+        }
+    }
+}
+
+/// The same demo company in SQLite and in a real PostgreSQL server gives the same numbers
+/// for every metric in the catalog.
+@Suite(.serialized) struct DialectEqualityTests {
+    static let postgres: Task<String, any Error> = Task {
+        let url = try await TestPostgres.makeDatabase(prefix: "equality")
+        let writer = try WarehouseWriters.open(url)
+        _ = try await WarehouseCopier.copy(
+            fromSQLite: TinyDemo.path, to: writer, sources: TinyDemo.catalog.sources, progress: SilentProgress())
+        await writer.close()
+        return url
+    }
+
+    @Test func everyDemoMetricGivesIdenticalResultsOnSQLiteAndPostgreSQL() async throws {
+        let url = try await Self.postgres.value
+        let sqlite = MetricEvaluator(catalog: TinyDemo.catalog, warehouse: try SQLiteWarehouse(path: TinyDemo.path))
+        let postgres = MetricEvaluator(catalog: TinyDemo.catalog, warehouse: try PostgresWarehouse(url: url))
+        var compared = 0
+        for metric in TinyDemo.catalog.metrics {
+            var requests = [
+                MetricRequest(
+                    metric: metric.id, grain: .week,
+                    range: .ending(on: TinyDemo.asOf, covering: TimeSpan(180, .days), grain: .week)),
+                MetricRequest(
+                    metric: metric.id, grain: .day,
+                    range: .ending(on: TinyDemo.asOf, covering: TimeSpan(21, .days), grain: .day)),
+                MetricRequest(
+                    metric: metric.id, grain: .month,
+                    range: .ending(on: TinyDemo.asOf, covering: TimeSpan(365, .days), grain: .month)),
+            ]
+            if let dimension = metric.dimensions.first {
+                requests.append(
+                    MetricRequest(
+                        metric: metric.id, grain: .week,
+                        range: .ending(on: TinyDemo.asOf, covering: TimeSpan(90, .days), grain: .week),
+                        breakdown: dimension))
+            }
+            for request in requests {
+                let a = try await sqlite.evaluate(request)
+                let b = try await postgres.evaluate(request)
+                #expect(a.periods == b.periods)
+                #expect(a.series.map(\.name) == b.series.map(\.name), "\(metric.id) \(request.grain)")
+                for (x, y) in zip(a.series, b.series) {
+                    for (index, (p, q)) in zip(x.values, y.values).enumerated() {
+                        let same: Bool =
+                            switch (p, q) {
+                            case (nil, nil): true
+                            case (let p?, let q?): abs(p - q) <= 1e-9 * max(1, abs(p), abs(q))
+                            default: false
+                            }
+                        #expect(
+                            same,
+                            "\(metric.id) \(request.grain) \(x.name ?? "total") \(a.periods[index]): \(String(describing: p)) vs \(String(describing: q))"
+                        )
+                    }
+                }
+                compared += 1
+            }
+        }
+        #expect(compared >= TinyDemo.catalog.metrics.count * 3)
+    }
+
+    @Test func postgresConnectionsAreReadOnlyAndTimeOut() async throws {
+        let url = try await Self.postgres.value
+        let warehouse = try PostgresWarehouse(url: url)
+        await #expect {
+            _ = try await warehouse.run(
+                CompiledStatement(role: .value, sql: "DELETE FROM users", parameters: [], columns: []),
+                timeout: .seconds(5))
+        } throws: { error in
+            (error as? WarehouseError)?.kind == .readOnly
+        }
+        await #expect {
+            _ = try await warehouse.run(
+                CompiledStatement(role: .value, sql: "SELECT pg_sleep(5)", parameters: [], columns: []),
+                timeout: .milliseconds(200))
+        } throws: { error in
+            (error as? WarehouseError)?.kind == .timeout
+        }
+        await #expect {
+            _ = try await warehouse.run(
+                CompiledStatement(role: .value, sql: "SELECT nope FROM users", parameters: [], columns: []),
+                timeout: .seconds(5))
+        } throws: { error in
+            (error as? WarehouseError)?.kind == .missingColumn
+        }
+        #expect(
+            try await warehouse.columns(of: SQLIdentifier("events")!)?["occurred_at"] == "timestamp without time zone")
+    }
+
+    @Test func anUnreachableServerFailsFast() async throws {
+        let warehouse = try PostgresWarehouse(url: "postgres://almanac@127.0.0.1:1/none", connectTimeout: .seconds(1))
+        let started = ContinuousClock.now
+        await #expect {
+            _ = try await warehouse.run(
+                CompiledStatement(role: .value, sql: "SELECT 1", parameters: [], columns: []), timeout: .seconds(5))
+        } throws: { error in
+            (error as? WarehouseError)?.kind == .unreachable
+        }
+        #expect(ContinuousClock.now - started < .seconds(10))
+    }
+}

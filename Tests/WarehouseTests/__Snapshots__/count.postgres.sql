@@ -1,0 +1,8 @@
+-- value
+SELECT TO_CHAR(CAST(t."signed_up_at" AS DATE), 'YYYY-MM-DD') AS period, CAST(COUNT(*) AS DOUBLE PRECISION) AS value
+FROM "users" t
+WHERE t."signed_up_at" >= CAST($1 AS TIMESTAMP)
+  AND t."signed_up_at" < CAST($2 AS TIMESTAMP)
+GROUP BY TO_CHAR(CAST(t."signed_up_at" AS DATE), 'YYYY-MM-DD')
+ORDER BY 1
+-- parameters: 1 = '2026-09-01', 2 = '2026-09-15'
