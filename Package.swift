@@ -52,6 +52,16 @@ let package = Package(
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
+        // Rendered reports on disk: atomic versions, a pointer to the latest, pruning.
+        .target(name: "Artifacts", dependencies: ["AlmanacCore"]),
+        // Nightly aggregate dashboards: panels → metric results → analysis → charts → artifacts.
+        .target(
+            name: "Generators",
+            dependencies: [
+                "AlmanacCore", "Catalog", "Warehouse", "Charts", "Artifacts", "Storage", "Pages", "Scheduling",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]),
         // Almanac's own state (views, runs, lifecycle log): protocol + SQLite implementation.
         .target(
             name: "Storage",
@@ -75,7 +85,7 @@ let package = Package(
         .target(
             name: "Portal",
             dependencies: [
-                "AlmanacCore", "Catalog", "Storage", "Pages",
+                "AlmanacCore", "Catalog", "Storage", "Pages", "Warehouse", "Artifacts", "Generators",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
@@ -85,7 +95,8 @@ let package = Package(
         .target(
             name: "AlmanacCLI",
             dependencies: [
-                "AlmanacCore", "Catalog", "Storage", "DemoCompany", "Portal", "Warehouse",
+                "AlmanacCore", "Catalog", "Storage", "DemoCompany", "Portal", "Warehouse", "Generators", "Artifacts",
+                "Pages",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -103,6 +114,10 @@ let package = Package(
         .testTarget(
             name: "CatalogTests", dependencies: ["Catalog", "Scheduling", "AlmanacTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "ChartsTests", dependencies: ["Charts"]),
+        .testTarget(name: "ArtifactsTests", dependencies: ["Artifacts", "AlmanacTestSupport"]),
+        .testTarget(
+            name: "GeneratorsTests",
+            dependencies: ["Generators", "Warehouse", "Artifacts", "Storage", "DemoCompany", "AlmanacTestSupport"]),
         .testTarget(
             name: "WarehouseTests", dependencies: ["Warehouse", "Catalog", "DemoCompany", "AlmanacTestSupport"],
             exclude: ["__Snapshots__"]),

@@ -337,6 +337,30 @@ def run_timed(command, cwd=None, env=None, stdout_path=None):
     return wall, usage.ru_utime + usage.ru_stime, proc.returncode, output.decode("utf-8", "replace")
 
 
+def busy_cpu_seconds():
+    """CPU seconds all processes on the machine have used since boot (from /proc/stat), or None."""
+    try:
+        with open("/proc/stat") as f:
+            fields = [int(x) for x in f.readline().split()[1:]]
+    except OSError:
+        return None
+    user, nice, system, idle, iowait, irq, softirq, steal = (fields + [0] * 8)[:8]
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def report_contention(busy_before, samples, wall):
+    """Prints how much CPU other processes used while the timed runs ran: a noisy neighbour
+    (a compiler, a test run) slows the multi-threaded tool more than the single-threaded ones."""
+    busy_after = busy_cpu_seconds()
+    if busy_before is None or busy_after is None:
+        return
+    ours = sum(c for runs in samples.values() for _, c in runs)
+    others = max(0.0, busy_after - busy_before - ours)
+    print(f"Other processes used {others:.1f} CPU s while the timed runs took {wall:.1f} s of wall clock on"
+          f" {os.cpu_count()} CPUs (load average now {open('/proc/loadavg').read().split()[0]});"
+          f" {'the machine was quiet' if others < 0.05 * wall * (os.cpu_count() or 1) else 'NOISY: other work competed for the CPUs, re-run on a quiet machine'}.")
+
+
 def summary(samples):
     walls = [w for w, _ in samples]
     cpus = [c for _, c in samples]
@@ -379,6 +403,7 @@ def catalog_bench(args):
                 print(output[-4000:])
                 sys.exit("almanac catalog check did not print OK for every file")
     samples = {label: [] for label, _ in tools}
+    busy_before, timed_start = busy_cpu_seconds(), time.perf_counter()
     for run in range(1, runs + 1):
         for label, command in tools:
             wall, cpu, code, output = run_timed(command)
@@ -388,6 +413,7 @@ def catalog_bench(args):
             samples[label].append((wall, cpu))
         log(f"run {run}/{runs}: " + ", ".join(f"{label.split(' (')[0].split(',')[0]} {samples[label][-1][0]:.3f}s"
                                              for label, _ in tools))
+    timed_wall = time.perf_counter() - timed_start
     baseline = statistics.median(w for w, _ in samples[tools[1][0]])
     rows = []
     for label, _ in tools:
@@ -398,6 +424,7 @@ def catalog_bench(args):
           f" (ratio = median time / baseline median time; < 1 is faster than the baseline)")
     print_table(["tool", "runs", "median s", "min s", "max s", "median CPU s (user+sys)", "files/s (median)",
                  "time vs PyYAML"], rows)
+    report_contention(busy_before, samples, timed_wall)
     almanac_median = summary(samples[tools[0][0]])[0]
     target = args.target
     verdict = "MET" if almanac_median < target else "NOT MET"
@@ -462,6 +489,7 @@ def demo_bench(args):
     }
     samples = {k: [] for k in labels}
     reference_rows = None
+    busy_before, timed_start = busy_cpu_seconds(), time.perf_counter()
     for run in range(1, runs + 1):
         wall, cpu, code, output = run_timed(demo_cmd, cwd=args.repo)
         if code != 0:
@@ -495,6 +523,7 @@ def demo_bench(args):
             log(f"run {run}/{runs}: {labels[key].split(':')[0]} {key} copy of {n_tables} tables + {n_indexes}"
                 f" indexes {wall:.3f}s (CPU {cpu:.3f}s)")
             os.remove(copy_path)
+    timed_wall = time.perf_counter() - timed_start
     total_rows = sum(reference_rows.values())
     events = reference_rows.get("events", 0)
     baseline = statistics.median(w for w, _ in samples["ctas"])
@@ -511,6 +540,7 @@ def demo_bench(args):
     print("Rows per table: " + ", ".join(f"{t} {n:,}" for t, n in sorted(reference_rows.items())))
     print_table(["tool", "runs", "median s", "min s", "max s", "median CPU s (user+sys)", "rows/s (median)",
                  "time vs CTAS baseline"], rows)
+    report_contention(busy_before, samples, timed_wall)
     demo_median = summary(samples["demo"])[0]
     verdict = "MET" if demo_median < args.target and events >= 2_000_000 else "NOT MET"
     print()

@@ -62,5 +62,6 @@ ensure_almanac() {
 machine_summary() {
     say "machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), $(free -g | awk '/^Mem:/ {print $2}') GiB RAM, $(uname -sr)"
     if command -v swift >/dev/null 2>&1; then say "swift: $(swift --version 2>&1 | head -1)"; fi
+    say "load average before the run (other work on the machine skews timings): $(cut -d' ' -f1-3 /proc/loadavg)"
     say "repo: $REPO @ $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$REPO" diff --quiet -- Sources 2>/dev/null || echo ' (Sources/ has uncommitted changes)')"
 }

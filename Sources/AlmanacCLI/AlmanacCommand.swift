@@ -10,7 +10,9 @@ public struct AlmanacCommand: AsyncParsableCommand {
             Start with 'almanac demo' to run the portal on a synthetic company, or
             'almanac serve --catalog DIR --warehouse FILE' on your own catalog.
             """,
-        subcommands: [ServeCommand.self, DemoCommand.self, CatalogCommand.self, IngestCommand.self])
+        subcommands: [
+            ServeCommand.self, DemoCommand.self, CatalogCommand.self, GenerateCommand.self, IngestCommand.self,
+        ])
 
     public init() {}
 }

@@ -25,8 +25,8 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(help: "Seed of the generator; the same seed, scale and --as-of give the same data.")
     var seed: UInt64 = 42
 
-    @Option(help: "Last day of the demo's history (YYYY-MM-DD).")
-    var asOf: String = "2026-11-25"
+    @Option(help: "Last day of the demo's history (YYYY-MM-DD; default: yesterday, UTC, so the data looks fresh).")
+    var asOf: String?
 
     @Option(help: "The demo catalog folder. (env: ALMANAC_CATALOG)")
     var catalog: String = EnvironmentDefaults.catalog ?? "Catalog"
@@ -50,12 +50,13 @@ struct DemoCommand: AsyncParsableCommand {
         guard (1...100).contains(scale) else {
             throw ValidationError("--scale must be between 1 and 100, got \(scale)")
         }
-        guard CalendarDay(parsing: asOf) != nil else {
+        if let asOf, CalendarDay(parsing: asOf) == nil {
             throw ValidationError("--as-of '\(asOf)' is not a date (YYYY-MM-DD)")
         }
     }
 
     func run() async throws {
+        let asOf = self.asOf ?? CalendarDay.yesterday().description
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let warehousePath = (dir as NSString).appendingPathComponent("warehouse.sqlite")
         let manifestPath = (dir as NSString).appendingPathComponent("demo.json")
@@ -104,6 +105,9 @@ struct DemoCommand: AsyncParsableCommand {
         }
         print("Almanac demo portal: http://\(server.host):\(server.port)/  (Ctrl-C to stop)")
         try await Serving.run(
-            catalog: catalog, state: (dir as NSString).appendingPathComponent("state.sqlite"), server: server)
+            catalog: catalog, state: (dir as NSString).appendingPathComponent("state.sqlite"), server: server,
+            dashboards: Serving.Dashboards(
+                warehouse: warehouse ?? warehousePath, artifacts: (dir as NSString).appendingPathComponent("artifacts"),
+                asOf: CalendarDay(parsing: asOf), schedule: true))
     }
 }

@@ -13,5 +13,6 @@ enum EnvironmentDefaults {
     static var host: String? { value("HOST") }
     static var port: Int? { value("PORT").flatMap(Int.init) }
     static var web: String? { value("WEB") }
+    static var artifacts: String? { value("ARTIFACTS") }
     static var trustedProxies: String? { value("TRUSTED_PROXIES") }
 }

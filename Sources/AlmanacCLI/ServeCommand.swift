@@ -1,11 +1,13 @@
 import AlmanacCore
 import ArgumentParser
+import Artifacts
 import Catalog
 import Foundation
 import Logging
 import Pages
 import Portal
 import Storage
+import Warehouse
 
 /// Options shared by `serve` and `demo`: where the portal listens and who it trusts.
 struct ServerOptions: ParsableArguments {
@@ -82,8 +84,17 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "The catalog folder (holding almanac.yaml). (env: ALMANAC_CATALOG)")
     var catalog: String = EnvironmentDefaults.catalog ?? "Catalog"
 
-    @Option(help: "The warehouse: a SQLite file path. (env: ALMANAC_WAREHOUSE)")
+    @Option(help: "The warehouse dashboards read: a SQLite file or postgres:// URL. (env: ALMANAC_WAREHOUSE)")
     var warehouse: String?
+
+    @Option(help: "Where generated dashboards are kept. (env: ALMANAC_ARTIFACTS)")
+    var artifacts: String = EnvironmentDefaults.artifacts ?? "var/artifacts"
+
+    @Option(help: "The last day dashboards show (YYYY-MM-DD; default: yesterday, UTC).")
+    var asOf: String?
+
+    @Flag(help: "Do not run the nightly generation schedule in this process (another instance runs it).")
+    var noSchedule = false
 
     @Option(help: "The state store: a SQLite file path or sqlite://PATH. (env: ALMANAC_STATE)")
     var state: String = EnvironmentDefaults.state ?? "var/state.sqlite"
@@ -91,6 +102,9 @@ struct ServeCommand: AsyncParsableCommand {
     @OptionGroup var server: ServerOptions
 
     func validate() throws {
+        if let asOf, CalendarDay(parsing: asOf) == nil {
+            throw ValidationError("--as-of '\(asOf)' is not a date (YYYY-MM-DD)")
+        }
         if let warehouse = warehouse ?? EnvironmentDefaults.warehouse, !warehouse.contains("://"),
             !FileManager.default.fileExists(atPath: warehouse)
         {
@@ -99,13 +113,28 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        try await Serving.run(catalog: catalog, state: state, server: server)
+        try await Serving.run(
+            catalog: catalog, state: state, server: server,
+            dashboards: (warehouse ?? EnvironmentDefaults.warehouse).map {
+                Serving.Dashboards(
+                    warehouse: $0, artifacts: artifacts, asOf: asOf.flatMap(CalendarDay.init(parsing:)),
+                    schedule: !noSchedule)
+            })
     }
 }
 
 /// Builds the portal's environment from command-line values and runs it until SIGTERM/SIGINT.
 enum Serving {
-    static func run(catalog directory: String, state location: String, server options: ServerOptions) async throws {
+    struct Dashboards {
+        var warehouse: String
+        var artifacts: String
+        var asOf: CalendarDay?
+        var schedule: Bool
+    }
+
+    static func run(
+        catalog directory: String, state location: String, server options: ServerOptions, dashboards: Dashboards?
+    ) async throws {
         LoggingBootstrap.once(level: Logger.Level(rawValue: options.logLevel) ?? .info)
         let logger = options.makeLogger()
         let store: CatalogStore
@@ -121,8 +150,21 @@ enum Serving {
         }
         let renderer = try await PageRenderer(webRoot: webRoot)
         let stateStore = try SQLiteStateStore.open(location: location)
-        let environment = PortalEnvironment(
+        var environment = PortalEnvironment(
             catalog: store, state: stateStore, renderer: renderer, auth: options.auth, logger: logger)
+        if let dashboards {
+            let warehouse: any Warehouse
+            do {
+                warehouse = try WarehouseLocation.open(dashboards.warehouse)
+            } catch {
+                printError("\(error)")
+                throw ExitCode(1)
+            }
+            let asOf = dashboards.asOf
+            environment.dashboards = DashboardConfiguration(
+                warehouse: warehouse, artifacts: ArtifactStore(root: dashboards.artifacts),
+                asOf: { asOf ?? CalendarDay.yesterday() }, runsSchedule: dashboards.schedule)
+        }
         logger.info(
             "serving",
             metadata: [

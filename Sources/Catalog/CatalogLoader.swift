@@ -152,17 +152,11 @@ public enum CatalogLoader {
     static func parseAll(_ files: [CatalogFile], settings: CatalogSettings?) -> [ParsedFile] {
         let results = Mutex([ParsedFile?](repeating: nil, count: files.count))
         // Parsing dominates load time and files are independent: spread them over the cores.
-        let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, files.count / 64 + 1))
-        DispatchQueue.concurrentPerform(iterations: workers) { worker in
-            var local: [(Int, ParsedFile)] = []
-            var index = worker
-            while index < files.count {
-                local.append((index, parse(files[index], settings: settings)))
-                index += workers
-            }
-            results.withLock { results in
-                for (index, file) in local { results[index] = file }
-            }
+        // Files are handed out one at a time, so a core slowed by other work does not hold
+        // back the whole load.
+        DispatchQueue.concurrentPerform(iterations: files.count) { index in
+            let file = parse(files[index], settings: settings)
+            results.withLock { $0[index] = file }
         }
         return results.withLock { $0.compactMap { $0 } }
     }

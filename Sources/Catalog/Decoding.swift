@@ -18,7 +18,7 @@ enum Decoding {
                 settings.timezone = timezone
             } else {
                 m.reader.error(
-                    "'timezone' is '\(timezone)', which is not a known time zone", at: m.mapping["timezone"],
+                    "'timezone' is '\(timezone)', which is not a known time zone", at: m["timezone"],
                     hint: "use an IANA name such as UTC or Europe/Berlin")
             }
         }
@@ -57,7 +57,7 @@ enum Decoding {
             return text
         } catch {
             m.reader.error(
-                "'\(m.childPath(key))': \(error.message)", at: m.mapping[key],
+                "'\(m.childPath(key))': \(error.message)", at: m[key],
                 hint: "five fields: minute hour day-of-month month day-of-week, e.g. \"0 7 * * 1-5\"")
             return nil
         }
@@ -68,7 +68,7 @@ enum Decoding {
         guard let id: Identifier<Kind> = m.id("id", required: true) else { return nil }
         if id.rawValue != expected {
             m.reader.error(
-                "id '\(id)' does not match the file name '\(expected)'", at: m.mapping["id"],
+                "id '\(id)' does not match the file name '\(expected)'", at: m["id"],
                 hint: "rename the file to '\(id).yaml' or set id: \(expected)")
             // Left out of the catalog; references by the file name are then not reported again.
             return nil
@@ -232,7 +232,7 @@ enum Decoding {
                 for key in ["numerator", "denominator"] where m.has(key) {
                     m.reader.error(
                         "'\(key)' only applies to ratio metrics, and this one is \(type.rawValue)",
-                        at: m.mapping[key])
+                        at: m[key])
                 }
             }
             if type == .rollingDistinct {
@@ -242,12 +242,12 @@ enum Decoding {
                 } else if let window, window.seconds % 86_400 != 0 {
                     m.reader.error(
                         "'window' is \(window); a rolling window must be whole days (e.g. 7d, 28d)",
-                        at: m.mapping["window"])
+                        at: m["window"])
                 }
             } else if m.has("window") {
                 m.reader.error(
                     "'window' only applies to rolling_distinct metrics, and this one is \(type.rawValue)",
-                    at: m.mapping["window"])
+                    at: m["window"])
             }
         }
         guard let id, let name, let description, let owner, let source, let type else { return nil }
@@ -286,7 +286,7 @@ enum Decoding {
                 bands: bands, breakdown: breakdown, compare: compare, annotationTags: annotationTags, filters: filters)
         }
         if panels.isEmpty, !m.reader.diagnostics.contains(where: { $0.message.contains("panels") }) {
-            m.reader.error("needs at least one entry under 'panels'", at: m.mapping["panels"] ?? m.node)
+            m.reader.error("needs at least one entry under 'panels'", at: m["panels"] ?? m.node)
         }
         return panels
     }
@@ -297,7 +297,7 @@ enum Decoding {
             let url = l.string("url", required: true)
             if let url, !(url.hasPrefix("https://") || url.hasPrefix("http://") || url.hasPrefix("/")) {
                 l.reader.error(
-                    "link url '\(url)' must start with https://, http:// or /", at: l.mapping["url"])
+                    "link url '\(url)' must start with https://, http:// or /", at: l["url"])
                 return nil
             }
             guard let title, let url else { return nil }
@@ -345,20 +345,20 @@ enum Decoding {
             guard let name else { return nil }
             if SQLIdentifier(name) == nil {
                 p.reader.error(
-                    "parameter name '\(name)' must be letters, digits and '_'", at: p.mapping["name"])
+                    "parameter name '\(name)' must be letters, digits and '_'", at: p["name"])
             }
             if !names.insert(name).inserted {
-                p.reader.error("parameter '\(name)' is declared twice", at: p.mapping["name"])
+                p.reader.error("parameter '\(name)' is declared twice", at: p["name"])
             }
             if type == .enum, values.isEmpty {
                 p.reader.error("enum parameter '\(name)' needs 'values'", at: p.node)
             } else if type != .enum, !values.isEmpty {
-                p.reader.error("'values' only applies to enum parameters", at: p.mapping["values"])
+                p.reader.error("'values' only applies to enum parameters", at: p["values"])
             }
             if let defaultValue, type == .enum, !values.contains(defaultValue) {
                 p.reader.error(
                     "default '\(defaultValue)' of parameter '\(name)' is not one of its values",
-                    at: p.mapping["default"])
+                    at: p["default"])
             }
             return Parameter(
                 name: name, type: type, label: label ?? name, required: required, values: values,
@@ -415,7 +415,7 @@ enum Decoding {
         let metrics: [MetricID] = m.idList("metrics")
         let access = m.stringList("access")
         if let date, let end, end < date {
-            m.reader.error("'end' (\(end)) is before 'date' (\(date))", at: m.mapping["end"])
+            m.reader.error("'end' (\(end)) is before 'date' (\(date))", at: m["end"])
         }
         guard let id, let date, let title else { return nil }
         return Annotation(
@@ -508,10 +508,10 @@ enum Decoding {
                     if TeamID.isValid(team) {
                         assignee = .team(TeamID(team))
                     } else {
-                        a.reader.error("'\(text)' does not name a valid team id", at: a.mapping["assignee"])
+                        a.reader.error("'\(text)' does not name a valid team id", at: a["assignee"])
                     }
                 } else if let column = a.checkedIdentifier(
-                    text, at: a.mapping["assignee"], path: a.childPath("assignee"))
+                    text, at: a["assignee"], path: a.childPath("assignee"))
                 {
                     assignee = .column(column)
                 }
@@ -551,11 +551,11 @@ enum Decoding {
         let url = m.string("url", required: true)
         if let url, URLParts(url) == nil {
             m.reader.error(
-                "'url' is '\(url)', which is not an http(s) URL with a host", at: m.mapping["url"])
+                "'url' is '\(url)', which is not an http(s) URL with a host", at: m["url"])
         }
         let healthPath = m.string("health_path")
         if let healthPath, !healthPath.hasPrefix("/") {
-            m.reader.error("'health_path' must start with '/'", at: m.mapping["health_path"])
+            m.reader.error("'health_path' must start with '/'", at: m["health_path"])
         }
         let timeout = m.timeSpan("timeout") ?? TimeSpan(5, .seconds)
         let tags = m.stringList("tags")

@@ -164,7 +164,7 @@ public struct PageBuilder: Sendable {
             filters: panel.filters.map(Self.filterText))
     }
 
-    static func bandText(_ method: BandMethod) -> String {
+    public static func bandText(_ method: BandMethod) -> String {
         switch method {
         case .none: "none"
         case .poisson: "Poisson 95% interval"
@@ -426,7 +426,8 @@ public struct PageBuilder: Sendable {
             links: report.links.map { LinkModel(title: $0.title, url: $0.url) },
             views: views(.report, report.id.rawValue),
             history: history.map(changeRow), restrictedTo: report.access,
-            sourceFile: catalog.origins[ItemKey(.report, report.id.rawValue)]?.file)
+            sourceFile: catalog.origins[ItemKey(.report, report.id.rawValue)]?.file, dashboardHTML: nil,
+            generatedAt: nil)
     }
 
     public func template(_ template: Template) -> TemplateModel {

@@ -179,6 +179,9 @@ public struct ReportModel: Encodable, Sendable {
     public var history: [ChangeRow]
     public var restrictedTo: [String]
     public var sourceFile: String?
+    /// The generated dashboard (HTML rendered and escaped at generation time), when there is one.
+    public var dashboardHTML: String?
+    public var generatedAt: String?
 }
 
 public struct ParameterModel: Encodable, Sendable {

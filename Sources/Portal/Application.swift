@@ -1,6 +1,7 @@
 import AlmanacCore
 import Catalog
 import Foundation
+import Generators
 import HTTPTypes
 public import Hummingbird
 import Logging
@@ -34,10 +35,17 @@ public func buildApplication(
     ) { _, current in
         await syncCatalog(current, environment: environment)
     }
+    var services: [any Service] = [watcher]
+    if let dashboards = environment.dashboards, dashboards.runsSchedule {
+        services.append(
+            NightlyGenerationService(catalog: environment.catalog, logger: environment.logger) { catalog in
+                dashboards.generator(catalog: catalog, environment: environment)
+            })
+    }
     var app = Application(
         router: router,
         configuration: .init(address: .hostname(server.host, port: server.port), serverName: "Almanac"),
-        services: [watcher],
+        services: services,
         logger: environment.logger)
     app.beforeServerStarts {
         try await environment.state.migrate()

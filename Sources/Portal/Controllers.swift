@@ -1,4 +1,5 @@
 import AlmanacCore
+import Artifacts
 import Catalog
 import Foundation
 import HTTPTypes
@@ -12,6 +13,7 @@ import Storage
 /// decides visibility itself.
 struct CatalogController {
     let environment: PortalEnvironment
+    let dashboards = DashboardCache()
 
     func addRoutes(to router: Router<AppRequestContext>) {
         // Each page is registered twice: HTML at its path, JSON under /api.
@@ -40,7 +42,21 @@ struct CatalogController {
             let history = try await environment.state.lifecycleEvents(kind: ItemKind.report.rawValue, id: id)
             var model = builder.report(report, history: history.map(Self.change))
             model.views += 1  // the counts were read before this view was recorded
+            if let configuration = environment.dashboards, report.status != .draft, report.status != .retired,
+                let dashboard = await dashboards.html(
+                    for: report, configuration: configuration, environment: environment)
+            {
+                model.dashboardHTML = dashboard.html
+                model.generatedAt = builder.formatter.dateTime(dashboard.version.generatedAt)
+            }
             return Rendered(model: model, template: "pages/report", title: report.title, route: .report(report.id))
+        }
+        router.get("/reports/:id/panels/:file") { request, context in
+            try await artifactFile(request, context, contentType: nil)
+        }
+        router.get("/api/reports/:id/data") { request, context in
+            try await artifactFile(
+                request, context, contentType: "application/json; charset=utf-8", file: "dashboard.json")
         }
         page(router, "/templates", api: "/api/templates") { request, context, builder, viewer in
             var filter = try Self.browseFilter(request)
@@ -92,6 +108,41 @@ struct CatalogController {
                 runs.map { ($0.kind, $0.target, $0.startedAt, $0.durationMilliseconds, $0.rows, $0.bytes, $0.error) })
             return Rendered(model: model, template: "pages/admin-runs", title: "Runs", route: .adminRuns)
         }
+    }
+
+    /// A file of a report's latest artifact (a panel's CSV or SVG, or the dashboard's data),
+    /// after the same access check as the report page.
+    private func artifactFile(
+        _ request: Request, _ context: AppRequestContext, contentType: String?, file: String? = nil
+    )
+        async throws -> Response
+    {
+        let viewer = try context.requireViewer()
+        let id = try context.parameters.require("id")
+        let view = CatalogView(environment.catalog.current, viewer: viewer)
+        guard let report = view.report(ReportID(id)) else { throw PortalError.notFound("report", id) }
+        guard let configuration = environment.dashboards,
+            await dashboards.html(for: report, configuration: configuration, environment: environment) != nil,
+            let version = configuration.artifacts.latest(id: id)
+        else {
+            throw PortalError(
+                status: .notFound, title: "Not generated yet",
+                message: "Report '\(id)' has no generated dashboard yet.",
+                hint: "It is generated on its schedule, or with 'almanac generate --report \(id)'.")
+        }
+        let name = try file ?? context.parameters.require("file")
+        guard version.files.contains(name),
+            let data = configuration.artifacts.read(id: id, version: version.name, file: name)
+        else { throw PortalError.notFound("file", name) }
+        let type =
+            contentType
+            ?? (name.hasSuffix(".csv")
+                ? "text/csv; charset=utf-8" : name.hasSuffix(".svg") ? "image/svg+xml" : "application/octet-stream")
+        var headers: HTTPFields = [.contentType: type, .cacheControl: "private, max-age=300"]
+        if name.hasSuffix(".csv") || name.hasSuffix(".svg") {
+            headers[.contentDisposition] = "attachment; filename=\"\(id)-\(name)\""
+        }
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 
     struct Rendered<Model: Encodable & Sendable> {

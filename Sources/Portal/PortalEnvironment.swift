@@ -1,10 +1,13 @@
-import AlmanacCore
+public import AlmanacCore
+public import Artifacts
 public import Catalog
 public import Foundation
+public import Generators
 import HTTPTypes
 public import Logging
 public import Pages
 public import Storage
+public import Warehouse
 
 /// Everything the portal needs, already built: the composition root shared by
 /// `almanac serve`, `almanac demo` and the tests, so they run the same application.
@@ -18,11 +21,15 @@ public struct PortalEnvironment: Sendable {
     public var now: @Sendable () -> Date
     /// How often the catalog folder is checked for edits.
     public var catalogPollInterval: Duration
+    /// Where dashboards come from; without it report pages show their definition only.
+    public var dashboards: DashboardConfiguration?
 
     public init(
         catalog: CatalogStore, state: any StateStore, renderer: PageRenderer, auth: AuthConfiguration, logger: Logger,
-        now: @escaping @Sendable () -> Date = { Date() }, catalogPollInterval: Duration = .seconds(2)
+        now: @escaping @Sendable () -> Date = { Date() }, catalogPollInterval: Duration = .seconds(2),
+        dashboards: DashboardConfiguration? = nil
     ) {
+        self.dashboards = dashboards
         self.catalog = catalog
         self.state = state
         self.renderer = renderer
@@ -40,5 +47,35 @@ public struct ServerConfiguration: Sendable, Hashable {
     public init(host: String = "127.0.0.1", port: Int = 8080) {
         self.host = host
         self.port = port
+    }
+}
+
+/// The warehouse and artifact store behind dashboards.
+///
+/// - Configuration keys (CLI `serve`): `--warehouse` (SQLite file or postgres:// URL),
+///   `--artifacts` (folder, default `var/artifacts`), `--as-of` (default: yesterday, UTC).
+public struct DashboardConfiguration: Sendable {
+    public var warehouse: any Warehouse
+    public var artifacts: ArtifactStore
+    /// The last day dashboards show.
+    public var asOf: @Sendable () -> CalendarDay
+    /// Whether the nightly schedule runs inside this process.
+    public var runsSchedule: Bool
+
+    public init(
+        warehouse: any Warehouse, artifacts: ArtifactStore,
+        asOf: @escaping @Sendable () -> CalendarDay = { CalendarDay.yesterday() }, runsSchedule: Bool = true
+    ) {
+        self.warehouse = warehouse
+        self.artifacts = artifacts
+        self.asOf = asOf
+        self.runsSchedule = runsSchedule
+    }
+
+    /// A generator over `catalog` writing into the artifact store.
+    public func generator(catalog: Catalog, environment: PortalEnvironment) -> AggregateGenerator {
+        AggregateGenerator(
+            catalog: catalog, warehouse: warehouse, artifacts: artifacts, state: environment.state,
+            renderer: environment.renderer, logger: environment.logger, asOf: asOf(), now: environment.now)
     }
 }

@@ -1,0 +1,117 @@
+import AlmanacCore
+import ArgumentParser
+import Artifacts
+import Catalog
+import Foundation
+import Generators
+import Logging
+import Pages
+import Storage
+import Warehouse
+
+struct GenerateCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "generate",
+        abstract: "Generate aggregate dashboards now (what the nightly schedule does).",
+        discussion: """
+            Each report is computed from the warehouse, rendered (HTML, SVG, CSV, JSON) and written \
+            atomically as a new artifact version; the portal serves the newest. A failing report is \
+            reported and recorded, and does not stop the others. Exits 1 if any report failed.
+            """)
+
+    @Option(help: "Generate only this report.")
+    var report: String?
+
+    @Flag(help: "Generate every active and deprecated report.")
+    var all = false
+
+    @Option(help: "The catalog folder. (env: ALMANAC_CATALOG)")
+    var catalog: String = EnvironmentDefaults.catalog ?? "Catalog"
+
+    @Option(help: "The warehouse: a SQLite file or postgres:// URL. (env: ALMANAC_WAREHOUSE)")
+    var warehouse: String?
+
+    @Option(help: "The state store, where runs are recorded. (env: ALMANAC_STATE)")
+    var state: String = EnvironmentDefaults.state ?? "var/state.sqlite"
+
+    @Option(help: "Where dashboards are written. (env: ALMANAC_ARTIFACTS)")
+    var artifacts: String = EnvironmentDefaults.artifacts ?? "var/artifacts"
+
+    @Option(help: "The last day shown (YYYY-MM-DD; default: yesterday, UTC).")
+    var asOf: String?
+
+    @Option(help: "Reports generated at once (default: generation.parallelism in almanac.yaml).")
+    var parallelism: Int?
+
+    @Option(help: "The folder with templates/ and static/. (env: ALMANAC_WEB)")
+    var web: String?
+
+    func validate() throws {
+        guard (report == nil) != !all else { throw ValidationError("pass either --report ID or --all") }
+        if let asOf, CalendarDay(parsing: asOf) == nil {
+            throw ValidationError("--as-of '\(asOf)' is not a date (YYYY-MM-DD)")
+        }
+        if let parallelism, !(1...64).contains(parallelism) {
+            throw ValidationError("--parallelism must be between 1 and 64")
+        }
+    }
+
+    func run() async throws {
+        LoggingBootstrap.once(level: .warning)
+        guard let location = warehouse ?? EnvironmentDefaults.warehouse else {
+            throw ValidationError("--warehouse is required (or set ALMANAC_WAREHOUSE)")
+        }
+        let loaded = CatalogLoader.load(directory: catalog)
+        guard let catalogValue = loaded.catalog else {
+            printError("the catalog in '\(catalog)' has errors; run 'almanac catalog check \(catalog)'")
+            throw ExitCode(1)
+        }
+        var reports = catalogValueReports(catalogValue)
+        if let report {
+            guard let found = catalogValue.report(ReportID(report)) else {
+                let hint =
+                    closestMatch(to: report, in: catalogValue.reports.map(\.id.rawValue)).map {
+                        " (did you mean '\($0)'?)"
+                    } ?? ""
+                printError("--report '\(report)' is not a report in \(catalog)/reports\(hint)")
+                throw ExitCode(1)
+            }
+            reports = [found]
+        }
+        guard let webRoot = PageRenderer.locateWebRoot(web ?? EnvironmentDefaults.web) else {
+            printError("cannot find the portal's Web/ folder (templates); pass --web DIR")
+            throw ExitCode(1)
+        }
+        let warehouseConnection = try WarehouseLocation.open(location)
+        let stateStore = try SQLiteStateStore.open(location: state)
+        try await stateStore.migrate()
+        var logger = Logger(label: "almanac.generate")
+        logger.logLevel = .warning
+        let generator = AggregateGenerator(
+            catalog: catalogValue, warehouse: warehouseConnection, artifacts: ArtifactStore(root: artifacts),
+            state: stateStore, renderer: try await PageRenderer(webRoot: webRoot), logger: logger,
+            asOf: asOf.flatMap(CalendarDay.init(parsing:)) ?? CalendarDay.yesterday())
+        let started = ContinuousClock.now
+        let runs = await generator.generate(
+            reports, parallelism: parallelism ?? catalogValue.settings.parallelism, progress: ConsoleProgress())
+        await warehouseConnection.close()
+        let failed = runs.filter { $0.error != nil }
+        for run in runs.sorted(by: { $0.target < $1.target }) {
+            if let error = run.error {
+                print("✗ \(run.target): \(error)")
+            } else {
+                print(
+                    "✓ \(run.target): \(run.rows.formatted()) rows, \(run.bytes.formatted()) bytes, \(run.durationMilliseconds) ms"
+                )
+            }
+        }
+        print(
+            "Generated \(runs.count - failed.count) of \(runs.count) report\(runs.count == 1 ? "" : "s") into \(artifacts) in \((ContinuousClock.now - started).formatted(.units(allowed: [.seconds], fractionalPart: .show(length: 1))))"
+        )
+        if !failed.isEmpty { throw ExitCode(1) }
+    }
+
+    private func catalogValueReports(_ catalog: Catalog) -> [Report] {
+        catalog.reports.filter { $0.status == .active || $0.status == .deprecated }
+    }
+}

@@ -1,0 +1,226 @@
+public import AlmanacCore
+public import Artifacts
+public import Catalog
+import Charts
+public import Foundation
+public import Logging
+public import Pages
+public import Storage
+public import Warehouse
+
+/// Generates aggregate dashboards: for each panel, the metric through the warehouse, then
+/// smoothing, significance bands, comparison and annotations, then an SVG chart, a data
+/// table and a CSV; the whole dashboard is written as one atomic artifact version.
+///
+/// A failing report is logged and recorded as a failed run; it never stops the others.
+public struct AggregateGenerator: Sendable {
+    public var catalog: Catalog
+    public var warehouse: any Warehouse
+    public var artifacts: ArtifactStore
+    public var state: any StateStore
+    public var renderer: PageRenderer
+    public var logger: Logger
+    /// The last day shown on dashboards (usually yesterday: data loads overnight).
+    public var asOf: CalendarDay
+    public var now: @Sendable () -> Date
+    public var queryTimeout: Duration
+
+    public init(
+        catalog: Catalog, warehouse: any Warehouse, artifacts: ArtifactStore, state: any StateStore,
+        renderer: PageRenderer, logger: Logger, asOf: CalendarDay, now: @escaping @Sendable () -> Date = { Date() },
+        queryTimeout: Duration = .seconds(120)
+    ) {
+        self.catalog = catalog
+        self.warehouse = warehouse
+        self.artifacts = artifacts
+        self.state = state
+        self.renderer = renderer
+        self.logger = logger
+        self.asOf = asOf
+        self.now = now
+        self.queryTimeout = queryTimeout
+    }
+
+    /// Reports that are generated: active and deprecated ones (drafts and retired ones are not).
+    public var generatableReports: [Report] {
+        catalog.reports.filter { $0.status == .active || $0.status == .deprecated }
+    }
+
+    /// Generates `reports` with at most `parallelism` at once; returns one run per report.
+    public func generate(
+        _ reports: [Report], parallelism: Int, progress: any ProgressSink = SilentProgress()
+    ) async
+        -> [RunRecord]
+    {
+        var runs: [RunRecord] = []
+        var next = 0
+        progress.update("generate", completed: 0, total: reports.count)
+        await withTaskGroup(of: RunRecord.self) { group in
+            while next < min(max(1, parallelism), reports.count) {
+                let report = reports[next]
+                group.addTask { await generate(report) }
+                next += 1
+            }
+            while let run = await group.next() {
+                runs.append(run)
+                progress.update("generate", completed: runs.count, total: reports.count)
+                if next < reports.count {
+                    let report = reports[next]
+                    group.addTask { await generate(report) }
+                    next += 1
+                }
+            }
+        }
+        progress.finish("generate")
+        return runs
+    }
+
+    /// Generates one report and records the run; never throws.
+    public func generate(_ report: Report) async -> RunRecord {
+        let started = now()
+        let clock = ContinuousClock.now
+        var rows = 0
+        var bytes = 0
+        var failure: String?
+        do {
+            let output = try await render(report)
+            rows = output.rows
+            bytes = output.files.values.reduce(0) { $0 + $1.count }
+            try artifacts.write(
+                id: report.id.rawValue, files: output.files, generatedAt: started, keep: catalog.settings.keepVersions)
+            logger.info(
+                "generated report", metadata: ["report": "\(report.id)", "rows": "\(rows)", "bytes": "\(bytes)"])
+        } catch {
+            failure = "\(error)"
+            logger.error("report generation failed", metadata: ["report": "\(report.id)", "error": "\(error)"])
+        }
+        let elapsed = ContinuousClock.now - clock
+        let run = RunRecord(
+            kind: "generation", target: report.id.rawValue, startedAt: started,
+            durationMilliseconds: Int(
+                elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000),
+            rows: rows, bytes: bytes, error: failure)
+        do {
+            try await state.recordRun(run)
+        } catch {
+            logger.error(
+                "could not record the generation run", metadata: ["report": "\(report.id)", "error": "\(error)"])
+        }
+        return run
+    }
+
+    struct Output {
+        var files: [String: Data]
+        var rows: Int
+    }
+
+    /// Computes and renders a report without writing it.
+    func render(_ report: Report) async throws -> Output {
+        let range = DateRange.ending(on: asOf, covering: report.range, grain: report.grain)
+        let evaluator = MetricEvaluator(catalog: catalog, warehouse: warehouse, timeout: queryTimeout)
+        var files: [String: Data] = [:]
+        var panels: [DashboardModel.Panel] = []
+        var rows = 0
+        var failures = 0
+        for (index, panel) in report.panels.enumerated() {
+            do {
+                let built = try await PanelBuilder(
+                    catalog: catalog, evaluator: evaluator, report: report, panel: panel, index: index + 1, range: range
+                ).build()
+                rows += built.rows
+                if let svg = built.model.svg, let name = built.model.svgFile { files[name] = Data(svg.utf8) }
+                if let csv = built.csv, let name = built.model.csvFile { files[name] = Data(csv.utf8) }
+                panels.append(built.model)
+            } catch {
+                failures += 1
+                let metric = catalog.metric(panel.metric)
+                panels.append(
+                    DashboardModel.Panel(
+                        index: index + 1, title: panel.title, description: panel.description,
+                        chart: panel.chart.rawValue,
+                        metricID: panel.metric.rawValue, metricName: metric?.name ?? panel.metric.rawValue,
+                        metricURL: Route.metric(panel.metric).path, svg: nil, svgFile: nil, csvFile: nil, table: nil,
+                        showTable: false, headline: nil, headlineChange: nil, notes: [], error: "\(error)"))
+            }
+        }
+        if failures == report.panels.count, failures > 0 {
+            throw GenerationError("every panel failed; first: \(panels.first?.error ?? "?")")
+        }
+        let freshness = await freshness(for: report)
+        let generatedAt = now()
+        let formatter = Formatter(timeZone: TimeZone(identifier: catalog.settings.timezone) ?? .gmt, now: generatedAt)
+        let model = DashboardModel(
+            reportID: report.id.rawValue, title: report.title, generatedAt: generatedAt,
+            generatedAtText: formatter.dateTime(generatedAt), asOf: asOf.description,
+            rangeText: "\(range.start) to \(range.end)", grain: report.grain.rawValue, freshness: freshness,
+            anyStale: freshness.contains(where: \.stale), panels: panels)
+        files["dashboard.json"] = try JSONEncoder.dashboard.encode(model)
+        files["dashboard.html"] = Data(try renderer.render(model, template: "dashboard/body").utf8)
+        return Output(files: files, rows: rows)
+    }
+
+    /// "Data as of …" for every source the report reads, flagged when older than declared.
+    func freshness(for report: Report) async -> [DashboardModel.Freshness] {
+        var sources: [SourceID] = []
+        for metricID in report.metrics {
+            guard let metric = catalog.metric(metricID) else { continue }
+            let parts = metric.type == .ratio ? [metric.numerator, metric.denominator].compactMap { $0 } : [metric.id]
+            for part in parts {
+                if let source = catalog.metric(part)?.source, !sources.contains(source) { sources.append(source) }
+            }
+        }
+        var result: [DashboardModel.Freshness] = []
+        for id in sources {
+            guard let source = catalog.source(id), let freshness = source.freshness else { continue }
+            var newest: String?
+            do {
+                newest = try await warehouse.newest(freshness.column, in: source.table, timeout: queryTimeout)
+            } catch {
+                logger.warning("freshness check failed", metadata: ["source": "\(id)", "error": "\(error)"])
+            }
+            let age = newest.flatMap(Self.date).map { now().timeIntervalSince($0) }
+            let stale = age.map { $0 > Double(freshness.expectedWithin.seconds) } ?? true
+            let note: String
+            if let newest {
+                note =
+                    stale
+                    ? "stale: newest \(freshness.column.name) is \(newest), older than the expected \(freshness.expectedWithin)"
+                    : "data as of \(newest)"
+            } else {
+                note = "no data, or the freshness check failed"
+            }
+            result.append(
+                .init(
+                    source: source.name, table: source.table.name, newest: newest,
+                    expectedWithin: freshness.expectedWithin.description, stale: stale, note: note))
+        }
+        return result
+    }
+
+    /// Parses `YYYY-MM-DD` or `YYYY-MM-DD HH:MM:SS` (UTC); a date counts from its end.
+    static func date(_ text: String) -> Date? {
+        guard let day = CalendarDay(parsing: String(text.prefix(10))) else { return nil }
+        var seconds = Double(day.dayNumber) * 86_400
+        let time = text.dropFirst(11).prefix(8).split(separator: ":").compactMap { Int($0) }
+        if time.count == 3 {
+            seconds += Double(time[0] * 3600 + time[1] * 60 + time[2])
+        } else {
+            seconds += 86_400
+        }
+        return Date(timeIntervalSince1970: seconds)
+    }
+}
+
+public struct GenerationError: Error, CustomStringConvertible, Sendable {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+extension JSONEncoder {
+    static let dashboard: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }()
+}

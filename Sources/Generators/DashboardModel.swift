@@ -1,0 +1,49 @@
+public import Foundation
+
+/// What a generated dashboard shows; written as `dashboard.json` beside the rendered HTML
+/// and served as the report's data API.
+public struct DashboardModel: Codable, Sendable, Hashable {
+    public struct Freshness: Codable, Sendable, Hashable {
+        public var source: String
+        public var table: String
+        public var newest: String?
+        public var expectedWithin: String
+        public var stale: Bool
+        public var note: String
+    }
+    public struct Table: Codable, Sendable, Hashable {
+        public var columns: [String]
+        public var rows: [[String]]
+    }
+    public struct Panel: Codable, Sendable, Hashable {
+        public var index: Int
+        public var title: String
+        public var description: String?
+        public var chart: String
+        public var metricID: String
+        public var metricName: String
+        public var metricURL: String
+        /// The inline SVG chart; absent for number and table panels and for failed panels.
+        public var svg: String?
+        public var svgFile: String?
+        public var csvFile: String?
+        public var table: Table?
+        public var showTable: Bool
+        /// Number panels: the latest period's value and its change on the period before.
+        public var headline: String?
+        public var headlineChange: String?
+        public var notes: [String]
+        /// When the panel could not be computed: what went wrong.
+        public var error: String?
+    }
+    public var reportID: String
+    public var title: String
+    public var generatedAt: Date
+    public var generatedAtText: String
+    public var asOf: String
+    public var rangeText: String
+    public var grain: String
+    public var freshness: [Freshness]
+    public var anyStale: Bool
+    public var panels: [Panel]
+}

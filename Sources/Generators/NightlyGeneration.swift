@@ -1,0 +1,67 @@
+public import Catalog
+public import Foundation
+public import Logging
+import Scheduling
+public import ServiceLifecycle
+import Storage
+
+/// Runs each report's generation on its schedule (the report's own `schedule`, else
+/// `generation.schedule` from almanac.yaml) while the portal runs.
+///
+/// It wakes at the next due time of any report, generates the reports that are due with the
+/// catalog's bounded parallelism, and ends on graceful shutdown between runs rather than in
+/// the middle of writing an artifact.
+public struct NightlyGenerationService: Service {
+    public let catalog: CatalogStore
+    public let makeGenerator: @Sendable (Catalog) -> AggregateGenerator
+    public let logger: Logger
+
+    public init(
+        catalog: CatalogStore, logger: Logger, makeGenerator: @escaping @Sendable (Catalog) -> AggregateGenerator
+    ) {
+        self.catalog = catalog
+        self.logger = logger
+        self.makeGenerator = makeGenerator
+    }
+
+    public func run() async throws {
+        var last = Date()
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            let current = catalog.current
+            let due = Self.nextRuns(current, after: last)
+            guard let next = due.first?.at else {
+                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(3600)) }
+                continue
+            }
+            let wait = max(0, next.timeIntervalSinceNow)
+            // Sleep in short steps so a catalog edit that changes schedules is seen within a minute.
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(min(wait, 60))) }
+            if Task.isShuttingDownGracefully || Task.isCancelled { break }
+            guard Date() >= next else { continue }
+            let reports = due.filter { $0.at <= Date() }.map(\.report)
+            last = Date()
+            logger.info("scheduled generation", metadata: ["reports": "\(reports.count)"])
+            let runs = await makeGenerator(current).generate(reports, parallelism: current.settings.parallelism)
+            let failed = runs.filter { $0.error != nil }
+            if !failed.isEmpty {
+                logger.warning("scheduled generation had failures", metadata: ["failed": "\(failed.map(\.target))"])
+            }
+        }
+    }
+
+    /// Each generated report with its next fire time after `date`, soonest first.
+    public static func nextRuns(_ catalog: Catalog, after date: Date) -> [(report: Report, at: Date)] {
+        let zone = TimeZone(identifier: catalog.settings.timezone) ?? .gmt
+        var result: [(Report, Date)] = []
+        for report in catalog.reports where report.status == .active || report.status == .deprecated {
+            let expression = report.schedule ?? catalog.settings.generationSchedule
+            guard let schedule = try? CronSchedule(parsing: expression),
+                let next = schedule.nextFire(after: date, in: zone)
+            else { continue }
+            result.append((report, next))
+        }
+        let soonest = result.map(\.1).min()
+        // Reports due at the soonest time run together.
+        return result.filter { $0.1 == soonest }.sorted { $0.0.id < $1.0.id }
+    }
+}
