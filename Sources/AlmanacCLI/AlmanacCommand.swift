@@ -12,6 +12,7 @@ public struct AlmanacCommand: AsyncParsableCommand {
             """,
         subcommands: [
             ServeCommand.self, DemoCommand.self, CatalogCommand.self, GenerateCommand.self, IngestCommand.self,
+            BenchGenerationCommand.self,
         ])
 
     public init() {}

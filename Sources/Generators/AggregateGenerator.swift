@@ -83,7 +83,7 @@ public struct AggregateGenerator: Sendable {
         var bytes = 0
         var failure: String?
         do {
-            let output = try await render(report)
+            let output = try await CurrentReport.$id.withValue(report.id.rawValue) { try await render(report) }
             rows = output.rows
             bytes = output.files.values.reduce(0) { $0 + $1.count }
             try artifacts.write(

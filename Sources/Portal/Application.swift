@@ -35,7 +35,8 @@ public func buildApplication(
     ) { _, current in
         await syncCatalog(current, environment: environment)
     }
-    var services: [any Service] = [watcher]
+    // The view counter is listed first so that it stops last and flushes every counted view.
+    var services: [any Service] = [environment.views, watcher]
     if let dashboards = environment.dashboards, dashboards.runsSchedule {
         services.append(
             NightlyGenerationService(catalog: environment.catalog, logger: environment.logger) { catalog in

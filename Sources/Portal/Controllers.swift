@@ -179,12 +179,12 @@ struct CatalogController {
 
     private func builder(for viewer: Viewer) async throws -> PageBuilder {
         let catalog = environment.catalog.current
-        let counts = try await environment.state.viewCounts(kind: nil, since: nil)
+        let counts = await environment.views.counts()
         return PageBuilder(view: CatalogView(catalog, viewer: viewer), now: environment.now(), viewCounts: counts)
     }
 
     private func recordView(_ kind: ItemKind, _ id: String, _ viewer: Viewer) async throws {
-        try await environment.state.recordView(
+        environment.views.record(
             ViewEvent(itemKind: kind.rawValue, itemID: id, viewer: viewer.user, viewedAt: environment.now()))
     }
 

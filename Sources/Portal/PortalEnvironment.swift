@@ -23,6 +23,8 @@ public struct PortalEnvironment: Sendable {
     public var catalogPollInterval: Duration
     /// Where dashboards come from; without it report pages show their definition only.
     public var dashboards: DashboardConfiguration?
+    /// Counts page views in memory and writes them in batches.
+    public let views: ViewCounter
 
     public init(
         catalog: CatalogStore, state: any StateStore, renderer: PageRenderer, auth: AuthConfiguration, logger: Logger,
@@ -30,6 +32,7 @@ public struct PortalEnvironment: Sendable {
         dashboards: DashboardConfiguration? = nil
     ) {
         self.dashboards = dashboards
+        self.views = ViewCounter(store: state, logger: logger)
         self.catalog = catalog
         self.state = state
         self.renderer = renderer

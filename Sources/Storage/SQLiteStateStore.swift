@@ -53,10 +53,19 @@ public final class SQLiteStateStore: StateStore {
     }
 
     public func recordView(_ view: ViewEvent) async throws {
+        try await recordViews([view])
+    }
+
+    public func recordViews(_ views: [ViewEvent]) async throws {
+        guard !views.isEmpty else { return }
         try await pool.write { db in
-            try db.execute(
-                sql: "INSERT INTO views (item_kind, item_id, viewer, viewed_at) VALUES (?, ?, ?, ?)",
-                arguments: [view.itemKind, view.itemID, view.viewer, view.viewedAt.timeIntervalSince1970])
+            let statement = try db.cachedStatement(
+                sql: "INSERT INTO views (item_kind, item_id, viewer, viewed_at) VALUES (?, ?, ?, ?)")
+            for view in views {
+                try statement.execute(arguments: [
+                    view.itemKind, view.itemID, view.viewer, view.viewedAt.timeIntervalSince1970,
+                ])
+            }
         }
     }
 

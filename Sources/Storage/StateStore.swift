@@ -14,6 +14,8 @@ public protocol StateStore: Sendable {
 
     /// Records that someone opened an item's page.
     func recordView(_ view: ViewEvent) async throws
+    /// Records many views in one transaction (the portal buffers views and flushes them).
+    func recordViews(_ views: [ViewEvent]) async throws
     /// Views per item (`kind/id`), optionally only since a date and only of one kind.
     func viewCounts(kind: String?, since: Date?) async throws -> [String: Int]
 

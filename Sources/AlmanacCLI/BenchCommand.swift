@@ -1,0 +1,71 @@
+import AlmanacCore
+import ArgumentParser
+import Artifacts
+import Catalog
+import Foundation
+import Generators
+import Logging
+import Pages
+import Storage
+import Warehouse
+
+/// Hidden: the in-process half of Benchmarks/generation-overhead.sh.
+struct BenchGenerationCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench-generation",
+        abstract: "Time generating every report against running the same SQL bare (same process, same warehouse).",
+        shouldDisplay: false)
+
+    @Option(help: "The catalog folder.")
+    var catalog: String = "Catalog"
+
+    @Option(help: "The warehouse: a SQLite file or postgres:// URL.")
+    var warehouse: String
+
+    @Option(help: "The last day shown (YYYY-MM-DD).")
+    var asOf: String
+
+    @Option(help: "Timed rounds.")
+    var runs: Int = 3
+
+    @Option(help: "Reports generated at once.")
+    var parallelism: Int = 2
+
+    @Option(help: "The folder with templates/.")
+    var web: String?
+
+    func run() async throws {
+        LoggingBootstrap.once(level: .error)
+        guard let catalogValue = CatalogLoader.load(directory: catalog).catalog,
+            let day = CalendarDay(parsing: asOf), let webRoot = PageRenderer.locateWebRoot(web)
+        else { throw ValidationError("needs a valid catalog, --as-of and Web/") }
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "almanac-bench-\(UUID().uuidString)"
+        ).path
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let state = try SQLiteStateStore(path: scratch + "/state.sqlite")
+        try await state.migrate()
+        var logger = Logger(label: "bench")
+        logger.logLevel = .error
+        let generator = AggregateGenerator(
+            catalog: catalogValue, warehouse: try WarehouseLocation.open(warehouse),
+            artifacts: ArtifactStore(root: scratch + "/artifacts"), state: state,
+            renderer: try await PageRenderer(webRoot: webRoot), logger: logger, asOf: day)
+        let result = try await GenerationBenchmark.run(generator: generator, parallelism: parallelism, runs: runs)
+        func median(_ values: [Double]) -> Double {
+            let sorted = values.sorted()
+            return sorted.count % 2 == 1
+                ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+        }
+        let bare = median(result.bareSeconds)
+        let full = median(result.generationSeconds)
+        print("reports=\(result.reports) failed=\(result.failedReports) statements=\(result.statements) runs=\(runs)")
+        print("bare_sql_seconds=\(result.bareSeconds.map { String(format: "%.3f", $0) }.joined(separator: ","))")
+        print(
+            "generation_seconds=\(result.generationSeconds.map { String(format: "%.3f", $0) }.joined(separator: ","))")
+        print(
+            String(
+                format: "median_bare=%.3f median_generation=%.3f overhead_percent=%.1f", bare, full,
+                (full / bare - 1) * 100))
+    }
+}

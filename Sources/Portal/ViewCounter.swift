@@ -1,0 +1,104 @@
+import AlmanacCore
+import Foundation
+public import Logging
+public import ServiceLifecycle
+public import Storage
+import Synchronization
+
+/// Counts every page view without a database write on the request's path.
+///
+/// Views are buffered in memory and written in one transaction every `flushInterval` by
+/// the counter's service, which also flushes on graceful shutdown. Totals for pages come
+/// from a snapshot of the state store, refreshed every `refreshInterval`, plus the views this
+/// process has counted since; so a busy report page costs a dictionary lookup, not a query.
+public final class ViewCounter: Service, Sendable {
+    private struct State {
+        var pending: [ViewEvent] = []
+        var snapshot: [String: Int] = [:]
+        var sinceSnapshot: [String: Int] = [:]
+        var loaded = false
+    }
+    private let state = Mutex(State())
+    let store: any StateStore
+    let logger: Logger
+    let flushInterval: Duration
+    let refreshInterval: Duration
+
+    public init(
+        store: any StateStore, logger: Logger, flushInterval: Duration = .seconds(1),
+        refreshInterval: Duration = .seconds(60)
+    ) {
+        self.store = store
+        self.logger = logger
+        self.flushInterval = flushInterval
+        self.refreshInterval = refreshInterval
+    }
+
+    /// Counts one view; it reaches the state store within `flushInterval`.
+    public func record(_ view: ViewEvent) {
+        state.withLock { state in
+            state.pending.append(view)
+            state.sinceSnapshot["\(view.itemKind)/\(view.itemID)", default: 0] += 1
+        }
+    }
+
+    /// Views per `kind/id`, including those not yet written.
+    public func counts() async -> [String: Int] {
+        if !state.withLock({ $0.loaded }) { await refresh() }
+        return state.withLock { state in
+            state.snapshot.merging(state.sinceSnapshot, uniquingKeysWith: +)
+        }
+    }
+
+    public func count(kind: String, id: String) async -> Int {
+        await counts()["\(kind)/\(id)"] ?? 0
+    }
+
+    /// Writes the buffered views; on failure they are kept for the next attempt.
+    public func flush() async {
+        let batch = state.withLock { state -> [ViewEvent] in
+            defer { state.pending.removeAll(keepingCapacity: true) }
+            return state.pending
+        }
+        guard !batch.isEmpty else { return }
+        do {
+            try await store.recordViews(batch)
+        } catch {
+            logger.error(
+                "could not record views; will retry", metadata: ["views": "\(batch.count)", "error": "\(error)"])
+            state.withLock { $0.pending.insert(contentsOf: batch, at: 0) }
+        }
+    }
+
+    /// Flushes, then replaces the snapshot with the store's totals (which include other instances' views).
+    func refresh() async {
+        await flush()
+        do {
+            let totals = try await store.viewCounts(kind: nil, since: nil)
+            state.withLock { state in
+                // Views counted while the query ran stay in sinceSnapshot only if still pending.
+                let pending = Dictionary(state.pending.map { ("\($0.itemKind)/\($0.itemID)", 1) }, uniquingKeysWith: +)
+                state.snapshot = totals
+                state.sinceSnapshot = pending
+                state.loaded = true
+            }
+        } catch {
+            logger.error("could not read view counts", metadata: ["error": "\(error)"])
+        }
+    }
+
+    public func run() async throws {
+        var sinceRefresh = Duration.zero
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: self.flushInterval) }
+            sinceRefresh += flushInterval
+            if sinceRefresh >= refreshInterval {
+                sinceRefresh = .zero
+                await refresh()
+            } else {
+                await flush()
+            }
+        }
+        await flush()  // nothing counted is lost on a graceful stop
+    }
+}
