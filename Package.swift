@@ -106,7 +106,7 @@ let package = Package(
         .target(
             name: "AlmanacTestSupport",
             dependencies: [
-                "AlmanacCore", "Catalog", "Storage", "Portal",
+                "AlmanacCore", "Catalog", "Storage", "Portal", "DemoCompany", "Warehouse", "Artifacts", "Generators",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -117,7 +117,10 @@ let package = Package(
         .testTarget(name: "ArtifactsTests", dependencies: ["Artifacts", "AlmanacTestSupport"]),
         .testTarget(
             name: "GeneratorsTests",
-            dependencies: ["Generators", "Warehouse", "Artifacts", "Storage", "DemoCompany", "AlmanacTestSupport"]),
+            dependencies: [
+                "Generators", "Warehouse", "Artifacts", "Storage", "DemoCompany", "Pages", "Scheduling",
+                "AlmanacTestSupport",
+            ]),
         .testTarget(
             name: "WarehouseTests", dependencies: ["Warehouse", "Catalog", "DemoCompany", "AlmanacTestSupport"],
             exclude: ["__Snapshots__"]),

@@ -6,6 +6,8 @@ Subcommands:
   yaml-load DIR                    parse every YAML file under DIR with PyYAML's CSafeLoader
   catalog-bench ...                time `almanac catalog check` against the baselines, print a table
   demo-bench ...                   time `almanac demo` against an SQLite copy of the same rows
+  generation-bench ...             run `almanac bench-generation` per scale, print the overhead table
+  serve-bench ...                  wrk against Almanac and nginx serving the same bytes, alternating
 
 Every timing is the wall clock of a whole child process (start to exit), measured with
 time.perf_counter() around subprocess; CPU time is user+sys of the child from wait4().
@@ -548,6 +550,241 @@ def demo_bench(args):
           f" ({events:,} events, median {demo_median:.3f} s over {runs} runs)")
 
 
+# ---------------------------------------------------------------------------------------------
+# generation-bench: `almanac bench-generation` (generation vs. the same SQL bare, in one process)
+
+
+def parse_keyvalues(output):
+    values = {}
+    for line in output.splitlines():
+        for token in line.split():
+            if "=" in token:
+                key, value = token.split("=", 1)
+                values[key] = value
+    return values
+
+
+def generation_bench(args):
+    results = []
+    busy_all, started_all = busy_cpu_seconds(), time.perf_counter()
+    for case in args.case:
+        scale, warehouse, runs = case.split(":", 2)[0], case.split(":", 2)[1], int(case.split(":", 2)[2])
+        counts = table_rows(warehouse)
+        events = counts.get("events", 0)
+        command = [args.almanac, "bench-generation", "--catalog", args.catalog, "--warehouse", warehouse,
+                   "--as-of", args.as_of, "--runs", str(runs), "--parallelism", str(args.parallelism),
+                   "--web", args.web]
+        log(f"scale {scale} ({events:,} events, {os.path.getsize(warehouse) / 1e6:,.1f} MB): "
+            f"{' '.join(os.path.basename(c) if i == 0 else c for i, c in enumerate(command))}")
+        busy_before = busy_cpu_seconds()
+        wall, cpu, code, output = run_timed(command, cwd=args.repo)
+        busy_after = busy_cpu_seconds()
+        if code != 0:
+            print(output[-4000:])
+            sys.exit(f"almanac bench-generation exited {code} at scale {scale}")
+        kv = parse_keyvalues(output)
+        try:
+            bare = [float(x) for x in kv["bare_sql_seconds"].split(",")]
+            full = [float(x) for x in kv["generation_seconds"].split(",")]
+        except KeyError:
+            print(output[-4000:])
+            sys.exit("almanac bench-generation did not print bare_sql_seconds / generation_seconds")
+        for line in output.strip().splitlines():
+            print(f"    almanac says: {line}")
+        if int(kv.get("failed", "0")) != 0:
+            sys.exit(f"{kv['failed']} reports failed to generate at scale {scale}: the comparison is not valid")
+        med_bare, med_full = statistics.median(bare), statistics.median(full)
+        others = None
+        if busy_before is not None and busy_after is not None:
+            others = max(0.0, busy_after - busy_before - cpu)
+        noisy = others is not None and others >= 0.05 * wall * (os.cpu_count() or 1)
+        log(f"scale {scale}: process wall {wall:.1f} s, CPU {cpu:.1f} s; other processes used "
+            f"{'?' if others is None else f'{others:.1f}'} CPU s meanwhile"
+            f"{' (NOISY)' if noisy else ' (quiet)'}; per-round overhead "
+            + ", ".join(f"{(f / b - 1) * 100:.1f}%" for b, f in zip(bare, full)))
+        results.append(dict(scale=scale, events=events, statements=int(kv["statements"]), reports=int(kv["reports"]),
+                            runs=runs, bare=bare, full=full, med_bare=med_bare, med_full=med_full,
+                            overhead=(med_full / med_bare - 1) * 100, others=others, wall=wall, noisy=noisy))
+    rows = []
+    for r in results:
+        met = "yes" if r["overhead"] <= args.target else "NO"
+        rows.append([r["scale"], f"{r['events']:,}", r["reports"], r["statements"], r["runs"],
+                     f"{r['med_bare']:.3f} ({min(r['bare']):.3f}-{max(r['bare']):.3f})",
+                     f"{r['med_full']:.3f} ({min(r['full']):.3f}-{max(r['full']):.3f})",
+                     f"{r['overhead']:.1f}", met,
+                     "?" if r["others"] is None else f"{r['others']:.1f} of {r['wall'] * (os.cpu_count() or 1):.0f}"
+                     + (" NOISY" if r["noisy"] else " quiet")])
+    print()
+    print(f"Generation of every demo aggregate report vs. the same compiled SQL run bare: same process, same warehouse,"
+          f" parallelism {args.parallelism}, as-of {args.as_of}, rounds alternate bare/generation after one untimed"
+          f" capture generation (overhead = median generation / median bare - 1)")
+    print_table(["scale", "events", "reports", "statements", "runs", "median bare SQL s (min-max)",
+                 "median generation s (min-max)", "overhead %", f"target <= {args.target:g}% met?",
+                 "other processes' CPU s of available"], rows)
+    if busy_all is not None:
+        print(f"Whole comparison: {time.perf_counter() - started_all:.0f} s wall clock; load average now "
+              f"{open('/proc/loadavg').read().split()[0]}.")
+    verdicts = [r["overhead"] <= args.target for r in results]
+    print()
+    print(f"Target: generation overhead <= {args.target:g}% over bare SQL at every scale: "
+          f"{'MET' if all(verdicts) else 'NOT MET'} ("
+          + "; ".join(f"scale {r['scale']}: {r['overhead']:.1f}% over {r['runs']} runs" for r in results) + ")")
+    if args.summary:
+        import json
+        with open(args.summary, "w") as f:
+            json.dump(dict(met=all(verdicts), results=results), f)
+
+
+# ---------------------------------------------------------------------------------------------
+# serve-bench: wrk against Almanac and nginx serving the same bytes, alternating
+
+
+def process_cpu_seconds(pids):
+    """user+sys CPU seconds of the given processes (all their threads), from /proc/PID/stat."""
+    total = 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+        except (OSError, IndexError, ValueError):
+            pass
+    return total
+
+
+def process_tree(root):
+    """root and its descendants (nginx master + workers)."""
+    children = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+                children.setdefault(ppid, []).append(int(entry))
+            except (OSError, IndexError, ValueError):
+                pass
+    out, stack = [], [root]
+    while stack:
+        pid = stack.pop()
+        out.append(pid)
+        stack.extend(children.get(pid, []))
+    return out
+
+
+def run_wrk(args, url, seconds, latency, out_path):
+    import json
+    command = ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{seconds}s", "-s", args.lua]
+    if latency:
+        command.insert(4, "--latency")
+    command.append(url)
+    wall, cpu, code, output = run_timed(command)
+    with open(out_path, "w") as f:
+        f.write(" ".join(command) + "\n" + output)
+    if code != 0:
+        print(output[-3000:])
+        sys.exit(f"wrk exited {code}")
+    line = [l for l in output.splitlines() if l.startswith("WRKJSON ")]
+    if not line:
+        print(output[-3000:])
+        sys.exit("wrk printed no WRKJSON line")
+    data = json.loads(line[-1][len("WRKJSON "):])
+    data["wrk_cpu"] = cpu
+    data["command"] = " ".join(command)
+    return data
+
+
+def serve_bench(args):
+    import json
+    servers = []
+    for spec in args.server:
+        label, pid = spec.split("|", 1)
+        servers.append(dict(label=label, pid=int(pid)))
+    pages = []
+    for spec in args.page:
+        name, *urls = spec.split("|")
+        if len(urls) != len(servers):
+            sys.exit(f"--page {spec}: needs one URL per server")
+        pages.append(dict(name=name, urls=urls))
+    os.makedirs(args.out, exist_ok=True)
+    summary = dict(requests={}, ratios={})
+    for page in pages:
+        rounds = args.rounds if page is pages[0] else args.extra_rounds
+        if rounds <= 0:
+            continue
+        samples = {s["label"]: [] for s in servers}
+        log(f"{page['name']}: {rounds} rounds of (warm-up {args.warmup} s, then {args.duration} s with --latency)"
+            f" per server, servers alternating (the first server of a round alternates too)")
+        for rnd in range(rounds):
+            order = list(range(len(servers)))
+            if rnd % 2 == 1:
+                order.reverse()
+            for i in order:
+                server, url = servers[i], page["urls"][i]
+                tag = f"{page['name']}-{server['label']}-round{rnd + 1}".replace(" ", "_").replace("/", "_")
+                warm = run_wrk(args, url, args.warmup, False, os.path.join(args.out, tag + ".warmup.txt"))
+                pids = process_tree(server["pid"])
+                cpu_before, busy_before = process_cpu_seconds(pids), busy_cpu_seconds()
+                started = time.perf_counter()
+                data = run_wrk(args, url, args.duration, True, os.path.join(args.out, tag + ".txt"))
+                wall = time.perf_counter() - started
+                server_cpu = process_cpu_seconds(pids) - cpu_before
+                busy_after = busy_cpu_seconds()
+                others = None
+                if busy_before is not None and busy_after is not None:
+                    others = max(0.0, busy_after - busy_before - server_cpu - data["wrk_cpu"])
+                data.update(server_cpu=server_cpu, others=others, wall=wall, warmup_requests=warm["requests"])
+                samples[server["label"]].append(data)
+                errors = data["err_connect"] + data["err_read"] + data["err_write"] + data["err_timeout"]
+                log(f"  round {rnd + 1} {server['label']:>8}: {data['rps']:,.0f} req/s, p50 {data['p50_us'] / 1000:.2f} ms,"
+                    f" p99 {data['p99_us'] / 1000:.2f} ms, {data['requests']:,} requests, non-2xx/3xx {data['err_status']},"
+                    f" socket errors {errors}; server CPU {server_cpu:.1f} s, wrk CPU {data['wrk_cpu']:.1f} s,"
+                    f" others {'?' if others is None else f'{others:.1f}'} CPU s")
+        total = {label: sum(d["requests"] + d["warmup_requests"] for d in runs) for label, runs in samples.items()}
+        summary["requests"][page["name"]] = total
+        base = servers[-1]["label"]  # the baseline is the last server (nginx)
+        rows = []
+        for rnd in range(rounds):
+            for server in servers:
+                d = samples[server["label"]][rnd]
+                ratio = d["rps"] / samples[base][rnd]["rps"]
+                errors = d["err_connect"] + d["err_read"] + d["err_write"] + d["err_timeout"]
+                rows.append([rnd + 1, server["label"], f"{d['rps']:,.0f}", f"{d['p50_us'] / 1000:.2f}",
+                             f"{d['p99_us'] / 1000:.2f}", f"{d['max_us'] / 1000:.2f}", f"{d['requests']:,}",
+                             f"{d['err_status']}; {errors}", f"{d['bytes'] / max(1, d['requests']):,.0f}",
+                             f"{d['server_cpu']:.1f}", f"{d['wrk_cpu']:.1f}",
+                             "?" if d["others"] is None else f"{d['others']:.1f}", f"{ratio * 100:.1f}%"])
+        for server in servers:
+            runs = samples[server["label"]]
+            med = lambda key: statistics.median(d[key] for d in runs)  # noqa: E731
+            ratios = [d["rps"] / b["rps"] for d, b in zip(runs, samples[base])]
+            rows.append(["median", server["label"], f"{med('rps'):,.0f}", f"{med('p50_us') / 1000:.2f}",
+                         f"{med('p99_us') / 1000:.2f}", f"{med('max_us') / 1000:.2f}",
+                         f"{statistics.median(d['requests'] for d in runs):,.0f}",
+                         f"{sum(d['err_status'] for d in runs)}; "
+                         f"{sum(d['err_connect'] + d['err_read'] + d['err_write'] + d['err_timeout'] for d in runs)} (sum)",
+                         f"{statistics.median(d['bytes'] / max(1, d['requests']) for d in runs):,.0f}",
+                         f"{med('server_cpu'):.1f}", f"{med('wrk_cpu'):.1f}",
+                         "?" if any(d["others"] is None for d in runs) else f"{med('others'):.1f}",
+                         f"{statistics.median(ratios) * 100:.1f}%"])
+            summary["ratios"].setdefault(page["name"], {})[server["label"]] = statistics.median(ratios)
+        print()
+        print(f"{page['name']}: wrk -t{args.threads} -c{args.connections} -d{args.duration}s --latency, {rounds} rounds,"
+              f" wrk and the server sharing the {os.cpu_count()} CPUs; ratio = req/s / {base} req/s of the same round")
+        print_table(["round", "server", "req/s", "p50 ms", "p99 ms", "max ms", "requests",
+                     "errors (non-2xx/3xx; socket)", "bytes/response", "server CPU s", "wrk CPU s",
+                     "others' CPU s", f"vs {base}"], rows)
+        all_others = [d["others"] for runs in samples.values() for d in runs if d["others"] is not None]
+        if all_others:
+            worst = max(all_others)
+            quiet = worst < 0.05 * args.duration * (os.cpu_count() or 1)
+            print(f"Other processes (not the server, not wrk) used at most {worst:.1f} CPU s in any {args.duration} s"
+                  f" timed run ({args.duration * (os.cpu_count() or 1)} CPU s available): "
+                  f"{'the machine was quiet' if quiet else 'NOISY: other work competed for the CPUs, re-run on a quiet machine'}.")
+    with open(args.summary, "w") as f:
+        json.dump(summary, f)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -574,6 +811,30 @@ def main():
     p.add_argument("--scale", type=int, default=1)
     p.add_argument("--target", type=float, default=20.0)
     p.set_defaults(func=demo_bench)
+    p = sub.add_parser("generation-bench")
+    p.add_argument("--repo", required=True)
+    p.add_argument("--almanac", required=True)
+    p.add_argument("--catalog", required=True)
+    p.add_argument("--web", required=True)
+    p.add_argument("--as-of", required=True)
+    p.add_argument("--parallelism", type=int, default=2)
+    p.add_argument("--case", action="append", required=True, help="SCALE:WAREHOUSE:RUNS")
+    p.add_argument("--target", type=float, default=15.0)
+    p.add_argument("--summary")
+    p.set_defaults(func=generation_bench)
+    p = sub.add_parser("serve-bench")
+    p.add_argument("--server", action="append", required=True, help="LABEL|PID (baseline last)")
+    p.add_argument("--page", action="append", required=True, help="NAME|URL-for-each-server...")
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--extra-rounds", type=int, default=2, help="rounds for every page after the first")
+    p.add_argument("--duration", type=int, default=20)
+    p.add_argument("--warmup", type=int, default=5)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--connections", type=int, default=64)
+    p.add_argument("--lua", required=True)
+    p.add_argument("--out", required=True)
+    p.add_argument("--summary", required=True)
+    p.set_defaults(func=serve_bench)
     args = parser.parse_args()
     args.func(args)
 

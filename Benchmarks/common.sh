@@ -65,3 +65,67 @@ machine_summary() {
     say "load average before the run (other work on the machine skews timings): $(cut -d' ' -f1-3 /proc/loadavg)"
     say "repo: $REPO @ $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$REPO" diff --quiet -- Sources 2>/dev/null || echo ' (Sources/ has uncommitted changes)')"
 }
+
+# --- helpers of generation-overhead.sh and serve-dashboard.sh ----------------------------------
+
+# AS_OF: the fixed last day of the demo data and of every dashboard, so figures are reproducible.
+AS_OF="${AS_OF:-2026-11-25}"
+
+# demo_warehouse SCALE: the demo company's warehouse at that scale, written once with
+# `almanac demo --no-serve` into DATA_DIR/demo-scaleN (default Benchmarks/.data/, git-ignored)
+# and reused by later runs (the demo command itself skips a warehouse that has the same options).
+# Sets WAREHOUSE. Needs ALMANAC and REPO.
+demo_warehouse() {
+    local scale=$1 dir
+    dir="${DATA_DIR:-$REPO/Benchmarks/.data}/demo-scale$scale"
+    mkdir -p "$dir"
+    WAREHOUSE="$dir/warehouse.sqlite"
+    if [ -f "$WAREHOUSE" ]; then
+        say "demo warehouse, scale $scale: reusing $WAREHOUSE if its options match (almanac demo decides)"
+    else
+        say "demo warehouse, scale $scale: writing $WAREHOUSE (scale 10 takes a few minutes)"
+    fi
+    local args=(demo --no-serve --dir "$dir" --as-of "$AS_OF")
+    if [ "$scale" != 1 ]; then args+=(--scale "$scale"); fi
+    (cd "$REPO" && "$ALMANAC" "${args[@]}" --log-level error 2> >(grep -v '^progress ' >&2)) | tail -1 \
+        | cut -c1-200 | sed 's/^/  almanac demo: /'
+    [ -f "$WAREHOUSE" ] || die "almanac demo did not write $WAREHOUSE"
+}
+
+# nginx and wrk from Debian (never started as a system service: Debian's policy-rc.d or
+# update-rc.d keep it off; the scripts start their own nginx and stop it by PID).
+ensure_http_tools() {
+    if ! command -v nginx >/dev/null 2>&1 || ! command -v wrk >/dev/null 2>&1 || ! command -v curl >/dev/null 2>&1; then
+        apt_install nginx wrk curl
+        update-rc.d nginx disable >/dev/null 2>&1 || true
+    fi
+    say "nginx: $(nginx -v 2>&1 | cut -d' ' -f3-); wrk: $(wrk --version 2>&1 | head -1 | cut -d' ' -f2)"
+}
+
+# perf (Debian package linux-perf), for the profiles; returns 1 when it cannot be had.
+ensure_perf() {
+    command -v perf >/dev/null 2>&1 || apt_install linux-perf || true
+    command -v perf >/dev/null 2>&1
+}
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+# wait_http URL [SECONDS]: until URL answers 200 (default: at most 60 s).
+wait_http() {
+    local url=$1 tries=$(( ${2:-60} * 10 ))
+    for _ in $(seq "$tries"); do
+        [ "$(curl -s -o /dev/null -w '%{http_code}' "$url" || true)" = 200 ] && return 0
+        sleep 0.1
+    done
+    die "nothing answered 200 at $url"
+}
+
+# stop_pid PID [SIGNAL]: signal one process we started and wait for it (at most 30 s, then KILL).
+stop_pid() {
+    local pid=$1 sig=${2:-TERM}
+    [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 0
+    kill -s "$sig" "$pid" 2>/dev/null || true
+    for _ in $(seq 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    if kill -0 "$pid" 2>/dev/null; then kill -s KILL "$pid" 2>/dev/null || true; fi
+    wait "$pid" 2>/dev/null || true
+}

@@ -1,3 +1,4 @@
+import Artifacts
 import Catalog
 import Foundation
 public import Hummingbird
@@ -5,6 +6,7 @@ import Logging
 import Pages
 public import Portal
 import Storage
+import Warehouse
 
 /// A fresh folder under the system temp directory, removed when the value goes away.
 public final class TemporaryDirectory: Sendable {
@@ -86,9 +88,10 @@ public struct TestPortal: Sendable {
     /// - Parameters:
     ///   - catalog: the catalog folder (default: a copy of the demo catalog).
     ///   - auth: who is trusted; the default lets loopback in as the local developer.
+    ///   - dashboards: serve dashboards from the tiny demo warehouse, generated on demand into a temp folder.
     public static func make(
         catalog: String? = nil, auth: AuthConfiguration = AuthConfiguration(allowAnonymousLoopback: true),
-        pollInterval: Duration = .milliseconds(200)
+        pollInterval: Duration = .milliseconds(200), dashboards: Bool = false
     ) async throws -> TestPortal {
         let directory = try TemporaryDirectory(prefix: "almanac-portal")
         let catalogPath = try catalog ?? CatalogFixture.copyDemo(into: directory)
@@ -97,9 +100,15 @@ public struct TestPortal: Sendable {
         let renderer = try await PageRenderer(webRoot: Repository.web)
         var logger = Logger(label: "almanac-test")
         logger.logLevel = .warning
-        let environment = PortalEnvironment(
+        var environment = PortalEnvironment(
             catalog: store, state: state, renderer: renderer, auth: auth, logger: logger,
             catalogPollInterval: pollInterval)
+        if dashboards {
+            let asOf = TestWarehouse.asOf
+            environment.dashboards = DashboardConfiguration(
+                warehouse: try SQLiteWarehouse(path: TestWarehouse.tinyDemo),
+                artifacts: ArtifactStore(root: directory.file("artifacts")), asOf: { asOf }, runsSchedule: false)
+        }
         return TestPortal(environment: environment, directory: directory)
     }
 

@@ -88,6 +88,9 @@ public struct AggregateGenerator: Sendable {
             bytes = output.files.values.reduce(0) { $0 + $1.count }
             try artifacts.write(
                 id: report.id.rawValue, files: output.files, generatedAt: started, keep: catalog.settings.keepVersions)
+            // Panels that failed are shown as errors on the dashboard, and the run counts as failed
+            // so that it appears among the failures on the admin page.
+            if let panelFailure = output.panelFailure { failure = panelFailure }
             logger.info(
                 "generated report", metadata: ["report": "\(report.id)", "rows": "\(rows)", "bytes": "\(bytes)"])
         } catch {
@@ -112,6 +115,8 @@ public struct AggregateGenerator: Sendable {
     struct Output {
         var files: [String: Data]
         var rows: Int
+        /// "2 of 5 panels failed: …" when some (not all) panels could not be computed.
+        var panelFailure: String?
     }
 
     /// Computes and renders a report without writing it.
@@ -156,7 +161,13 @@ public struct AggregateGenerator: Sendable {
             anyStale: freshness.contains(where: \.stale), panels: panels)
         files["dashboard.json"] = try JSONEncoder.dashboard.encode(model)
         files["dashboard.html"] = Data(try renderer.render(model, template: "dashboard/body").utf8)
-        return Output(files: files, rows: rows)
+        let failed = panels.filter { $0.error != nil }
+        return Output(
+            files: files, rows: rows,
+            panelFailure: failed.isEmpty
+                ? nil
+                : "\(failed.count) of \(panels.count) panels failed; first ('\(failed[0].title)'): \(failed[0].error ?? "")"
+        )
     }
 
     /// "Data as of …" for every source the report reads, flagged when older than declared.

@@ -1,6 +1,11 @@
+import AlmanacCore
 import AlmanacTestSupport
 import Foundation
 import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -150,5 +155,50 @@ import FoundationNetworking
         process.terminate()  // SIGTERM
         process.waitUntilExit()
         #expect(process.terminationStatus == 0)
+    }
+}
+
+/// `almanac generate` killed midway never leaves a half-written dashboard visible.
+@Suite struct GenerationAtomicityTests {
+    @Test func aGenerationKilledMidwayLeavesThePreviousArtifactServed() async throws {
+        let directory = try TemporaryDirectory(prefix: "almanac-atomic")
+        let artifacts = directory.file("artifacts")
+        let arguments = [
+            "generate", "--warehouse", TestWarehouse.tinyDemo, "--state", directory.file("state.sqlite"),
+            "--artifacts", artifacts, "--as-of", TestWarehouse.asOf.description,
+        ]
+        let first = try CLITests.almanac(arguments + ["--report", "engagement-overview"])
+        #expect(first.status == 0, "\(first.stdout)\(first.stderr)")
+        let before = try String(contentsOfFile: artifacts + "/reports/engagement-overview/LATEST", encoding: .utf8)
+
+        // Start regenerating everything one report at a time, and kill it hard while it works.
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try CLITests.binary())
+        process.arguments = arguments + ["--all", "--parallelism", "1"]
+        process.currentDirectoryURL = URL(fileURLWithPath: Repository.root)
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        try await Task.sleep(for: .milliseconds(1500))
+        #expect(process.isRunning, "the generation should still be running when it is killed")
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+
+        // Every report's LATEST names a complete version: its manifest and every file in it exist.
+        let reports = try FileManager.default.contentsOfDirectory(atPath: artifacts + "/reports")
+        for report in reports {
+            let folder = artifacts + "/reports/" + report
+            guard let latest = try? String(contentsOfFile: folder + "/LATEST", encoding: .utf8) else { continue }
+            let manifestData = try #require(FileManager.default.contents(atPath: "\(folder)/\(latest)/manifest.json"))
+            let manifest = try #require(try JSONSerialization.jsonObject(with: manifestData) as? [String: Any])
+            for file in manifest["files"] as? [String] ?? [] {
+                #expect(FileManager.default.fileExists(atPath: "\(folder)/\(latest)/\(file)"), "\(report)/\(file)")
+            }
+            #expect(manifest["files"].map { ($0 as? [String])?.contains("dashboard.html") == true } == true)
+        }
+        let after = try String(contentsOfFile: artifacts + "/reports/engagement-overview/LATEST", encoding: .utf8)
+        #expect(
+            FileManager.default.fileExists(atPath: artifacts + "/reports/engagement-overview/\(after)/dashboard.html"))
+        #expect(!before.isEmpty)
     }
 }

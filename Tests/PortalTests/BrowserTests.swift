@@ -17,13 +17,14 @@ import Testing
     @Test func homeAndReportPagesRenderInChromium() async throws {
         let browser = try #require(
             Self.chromium, "headless Chromium is needed for the browser check: apt-get install chromium (.ci/run does)")
-        let portal = try await TestPortal.make()
+        let portal = try await TestPortal.make(dashboards: true)
         try await portal.application().test(.live) { client in
             let port = try #require(client.port)
             try FileManager.default.createDirectory(atPath: Repository.artifacts, withIntermediateDirectories: true)
             let pages = [
                 ("home", "/", "Larkspur’s reporting portal"), ("report", "/reports/growth-overview", "Growth overview"),
                 ("glossary", "/glossary/weekly_active_users", "Weekly active users"),
+                ("dashboard", "/reports/growth-overview", "Daily sign-ups"),
             ]
             for (name, path, title) in pages {
                 let url = "http://127.0.0.1:\(port)\(path)"

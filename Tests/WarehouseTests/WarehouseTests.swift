@@ -6,17 +6,11 @@ import Foundation
 import Testing
 import Warehouse
 
-/// A small demo company, written once per test process and shared read-only.
+/// The shared tiny demo company.
 enum TinyDemo {
-    static let directory = try! TemporaryDirectory(prefix: "almanac-warehouse")
-    static let path: String = {
-        let path = directory.file("warehouse.sqlite")
-        _ = try! DemoCompany.write(
-            to: path, options: DemoCompanyOptions(size: .tiny), progress: SilentProgress())
-        return path
-    }()
-    static let catalog = CatalogLoader.load(directory: Repository.demoCatalog).catalog!
-    static let asOf = CalendarDay(parsing: "2026-11-25")!
+    static var path: String { TestWarehouse.tinyDemo }
+    static var catalog: Catalog { TestWarehouse.demoCatalog }
+    static var asOf: CalendarDay { TestWarehouse.asOf }
 }
 
 @Suite struct SQLiteWarehouseTests {

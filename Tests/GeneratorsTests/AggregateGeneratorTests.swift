@@ -1,0 +1,156 @@
+import AlmanacCore
+import AlmanacTestSupport
+import Artifacts
+import Catalog
+import Foundation
+import Generators
+import Logging
+import Pages
+import Scheduling
+import Storage
+import Testing
+import Warehouse
+
+/// A generator over the tiny demo company, writing into a temp folder.
+struct GeneratorFixture {
+    let directory: TemporaryDirectory
+    let generator: AggregateGenerator
+    let state: SQLiteStateStore
+    let artifacts: ArtifactStore
+
+    init(catalog: Catalog = TestWarehouse.demoCatalog) async throws {
+        directory = try TemporaryDirectory(prefix: "almanac-generate")
+        state = try SQLiteStateStore(path: directory.file("state.sqlite"))
+        try await state.migrate()
+        artifacts = ArtifactStore(root: directory.file("artifacts"))
+        var logger = Logger(label: "generator-test")
+        logger.logLevel = .critical
+        generator = AggregateGenerator(
+            catalog: catalog, warehouse: try SQLiteWarehouse(path: TestWarehouse.tinyDemo), artifacts: artifacts,
+            state: state, renderer: try await PageRenderer(webRoot: Repository.web), logger: logger,
+            asOf: TestWarehouse.asOf, now: { Date(timeIntervalSince1970: 1_795_500_000) })
+    }
+}
+
+@Suite struct AggregateGeneratorTests {
+    @Test func aReportBecomesAnArtifactWithChartsTablesAndCSV() async throws {
+        let fixture = try await GeneratorFixture()
+        let report = try #require(TestWarehouse.demoCatalog.report("growth-overview"))
+        let run = await fixture.generator.generate(report)
+        #expect(run.error == nil)
+        #expect(run.rows > 0)
+        let version = try #require(fixture.artifacts.latest(id: "growth-overview"))
+        #expect(version.files.contains("dashboard.html"))
+        #expect(version.files.contains("dashboard.json"))
+        for index in 1...report.panels.count {
+            #expect(version.files.contains("panel-\(index).csv"))
+        }
+        #expect(
+            run.bytes
+                == version.files.reduce(0) { total, file in
+                    total
+                        + (fixture.artifacts.read(id: "growth-overview", version: version.name, file: file)?.count ?? 0)
+                })
+        let runs = try await fixture.state.recentRuns(kind: "generation", limit: 5)
+        #expect(runs.first?.target == "growth-overview")
+        #expect(runs.first?.rows == run.rows)
+
+        // The CSV has one row per day of the 180-day range and the same numbers as the warehouse.
+        let csv = String(
+            decoding: fixture.artifacts.read(id: "growth-overview", version: version.name, file: "panel-1.csv")!,
+            as: UTF8.self)
+        let lines = csv.split(separator: "\n")
+        #expect(lines.first == "period,Sign-ups,Previous year")
+        #expect(lines.count == 181)
+        #expect(lines.last?.hasPrefix("2026-11-25,") == true)
+
+        // The dashboard page fragment embeds each chart and names its data.
+        let html = String(
+            decoding: fixture.artifacts.read(id: "growth-overview", version: version.name, file: "dashboard.html")!,
+            as: UTF8.self)
+        #expect(html.components(separatedBy: "<svg").count - 1 == 4)
+        #expect(html.contains("Data table"))
+        #expect(html.contains("/reports/growth-overview/panels/panel-1.csv"))
+    }
+
+    @Test func chartsCarryAnnotationsWhereTheirDatesFallAndBands() async throws {
+        let fixture = try await GeneratorFixture()
+        let report = try #require(TestWarehouse.demoCatalog.report("growth-overview"))
+        _ = await fixture.generator.generate(report)
+        let version = try #require(fixture.artifacts.latest(id: "growth-overview"))
+        let svg = String(
+            decoding: fixture.artifacts.read(id: "growth-overview", version: version.name, file: "panel-1.svg")!,
+            as: UTF8.self)
+        // The range is 2026-05-30 … 2026-11-25: the app marketplace launch (2026-09-15) is in it,
+        // the mobile 2.0 launch (2025-06-17) is not.
+        #expect(svg.contains("data-date=\"2026-09-15\""))
+        #expect(!svg.contains("data-date=\"2025-06-17\""))
+        #expect(svg.contains("class=\"band\""))
+        #expect(svg.contains("class=\"comparison"))
+        #expect(svg.contains("smoothed"))
+        let json = try JSONDecoder().decode(
+            DashboardModelProbe.self,
+            from: fixture.artifacts.read(id: "growth-overview", version: version.name, file: "dashboard.json")!)
+        #expect(json.panels.first?.notes.contains { $0.contains("Poisson") } == true)
+        #expect(json.freshness.map(\.table).contains("users"))
+    }
+
+    @Test func aFailingReportIsRecordedAndDoesNotStopTheOthers() async throws {
+        let directory = try TemporaryDirectory()
+        let catalogPath = try CatalogFixture.copyDemo(into: directory)
+        // The ad spend table does not exist in this warehouse under that name.
+        try CatalogFixture.edit(
+            catalogPath + "/sources/ad_spend.yaml", replacing: "table: ad_spend", with: "table: ad_spend_v2")
+        let catalog = try #require(CatalogLoader.load(directory: catalogPath).catalog)
+        let fixture = try await GeneratorFixture(catalog: catalog)
+        let reports = ["ad-spend-efficiency", "growth-overview", "daily-signups"].compactMap {
+            catalog.report(ReportID($0))
+        }
+        let runs = await fixture.generator.generate(reports, parallelism: 2)
+        #expect(runs.count == 3)
+        let failed = runs.filter { $0.error != nil }.map(\.target)
+        #expect(failed == ["ad-spend-efficiency"])
+        #expect(runs.first { $0.target == "ad-spend-efficiency" }?.error?.contains("ad_spend_v2") == true)
+        #expect(fixture.artifacts.latest(id: "growth-overview") != nil)
+        // Its panels that do not read ad spend are still served; the failed ones say why.
+        let partial = try #require(fixture.artifacts.latest(id: "ad-spend-efficiency"))
+        let html = String(
+            decoding: fixture.artifacts.read(id: "ad-spend-efficiency", version: partial.name, file: "dashboard.html")!,
+            as: UTF8.self)
+        #expect(html.contains("This panel could not be computed"))
+        #expect(runs.first { $0.target == "ad-spend-efficiency" }?.error?.contains("panels failed") == true)
+        let recorded = try await fixture.state.recentRuns(kind: "generation", limit: 10)
+        #expect(recorded.count == 3)
+        #expect(recorded.filter { $0.error != nil }.count == 1)
+    }
+
+    @Test func schedulesComeFromTheReportOrTheCatalog() throws {
+        let catalog = TestWarehouse.demoCatalog
+        let start = Date(timeIntervalSince1970: 1_795_500_000)  // 2026-11-24 05:20 UTC
+        let due = NightlyGenerationService.nextRuns(catalog, after: start)
+        #expect(!due.isEmpty)
+        let next = try #require(due.first?.at)
+        #expect(next > start)
+        // Nothing else is due before the soonest.
+        for report in catalog.reports where report.status == .active {
+            let expression = report.schedule ?? catalog.settings.generationSchedule
+            let fire = try #require(try? CronScheduleProbe.next(expression, after: start))
+            #expect(fire >= next)
+        }
+        #expect(due.allSatisfy { $0.report.status == .active || $0.report.status == .deprecated })
+    }
+}
+
+/// The parts of dashboard.json these tests read.
+struct DashboardModelProbe: Decodable {
+    struct Panel: Decodable { var notes: [String] }
+    struct Freshness: Decodable { var table: String }
+    var panels: [Panel]
+    var freshness: [Freshness]
+}
+
+enum CronScheduleProbe {
+    static func next(_ expression: String, after date: Date) throws -> Date {
+        try CronSchedule(parsing: expression).nextFire(after: date, in: TimeZone(identifier: "UTC")!)!
+    }
+}
