@@ -20,7 +20,7 @@ public struct PageBuilder: Sendable {
         self.viewCounts = viewCounts
     }
 
-    var catalog: Catalog { view.catalog }
+    public var catalog: Catalog { view.catalog }
     var settings: CatalogSettings { catalog.settings }
 
     // MARK: Layout
@@ -474,7 +474,7 @@ public struct PageBuilder: Sendable {
                 AnnotationRow(date: $0.date.description, title: $0.title, tags: $0.tags)
             },
             views: views(.metric, metric.id.rawValue), restrictedTo: metric.access,
-            sourceFile: catalog.origins[ItemKey(.metric, metric.id.rawValue)]?.file)
+            sourceFile: catalog.origins[ItemKey(.metric, metric.id.rawValue)]?.file, compiledSQL: [], sqlExample: nil)
     }
 
     public func glossary() -> GlossaryModel {

@@ -248,6 +248,20 @@ public struct MetricModel: Encodable, Sendable {
     public var views: Int
     public var restrictedTo: [String]
     public var sourceFile: String?
+    /// The SQL the metric compiles to, per dialect (filled in by the portal, which knows the warehouse).
+    public var compiledSQL: [CompiledSQLModel]
+    public var sqlExample: String?
+}
+
+/// A metric's compiled SQL in one dialect, as shown on its glossary page.
+public struct CompiledSQLModel: Encodable, Sendable {
+    public var dialect: String
+    public var sql: String
+
+    public init(dialect: String, sql: String) {
+        self.dialect = dialect
+        self.sql = sql
+    }
 }
 
 public struct AnnotationRow: Encodable, Sendable {

@@ -7,6 +7,7 @@ import Hummingbird
 import Logging
 import Pages
 import Storage
+import Warehouse
 
 /// The portal's pages and their JSON twins. Each handler builds a view model through
 /// ``PageBuilder`` (which applies access) and renders it as HTML or JSON; no handler
@@ -85,6 +86,19 @@ struct CatalogController {
             try await recordView(.metric, id, viewer)
             var model = builder.metric(metric)
             model.views += 1  // the counts were read before this view was recorded
+            let asOf = environment.dashboards?.asOf() ?? CalendarDay.yesterday(now: environment.now())
+            let range = DateRange(start: asOf.adding(days: -6), end: asOf)
+            model.sqlExample = "For the 7 days \(range.start) to \(range.end), by day:"
+            for dialect in SQLDialect.allCases {
+                let compiler = MetricCompiler(catalog: builder.catalog, dialect: dialect)
+                if let compiled = try? compiler.compile(MetricRequest(metric: metric.id, grain: .day, range: range)) {
+                    let text = compiled.statements.map {
+                        compiled.isRatio ? "-- \($0.role.rawValue)\n\($0.annotated)" : $0.annotated
+                    }.joined(separator: "\n\n")
+                    model.compiledSQL.append(
+                        CompiledSQLModel(dialect: dialect == .sqlite ? "SQLite" : "PostgreSQL / Redshift", sql: text))
+                }
+            }
             return Rendered(model: model, template: "pages/metric", title: metric.name, route: .metric(metric.id))
         }
         page(router, "/teams", api: "/api/teams") { request, context, builder, viewer in

@@ -34,7 +34,11 @@ import Testing
                 ("/glossary", ["Metric glossary", "Weekly active users"]),
                 (
                     "/glossary/signups",
-                    ["Sign-ups", "Definition.", "Number of rows in users", "registrations", "Growth overview"]
+                    [
+                        "Sign-ups", "Definition.", "Number of rows in users", "registrations", "Growth overview",
+                        "Compiled SQL", "PostgreSQL / Redshift", "TO_CHAR(CAST(t.&quot;signed_up_at&quot; AS DATE)",
+                        "date(t.&quot;signed_up_at&quot;)",
+                    ]
                 ),
                 ("/teams", ["Teams", "Customer Success"]),
                 ("/teams/growth", ["Growth", "People", "Sign-ups"]),
