@@ -56,11 +56,11 @@ if [ "${PERF:-auto}" = 1 ] || { [ "${PERF:-auto}" = auto ] && [ "$met" = 0 ]; };
         echo "Inclusive share of all samples (both cores), hottest functions ('children' = itself + callees):"
         perf report -i "$WORK/perf.data" --children --sort symbol -g none --percent-limit 2 --stdio 2>/dev/null \
             | grep '%' | sed -E 's/[[:space:]]+$//' | { swift demangle --simplified 2>/dev/null || cat; } \
-            | cut -c1-160 | head -70
+            | cut -c1-160 | head -70 || true
         echo
         echo "Self time by shared object (what runs: SQLite, Swift runtime, the binary, the kernel):"
         perf report -i "$WORK/perf.data" --no-children --sort dso -g none --percent-limit 1 --stdio 2>/dev/null \
-            | grep '%' | head -15
+            | grep '%' | head -15 || true
         echo
     else
         say "perf is not available: no profile"

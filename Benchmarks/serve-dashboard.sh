@@ -80,7 +80,7 @@ curl -s -o "$WORK/static/dashboard.html" "http://127.0.0.1:$PORT/reports/$best"
 curl -s -o "$WORK/static/healthz.html" "http://127.0.0.1:$PORT/healthz"
 got=$(stat -c %s "$WORK/static/dashboard.html")
 say "chosen: /reports/$best, $got bytes of HTML (closest to $TARGET_BYTES); nginx serves this saved body"
-curl -s -D - -o /dev/null "http://127.0.0.1:$PORT/reports/$best" | tr -d '\r' | sed 's/^/    almanac header: /' | head -20
+curl -s -D - -o /dev/null "http://127.0.0.1:$PORT/reports/$best" | tr -d '\r' | sed 's/^/    almanac header: /' | head -20 || true
 
 # nginx with the shared baseline's settings (/work/shared/bench/http/nginx.conf).
 NPORT=$(free_port)
@@ -164,16 +164,16 @@ if [ "$profile" = 1 ]; then
         echo "Server profile: inclusive share of all samples ('children' = itself + callees), hottest functions:"
         perf report -i "$WORK/perf.data" --children --sort symbol -g none --percent-limit 2.5 --stdio 2>/dev/null \
             | grep '%' | sed -E 's/[[:space:]]+$//' | { swift demangle --simplified 2>/dev/null || cat; } \
-            | cut -c1-170 | head -70
+            | cut -c1-170 | head -70 || true
         echo
         echo "Self time (no callees), hottest functions:"
         perf report -i "$WORK/perf.data" --no-children --sort dso,symbol -g none --percent-limit 1 --stdio 2>/dev/null \
             | grep '%' | sed -E 's/[[:space:]]+$//' | { swift demangle --simplified 2>/dev/null || cat; } \
-            | cut -c1-170 | head -40
+            | cut -c1-170 | head -40 || true
         echo
         echo "Self time by shared object:"
         perf report -i "$WORK/perf.data" --no-children --sort dso -g none --percent-limit 0.5 --stdio 2>/dev/null \
-            | grep '%' | head -15
+            | grep '%' | head -15 || true
         echo
     else
         say "perf is not available: no profile"

@@ -77,6 +77,35 @@ import FoundationNetworking
         #expect(first["severity"] as? String == "error")
     }
 
+    @Test func checkVerifiesTheCatalogAgainstALiveWarehouse() throws {
+        let ok = try Self.almanac([
+            "catalog", "check", "Catalog", "--warehouse", TestWarehouse.tinyDemo, "--as-of", "2026-11-25",
+        ])
+        #expect(ok.status == 0, "\(ok.stdout)\(ok.stderr)")
+        #expect(ok.stdout.contains("every source and metric runs on"))
+
+        let directory = try TemporaryDirectory()
+        let catalog = try CatalogFixture.copyDemo(into: directory)
+        // A column the warehouse does not have, and a table it does not have.
+        try CatalogFixture.edit(
+            catalog + "/sources/users.yaml", replacing: "columns:\n",
+            with: "columns:\n  - name: chanel\n    type: string\n")
+        try directory.write(
+            "Catalog/sources/partners.yaml",
+            "id: partners\nname: Partners\nowner: sales\ntable: partners\ncolumns:\n  - name: partner_id\n    type: integer\n"
+        )
+        let broken = try Self.almanac([
+            "catalog", "check", catalog, "--warehouse", TestWarehouse.tinyDemo, "--as-of", "2026-11-25",
+        ])
+        #expect(broken.status == 1)
+        #expect(broken.stdout.contains("sources/users.yaml:"))
+        #expect(broken.stdout.contains("column 'chanel' of source 'users' does not exist in table 'users'"))
+        #expect(broken.stdout.contains("hint: the table has 'channel'"))
+        #expect(
+            broken.stdout.contains(
+                "sources/partners.yaml:4:8: error: table 'partners' of source 'partners' does not exist"))
+    }
+
     @Test func checkTakesTheFolderFromTheEnvironment() throws {
         let result = try Self.almanac(
             ["catalog", "check"], environment: ["ALMANAC_CATALOG": "Tests/CatalogTests/Fixtures/minimal"])
