@@ -132,7 +132,7 @@ let package = Package(
                 "Portal", "Catalog", "Pages", "Storage", "AlmanacTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]),
-        .testTarget(name: "CLITests", dependencies: ["AlmanacCLI", "AlmanacTestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["AlmanacCLI", "AlmanacTestSupport", "Storage"]),
     ]
 )
 

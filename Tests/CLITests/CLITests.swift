@@ -1,6 +1,7 @@
 import AlmanacCore
 import AlmanacTestSupport
 import Foundation
+import Storage
 import Testing
 
 #if canImport(Glibc)
@@ -180,10 +181,17 @@ import FoundationNetworking
         let (data, response) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(bound)/healthz")!)
         #expect((response as? HTTPURLResponse)?.statusCode == 200)
         #expect(String(decoding: data, as: UTF8.self) == "ok\n")
+        for _ in 0..<3 {
+            let (_, page) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(bound)/glossary/signups")!)
+            #expect((page as? HTTPURLResponse)?.statusCode == 200)
+        }
 
         process.terminate()  // SIGTERM
         process.waitUntilExit()
         #expect(process.terminationStatus == 0)
+        // Views are buffered in memory; a graceful stop writes every one of them.
+        let counts = try await SQLiteStateStore(path: state.file("state.sqlite")).viewCounts(kind: nil, since: nil)
+        #expect(counts["metric/signups"] == 3)
     }
 }
 
