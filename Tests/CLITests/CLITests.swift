@@ -182,7 +182,8 @@ import FoundationNetworking
         #expect((response as? HTTPURLResponse)?.statusCode == 200)
         #expect(String(decoding: data, as: UTF8.self) == "ok\n")
         for _ in 0..<3 {
-            let (_, page) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(bound)/glossary/signups")!)
+            let (_, page) = try await URLSession.shared.data(
+                from: URL(string: "http://127.0.0.1:\(bound)/glossary/signups")!)
             #expect((page as? HTTPURLResponse)?.statusCode == 200)
         }
 
