@@ -1,3 +1,4 @@
+import AlmanacCore
 public import Foundation
 import GRDB
 
@@ -24,15 +25,11 @@ public final class SQLiteStateStore: StateStore {
 
     /// Opens the store a `--state` value names: a file path, `sqlite://PATH` or `sqlite:PATH`.
     public static func open(location: String) throws -> SQLiteStateStore {
-        if location.hasPrefix("postgres://") || location.hasPrefix("postgresql://") {
+        if StoreLocation.isPostgres(location) {
             throw StateStoreError(
                 "a PostgreSQL state store is not available in this build; use a SQLite file such as ./var/state.sqlite")
         }
-        var path = location
-        for prefix in ["sqlite://", "sqlite:"] where path.hasPrefix(prefix) {
-            path = String(path.dropFirst(prefix.count))
-            break
-        }
+        let path = StoreLocation.sqlitePath(location)
         return try SQLiteStateStore(path: path)
     }
 

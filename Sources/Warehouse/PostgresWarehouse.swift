@@ -20,22 +20,29 @@ public final class PostgresWarehouse: Warehouse {
 
     /// - Parameter url: `postgres://user[:password]@host[:port]/database[?sslmode=disable|require]`.
     public init(url: String, poolSize: Int = 4, connectTimeout: Duration = .seconds(5)) throws {
-        var configuration = try Self.configuration(url)
-        configuration.options.maximumConnections = max(1, poolSize)
-        configuration.options.connectTimeout = connectTimeout
         self.connectTimeout = connectTimeout
-        var logger = Logger(label: "almanac.warehouse.postgres")
-        logger.logLevel = .critical
-        self.logger = logger
-        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
-        self.client = client
-        // NB: the client's pool lives as long as this task; close() cancels it.
-        runner = Task { await client.run() }
+        (client, runner, logger) = try Self.makeClient(
+            url, label: "almanac.warehouse.postgres", connections: poolSize, connectTimeout: connectTimeout)
         displayLocation = WarehouseLocation.redacted(url)
     }
 
     deinit {
         runner.cancel()
+    }
+
+    /// A running client pool for `url`; the pool lives as long as the returned task.
+    static func makeClient(
+        _ url: String, label: String, connections: Int, connectTimeout: Duration
+    ) throws -> (
+        PostgresClient, Task<Void, Never>, Logger
+    ) {
+        var configuration = try configuration(url)
+        configuration.options.maximumConnections = max(1, connections)
+        configuration.options.connectTimeout = connectTimeout
+        var logger = Logger(label: label)
+        logger.logLevel = .critical
+        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        return (client, Task { await client.run() }, logger)
     }
 
     static func configuration(_ url: String) throws -> PostgresClient.Configuration {

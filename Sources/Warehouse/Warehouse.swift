@@ -43,14 +43,10 @@ public enum WarehouseLocation {
     /// `postgres://user:password@host:port/db` (or `postgresql://`), or a SQLite file path
     /// (optionally `sqlite://PATH`).
     public static func open(_ location: String, poolSize: Int = 4) throws -> any Warehouse {
-        if location.hasPrefix("postgres://") || location.hasPrefix("postgresql://") {
+        if StoreLocation.isPostgres(location) {
             return try PostgresWarehouse(url: location, poolSize: poolSize)
         }
-        var path = location
-        for prefix in ["sqlite://", "sqlite:"] where path.hasPrefix(prefix) {
-            path = String(path.dropFirst(prefix.count))
-            break
-        }
+        let path = StoreLocation.sqlitePath(location)
         return try SQLiteWarehouse(path: path)
     }
 

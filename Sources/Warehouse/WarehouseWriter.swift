@@ -26,14 +26,10 @@ public protocol WarehouseWriter: Sendable {
 public enum WarehouseWriters {
     /// A writer for a `--warehouse` value: a SQLite file (created if missing) or a PostgreSQL URL.
     public static func open(_ location: String) throws -> any WarehouseWriter {
-        if location.hasPrefix("postgres://") || location.hasPrefix("postgresql://") {
+        if StoreLocation.isPostgres(location) {
             return try PostgresWriter(url: location)
         }
-        var path = location
-        for prefix in ["sqlite://", "sqlite:"] where path.hasPrefix(prefix) {
-            path = String(path.dropFirst(prefix.count))
-            break
-        }
+        let path = StoreLocation.sqlitePath(location)
         return try SQLiteWriter(path: path)
     }
 
@@ -120,14 +116,8 @@ final class PostgresWriter: WarehouseWriter {
     private let logger: Logger
 
     init(url: String) throws {
-        var configuration = try PostgresWarehouse.configuration(url)
-        configuration.options.maximumConnections = 1
-        var logger = Logger(label: "almanac.warehouse.writer")
-        logger.logLevel = .critical
-        self.logger = logger
-        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
-        self.client = client
-        runner = Task { await client.run() }
+        (client, runner, logger) = try PostgresWarehouse.makeClient(
+            url, label: "almanac.warehouse.writer", connections: 1, connectTimeout: .seconds(10))
     }
 
     deinit {
