@@ -121,7 +121,19 @@ import Warehouse
         let writer = try WarehouseWriters.open(url)
         #expect(try await writer.load(Self.crm, columns: parsed.columns, rows: parsed.rows, replace: false) == 1)
         await writer.close()
+        // Text that could end a COPY field or row arrives intact.
+        let awkward = "Back\\slash\tTab\nNew line\r\\N"
+        let writer2 = try WarehouseWriters.open(url)
+        _ = try await writer2.load(
+            Self.crm, columns: ["account_id", "account_name", "renewal_on"],
+            rows: [[.integer(9002), .text(awkward), .null]], replace: false)
+        await writer2.close()
         let warehouse = try PostgresWarehouse(url: url)
+        let names = try await warehouse.run(
+            CompiledStatement(
+                role: .value, sql: "SELECT account_name, renewal_on FROM crm_accounts WHERE account_id = $1",
+                parameters: [.integer(9002)], columns: []), timeout: .seconds(5))
+        #expect(names == [[.text(awkward), .null]])
         #expect(try await warehouse.columns(of: SQLIdentifier("crm_accounts")!)?["renewal_on"] == "date")
         #expect(
             try await warehouse.newest(
