@@ -1,3 +1,5 @@
+import AlmanacCore
+import Artifacts
 public import Catalog
 public import Foundation
 public import Logging
@@ -25,6 +27,15 @@ public struct NightlyGenerationService: Service {
     }
 
     public func run() async throws {
+        // A fresh install (or a new report) should not wait for the night: generate every
+        // report that has no dashboard yet, then follow the schedule.
+        let current = catalog.current
+        let generator = makeGenerator(current)
+        let missing = generator.generatableReports.filter { generator.artifacts.latest(id: $0.id.rawValue) == nil }
+        if !missing.isEmpty {
+            logger.info("generating reports that have no dashboard yet", metadata: ["reports": "\(missing.count)"])
+            _ = await generator.generate(missing, parallelism: current.settings.parallelism)
+        }
         var last = Date()
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             let current = catalog.current

@@ -427,7 +427,7 @@ public struct PageBuilder: Sendable {
             views: views(.report, report.id.rawValue),
             history: history.map(changeRow), restrictedTo: report.access,
             sourceFile: catalog.origins[ItemKey(.report, report.id.rawValue)]?.file, dashboardHTML: nil,
-            generatedAt: nil)
+            generatedAt: nil, dashboardError: nil)
     }
 
     public func template(_ template: Template) -> TemplateModel {

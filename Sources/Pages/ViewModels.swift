@@ -182,6 +182,8 @@ public struct ReportModel: Encodable, Sendable {
     /// The generated dashboard (HTML rendered and escaped at generation time), when there is one.
     public var dashboardHTML: String?
     public var generatedAt: String?
+    /// Why the latest generation failed, when there is no dashboard to show.
+    public var dashboardError: String?
 }
 
 public struct ParameterModel: Encodable, Sendable {

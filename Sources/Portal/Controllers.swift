@@ -49,6 +49,9 @@ struct CatalogController {
             {
                 model.dashboardHTML = dashboard.html
                 model.generatedAt = builder.formatter.dateTime(dashboard.version.generatedAt)
+            } else if environment.dashboards != nil {
+                let runs = try await environment.state.recentRuns(kind: "generation", limit: 200)
+                model.dashboardError = runs.first { $0.target == id }?.error
             }
             return Rendered(model: model, template: "pages/report", title: report.title, route: .report(report.id))
         }

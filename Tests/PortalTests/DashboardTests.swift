@@ -42,6 +42,26 @@ import Testing
         #expect(runs.map(\.target) == ["growth-overview"])
     }
 
+    @Test func aReportThatCannotBeGeneratedSaysWhy() async throws {
+        let directory = try TemporaryDirectory()
+        let catalog = try CatalogFixture.copyDemo(into: directory)
+        try CatalogFixture.edit(
+            catalog + "/sources/users.yaml", replacing: "table: users", with: "table: users_archive")
+        try CatalogFixture.edit(
+            catalog + "/sources/workspaces.yaml", replacing: "table: workspaces", with: "table: workspaces_archive")
+        let portal = try await TestPortal.make(catalog: catalog, dashboards: true)
+        try await portal.application().test(.live) { client in
+            let page = try await client.get("/reports/growth-overview")
+            #expect(page.status == .ok)
+            let body = text(page)
+            #expect(body.contains("The dashboard could not be generated"))
+            #expect(body.contains("users_archive"))
+            #expect(!body.contains("<svg"))
+            let csv = try await client.get("/reports/growth-overview/panels/panel-1.csv")
+            #expect(csv.status == .notFound)
+        }
+    }
+
     @Test func restrictedDashboardsAndTheirFilesDoNotLeak() async throws {
         let portal = try await TestPortal.make(
             auth: AuthConfiguration(trustedProxies: ["127.0.0.1"], allowAnonymousLoopback: false), dashboards: true)
