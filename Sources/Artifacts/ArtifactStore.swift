@@ -72,6 +72,15 @@ public struct ArtifactStore: Sendable {
         return ArtifactVersion(name: name, generatedAt: generatedAt, files: files.keys.sorted())
     }
 
+    /// The name of the version `LATEST` points at, read without opening its manifest: cheap
+    /// enough for every request, so servers can cache by it.
+    public func latestName(kind: String = "reports", id: String) -> String? {
+        guard let data = FileManager.default.contents(atPath: "\(folder(kind, id))/LATEST"),
+            let name = String(data: data, encoding: .utf8), Self.isSafeFileName(name)
+        else { return nil }
+        return name
+    }
+
     /// The version `LATEST` points at, if any.
     public func latest(kind: String = "reports", id: String) -> ArtifactVersion? {
         let base = folder(kind, id)

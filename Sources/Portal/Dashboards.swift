@@ -11,7 +11,7 @@ import Synchronization
 /// Concurrent first requests for the same report share one generation.
 final class DashboardCache: Sendable {
     private struct Entry {
-        var version: String
+        var version: ArtifactVersion
         var html: String
     }
     private let entries = Mutex([String: Entry]())
@@ -24,18 +24,21 @@ final class DashboardCache: Sendable {
         -> (html: String, version: ArtifactVersion)?
     {
         let id = report.id.rawValue
-        if configuration.artifacts.latest(id: id) == nil {
+        // NB: the hot path is one small file read (LATEST) and a dictionary lookup.
+        var name = configuration.artifacts.latestName(id: id)
+        if let name, let cached = entries.withLock({ $0[id] }), cached.version.name == name {
+            return (cached.html, cached.version)
+        }
+        if name == nil {
             await generateOnce(report, configuration: configuration, environment: environment)
+            name = configuration.artifacts.latestName(id: id)
         }
-        guard let version = configuration.artifacts.latest(id: id) else { return nil }
-        if let cached = entries.withLock({ $0[id] }), cached.version == version.name {
-            return (cached.html, version)
-        }
+        guard name != nil, let version = configuration.artifacts.latest(id: id) else { return nil }
         guard let data = configuration.artifacts.read(id: id, version: version.name, file: "dashboard.html") else {
             return nil
         }
         let html = String(decoding: data, as: UTF8.self)
-        entries.withLock { $0[id] = Entry(version: version.name, html: html) }
+        entries.withLock { $0[id] = Entry(version: version, html: html) }
         return (html, version)
     }
 
