@@ -15,6 +15,7 @@ import Warehouse
 struct CatalogController {
     let environment: PortalEnvironment
     let dashboards = DashboardCache()
+    let pageCache = RenderedPageCache()
 
     func addRoutes(to router: Router<AppRequestContext>) {
         // Each page is registered twice: HTML at its path, JSON under /api.
@@ -36,23 +37,14 @@ struct CatalogController {
             let model = builder.browse(filter)
             return Rendered(model: model, template: "pages/browse", title: "Reports", route: .browse(filter))
         }
-        page(router, "/reports/:id", api: "/api/reports/:id") { request, context, builder, viewer in
+        // The report page is the busiest page: its HTML is served from a cache (see reportPage).
+        router.get("/reports/:id") { request, context in try await reportPage(request, context) }
+        page(router, nil, api: "/api/reports/:id") { request, context, builder, viewer in
             let id = try context.parameters.require("id")
             guard let report = builder.view.report(ReportID(id)) else { throw PortalError.notFound("report", id) }
             try await recordView(.report, id, viewer)
-            let history = try await environment.state.lifecycleEvents(kind: ItemKind.report.rawValue, id: id)
-            var model = builder.report(report, history: history.map(Self.change))
+            var model = try await reportModel(report, builder: builder)
             model.views += 1  // the counts were read before this view was recorded
-            if let configuration = environment.dashboards, report.status != .draft, report.status != .retired,
-                let dashboard = await dashboards.html(
-                    for: report, configuration: configuration, environment: environment)
-            {
-                model.dashboardHTML = dashboard.html
-                model.generatedAt = builder.formatter.dateTime(dashboard.version.generatedAt)
-            } else if environment.dashboards != nil {
-                let runs = try await environment.state.recentRuns(kind: "generation", limit: 200)
-                model.dashboardError = runs.first { $0.target == id }?.error
-            }
             return Rendered(model: model, template: "pages/report", title: report.title, route: .report(report.id))
         }
         router.get("/reports/:id/panels/:file") { request, context in
@@ -170,9 +162,77 @@ struct CatalogController {
         var searchText: String? = nil
     }
 
-    /// Registers `path` (HTML) and `api` (JSON) for one page built by `build`.
+    /// The report's page model with its dashboard (generated on demand when there is none yet).
+    private func reportModel(_ report: Report, builder: PageBuilder) async throws -> ReportModel {
+        let id = report.id.rawValue
+        let history = try await environment.state.lifecycleEvents(kind: ItemKind.report.rawValue, id: id)
+        var model = builder.report(report, history: history.map(Self.change))
+        if let configuration = environment.dashboards, report.status != .draft, report.status != .retired,
+            let dashboard = await dashboards.html(for: report, configuration: configuration, environment: environment)
+        {
+            model.dashboardHTML = dashboard.html
+            model.generatedAt = builder.formatter.dateTime(dashboard.version.generatedAt)
+        } else if environment.dashboards != nil {
+            let runs = try await environment.state.recentRuns(kind: "generation", limit: 200)
+            model.dashboardError = runs.first { $0.target == id }?.error
+        }
+        return model
+    }
+
+    /// The report page, from a cache of rendered pages keyed by everything they show: the
+    /// artifact version, the catalog version, the viewer (name, groups, admin) and the minute
+    /// (for "next run" and "… ago"). Only the view count changes between hits; it is written
+    /// into a gap left in the cached bytes. A hit costs the access check, one small file read
+    /// (the artifact's LATEST) and a copy of the page.
+    private func reportPage(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        let viewer = try context.requireViewer()
+        let id = try context.parameters.require("id")
+        let catalog = environment.catalog.current
+        let view = CatalogView(catalog, viewer: viewer)
+        guard let report = view.report(ReportID(id)) else { throw PortalError.notFound("report", id) }
+        try await recordView(.report, id, viewer)
+        let now = environment.now()
+        let key = RenderedPageCache.Key(
+            path: request.uri.path, artifactVersion: environment.dashboards?.artifacts.latestName(id: id),
+            catalogVersion: catalog.version, viewer: viewer,
+            catalogBroken: !environment.catalog.status.rejectedDiagnostics.isEmpty,
+            minute: Int(now.timeIntervalSince1970 / 60))
+        let views = environment.views.count(kind: ItemKind.report.rawValue, id: id)
+        if key.artifactVersion != nil || environment.dashboards == nil, let page = pageCache.page(for: key) {
+            return HTMLResponse.make(page.filled(with: views))
+        }
+        let builder = PageBuilder(view: view, now: now, viewCounts: [:])
+        var model = try await reportModel(report, builder: builder)
+        model.views = RenderedPageCache.placeholder
+        let page = Page(
+            layout: builder.layout(
+                title: report.title, active: .report(report.id), apiURL: Route.report(report.id).apiPath,
+                catalogBroken: key.catalogBroken),
+            page: model)
+        let html = try environment.renderer.render(page, template: "pages/report")
+        let cached = RenderedPageCache.Entry(html: html)
+        // A page just generated on demand is cached under the version it shows.
+        var storedKey = key
+        storedKey.artifactVersion = environment.dashboards?.artifacts.latestName(id: id)
+        pageCache.store(cached, for: storedKey)
+        return HTMLResponse.make(cached.filled(with: views))
+    }
+
+    /// Registers `path` (HTML, unless nil) and `api` (JSON) for one page built by `build`.
     private func page<Model: Encodable & Sendable>(
-        _ router: Router<AppRequestContext>, _ path: RouterPath, api: RouterPath,
+        _ router: Router<AppRequestContext>, _ path: RouterPath?, api: RouterPath,
+        _ build: @escaping @Sendable (Request, AppRequestContext, PageBuilder, Viewer) async throws -> Rendered<Model>
+    ) {
+        if let path { htmlPage(router, path, build) }
+        router.get(api) { request, context in
+            let viewer = try context.requireViewer()
+            let builder = try await builder(for: viewer)
+            return JSONResponse.make(try await build(request, context, builder, viewer).model)
+        }
+    }
+
+    private func htmlPage<Model: Encodable & Sendable>(
+        _ router: Router<AppRequestContext>, _ path: RouterPath,
         _ build: @escaping @Sendable (Request, AppRequestContext, PageBuilder, Viewer) async throws -> Rendered<Model>
     ) {
         router.get(path) { request, context in
@@ -186,11 +246,6 @@ struct CatalogController {
                     searchText: rendered.searchText),
                 page: rendered.model)
             return HTMLResponse.make(try environment.renderer.render(page, template: rendered.template))
-        }
-        router.get(api) { request, context in
-            let viewer = try context.requireViewer()
-            let builder = try await builder(for: viewer)
-            return JSONResponse.make(try await build(request, context, builder, viewer).model)
         }
     }
 

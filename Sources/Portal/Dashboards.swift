@@ -16,6 +16,9 @@ final class DashboardCache: Sendable {
     }
     private let entries = Mutex([String: Entry]())
     private let inFlight = Mutex([String: Task<Void, Never>]())
+    /// When on-demand generation last failed per report: a broken report is retried at most
+    /// once a minute, not on every view.
+    private let failures = Mutex([String: ContinuousClock.Instant]())
 
     /// The latest dashboard HTML of `report` and its version name, if there is one.
     func html(
@@ -30,8 +33,12 @@ final class DashboardCache: Sendable {
             return (cached.html, cached.version)
         }
         if name == nil {
-            await generateOnce(report, configuration: configuration, environment: environment)
-            name = configuration.artifacts.latestName(id: id)
+            let recentlyFailed = failures.withLock { $0[id].map { ContinuousClock.now - $0 < .seconds(60) } ?? false }
+            if !recentlyFailed {
+                await generateOnce(report, configuration: configuration, environment: environment)
+                name = configuration.artifacts.latestName(id: id)
+                if name == nil { failures.withLock { $0[id] = ContinuousClock.now } }
+            }
         }
         guard name != nil, let version = configuration.artifacts.latest(id: id) else { return nil }
         guard let data = configuration.artifacts.read(id: id, version: version.name, file: "dashboard.html") else {

@@ -129,9 +129,13 @@ struct AuthMiddleware: RouterMiddleware {
 
 enum HTMLResponse {
     static func make(_ html: String, status: HTTPResponse.Status = .ok) -> Response {
+        make(ByteBuffer(string: html), status: status)
+    }
+
+    static func make(_ body: ByteBuffer, status: HTTPResponse.Status = .ok) -> Response {
         Response(
             status: status, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
-            body: .init(byteBuffer: ByteBuffer(string: html)))
+            body: .init(byteBuffer: body))
     }
 }
 

@@ -35,6 +35,11 @@ public final class ViewCounter: Service, Sendable {
     }
 
     /// Counts one view; it reaches the state store within `flushInterval`.
+    /// Loads the totals once at start, so counts are right before the first refresh.
+    func load() async {
+        if !state.withLock({ $0.loaded }) { await refresh() }
+    }
+
     public func record(_ view: ViewEvent) {
         state.withLock { state in
             state.pending.append(view)
@@ -50,8 +55,10 @@ public final class ViewCounter: Service, Sendable {
         }
     }
 
-    public func count(kind: String, id: String) async -> Int {
-        await counts()["\(kind)/\(id)"] ?? 0
+    /// Views of one item, including those not yet written; a lookup, not a merge.
+    public func count(kind: String, id: String) -> Int {
+        let key = "\(kind)/\(id)"
+        return state.withLock { ($0.snapshot[key] ?? 0) + ($0.sinceSnapshot[key] ?? 0) }
     }
 
     /// Writes the buffered views; on failure they are kept for the next attempt.
@@ -88,6 +95,7 @@ public final class ViewCounter: Service, Sendable {
     }
 
     public func run() async throws {
+        await load()
         var sinceRefresh = Duration.zero
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: self.flushInterval) }

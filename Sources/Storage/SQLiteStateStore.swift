@@ -38,7 +38,21 @@ public final class SQLiteStateStore: StateStore {
         for migration in StateMigrations.all {
             migrator.registerMigration(migration.name) { db in try db.execute(sql: migration.sqlite) }
         }
-        try migrator.migrate(pool)
+        // NB: GRDB's migrate is synchronous and waits for every reader to finish (a barrier).
+        // Run on a cooperative thread, it could wait for an async read whose completion needs
+        // that very thread; so it runs on a dispatch queue and the caller awaits it.
+        let registered = migrator
+        let pool = self.pool
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            DispatchQueue.global().async {
+                do {
+                    try registered.migrate(pool)
+                    continuation.resume()
+                } catch {
+                    continuation.resume(throwing: error)
+                }
+            }
+        }
     }
 
     public func appliedMigrations() async throws -> [String] {

@@ -217,10 +217,24 @@ import FoundationNetworking
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
-        try await Task.sleep(for: .milliseconds(1500))
-        #expect(process.isRunning, "the generation should still be running when it is killed")
-        kill(process.processIdentifier, SIGKILL)
+        // Kill it the moment it is writing a version: a hidden temporary folder exists.
+        let deadline = ContinuousClock.now + .seconds(120)
+        var caughtMidWrite = false
+        while process.isRunning, ContinuousClock.now < deadline {
+            let folders = (try? FileManager.default.contentsOfDirectory(atPath: artifacts + "/reports")) ?? []
+            if folders.contains(where: { folder in
+                ((try? FileManager.default.contentsOfDirectory(atPath: artifacts + "/reports/" + folder)) ?? [])
+                    .contains { $0.hasPrefix(".tmp-") }
+            }) {
+                kill(process.processIdentifier, SIGKILL)
+                caughtMidWrite = true
+                break
+            }
+            try await Task.sleep(for: .milliseconds(1))
+        }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
+        #expect(caughtMidWrite, "the generation should be killed while it writes a version")
 
         // Every report's LATEST names a complete version: its manifest and every file in it exist.
         let reports = try FileManager.default.contentsOfDirectory(atPath: artifacts + "/reports")
