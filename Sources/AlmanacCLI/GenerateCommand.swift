@@ -66,7 +66,7 @@ struct GenerateCommand: AsyncParsableCommand {
             printError("the catalog in '\(catalog)' has errors; run 'almanac catalog check \(catalog)'")
             throw ExitCode(1)
         }
-        var reports = catalogValueReports(catalogValue)
+        var reports: [Report] = []
         if let report {
             guard let found = catalogValue.report(ReportID(report)) else {
                 let hint =
@@ -91,6 +91,7 @@ struct GenerateCommand: AsyncParsableCommand {
             catalog: catalogValue, warehouse: warehouseConnection, artifacts: ArtifactStore(root: artifacts),
             state: stateStore, renderer: try await PageRenderer(webRoot: webRoot), logger: logger,
             asOf: asOf.flatMap(CalendarDay.init(parsing:)) ?? CalendarDay.yesterday())
+        if report == nil { reports = generator.generatableReports }
         let started = ContinuousClock.now
         let runs = await generator.generate(
             reports, parallelism: parallelism ?? catalogValue.settings.parallelism, progress: ConsoleProgress())
@@ -109,9 +110,5 @@ struct GenerateCommand: AsyncParsableCommand {
             "Generated \(runs.count - failed.count) of \(runs.count) report\(runs.count == 1 ? "" : "s") into \(artifacts) in \((ContinuousClock.now - started).formatted(.units(allowed: [.seconds], fractionalPart: .show(length: 1))))"
         )
         if !failed.isEmpty { throw ExitCode(1) }
-    }
-
-    private func catalogValueReports(_ catalog: Catalog) -> [Report] {
-        catalog.reports.filter { $0.status == .active || $0.status == .deprecated }
     }
 }
