@@ -197,6 +197,7 @@ struct CatalogController {
             catalogVersion: catalog.version, viewer: viewer,
             catalogBroken: !environment.catalog.status.rejectedDiagnostics.isEmpty,
             minute: Int(now.timeIntervalSince1970 / 60))
+        await environment.views.load()
         let views = environment.views.count(kind: ItemKind.report.rawValue, id: id)
         if key.artifactVersion != nil || environment.dashboards == nil, let page = pageCache.page(for: key) {
             return HTMLResponse.make(page.filled(with: views))

@@ -35,8 +35,8 @@ public final class ViewCounter: Service, Sendable {
     }
 
     /// Counts one view; it reaches the state store within `flushInterval`.
-    /// Loads the totals once at start, so counts are right before the first refresh.
-    func load() async {
+    /// Loads the totals once, so counts include earlier runs before the first refresh.
+    public func load() async {
         if !state.withLock({ $0.loaded }) { await refresh() }
     }
 
@@ -95,7 +95,8 @@ public final class ViewCounter: Service, Sendable {
     }
 
     public func run() async throws {
-        await load()
+        // NB: no load here: this service starts beside the state store's migrations; totals are
+        // loaded by the first page that needs them.
         var sinceRefresh = Duration.zero
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: self.flushInterval) }

@@ -209,31 +209,34 @@ import FoundationNetworking
         #expect(first.status == 0, "\(first.stdout)\(first.stderr)")
         let before = try String(contentsOfFile: artifacts + "/reports/engagement-overview/LATEST", encoding: .utf8)
 
-        // Start regenerating everything one report at a time, and kill it hard while it works.
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try CLITests.binary())
-        process.arguments = arguments + ["--all", "--parallelism", "1"]
-        process.currentDirectoryURL = URL(fileURLWithPath: Repository.root)
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        // Kill it the moment it is writing a version: a hidden temporary folder exists.
-        let deadline = ContinuousClock.now + .seconds(120)
+        // Regenerate everything one report at a time, and kill it hard the moment it is writing a
+        // version (a hidden temporary folder exists). The watch is a tight loop on this thread, so
+        // a busy machine cannot make it oversleep the write; a run that slips through is retried.
         var caughtMidWrite = false
-        while process.isRunning, ContinuousClock.now < deadline {
-            let folders = (try? FileManager.default.contentsOfDirectory(atPath: artifacts + "/reports")) ?? []
-            if folders.contains(where: { folder in
-                ((try? FileManager.default.contentsOfDirectory(atPath: artifacts + "/reports/" + folder)) ?? [])
-                    .contains { $0.hasPrefix(".tmp-") }
-            }) {
-                kill(process.processIdentifier, SIGKILL)
-                caughtMidWrite = true
-                break
+        for _ in 0..<5 where !caughtMidWrite {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: try CLITests.binary())
+            process.arguments = arguments + ["--all", "--parallelism", "1"]
+            process.currentDirectoryURL = URL(fileURLWithPath: Repository.root)
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            let deadline = Date().addingTimeInterval(120)
+            while process.isRunning, Date() < deadline {
+                let folders = (try? FileManager.default.contentsOfDirectory(atPath: artifacts + "/reports")) ?? []
+                let writing = folders.contains { folder in
+                    ((try? FileManager.default.contentsOfDirectory(atPath: artifacts + "/reports/" + folder)) ?? [])
+                        .contains { $0.hasPrefix(".tmp-") }
+                }
+                if writing {
+                    kill(process.processIdentifier, SIGKILL)
+                    caughtMidWrite = true
+                    break
+                }
             }
-            try await Task.sleep(for: .milliseconds(1))
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+            process.waitUntilExit()
         }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
         #expect(caughtMidWrite, "the generation should be killed while it writes a version")
 
         // Every report's LATEST names a complete version: its manifest and every file in it exist.
