@@ -42,7 +42,7 @@ struct CatalogController {
         page(router, nil, api: "/api/reports/:id") { request, context, builder, viewer in
             let id = try context.parameters.require("id")
             guard let report = builder.view.report(ReportID(id)) else { throw PortalError.notFound("report", id) }
-            try await recordView(.report, id, viewer)
+            recordView(.report, id, viewer)
             var model = try await reportModel(report, builder: builder)
             model.views += 1  // the counts were read before this view was recorded
             return Rendered(model: model, template: "pages/report", title: report.title, route: .report(report.id))
@@ -65,7 +65,7 @@ struct CatalogController {
             guard let template = builder.view.template(TemplateID(id)) else {
                 throw PortalError.notFound("template", id)
             }
-            try await recordView(.template, id, viewer)
+            recordView(.template, id, viewer)
             let model = builder.template(template)
             return Rendered(
                 model: model, template: "pages/template", title: template.title, route: .template(template.id))
@@ -78,7 +78,7 @@ struct CatalogController {
             guard let metric = builder.view.metric(MetricID(id)) else {
                 throw PortalError.notFound("metric", id, hint: "The glossary lists every metric you can see.")
             }
-            try await recordView(.metric, id, viewer)
+            recordView(.metric, id, viewer)
             var model = builder.metric(metric)
             model.views += 1  // the counts were read before this view was recorded
             let asOf = environment.dashboards?.asOf() ?? CalendarDay.yesterday(now: environment.now())
@@ -190,7 +190,7 @@ struct CatalogController {
         let catalog = environment.catalog.current
         let view = CatalogView(catalog, viewer: viewer)
         guard let report = view.report(ReportID(id)) else { throw PortalError.notFound("report", id) }
-        try await recordView(.report, id, viewer)
+        recordView(.report, id, viewer)
         let now = environment.now()
         let key = RenderedPageCache.Key(
             path: request.uri.path, artifactVersion: environment.dashboards?.artifacts.latestName(id: id),
@@ -256,7 +256,7 @@ struct CatalogController {
         return PageBuilder(view: CatalogView(catalog, viewer: viewer), now: environment.now(), viewCounts: counts)
     }
 
-    private func recordView(_ kind: ItemKind, _ id: String, _ viewer: Viewer) async throws {
+    private func recordView(_ kind: ItemKind, _ id: String, _ viewer: Viewer) {
         environment.views.record(
             ViewEvent(itemKind: kind.rawValue, itemID: id, viewer: viewer.user, viewedAt: environment.now()))
     }

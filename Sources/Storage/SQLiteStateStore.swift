@@ -63,10 +63,6 @@ public final class SQLiteStateStore: StateStore {
         return StateMigrations.all.map(\.name).filter(applied.contains)
     }
 
-    public func recordView(_ view: ViewEvent) async throws {
-        try await recordViews([view])
-    }
-
     public func recordViews(_ views: [ViewEvent]) async throws {
         guard !views.isEmpty else { return }
         try await pool.write { db in

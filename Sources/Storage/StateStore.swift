@@ -12,8 +12,6 @@ public protocol StateStore: Sendable {
     /// The names of applied migrations, oldest first.
     func appliedMigrations() async throws -> [String]
 
-    /// Records that someone opened an item's page.
-    func recordView(_ view: ViewEvent) async throws
     /// Records many views in one transaction (the portal buffers views and flushes them).
     func recordViews(_ views: [ViewEvent]) async throws
     /// Views per item (`kind/id`), optionally only since a date and only of one kind.
@@ -34,6 +32,13 @@ public protocol StateStore: Sendable {
     func recordRun(_ run: RunRecord) async throws
     /// The newest runs, optionally of one kind.
     func recentRuns(kind: String?, limit: Int) async throws -> [RunRecord]
+}
+
+extension StateStore {
+    /// Records that someone opened an item's page.
+    public func recordView(_ view: ViewEvent) async throws {
+        try await recordViews([view])
+    }
 }
 
 /// One page view.
