@@ -54,6 +54,8 @@ let package = Package(
             ]),
         // Rendered reports on disk: atomic versions, a pointer to the latest, pruning.
         .target(name: "Artifacts", dependencies: ["AlmanacCore"]),
+        // Full-text search over the catalog and entity values; no I/O of its own.
+        .target(name: "Search", dependencies: ["AlmanacCore", "Catalog"]),
         // Nightly aggregate dashboards: panels → metric results → analysis → charts → artifacts.
         .target(
             name: "Generators",
@@ -78,15 +80,15 @@ let package = Package(
         .target(
             name: "Pages",
             dependencies: [
-                "AlmanacCore", "Catalog", "Scheduling",
+                "AlmanacCore", "Catalog", "Scheduling", "Search",
                 .product(name: "Mustache", package: "swift-mustache"),
             ]),
         // The HTTP edge; the only module that imports Hummingbird.
         .target(
             name: "Portal",
             dependencies: [
-                "AlmanacCore", "Catalog", "Storage", "Pages", "Warehouse", "Artifacts", "Generators",
-                .product(name: "Hummingbird", package: "hummingbird"),
+                "AlmanacCore", "Catalog", "Storage", "Pages", "Warehouse", "Artifacts", "Generators", "Search",
+                "Scheduling", .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -96,7 +98,7 @@ let package = Package(
             name: "AlmanacCLI",
             dependencies: [
                 "AlmanacCore", "Catalog", "Storage", "DemoCompany", "Portal", "Warehouse", "Generators", "Artifacts",
-                "Pages",
+                "Pages", "Search",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -125,6 +127,7 @@ let package = Package(
             name: "WarehouseTests", dependencies: ["Warehouse", "Catalog", "DemoCompany", "AlmanacTestSupport"],
             exclude: ["__Snapshots__"]),
         .testTarget(name: "DemoCompanyTests", dependencies: ["DemoCompany", "AlmanacTestSupport"]),
+        .testTarget(name: "SearchTests", dependencies: ["Search", "Catalog", "AlmanacTestSupport"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "AlmanacTestSupport"]),
         .testTarget(
             name: "PortalTests",

@@ -12,7 +12,7 @@ public struct AlmanacCommand: AsyncParsableCommand {
             """,
         subcommands: [
             ServeCommand.self, DemoCommand.self, CatalogCommand.self, GenerateCommand.self, IngestCommand.self,
-            BenchGenerationCommand.self,
+            SearchCommand.self, BenchGenerationCommand.self, BenchSearchCommand.self, BenchSearchBuildCommand.self,
         ])
 
     public init() {}

@@ -41,6 +41,11 @@ enum Decoding {
             settings.allowedBackendHosts = backends.stringList("allowed_hosts")
             backends.reportUnknownKeys()
         }
+        if let search = m.mappingReader("search") {
+            settings.searchSynonyms = synonymGroups(search, "synonyms")
+            if let schedule = cron(search, "entity_refresh") { settings.entityRefreshSchedule = schedule }
+            search.reportUnknownKeys()
+        }
         if let extra = m.mappingReader("settings") {
             settings.adminGroups = extra.stringList("admin_groups")
             if let grain = extra.enumeration("default_grain", TimeGrain.self) { settings.defaultGrain = grain }
@@ -48,6 +53,28 @@ enum Decoding {
             extra.reportUnknownKeys()
         }
         return name == nil ? nil : settings
+    }
+
+    /// A list of lists of words or phrases: `[[churn, attrition], [signups, registrations]]`.
+    static func synonymGroups(_ m: MappingReader, _ key: String) -> [[String]] {
+        guard let value = m.node(key) else { return [] }
+        guard let groups = value.sequence else {
+            m.reader.error(
+                "'\(m.childPath(key))' must be a list of lists, e.g. [[churn, attrition]]", at: value)
+            return []
+        }
+        var result: [[String]] = []
+        for (index, group) in groups.enumerated() {
+            let path = "\(m.childPath(key))[\(index)]"
+            m.reader.record(path, group)
+            guard let items = group.sequence, items.count >= 2, items.allSatisfy({ $0.scalar != nil }) else {
+                m.reader.error(
+                    "'\(path)' must be a list of at least two words or phrases that mean the same", at: group)
+                continue
+            }
+            result.append(items.compactMap { $0.scalar?.string })
+        }
+        return result
     }
 
     static func cron(_ m: MappingReader, _ key: String, required: Bool = false) -> String? {
@@ -398,11 +425,12 @@ enum Decoding {
         let filters = filters(m, "filters", allowParameters: false)
         let tags = m.stringList("tags")
         let access = m.stringList("access")
+        let refresh = cron(m, "refresh")
         guard let id, let name, let source, let key, let template, let parameter else { return nil }
         return Entity(
             id: id, name: name, description: description, source: source, key: key, label: label ?? key,
             search: search.isEmpty ? [label ?? key] : search, template: template, parameter: parameter,
-            filters: filters, tags: tags, access: access)
+            filters: filters, tags: tags, access: access, refresh: refresh)
     }
 
     static func annotation(_ m: MappingReader, id expected: String) -> Annotation? {

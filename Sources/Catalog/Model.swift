@@ -91,6 +91,10 @@ public struct CatalogSettings: Hashable, Sendable, Codable {
     public var adminGroups: [String]
     public var defaultGrain: TimeGrain
     public var defaultRange: TimeSpan
+    /// Groups of words or phrases that mean the same to search (`search.synonyms`).
+    public var searchSynonyms: [[String]]
+    /// When entity values are re-read from the warehouse, unless an entity says otherwise.
+    public var entityRefreshSchedule: String
 
     public init(companyName: String) {
         self.companyName = companyName
@@ -106,6 +110,8 @@ public struct CatalogSettings: Hashable, Sendable, Codable {
         adminGroups = []
         defaultGrain = .day
         defaultRange = TimeSpan(180, .days)
+        searchSynonyms = []
+        entityRefreshSchedule = "0 * * * *"
     }
 }
 
@@ -393,6 +399,8 @@ public struct Entity: Hashable, Sendable, Codable, Identifiable {
     public var filters: [Filter]
     public var tags: [String]
     public var access: [String]
+    /// Cron schedule for re-reading this entity's values for search; `nil`: the catalog default.
+    public var refresh: String?
 }
 
 public struct Annotation: Hashable, Sendable, Codable, Identifiable {

@@ -6,6 +6,7 @@ import HTTPTypes
 public import Hummingbird
 import Logging
 import Pages
+import Search
 import ServiceLifecycle
 import Storage
 
@@ -29,6 +30,7 @@ public func buildApplication(
             authenticator: Authenticator(configuration: environment.auth), catalog: environment.catalog))
     HealthController(environment: environment).addRoutes(to: router)
     CatalogController(environment: environment).addRoutes(to: router)
+    SearchController(environment: environment).addRoutes(to: router)
 
     let watcher = CatalogWatcher(
         store: environment.catalog, interval: environment.catalogPollInterval, logger: environment.logger
@@ -36,7 +38,10 @@ public func buildApplication(
         await syncCatalog(current, environment: environment)
     }
     // The view counter is listed first so that it stops last and flushes every counted view.
-    var services: [any Service] = [environment.views, watcher]
+    let indexer = environment.searchIndexer
+    var services: [any Service] = [
+        environment.views, watcher, SearchIndexingService(indexer: indexer, catalog: environment.catalog),
+    ]
     if let dashboards = environment.dashboards, dashboards.runsSchedule {
         services.append(
             NightlyGenerationService(catalog: environment.catalog, logger: environment.logger) { catalog in
@@ -51,6 +56,8 @@ public func buildApplication(
     app.beforeServerStarts {
         try await environment.state.migrate()
         await syncCatalog(environment.catalog.current, environment: environment)
+        // The catalog is searchable from the first request; entity values follow in the background.
+        indexer.indexCatalog(environment.catalog.current)
     }
     return app
 }

@@ -6,6 +6,7 @@ public import Generators
 import HTTPTypes
 public import Logging
 public import Pages
+public import Search
 public import Storage
 public import Warehouse
 
@@ -25,6 +26,10 @@ public struct PortalEnvironment: Sendable {
     public var dashboards: DashboardConfiguration?
     /// Counts page views in memory and writes them in batches.
     public let views: ViewCounter
+    /// The search index over the catalog and the entities' values.
+    public let search: SearchIndex
+    /// Where search ranking reads popularity from (the view log by default).
+    public var popularity: any PopularitySource
 
     public init(
         catalog: CatalogStore, state: any StateStore, renderer: PageRenderer, auth: AuthConfiguration, logger: Logger,
@@ -33,6 +38,8 @@ public struct PortalEnvironment: Sendable {
     ) {
         self.dashboards = dashboards
         self.views = ViewCounter(store: state, logger: logger)
+        self.search = SearchIndex()
+        self.popularity = ViewLogPopularity(state: state, now: now)
         self.catalog = catalog
         self.state = state
         self.renderer = renderer
@@ -80,5 +87,14 @@ public struct DashboardConfiguration: Sendable {
         AggregateGenerator(
             catalog: catalog, warehouse: warehouse, artifacts: artifacts, state: environment.state,
             renderer: environment.renderer, logger: environment.logger, asOf: asOf(), now: environment.now)
+    }
+}
+
+extension PortalEnvironment {
+    /// The indexer that keeps ``search`` up to date, reading entity values from the
+    /// dashboards' warehouse when there is one.
+    public var searchIndexer: SearchIndexer {
+        SearchIndexer(
+            index: search, warehouse: dashboards?.warehouse, popularity: popularity, state: state, logger: logger)
     }
 }

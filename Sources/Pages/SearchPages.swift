@@ -1,0 +1,292 @@
+import AlmanacCore
+import Catalog
+import Foundation
+public import Search
+
+/// A search as the URL carries it: `q` plus optional `kind`, `team`, `tag`, `status`
+/// parameters (the same filters can be typed into `q`), paging and `debug`.
+public struct SearchRequest: Hashable, Sendable {
+    public var text: String
+    public var kind: String?
+    public var team: String?
+    public var tag: String?
+    public var status: String?
+    public var limit: Int
+    public var offset: Int
+    public var debug: Bool
+
+    public static let defaultLimit = 20
+
+    public init(
+        text: String, kind: String? = nil, team: String? = nil, tag: String? = nil, status: String? = nil,
+        limit: Int = SearchRequest.defaultLimit, offset: Int = 0, debug: Bool = false
+    ) {
+        self.text = text
+        self.kind = kind
+        self.team = team
+        self.tag = tag
+        self.status = status
+        self.limit = limit
+        self.offset = offset
+        self.debug = debug
+    }
+
+    /// The parsed query with the URL's filters added.
+    public var query: SearchQuery {
+        var query = SearchQuery(parsing: text)
+        if let kind { query.kinds.insert(kind.lowercased()) }
+        if let team { query.teams.insert(team.lowercased()) }
+        if let tag { query.tags.insert(tag.lowercased()) }
+        if let status {
+            if let value = SearchStatus(rawValue: status.lowercased()) {
+                query.statuses.insert(value)
+            } else {
+                query.unknownFilters.append("status=\(status)")
+            }
+        }
+        return query
+    }
+
+    var queryString: String {
+        var parts = ["q=" + URLEncoding.queryValue(text)]
+        if let kind { parts.append("kind=" + URLEncoding.queryValue(kind)) }
+        if let team { parts.append("team=" + URLEncoding.queryValue(team)) }
+        if let tag { parts.append("tag=" + URLEncoding.queryValue(tag)) }
+        if let status { parts.append("status=" + URLEncoding.queryValue(status)) }
+        if limit != Self.defaultLimit { parts.append("limit=\(limit)") }
+        if offset > 0 { parts.append("offset=\(offset)") }
+        if debug { parts.append("debug=1") }
+        return "?" + parts.joined(separator: "&")
+    }
+
+    /// The same search with one filter set or cleared, from the first page.
+    func with(_ parameter: String, _ value: String?) -> SearchRequest {
+        var copy = self
+        copy.offset = 0
+        switch parameter {
+        case "kind": copy.kind = value
+        case "team": copy.team = value
+        case "tag": copy.tag = value
+        case "status": copy.status = value
+        default: break
+        }
+        return copy
+    }
+
+    func value(of parameter: String) -> String? {
+        switch parameter {
+        case "kind": kind
+        case "team": team
+        case "tag": tag
+        case "status": status
+        default: nil
+        }
+    }
+}
+
+public struct SearchHitModel: Encodable, Sendable {
+    public var kind: String
+    public var kindLabel: String
+    public var id: String
+    public var title: String
+    /// The title, HTML-escaped, with matched words in `<mark>`.
+    public var titleHTML: String
+    /// A snippet as plain text, and HTML-escaped with matches in `<mark>`.
+    public var snippet: String
+    public var snippetHTML: String
+    public var url: String
+    public var teamName: String?
+    /// Set only when not active: `deprecated`, `draft`, `retired`.
+    public var status: String?
+    public var certified: Bool
+    public var isEntity: Bool
+    /// "Customer dashboard for Globex (globex.com)".
+    public var entityLabel: String?
+    public var views30: Int
+    public var score: Double
+    public var explain: String?
+}
+
+public struct FacetValueModel: Encodable, Sendable {
+    public var label: String
+    public var value: String
+    public var count: Int
+    /// Applies the filter; for a selected value, clears it.
+    public var url: String
+    public var selected: Bool
+}
+
+public struct FacetGroupModel: Encodable, Sendable {
+    public var name: String
+    public var parameter: String
+    public var values: [FacetValueModel]
+}
+
+public struct SearchLinkModel: Encodable, Sendable {
+    public var text: String
+    public var url: String
+}
+
+public struct SearchPageModel: Encodable, Sendable {
+    public var query: String
+    public var total: Int
+    public var showingFrom: Int
+    public var showingTo: Int
+    public var empty: Bool
+    public var hits: [SearchHitModel]
+    public var facets: [FacetGroupModel]
+    public var didYouMean: SearchLinkModel?
+    public var correctedFrom: SearchLinkModel?
+    public var previousURL: String?
+    public var nextURL: String?
+    public var statusHint: String?
+    /// Words that matched nothing and were left out, or filters not understood.
+    public var notice: String?
+    public var corrections: [String: String]
+}
+
+public struct SuggestionModel: Encodable, Sendable {
+    public var kind: String
+    public var kindLabel: String
+    public var title: String
+    public var url: String
+    public var detail: String?
+}
+
+public struct SuggestModel: Encodable, Sendable {
+    public var query: String
+    public var suggestions: [SuggestionModel]
+}
+
+extension PageBuilder {
+    /// The search page (and `/api/search`) for results already filtered for this viewer.
+    public func search(_ request: SearchRequest, results: SearchResults) -> SearchPageModel {
+        let hits = results.hits.map { hit(for: $0, debug: request.debug) }
+        var facets: [FacetGroupModel] = []
+        let names = ["kind": "Kind", "team": "Team", "status": "Status", "tag": "Tag"]
+        for facet in results.facets {
+            let selected = request.value(of: facet.name)?.lowercased()
+            facets.append(
+                FacetGroupModel(
+                    name: names[facet.name] ?? facet.name, parameter: facet.name,
+                    values: facet.values.map { value, count in
+                        let isSelected = selected == value.lowercased()
+                        let label =
+                            facet.name == "status"
+                            ? value.capitalized : results.facetLabels[value] ?? value
+                        return FacetValueModel(
+                            label: label, value: value, count: count,
+                            url: Route.search(request.with(facet.name, isSelected ? nil : value)).path,
+                            selected: isSelected)
+                    }))
+        }
+        let from = results.total == 0 ? 0 : min(results.total, request.offset + 1)
+        let to = min(results.total, request.offset + hits.count)
+        var previous: String?
+        if request.offset > 0 {
+            var copy = request
+            copy.offset = max(0, request.offset - request.limit)
+            previous = Route.search(copy).path
+        }
+        var next: String?
+        if to < results.total {
+            var copy = request
+            copy.offset = to
+            next = Route.search(copy).path
+        }
+        var didYouMean: SearchLinkModel?
+        if let corrected = results.didYouMean {
+            var copy = request
+            copy.text = corrected
+            copy.offset = 0
+            didYouMean = SearchLinkModel(text: corrected, url: Route.search(copy).path)
+        }
+        var notes: [String] = []
+        if !results.ignoredWords.isEmpty {
+            notes.append(
+                "Nothing matched \(results.ignoredWords.map { "“\($0)”" }.joined(separator: ", ")), so it was left out."
+            )
+        }
+        if !results.query.unknownFilters.isEmpty {
+            notes.append(
+                "Not understood: \(results.query.unknownFilters.joined(separator: ", ")). "
+                    + "Filters are kind:, team:, owner:, tag: and status: (active, deprecated, draft, retired).")
+        }
+        return SearchPageModel(
+            query: request.text, total: results.total, showingFrom: from, showingTo: to, empty: hits.isEmpty,
+            hits: hits, facets: facets, didYouMean: didYouMean, correctedFrom: nil, previousURL: previous,
+            nextURL: next,
+            statusHint: results.hiddenStatuses > 0
+                ? "\(results.hiddenStatuses) draft or retired \(results.hiddenStatuses == 1 ? "item is" : "items are") hidden; add status:draft or status:retired to see \(results.hiddenStatuses == 1 ? "it" : "them")."
+                : nil,
+            notice: notes.isEmpty ? nil : notes.joined(separator: " "),
+            corrections: Dictionary(results.corrections.map { ($0.from, $0.to) }, uniquingKeysWith: { a, _ in a }))
+    }
+
+    /// Type-ahead suggestions.
+    public func suggestions(_ text: String, hits: [SearchHit]) -> SuggestModel {
+        SuggestModel(
+            query: text,
+            suggestions: hits.map { hit in
+                let model = self.hit(for: hit, debug: false)
+                var detail: [String] = []
+                if let team = model.teamName { detail.append(team) }
+                if model.certified { detail.append("certified") }
+                if let status = model.status { detail.append(status) }
+                return SuggestionModel(
+                    kind: model.kind, kindLabel: model.kindLabel, title: model.entityLabel ?? model.title,
+                    url: model.url,
+                    detail: detail.isEmpty ? nil : detail.joined(separator: " · "))
+            })
+    }
+
+    func hit(for hit: SearchHit, debug: Bool) -> SearchHitModel {
+        let document = hit.document
+        let url: String
+        var entityLabel: String?
+        var id: String
+        switch document.target {
+        case .item(let key):
+            id = key.id
+            url = (Route.item(key) ?? .browse(BrowseFilter(kind: key.kind, text: key.id))).path
+        case .person(let team, let name):
+            id = name
+            url = Route.team(team).path
+        case .entityValue(_, let template, let parameter, let value):
+            id = value
+            url = Route.templateWith(template, parameter: parameter, value: value).path
+            let alias = document.keywords.first.map { " (\($0))" } ?? ""
+            entityLabel = "\(document.kindLabel) dashboard for \(document.title)\(alias)"
+        }
+        return SearchHitModel(
+            kind: document.kind, kindLabel: document.kindLabel, id: id, title: document.title,
+            titleHTML: Self.html(hit.title), snippet: hit.snippet.plain, snippetHTML: Self.html(hit.snippet), url: url,
+            teamName: document.teamName, status: document.status == .active ? nil : document.status.rawValue,
+            certified: document.certified, isEntity: entityLabel != nil, entityLabel: entityLabel,
+            views30: hit.views30, score: (hit.score * 1000).rounded() / 1000, explain: debug ? hit.explanation : nil)
+    }
+
+    /// Escaped text with matched parts in `<mark>`: the only HTML built outside templates.
+    static func html(_ text: HighlightedText) -> String {
+        text.parts.map { part in
+            let escaped = escape(part.text)
+            return part.matched ? "<mark>\(escaped)</mark>" : escaped
+        }.joined()
+    }
+
+    static func escape(_ text: String) -> String {
+        var out = ""
+        out.reserveCapacity(text.utf8.count)
+        for character in text {
+            switch character {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "'": out += "&#39;"
+            default: out.append(character)
+            }
+        }
+        return out
+    }
+}

@@ -1,0 +1,95 @@
+import AlmanacCore
+import Catalog
+import Foundation
+import Hummingbird
+import Pages
+import Search
+
+/// `/search` (page), `/api/search` (JSON) and `/api/suggest` (type-ahead).
+///
+/// The query text itself is never an error (any text gives results or none); only the
+/// paging and filter parameters are checked, and a bad one gets a 400 that names it.
+struct SearchController {
+    let environment: PortalEnvironment
+
+    func addRoutes(to router: Router<AppRequestContext>) {
+        router.get("/search") { request, context in
+            let viewer = try context.requireViewer()
+            let search = try Self.searchRequest(request)
+            let builder = builder(for: viewer)
+            let model = run(search, builder: builder, viewer: viewer)
+            let title = search.text.isEmpty ? "Search" : "Search: \(search.text.prefix(80))"
+            let page = Page(
+                layout: builder.layout(
+                    title: title, active: nil, apiURL: Route.search(search).apiPath,
+                    catalogBroken: !environment.catalog.status.rejectedDiagnostics.isEmpty, searchText: search.text),
+                page: model)
+            return HTMLResponse.make(try environment.renderer.render(page, template: "pages/search"))
+        }
+        router.get("/api/search") { request, context in
+            let viewer = try context.requireViewer()
+            let search = try Self.searchRequest(request)
+            return JSONResponse.make(run(search, builder: builder(for: viewer), viewer: viewer))
+        }
+        router.get("/api/suggest") { request, context in
+            let viewer = try context.requireViewer()
+            let text = request.uri.queryParameters.get("q") ?? ""
+            let limit = try Self.integer(request, "limit", default: 8, in: 1...20)
+            let hits = environment.search.suggest(text, viewer: viewer, limit: limit)
+            return JSONResponse.make(builder(for: viewer).suggestions(text, hits: hits))
+        }
+    }
+
+    private func run(_ search: SearchRequest, builder: PageBuilder, viewer: Viewer) -> SearchPageModel {
+        let results = environment.search.search(
+            search.query, viewer: viewer,
+            options: SearchOptions(limit: search.limit, offset: search.offset, explain: search.debug))
+        return builder.search(search, results: results)
+    }
+
+    private func builder(for viewer: Viewer) -> PageBuilder {
+        PageBuilder(view: CatalogView(environment.catalog.current, viewer: viewer), now: environment.now())
+    }
+
+    static func searchRequest(_ request: Request) throws -> SearchRequest {
+        let query = request.uri.queryParameters
+        var search = SearchRequest(text: String((query.get("q") ?? "").prefix(SearchQuery.maximumLength)))
+        for parameter in ["kind", "team", "tag", "status"] {
+            guard let value = query.get(parameter), !value.isEmpty else { continue }
+            guard value.count <= 64 else { throw PortalError.badParameter(parameter, "longer than 64 characters") }
+            switch parameter {
+            case "kind": search.kind = value
+            case "team": search.team = value
+            case "tag": search.tag = value
+            default:
+                guard SearchStatus(rawValue: value.lowercased()) != nil else {
+                    throw PortalError.badParameter(
+                        "status", "'\(value)' is not a status; use one of active, deprecated, draft, retired")
+                }
+                search.status = value
+            }
+        }
+        search.limit = try integer(request, "limit", default: SearchRequest.defaultLimit, in: 1...100)
+        search.offset = try integer(request, "offset", default: 0, in: 0...10_000)
+        if let debug = query.get("debug") {
+            guard ["0", "1", "true", "false", ""].contains(debug) else {
+                throw PortalError.badParameter("debug", "'\(debug)' is not 0 or 1")
+            }
+            search.debug = debug == "1" || debug == "true"
+        }
+        return search
+    }
+
+    static func integer(
+        _ request: Request, _ name: String, default value: Int, in range: ClosedRange<Int>
+    ) throws
+        -> Int
+    {
+        guard let text = request.uri.queryParameters.get(name), !text.isEmpty else { return value }
+        guard let number = Int(text), range.contains(number) else {
+            throw PortalError.badParameter(
+                name, "'\(text.prefix(40))' is not a whole number from \(range.lowerBound) to \(range.upperBound)")
+        }
+        return number
+    }
+}

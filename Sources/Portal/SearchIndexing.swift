@@ -1,0 +1,183 @@
+import AlmanacCore
+public import Catalog
+public import Foundation
+public import Logging
+import Scheduling
+public import Search
+public import ServiceLifecycle
+public import Storage
+public import Warehouse
+
+/// Popularity from the view log, until usage tracking offers richer figures.
+public struct ViewLogPopularity: PopularitySource {
+    public let state: any StateStore
+    public let now: @Sendable () -> Date
+
+    public init(state: any StateStore, now: @escaping @Sendable () -> Date = { Date() }) {
+        self.state = state
+        self.now = now
+    }
+
+    public func popularity() async throws -> [String: Popularity] {
+        let now = now()
+        func since(_ days: Double) -> Date { now.addingTimeInterval(-days * 86_400) }
+        let week = try await state.viewCounts(kind: nil, since: since(7))
+        let month = try await state.viewCounts(kind: nil, since: since(30))
+        let quarter = try await state.viewCounts(kind: nil, since: since(90))
+        var result: [String: Popularity] = [:]
+        for (key, views) in quarter {
+            result[key] = Popularity(views7: week[key] ?? 0, views30: month[key] ?? 0, views90: views)
+        }
+        return result
+    }
+}
+
+/// Keeps a ``SearchIndex`` in step with the catalog, the entities' values in the warehouse
+/// and popularity. Shared by the portal (through ``SearchIndexingService``) and the CLI.
+public struct SearchIndexer: Sendable {
+    public let index: SearchIndex
+    public let warehouse: (any Warehouse)?
+    public let popularity: (any PopularitySource)?
+    public let state: (any StateStore)?
+    public let logger: Logger
+
+    public init(
+        index: SearchIndex, warehouse: (any Warehouse)?, popularity: (any PopularitySource)?,
+        state: (any StateStore)?, logger: Logger
+    ) {
+        self.index = index
+        self.warehouse = warehouse
+        self.popularity = popularity
+        self.state = state
+        self.logger = logger
+    }
+
+    /// Indexes the catalog's objects (only what changed since the last call is rebuilt).
+    @discardableResult
+    public func indexCatalog(_ catalog: Catalog) -> Int {
+        let documents = CatalogDocuments.documents(for: catalog)
+        index.retainEntities(Set(catalog.entities.map(\.id.rawValue)))
+        return index.updateCatalog(documents, synonyms: catalog.settings.searchSynonyms)
+    }
+
+    /// Reads the values of `entities` from the warehouse and swaps them into the index. A
+    /// failing lookup keeps that entity's previous values and is recorded as a failed run.
+    public func loadEntities(_ entities: [Entity], catalog: Catalog) async {
+        guard let warehouse else { return }
+        for entity in entities {
+            let started = Date()
+            do {
+                let rows = try await EntityLookup.rows(for: entity, catalog: catalog, warehouse: warehouse)
+                let documents = CatalogDocuments.documents(
+                    for: entity,
+                    rows: rows.map { CatalogDocuments.EntityRow(key: $0.key, label: $0.label, aliases: $0.aliases) },
+                    catalog: catalog)
+                index.replaceEntityValues(entity.id.rawValue, documents)
+                await record(entity, started: started, rows: documents.count, error: nil)
+            } catch {
+                logger.warning(
+                    "could not read entity values for search",
+                    metadata: ["entity": "\(entity.id)", "error": "\(error)"])
+                await record(entity, started: started, rows: 0, error: "\(error)")
+            }
+        }
+    }
+
+    private func record(_ entity: Entity, started: Date, rows: Int, error: String?) async {
+        guard let state else { return }
+        let run = RunRecord(
+            kind: "index", target: "entity:\(entity.id)", startedAt: started,
+            durationMilliseconds: Int(Date().timeIntervalSince(started) * 1000), rows: rows, error: error)
+        try? await state.recordRun(run)
+    }
+
+    /// Re-reads view counts into the ranking.
+    public func refreshPopularity() async {
+        guard let popularity else { return }
+        do {
+            index.updatePopularity(try await popularity.popularity())
+        } catch {
+            logger.warning("could not read popularity for search", metadata: ["error": "\(error)"])
+        }
+    }
+}
+
+/// Runs beside the server: re-indexes the catalog when it changes, re-reads entity values
+/// on their schedule (`refresh` on the entity, else `search.entity_refresh`) and when
+/// their definition changes, and refreshes popularity every `popularityInterval`.
+public struct SearchIndexingService: Service {
+    public let indexer: SearchIndexer
+    public let catalog: CatalogStore
+    public var pollInterval: Duration
+    public var popularityInterval: Duration
+
+    public init(
+        indexer: SearchIndexer, catalog: CatalogStore, pollInterval: Duration = .milliseconds(250),
+        popularityInterval: Duration = .seconds(30)
+    ) {
+        self.indexer = indexer
+        self.catalog = catalog
+        self.pollInterval = pollInterval
+        self.popularityInterval = popularityInterval
+    }
+
+    public func run() async throws {
+        var indexed = catalog.current
+        indexer.indexCatalog(indexed)
+        await indexer.refreshPopularity()
+        await indexer.loadEntities(indexed.entities, catalog: indexed)
+        var due = Self.nextRefresh(indexed, after: Date())
+        var popularityDue = ContinuousClock.now + popularityInterval
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: pollInterval) }
+            if Task.isShuttingDownGracefully || Task.isCancelled { break }
+            let current = catalog.current
+            if current.version != indexed.version {
+                let changed = indexer.indexCatalog(current)
+                let entities = Self.entitiesToReload(from: indexed, to: current)
+                indexer.logger.info(
+                    "search index updated",
+                    metadata: ["documents": "\(changed)", "entities": "\(entities.map(\.id.rawValue))"])
+                indexed = current
+                due = Self.nextRefresh(current, after: Date())
+                await indexer.loadEntities(entities, catalog: current)
+            }
+            let now = Date()
+            let expired = current.entities.filter { entity in due[entity.id].map { $0 <= now } ?? false }
+            if !expired.isEmpty {
+                await indexer.loadEntities(expired, catalog: current)
+                for entity in expired { due[entity.id] = Self.nextRefresh(current, after: Date())[entity.id] }
+            }
+            if ContinuousClock.now >= popularityDue {
+                await indexer.refreshPopularity()
+                popularityDue = ContinuousClock.now + popularityInterval
+            }
+        }
+    }
+
+    /// When each entity's values are next re-read.
+    static func nextRefresh(_ catalog: Catalog, after date: Date) -> [EntityID: Date] {
+        let zone = TimeZone(identifier: catalog.settings.timezone) ?? .gmt
+        var result: [EntityID: Date] = [:]
+        for entity in catalog.entities {
+            let expression = entity.refresh ?? catalog.settings.entityRefreshSchedule
+            if let schedule = try? CronSchedule(parsing: expression),
+                let next = schedule.nextFire(after: date, in: zone)
+            {
+                result[entity.id] = next
+            }
+        }
+        return result
+    }
+
+    /// Entities that are new, or whose definition, source or template changed.
+    static func entitiesToReload(from previous: Catalog, to current: Catalog) -> [Entity] {
+        current.entities.filter { entity in
+            let keys = [
+                ItemKey(.entity, entity.id.rawValue), ItemKey(.source, entity.source.rawValue),
+                ItemKey(.template, entity.template.rawValue),
+            ]
+            return keys.contains { previous.itemDigests[$0] != current.itemDigests[$0] }
+        }
+    }
+}

@@ -1,0 +1,101 @@
+import Foundation
+
+/// Turns text into search terms: the same steps for indexed fields and for queries.
+///
+/// NFKC, lower case, diacritics folded ("Zürich" and "Zu\u{308}rich" both become
+/// "zurich"); words are runs of letters and digits, and every other character separates
+/// words, so nothing a user types can act as syntax. Terms are Porter stems.
+public enum Analyzer {
+    /// Words dropped from queries (unless nothing else is left); they are indexed as usual.
+    public static let stopWords: Set<String> = [
+        "and", "or", "not", "the", "of", "by", "for", "in", "a", "an", "to", "per", "with", "on", "at", "vs",
+    ]
+
+    /// The folded words of `text`, before stemming, in order.
+    public static func words(_ text: String) -> [String] {
+        var out: [String] = []
+        forEachWord(in: text) { out.append($0) }
+        return out
+    }
+
+    /// Calls `body` with each folded word of `text`.
+    ///
+    /// ASCII text (nearly all of a catalog) takes a byte loop; anything else is normalised
+    /// and folded by Foundation first.
+    public static func forEachWord(in text: String, _ body: (String) -> Void) {
+        var isASCII = true
+        for byte in text.utf8 where byte >= 0x80 {
+            isASCII = false
+            break
+        }
+        if isASCII {
+            var current: [UInt8] = []
+            current.reserveCapacity(16)
+            for byte in text.utf8 {
+                switch byte {
+                case 0x30...0x39, 0x61...0x7A: current.append(byte)
+                case 0x41...0x5A: current.append(byte + 0x20)
+                default:
+                    if !current.isEmpty {
+                        body(String(decoding: current, as: UTF8.self))
+                        current.removeAll(keepingCapacity: true)
+                    }
+                }
+            }
+            if !current.isEmpty { body(String(decoding: current, as: UTF8.self)) }
+            return
+        }
+        let folded = fold(text)
+        var current = String.UnicodeScalarView()
+        for scalar in folded.unicodeScalars {
+            if isWordScalar(scalar) {
+                current.append(scalar)
+            } else if !current.isEmpty {
+                body(String(current))
+                current = String.UnicodeScalarView()
+            }
+        }
+        if !current.isEmpty { body(String(current)) }
+    }
+
+    /// Lower case, compatibility-normalised, diacritics and widths folded.
+    public static func fold(_ text: String) -> String {
+        text.precomposedStringWithCompatibilityMapping
+            .folding(options: [.caseInsensitive, .diacriticInsensitive, .widthInsensitive], locale: nil)
+            .lowercased()
+    }
+
+    static func isWordScalar(_ scalar: Unicode.Scalar) -> Bool {
+        let properties = scalar.properties
+        return properties.isAlphabetic || properties.numericType != nil
+    }
+
+    /// The index term of a folded word.
+    public static func term(_ word: String) -> String { PorterStemmer.stem(word) }
+
+    /// The terms of `text` (stemmed words), in order.
+    public static func terms(_ text: String) -> [String] { words(text).map(term) }
+
+    /// Each word of `text` with where it sits in `text`, for highlighting.
+    static func wordRanges(_ text: String) -> [(range: Range<String.Index>, word: String)] {
+        var out: [(Range<String.Index>, String)] = []
+        var start: String.Index?
+        var index = text.startIndex
+        while index < text.endIndex {
+            let character = text[index]
+            let isWord = character.unicodeScalars.contains { isWordScalar($0) }
+            if isWord {
+                if start == nil { start = index }
+            } else if let begin = start {
+                out.append((begin..<index, String(text[begin..<index])))
+                start = nil
+            }
+            index = text.index(after: index)
+        }
+        if let begin = start { out.append((begin..<text.endIndex, String(text[begin..<text.endIndex]))) }
+        return out.flatMap { range, raw in
+            // A raw word may fold into several (e.g. "½"); highlight it when any of them matches.
+            words(raw).map { (range, $0) }
+        }
+    }
+}

@@ -1,0 +1,82 @@
+/// Marks the words of a text that the query matched: by stem (so "signups" lights up for
+/// "signup"), by the typo-corrected word, and by the prefix still being typed.
+struct Highlighter {
+    let stems: Set<String>
+    let prefix: String?
+    /// Words around the first match in a snippet.
+    static let snippetWords = 28
+
+    func matches(_ word: String) -> Bool {
+        if let prefix, word.hasPrefix(prefix) { return true }
+        return stems.contains(Analyzer.term(word))
+    }
+
+    func highlight(_ text: String) -> HighlightedText {
+        mark(text, words: Analyzer.wordRanges(text), from: nil, to: nil)
+    }
+
+    /// A window of the description (or of the aliases, tags and synonyms when the
+    /// description has no match) around the first matching word.
+    func snippet(of document: SearchDocument) -> HighlightedText {
+        let sources = [
+            document.description, document.keywords.joined(separator: " · "), document.synonyms.joined(separator: ", "),
+            document.tags.joined(separator: ", "),
+        ].filter { !$0.isEmpty }
+        for text in sources {
+            let words = Analyzer.wordRanges(text)
+            guard let first = words.firstIndex(where: { matches($0.word) }) else { continue }
+            let start = max(0, first - 8)
+            let end = min(words.count, start + Self.snippetWords)
+            return mark(text, words: words, from: start, to: end)
+        }
+        guard let description = sources.first else { return HighlightedText(parts: []) }
+        let words = Analyzer.wordRanges(description)
+        return mark(description, words: words, from: 0, to: min(words.count, Self.snippetWords))
+    }
+
+    /// The text from word `from` to word `to` (all of it when nil), matched words marked.
+    private func mark(
+        _ text: String, words: [(range: Range<String.Index>, word: String)], from: Int?, to: Int?
+    ) -> HighlightedText {
+        var parts: [HighlightedText.Part] = []
+        func add(_ piece: Substring, _ matched: Bool) {
+            guard !piece.isEmpty else { return }
+            if let last = parts.last, last.matched == matched {
+                parts[parts.count - 1].text += piece
+            } else {
+                parts.append(.init(text: String(piece), matched: matched))
+            }
+        }
+        let first = from ?? 0
+        let last = to ?? words.count
+        var cursor: String.Index
+        if from != nil, first < words.count {
+            cursor = words[first].range.lowerBound
+            if first > 0 { add("…", false) }
+        } else {
+            cursor = text.startIndex
+        }
+        var index = first
+        while index < last {
+            let range = words[index].range
+            // Several folded words can share one range ("½"); mark it once.
+            var matched = matches(words[index].word)
+            while index + 1 < last && words[index + 1].range == range {
+                index += 1
+                matched = matched || matches(words[index].word)
+            }
+            if range.lowerBound >= cursor {
+                add(text[cursor..<range.lowerBound], false)
+                add(text[range], matched)
+                cursor = range.upperBound
+            }
+            index += 1
+        }
+        if to == nil || last >= words.count {
+            add(text[cursor...], false)
+        } else {
+            add("…", false)
+        }
+        return HighlightedText(parts: parts)
+    }
+}

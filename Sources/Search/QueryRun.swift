@@ -1,0 +1,321 @@
+import AlmanacCore
+import Foundation
+
+/// How a query term was found, for its weight and for the score explanation.
+enum MatchKind: Sendable {
+    case exact, synonym, prefix, typo
+
+    var factor: Float {
+        switch self {
+        case .exact: 1
+        case .synonym: 0.85
+        case .prefix: 0.8
+        case .typo: 0.75
+        }
+    }
+}
+
+/// One execution of a query over a snapshot's segments.
+struct QueryRun {
+    let query: SearchQuery
+    let viewer: Viewer
+    let options: SearchOptions
+    let slots: [SearchIndex.Slot]
+    let synonyms: SynonymTable
+
+    /// A query word resolved in every segment.
+    struct Word {
+        var text: String
+        /// Per slot: (term, how it matched).
+        var terms: [[(term: UInt32, kind: MatchKind)]]
+        var correction: String?
+        var matched: Bool { terms.contains { !$0.isEmpty } }
+    }
+
+    struct Candidate {
+        var score: Float
+        var slot: Int
+        var doc: UInt32
+        var text: Float
+    }
+
+    func run() -> SearchResults {
+        var words = query.words.enumerated().map { index, word in
+            resolve(word, isPrefix: query.lastWordIsPrefix && index == query.words.count - 1)
+        }
+        let phraseWords = Set(query.phrases.flatMap { $0 })
+        var ignored: [String] = []
+        // Forgiving: a word that matches nothing anywhere is left out, unless it is all there is
+        // or part of a quoted phrase.
+        if words.contains(where: \.matched) {
+            ignored = words.filter { !$0.matched && !phraseWords.contains($0.text) }.map(\.text)
+            words.removeAll { !$0.matched && !phraseWords.contains($0.text) }
+        }
+        let corrections = words.compactMap { word in word.correction.map { (from: word.text, to: $0) } }
+        var empty = SearchResults(
+            query: query, hits: [], total: 0, facets: [], corrections: corrections,
+            didYouMean: corrections.isEmpty ? nil : correctedText(corrections), ignoredWords: ignored,
+            hiddenStatuses: 0)
+        if words.isEmpty && !query.hasFilters { return empty }
+        if words.contains(where: { !$0.matched }) { return empty }
+
+        let limit = options.offset + options.limit
+        var top: [Candidate] = []
+        var total = 0
+        var hidden = 0
+        var kindCounts: [String: (label: String, count: Int)] = [:]
+        var teamCounts: [String: (label: String, count: Int)] = [:]
+        var statusCounts: [String: Int] = [:]
+        var tagCounts: [String: Int] = [:]
+
+        for (slotIndex, slot) in slots.enumerated() {
+            let segment = slot.segment
+            let columns = segment.columns
+            let groups = words.map { word in
+                IndexSegment.Group(terms: word.terms[slotIndex].map { ($0.term, $0.kind.factor) })
+            }
+            // Phrases as term sequences; a phrase with a word this segment lacks matches nothing here.
+            var phrases: [[UInt32]] = []
+            var phraseImpossible = false
+            for phrase in query.phrases {
+                let terms = phrase.map { segment.termIDs[Analyzer.term($0)] }
+                if terms.contains(where: { $0 == nil }) { phraseImpossible = true }
+                phrases.append(terms.compactMap { $0 })
+            }
+            if phraseImpossible { continue }
+
+            let allowedKinds = allowedCodes(query.kinds, columns.kindNames)
+            if !options.facets, let allowedKinds, !allowedKinds.contains(true) { continue }
+            let allowedTeams = allowedCodes(query.teams, columns.teamNames)
+            let allowedTags = allowedCodes(query.tags, columns.tagNames)
+
+            let (docs, scores): ([UInt32], [Float])
+            if groups.isEmpty {
+                docs = (0..<UInt32(segment.count)).map { $0 }
+                scores = [Float](repeating: 1, count: segment.count)
+            } else {
+                (docs, scores) = segment.evaluate(groups)
+            }
+            var kindLocal = [Int](repeating: 0, count: columns.kindNames.count)
+            var teamLocal = [Int](repeating: 0, count: columns.teamNames.count)
+            var tagLocal = [Int](repeating: 0, count: columns.tagNames.count)
+            var statusLocal = [Int](repeating: 0, count: SearchStatus.allCases.count)
+            let checkDeleted = !slot.deleted.isEmpty
+
+            for (index, doc) in docs.enumerated() {
+                let d = Int(doc)
+                if checkDeleted && slot.deleted.contains(doc) { continue }
+                if columns.restricted[d] && !viewer.isAdmin && !segment.documents[d].isVisible(to: viewer) { continue }
+                if !phrases.isEmpty && !phrases.allSatisfy({ segment.containsPhrase($0, in: doc) }) { continue }
+                if !query.owners.isEmpty {
+                    let owner = segment.documents[d].ownerWords
+                    if !query.owners.allSatisfy(owner.contains) { continue }
+                }
+                let kindOK = allowedKinds.map { $0[Int(columns.kinds[d])] } ?? true
+                let teamOK = allowedTeams.map { $0[Int(columns.teams[d])] } ?? true
+                var tagOK = true
+                if let allowedTags {
+                    tagOK = false
+                    for position in columns.tagStart[d]..<columns.tagStart[d + 1]
+                    where allowedTags[Int(columns.tags[position])] {
+                        tagOK = true
+                        break
+                    }
+                }
+                let status = columns.statuses[d]
+                let statusOK: Bool
+                if query.statuses.isEmpty {
+                    statusOK = status.isListed || segment.documents[d].isOwned(by: viewer)
+                } else {
+                    statusOK = query.statuses.contains(status)
+                }
+                if options.facets {
+                    if teamOK && statusOK && tagOK { kindLocal[Int(columns.kinds[d])] += 1 }
+                    if kindOK && statusOK && tagOK { teamLocal[Int(columns.teams[d])] += 1 }
+                    if kindOK && teamOK && tagOK { statusLocal[statusIndex(status)] += 1 }
+                    if kindOK && teamOK && statusOK {
+                        for position in columns.tagStart[d]..<columns.tagStart[d + 1] {
+                            tagLocal[Int(columns.tags[position])] += 1
+                        }
+                    }
+                }
+                guard kindOK && teamOK && tagOK else { continue }
+                guard statusOK else {
+                    hidden += 1
+                    continue
+                }
+                total += 1
+                let score = scores[index] * slot.priors[d]
+                if top.count < limit {
+                    insert(Candidate(score: score, slot: slotIndex, doc: doc, text: scores[index]), into: &top)
+                } else if let last = top.last, precedes(score, slotIndex, doc, last) {
+                    top.removeLast()
+                    insert(Candidate(score: score, slot: slotIndex, doc: doc, text: scores[index]), into: &top)
+                }
+            }
+            if options.facets {
+                for (code, count) in kindLocal.enumerated() where count > 0 {
+                    kindCounts[columns.kindNames[code], default: (columns.kindLabels[code], 0)].count += count
+                }
+                for (code, count) in teamLocal.enumerated() where count > 0 && code > 0 {
+                    teamCounts[columns.teamNames[code], default: (columns.teamLabels[code], 0)].count += count
+                }
+                for (code, count) in tagLocal.enumerated() where count > 0 {
+                    tagCounts[columns.tagNames[code], default: 0] += count
+                }
+                for (index, count) in statusLocal.enumerated() where count > 0 {
+                    statusCounts[SearchStatus.allCases[index].rawValue, default: 0] += count
+                }
+            }
+        }
+
+        let matchedStems = Set(
+            words.flatMap { word in
+                word.terms.enumerated().flatMap { slot, terms in terms.map { slots[slot].segment.terms[Int($0.term)] } }
+            })
+        let prefix = query.lastWordIsPrefix ? words.last.map(\.text) : nil
+        let highlighter = Highlighter(stems: matchedStems, prefix: prefix)
+        let page = top.dropFirst(options.offset)
+        empty.hits = page.map { candidate in
+            let slot = slots[candidate.slot]
+            let document = slot.segment.documents[Int(candidate.doc)]
+            var hit = SearchHit(
+                document: document, score: Double(candidate.score),
+                title: options.snippets
+                    ? highlighter.highlight(document.title) : HighlightedText(plain: document.title),
+                snippet: options.snippets ? highlighter.snippet(of: document) : HighlightedText(parts: []),
+                views30: Int(slot.views30[Int(candidate.doc)]))
+            if options.explain { hit.explanation = explain(candidate, words: words) }
+            return hit
+        }
+        empty.total = total
+        empty.hiddenStatuses = hidden
+        if options.facets {
+            func sorted(_ counts: [String: (label: String, count: Int)]) -> [(String, Int)] {
+                counts.sorted { ($1.value.count, $0.key) < ($0.value.count, $1.key) }.map { ($0.key, $0.value.count) }
+            }
+            empty.facets = [
+                SearchFacet(name: "kind", values: sorted(kindCounts)),
+                SearchFacet(name: "team", values: sorted(teamCounts)),
+                SearchFacet(
+                    name: "status",
+                    values: SearchStatus.allCases.compactMap { status in
+                        statusCounts[status.rawValue].map { (status.rawValue, $0) }
+                    }),
+                SearchFacet(
+                    name: "tag",
+                    values: Array(
+                        tagCounts.sorted { ($1.value, $0.key) < ($0.value, $1.key) }.prefix(12).map {
+                            ($0.key, $0.value)
+                        })),
+            ].filter { !$0.values.isEmpty }
+            empty.facetLabels = kindCounts.mapValues(\.label).merging(
+                teamCounts.mapValues(\.label), uniquingKeysWith: { first, _ in first })
+        }
+        return empty
+    }
+
+    private func statusIndex(_ status: SearchStatus) -> Int {
+        switch status {
+        case .active: 0
+        case .deprecated: 1
+        case .draft: 2
+        case .retired: 3
+        }
+    }
+
+    private func allowedCodes(_ wanted: Set<String>, _ names: [String]) -> [Bool]? {
+        wanted.isEmpty ? nil : names.map { wanted.contains($0.lowercased()) }
+    }
+
+    /// Higher score first; ties by segment and document order, so results are stable.
+    private func precedes(_ score: Float, _ slot: Int, _ doc: UInt32, _ other: Candidate) -> Bool {
+        if score != other.score { return score > other.score }
+        if slot != other.slot { return slot < other.slot }
+        return doc < other.doc
+    }
+
+    private func insert(_ candidate: Candidate, into top: inout [Candidate]) {
+        var index = top.count
+        while index > 0 && precedes(candidate.score, candidate.slot, candidate.doc, top[index - 1]) { index -= 1 }
+        top.insert(candidate, at: index)
+    }
+
+    /// Finds a query word's terms in every segment: the word itself (by its stem), words it
+    /// begins (while typing), and only when neither exists anywhere, words one typo away.
+    private func resolve(_ word: String, isPrefix: Bool) -> Word {
+        let stem = Analyzer.term(word)
+        let alternatives = synonyms.alternatives(of: stem)
+        var terms = [[(term: UInt32, kind: MatchKind)]](repeating: [], count: slots.count)
+        for (index, slot) in slots.enumerated() {
+            let exact = slot.segment.termIDs[stem]
+            if let exact { terms[index].append((exact, .exact)) }
+            for alternative in alternatives {
+                if let term = slot.segment.termIDs[alternative] { terms[index].append((term, .synonym)) }
+            }
+            if isPrefix {
+                for term in slot.segment.prefixTerms(word, limit: 48) where term != exact {
+                    terms[index].append((term, .prefix))
+                }
+            }
+        }
+        var resolved = Word(text: word, terms: terms)
+        if resolved.matched || word.count < 4 || word.contains(where: \.isNumber) { return resolved }
+        var best: (word: String, frequency: Int)?
+        for (index, slot) in slots.enumerated() {
+            var seen = Set<UInt32>()
+            for candidate in slot.segment.wordsWithinOneEdit(of: word) {
+                guard let term = slot.segment.term(ofWord: candidate), seen.insert(term).inserted else { continue }
+                terms[index].append((term, .typo))
+                let frequency = slot.segment.documentFrequency(term)
+                if best == nil || frequency > best!.frequency
+                    || (frequency == best!.frequency && candidate < best!.word)
+                {
+                    best = (candidate, frequency)
+                }
+            }
+        }
+        resolved.terms = terms
+        resolved.correction = best?.word
+        return resolved
+    }
+
+    private func correctedText(_ corrections: [(from: String, to: String)]) -> String {
+        var parts = query.words.map { word in corrections.first { $0.from == word }?.to ?? word }
+        for kind in query.kinds.sorted() where !query.kinds.contains(kind + "s") { parts.append("kind:\(kind)") }
+        parts += query.teams.sorted().map { "team:\($0)" }
+        parts += query.owners.map { "owner:\($0)" }
+        parts += query.tags.sorted().map { "tag:\($0)" }
+        parts += query.statuses.map(\.rawValue).sorted().map { "status:\($0)" }
+        return parts.joined(separator: " ")
+    }
+
+    /// "retention (exact, title…) 4.12 + …; × 1.45 popularity (…)".
+    private func explain(_ candidate: Candidate, words: [Word]) -> String {
+        let slot = slots[candidate.slot]
+        let segment = slot.segment
+        var parts: [String] = []
+        for word in words {
+            var best: (String, MatchKind, Float)?
+            for (term, kind) in word.terms[candidate.slot] {
+                guard let score = segment.score(of: term, in: candidate.doc) else { continue }
+                let weighted = score * kind.factor
+                if best == nil || weighted > best!.2 { best = (segment.terms[Int(term)], kind, weighted) }
+            }
+            if let (term, kind, score) = best {
+                parts.append("'\(word.text)' → \(term) (\(kind)) \(String(format: "%.3f", score))")
+            }
+        }
+        let document = segment.documents[Int(candidate.doc)]
+        var factors = [String(format: "text %.3f", candidate.text)]
+        let views = slot.views30[Int(candidate.doc)]
+        factors.append(String(format: "× %.3f ranking factor", slot.priors[Int(candidate.doc)]))
+        var reasons: [String] = []
+        if views > 0 { reasons.append("\(views) views in 30 days") }
+        if document.certified { reasons.append("certified ×1.3") }
+        if document.status == .deprecated { reasons.append("deprecated ×0.4") }
+        if !reasons.isEmpty { factors.append("(" + reasons.joined(separator: ", ") + ")") }
+        return parts.joined(separator: " + ") + "; " + factors.joined(separator: " ")
+            + String(format: " = %.3f", candidate.score)
+    }
+}

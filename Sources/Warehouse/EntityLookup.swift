@@ -1,0 +1,62 @@
+import AlmanacCore
+public import Catalog
+
+/// Reads an entity's values (every customer, campaign, city…) from its source, for search.
+public enum EntityLookup {
+    /// One value: the key the template takes, the label people know it by, and the other
+    /// searchable columns.
+    public struct Row: Sendable, Hashable {
+        public var key: String
+        public var label: String
+        public var aliases: [String]
+    }
+
+    /// Refuses to read more values than this for one entity (search keeps them in memory).
+    public static let maximumRows = 2_000_000
+
+    /// `SELECT key, label, search… FROM table WHERE filters`, values bound.
+    public static func statement(
+        for entity: Entity, catalog: Catalog, dialect: SQLDialect
+    ) throws(CompileError) -> CompiledStatement {
+        guard let source = catalog.source(entity.source) else {
+            throw CompileError("entity '\(entity.id)' names source '\(entity.source)', which is not in the catalog")
+        }
+        var builder = StatementBuilder(dialect: dialect)
+        let columns = [entity.key, entity.label] + entity.search.filter { $0 != entity.label && $0 != entity.key }
+        for column in columns where source.column(named: column.name) == nil {
+            throw CompileError("column '\(column)' of entity '\(entity.id)' is not a declared column of '\(source.id)'")
+        }
+        let select = columns.map { builder.textCast("t." + $0.quoted) }.joined(separator: ", ")
+        var conditions: [String] = []
+        for filter in entity.filters { conditions.append(try builder.condition(filter, source: source, alias: "t")) }
+        conditions.append("t.\(entity.key.quoted) IS NOT NULL")
+        let sql =
+            "SELECT \(select) FROM \(source.table.quoted) t WHERE \(conditions.joined(separator: " AND ")) "
+            + "ORDER BY 1 LIMIT \(maximumRows)"
+        return CompiledStatement(
+            role: .value, sql: sql, parameters: builder.parameters, columns: columns.map(\.name))
+    }
+
+    /// The entity's values from `warehouse`.
+    public static func rows(
+        for entity: Entity, catalog: Catalog, warehouse: any Warehouse, timeout: Duration = .seconds(60)
+    ) async throws -> [Row] {
+        let statement = try statement(for: entity, catalog: catalog, dialect: warehouse.dialect)
+        let result = try await warehouse.run(statement, timeout: timeout)
+        return result.compactMap { values in
+            guard let key = text(values.first) else { return nil }
+            let label = text(values.count > 1 ? values[1] : nil) ?? key
+            return Row(key: key, label: label, aliases: values.dropFirst(2).compactMap(text))
+        }
+    }
+
+    private static func text(_ value: SQLValue?) -> String? {
+        switch value {
+        case .text(let text): text
+        case .integer(let number): String(number)
+        case .double(let number): String(number)
+        case .bool(let flag): String(flag)
+        case .null, nil: nil
+        }
+    }
+}
