@@ -127,7 +127,9 @@ let package = Package(
             name: "WarehouseTests", dependencies: ["Warehouse", "Catalog", "DemoCompany", "AlmanacTestSupport"],
             exclude: ["__Snapshots__"]),
         .testTarget(name: "DemoCompanyTests", dependencies: ["DemoCompany", "AlmanacTestSupport"]),
-        .testTarget(name: "SearchTests", dependencies: ["Search", "Catalog", "AlmanacTestSupport"]),
+        .testTarget(
+            name: "SearchTests",
+            dependencies: ["Search", "Catalog", "Warehouse", "Portal", "Pages", "AlmanacTestSupport"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "AlmanacTestSupport"]),
         .testTarget(
             name: "PortalTests",

@@ -31,6 +31,9 @@ struct BenchSearchCommand: ParsableCommand {
     @Option(help: "No further timed pass after this many seconds of timed passes.")
     var maxSeconds: Double = 30
 
+    @Flag(help: "Time the work of the HTTP path (facets and highlighted snippets too).")
+    var full = false
+
     static let sampleQueries = [
         "churn", "revenue", "mrr", "monthly recurring revenue", "retention cohort", "retension", "sig",
         "activation funnel", "campaign attribution emea", "customer health", "nps by region", "São Paulo", "zurich",
@@ -53,7 +56,7 @@ struct BenchSearchCommand: ParsableCommand {
         let buildCPU = cpuSeconds() - cpuStart
         let rssBuilt = residentMegabytes()
         let viewer = Viewer(user: "bench", groups: [], isAdmin: false)
-        let options = SearchOptions(limit: 10, facets: false, snippets: false)
+        let options = SearchOptions(limit: 10, facets: full, snippets: full)
 
         func one(_ text: String) -> [String] {
             let results = index.search(SearchQuery(parsing: text), viewer: viewer, options: options)
@@ -84,11 +87,11 @@ struct BenchSearchCommand: ParsableCommand {
         }
         // The same queries with everything the HTTP path adds: facets, highlighted snippets.
         let fullOptions = SearchOptions(limit: 10, facets: true, snippets: true)
-        var full: [UInt64] = []
+        var fullLatencies: [UInt64] = []
         for text in queryTexts {
             let start = DispatchTime.now().uptimeNanoseconds
             _ = index.search(SearchQuery(parsing: text), viewer: viewer, options: fullOptions)
-            full.append(DispatchTime.now().uptimeNanoseconds - start)
+            fullLatencies.append(DispatchTime.now().uptimeNanoseconds - start)
         }
 
         let all = latencies.flatMap { $0 }.sorted()
@@ -114,9 +117,13 @@ struct BenchSearchCommand: ParsableCommand {
             (try? JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: data + "/manifest.json"))))
             as? [String: Any] ?? [:]
         let zeroHits = topk.filter(\.isEmpty).count
-        let sortedFull = full.sorted()
+        let slowest = latencies.indices.map { index in
+            (queryTexts[index], latencies[index].sorted()[latencies[index].count / 2])
+        }
+        .sorted { $0.1 > $1.1 }.prefix(15).map { ["q": $0.0, "median_ms": ms($0.1) ?? 0] as [String: Any] }
+        let sortedFull = fullLatencies.sorted()
         let result: [String: Any] = [
-            "engine": "almanac",
+            "engine": full ? "almanac-full" : "almanac",
             "engine_version": "Almanac search (Swift, in-memory BM25F index, typo + prefix)",
             "config":
                 "in-process, one thread; own inverted index: fields title 10 > keywords 8 > tags 5 > synonyms 4 > "
@@ -160,6 +167,7 @@ struct BenchSearchCommand: ParsableCommand {
                 "error_examples": [Any](),
             ] as [String: Any],
             "topk": topk,
+            "slowest_queries": Array(slowest),
             "sample_results": samples,
             "env": [
                 "python": "Swift (almanac release build)", "platform": HarnessCatalog.platform(),

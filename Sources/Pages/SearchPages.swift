@@ -169,13 +169,11 @@ extension PageBuilder {
             facets.append(
                 FacetGroupModel(
                     name: names[facet.name] ?? facet.name, parameter: facet.name,
-                    values: facet.values.map { value, count in
+                    values: facet.values.map { item in
+                        let value = item.value
                         let isSelected = selected == value.lowercased()
-                        let label =
-                            facet.name == "status"
-                            ? value.capitalized : results.facetLabels[value] ?? value
                         return FacetValueModel(
-                            label: label, value: value, count: count,
+                            label: item.label, value: value, count: item.count,
                             url: Route.search(request.with(facet.name, isSelected ? nil : value)).path,
                             selected: isSelected)
                     }))

@@ -79,23 +79,42 @@ public enum Analyzer {
     /// Each word of `text` with where it sits in `text`, for highlighting.
     static func wordRanges(_ text: String) -> [(range: Range<String.Index>, word: String)] {
         var out: [(Range<String.Index>, String)] = []
+        let scalars = text.unicodeScalars
         var start: String.Index?
-        var index = text.startIndex
-        while index < text.endIndex {
-            let character = text[index]
-            let isWord = character.unicodeScalars.contains { isWordScalar($0) }
+        var isASCII = true
+        func flush(_ end: String.Index) {
+            guard let begin = start else { return }
+            if isASCII {
+                out.append((begin..<end, String(text[begin..<end]).lowercased()))
+            } else {
+                // A word may fold into several (e.g. "½"); each keeps the whole range.
+                for word in words(String(text[begin..<end])) { out.append((begin..<end, word)) }
+            }
+            start = nil
+            isASCII = true
+        }
+        var index = scalars.startIndex
+        while index < scalars.endIndex {
+            let scalar = scalars[index]
+            let isWord: Bool
+            if scalar.value < 0x80 {
+                let value = scalar.value
+                isWord =
+                    (value >= 0x30 && value <= 0x39) || (value >= 0x41 && value <= 0x5A)
+                    || (value >= 0x61 && value <= 0x7A)
+            } else {
+                // Combining marks belong to the word they follow (Zu\u{308}rich).
+                isWord = isWordScalar(scalar) || (start != nil && scalar.properties.generalCategory == .nonspacingMark)
+                if isWord { isASCII = false }
+            }
             if isWord {
                 if start == nil { start = index }
-            } else if let begin = start {
-                out.append((begin..<index, String(text[begin..<index])))
-                start = nil
+            } else {
+                flush(index)
             }
-            index = text.index(after: index)
+            index = scalars.index(after: index)
         }
-        if let begin = start { out.append((begin..<text.endIndex, String(text[begin..<text.endIndex]))) }
-        return out.flatMap { range, raw in
-            // A raw word may fold into several (e.g. "½"); highlight it when any of them matches.
-            words(raw).map { (range, $0) }
-        }
+        flush(scalars.endIndex)
+        return out
     }
 }

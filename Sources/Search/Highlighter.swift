@@ -3,11 +3,21 @@
 struct Highlighter {
     let stems: Set<String>
     let prefix: String?
+    /// The first two characters of every stem: a word that starts otherwise cannot match,
+    /// which spares stemming nearly every word of a snippet.
+    private let heads: Set<Substring>
     /// Words around the first match in a snippet.
     static let snippetWords = 28
 
+    init(stems: Set<String>, prefix: String?) {
+        self.stems = stems
+        self.prefix = prefix
+        heads = Set(stems.map { $0.prefix(2) })
+    }
+
     func matches(_ word: String) -> Bool {
         if let prefix, word.hasPrefix(prefix) { return true }
+        guard heads.contains(word.prefix(2)) else { return false }
         return stems.contains(Analyzer.term(word))
     }
 

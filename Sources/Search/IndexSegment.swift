@@ -315,20 +315,9 @@ final class IndexSegment: Sendable {
             scores = postingScores[range].map { $0 * factor }
         } else {
             let epoch = scratch.nextEpoch()
-            for (term, factor) in driver.terms {
-                for slot in postingStart[Int(term)]..<postingStart[Int(term) + 1] {
-                    let doc = Int(postingDocs[slot])
-                    let score = postingScores[slot] * factor
-                    if scratch.stamps[doc] != epoch {
-                        scratch.stamps[doc] = epoch
-                        scratch.scores[doc] = score
-                        docs.append(UInt32(doc))
-                    } else if score > scratch.scores[doc] {
-                        scratch.scores[doc] = score
-                    }
-                }
-            }
-            scores = docs.map { scratch.scores[Int($0)] }
+            docs.reserveCapacity(sized[0].1)
+            scratch.accumulate(driver.terms, of: self, epoch: epoch) { docs.append($0) }
+            scratch.scores.withUnsafeBufferPointer { values in scores = docs.map { values[Int($0)] } }
         }
 
         for (group, size) in sized.dropFirst() {
@@ -340,21 +329,14 @@ final class IndexSegment: Sendable {
             keptScores.reserveCapacity(docs.count)
             if size < lookupCost {
                 let epoch = scratch.nextEpoch()
-                for (term, factor) in group.terms {
-                    for slot in postingStart[Int(term)]..<postingStart[Int(term) + 1] {
-                        let doc = Int(postingDocs[slot])
-                        let score = postingScores[slot] * factor
-                        if scratch.stamps[doc] != epoch {
-                            scratch.stamps[doc] = epoch
-                            scratch.scores[doc] = score
-                        } else if score > scratch.scores[doc] {
-                            scratch.scores[doc] = score
+                scratch.accumulate(group.terms, of: self, epoch: epoch) { _ in }
+                scratch.stamps.withUnsafeBufferPointer { stamps in
+                    scratch.scores.withUnsafeBufferPointer { values in
+                        for (index, doc) in docs.enumerated() where stamps[Int(doc)] == epoch {
+                            keptDocs.append(doc)
+                            keptScores.append(scores[index] + values[Int(doc)])
                         }
                     }
-                }
-                for (index, doc) in docs.enumerated() where scratch.stamps[Int(doc)] == epoch {
-                    keptDocs.append(doc)
-                    keptScores.append(scores[index] + scratch.scores[Int(doc)])
                 }
             } else {
                 for (index, doc) in docs.enumerated() {
@@ -431,6 +413,34 @@ final class Scratch: @unchecked Sendable {
         stamps = [UInt32](repeating: 0, count: count)
     }
 
+    /// Adds the postings of `terms` into the scratch under `epoch`, keeping each document's
+    /// best factor-weighted score; `first` sees each document the first time it is touched.
+    func accumulate(
+        _ terms: [(term: UInt32, factor: Float)], of segment: IndexSegment, epoch: UInt32, first: (UInt32) -> Void
+    ) {
+        stamps.withUnsafeMutableBufferPointer { stamps in
+            scores.withUnsafeMutableBufferPointer { values in
+                segment.postingDocs.withUnsafeBufferPointer { postingDocs in
+                    segment.postingScores.withUnsafeBufferPointer { postingScores in
+                        for (term, factor) in terms {
+                            for slot in segment.postingStart[Int(term)]..<segment.postingStart[Int(term) + 1] {
+                                let doc = Int(postingDocs[slot])
+                                let score = postingScores[slot] * factor
+                                if stamps[doc] != epoch {
+                                    stamps[doc] = epoch
+                                    values[doc] = score
+                                    first(UInt32(doc))
+                                } else if score > values[doc] {
+                                    values[doc] = score
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     func nextEpoch() -> UInt32 {
         if epoch == UInt32.max - 1 {
             epoch = 0
@@ -457,6 +467,10 @@ struct DocumentColumns: Sendable {
     var tagNames: [String] = []
     var tagStart: [Int] = [0]
     var tags: [UInt16] = []
+    /// People (user names, e-mails) who own each team's documents, by team code.
+    var teamIdentities: [Set<String>] = [[]]
+    /// Words `owner:` matches (team id, name, members), by team code.
+    var teamOwnerWords: [Set<String>] = [[]]
 
     init(_ documents: [SearchDocument]) {
         var kindCodes: [String: UInt16] = [:]
@@ -476,7 +490,13 @@ struct DocumentColumns: Sendable {
             if Int(kind) == kindLabels.count { kindLabels.append(document.kindLabel) }
             kinds.append(kind)
             let team = document.team.map { code($0, &teamCodes, &teamNames) } ?? 0
-            if Int(team) == teamLabels.count { teamLabels.append(document.teamName ?? document.team ?? "") }
+            if Int(team) == teamLabels.count {
+                teamLabels.append(document.teamName ?? document.team ?? "")
+                teamIdentities.append([])
+                teamOwnerWords.append([])
+            }
+            teamIdentities[Int(team)].formUnion(document.ownerIdentities)
+            teamOwnerWords[Int(team)].formUnion(document.ownerWords)
             teams.append(team)
             statuses.append(document.status)
             restricted.append(!document.access.isEmpty)

@@ -8,7 +8,7 @@ enum MatchKind: Sendable {
     var factor: Float {
         switch self {
         case .exact: 1
-        case .synonym: 0.85
+        case .synonym: 0.6
         case .prefix: 0.8
         case .typo: 0.75
         }
@@ -63,21 +63,29 @@ struct QueryRun {
         var top: [Candidate] = []
         var total = 0
         var hidden = 0
-        var kindCounts: [String: (label: String, count: Int)] = [:]
-        var teamCounts: [String: (label: String, count: Int)] = [:]
-        var statusCounts: [String: Int] = [:]
-        var tagCounts: [String: Int] = [:]
+        var kindFacet = FacetCounter()
+        var teamFacet = FacetCounter()
+        var statusFacet = FacetCounter()
+        var tagFacet = FacetCounter()
 
         for (slotIndex, slot) in slots.enumerated() {
             let segment = slot.segment
             let columns = segment.columns
+            let kinds = columns.kinds
+            let teams = columns.teams
+            let statuses = columns.statuses
+            let restricted = columns.restricted
+            let tagStart = columns.tagStart
+            let tags = columns.tags
+            let priors = slot.priors
             let groups = words.map { word in
                 IndexSegment.Group(terms: word.terms[slotIndex].map { ($0.term, $0.kind.factor) })
             }
             // Phrases as term sequences; a phrase with a word this segment lacks matches nothing here.
             var phrases: [[UInt32]] = []
             var phraseImpossible = false
-            for phrase in query.phrases {
+            // A one-word phrase is just the word.
+            for phrase in query.phrases where phrase.count > 1 {
                 let terms = phrase.map { segment.termIDs[Analyzer.term($0)] }
                 if terms.contains(where: { $0 == nil }) { phraseImpossible = true }
                 phrases.append(terms.compactMap { $0 })
@@ -88,6 +96,13 @@ struct QueryRun {
             if !options.facets, let allowedKinds, !allowedKinds.contains(true) { continue }
             let allowedTeams = allowedCodes(query.teams, columns.teamNames)
             let allowedTags = allowedCodes(query.tags, columns.tagNames)
+            let ownerTeams = columns.teamOwnerWords.map { words in query.owners.allSatisfy(words.contains) }
+            // Drafts and retired items show to their owners: decided once per team, not per document.
+            let ownedTeams = columns.teamNames.indices.map { code in
+                code > 0
+                    && (viewer.groups.contains(columns.teamNames[code])
+                        || viewer.user.map { columns.teamIdentities[code].contains($0.lowercased()) } ?? false)
+            }
 
             let (docs, scores): ([UInt32], [Float])
             if groups.isEmpty {
@@ -105,38 +120,39 @@ struct QueryRun {
             for (index, doc) in docs.enumerated() {
                 let d = Int(doc)
                 if checkDeleted && slot.deleted.contains(doc) { continue }
-                if columns.restricted[d] && !viewer.isAdmin && !segment.documents[d].isVisible(to: viewer) { continue }
+                if restricted[d] && !viewer.isAdmin && !segment.documents[d].isVisible(to: viewer) { continue }
                 if !phrases.isEmpty && !phrases.allSatisfy({ segment.containsPhrase($0, in: doc) }) { continue }
                 if !query.owners.isEmpty {
-                    let owner = segment.documents[d].ownerWords
-                    if !query.owners.allSatisfy(owner.contains) { continue }
+                    let team = Int(teams[d])
+                    guard
+                        team > 0 ? ownerTeams[team] : query.owners.allSatisfy(segment.documents[d].ownerWords.contains)
+                    else { continue }
                 }
-                let kindOK = allowedKinds.map { $0[Int(columns.kinds[d])] } ?? true
-                let teamOK = allowedTeams.map { $0[Int(columns.teams[d])] } ?? true
+                let kind = Int(kinds[d])
+                let team = Int(teams[d])
+                let kindOK = allowedKinds.map { $0[kind] } ?? true
+                let teamOK = allowedTeams.map { $0[team] } ?? true
                 var tagOK = true
                 if let allowedTags {
                     tagOK = false
-                    for position in columns.tagStart[d]..<columns.tagStart[d + 1]
-                    where allowedTags[Int(columns.tags[position])] {
+                    for position in tagStart[d]..<tagStart[d + 1] where allowedTags[Int(tags[position])] {
                         tagOK = true
                         break
                     }
                 }
-                let status = columns.statuses[d]
+                let status = statuses[d]
                 let statusOK: Bool
                 if query.statuses.isEmpty {
-                    statusOK = status.isListed || segment.documents[d].isOwned(by: viewer)
+                    statusOK = status.isListed || ownedTeams[team]
                 } else {
                     statusOK = query.statuses.contains(status)
                 }
                 if options.facets {
-                    if teamOK && statusOK && tagOK { kindLocal[Int(columns.kinds[d])] += 1 }
-                    if kindOK && statusOK && tagOK { teamLocal[Int(columns.teams[d])] += 1 }
+                    if teamOK && statusOK && tagOK { kindLocal[kind] += 1 }
+                    if kindOK && statusOK && tagOK { teamLocal[team] += 1 }
                     if kindOK && teamOK && tagOK { statusLocal[statusIndex(status)] += 1 }
                     if kindOK && teamOK && statusOK {
-                        for position in columns.tagStart[d]..<columns.tagStart[d + 1] {
-                            tagLocal[Int(columns.tags[position])] += 1
-                        }
+                        for position in tagStart[d]..<tagStart[d + 1] { tagLocal[Int(tags[position])] += 1 }
                     }
                 }
                 guard kindOK && teamOK && tagOK else { continue }
@@ -145,7 +161,7 @@ struct QueryRun {
                     continue
                 }
                 total += 1
-                let score = scores[index] * slot.priors[d]
+                let score = scores[index] * priors[d]
                 if top.count < limit {
                     insert(Candidate(score: score, slot: slotIndex, doc: doc, text: scores[index]), into: &top)
                 } else if let last = top.last, precedes(score, slotIndex, doc, last) {
@@ -154,18 +170,13 @@ struct QueryRun {
                 }
             }
             if options.facets {
-                for (code, count) in kindLocal.enumerated() where count > 0 {
-                    kindCounts[columns.kindNames[code], default: (columns.kindLabels[code], 0)].count += count
-                }
-                for (code, count) in teamLocal.enumerated() where count > 0 && code > 0 {
-                    teamCounts[columns.teamNames[code], default: (columns.teamLabels[code], 0)].count += count
-                }
-                for (code, count) in tagLocal.enumerated() where count > 0 {
-                    tagCounts[columns.tagNames[code], default: 0] += count
-                }
-                for (index, count) in statusLocal.enumerated() where count > 0 {
-                    statusCounts[SearchStatus.allCases[index].rawValue, default: 0] += count
-                }
+                kindFacet.add(kindLocal, values: columns.kindNames, labels: columns.kindLabels)
+                // Team code 0 is "no team".
+                teamLocal[0] = 0
+                teamFacet.add(teamLocal, values: columns.teamNames, labels: columns.teamLabels)
+                tagFacet.add(tagLocal, values: columns.tagNames, labels: columns.tagNames)
+                let names = SearchStatus.allCases.map(\.rawValue)
+                statusFacet.add(statusLocal, values: names, labels: names.map(\.capitalized))
             }
         }
 
@@ -191,26 +202,16 @@ struct QueryRun {
         empty.total = total
         empty.hiddenStatuses = hidden
         if options.facets {
-            func sorted(_ counts: [String: (label: String, count: Int)]) -> [(String, Int)] {
-                counts.sorted { ($1.value.count, $0.key) < ($0.value.count, $1.key) }.map { ($0.key, $0.value.count) }
-            }
             empty.facets = [
-                SearchFacet(name: "kind", values: sorted(kindCounts)),
-                SearchFacet(name: "team", values: sorted(teamCounts)),
+                SearchFacet(name: "kind", values: kindFacet.top(20)),
+                SearchFacet(name: "team", values: teamFacet.top(15)),
                 SearchFacet(
                     name: "status",
-                    values: SearchStatus.allCases.compactMap { status in
-                        statusCounts[status.rawValue].map { (status.rawValue, $0) }
+                    values: statusFacet.top(4).sorted {
+                        SearchStatus(rawValue: $0.value)!.order < SearchStatus(rawValue: $1.value)!.order
                     }),
-                SearchFacet(
-                    name: "tag",
-                    values: Array(
-                        tagCounts.sorted { ($1.value, $0.key) < ($0.value, $1.key) }.prefix(12).map {
-                            ($0.key, $0.value)
-                        })),
+                SearchFacet(name: "tag", values: tagFacet.top(15)),
             ].filter { !$0.values.isEmpty }
-            empty.facetLabels = kindCounts.mapValues(\.label).merging(
-                teamCounts.mapValues(\.label), uniquingKeysWith: { first, _ in first })
         }
         return empty
     }
@@ -260,7 +261,10 @@ struct QueryRun {
             }
         }
         var resolved = Word(text: word, terms: terms)
-        if resolved.matched || word.count < 4 || word.contains(where: \.isNumber) { return resolved }
+        // Typos are looked for when the word matches nothing, or when nobody ever wrote it
+        // this way and only its stem matched ("stickness" → stick, but meant stickiness).
+        let typed = slots.contains { $0.segment.containsWord(word) }
+        if (resolved.matched && typed) || word.count < 5 || word.contains(where: \.isNumber) { return resolved }
         var best: (word: String, frequency: Int)?
         for (index, slot) in slots.enumerated() {
             var seen = Set<UInt32>()
@@ -277,6 +281,7 @@ struct QueryRun {
         }
         resolved.terms = terms
         resolved.correction = best?.word
+        if let correction = best?.word, Analyzer.term(correction) == stem { resolved.correction = nil }
         return resolved
     }
 
@@ -317,5 +322,35 @@ struct QueryRun {
         if !reasons.isEmpty { factors.append("(" + reasons.joined(separator: ", ") + ")") }
         return parts.joined(separator: " + ") + "; " + factors.joined(separator: " ")
             + String(format: " = %.3f", candidate.score)
+    }
+}
+
+/// Facet counts merged over segments. Each segment contributes its most frequent values
+/// only (it counts by code into an array; names are hashed only for the few it reports).
+struct FacetCounter {
+    private var counts: [String: SearchFacet.Value] = [:]
+    /// Values a segment reports at most; more than any facet shows.
+    static let perSegment = 50
+
+    mutating func add(_ local: [Int], values: [String], labels: [String]) {
+        var best: [(code: Int, count: Int)] = []
+        for (code, count) in local.enumerated() where count > 0 {
+            if best.count == Self.perSegment {
+                guard count > best[best.count - 1].count else { continue }
+                best.removeLast()
+            }
+            var index = best.count
+            while index > 0 && best[index - 1].count < count { index -= 1 }
+            best.insert((code, count), at: index)
+        }
+        for (code, count) in best {
+            counts[values[code], default: SearchFacet.Value(value: values[code], label: labels[code], count: 0)]
+                .count +=
+                count
+        }
+    }
+
+    func top(_ limit: Int) -> [SearchFacet.Value] {
+        Array(counts.values.sorted { ($1.count, $0.value) < ($0.count, $1.value) }.prefix(limit))
     }
 }

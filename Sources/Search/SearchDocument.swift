@@ -27,6 +27,9 @@ public enum SearchStatus: String, CaseIterable, Hashable, Sendable, Codable {
 
     /// Shown to everyone without asking.
     public var isListed: Bool { self == .active || self == .deprecated }
+
+    /// Lifecycle order, for listing.
+    var order: Int { Self.allCases.firstIndex(of: self) ?? 0 }
 }
 
 /// One searchable thing: a catalog object, a person or an entity value, with its text by

@@ -27,6 +27,10 @@ public struct HighlightedText: Sendable, Hashable, Codable {
     public struct Part: Sendable, Hashable, Codable {
         public var text: String
         public var matched: Bool
+        public init(text: String, matched: Bool) {
+            self.text = text
+            self.matched = matched
+        }
     }
     public var parts: [Part]
 
@@ -49,11 +53,17 @@ public struct SearchHit: Sendable {
 }
 
 /// Match counts by one dimension, for the facets beside the results.
-public struct SearchFacet: Sendable {
+public struct SearchFacet: Sendable, Hashable {
+    public struct Value: Sendable, Hashable {
+        public var value: String
+        /// "Report" for `report`, "Growth" for team `growth`.
+        public var label: String
+        public var count: Int
+    }
     /// `kind`, `team`, `status` or `tag`: the filter key the values go with.
     public var name: String
-    /// Most matches first.
-    public var values: [(value: String, count: Int)]
+    /// Most matches first (statuses in lifecycle order).
+    public var values: [Value]
 }
 
 /// The answer to a query for one viewer: only what the viewer may see is in the hits, the
@@ -72,8 +82,6 @@ public struct SearchResults: Sendable {
     public var ignoredWords: [String]
     /// How many matches were drafts or retired and left out (so the page can say how to see them).
     public var hiddenStatuses: Int
-    /// Display names of facet values (kind → "Report", team id → "Growth").
-    public var facetLabels: [String: String] = [:]
 }
 
 /// The search index: the catalog's documents and each entity's values, with popularity,
@@ -233,7 +241,7 @@ public final class SearchIndex: Sendable {
     private func rerank(_ slot: Slot, _ popularity: [String: Popularity]) -> Slot {
         var slot = slot
         slot.priors = slot.segment.documents.map { document in
-            var prior: Float = 1
+            var prior = Self.kindWeight(document.kind)
             if let key = document.popularityKey, let figures = popularity[key] { prior *= figures.boost }
             if document.certified { prior *= 1.3 }
             if document.status == .deprecated { prior *= 0.4 }
@@ -243,6 +251,18 @@ public final class SearchIndex: Sendable {
             Int32(clamping: document.popularityKey.flatMap { popularity[$0]?.views30 } ?? 0)
         }
         return slot
+    }
+
+    /// What people come to a reporting portal for ranks first: reports, templates, metrics
+    /// and entity values; then teams and people; sources, annotations, deliveries and
+    /// entity definitions last.
+    static func kindWeight(_ kind: String) -> Float {
+        switch kind {
+        case "report", "template", "metric": 1
+        case "team", "person": 0.9
+        case "source", "entity", "annotation", "subscription", "trigger", "backend": 0.75
+        default: 1  // entity values (customer, campaign…) and anything new
+        }
     }
 
     /// Counts for the admin pages and logs.

@@ -1,0 +1,78 @@
+import Search
+import Testing
+
+@Suite struct AnalyzerTests {
+    @Test func foldsCaseDiacriticsAndCompatibilityForms() {
+        #expect(Analyzer.words("Zürich") == ["zurich"])
+        #expect(Analyzer.words("Zu\u{308}rich") == ["zurich"])
+        #expect(Analyzer.words("São Paulo") == ["sao", "paulo"])
+        #expect(Analyzer.words("ＡＢＣ ｆｕｌｌｗｉｄｔｈ") == ["abc", "fullwidth"])
+        #expect(Analyzer.words("İstanbul").first?.hasSuffix("stanbul") == true)
+        #expect(Analyzer.words("東京 📈 sales") == ["東京", "sales"])
+    }
+
+    @Test func everythingButLettersAndDigitsSeparatesWords() {
+        #expect(Analyzer.words("weekly_active_users") == ["weekly", "active", "users"])
+        #expect(
+            Analyzer.words("\"churn\" AND (mrr*) NEAR/3 title:x") == ["churn", "and", "mrr", "near", "3", "title", "x"])
+        #expect(Analyzer.words("'; DROP TABLE entries; --") == ["drop", "table", "entries"])
+        #expect(Analyzer.words("") == [])
+        #expect(Analyzer.words("*** ((( ^^^") == [])
+    }
+
+    @Test func porterStemsTheTextbookExamples() {
+        let cases = [
+            ("caresses", "caress"), ("ponies", "poni"), ("cats", "cat"), ("feed", "feed"), ("agreed", "agre"),
+            ("plastered", "plaster"), ("motoring", "motor"), ("hopping", "hop"), ("falling", "fall"),
+            ("relational", "relat"), ("conditional", "condit"), ("generalization", "gener"), ("electrical", "electr"),
+            ("adjustment", "adjust"), ("signups", "signup"), ("retention", "retent"), ("revenue", "revenu"),
+        ]
+        for (word, stem) in cases { #expect(Analyzer.term(word) == stem, "\(word)") }
+        #expect(Analyzer.term("東京") == "東京")
+    }
+}
+
+@Suite struct QueryParsingTests {
+    @Test func wordsPhrasesAndFilters() {
+        let query = SearchQuery(parsing: #"kind:metric team:Growth "weekly active" users tag:engagement"#)
+        #expect(query.kinds.contains("metric"))
+        #expect(query.teams == ["growth"])
+        #expect(query.tags == ["engagement"])
+        #expect(query.phrases == [["weekly", "active"]])
+        #expect(query.words == ["weekly", "active", "users"])
+        #expect(query.lastWordIsPrefix == false, "the last word is followed by a filter")
+    }
+
+    @Test func theLastWordIsAPrefixWhileBeingTyped() {
+        #expect(SearchQuery(parsing: "customer hea").lastWordIsPrefix)
+        #expect(!SearchQuery(parsing: "customer hea ").lastWordIsPrefix)
+        #expect(!SearchQuery(parsing: "\"customer hea\"").lastWordIsPrefix)
+        #expect(!SearchQuery(parsing: "h").lastWordIsPrefix, "one letter is too little to expand")
+    }
+
+    @Test func stopWordsGoUnlessTheyAreAllThereIs() {
+        #expect(SearchQuery(parsing: "mrr by region").words == ["mrr", "region"])
+        #expect(SearchQuery(parsing: "AND OR NOT").words == ["and", "or", "not"])
+    }
+
+    @Test func statusAndOwnerAndQuotedFilterValues() {
+        let query = SearchQuery(parsing: #"status:retired owner:"Olivia Grant" launch"#)
+        #expect(query.statuses == [.retired])
+        #expect(query.owners == ["olivia", "grant"])
+        #expect(query.words == ["launch"])
+        let unknown = SearchQuery(parsing: "status:gone churn")
+        #expect(unknown.statuses.isEmpty)
+        #expect(unknown.unknownFilters == ["status:gone"])
+    }
+
+    @Test func hostileInputIsPlainText() {
+        #expect(SearchQuery(parsing: "\"churn").phrases == [["churn"]])
+        #expect(SearchQuery(parsing: "title:churn").words == ["title", "churn"])
+        #expect(SearchQuery(parsing: "kind:").words == ["kind"])
+        #expect(SearchQuery(parsing: ":").words.isEmpty)
+        let long = String(repeating: "revenue churn ", count: 5_000)
+        let query = SearchQuery(parsing: long)
+        #expect(query.words.count == SearchQuery.maximumWords)
+        #expect(query.text.count == SearchQuery.maximumLength)
+    }
+}

@@ -1,0 +1,217 @@
+import AlmanacCore
+import Catalog
+import Foundation
+import Search
+import Testing
+
+/// The index on small hand-made documents, one behaviour at a time.
+@Suite struct SearchIndexTests {
+    static func document(
+        _ id: String, _ title: String, kind: String = "report", description: String = "", tags: [String] = [],
+        synonyms: [String] = [], team: String = "growth", status: SearchStatus = .active, certified: Bool = false,
+        access: [[String]] = []
+    ) -> SearchDocument {
+        SearchDocument(
+            kind: kind, kindLabel: kind.capitalized, target: .item(ItemKey(.report, id)), title: title, tags: tags,
+            synonyms: synonyms, description: description, team: team, teamName: team.capitalized,
+            ownerWords: [team], status: status, certified: certified, access: access, popularityKey: "report/\(id)")
+    }
+
+    static let everyone = Viewer(user: "sam", groups: ["growth"])
+
+    func ids(_ results: SearchResults) -> [String] {
+        results.hits.map { hit in
+            if case .item(let key) = hit.document.target { return key.id }
+            return "?"
+        }
+    }
+
+    func index(_ documents: [SearchDocument], synonyms: [[String]] = []) -> SearchIndex {
+        let index = SearchIndex()
+        index.updateCatalog(documents, synonyms: synonyms)
+        return index
+    }
+
+    @Test func aTitleMatchOutranksADescriptionMatch() {
+        let index = index([
+            Self.document("a", "Pipeline health", description: "Mentions churn in passing."),
+            Self.document("b", "Churn overview", description: "Everything about losing customers."),
+        ])
+        #expect(ids(index.search("churn", viewer: Self.everyone)) == ["b", "a"])
+    }
+
+    @Test func tagsAndSynonymsRankBetweenTitleAndDescription() {
+        let index = index([
+            Self.document("desc", "Alpha", description: "about attrition"),
+            Self.document("syn", "Beta", synonyms: ["attrition"]),
+            Self.document("tag", "Gamma", tags: ["attrition"]),
+            Self.document("title", "Attrition"),
+        ])
+        #expect(ids(index.search("attrition", viewer: Self.everyone)) == ["title", "tag", "syn", "desc"])
+    }
+
+    @Test func popularityCertificationAndDeprecationReorderEqualMatches() {
+        let index = index([
+            Self.document("old", "Revenue dashboard", status: .deprecated),
+            Self.document("plain", "Revenue dashboard"),
+            Self.document("certified", "Revenue dashboard", certified: true),
+            Self.document("popular", "Revenue dashboard"),
+        ])
+        index.updatePopularity(["report/popular": Popularity(views7: 200, views30: 900, views90: 2000)])
+        let results = index.search("revenue", viewer: Self.everyone)
+        #expect(ids(results) == ["popular", "certified", "plain", "old"])
+        #expect(results.hits.last?.document.status == .deprecated, "deprecated is kept and labelled, last")
+        #expect(results.hits.first?.views30 == 900)
+    }
+
+    @Test func draftsAndRetiredAreHiddenUnlessAskedForOrOwned() {
+        let index = index([
+            Self.document("live", "Signup funnel"),
+            Self.document("draft", "Signup funnel v2", team: "marketing", status: .draft),
+            Self.document("gone", "Signup funnel 2019", team: "marketing", status: .retired),
+        ])
+        let outsider = Viewer(user: "sam", groups: ["growth"])
+        let results = index.search("signup", viewer: outsider)
+        #expect(ids(results) == ["live"])
+        #expect(results.hiddenStatuses == 2)
+        #expect(ids(index.search("signup status:retired", viewer: outsider)) == ["gone"])
+        #expect(
+            Set(ids(index.search("signup", viewer: Viewer(user: "mo", groups: ["marketing"])))) == [
+                "live", "draft", "gone",
+            ])
+        let facet = results.facets.first { $0.name == "status" }
+        #expect(
+            facet?.values.map(\.value) == ["active", "draft", "retired"], "the status facet shows how to find them")
+    }
+
+    @Test func restrictedDocumentsNeverAppearOutsideTheirGroups() {
+        let index = index([
+            Self.document("open", "Board pack overview", tags: ["board"]),
+            Self.document(
+                "secret", "Board metrics", tags: ["board", "secret-tag"], team: "executives", access: [["executives"]]),
+        ])
+        let outsider = Viewer(user: "sam", groups: ["growth"])
+        let results = index.search("board", viewer: outsider)
+        #expect(ids(results) == ["open"])
+        #expect(results.total == 1)
+        for facet in results.facets {
+            #expect(!facet.values.contains { $0.value == "executives" || $0.value == "secret-tag" }, "\(facet.name)")
+        }
+        #expect(index.suggest("boa", viewer: outsider).count == 1)
+        #expect(index.search("metrics", viewer: outsider).total == 0)
+        let insider = Viewer(user: "julia", groups: ["executives"])
+        #expect(Set(ids(index.search("board", viewer: insider))) == ["open", "secret"])
+        #expect(index.search("board", viewer: .localDeveloper).total == 2, "admins see everything")
+    }
+
+    @Test func prefixesTyposSynonymsAndPhrases() {
+        let index = index(
+            [
+                Self.document("signups", "Daily signups", description: "New accounts per day."),
+                Self.document("retention", "Retention cohorts", description: "Who comes back."),
+                Self.document("active", "Weekly active users", description: "Users active in a week."),
+                Self.document("users", "Users by plan", description: "Active accounts by weekly plan."),
+            ], synonyms: [["signups", "registrations"]])
+        #expect(ids(index.search("sig", viewer: Self.everyone)) == ["signups"])
+        #expect(ids(index.search("retension", viewer: Self.everyone)) == ["retention"])
+        #expect(index.search("retension", viewer: Self.everyone).didYouMean == "retention")
+        #expect(ids(index.search("singups", viewer: Self.everyone)) == ["signups"])
+        #expect(ids(index.search("registrations", viewer: Self.everyone)) == ["signups"])
+        #expect(ids(index.search("actve users", viewer: Self.everyone)).first == "active")
+        #expect(ids(index.search("\"weekly active\"", viewer: Self.everyone)) == ["active"])
+        #expect(Set(ids(index.search("weekly active", viewer: Self.everyone))) == ["active", "users"])
+    }
+
+    @Test func aWordThatMatchesNothingIsLeftOutAndSaid() {
+        let index = index([Self.document("churn", "Churn overview")])
+        let results = index.search("churn zzqqxx", viewer: Self.everyone)
+        #expect(ids(results) == ["churn"])
+        #expect(results.ignoredWords == ["zzqqxx"])
+        #expect(index.search("zzqqxx", viewer: Self.everyone).total == 0)
+    }
+
+    @Test func highlightsAndSnippetsMarkTheMatchedWords() {
+        let description =
+            "A long description that talks about many things before it finally gets to the point where churn matters a lot."
+        let index = index([Self.document("c", "Churned MRR", description: description)])
+        let hit = try! #require(index.search("churn", viewer: Self.everyone).hits.first)
+        #expect(hit.title.parts.first == .init(text: "Churned", matched: true))
+        #expect(hit.snippet.parts.contains { $0.matched && $0.text == "churn" })
+        #expect(hit.snippet.plain.hasPrefix("…"))
+    }
+
+    @Test func facetsCountEachDimensionWithTheOtherFiltersApplied() {
+        let index = index([
+            Self.document("a", "Revenue", kind: "report", team: "finance"),
+            Self.document("b", "Revenue", kind: "metric", team: "finance"),
+            Self.document("c", "Revenue", kind: "metric", team: "sales"),
+        ])
+        let results = index.search("revenue kind:metric", viewer: Self.everyone)
+        #expect(results.total == 2)
+        let kinds = Dictionary(
+            uniqueKeysWithValues: results.facets.first { $0.name == "kind" }!.values.map { ($0.value, $0.count) })
+        #expect(kinds == ["report": 1, "metric": 2], "the kind facet ignores the kind filter, so you can switch")
+        let teams = Dictionary(
+            uniqueKeysWithValues: results.facets.first { $0.name == "team" }!.values.map { ($0.value, $0.count) })
+        #expect(teams == ["finance": 1, "sales": 1])
+    }
+
+    @Test func pagingIsStableAndComplete() {
+        let documents = (0..<57).map { Self.document("r\($0)", "Report number \($0)") }
+        let index = index(documents)
+        var seen: [String] = []
+        for offset in stride(from: 0, to: 60, by: 20) {
+            seen += ids(
+                index.search("report", viewer: Self.everyone, options: SearchOptions(limit: 20, offset: offset)))
+        }
+        #expect(seen.count == 57)
+        #expect(Set(seen).count == 57)
+    }
+
+    @Test func catalogUpdatesAreIncremental() {
+        var documents = (0..<2_000).map { Self.document("r\($0)", "Report \($0)", description: "filler text") }
+        let index = index(documents)
+        #expect(index.statistics.generation == 1)
+        documents[7] = Self.document("r7", "Quarterly pipeline review")
+        documents.append(Self.document("new", "Brand new pipeline"))
+        documents.remove(at: 3)
+        let reindexed = index.updateCatalog(documents)
+        #expect(reindexed == 2, "only the changed and the added document are indexed again")
+        #expect(Set(ids(index.search("pipeline", viewer: Self.everyone))) == ["r7", "new"])
+        #expect(index.search("\"report 7\"", viewer: Self.everyone).total == 0, "the old version is gone")
+        #expect(index.search("\"report 3\"", viewer: Self.everyone).total == 0, "the removed one is gone")
+        #expect(index.statistics.catalogDocuments == 2_000)
+        #expect(index.updateCatalog(documents) == 0, "nothing changed, nothing indexed")
+        // A big change rebuilds everything.
+        let renamed = documents.map { document -> SearchDocument in
+            var copy = document
+            copy.description = "renamed"
+            return copy
+        }
+        #expect(index.updateCatalog(renamed) == renamed.count)
+        #expect(index.search("renamed", viewer: Self.everyone).total == 2_000)
+    }
+
+    @Test func entityValuesLiveInTheirOwnSegments() {
+        let index = index([Self.document("customer-template", "Customer overview")])
+        let values = ["Globex Corporation", "Initech", "Acme Corporation"].enumerated().map { number, name in
+            SearchDocument(
+                kind: "customer", kindLabel: "Customer",
+                target: .entityValue(
+                    entity: "customer", template: "customer", parameter: "workspace_id", value: String(number + 1)),
+                title: name, keywords: [name.lowercased().split(separator: " ")[0] + ".com"])
+        }
+        index.replaceEntityValues("customer", values)
+        let results = index.search("globex.com", viewer: Self.everyone)
+        guard case .entityValue(_, _, let parameter, let value) = results.hits.first?.document.target else {
+            Issue.record("expected an entity hit, got \(results.hits.map(\.document.title))")
+            return
+        }
+        #expect(parameter == "workspace_id" && value == "1")
+        #expect(index.search("corporation", viewer: Self.everyone).total == 2)
+        index.replaceEntityValues("customer", Array(values.prefix(1)))
+        #expect(index.search("corporation", viewer: Self.everyone).total == 1)
+        index.retainEntities([])
+        #expect(index.search("corporation", viewer: Self.everyone).total == 0)
+    }
+}
