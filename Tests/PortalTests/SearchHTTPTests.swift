@@ -1,0 +1,175 @@
+import AlmanacCore
+import AlmanacTestSupport
+import Catalog
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Portal
+import Testing
+
+/// `/search`, `/api/search` and `/api/suggest` over real HTTP.
+@Suite struct SearchHTTPTests {
+    func hits(_ body: [String: Any]) -> [[String: Any]] { body["hits"] as? [[String: Any]] ?? [] }
+
+    func encoded(_ text: String) -> String {
+        text.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
+    }
+
+    @Test func searchReturnsHitsFacetsHighlightsAndExplanations() async throws {
+        let portal = try await TestPortal.make()
+        try await portal.application().test(.live) { client in
+            let response = try await client.get("/api/search?q=churn&limit=5")
+            #expect(response.status == .ok)
+            let body = try json(response)
+            let first = try #require(hits(body).first)
+            #expect(first["kind"] as? String == "metric")
+            #expect(first["id"] as? String == "churned_mrr")
+            #expect(first["url"] as? String == "/glossary/churned_mrr")
+            #expect((first["titleHTML"] as? String)?.contains("<mark>Churned</mark>") == true)
+            #expect(first["explain"] == nil)
+            #expect((body["total"] as? Int ?? 0) >= 5)
+            let facets = try #require(body["facets"] as? [[String: Any]])
+            #expect(facets.map { $0["parameter"] as? String } == ["kind", "team", "status", "tag"])
+
+            let debug = try json(try await client.get("/api/search?q=churn&limit=1&debug=1"))
+            let explanation = try #require(hits(debug).first?["explain"] as? String)
+            #expect(explanation.contains("'churn' → churn (exact)"))
+            #expect(explanation.contains("certified ×1.3"))
+
+            let filtered = try json(try await client.get("/api/search?q=churn&kind=report"))
+            #expect(hits(filtered).allSatisfy { $0["kind"] as? String == "report" })
+            let page2 = try json(try await client.get("/api/search?q=churn&limit=2&offset=2"))
+            #expect(hits(page2).count == 2)
+            #expect(hits(page2).first?["id"] as? String != first["id"] as? String)
+        }
+    }
+
+    @Test func badParametersAreNamedButAnyQueryTextIsFine() async throws {
+        let portal = try await TestPortal.make()
+        try await portal.application().test(.live) { client in
+            for (query, parameter) in [
+                ("limit=0", "limit"), ("limit=abc", "limit"), ("offset=-1", "offset"), ("status=gone", "status"),
+                ("debug=maybe", "debug"), ("kind=\(String(repeating: "k", count: 65))", "kind"),
+            ] {
+                let response = try await client.get("/api/search?q=churn&\(query)")
+                #expect(response.status == .badRequest, "\(query)")
+                #expect(text(response).contains("Parameter '\(parameter)'"), "\(query)")
+            }
+            let empty = try await client.get("/api/search")
+            #expect(empty.status == .ok)
+            #expect(try json(empty)["total"] as? Int == 0)
+        }
+    }
+
+    @Test func restrictedItemsNeverAppearInResultsCountsFacetsOrSuggestions() async throws {
+        let portal = try await TestPortal.make(
+            auth: AuthConfiguration(trustedProxies: ["127.0.0.1"], allowAnonymousLoopback: false))
+        try await portal.application().test(.live) { client in
+            let ann = identity("ann@larkspur.io", groups: ["growth"])
+            let julia = identity("julia@larkspur.io", groups: ["executives"])
+            for query in ["executive weekly", "status:draft board", "finance monthly close", "exec"] {
+                let outsider = try json(try await client.get("/api/search?q=\(encoded(query))", headers: ann))
+                let ids = hits(outsider).compactMap { $0["id"] as? String }
+                #expect(!ids.contains("executive-weekly") && !ids.contains("board-metrics"), "\(query)")
+                #expect(!ids.contains("finance-monthly-close"), "\(query)")
+                let tags = (outsider["facets"] as? [[String: Any]] ?? []).first { $0["parameter"] as? String == "tag" }
+                let tagValues = (tags?["values"] as? [[String: Any]] ?? []).compactMap { $0["value"] as? String }
+                #expect(!tagValues.contains("executive"), "\(query): the executive tag is only on restricted items")
+                let suggestions = try json(try await client.get("/api/suggest?q=\(encoded(query))", headers: ann))
+                let urls = (suggestions["suggestions"] as? [[String: Any]] ?? []).compactMap { $0["url"] as? String }
+                #expect(!urls.contains { $0.contains("executive-weekly") || $0.contains("board-metrics") }, "\(query)")
+            }
+            let insider = try json(try await client.get("/api/search?q=executive+weekly", headers: julia))
+            #expect(hits(insider).contains { $0["id"] as? String == "executive-weekly" })
+            let tags = (insider["facets"] as? [[String: Any]] ?? []).first { $0["parameter"] as? String == "tag" }
+            #expect((tags?["values"] as? [[String: Any]] ?? []).contains { $0["value"] as? String == "executive" })
+            let owner = try json(try await client.get("/api/search?q=board+metrics", headers: julia))
+            #expect(hits(owner).contains { $0["id"] as? String == "board-metrics" }, "drafts show to their owners")
+        }
+    }
+
+    @Test func theSearchPageEscapesHighlightsAndSuggestsCorrections() async throws {
+        let portal = try await TestPortal.make()
+        try await portal.application().test(.live) { client in
+            let page = try await client.get("/search?q=retension")
+            #expect(page.status == .ok)
+            let html = text(page)
+            #expect(html.contains("Did you mean"))
+            #expect(html.contains("<mark>retention</mark>") || html.contains("<mark>Retention</mark>"))
+            #expect(html.contains("href=\"/reports/user-retention\""))
+            let hostile = text(try await client.get("/search?q=%3Cscript%3Ealert(1)%3C%2Fscript%3E"))
+            #expect(!hostile.contains("<script>alert"))
+            #expect(hostile.contains("&lt;script&gt;alert(1)&lt;/script&gt;"))
+            let frame = text(try await client.get("/"))
+            #expect(frame.contains("action=\"/search\""))
+            #expect(frame.contains("role=\"combobox\""))
+        }
+    }
+
+    @Test func suggestionsComeBackForPrefixes() async throws {
+        let portal = try await TestPortal.make()
+        try await portal.application().test(.live) { client in
+            let body = try json(try await client.get("/api/suggest?q=sig"))
+            let suggestions = try #require(body["suggestions"] as? [[String: Any]])
+            #expect(suggestions.first?["url"] as? String == "/glossary/signups")
+            #expect(suggestions.count <= 8)
+            #expect(try await client.get("/api/suggest?q=sig&limit=500").status == .badRequest)
+        }
+    }
+
+    @Test func aCatalogEditIsSearchableWithinSeconds() async throws {
+        let directory = try TemporaryDirectory()
+        let catalog = try CatalogFixture.copyDemo(into: directory)
+        let portal = try await TestPortal.make(catalog: catalog)
+        try await portal.application().test(.live) { client in
+            #expect(try json(try await client.get("/api/search?q=zeppelin"))["total"] as? Int == 0)
+            try CatalogFixture.edit(
+                catalog + "/reports/sync-health.yaml", replacing: "title: Sync health",
+                with: "title: Zeppelin sync health")
+            let found = try await eventually(timeout: .seconds(10)) {
+                let body = try json(try await client.get("/api/search?q=zeppelin"))
+                return hits(body).first?["id"] as? String == "sync-health"
+            }
+            #expect(found)
+            try FileManager.default.removeItem(atPath: catalog + "/reports/sync-health.yaml")
+            let gone = try await eventually(timeout: .seconds(10)) {
+                try json(try await client.get("/api/search?q=zeppelin"))["total"] as? Int == 0
+            }
+            #expect(gone)
+        }
+    }
+
+    @Test func entityValuesFromTheWarehouseOpenTheirTemplate() async throws {
+        let portal = try await TestPortal.make(dashboards: true)
+        try await portal.application().test(.live) { client in
+            var first: [String: Any]?
+            let found = try await eventually(timeout: .seconds(30)) {
+                first = hits(try json(try await client.get("/api/search?q=globex.com"))).first
+                return first?["kind"] as? String == "customer"
+            }
+            #expect(found)
+            #expect(first?["url"] as? String == "/templates/customer?workspace_id=1")
+            #expect((first?["entityLabel"] as? String)?.hasPrefix("Customer dashboard for Globex") == true)
+            let html = text(try await client.get("/search?q=globex"))
+            #expect(html.contains("Customer dashboard for Globex Corporation (globex.com)"))
+            #expect(html.contains("href=\"/templates/customer?workspace_id=1\""))
+        }
+    }
+
+    @Test func hostileStringsOverHTTPAlwaysGetAnAnswer() async throws {
+        let portal = try await TestPortal.make()
+        try await portal.application().test(.live) { client in
+            var generator = HostileStrings(seed: 7)
+            var queries = HostileStrings.fixed
+            while queries.count < 600 { queries.append(generator.string()) }
+            for query in queries {
+                let q = encoded(String(query.prefix(2_000)))
+                for path in ["/api/search?q=\(q)", "/api/suggest?q=\(q)", "/search?q=\(q)"] {
+                    let response = try await client.get(path)
+                    #expect(response.status == .ok, "\(path.prefix(120))")
+                }
+            }
+        }
+    }
+}
