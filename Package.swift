@@ -25,6 +25,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
     ],
     targets: [
         // Shared vocabulary: typed ids, source locations, diagnostics, progress, viewers.
@@ -103,7 +104,12 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
-        .executableTarget(name: "almanac", dependencies: ["AlmanacCLI"]),
+        .executableTarget(
+            name: "almanac",
+            dependencies: [
+                "AlmanacCLI", .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]),
         // Helpers with names for tests: temp dirs, fixtures, a live portal.
         .target(
             name: "AlmanacTestSupport",
@@ -136,7 +142,7 @@ let package = Package(
             dependencies: [
                 "Portal", "Catalog", "Pages", "Storage", "AlmanacTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
-            ]),
+            ], exclude: ["Browser"]),
         .testTarget(name: "CLITests", dependencies: ["AlmanacCLI", "AlmanacTestSupport", "Storage"]),
     ]
 )

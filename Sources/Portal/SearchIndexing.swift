@@ -64,6 +64,8 @@ public struct SearchIndexer: Sendable {
     /// failing lookup keeps that entity's previous values and is recorded as a failed run.
     public func loadEntities(_ entities: [Entity], catalog: Catalog) async {
         guard let warehouse else { return }
+        var batches: [(entity: String, documents: [SearchDocument])] = []
+        var timings: [(Entity, Date, Int)] = []
         for entity in entities {
             let started = Date()
             do {
@@ -72,8 +74,8 @@ public struct SearchIndexer: Sendable {
                     for: entity,
                     rows: rows.map { CatalogDocuments.EntityRow(key: $0.key, label: $0.label, aliases: $0.aliases) },
                     catalog: catalog)
-                index.replaceEntityValues(entity.id.rawValue, documents)
-                await record(entity, started: started, rows: documents.count, error: nil)
+                batches.append((entity.id.rawValue, documents))
+                timings.append((entity, started, documents.count))
             } catch {
                 logger.warning(
                     "could not read entity values for search",
@@ -81,6 +83,10 @@ public struct SearchIndexer: Sendable {
                 await record(entity, started: started, rows: 0, error: "\(error)")
             }
         }
+        // Segments are built on every core at once, off the cooperative pool.
+        let ready = batches
+        await offloaded { [index] in index.replaceEntityValues(ready) }
+        for (entity, started, rows) in timings { await record(entity, started: started, rows: rows, error: nil) }
     }
 
     private func record(_ entity: Entity, started: Date, rows: Int, error: String?) async {
@@ -123,7 +129,9 @@ public struct SearchIndexingService: Service {
 
     public func run() async throws {
         var indexed = catalog.current
-        indexer.indexCatalog(indexed)
+        let indexer = indexer
+        let first = indexed
+        _ = await offloaded { indexer.indexCatalog(first) }
         await indexer.refreshPopularity()
         await indexer.loadEntities(indexed.entities, catalog: indexed)
         var due = Self.nextRefresh(indexed, after: Date())
@@ -133,7 +141,7 @@ public struct SearchIndexingService: Service {
             if Task.isShuttingDownGracefully || Task.isCancelled { break }
             let current = catalog.current
             if current.version != indexed.version {
-                let changed = indexer.indexCatalog(current)
+                let changed = await offloaded { indexer.indexCatalog(current) }
                 let entities = Self.entitiesToReload(from: indexed, to: current)
                 indexer.logger.info(
                     "search index updated",

@@ -85,7 +85,8 @@ public enum Analyzer {
         func flush(_ end: String.Index) {
             guard let begin = start else { return }
             if isASCII {
-                out.append((begin..<end, String(text[begin..<end]).lowercased()))
+                let lowered = text.utf8[begin..<end].map { $0 >= 0x41 && $0 <= 0x5A ? $0 + 0x20 : $0 }
+                out.append((begin..<end, String(decoding: lowered, as: UTF8.self)))
             } else {
                 // A word may fold into several (e.g. "½"); each keeps the whole range.
                 for word in words(String(text[begin..<end])) { out.append((begin..<end, word)) }

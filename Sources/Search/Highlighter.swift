@@ -5,19 +5,27 @@ struct Highlighter {
     let prefix: String?
     /// The first two characters of every stem: a word that starts otherwise cannot match,
     /// which spares stemming nearly every word of a snippet.
-    private let heads: Set<Substring>
+    private let heads: Set<UInt64>
     /// Words around the first match in a snippet.
     static let snippetWords = 28
 
     init(stems: Set<String>, prefix: String?) {
         self.stems = stems
         self.prefix = prefix
-        heads = Set(stems.map { $0.prefix(2) })
+        heads = Set(stems.map(Self.head))
+    }
+
+    /// The first two scalars of a word as one number.
+    static func head(_ word: String) -> UInt64 {
+        var iterator = word.unicodeScalars.makeIterator()
+        let first = UInt64(iterator.next()?.value ?? 0)
+        let second = UInt64(iterator.next()?.value ?? 0)
+        return first << 21 | second
     }
 
     func matches(_ word: String) -> Bool {
         if let prefix, word.hasPrefix(prefix) { return true }
-        guard heads.contains(word.prefix(2)) else { return false }
+        guard heads.contains(Self.head(word)) else { return false }
         return stems.contains(Analyzer.term(word))
     }
 

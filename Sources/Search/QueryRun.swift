@@ -117,56 +117,120 @@ struct QueryRun {
             var statusLocal = [Int](repeating: 0, count: SearchStatus.allCases.count)
             let checkDeleted = !slot.deleted.isEmpty
 
-            for (index, doc) in docs.enumerated() {
-                let d = Int(doc)
-                if checkDeleted && slot.deleted.contains(doc) { continue }
-                if restricted[d] && !viewer.isAdmin && !segment.documents[d].isVisible(to: viewer) { continue }
-                if !phrases.isEmpty && !phrases.allSatisfy({ segment.containsPhrase($0, in: doc) }) { continue }
-                if !query.owners.isEmpty {
-                    let team = Int(teams[d])
-                    guard
-                        team > 0 ? ownerTeams[team] : query.owners.allSatisfy(segment.documents[d].ownerWords.contains)
-                    else { continue }
-                }
-                let kind = Int(kinds[d])
-                let team = Int(teams[d])
-                let kindOK = allowedKinds.map { $0[kind] } ?? true
-                let teamOK = allowedTeams.map { $0[team] } ?? true
-                var tagOK = true
-                if let allowedTags {
-                    tagOK = false
-                    for position in tagStart[d]..<tagStart[d + 1] where allowedTags[Int(tags[position])] {
-                        tagOK = true
-                        break
+            // The hot loop: every candidate, read through raw pointers (this runs for tens of
+            // thousands of documents on a common word, once per query).
+            let needsDocument =
+                checkDeleted || !phrases.isEmpty || !query.owners.isEmpty
+                || (!viewer.isAdmin && restricted.contains(true))
+            let statusFilter = query.statuses.isEmpty ? nil : SearchStatus.allCases.map { query.statuses.contains($0) }
+            let facets = options.facets
+            kindLocal.withUnsafeMutableBufferPointer { kindCount in
+                teamLocal.withUnsafeMutableBufferPointer { teamCount in
+                    tagLocal.withUnsafeMutableBufferPointer { tagCount in
+                        statusLocal.withUnsafeMutableBufferPointer { statusCount in
+                            kinds.withUnsafeBufferPointer { kinds in
+                                teams.withUnsafeBufferPointer { teams in
+                                    statuses.withUnsafeBufferPointer { statuses in
+                                        tagStart.withUnsafeBufferPointer { tagStart in
+                                            tags.withUnsafeBufferPointer { tags in
+                                                priors.withUnsafeBufferPointer { priors in
+                                                    docs.withUnsafeBufferPointer { docs in
+                                                        scores.withUnsafeBufferPointer { scores in
+                                                            for index in 0..<docs.count {
+                                                                let doc = docs[index]
+                                                                let d = Int(doc)
+                                                                if needsDocument {
+                                                                    if checkDeleted && slot.deleted.contains(doc) {
+                                                                        continue
+                                                                    }
+                                                                    if restricted[d] && !viewer.isAdmin
+                                                                        && !segment.documents[d].isVisible(to: viewer)
+                                                                    {
+                                                                        continue
+                                                                    }
+                                                                    if !phrases.isEmpty
+                                                                        && !phrases.allSatisfy({
+                                                                            segment.containsPhrase($0, in: doc)
+                                                                        })
+                                                                    {
+                                                                        continue
+                                                                    }
+                                                                    if !query.owners.isEmpty {
+                                                                        let team = Int(teams[d])
+                                                                        guard
+                                                                            team > 0
+                                                                                ? ownerTeams[team]
+                                                                                : query.owners.allSatisfy(
+                                                                                    segment.documents[d].ownerWords
+                                                                                        .contains)
+                                                                        else { continue }
+                                                                    }
+                                                                }
+                                                                let kind = Int(kinds[d])
+                                                                let team = Int(teams[d])
+                                                                let kindOK = allowedKinds?[kind] ?? true
+                                                                let teamOK = allowedTeams?[team] ?? true
+                                                                var tagOK = true
+                                                                if let allowedTags {
+                                                                    tagOK = false
+                                                                    for position in tagStart[d]..<tagStart[d + 1]
+                                                                    where allowedTags[Int(tags[position])] {
+                                                                        tagOK = true
+                                                                        break
+                                                                    }
+                                                                }
+                                                                let status = statuses[d]
+                                                                let statusCode = status.order
+                                                                let statusOK =
+                                                                    statusFilter?[statusCode]
+                                                                    ?? (status.isListed || ownedTeams[team])
+                                                                if facets {
+                                                                    if teamOK && statusOK && tagOK {
+                                                                        kindCount[kind] += 1
+                                                                    }
+                                                                    if kindOK && statusOK && tagOK {
+                                                                        teamCount[team] += 1
+                                                                    }
+                                                                    if kindOK && teamOK && tagOK {
+                                                                        statusCount[statusCode] += 1
+                                                                    }
+                                                                    if kindOK && teamOK && statusOK {
+                                                                        for position in tagStart[d]..<tagStart[d + 1] {
+                                                                            tagCount[Int(tags[position])] += 1
+                                                                        }
+                                                                    }
+                                                                }
+                                                                guard kindOK && teamOK && tagOK else { continue }
+                                                                guard statusOK else {
+                                                                    hidden += 1
+                                                                    continue
+                                                                }
+                                                                total += 1
+                                                                let score = scores[index] * priors[d]
+                                                                // Candidates come in (segment, document) order, so a tie never displaces.
+                                                                if top.count == limit {
+                                                                    guard let last = top.last, score > last.score else {
+                                                                        continue
+                                                                    }
+                                                                    top.removeLast()
+                                                                }
+                                                                if limit > 0 {
+                                                                    insert(
+                                                                        Candidate(
+                                                                            score: score, slot: slotIndex, doc: doc,
+                                                                            text: scores[index]), into: &top)
+                                                                }
+                                                            }
+                                                        }
+                                                    }
+                                                }
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
                     }
-                }
-                let status = statuses[d]
-                let statusOK: Bool
-                if query.statuses.isEmpty {
-                    statusOK = status.isListed || ownedTeams[team]
-                } else {
-                    statusOK = query.statuses.contains(status)
-                }
-                if options.facets {
-                    if teamOK && statusOK && tagOK { kindLocal[kind] += 1 }
-                    if kindOK && statusOK && tagOK { teamLocal[team] += 1 }
-                    if kindOK && teamOK && tagOK { statusLocal[statusIndex(status)] += 1 }
-                    if kindOK && teamOK && statusOK {
-                        for position in tagStart[d]..<tagStart[d + 1] { tagLocal[Int(tags[position])] += 1 }
-                    }
-                }
-                guard kindOK && teamOK && tagOK else { continue }
-                guard statusOK else {
-                    hidden += 1
-                    continue
-                }
-                total += 1
-                let score = scores[index] * priors[d]
-                if top.count < limit {
-                    insert(Candidate(score: score, slot: slotIndex, doc: doc, text: scores[index]), into: &top)
-                } else if let last = top.last, precedes(score, slotIndex, doc, last) {
-                    top.removeLast()
-                    insert(Candidate(score: score, slot: slotIndex, doc: doc, text: scores[index]), into: &top)
                 }
             }
             if options.facets {
@@ -214,15 +278,6 @@ struct QueryRun {
             ].filter { !$0.values.isEmpty }
         }
         return empty
-    }
-
-    private func statusIndex(_ status: SearchStatus) -> Int {
-        switch status {
-        case .active: 0
-        case .deprecated: 1
-        case .draft: 2
-        case .retired: 3
-        }
     }
 
     private func allowedCodes(_ wanted: Set<String>, _ names: [String]) -> [Bool]? {

@@ -29,7 +29,14 @@ public enum SearchStatus: String, CaseIterable, Hashable, Sendable, Codable {
     public var isListed: Bool { self == .active || self == .deprecated }
 
     /// Lifecycle order, for listing.
-    var order: Int { Self.allCases.firstIndex(of: self) ?? 0 }
+    var order: Int {
+        switch self {
+        case .active: 0
+        case .deprecated: 1
+        case .draft: 2
+        case .retired: 3
+        }
+    }
 }
 
 /// One searchable thing: a catalog object, a person or an entity value, with its text by

@@ -200,11 +200,23 @@ public final class SearchIndex: Sendable {
 
     /// Replaces the values of one entity (after its lookup was read from the warehouse).
     public func replaceEntityValues(_ entity: String, _ documents: [SearchDocument]) {
+        replaceEntityValues([(entity, documents)])
+    }
+
+    /// Replaces the values of several entities, building their segments in parallel (one per
+    /// core), and swaps them in together.
+    public func replaceEntityValues(_ batches: [(entity: String, documents: [SearchDocument])]) {
         writer.withLock { _ in
             let popularity = state.withLock { $0.popularity }
-            let slot = documents.isEmpty ? nil : makeSlot(IndexSegment(documents: documents), popularity)
+            let built = Mutex([String: Slot?]())
+            DispatchQueue.concurrentPerform(iterations: batches.count) { index in
+                let (entity, documents) = batches[index]
+                let slot = documents.isEmpty ? nil : makeSlot(IndexSegment(documents: documents), popularity)
+                built.withLock { $0[entity] = .some(slot) }
+            }
+            let slots = built.withLock { $0 }
             state.withLock {
-                $0.entities[entity] = slot
+                for (entity, slot) in slots { $0.entities[entity] = slot }
                 $0.generation += 1
             }
         }

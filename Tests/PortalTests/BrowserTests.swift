@@ -45,6 +45,35 @@ import Testing
         }
     }
 
+    /// The global search box as a keyboard user meets it, driven over the DevTools protocol
+    /// by `Browser/suggestions.py`: type, ↓/↑ through suggestions, Escape, Enter.
+    @Test func searchSuggestionsWorkFromTheKeyboard() async throws {
+        let browser = try #require(
+            Self.chromium, "headless Chromium is needed for the browser check: apt-get install chromium (.ci/run does)")
+        let script = Repository.root + "/Tests/PortalTests/Browser/suggestions.py"
+        let portal = try await TestPortal.make()
+        try await portal.application().test(.live) { client in
+            let port = try #require(client.port)
+            try FileManager.default.createDirectory(atPath: Repository.artifacts, withIntermediateDirectories: true)
+            let png = Repository.artifacts + "/search-suggestions.png"
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = [
+                "python3", script, "--chromium", browser, "--url", "http://127.0.0.1:\(port)/", "--screenshot", png,
+            ]
+            let output = Pipe()
+            process.standardOutput = output
+            process.standardError = output
+            try process.run()
+            // Read while it runs; the portal answers the browser from this same process.
+            let data = await Task.detached { output.fileHandleForReading.readDataToEndOfFile() }.value
+            process.waitUntilExit()
+            let report = String(decoding: data, as: UTF8.self)
+            #expect(process.terminationStatus == 0, "\(report)")
+            #expect(report.contains("ok   Enter opens the suggestion (/glossary/signups)"), "\(report)")
+        }
+    }
+
     /// Runs `executable` with a timeout and returns its standard output.
     func run(_ executable: String, _ arguments: [String]) throws -> String {
         let process = Process()

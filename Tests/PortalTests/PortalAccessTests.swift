@@ -52,11 +52,11 @@ import Testing
             }
             // Lists, counts and facets are computed without them.
             let reports = try json(try await client.get("/api/reports", headers: ann))
-            #expect(reports["total"] as? Int == 27)
+            #expect(reports["total"] as? Int == 28)
             let items = try #require(reports["items"] as? [[String: Any]])
             #expect(!items.contains { ($0["id"] as? String) == "executive-weekly" })
             let kinds = try #require(reports["kinds"] as? [[String: Any]])
-            #expect(kinds.first { $0["label"] as? String == "Reports" }?["count"] as? Int == 27)
+            #expect(kinds.first { $0["label"] as? String == "Reports" }?["count"] as? Int == 28)
             let executives = try json(try await client.get("/api/browse?team=executives&kind=report", headers: ann))
             #expect(executives["total"] as? Int == 0)
             // The glossary does not name restricted reports among the users of a metric.
@@ -77,10 +77,10 @@ import Testing
             #expect(try await client.get("/reports/executive-weekly", headers: exec).status == .ok)
             #expect(try await client.get("/reports/finance-monthly-close", headers: exec).status == .notFound)
             let reports = try json(try await client.get("/api/reports", headers: exec))
-            #expect(reports["total"] as? Int == 29)
+            #expect(reports["total"] as? Int == 30)
             let admin = identity("dana@larkspur.io", groups: ["data-platform"])
             #expect(try await client.get("/admin/catalog", headers: admin).status == .ok)
-            #expect(try json(try await client.get("/api/reports", headers: admin))["total"] as? Int == 30)
+            #expect(try json(try await client.get("/api/reports", headers: admin))["total"] as? Int == 31)
         }
     }
 

@@ -62,3 +62,28 @@ import Testing
         #expect(queries.count >= 10_000)
     }
 }
+
+/// The hand-written JSON of `/api/search` says exactly what `JSONEncoder` would.
+@Suite struct SearchJSONTests {
+    @Test func theWriterMatchesJSONEncoder() async throws {
+        let index = try await RelevanceTests.index.value
+        let builder = PageBuilder(view: CatalogView(TestWarehouse.demoCatalog, viewer: .localDeveloper))
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        var generator = HostileStrings(seed: 99)
+        var queries = [
+            "churn", "retension", "globex", "status:retired", "kind:metric sig", "a/b test", "\"net new mrr\"",
+        ]
+        queries += HostileStrings.fixed.prefix(40)
+        for _ in 0..<200 { queries.append(generator.string()) }
+        for text in queries {
+            let request = SearchRequest(text: text, limit: 5, debug: true)
+            let model = builder.search(
+                request, results: index.search(request.query, viewer: .localDeveloper, options: SearchOptions(limit: 5))
+            )
+            let ours = try JSONSerialization.jsonObject(with: Data(model.jsonBytes())) as? NSDictionary
+            let theirs = try JSONSerialization.jsonObject(with: encoder.encode(model)) as? NSDictionary
+            #expect(ours != nil && ours == theirs, "\(text.debugDescription)")
+        }
+    }
+}
