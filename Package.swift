@@ -135,7 +135,7 @@ let package = Package(
         .testTarget(name: "DemoCompanyTests", dependencies: ["DemoCompany", "AlmanacTestSupport"]),
         .testTarget(
             name: "SearchTests",
-            dependencies: ["Search", "Catalog", "Warehouse", "Portal", "Pages", "AlmanacTestSupport"]),
+            dependencies: ["Search", "Catalog", "Warehouse", "Portal", "Pages", "Storage", "AlmanacTestSupport"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "AlmanacTestSupport"]),
         .testTarget(
             name: "PortalTests",

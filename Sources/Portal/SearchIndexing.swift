@@ -1,4 +1,4 @@
-import AlmanacCore
+public import AlmanacCore
 public import Catalog
 public import Foundation
 public import Logging
@@ -164,7 +164,7 @@ public struct SearchIndexingService: Service {
     }
 
     /// When each entity's values are next re-read.
-    static func nextRefresh(_ catalog: Catalog, after date: Date) -> [EntityID: Date] {
+    public static func nextRefresh(_ catalog: Catalog, after date: Date) -> [EntityID: Date] {
         let zone = TimeZone(identifier: catalog.settings.timezone) ?? .gmt
         var result: [EntityID: Date] = [:]
         for entity in catalog.entities {
@@ -179,7 +179,7 @@ public struct SearchIndexingService: Service {
     }
 
     /// Entities that are new, or whose definition, source or template changed.
-    static func entitiesToReload(from previous: Catalog, to current: Catalog) -> [Entity] {
+    public static func entitiesToReload(from previous: Catalog, to current: Catalog) -> [Entity] {
         current.entities.filter { entity in
             let keys = [
                 ItemKey(.entity, entity.id.rawValue), ItemKey(.source, entity.source.rawValue),

@@ -55,6 +55,30 @@ import FoundationNetworking
         #expect(result.stdout.hasPrefix("Catalog: OK — 165 files"))
     }
 
+    @Test func searchFindsCorrectsAndRespectsGroups() throws {
+        let typo = try Self.almanac(["search", "retension", "--catalog", "Catalog", "--state", "/nonexistent"])
+        #expect(typo.status == 0, "\(typo.stderr)")
+        #expect(typo.stdout.contains("Did you mean: retention"))
+        #expect(typo.stdout.contains("[Report] User *retention*"))
+        #expect(typo.stdout.contains("/reports/user-retention"))
+
+        let json = try Self.almanac(["search", "kind:metric signups", "--format", "json", "--limit", "3"])
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        let hits = try #require(object["hits"] as? [[String: Any]])
+        #expect(hits.first?["id"] as? String == "signups")
+        #expect(hits.allSatisfy { $0["kind"] as? String == "metric" })
+
+        let admin = try Self.almanac(["search", "executive weekly"])
+        #expect(admin.stdout.contains("/reports/executive-weekly"))
+        let outsider = try Self.almanac(["search", "executive weekly", "--groups", "growth"])
+        #expect(outsider.status == 0)
+        #expect(!outsider.stdout.contains("/reports/executive-weekly"), "\(outsider.stdout)")
+
+        let explain = try Self.almanac(["search", "churn", "--explain", "--limit", "1"])
+        #expect(explain.stdout.contains("score: 'churn' → churn (exact)"))
+        #expect(try Self.almanac(["search", "churn", "--limit", "0"]).status != 0)
+    }
+
     @Test func checkListsEveryProblemAndFails() throws {
         let result = try Self.almanac(["catalog", "check", "Tests/CatalogTests/Fixtures/broken"])
         #expect(result.status == 1)
