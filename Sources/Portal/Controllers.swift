@@ -269,7 +269,7 @@ struct CatalogController {
     }
 
     static func browseFilter(_ request: Request) throws -> BrowseFilter {
-        let query = request.uri.queryParameters
+        let query = FormQuery(request)
         var filter = BrowseFilter()
         if let kind = query.get("kind"), !kind.isEmpty {
             guard let value = ItemKind(rawValue: kind) else {

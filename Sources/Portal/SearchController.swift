@@ -36,7 +36,7 @@ struct SearchController {
         }
         router.get("/api/suggest") { request, context in
             let viewer = try context.requireViewer()
-            let text = request.uri.queryParameters.get("q") ?? ""
+            let text = FormQuery(request).get("q") ?? ""
             let limit = try Self.integer(request, "limit", default: 8, in: 1...20)
             let hits = environment.search.suggest(text, viewer: viewer, limit: limit)
             return JSONResponse.make(builder(for: viewer).suggestions(text, hits: hits))
@@ -55,7 +55,7 @@ struct SearchController {
     }
 
     static func searchRequest(_ request: Request) throws -> SearchRequest {
-        let query = request.uri.queryParameters
+        let query = FormQuery(request)
         var search = SearchRequest(text: String((query.get("q") ?? "").prefix(SearchQuery.maximumLength)))
         for parameter in ["kind", "team", "tag", "status"] {
             guard let value = query.get(parameter), !value.isEmpty else { continue }
@@ -88,7 +88,7 @@ struct SearchController {
     ) throws
         -> Int
     {
-        guard let text = request.uri.queryParameters.get(name), !text.isEmpty else { return value }
+        guard let text = FormQuery(request).get(name), !text.isEmpty else { return value }
         guard let number = Int(text), range.contains(number) else {
             throw PortalError.badParameter(
                 name, "'\(text.prefix(40))' is not a whole number from \(range.lowerBound) to \(range.upperBound)")

@@ -33,23 +33,24 @@ struct Highlighter {
         mark(text, words: Analyzer.wordRanges(text), from: nil, to: nil)
     }
 
-    /// A window of the description (or of the aliases, tags and synonyms when the
-    /// description has no match) around the first matching word.
+    /// A window of the description around the first matching word; else the synonyms or
+    /// tags that matched; else the start of the description (ids and aliases only when
+    /// there is no description at all, as for entity values).
     func snippet(of document: SearchDocument) -> HighlightedText {
-        let sources = [
-            document.description, document.keywords.joined(separator: " · "), document.synonyms.joined(separator: ", "),
-            document.tags.joined(separator: ", "),
+        let candidates = [
+            document.description, document.synonyms.joined(separator: ", "), document.tags.joined(separator: ", "),
         ].filter { !$0.isEmpty }
-        for text in sources {
+        for text in candidates {
             let words = Analyzer.wordRanges(text)
             guard let first = words.firstIndex(where: { matches($0.word) }) else { continue }
             let start = max(0, first - 8)
             let end = min(words.count, start + Self.snippetWords)
             return mark(text, words: words, from: start, to: end)
         }
-        guard let description = sources.first else { return HighlightedText(parts: []) }
-        let words = Analyzer.wordRanges(description)
-        return mark(description, words: words, from: 0, to: min(words.count, Self.snippetWords))
+        let fallback = document.description.isEmpty ? document.keywords.joined(separator: " · ") : document.description
+        guard !fallback.isEmpty else { return HighlightedText(parts: []) }
+        let words = Analyzer.wordRanges(fallback)
+        return mark(fallback, words: words, from: 0, to: min(words.count, Self.snippetWords))
     }
 
     /// The text from word `from` to word `to` (all of it when nil), matched words marked.

@@ -101,6 +101,11 @@ import Testing
             let hostile = text(try await client.get("/search?q=%3Cscript%3Ealert(1)%3C%2Fscript%3E"))
             #expect(!hostile.contains("<script>alert"))
             #expect(hostile.contains("&lt;script&gt;alert(1)&lt;/script&gt;"))
+            // The search box's form sends spaces as "+"; a literal plus arrives as %2B.
+            let form = try json(try await client.get("/api/search?q=weekly+active+users&limit=1"))
+            #expect(form["query"] as? String == "weekly active users")
+            #expect(hits(form).first?["id"] as? String == "weekly_active_users")
+            #expect(try json(try await client.get("/api/search?q=C%2B%2B"))["query"] as? String == "C++")
             let frame = text(try await client.get("/"))
             #expect(frame.contains("action=\"/search\""))
             #expect(frame.contains("role=\"combobox\""))

@@ -1,0 +1,27 @@
+import Foundation
+import Hummingbird
+
+/// A request's query string decoded as an HTML form sends it: `+` is a space and `%XX`
+/// a byte (Hummingbird's `queryParameters` decodes only the latter, so "weekly+active"
+/// from the search box would keep its plus signs).
+struct FormQuery: Sendable {
+    private var values: [String: String] = [:]
+
+    init(_ request: Request) {
+        guard let query = request.uri.query else { return }
+        for pair in query.split(separator: "&", omittingEmptySubsequences: true) {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            guard let key = Self.decode(parts[0]), values[key] == nil else { continue }
+            values[key] = parts.count > 1 ? Self.decode(parts[1]) ?? "" : ""
+        }
+    }
+
+    /// The first value of `name`, if present.
+    func get(_ name: String) -> String? { values[name] }
+
+    private static func decode(_ text: Substring) -> String? {
+        let spaced = text.replacingOccurrences(of: "+", with: " ")
+        // Malformed escapes ("%zz") are kept as typed rather than refused.
+        return spaced.removingPercentEncoding ?? spaced
+    }
+}
