@@ -1,3 +1,5 @@
+import AlmanacCore
+
 /// A minimal writer for SVG markup: escaped text and attributes, coordinates at one decimal.
 struct SVGWriter {
     private(set) var output = ""
@@ -40,22 +42,7 @@ struct SVGWriter {
 
     /// XML-escapes `text`, and drops the control characters XML 1.0 cannot hold at all.
     static func escape(_ text: String, quote: Character? = nil) -> String {
-        var result = ""
-        result.reserveCapacity(text.utf8.count)
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "&": result += "&amp;"
-            case "<": result += "&lt;"
-            case ">": result += "&gt;"
-            case "\"" where quote == "\"": result += "&quot;"
-            case "'" where quote == "'": result += "&apos;"
-            case "\t", "\n", "\r": result.unicodeScalars.append(scalar)
-            default:
-                if scalar.value < 0x20 || scalar.value == 0xFFFE || scalar.value == 0xFFFF { continue }
-                result.unicodeScalars.append(scalar)
-            }
-        }
-        return result
+        Markup.escape(text, quotes: quote.map { [$0] } ?? [])
     }
 
     /// A coordinate at one decimal, without a trailing `.0` or a negative zero.

@@ -8,7 +8,6 @@ extension SearchPageModel {
     public func jsonBytes() -> [UInt8] {
         var out = JSONBytes()
         out.object {
-            if let correctedFrom { $0.key("correctedFrom") { $0.link(correctedFrom) } }
             $0.key("corrections") { writer in
                 writer.object { object in
                     for (from, to) in corrections.sorted(by: { $0.key < $1.key }) {

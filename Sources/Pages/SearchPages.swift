@@ -136,7 +136,6 @@ public struct SearchPageModel: Encodable, Sendable {
     public var hits: [SearchHitModel]
     public var facets: [FacetGroupModel]
     public var didYouMean: SearchLinkModel?
-    public var correctedFrom: SearchLinkModel?
     public var previousURL: String?
     public var nextURL: String?
     public var statusHint: String?
@@ -166,10 +165,14 @@ extension PageBuilder {
         let names = ["kind": "Kind", "team": "Team", "status": "Status", "tag": "Tag"]
         for facet in results.facets {
             let selected = request.value(of: facet.name)?.lowercased()
+            // A team the viewer may not see is not named, as on every other page.
+            let values =
+                facet.name == "team" ? facet.values.filter { view.team(TeamID($0.value)) != nil } : facet.values
+            guard !values.isEmpty else { continue }
             facets.append(
                 FacetGroupModel(
                     name: names[facet.name] ?? facet.name, parameter: facet.name,
-                    values: facet.values.map { item in
+                    values: values.map { item in
                         let value = item.value
                         let isSelected = selected == value.lowercased()
                         return FacetValueModel(
@@ -212,7 +215,7 @@ extension PageBuilder {
         }
         return SearchPageModel(
             query: request.text, total: results.total, showingFrom: from, showingTo: to, empty: hits.isEmpty,
-            hits: hits, facets: facets, didYouMean: didYouMean, correctedFrom: nil, previousURL: previous,
+            hits: hits, facets: facets, didYouMean: didYouMean, previousURL: previous,
             nextURL: next,
             statusHint: results.hiddenStatuses > 0
                 ? "\(results.hiddenStatuses) draft or retired \(results.hiddenStatuses == 1 ? "item is" : "items are") hidden; add status:draft or status:retired to see \(results.hiddenStatuses == 1 ? "it" : "them")."
@@ -259,7 +262,8 @@ extension PageBuilder {
         return SearchHitModel(
             kind: document.kind, kindLabel: document.kindLabel, id: id, title: document.title,
             titleHTML: Self.html(hit.title), snippet: hit.snippet.plain, snippetHTML: Self.html(hit.snippet), url: url,
-            teamName: document.teamName, status: document.status == .active ? nil : document.status.rawValue,
+            teamName: document.team.flatMap { view.team(TeamID($0))?.name },
+            status: document.status == .active ? nil : document.status.rawValue,
             certified: document.certified, isEntity: entityLabel != nil, entityLabel: entityLabel,
             views30: hit.views30, score: (hit.score * 1000).rounded() / 1000, explain: debug ? hit.explanation : nil)
     }
@@ -274,20 +278,11 @@ extension PageBuilder {
 
     static func escape(_ text: String) -> String {
         // Most text has nothing to escape.
-        guard text.utf8.contains(where: { $0 == 0x26 || $0 == 0x3C || $0 == 0x3E || $0 == 0x22 || $0 == 0x27 })
+        guard
+            text.utf8.contains(where: {
+                $0 < 0x20 || $0 == 0x26 || $0 == 0x3C || $0 == 0x3E || $0 == 0x22 || $0 == 0x27
+            })
         else { return text }
-        var out = ""
-        out.reserveCapacity(text.utf8.count)
-        for character in text {
-            switch character {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.append(character)
-            }
-        }
-        return out
+        return Markup.escape(text, quotes: ["\"", "'"])
     }
 }

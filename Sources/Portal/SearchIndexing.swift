@@ -141,8 +141,12 @@ public struct SearchIndexingService: Service {
             if Task.isShuttingDownGracefully || Task.isCancelled { break }
             let current = catalog.current
             if current.version != indexed.version {
-                let changed = await offloaded { indexer.indexCatalog(current) }
                 let entities = Self.entitiesToReload(from: indexed, to: current)
+                // Values of an entity whose access changed leave search at once, not when
+                // (or if) the warehouse answers the re-read below.
+                let tightened = entities.filter { Self.access(of: $0, in: current) != Self.access(of: $0, in: indexed) }
+                if !tightened.isEmpty { indexer.index.replaceEntityValues(tightened.map { ($0.id.rawValue, []) }) }
+                let changed = await offloaded { indexer.indexCatalog(current) }
                 indexer.logger.info(
                     "search index updated",
                     metadata: ["documents": "\(changed)", "entities": "\(entities.map(\.id.rawValue))"])
@@ -176,6 +180,12 @@ public struct SearchIndexingService: Service {
             }
         }
         return result
+    }
+
+    /// The groups an entity's values are restricted to (the entity's and its template's).
+    static func access(of entity: Entity, in catalog: Catalog) -> [[String]] {
+        guard let current = catalog.entity(entity.id) else { return [] }
+        return [current.access, catalog.template(current.template)?.access ?? []]
     }
 
     /// Entities that are new, or whose definition, source or template changed.

@@ -12,13 +12,19 @@ public enum CatalogDocuments {
         var out: [SearchDocument] = []
         func teamWords(_ id: TeamID) -> (name: String?, words: Set<String>, identities: Set<String>, people: String) {
             guard let team = catalog.team(id) else { return (nil, Set(Analyzer.words(id.rawValue)), [], id.rawValue) }
-            var words = Set(Analyzer.words(id.rawValue + " " + team.name))
             var identities: Set<String> = []
             for member in team.members {
-                words.formUnion(Analyzer.words(member.name))
                 identities.insert(member.name.lowercased())
+                if let email = member.email { identities.insert(email.lowercased()) }
+            }
+            // A team restricted by `access` is not shown to outsiders, so its name and people
+            // are not searchable on the objects it owns (its own page and people are
+            // restricted documents). Its members still own them.
+            guard team.access.isEmpty else { return (team.name, [], identities, "") }
+            var words = Set(Analyzer.words(id.rawValue + " " + team.name))
+            for member in team.members {
+                words.formUnion(Analyzer.words(member.name))
                 if let email = member.email {
-                    identities.insert(email.lowercased())
                     words.formUnion(Analyzer.words(email.split(separator: "@").first.map(String.init) ?? ""))
                 }
             }

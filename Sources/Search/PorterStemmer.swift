@@ -6,7 +6,8 @@
 enum PorterStemmer {
     static func stem(_ word: String) -> String {
         var bytes = Array(word.utf8)
-        guard bytes.count > 2, bytes.allSatisfy({ $0 >= 0x61 && $0 <= 0x7A }) else { return word }
+        // Long "words" (ids, hashes, runs of one letter) are not English; leave them be.
+        guard bytes.count > 2, bytes.count <= 40, bytes.allSatisfy({ $0 >= 0x61 && $0 <= 0x7A }) else { return word }
         var stemmer = Run(b: bytes)
         stemmer.run()
         bytes = Array(stemmer.b[0...stemmer.k])
@@ -28,7 +29,12 @@ enum PorterStemmer {
         func isConsonant(_ i: Int) -> Bool {
             switch b[i] {
             case 0x61, 0x65, 0x69, 0x6F, 0x75: return false  // a e i o u
-            case 0x79: return i == 0 ? true : !isConsonant(i - 1)  // y
+            case 0x79:
+                // y is a consonant at the start or after a vowel: walk back over a run of y's.
+                var start = i
+                while start > 0 && b[start - 1] == 0x79 { start -= 1 }
+                let firstIsConsonant = start == 0 || !isConsonant(start - 1)
+                return (i - start) % 2 == 0 ? firstIsConsonant : !firstIsConsonant
             default: return true
             }
         }

@@ -29,6 +29,8 @@ struct QueryRun {
         /// Per slot: (term, how it matched).
         var terms: [[(term: UInt32, kind: MatchKind)]]
         var correction: String?
+        /// Still being typed: it also matched as a prefix.
+        var isPrefix = false
         var matched: Bool { terms.contains { !$0.isEmpty } }
     }
 
@@ -202,23 +204,26 @@ struct QueryRun {
                                                                 }
                                                                 guard kindOK && teamOK && tagOK else { continue }
                                                                 guard statusOK else {
-                                                                    hidden += 1
+                                                                    if statusFilter == nil { hidden += 1 }
                                                                     continue
                                                                 }
                                                                 total += 1
                                                                 let score = scores[index] * priors[d]
-                                                                // Candidates come in (segment, document) order, so a tie never displaces.
-                                                                if top.count == limit {
-                                                                    guard let last = top.last, score > last.score else {
-                                                                        continue
-                                                                    }
+                                                                let candidate = Candidate(
+                                                                    score: score, slot: slotIndex, doc: doc,
+                                                                    text: scores[index])
+                                                                if limit > Self.insertionLimit {
+                                                                    // Deep pages: collected, sorted once below.
+                                                                    top.append(candidate)
+                                                                } else if top.count < limit {
+                                                                    insert(candidate, into: &top)
+                                                                } else if let last = top.last,
+                                                                    precedes(score, slotIndex, doc, last)
+                                                                {
+                                                                    // Candidates are not in document order (a word with several terms merges
+                                                                    // them), so ties are settled by (segment, document) here too.
                                                                     top.removeLast()
-                                                                }
-                                                                if limit > 0 {
-                                                                    insert(
-                                                                        Candidate(
-                                                                            score: score, slot: slotIndex, doc: doc,
-                                                                            text: scores[index]), into: &top)
+                                                                    insert(candidate, into: &top)
                                                                 }
                                                             }
                                                         }
@@ -244,11 +249,16 @@ struct QueryRun {
             }
         }
 
+        if limit > Self.insertionLimit {
+            top.sort { precedes($0.score, $0.slot, $0.doc, $1) }
+            if top.count > limit { top.removeLast(top.count - limit) }
+        }
+
         let matchedStems = Set(
             words.flatMap { word in
                 word.terms.enumerated().flatMap { slot, terms in terms.map { slots[slot].segment.terms[Int($0.term)] } }
             })
-        let prefix = query.lastWordIsPrefix ? words.last.map(\.text) : nil
+        let prefix = words.last { $0.isPrefix }?.text
         let highlighter = Highlighter(stems: matchedStems, prefix: prefix)
         let page = top.dropFirst(options.offset)
         empty.hits = page.map { candidate in
@@ -284,6 +294,10 @@ struct QueryRun {
         wanted.isEmpty ? nil : names.map { wanted.contains($0.lowercased()) }
     }
 
+    /// Up to this many results are kept in order as candidates arrive; beyond it (deep
+    /// pages) candidates are collected and sorted once.
+    static let insertionLimit = 200
+
     /// Higher score first; ties by segment and document order, so results are stable.
     private func precedes(_ score: Float, _ slot: Int, _ doc: UInt32, _ other: Candidate) -> Bool {
         if score != other.score { return score > other.score }
@@ -304,27 +318,35 @@ struct QueryRun {
         let alternatives = synonyms.alternatives(of: stem)
         var terms = [[(term: UInt32, kind: MatchKind)]](repeating: [], count: slots.count)
         for (index, slot) in slots.enumerated() {
-            let exact = slot.segment.termIDs[stem]
+            let exact = slot.segment.termIDs[stem].flatMap { visible($0, in: slot) ? $0 : nil }
             if let exact { terms[index].append((exact, .exact)) }
             for alternative in alternatives {
-                if let term = slot.segment.termIDs[alternative] { terms[index].append((term, .synonym)) }
+                if let term = slot.segment.termIDs[alternative], visible(term, in: slot) {
+                    terms[index].append((term, .synonym))
+                }
             }
             if isPrefix {
-                for term in slot.segment.prefixTerms(word, limit: 48) where term != exact {
+                for term in slot.segment.prefixTerms(word, limit: 48) where term != exact && visible(term, in: slot) {
                     terms[index].append((term, .prefix))
                 }
             }
         }
-        var resolved = Word(text: word, terms: terms)
+        var resolved = Word(text: word, terms: terms, correction: nil, isPrefix: isPrefix)
         // Typos are looked for when the word matches nothing, or when nobody ever wrote it
         // this way and only its stem matched ("stickness" → stick, but meant stickiness).
         let typed = slots.contains { $0.segment.containsWord(word) }
-        if (resolved.matched && typed) || word.count < 5 || word.contains(where: \.isNumber) { return resolved }
+        if (resolved.matched && typed) || word.count < IndexSegment.minimumTypoLength
+            || word.contains(where: \.isNumber)
+        {
+            return resolved
+        }
         var best: (word: String, frequency: Int)?
         for (index, slot) in slots.enumerated() {
             var seen = Set<UInt32>()
             for candidate in slot.segment.wordsWithinOneEdit(of: word) {
-                guard let term = slot.segment.term(ofWord: candidate), seen.insert(term).inserted else { continue }
+                guard let term = slot.segment.term(ofWord: candidate), seen.insert(term).inserted,
+                    visible(term, in: slot)
+                else { continue }
                 terms[index].append((term, .typo))
                 let frequency = slot.segment.documentFrequency(term)
                 if best == nil || frequency > best!.frequency
@@ -340,14 +362,31 @@ struct QueryRun {
         return resolved
     }
 
+    /// Whether `term` occurs in a live document the viewer may see. A word found only in
+    /// restricted documents is treated as unknown, so that neither "did you mean" nor the
+    /// words left out can tell an outsider that it exists.
+    private func visible(_ term: UInt32, in slot: SearchIndex.Slot) -> Bool {
+        let segment = slot.segment
+        if viewer.isAdmin || (!segment.hasRestricted && slot.deleted.isEmpty) { return true }
+        for position in segment.postingStart[Int(term)]..<segment.postingStart[Int(term) + 1] {
+            let doc = segment.postingDocs[position]
+            if slot.deleted.contains(doc) { continue }
+            if !segment.columns.restricted[Int(doc)] || segment.documents[Int(doc)].isVisible(to: viewer) {
+                return true
+            }
+        }
+        return false
+    }
+
+    /// The query as typed, with each misspelt word replaced (quotes and filters kept).
     private func correctedText(_ corrections: [(from: String, to: String)]) -> String {
-        var parts = query.words.map { word in corrections.first { $0.from == word }?.to ?? word }
-        for kind in query.kinds.sorted() where !query.kinds.contains(kind + "s") { parts.append("kind:\(kind)") }
-        parts += query.teams.sorted().map { "team:\($0)" }
-        parts += query.owners.map { "owner:\($0)" }
-        parts += query.tags.sorted().map { "tag:\($0)" }
-        parts += query.statuses.map(\.rawValue).sorted().map { "status:\($0)" }
-        return parts.joined(separator: " ")
+        var text = query.text
+        for (range, word) in Analyzer.wordRanges(query.text).reversed() {
+            if let correction = corrections.first(where: { $0.from == word }) {
+                text.replaceSubrange(range, with: correction.to)
+            }
+        }
+        return text
     }
 
     /// "retention (exact, title…) 4.12 + …; × 1.45 popularity (…)".

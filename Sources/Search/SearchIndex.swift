@@ -188,7 +188,10 @@ public final class SearchIndex: Sendable {
             let delta =
                 deltaDocuments.isEmpty
                 ? nil
-                : makeSlot(IndexSegment(documents: deltaDocuments, synonyms: current.synonyms), current.popularity)
+                : makeSlot(
+                    IndexSegment(
+                        documents: deltaDocuments, synonyms: current.synonyms, reference: current.catalogBase?.segment),
+                    current.popularity)
             state.withLock {
                 $0.catalogBase?.deleted = deleted[0]
                 $0.catalogDelta = delta

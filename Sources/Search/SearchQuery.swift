@@ -98,8 +98,12 @@ public struct SearchQuery: Sendable, Hashable {
             if isBare && !keepStopWords && Analyzer.stopWords.contains(word) { continue }
             words.append(word)
         }
-        if words.count > Self.maximumWords { words = Array(words.prefix(Self.maximumWords)) }
-        lastWordIsPrefix = endedInWord && order.last?.bare == true && (words.last?.count ?? 0) >= 2
+        let truncated = words.count > Self.maximumWords
+        if truncated { words = Array(words.prefix(Self.maximumWords)) }
+        // Only a word still being typed at the very end, and kept, is a prefix ("revenue by"
+        // does not make "revenue" one).
+        let lastKept = order.last.map { $0.bare && (keepStopWords || !Analyzer.stopWords.contains($0.word)) } ?? false
+        lastWordIsPrefix = endedInWord && lastKept && !truncated && (words.last?.count ?? 0) >= 2
     }
 
     private func isWordCharacter(_ character: Character) -> Bool {

@@ -214,4 +214,92 @@ import Testing
         index.retainEntities([])
         #expect(index.search("corporation", viewer: Self.everyone).total == 0)
     }
+
+    @Test func anEditedDocumentRanksAsItWouldAfterARebuild() throws {
+        var documents = (0..<2_000).map { Self.document("r\($0)", "Report \($0)", description: "filler text") }
+        documents.append(Self.document("steady", "Quarterly pipeline review", description: "pipeline of deals"))
+        let index = index(documents)
+        documents[5] = Self.document("r5", "Quarterly pipeline review", description: "pipeline of deals")
+        #expect(index.updateCatalog(documents) == 1)
+        let hits = index.search("pipeline", viewer: Self.everyone, options: SearchOptions(explain: true)).hits
+        #expect(hits.count == 2, "\(hits.map { $0.explanation ?? "" })")
+        let scores = Dictionary(
+            uniqueKeysWithValues: hits.map { hit -> (String, Double) in
+                guard case .item(let key) = hit.document.target else { return ("?", 0) }
+                return (key.id, hit.score)
+            })
+        let steady = try #require(scores["steady"])
+        let edited = try #require(scores["r5"])
+        // Within 10%: the base keeps the document frequencies it was built with (here the
+        // word was in one document, now in two), as every segmented index does until it merges.
+        #expect(
+            Swift.abs(steady - edited) < steady * 0.1,
+            "the same text scores the same after an incremental edit: \(hits.map { $0.explanation ?? "" })")
+    }
+
+    @Test func pagesOfTiedPrefixMatchesNeitherRepeatNorSkip() {
+        var documents: [SearchDocument] = []
+        for number in 0..<40 {
+            documents.append(Self.document("a\(number)", "Report \(number)"))
+            documents.append(Self.document("b\(number)", "Reporting \(number)"))
+            documents.append(Self.document("c\(number)", "Represent \(number)"))
+        }
+        let index = index(documents)
+        let all = ids(index.search("rep", viewer: Self.everyone, options: SearchOptions(limit: 100)))
+        var paged: [String] = []
+        for offset in stride(from: 0, to: 100, by: 7) {
+            paged += ids(
+                index.search(
+                    "rep", viewer: Self.everyone, options: SearchOptions(limit: min(7, 100 - offset), offset: offset)))
+        }
+        #expect(paged == all)
+        let deep = ids(index.search("rep", viewer: Self.everyone, options: SearchOptions(limit: 10, offset: 110)))
+        #expect(
+            deep
+                == Array(
+                    ids(index.search("rep", viewer: Self.everyone, options: SearchOptions(limit: 100, offset: 20)))
+                        .suffix(10)))
+    }
+
+    @Test func nothingIsCalledHiddenWhenAStatusIsAskedFor() {
+        let index = index([
+            Self.document("live", "Signup funnel"),
+            Self.document("gone", "Signup funnel 2019", team: "marketing", status: .retired),
+        ])
+        let results = index.search("signup status:retired", viewer: Viewer(user: "sam", groups: ["growth"]))
+        #expect(ids(results) == ["gone"])
+        #expect(results.hiddenStatuses == 0)
+    }
+
+    @Test func wordsOnlyInRestrictedDocumentsAreUnknownToOutsiders() {
+        let index = index([
+            Self.document("open", "Churn overview"),
+            Self.document("secret", "Project Zephyrus churn plan", access: [["executives"]]),
+        ])
+        let outsider = Viewer(user: "sam", groups: ["growth"])
+        let typo = index.search("zephyrs", viewer: outsider)
+        #expect(typo.didYouMean == nil && typo.total == 0, "no correction towards a restricted word")
+        let secretWord = index.search("churn zephyrus", viewer: outsider)
+        let unknownWord = index.search("churn xyzzyq", viewer: outsider)
+        #expect(ids(secretWord) == ids(unknownWord) && ids(secretWord) == ["open"])
+        #expect(secretWord.ignoredWords == ["zephyrus"], "told apart from a made-up word by nothing")
+        #expect(index.search("zephyrs", viewer: Viewer(user: "julia", groups: ["executives"])).didYouMean == "zephyrus")
+    }
+
+    @Test func hostileTextInTheCatalogIsEscapedInHighlights() {
+        let nasty = ["<script>alert(1)</script> churn", "<\u{338}b onmouseover=x> churn", "\"' churn & <i>"]
+        let index = index(
+            nasty.enumerated().map { Self.document("n\($0.offset)", $0.element, description: $0.element) })
+        for hit in index.search("churn", viewer: Self.everyone).hits {
+            for text in [hit.title, hit.snippet] {
+                let html = text.parts.map { part in
+                    let escaped = Markup.escape(part.text, quotes: ["\"", "'"])
+                    return part.matched ? "<mark>\(escaped)</mark>" : escaped
+                }.joined()
+                let bare = html.replacingOccurrences(of: "<mark>", with: "").replacingOccurrences(
+                    of: "</mark>", with: "")
+                #expect(!bare.contains("<") && !bare.contains("\""), "\(html)")
+            }
+        }
+    }
 }
