@@ -177,4 +177,35 @@ import Testing
             }
         }
     }
+
+    @Test func entityValuesLeaveSearchAsSoonAsTheirAccessTightens() async throws {
+        let directory = try TemporaryDirectory()
+        let catalog = try CatalogFixture.copyDemo(into: directory)
+        let portal = try await TestPortal.make(
+            catalog: catalog, auth: AuthConfiguration(trustedProxies: ["127.0.0.1"], allowAnonymousLoopback: false),
+            dashboards: true)
+        try await portal.application().test(.live) { client in
+            let ann = identity("ann@larkspur.io", groups: ["growth"])
+            let loaded = try await eventually(timeout: .seconds(30)) {
+                hits(try json(try await client.get("/api/search?q=globex.com", headers: ann))).first?["kind"] as? String
+                    == "customer"
+            }
+            #expect(loaded)
+            try CatalogFixture.edit(
+                catalog + "/entities/customer.yaml", replacing: "tags: [customers]",
+                with: "tags: [customers]\naccess: [customer-success]")
+            let gone = try await eventually(timeout: .seconds(10)) {
+                !hits(try json(try await client.get("/api/search?q=globex.com", headers: ann))).contains {
+                    $0["kind"] as? String == "customer"
+                }
+            }
+            #expect(gone, "an outsider no longer finds customers")
+            let member = identity("olivia@larkspur.io", groups: ["customer-success"])
+            let back = try await eventually(timeout: .seconds(30)) {
+                hits(try json(try await client.get("/api/search?q=globex.com", headers: member))).first?["kind"]
+                    as? String == "customer"
+            }
+            #expect(back, "members of the group find them again once re-read")
+        }
+    }
 }
