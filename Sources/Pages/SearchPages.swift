@@ -59,10 +59,12 @@ public struct SearchRequest: Hashable, Sendable {
         return "?" + parts.joined(separator: "&")
     }
 
-    /// The same search with one filter set or cleared, from the first page.
+    /// The same search with one filter set or cleared, from the first page. A filter of the
+    /// same key typed into the text goes too, so clicking a facet switches rather than adds.
     func with(_ parameter: String, _ value: String?) -> SearchRequest {
         var copy = self
         copy.offset = 0
+        copy.text = Self.removingTypedFilter(parameter, from: text)
         switch parameter {
         case "kind": copy.kind = value
         case "team": copy.team = value
@@ -71,6 +73,18 @@ public struct SearchRequest: Hashable, Sendable {
         default: break
         }
         return copy
+    }
+
+    /// `text` without its `key:value` and `key:"a value"` chunks.
+    public static func removingTypedFilter(_ key: String, from text: String) -> String {
+        guard text.range(of: key + ":", options: .caseInsensitive) != nil else { return text }
+        let pattern = "(^|\\s)" + NSRegularExpression.escapedPattern(for: key) + ":(\"[^\"]*\"?|\\S*)"
+        guard let expression = try? NSRegularExpression(pattern: pattern, options: [.caseInsensitive]) else {
+            return text
+        }
+        let range = NSRange(text.startIndex..., in: text)
+        let stripped = expression.stringByReplacingMatches(in: text, range: range, withTemplate: "$1")
+        return stripped.split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ")
     }
 
     func value(of parameter: String) -> String? {
@@ -164,7 +178,14 @@ extension PageBuilder {
         var facets: [FacetGroupModel] = []
         let names = ["kind": "Kind", "team": "Team", "status": "Status", "tag": "Tag"]
         for facet in results.facets {
-            let selected = request.value(of: facet.name)?.lowercased()
+            var selectedValues = Set([request.value(of: facet.name)?.lowercased()].compactMap { $0 })
+            switch facet.name {
+            case "kind": selectedValues.formUnion(results.query.kinds)
+            case "team": selectedValues.formUnion(results.query.teams)
+            case "tag": selectedValues.formUnion(results.query.tags)
+            case "status": selectedValues.formUnion(results.query.statuses.map(\.rawValue))
+            default: break
+            }
             // A team the viewer may not see is not named, as on every other page.
             let values =
                 facet.name == "team" ? facet.values.filter { view.team(TeamID($0.value)) != nil } : facet.values
@@ -174,7 +195,7 @@ extension PageBuilder {
                     name: names[facet.name] ?? facet.name, parameter: facet.name,
                     values: values.map { item in
                         let value = item.value
-                        let isSelected = selected == value.lowercased()
+                        let isSelected = selectedValues.contains(value.lowercased())
                         return FacetValueModel(
                             label: item.label, value: value, count: item.count,
                             url: Route.search(request.with(facet.name, isSelected ? nil : value)).path,

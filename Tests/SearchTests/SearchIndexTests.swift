@@ -1,6 +1,7 @@
 import AlmanacCore
 import Catalog
 import Foundation
+import Pages
 import Search
 import Testing
 
@@ -301,5 +302,12 @@ import Testing
                 #expect(!bare.contains("<") && !bare.contains("\""), "\(html)")
             }
         }
+    }
+
+    @Test func aFacetSwitchesAFilterTypedIntoTheBox() {
+        let request = SearchRequest(text: #"churn kind:report tag:"data quality" weekly"#)
+        #expect(SearchRequest.removingTypedFilter("kind", from: request.text) == #"churn tag:"data quality" weekly"#)
+        #expect(SearchRequest.removingTypedFilter("tag", from: request.text) == "churn kind:report weekly")
+        #expect(SearchRequest.removingTypedFilter("team", from: request.text) == request.text)
     }
 }
