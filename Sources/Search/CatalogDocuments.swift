@@ -133,7 +133,14 @@ public enum CatalogDocuments {
                     .backend, backend.id.rawValue, title: backend.title, description: backend.description,
                     owner: backend.owner, tags: backend.tags, access: [backend.access]))
         }
-        return out
+        return deduplicated(out)
+    }
+
+    /// One document per target (two people of one name in a team are one hit): the index
+    /// tells documents apart by target when it updates incrementally.
+    public static func deduplicated(_ documents: [SearchDocument]) -> [SearchDocument] {
+        var seen = Set<SearchTarget>()
+        return documents.filter { seen.insert($0.target).inserted }
     }
 
     /// "Report", "Metric", "Template"…

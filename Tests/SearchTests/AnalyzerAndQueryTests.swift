@@ -48,6 +48,8 @@ import Testing
         #expect(!SearchQuery(parsing: "customer hea ").lastWordIsPrefix)
         #expect(!SearchQuery(parsing: "\"customer hea\"").lastWordIsPrefix)
         #expect(!SearchQuery(parsing: "h").lastWordIsPrefix, "one letter is too little to expand")
+        #expect(!SearchQuery(parsing: "revenue by").lastWordIsPrefix, "a dropped stop word ends the typing")
+        #expect(!SearchQuery(parsing: "a b c d e f g h i j").lastWordIsPrefix, "the last word was cut off")
     }
 
     @Test func stopWordsGoUnlessTheyAreAllThereIs() {

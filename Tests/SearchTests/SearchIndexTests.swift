@@ -310,4 +310,17 @@ import Testing
         #expect(SearchRequest.removingTypedFilter("tag", from: request.text) == "churn kind:report weekly")
         #expect(SearchRequest.removingTypedFilter("team", from: request.text) == request.text)
     }
+
+    @Test func didYouMeanKeepsTheQueryAsTyped() {
+        let index = index([Self.document("retention", "Retention cohorts", tags: ["data quality"])])
+        let results = index.search(#"Retension tag:"data quality""#, viewer: Self.everyone)
+        #expect(results.didYouMean == #"retention tag:"data quality""#)
+    }
+
+    @Test func twoPeopleOfOneNameInATeamAreOneHit() {
+        let person = SearchDocument(
+            kind: "person", kindLabel: "Person", target: .person(team: "growth", name: "Sam Lee"), title: "Sam Lee")
+        let documents = CatalogDocuments.deduplicated([person, person])
+        #expect(documents.count == 1)
+    }
 }
