@@ -178,6 +178,15 @@ public struct Source: Hashable, Sendable, Codable, Identifiable {
 
 /// A literal in a filter; always bound as a parameter, never written into SQL.
 public enum FilterValue: Hashable, Sendable, Codable, CustomStringConvertible {
+    /// The value as people read it: no quotes.
+    public var plainText: String {
+        switch self {
+        case .string(let text): text
+        case .list(let values): values.map(\.plainText).joined(separator: ", ")
+        default: description
+        }
+    }
+
     case string(String)
     case integer(Int)
     case number(Double)

@@ -119,8 +119,19 @@ public struct AggregateGenerator: Sendable {
         var panelFailure: String?
     }
 
+    /// A template rendered on demand for one set of parameter values: the dashboard's HTML,
+    /// computed now and written nowhere (so it offers no per-panel downloads).
+    public func renderTemplate(
+        _ template: Template, values: [String: FilterValue], title: String
+    ) async throws
+        -> String
+    {
+        let output = try await render(template.report(binding: values, title: title), downloads: false)
+        return String(decoding: output.files["dashboard.html"] ?? Data(), as: UTF8.self)
+    }
+
     /// Computes and renders a report without writing it.
-    func render(_ report: Report) async throws -> Output {
+    func render(_ report: Report, downloads: Bool = true) async throws -> Output {
         let range = DateRange.ending(on: asOf, covering: report.range, grain: report.grain)
         let evaluator = MetricEvaluator(catalog: catalog, warehouse: warehouse, timeout: queryTimeout)
         var files: [String: Data] = [:]
@@ -150,6 +161,12 @@ public struct AggregateGenerator: Sendable {
         }
         if failures == report.panels.count, failures > 0 {
             throw GenerationError("every panel failed; first: \(panels.first?.error ?? "?")")
+        }
+        if !downloads {
+            for index in panels.indices {
+                panels[index].svgFile = nil
+                panels[index].csvFile = nil
+            }
         }
         let freshness = await freshness(for: report)
         let generatedAt = now()

@@ -430,7 +430,7 @@ public struct PageBuilder: Sendable {
             generatedAt: nil, dashboardError: nil)
     }
 
-    public func template(_ template: Template) -> TemplateModel {
+    public func template(_ template: Template, values: [String: String] = [:]) -> TemplateModel {
         TemplateModel(
             id: template.id.rawValue, title: template.title, description: template.description,
             owner: teamLink(template.owner), entityName: template.entity.flatMap { view.entity($0)?.name },
@@ -438,7 +438,7 @@ public struct PageBuilder: Sendable {
             parameters: template.parameters.map {
                 ParameterModel(
                     name: $0.name, label: $0.label, type: $0.type.rawValue, required: $0.required, values: $0.values,
-                    defaultValue: $0.defaultValue, isEnum: $0.type == .enum)
+                    defaultValue: $0.defaultValue, isEnum: $0.type == .enum, value: values[$0.name] ?? $0.defaultValue)
             },
             panels: template.panels.map(panelModel),
             metrics: template.metrics.compactMap { view.metric($0) }.map(metricSummary),

@@ -194,6 +194,8 @@ public struct ParameterModel: Encodable, Sendable {
     public var values: [String]
     public var defaultValue: String?
     public var isEnum: Bool
+    /// The value in the URL (or the default), for the form that generates the dashboard.
+    public var value: String?
 }
 
 public struct TemplateModel: Encodable, Sendable {
@@ -210,6 +212,11 @@ public struct TemplateModel: Encodable, Sendable {
     public var tags: [TagLink]
     public var restrictedTo: [String]
     public var sourceFile: String?
+    /// The dashboard generated for the URL's parameter values.
+    public var dashboardHTML: String?
+    public var dashboardError: String?
+    /// "workspace_id 1": what the dashboard shows.
+    public var renderedFor: String?
 }
 
 public struct SourceModel: Encodable, Sendable {

@@ -2,6 +2,7 @@ import AlmanacCore
 import Artifacts
 import Catalog
 import Foundation
+import Generators
 import HTTPTypes
 import Hummingbird
 import Logging
@@ -66,9 +67,35 @@ struct CatalogController {
                 throw PortalError.notFound("template", id)
             }
             recordView(.template, id, viewer)
-            let model = builder.template(template)
-            return Rendered(
-                model: model, template: "pages/template", title: template.title, route: .template(template.id))
+            let values = FormQuery(request).all
+            var model = builder.template(template, values: values)
+            var title = template.title
+            // With parameters in the URL, the dashboard is generated for them, now.
+            if !values.isEmpty {
+                let bound: [String: FilterValue]
+                do throws(ParameterError) {
+                    bound = try template.bind(values)
+                } catch {
+                    throw PortalError(
+                        status: .badRequest, title: "Bad request",
+                        message: "Parameter '\(error.parameter)': \(error.userMessage)", hint: error.hint)
+                }
+                let described = template.parameters.compactMap { parameter in
+                    bound[parameter.name].map { "\(parameter.label) \($0.plainText)" }
+                }.joined(separator: ", ")
+                title = "\(template.title): \(described)"
+                model.renderedFor = described
+                if let configuration = environment.dashboards {
+                    do {
+                        model.dashboardHTML = try await configuration.generator(
+                            catalog: builder.catalog, environment: environment
+                        ).renderTemplate(template, values: bound, title: title)
+                    } catch {
+                        model.dashboardError = "\(error)"
+                    }
+                }
+            }
+            return Rendered(model: model, template: "pages/template", title: title, route: .template(template.id))
         }
         page(router, "/glossary", api: "/api/glossary") { request, context, builder, viewer in
             Rendered(model: builder.glossary(), template: "pages/glossary", title: "Metric glossary", route: .glossary)

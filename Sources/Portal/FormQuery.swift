@@ -19,6 +19,9 @@ struct FormQuery: Sendable {
     /// The first value of `name`, if present.
     func get(_ name: String) -> String? { values[name] }
 
+    /// Every name with its first value.
+    var all: [String: String] { values }
+
     private static func decode(_ text: Substring) -> String? {
         let spaced = text.replacingOccurrences(of: "+", with: " ")
         // Malformed escapes ("%zz") are kept as typed rather than refused.
