@@ -17,6 +17,7 @@ struct CatalogController {
     let environment: PortalEnvironment
     let dashboards = DashboardCache()
     let pageCache = RenderedPageCache()
+    var templateRenders: TemplateRenderCache { environment.templateRenders }
 
     func addRoutes(to router: Router<AppRequestContext>) {
         // Each page is registered twice: HTML at its path, JSON under /api.
@@ -86,10 +87,16 @@ struct CatalogController {
                 title = "\(template.title): \(described)"
                 model.renderedFor = described
                 if let configuration = environment.dashboards {
+                    let catalog = builder.catalog
+                    let key = TemplateRenderCache.Key(
+                        template: template.id.rawValue, values: bound.mapValues(\.plainText),
+                        catalogVersion: catalog.version, asOf: configuration.asOf().description, access: template.access
+                    )
                     do {
-                        model.dashboardHTML = try await configuration.generator(
-                            catalog: builder.catalog, environment: environment
-                        ).renderTemplate(template, values: bound, title: title)
+                        model.dashboardHTML = try await templateRenders.html(for: key) { [title] in
+                            try await configuration.generator(catalog: catalog, environment: environment)
+                                .renderTemplate(template, values: bound, title: title)
+                        }
                     } catch {
                         model.dashboardError = "\(error)"
                     }

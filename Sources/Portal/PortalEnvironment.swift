@@ -28,6 +28,8 @@ public struct PortalEnvironment: Sendable {
     public let views: ViewCounter
     /// The search index over the catalog and the entities' values.
     public let search: SearchIndex
+    /// Dashboards of parameterized templates, generated on demand and kept five minutes.
+    public let templateRenders = TemplateRenderCache()
     /// Where search ranking reads popularity from (the view log by default).
     public var popularity: any PopularitySource
 

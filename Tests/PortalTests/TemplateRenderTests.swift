@@ -62,4 +62,22 @@ import Testing
             #expect(text(page).contains("Ocean chart"))
         }
     }
+
+    @Test func identicalRendersAreComputedOnceAndKept() async throws {
+        let portal = try await TestPortal.make(dashboards: true)
+        try await portal.application().test(.live) { client in
+            let before = portal.environment.templateRenders.computed
+            try await withThrowingTaskGroup(of: HTTPResponse.Status.self) { group in
+                for _ in 0..<6 {
+                    group.addTask { try await client.get("/templates/customer?workspace_id=2").status }
+                }
+                for try await status in group { #expect(status == .ok) }
+            }
+            #expect(portal.environment.templateRenders.computed == before + 1, "six at once, computed once")
+            #expect(try await client.get("/templates/customer?workspace_id=2").status == .ok)
+            #expect(portal.environment.templateRenders.computed == before + 1, "then served from the cache")
+            #expect(try await client.get("/templates/customer?workspace_id=3").status == .ok)
+            #expect(portal.environment.templateRenders.computed == before + 2, "other values are another render")
+        }
+    }
 }

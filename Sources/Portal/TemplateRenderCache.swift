@@ -1,0 +1,60 @@
+import Foundation
+import Synchronization
+
+/// Dashboards of parameterized templates, kept for a while and computed once however many
+/// people ask at the same moment.
+///
+/// The key holds everything the dashboard depends on: the template, its bound values, the
+/// catalog version, the day the data ends on, and the template's access groups. Access is
+/// checked before the cache is asked, and the generated HTML is the same for every viewer
+/// allowed to see the template, so no viewer's render can reach a viewer who may not see it.
+public final class TemplateRenderCache: Sendable {
+    struct Key: Hashable, Sendable {
+        var template: String
+        var values: [String: String]
+        var catalogVersion: String
+        var asOf: String
+        var access: [String]
+    }
+
+    private struct Entry: Sendable {
+        var task: Task<String, any Error>
+        var expires: ContinuousClock.Instant
+    }
+
+    public let timeToLive: Duration
+    private let entries = Mutex<[Key: Entry]>([:])
+    private let computations = Atomic<Int>(0)
+
+    public init(timeToLive: Duration = .seconds(300)) {
+        self.timeToLive = timeToLive
+    }
+
+    /// How many renders were actually computed (for tests and the admin pages).
+    public var computed: Int { computations.load(ordering: .relaxed) }
+
+    /// The cached dashboard for `key`, or `compute`'s, shared with every request that asks
+    /// while it runs. A failure is not kept.
+    func html(for key: Key, compute: @escaping @Sendable () async throws -> String) async throws -> String {
+        let now = ContinuousClock.now
+        let task = entries.withLock { entries -> Task<String, any Error> in
+            if let entry = entries[key], entry.expires > now { return entry.task }
+            // Expired entries go whenever a new one comes in; the map stays small.
+            entries = entries.filter { $0.value.expires > now }
+            let task = Task { [self] in
+                computations.add(1, ordering: .relaxed)
+                return try await compute()
+            }
+            entries[key] = Entry(task: task, expires: now + timeToLive)
+            return task
+        }
+        do {
+            return try await task.value
+        } catch {
+            entries.withLock { entries in
+                if let entry = entries[key], entry.task == task { entries[key] = nil }
+            }
+            throw error
+        }
+    }
+}
