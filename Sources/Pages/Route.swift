@@ -15,7 +15,6 @@ public enum Route: Hashable, Sendable {
     case adminCatalog
     case adminRuns
     case search(SearchRequest)
-    case suggest(String)
     /// A template with its entity parameter filled in (an entity hit in search).
     case templateWith(TemplateID, parameter: String, value: String)
     case asset(String)
@@ -34,7 +33,6 @@ public enum Route: Hashable, Sendable {
         case .adminCatalog: "/admin/catalog"
         case .adminRuns: "/admin/runs"
         case .search(let request): "/search" + request.queryString
-        case .suggest(let text): "/api/suggest?q=" + URLEncoding.queryValue(text)
         case .templateWith(let id, let parameter, let value):
             "/templates/\(id.rawValue)?\(URLEncoding.queryValue(parameter))=\(URLEncoding.queryValue(value))"
         case .asset(let name): "/static/\(name)"
@@ -55,7 +53,6 @@ public enum Route: Hashable, Sendable {
         case .adminCatalog: "/api/admin/catalog"
         case .adminRuns: "/api/admin/runs"
         case .search(let request): "/api/search" + request.queryString
-        case .suggest: nil
         case .templateWith(let id, _, _): "/api/templates/\(id.rawValue)"
         case .asset: nil
         }

@@ -55,9 +55,12 @@ public struct SearchIndexer: Sendable {
     /// Indexes the catalog's objects (only what changed since the last call is rebuilt).
     @discardableResult
     public func indexCatalog(_ catalog: Catalog) -> Int {
+        // The server indexes before it starts and the indexing service again when it runs:
+        // the second look costs nothing.
+        guard index.catalogVersion != catalog.version || catalog.version.isEmpty else { return 0 }
         let documents = CatalogDocuments.documents(for: catalog)
         index.retainEntities(Set(catalog.entities.map(\.id.rawValue)))
-        return index.updateCatalog(documents, synonyms: catalog.settings.searchSynonyms)
+        return index.updateCatalog(documents, synonyms: catalog.settings.searchSynonyms, version: catalog.version)
     }
 
     /// Reads the values of `entities` from the warehouse and swaps them into the index. A

@@ -481,7 +481,6 @@ struct DocumentColumns: Sendable {
     var teams: [UInt16] = []
     var statuses: [SearchStatus] = []
     var restricted: [Bool] = []
-    var certified: [Bool] = []
     var tagNames: [String] = []
     var tagStart: [Int] = [0]
     var tags: [UInt16] = []
@@ -520,7 +519,6 @@ struct DocumentColumns: Sendable {
             statuses.append(document.status)
             restricted.append(!document.access.isEmpty)
             if !document.access.isEmpty { hasRestricted = true }
-            certified.append(document.certified)
             for tag in Set(document.tags.map { $0.lowercased() }).sorted() {
                 tags.append(code(tag, &tagCodes, &tagNames))
             }

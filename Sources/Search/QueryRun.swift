@@ -119,119 +119,104 @@ struct QueryRun {
             var statusLocal = [Int](repeating: 0, count: SearchStatus.allCases.count)
             let checkDeleted = !slot.deleted.isEmpty
 
-            // The hot loop: every candidate, read through raw pointers (this runs for tens of
-            // thousands of documents on a common word, once per query).
+            // The hot loop: every candidate (tens of thousands on a common word), reading the
+            // small per-document columns; whole documents only when a filter needs them.
             let needsDocument =
-                checkDeleted || !phrases.isEmpty || !query.owners.isEmpty
-                || (!viewer.isAdmin && restricted.contains(true))
+                checkDeleted || !phrases.isEmpty || !query.owners.isEmpty || (!viewer.isAdmin && segment.hasRestricted)
             let statusFilter = query.statuses.isEmpty ? nil : SearchStatus.allCases.map { query.statuses.contains($0) }
             let facets = options.facets
+            // Counters through pointers: writes to local arrays otherwise check uniqueness each time
+            // (bench-search --full, 100,000 entries: p99 0.673-0.685 ms with, 1.015-1.016 ms without).
             kindLocal.withUnsafeMutableBufferPointer { kindCount in
                 teamLocal.withUnsafeMutableBufferPointer { teamCount in
                     tagLocal.withUnsafeMutableBufferPointer { tagCount in
                         statusLocal.withUnsafeMutableBufferPointer { statusCount in
-                            kinds.withUnsafeBufferPointer { kinds in
-                                teams.withUnsafeBufferPointer { teams in
-                                    statuses.withUnsafeBufferPointer { statuses in
-                                        tagStart.withUnsafeBufferPointer { tagStart in
-                                            tags.withUnsafeBufferPointer { tags in
-                                                priors.withUnsafeBufferPointer { priors in
-                                                    docs.withUnsafeBufferPointer { docs in
-                                                        scores.withUnsafeBufferPointer { scores in
-                                                            for index in 0..<docs.count {
-                                                                let doc = docs[index]
-                                                                let d = Int(doc)
-                                                                if needsDocument {
-                                                                    if checkDeleted && slot.deleted.contains(doc) {
-                                                                        continue
-                                                                    }
-                                                                    if restricted[d] && !viewer.isAdmin
-                                                                        && !segment.documents[d].isVisible(to: viewer)
-                                                                    {
-                                                                        continue
-                                                                    }
-                                                                    if !phrases.isEmpty
-                                                                        && !phrases.allSatisfy({
-                                                                            segment.containsPhrase($0, in: doc)
-                                                                        })
-                                                                    {
-                                                                        continue
-                                                                    }
-                                                                    if !query.owners.isEmpty {
-                                                                        let team = Int(teams[d])
-                                                                        guard
-                                                                            team > 0
-                                                                                ? ownerTeams[team]
-                                                                                : query.owners.allSatisfy(
-                                                                                    segment.documents[d].ownerWords
-                                                                                        .contains)
-                                                                        else { continue }
-                                                                    }
-                                                                }
-                                                                let kind = Int(kinds[d])
-                                                                let team = Int(teams[d])
-                                                                let kindOK = allowedKinds?[kind] ?? true
-                                                                let teamOK = allowedTeams?[team] ?? true
-                                                                var tagOK = true
-                                                                if let allowedTags {
-                                                                    tagOK = false
-                                                                    for position in tagStart[d]..<tagStart[d + 1]
-                                                                    where allowedTags[Int(tags[position])] {
-                                                                        tagOK = true
-                                                                        break
-                                                                    }
-                                                                }
-                                                                let status = statuses[d]
-                                                                let statusCode = status.order
-                                                                let statusOK =
-                                                                    statusFilter?[statusCode]
-                                                                    ?? (status.isListed || ownedTeams[team])
-                                                                if facets {
-                                                                    if teamOK && statusOK && tagOK {
-                                                                        kindCount[kind] += 1
-                                                                    }
-                                                                    if kindOK && statusOK && tagOK {
-                                                                        teamCount[team] += 1
-                                                                    }
-                                                                    if kindOK && teamOK && tagOK {
-                                                                        statusCount[statusCode] += 1
-                                                                    }
-                                                                    if kindOK && teamOK && statusOK {
-                                                                        for position in tagStart[d]..<tagStart[d + 1] {
-                                                                            tagCount[Int(tags[position])] += 1
-                                                                        }
-                                                                    }
-                                                                }
-                                                                guard kindOK && teamOK && tagOK else { continue }
-                                                                guard statusOK else {
-                                                                    if statusFilter == nil { hidden += 1 }
-                                                                    continue
-                                                                }
-                                                                total += 1
-                                                                let score = scores[index] * priors[d]
-                                                                let candidate = Candidate(
-                                                                    score: score, slot: slotIndex, doc: doc,
-                                                                    text: scores[index])
-                                                                if limit > Self.insertionLimit {
-                                                                    // Deep pages: collected, sorted once below.
-                                                                    top.append(candidate)
-                                                                } else if top.count < limit {
-                                                                    insert(candidate, into: &top)
-                                                                } else if let last = top.last,
-                                                                    precedes(score, slotIndex, doc, last)
-                                                                {
-                                                                    // Candidates are not in document order (a word with several terms merges
-                                                                    // them), so ties are settled by (segment, document) here too.
-                                                                    top.removeLast()
-                                                                    insert(candidate, into: &top)
-                                                                }
-                                                            }
-                                                        }
-                                                    }
-                                                }
-                                            }
+                            for index in 0..<docs.count {
+                                let doc = docs[index]
+                                let d = Int(doc)
+                                if needsDocument {
+                                    if checkDeleted && slot.deleted.contains(doc) {
+                                        continue
+                                    }
+                                    if restricted[d] && !viewer.isAdmin
+                                        && !segment.documents[d].isVisible(to: viewer)
+                                    {
+                                        continue
+                                    }
+                                    if !phrases.isEmpty
+                                        && !phrases.allSatisfy({
+                                            segment.containsPhrase($0, in: doc)
+                                        })
+                                    {
+                                        continue
+                                    }
+                                    if !query.owners.isEmpty {
+                                        let team = Int(teams[d])
+                                        guard
+                                            team > 0
+                                                ? ownerTeams[team]
+                                                : query.owners.allSatisfy(
+                                                    segment.documents[d].ownerWords
+                                                        .contains)
+                                        else { continue }
+                                    }
+                                }
+                                let kind = Int(kinds[d])
+                                let team = Int(teams[d])
+                                let kindOK = allowedKinds?[kind] ?? true
+                                let teamOK = allowedTeams?[team] ?? true
+                                var tagOK = true
+                                if let allowedTags {
+                                    tagOK = false
+                                    for position in tagStart[d]..<tagStart[d + 1]
+                                    where allowedTags[Int(tags[position])] {
+                                        tagOK = true
+                                        break
+                                    }
+                                }
+                                let status = statuses[d]
+                                let statusCode = status.order
+                                let statusOK =
+                                    statusFilter?[statusCode]
+                                    ?? (status.isListed || ownedTeams[team])
+                                if facets {
+                                    if teamOK && statusOK && tagOK {
+                                        kindCount[kind] += 1
+                                    }
+                                    if kindOK && statusOK && tagOK {
+                                        teamCount[team] += 1
+                                    }
+                                    if kindOK && teamOK && tagOK {
+                                        statusCount[statusCode] += 1
+                                    }
+                                    if kindOK && teamOK && statusOK {
+                                        for position in tagStart[d]..<tagStart[d + 1] {
+                                            tagCount[Int(tags[position])] += 1
                                         }
                                     }
+                                }
+                                guard kindOK && teamOK && tagOK else { continue }
+                                guard statusOK else {
+                                    if statusFilter == nil { hidden += 1 }
+                                    continue
+                                }
+                                total += 1
+                                let score = scores[index] * priors[d]
+                                let candidate = Candidate(
+                                    score: score, slot: slotIndex, doc: doc,
+                                    text: scores[index])
+                                if limit > Self.insertionLimit {
+                                    // Deep pages: collected, sorted once below.
+                                    top.append(candidate)
+                                } else if top.count < limit {
+                                    insert(candidate, into: &top)
+                                } else if let last = top.last,
+                                    precedes(score, slotIndex, doc, last)
+                                {
+                                    // Candidates are not in document order (a word with several terms merges
+                                    // them), so ties are settled by (segment, document) here too.
+                                    top.removeLast()
+                                    insert(candidate, into: &top)
                                 }
                             }
                         }

@@ -99,13 +99,6 @@ public struct SearchDocument: Hashable, Sendable {
     public func isVisible(to viewer: Viewer) -> Bool {
         access.allSatisfy { AccessPolicy.allows(viewer, groups: $0) }
     }
-
-    /// Whether `viewer` owns it (a member of the owning team, by group or by identity).
-    public func isOwned(by viewer: Viewer) -> Bool {
-        if let team, viewer.groups.contains(team) { return true }
-        guard let user = viewer.user else { return false }
-        return ownerIdentities.contains(user.lowercased())
-    }
 }
 
 /// The searchable fields with their weights: title/name over ids and aliases, over tags,

@@ -108,6 +108,8 @@ public final class SearchIndex: Sendable {
         var synonyms = SynonymTable()
         var rawSynonyms: [[String]] = []
         var generation = 0
+        /// The catalog version the catalog documents came from, when the caller said.
+        var catalogVersion: String?
 
         var slots: [Slot] {
             [catalogBase, catalogDelta].compactMap { $0 } + entities.keys.sorted().compactMap { entities[$0] }
@@ -126,8 +128,11 @@ public final class SearchIndex: Sendable {
     /// changed, the changed ones go into a small delta segment and their old versions are
     /// masked; otherwise everything is rebuilt. Returns how many documents were (re)indexed.
     @discardableResult
-    public func updateCatalog(_ documents: [SearchDocument], synonyms: [[String]] = []) -> Int {
-        writer.withLock { _ in
+    public func updateCatalog(
+        _ documents: [SearchDocument], synonyms: [[String]] = [], version: String? = nil
+    ) -> Int {
+        defer { state.withLock { $0.catalogVersion = version } }
+        return writer.withLock { _ in
             let current = state.withLock { $0 }
             if synonyms != current.rawSynonyms || current.catalogBase == nil {
                 let table = SynonymTable(synonyms)
@@ -279,6 +284,9 @@ public final class SearchIndex: Sendable {
         default: 1  // entity values (customer, campaign…) and anything new
         }
     }
+
+    /// The catalog version last indexed (as given to ``updateCatalog(_:synonyms:version:)``).
+    public var catalogVersion: String? { state.withLock { $0.catalogVersion } }
 
     /// Counts for the admin pages and logs.
     public var statistics: (documents: Int, catalogDocuments: Int, entityValues: Int, terms: Int, generation: Int) {
