@@ -65,12 +65,33 @@ public struct CatalogView: Sendable {
 
     /// Visible reports whose panels use `metric`.
     public func reports(using metric: MetricID) -> [Report] {
-        catalog.reports.filter { $0.panels.contains { $0.metric == metric } && canSee($0) }
+        catalog.reports.filter { $0.panels.contains { $0.metrics.contains(metric) } && canSee($0) }
     }
     /// Visible templates whose panels use `metric`.
     public func templates(using metric: MetricID) -> [Template] {
-        catalog.templates.filter { $0.panels.contains { $0.metric == metric } && canSee($0) }
+        catalog.templates.filter { $0.panels.contains { $0.metrics.contains(metric) } && canSee($0) }
     }
+    /// Whether the viewer may see everything `panel` reads: its metrics (and a ratio's parts)
+    /// and the sources of record and experiment panels.
+    public func canSee(_ panel: Panel) -> Bool {
+        var sources = [panel.records?.source, panel.experiment?.assignments, panel.experiment?.conversions]
+            .compactMap { $0 }
+        for id in panel.metrics {
+            guard let metric = catalog.metric(id), canSee(metric) else { return false }
+            for part in [metric.numerator, metric.denominator].compactMap({ $0 }) {
+                guard let partMetric = catalog.metric(part), canSee(partMetric) else { return false }
+                sources.append(partMetric.source)
+            }
+        }
+        return sources.allSatisfy { catalog.source($0).map(canSee) ?? false }
+    }
+
+    /// The panels (numbered from 1) of `panels` the viewer may not see; they are left out of
+    /// what is computed for this viewer, and the set is part of any cache key of the result.
+    public func hiddenPanels(_ panels: [Panel]) -> Set<Int> {
+        Set(panels.enumerated().filter { !canSee($0.element) }.map { $0.offset + 1 })
+    }
+
     /// Visible ratio metrics built on `metric`.
     public func metrics(derivedFrom metric: MetricID) -> [Metric] {
         catalog.metrics.filter { ($0.numerator == metric || $0.denominator == metric) && canSee($0) }

@@ -238,10 +238,69 @@ struct CatalogValidator {
     private mutating func checkPanels(_ panels: [Panel], _ origin: ItemOrigin, what: String, parameters: [Parameter]?) {
         for (index, panel) in panels.enumerated() {
             let path = "panels[\(index)]"
-            guard
-                let metric = checkMetric(
-                    panel.metric, origin, path: "\(path).metric", what: "panel '\(panel.title)' of \(what)")
+            let panelWhat = "panel '\(panel.title)' of \(what)"
+            checkParameterNames(panel, origin, path: path, parameters: parameters)
+            if let records = panel.records {
+                guard let source = checkSource(records.source, origin, path: "\(path).records.source", what: panelWhat)
+                else { continue }
+                for (i, column) in records.columns.enumerated() {
+                    checkColumn(column, in: source, origin, path: "\(path).records.columns[\(i)]", role: "column")
+                }
+                if let order = records.order {
+                    checkColumn(order, in: source, origin, path: "\(path).records.order", role: "order column")
+                } else if source.timeColumn == nil {
+                    error(
+                        origin, "\(path).records", "source '\(source.id)' has no time column to sort records by",
+                        hint: "name a column under 'order'")
+                }
+                checkFilters(panel.filters, source: source, origin, path: "\(path).filters", parameters: parameters)
+                continue
+            }
+            if let spec = panel.experiment {
+                let assignments = checkSource(
+                    spec.assignments, origin, path: "\(path).experiment.assignments", what: panelWhat)
+                let conversions = checkSource(
+                    spec.conversions, origin, path: "\(path).experiment.conversions", what: panelWhat)
+                for source in [assignments, conversions].compactMap({ $0 }) {
+                    for column in [spec.unit] + spec.match {
+                        checkColumn(column, in: source, origin, path: "\(path).experiment", role: "column")
+                    }
+                    if source.timeColumn == nil {
+                        error(origin, "\(path).experiment", "source '\(source.id)' needs a time column")
+                    }
+                }
+                if let assignments {
+                    checkColumn(spec.arm, in: assignments, origin, path: "\(path).experiment.arm", role: "arm column")
+                    checkFilters(
+                        panel.filters, source: assignments, origin, path: "\(path).filters", parameters: parameters)
+                }
+            }
+            guard let metricID = panel.metric,
+                let metric = checkMetric(metricID, origin, path: "\(path).metric", what: panelWhat)
             else { continue }
+            if let depth = panel.depth {
+                if metric.type != .countDistinct
+                    || metric.timeColumn == nil && catalog.source(metric.source)?.timeColumn == nil
+                {
+                    error(
+                        origin, "\(path).metric",
+                        "an ocean panel needs a count_distinct metric of people over a timed source; '\(metric.id)' is \(metric.type.rawValue)"
+                    )
+                }
+                if let population = checkMetric(
+                    depth.population, origin, path: "\(path).depth.population", what: panelWhat),
+                    population.type != .count && population.type != .countDistinct
+                {
+                    error(
+                        origin, "\(path).depth.population",
+                        "the population metric '\(population.id)' must be a count of people joining")
+                } else if let population = catalog.metric(depth.population),
+                    let source = catalog.source(population.source)
+                {
+                    checkFilters(panel.filters, source: source, origin, path: "\(path).filters", parameters: parameters)
+                }
+            }
+            if panel.experiment != nil { continue }
             if let breakdown = panel.breakdown, !metric.dimensions.contains(breakdown) {
                 error(
                     origin, "\(path).breakdown",
@@ -267,17 +326,6 @@ struct CatalogValidator {
                     hint: "use 'poisson' for counts or 'residual' for other metrics")
             default: break
             }
-            if let parameters {
-                for (index, filter) in panel.filters.enumerated() {
-                    guard let parameter = filter.parameter, !parameters.contains(where: { $0.name == parameter }) else {
-                        continue
-                    }
-                    error(
-                        origin, "\(path).filters[\(index)].parameter",
-                        "filter parameter '\(parameter)' is not a parameter of this template",
-                        hint: suggestion(parameter, among: parameters.map(\.name), folder: "parameters"))
-                }
-            }
             if !panel.filters.isEmpty {
                 // A ratio's panel filters apply to both parts, so both sources must declare the columns.
                 let parts =
@@ -299,6 +347,27 @@ struct CatalogValidator {
         }
     }
 
+    private mutating func checkParameterNames(
+        _ panel: Panel, _ origin: ItemOrigin, path: String, parameters: [Parameter]?
+    ) {
+        guard let parameters else { return }
+        for (index, filter) in panel.filters.enumerated() {
+            guard let name = filter.parameter else { continue }
+            guard let parameter = parameters.first(where: { $0.name == name }) else {
+                error(
+                    origin, "\(path).filters[\(index)].parameter",
+                    "filter parameter '\(name)' is not a parameter of this template",
+                    hint: suggestion(name, among: parameters.map(\.name), folder: "parameters"))
+                continue
+            }
+            if parameter.type == .dateRange {
+                error(
+                    origin, "\(path).filters[\(index)].parameter",
+                    "date_range parameter '\(name)' sets the dashboard's days; it cannot be a filter value")
+            }
+        }
+    }
+
     private mutating func check(_ report: Report) {
         let origin = origin(.report, report.id.rawValue)
         checkOwner(report.owner, origin, "report '\(report.id)'")
@@ -314,7 +383,25 @@ struct CatalogValidator {
                 hint: suggestion(entity.rawValue, among: ids(.entity), folder: "entities"))
         }
         checkPanels(template.panels, origin, what: "template '\(template.id)'", parameters: template.parameters)
-        for parameter in template.parameters where parameter.required {
+        for (index, parameter) in template.parameters.enumerated() where parameter.type == .entity {
+            guard let id = parameter.entity else { continue }
+            guard let entity = catalog.entity(id) else {
+                if !isBroken(.entity, id.rawValue) {
+                    error(
+                        origin, "parameters[\(index)].entity",
+                        "parameter '\(parameter.name)' names unknown entity '\(id)'",
+                        hint: suggestion(id.rawValue, among: ids(.entity), folder: "entities"))
+                }
+                continue
+            }
+            if let by = parameter.by, let source = catalog.source(entity.source) {
+                checkColumn(by, in: source, origin, path: "parameters[\(index)].by", role: "column")
+            }
+        }
+        if template.parameters.filter({ $0.type == .dateRange }).count > 1 {
+            error(origin, "parameters", "a template takes at most one date_range parameter")
+        }
+        for parameter in template.parameters where parameter.required && parameter.type != .dateRange {
             let used = template.panels.contains { $0.filters.contains { $0.parameter == parameter.name } }
             if !used {
                 warning(

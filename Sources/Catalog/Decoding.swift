@@ -288,8 +288,91 @@ enum Decoding {
     static func panels(_ m: MappingReader, allowParameters: Bool) -> [Panel] {
         let panels = m.list("panels") { p -> Panel? in
             let title = p.string("title", required: true)
-            let metric: MetricID? = p.id("metric", required: true)
             let chart = p.enumeration("chart", ChartKind.self) ?? .line
+            let metric: MetricID? = p.id("metric", required: chart.usesMetric)
+            if !chart.usesMetric, p.has("metric") {
+                p.reader.error("a \(chart.rawValue) panel reads 'records', not a metric", at: p["metric"])
+            }
+            let range = p.timeSpan("range")
+            var records: RecordsSpec?
+            if !chart.usesMetric, let r = p.mappingReader("records", required: true) {
+                let source: SourceID? = r.id("source", required: true)
+                var columns: [SQLIdentifier] = []
+                for (index, text) in r.stringList("columns").enumerated() {
+                    if let column = r.checkedIdentifier(
+                        text, at: nil, path: r.childPath("columns[\(index)]"))
+                    {
+                        columns.append(column)
+                    }
+                }
+                if columns.isEmpty, !r.has("columns") { r.reader.error("'records' needs 'columns'", at: r.node) }
+                let order = r.sqlIdentifier("order")
+                let limit = r.int("limit", in: 1...500) ?? (chart == .facts ? 1 : 50)
+                r.reportUnknownKeys()
+                if let source { records = RecordsSpec(source: source, columns: columns, order: order, limit: limit) }
+            }
+            if chart.usesMetric, let node = p.node("records") {
+                p.reader.error("'records' only applies to facts and records panels", at: node)
+            }
+            var depth: DepthSpec?
+            if chart == .ocean, let d = p.mappingReader("depth", required: true) {
+                let population: MetricID? = d.id("population", required: true)
+                let levelNode = d["levels"]
+                let levels = d.stringList("levels").compactMap { Int($0) }
+                if levels.isEmpty || levels.first! < 1 || zip(levels, levels.dropFirst()).contains(where: { $0 >= $1 })
+                {
+                    d.reader.error(
+                        "'levels' must be ascending whole numbers of active days from 1, e.g. [1, 2, 4]",
+                        at: levelNode ?? d.node)
+                }
+                var names = d.stringList("names")
+                if names.isEmpty {
+                    names = ["Dormant", "Light", "Regular", "Power", "Core"].prefix(levels.count + 1).map { $0 }
+                }
+                if names.count != levels.count + 1 {
+                    d.reader.error(
+                        "'names' needs \(levels.count + 1) entries: one for dormant and one per level",
+                        at: d["names"] ?? d.node)
+                }
+                d.reportUnknownKeys()
+                if let population { depth = DepthSpec(population: population, levels: levels, names: names) }
+            }
+            if chart != .ocean, let node = p.node("depth") {
+                p.reader.error("'depth' only applies to ocean panels", at: node)
+            }
+            var experiment: ExperimentSpec?
+            if chart == .experiment, let e = p.mappingReader("experiment", required: true) {
+                let assignments: SourceID? = e.id("assignments", required: true)
+                let conversions: SourceID? = e.id("conversions", required: true)
+                let unit = e.sqlIdentifier("unit", required: true)
+                let arm = e.sqlIdentifier("arm", required: true)
+                let control = e.string("control", required: true)
+                var match: [SQLIdentifier] = []
+                for (index, text) in e.stringList("match").enumerated() {
+                    if let column = e.checkedIdentifier(text, at: nil, path: e.childPath("match[\(index)]")) {
+                        match.append(column)
+                    }
+                }
+                var split: [String: Double] = [:]
+                if let s = e.mappingReader("split") {
+                    for key in s.keys {
+                        if let share = s.double(key), share > 0 {
+                            split[key] = share
+                        } else {
+                            s.reader.error("'\(s.childPath(key))' must be a positive share", at: s[key])
+                        }
+                    }
+                }
+                e.reportUnknownKeys()
+                if let assignments, let conversions, let unit, let arm, let control {
+                    experiment = ExperimentSpec(
+                        assignments: assignments, conversions: conversions, unit: unit, arm: arm, control: control,
+                        match: match, split: split)
+                }
+            }
+            if chart != .experiment, let node = p.node("experiment") {
+                p.reader.error("'experiment' only applies to experiment panels", at: node)
+            }
             let description = p.string("description")
             var smoothing: Smoothing?
             if let s = p.mappingReader("smoothing") {
@@ -307,10 +390,11 @@ enum Decoding {
                 a.reportUnknownKeys()
             }
             let filters = filters(p, "filters", allowParameters: allowParameters)
-            guard let title, let metric else { return nil }
+            guard let title, metric != nil || !chart.usesMetric else { return nil }
             return Panel(
                 title: title, metric: metric, chart: chart, description: description, smoothing: smoothing,
-                bands: bands, breakdown: breakdown, compare: compare, annotationTags: annotationTags, filters: filters)
+                bands: bands, breakdown: breakdown, compare: compare, annotationTags: annotationTags, filters: filters,
+                range: range, records: records, depth: depth, experiment: experiment)
         }
         if panels.isEmpty, !m.reader.diagnostics.contains(where: { $0.message.contains("panels") }) {
             m.reader.error("needs at least one entry under 'panels'", at: m["panels"] ?? m.node)
@@ -369,6 +453,16 @@ enum Decoding {
             let required = p.bool("required") ?? true
             let values = p.stringList("values")
             let defaultValue = p.string("default")
+            let entity: EntityID? = p.id("entity", required: type == .entity)
+            let by = p.sqlIdentifier("by")
+            if type != .entity, let node = p["entity"] ?? p["by"] {
+                p.reader.error("'entity' and 'by' only apply to entity parameters", at: node)
+            }
+            if type == .dateRange, let defaultValue, DateRangeValue(parsing: defaultValue) == nil {
+                p.reader.error(
+                    "default '\(defaultValue)' of parameter '\(name ?? "?")' is not a date range",
+                    at: p["default"], hint: DateRangeValue.accepted)
+            }
             guard let name else { return nil }
             if SQLIdentifier(name) == nil {
                 p.reader.error(
@@ -389,7 +483,7 @@ enum Decoding {
             }
             return Parameter(
                 name: name, type: type, label: label ?? name, required: required, values: values,
-                defaultValue: defaultValue)
+                defaultValue: defaultValue, entity: entity, by: by)
         }
         if parameters.isEmpty, !m.has("parameters") {
             m.reader.error(

@@ -299,6 +299,17 @@ public struct Metric: Hashable, Sendable, Codable, Identifiable {
 
 public enum ChartKind: String, CaseIterable, Hashable, Sendable, Codable {
     case line, area, stackedArea = "stacked_area", bar, number, table
+    /// Everyone in the population per period, stacked by how many days each was active.
+    case ocean
+    /// The columns of one row of a source, as label and value (a customer's plan, its owner).
+    case facts
+    /// Rows of a source as a table, newest first (billing history).
+    case records
+    /// A/B test results per arm and the cumulative lift over time.
+    case experiment
+
+    /// Whether the panel draws a metric (the other kinds read their own sources).
+    public var usesMetric: Bool { self != .facts && self != .records }
 }
 
 public enum BandMethod: String, CaseIterable, Hashable, Sendable, Codable {
@@ -317,9 +328,73 @@ public struct Smoothing: Hashable, Sendable, Codable {
     public var window: Int
 }
 
+/// What a `facts` or `records` panel reads: columns of a source's rows.
+public struct RecordsSpec: Hashable, Sendable, Codable {
+    public var source: SourceID
+    public var columns: [SQLIdentifier]
+    /// The column rows are sorted by, newest (largest) first; `nil`: the source's time column.
+    public var order: SQLIdentifier?
+    public var limit: Int
+
+    public init(source: SourceID, columns: [SQLIdentifier], order: SQLIdentifier? = nil, limit: Int) {
+        self.source = source
+        self.columns = columns
+        self.order = order
+        self.limit = limit
+    }
+}
+
+/// The engagement levels of an `ocean` panel.
+public struct DepthSpec: Hashable, Sendable, Codable {
+    /// A count metric of people joining (sign-ups); its running total is everyone there is.
+    public var population: MetricID
+    /// Active days in a period from which each level starts, ascending: `[1, 2, 4]` is
+    /// light (1), regular (2–3) and power (4+); everyone else is dormant.
+    public var levels: [Int]
+    public var names: [String]
+
+    public init(population: MetricID, levels: [Int], names: [String]) {
+        self.population = population
+        self.levels = levels
+        self.names = names
+    }
+}
+
+/// Where an `experiment` panel finds exposures and conversions.
+public struct ExperimentSpec: Hashable, Sendable, Codable {
+    /// Who saw which arm, and when (the source's time column).
+    public var assignments: SourceID
+    /// Conversions; a unit counts once, at its first conversion after its assignment.
+    public var conversions: SourceID
+    /// The column naming the unit of randomisation in both sources (`user_id`).
+    public var unit: SQLIdentifier
+    /// The assignment column naming the arm.
+    public var arm: SQLIdentifier
+    /// The control arm's value.
+    public var control: String
+    /// Further columns both sources share and that must match (`experiment_id`).
+    public var match: [SQLIdentifier]
+    /// Expected share of each arm for the sample-ratio check; empty: equal shares.
+    public var split: [String: Double]
+
+    public init(
+        assignments: SourceID, conversions: SourceID, unit: SQLIdentifier, arm: SQLIdentifier, control: String,
+        match: [SQLIdentifier], split: [String: Double]
+    ) {
+        self.assignments = assignments
+        self.conversions = conversions
+        self.unit = unit
+        self.arm = arm
+        self.control = control
+        self.match = match
+        self.split = split
+    }
+}
+
 public struct Panel: Hashable, Sendable, Codable {
     public var title: String
-    public var metric: MetricID
+    /// The metric drawn; `nil` only for `facts` and `records` panels, which read `records`.
+    public var metric: MetricID?
     public var chart: ChartKind
     public var description: String?
     public var smoothing: Smoothing?
@@ -328,6 +403,36 @@ public struct Panel: Hashable, Sendable, Codable {
     public var compare: Comparison
     public var annotationTags: [String]
     public var filters: [Filter]
+    /// A shorter span than the report's, ending on the same day ("errors in the last 30 days").
+    public var range: TimeSpan?
+    public var records: RecordsSpec?
+    public var depth: DepthSpec?
+    public var experiment: ExperimentSpec?
+
+    public init(
+        title: String, metric: MetricID?, chart: ChartKind, description: String? = nil, smoothing: Smoothing? = nil,
+        bands: BandMethod = .none, breakdown: DimensionID? = nil, compare: Comparison = .none,
+        annotationTags: [String] = [], filters: [Filter] = [], range: TimeSpan? = nil, records: RecordsSpec? = nil,
+        depth: DepthSpec? = nil, experiment: ExperimentSpec? = nil
+    ) {
+        self.title = title
+        self.metric = metric
+        self.chart = chart
+        self.description = description
+        self.smoothing = smoothing
+        self.bands = bands
+        self.breakdown = breakdown
+        self.compare = compare
+        self.annotationTags = annotationTags
+        self.filters = filters
+        self.range = range
+        self.records = records
+        self.depth = depth
+        self.experiment = experiment
+    }
+
+    /// Every metric the panel reads, its own first.
+    public var metrics: [MetricID] { [metric, depth?.population].compactMap { $0 } }
 }
 
 public struct Link: Hashable, Sendable, Codable {
@@ -353,17 +458,22 @@ public struct Report: Hashable, Sendable, Codable, Identifiable {
     public var links: [Link]
     public var panels: [Panel]
     public var access: [String]
+    /// Set by a template's `date_range` parameter: these days instead of `range` ending on the
+    /// data's last day.
+    public var fixedRange: ClosedRange<CalendarDay>? = nil
 
     /// The distinct metrics the panels use, in panel order.
     public var metrics: [MetricID] {
         var seen = Set<MetricID>()
-        return panels.map(\.metric).filter { seen.insert($0).inserted }
+        return panels.flatMap(\.metrics).filter { seen.insert($0).inserted }
     }
 }
 
 public struct Parameter: Hashable, Sendable, Codable {
     public enum Kind: String, CaseIterable, Hashable, Sendable, Codable {
-        case string, integer, date, `enum`
+        case string, integer, date, `enum`, entity
+        /// `90d`, `12w`, `6m`, `1y` (ending on the data's last day) or `2026-01-01..2026-03-31`.
+        case dateRange = "date_range"
     }
     public var name: String
     public var type: Kind
@@ -371,6 +481,11 @@ public struct Parameter: Hashable, Sendable, Codable {
     public var required: Bool
     public var values: [String]
     public var defaultValue: String?
+    /// For `entity` parameters: which entity the value names.
+    public var entity: EntityID? = nil
+    /// For `entity` parameters: the entity's column the value is matched on (`domain`);
+    /// `nil`: its key. Filters receive the key either way.
+    public var by: SQLIdentifier? = nil
 }
 
 /// A parameterized report, generated on demand.
@@ -389,7 +504,7 @@ public struct Template: Hashable, Sendable, Codable, Identifiable {
 
     public var metrics: [MetricID] {
         var seen = Set<MetricID>()
-        return panels.map(\.metric).filter { seen.insert($0).inserted }
+        return panels.flatMap(\.metrics).filter { seen.insert($0).inserted }
     }
 }
 

@@ -64,6 +64,79 @@ extension Parameter {
                     parameter: name, "'\(text)' is not one of \(values.joined(separator: ", "))")
             }
             return .string(text)
+        case .entity:
+            // Matched against the entity's source later (`EntityResolver`): a value can only be
+            // known to exist by asking the warehouse.
+            return .string(text)
+        case .dateRange:
+            guard let range = DateRangeValue(parsing: text) else {
+                throw ParameterError(parameter: name, "'\(text)' is not a date range", hint: DateRangeValue.accepted)
+            }
+            return .string(range.description)
+        }
+    }
+}
+
+/// A `date_range` parameter's value: the last so many days, weeks, months or years up to
+/// the data's last day, or two dates.
+public enum DateRangeValue: Hashable, Sendable, CustomStringConvertible {
+    public enum Unit: String, Hashable, Sendable {
+        case days = "d", weeks = "w", months = "m", years = "y"
+    }
+    case last(Int, Unit)
+    case between(CalendarDay, CalendarDay)
+
+    /// What the parameter accepts, for error messages.
+    public static let accepted =
+        "write 90d, 12w, 6m or 1y (ending on the data's last day) or 2026-01-01..2026-03-31, at most 10 years"
+
+    public init?(parsing text: String) {
+        let parts = text.components(separatedBy: "..")
+        if parts.count == 2 {
+            guard let start = CalendarDay(parsing: parts[0]), let end = CalendarDay(parsing: parts[1]), start <= end,
+                end.dayNumber - start.dayNumber < 3_660
+            else { return nil }
+            self = .between(start, end)
+            return
+        }
+        guard let unit = text.last.flatMap({ Unit(rawValue: String($0)) }), let count = Int(text.dropLast()),
+            count > 0
+        else { return nil }
+        let limit =
+            switch unit {
+            case .days: 3_660
+            case .weeks: 520
+            case .months: 120
+            case .years: 10
+            }
+        guard count <= limit else { return nil }
+        self = .last(count, unit)
+    }
+
+    public var description: String {
+        switch self {
+        case .last(let count, let unit): "\(count)\(unit.rawValue)"
+        case .between(let start, let end): "\(start)..\(end)"
+        }
+    }
+
+    /// The days covered when the data ends on `asOf`; months and years are calendar ones.
+    public func days(endingOn asOf: CalendarDay) -> ClosedRange<CalendarDay> {
+        switch self {
+        case .between(let start, let end):
+            return start...end
+        case .last(let count, .days):
+            return asOf.adding(days: -(count - 1))...asOf
+        case .last(let count, .weeks):
+            return asOf.adding(days: -(7 * count - 1))...asOf
+        case .last(let count, let unit):
+            let months = unit == .years ? 12 * count : count
+            let (year, month, day) = asOf.components
+            let total = year * 12 + (month - 1) - months
+            let (startYear, startMonth) = (total / 12, total % 12 + 1)
+            let startDay = min(day, CalendarDay.daysIn(month: startMonth, year: startYear))
+            let start = CalendarDay(year: startYear, month: startMonth, day: startDay) ?? asOf
+            return start.adding(days: 1)...asOf
         }
     }
 }
@@ -71,7 +144,9 @@ extension Parameter {
 extension Template {
     /// The template as a report for one set of bound values: every filter that names a
     /// parameter gets its value (which the metric compiler binds, never writes into SQL).
-    public func report(binding values: [String: FilterValue], title: String? = nil) -> Report {
+    /// A `date_range` parameter's value sets the report's days, counted back from `asOf`.
+    public func report(binding values: [String: FilterValue], title: String? = nil, asOf: CalendarDay? = nil) -> Report
+    {
         let panels = panels.map { panel -> Panel in
             var panel = panel
             panel.filters = panel.filters.map { filter in
@@ -82,9 +157,15 @@ extension Template {
             }
             return panel
         }
-        return Report(
+        var report = Report(
             id: ReportID(id.rawValue), title: title ?? self.title, description: description, owner: owner,
             status: .active, schedule: nil, grain: grain, range: range, tags: tags, links: [], panels: panels,
             access: access)
+        if let asOf, let parameter = parameters.first(where: { $0.type == .dateRange }),
+            case .string(let text)? = values[parameter.name], let value = DateRangeValue(parsing: text)
+        {
+            report.fixedRange = value.days(endingOn: asOf)
+        }
+        return report
     }
 }

@@ -118,6 +118,9 @@ final class MappingReader {
 
     func has(_ key: String) -> Bool { values[key] != nil }
 
+    /// The mapping's keys in file order.
+    var keys: [String] { mapping.compactMap { $0.key.scalar?.string } }
+
     private func missing(_ key: String, _ what: String) {
         reader.error(
             "missing required key '\(key)'\(path.isEmpty ? "" : " in '\(path)'") (\(what))", at: node)

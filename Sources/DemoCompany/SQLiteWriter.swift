@@ -172,6 +172,15 @@ enum WarehouseSchema {
             """
         ),
         (
+            "campaign_billing",
+            """
+            CREATE TABLE campaign_billing (
+                billing_event_id INTEGER PRIMARY KEY, workspace_id INTEGER NOT NULL, campaign_id INTEGER NOT NULL,
+                occurred_on TEXT NOT NULL, kind TEXT NOT NULL, plan_from TEXT, plan_to TEXT,
+                seats_delta INTEGER NOT NULL, mrr_delta_usd REAL NOT NULL)
+            """
+        ),
+        (
             "mrr_monthly",
             """
             CREATE TABLE mrr_monthly (
@@ -223,6 +232,23 @@ enum WarehouseSchema {
         ),
     ]
 
+    /// Billing events of workspaces whose first user came from a paid campaign, with that campaign.
+    static let campaignBillingSQL = """
+        INSERT INTO campaign_billing
+        SELECT b.billing_event_id AS billing_event_id, b.workspace_id AS workspace_id, f.campaign_id AS campaign_id,
+               b.occurred_on AS occurred_on, b.kind AS kind, b.plan_from AS plan_from, b.plan_to AS plan_to,
+               b.seats_delta AS seats_delta, b.mrr_delta_usd AS mrr_delta_usd
+        FROM billing_events b
+        JOIN (
+          SELECT u.workspace_id AS workspace_id, u.campaign_id AS campaign_id
+          FROM users u
+          JOIN (SELECT workspace_id, MIN(user_id) AS first_user FROM users GROUP BY workspace_id) m
+            ON m.first_user = u.user_id
+          WHERE u.campaign_id IS NOT NULL
+        ) f ON f.workspace_id = b.workspace_id
+        ORDER BY b.billing_event_id
+        """
+
     /// Indexes on every time column and every join key (primary keys are indexed already).
     static let indexes: [(table: String, columns: String)] = [
         ("workspaces", "domain"), ("workspaces", "created_at"), ("workspaces", "created_on"),
@@ -235,6 +261,7 @@ enum WarehouseSchema {
         ("events", "app_id"),
         ("subscriptions", "workspace_id"), ("subscriptions", "started_on"), ("subscriptions", "ended_on"),
         ("billing_events", "workspace_id"), ("billing_events", "occurred_on"),
+        ("campaign_billing", "campaign_id, occurred_on"), ("campaign_billing", "occurred_on"),
         ("mrr_monthly", "month"), ("mrr_monthly", "workspace_id"),
         ("crm_accounts", "workspace_id"), ("crm_accounts", "renewal_on"), ("crm_accounts", "updated_at"),
         ("error_logs", "occurred_at"), ("error_logs", "error_date"), ("error_logs", "workspace_id"),

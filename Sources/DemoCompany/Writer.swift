@@ -95,6 +95,14 @@ final class WarehouseWriter {
             return .commit
         }
 
+        try db.inTransaction {
+            // A modelled table, as a dbt job would build it: billing joined to the campaign its
+            // workspace was attributed to (the campaign of the workspace's first sign-up).
+            try db.execute(sql: WarehouseSchema.campaignBillingSQL)
+            counts["campaign_billing"] = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM campaign_billing") ?? 0
+            return .commit
+        }
+
         let indexes = WarehouseSchema.indexes
         for (position, index) in indexes.enumerated() {
             try db.execute(sql: WarehouseSchema.indexSQL(table: index.table, columns: index.columns))

@@ -121,27 +121,68 @@ public struct AggregateGenerator: Sendable {
 
     /// A template rendered on demand for one set of parameter values: the dashboard's HTML,
     /// computed now and written nowhere (so it offers no per-panel downloads).
+    ///
+    /// Entity parameters are looked up here, where the warehouse is: a value that names no
+    /// entity throws ``ParameterError``. Panels listed in `hiddenPanels` (1-based; those the
+    /// viewer may not see) are not computed and say so.
     public func renderTemplate(
-        _ template: Template, values: [String: FilterValue], title: String
-    ) async throws
-        -> String
-    {
-        let output = try await render(template.report(binding: values, title: title), downloads: false)
+        _ template: Template, values: [String: FilterValue], title: String, hiddenPanels: Set<Int> = []
+    ) async throws -> String {
+        var values = values
+        for parameter in template.parameters where parameter.type == .entity {
+            guard case .string(let text)? = values[parameter.name], let id = parameter.entity,
+                let entity = catalog.entity(id)
+            else { continue }
+            let column = parameter.by?.name ?? entity.key.name
+            let key: FilterValue?
+            do {
+                key = try await EntityLookup.key(
+                    of: entity, where: parameter.by, equals: text, catalog: catalog, warehouse: warehouse,
+                    timeout: queryTimeout)
+            } catch let error as CompileError {
+                throw ParameterError(
+                    parameter: parameter.name, "'\(text)' is not a valid \(column): \(error.userMessage)")
+            }
+            guard let key else {
+                throw ParameterError(
+                    parameter: parameter.name, "no \(entity.name.lowercased()) has \(column) '\(text)'",
+                    hint: "search for it, or check the spelling")
+            }
+            values[parameter.name] = key
+        }
+        let report = template.report(binding: values, title: title, asOf: asOf)
+        let output = try await render(report, downloads: false, hiddenPanels: hiddenPanels)
         return String(decoding: output.files["dashboard.html"] ?? Data(), as: UTF8.self)
     }
 
     /// Computes and renders a report without writing it.
-    func render(_ report: Report, downloads: Bool = true) async throws -> Output {
-        let range = DateRange.ending(on: asOf, covering: report.range, grain: report.grain)
+    func render(_ report: Report, downloads: Bool = true, hiddenPanels: Set<Int> = []) async throws -> Output {
+        let range =
+            report.fixedRange.map {
+                DateRange(start: Periods.start(of: $0.lowerBound, grain: report.grain), end: $0.upperBound)
+            } ?? DateRange.ending(on: asOf, covering: report.range, grain: report.grain)
         let evaluator = MetricEvaluator(catalog: catalog, warehouse: warehouse, timeout: queryTimeout)
         var files: [String: Data] = [:]
         var panels: [DashboardModel.Panel] = []
         var rows = 0
         var failures = 0
         for (index, panel) in report.panels.enumerated() {
+            if hiddenPanels.contains(index + 1) {
+                panels.append(
+                    DashboardModel.Panel(
+                        index: index + 1, title: panel.title, description: nil, chart: panel.chart.rawValue,
+                        metricID: "", metricName: "restricted", metricURL: nil, svg: nil, svgFile: nil, csvFile: nil,
+                        table: nil, showTable: false, headline: nil, headlineChange: nil,
+                        notes: ["You do not have access to this panel's data."], error: nil))
+                continue
+            }
             do {
+                // A panel's own span ends with the dashboard's ("errors in the last 30 days").
+                let panelRange =
+                    panel.range.map { DateRange.ending(on: range.end, covering: $0, grain: report.grain) } ?? range
                 let built = try await PanelBuilder(
-                    catalog: catalog, evaluator: evaluator, report: report, panel: panel, index: index + 1, range: range
+                    catalog: catalog, evaluator: evaluator, report: report, panel: panel, index: index + 1,
+                    range: panelRange
                 ).build()
                 rows += built.rows
                 if let svg = built.model.svg, let name = built.model.svgFile { files[name] = Data(svg.utf8) }
@@ -149,17 +190,19 @@ public struct AggregateGenerator: Sendable {
                 panels.append(built.model)
             } catch {
                 failures += 1
-                let metric = catalog.metric(panel.metric)
+                let metric = panel.metric.flatMap { catalog.metric($0) }
                 panels.append(
                     DashboardModel.Panel(
                         index: index + 1, title: panel.title, description: panel.description,
-                        chart: panel.chart.rawValue,
-                        metricID: panel.metric.rawValue, metricName: metric?.name ?? panel.metric.rawValue,
-                        metricURL: Route.metric(panel.metric).path, svg: nil, svgFile: nil, csvFile: nil, table: nil,
+                        chart: panel.chart.rawValue, metricID: panel.metric?.rawValue ?? "",
+                        metricName: metric?.name ?? panel.metric?.rawValue
+                            ?? panel.records.map { catalog.source($0.source)?.name ?? $0.source.rawValue } ?? "",
+                        metricURL: panel.metric.map { Route.metric($0).path }, svg: nil, svgFile: nil, csvFile: nil,
+                        table: nil,
                         showTable: false, headline: nil, headlineChange: nil, notes: [], error: "\(error)"))
             }
         }
-        if failures == report.panels.count, failures > 0 {
+        if failures == report.panels.count - hiddenPanels.count, failures > 0 {
             throw GenerationError("every panel failed; first: \(panels.first?.error ?? "?")")
         }
         if !downloads {

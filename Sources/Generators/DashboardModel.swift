@@ -15,14 +15,21 @@ public struct DashboardModel: Codable, Sendable, Hashable {
         public var columns: [String]
         public var rows: [[String]]
     }
+    /// One label and value of a `facts` panel.
+    public struct Fact: Codable, Sendable, Hashable {
+        public var label: String
+        public var value: String
+    }
     public struct Panel: Codable, Sendable, Hashable {
         public var index: Int
         public var title: String
         public var description: String?
         public var chart: String
         public var metricID: String
+        /// The metric's name, or for `facts` and `records` panels the source's.
         public var metricName: String
-        public var metricURL: String
+        /// The metric's glossary page; `nil` for panels that read a source's rows.
+        public var metricURL: String?
         /// The inline SVG chart; absent for number and table panels and for failed panels.
         public var svg: String?
         public var svgFile: String?
@@ -35,6 +42,10 @@ public struct DashboardModel: Codable, Sendable, Hashable {
         public var notes: [String]
         /// When the panel could not be computed: what went wrong.
         public var error: String?
+        /// `facts` panels: the row's columns as label and value.
+        public var facts: [Fact] = []
+        /// A finding the reader must not miss (an experiment's sample-ratio mismatch).
+        public var alert: String? = nil
     }
     public var reportID: String
     public var title: String

@@ -24,8 +24,14 @@ struct PanelBuilder {
     static let confidence = 0.95
 
     func build() async throws -> Built {
-        guard let metric = catalog.metric(panel.metric) else {
-            throw GenerationError("unknown metric '\(panel.metric)'")
+        switch panel.chart {
+        case .facts, .records: return try await buildRecords()
+        case .ocean: return try await buildOcean()
+        case .experiment: return try await buildExperiment()
+        case .line, .area, .stackedArea, .bar, .number, .table: break
+        }
+        guard let metricID = panel.metric, let metric = catalog.metric(metricID) else {
+            throw GenerationError("unknown metric '\(panel.metric?.rawValue ?? "none")'")
         }
         let request = MetricRequest(
             metric: metric.id, grain: report.grain, range: range, breakdown: panel.breakdown, filters: panel.filters)
@@ -89,11 +95,7 @@ struct PanelBuilder {
             }
         }
 
-        let annotations = catalog.annotations.filter { annotation in
-            !Set(annotation.tags).isDisjoint(with: panel.annotationTags)
-                && (annotation.metrics.isEmpty || annotation.metrics.contains(metric.id))
-                && annotation.date <= range.end && (annotation.end ?? annotation.date) >= range.start
-        }.map { ChartAnnotation(date: $0.date, end: $0.end, title: $0.title) }
+        let annotations = chartAnnotations(metric: metric)
 
         let table = makeTable(series: series, comparison: comparison, style: style, metric: metric)
         let csv = makeCSV(series: series, comparison: comparison, dates: dates)
@@ -111,7 +113,7 @@ struct PanelBuilder {
                         "\(change >= 0 ? "+" : "")\(NumberFormat.format(change, style: .percent, compact: false)) on the \(report.grain.rawValue) before"
                 }
             }
-        case .table:
+        case .table, .ocean, .facts, .records, .experiment:
             break
         case .line, .area, .stackedArea, .bar:
             let kind: Charts.ChartKind =

@@ -148,14 +148,15 @@ public struct PageBuilder: Sendable {
     }
 
     func panelModel(_ panel: Panel) -> PanelModel {
-        let metric = view.metric(panel.metric)
+        let metric = panel.metric.flatMap { view.metric($0) }
         let dimension = metric.flatMap { catalog.source($0.source) }.flatMap { source in
             panel.breakdown.flatMap { source.dimension($0) }
         }
         return PanelModel(
             title: panel.title, description: panel.description,
             chart: panel.chart.rawValue.replacingOccurrences(of: "_", with: " "),
-            metricName: metric?.name, metricURL: metric.map { Route.metric($0.id).path }, restricted: metric == nil,
+            metricName: metric?.name ?? panel.records.flatMap { view.source($0.source) }.map { "rows of \($0.name)" },
+            metricURL: metric.map { Route.metric($0.id).path }, restricted: !view.canSee(panel),
             smoothing: panel.smoothing.map { "\($0.method.rawValue) average over \($0.window) points" },
             bands: panel.bands == .none ? nil : Self.bandText(panel.bands),
             breakdown: dimension?.label ?? panel.breakdown?.rawValue,

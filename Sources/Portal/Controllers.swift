@@ -88,15 +88,20 @@ struct CatalogController {
                 model.renderedFor = described
                 if let configuration = environment.dashboards {
                     let catalog = builder.catalog
+                    let hidden = builder.view.hiddenPanels(template.panels)
                     let key = TemplateRenderCache.Key(
                         template: template.id.rawValue, values: bound.mapValues(\.plainText),
-                        catalogVersion: catalog.version, asOf: configuration.asOf().description, access: template.access
-                    )
+                        catalogVersion: catalog.version, asOf: configuration.asOf().description,
+                        access: template.access, hiddenPanels: hidden.sorted())
                     do {
                         model.dashboardHTML = try await templateRenders.html(for: key) { [title] in
                             try await configuration.generator(catalog: catalog, environment: environment)
-                                .renderTemplate(template, values: bound, title: title)
+                                .renderTemplate(template, values: bound, title: title, hiddenPanels: hidden)
                         }
+                    } catch let error as ParameterError {
+                        throw PortalError(
+                            status: .badRequest, title: "Bad request",
+                            message: "Parameter '\(error.parameter)': \(error.userMessage)", hint: error.hint)
                     } catch {
                         model.dashboardError = "\(error)"
                     }

@@ -15,6 +15,8 @@ public final class TemplateRenderCache: Sendable {
         var catalogVersion: String
         var asOf: String
         var access: [String]
+        /// The panels this viewer may not see, which are not computed for them.
+        var hiddenPanels: [Int] = []
     }
 
     private struct Entry: Sendable {

@@ -171,16 +171,27 @@ public enum CatalogDocuments {
         let access = [entity.access, template?.access ?? []]
         let team = template?.owner.rawValue
         let teamName = template.flatMap { catalog.team($0.owner)?.name }
+        // An entity parameter matched on another column (`domain`) is linked with that
+        // column's value, so shared links read /templates/customer?domain=globex.com.
+        let columns = [entity.key, entity.label] + entity.search.filter { $0 != entity.label && $0 != entity.key }
+        let by = template?.parameters.first { $0.name == entity.parameter && $0.type == .entity }?.by
+        let linkColumn = by.flatMap { columns.firstIndex(of: $0) } ?? 0
         var seen = Set<String>()
         var out: [SearchDocument] = []
         out.reserveCapacity(rows.count)
         for row in rows where seen.insert(row.key).inserted {
+            let linkValue =
+                switch linkColumn {
+                case 0: row.key
+                case 1: row.label
+                default: linkColumn - 2 < row.aliases.count ? row.aliases[linkColumn - 2] : row.key
+                }
             let aliases = row.aliases.filter { !$0.isEmpty && $0 != row.label }
             out.append(
                 SearchDocument(
                     kind: entity.id.rawValue, kindLabel: entity.name,
                     target: .entityValue(
-                        entity: entity.id, template: entity.template, parameter: entity.parameter, value: row.key),
+                        entity: entity.id, template: entity.template, parameter: entity.parameter, value: linkValue),
                     title: row.label, keywords: aliases, tags: entity.tags,
                     description: aliases.joined(separator: " · "), team: team, teamName: teamName, access: access,
                     popularityKey: nil))

@@ -1,4 +1,4 @@
-import AlmanacCore
+public import AlmanacCore
 public import Catalog
 
 /// Reads an entity's values (every customer, campaign, city…) from its source, for search.
@@ -57,6 +57,41 @@ public enum EntityLookup {
         case .double(let number): String(number)
         case .bool(let flag): String(flag)
         case .null, nil: nil
+        }
+    }
+}
+
+extension EntityLookup {
+    /// The key of the entity value whose `column` (its key when `nil`) equals `value`, typed as
+    /// the key column is; `nil` when no value matches. Values are bound; the entity's own
+    /// filters apply, so a template cannot be generated for a value search would not offer.
+    public static func key(
+        of entity: Entity, where column: SQLIdentifier?, equals value: String, catalog: Catalog,
+        warehouse: any Warehouse, timeout: Duration = .seconds(30)
+    ) async throws -> FilterValue? {
+        guard let source = catalog.source(entity.source), let keyColumn = source.column(named: entity.key.name) else {
+            throw CompileError("entity '\(entity.id)' names source '\(entity.source)', which is not in the catalog")
+        }
+        let match = column ?? entity.key
+        var builder = StatementBuilder(dialect: warehouse.dialect)
+        var conditions: [String] = []
+        for filter in entity.filters + [Filter(column: match, op: .eq, value: .string(value))] {
+            conditions.append(try builder.condition(filter, source: source, alias: "t"))
+        }
+        let sql =
+            "SELECT t.\(entity.key.quoted) FROM \(source.table.quoted) t WHERE "
+            + conditions.joined(separator: " AND ") + " ORDER BY 1 LIMIT 1"
+        let rows = try await warehouse.run(
+            CompiledStatement(role: .value, sql: sql, parameters: builder.parameters, columns: [entity.key.name]),
+            timeout: timeout)
+        switch rows.first?.first {
+        case .integer(let number)?: return .integer(Int(number))
+        case .double(let number)? where keyColumn.type == .integer: return .integer(Int(number))
+        case .double(let number)?: return .number(number)
+        case .text(let text)? where keyColumn.type == .integer: return Int(text).map { .integer($0) } ?? .string(text)
+        case .text(let text)?: return .string(text)
+        case .bool(let flag)?: return .boolean(flag)
+        case .null?, nil: return nil
         }
     }
 }

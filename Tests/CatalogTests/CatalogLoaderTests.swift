@@ -236,6 +236,70 @@ import Testing
         #expect(d.message == "op 'in' needs a list value, e.g. [a, b]")
     }
 
+    @Test func templatePanelAndParameterMistakesArePlaced() throws {
+        let header = "id: probe\ntitle: C\nowner: growth\nparameters:\n"
+        let filter = "    filters:\n      - {column: workspace_id, op: eq, parameter: id}\n"
+        /// The diagnostic whose message starts with `prefix`.
+        func find(_ diagnostics: [Diagnostic], _ prefix: String) throws -> Diagnostic {
+            try #require(diagnostics.first { $0.message.hasPrefix(prefix) }, "\(diagnostics.map(\.description))")
+        }
+        var d = try only(
+            check(
+                "templates/probe.yaml",
+                header + "  - name: id\n    type: entity\n    entity: customr\npanels:\n"
+                    + "  - title: A\n    metric: signups\n" + filter))
+        #expect(d.message == "parameter 'id' names unknown entity 'customr'")
+        #expect(d.location.line == 7)
+        d = try find(
+            check(
+                "templates/probe.yaml",
+                header
+                    + "  - name: span\n    type: date_range\n    default: 3q\npanels:\n  - title: A\n    metric: signups\n"
+            ), "default '3q'")
+        #expect(d.message == "default '3q' of parameter 'span' is not a date range")
+        #expect(d.location.line == 7)
+        d = try only(
+            check(
+                "templates/probe.yaml",
+                header + "  - name: id\n    type: integer\npanels:\n  - title: Bills\n    chart: records\n"
+                    + "    records:\n      source: users\n      columns: [signed_up_at, amount]\n" + filter))
+        #expect(d.message == "column 'amount' is not a declared column of source 'users'")
+        #expect(d.location.line == 12)
+        let ocean = try check(
+            "templates/probe.yaml",
+            header + "  - name: id\n    type: integer\npanels:\n  - title: Ocean\n    chart: ocean\n"
+                + "    metric: signups\n    depth:\n      population: signups\n      levels: [2, 1]\n" + filter)
+        d = try find(ocean, "'levels' must be ascending")
+        #expect(d.location.line == 13)
+        d = try find(ocean, "an ocean panel needs a count_distinct metric of people")
+        #expect(d.location.line == 10)
+        d = try only(
+            check(
+                "templates/probe.yaml",
+                header
+                    + "  - name: id\n    type: integer\npanels:\n  - title: A\n    chart: line\n    metric: signups\n"
+                    + "    depth:\n      population: signups\n" + filter))
+        #expect(d.message == "'depth' only applies to ocean panels")
+        #expect(d.location.line == 12)
+    }
+
+    @Test func dateRangeValuesAndTheirDays() {
+        let asOf = CalendarDay(parsing: "2026-03-31")!
+        #expect(DateRangeValue(parsing: "90d")?.days(endingOn: asOf) == CalendarDay(parsing: "2026-01-01")!...asOf)
+        #expect(DateRangeValue(parsing: "2w")?.days(endingOn: asOf) == CalendarDay(parsing: "2026-03-18")!...asOf)
+        #expect(DateRangeValue(parsing: "1m")?.days(endingOn: asOf) == CalendarDay(parsing: "2026-03-01")!...asOf)
+        #expect(DateRangeValue(parsing: "1y")?.days(endingOn: asOf) == CalendarDay(parsing: "2025-04-01")!...asOf)
+        // 31 March minus one month is the last day of February, so the range starts on 1 March.
+        #expect(
+            DateRangeValue(parsing: "2026-01-01..2026-01-31")?.days(endingOn: asOf)
+                == CalendarDay(parsing: "2026-01-01")!...CalendarDay(parsing: "2026-01-31")!)
+        for bad in [
+            "", "0d", "-3d", "11y", "3q", "d", "2026-02-01..2026-01-01", "2026-01-01..", "2000-01-01..2026-01-01",
+        ] {
+            #expect(DateRangeValue(parsing: bad) == nil, "\(bad)")
+        }
+    }
+
     @Test func backendHostMustBeAllowListed() throws {
         let d = try only(check("backends/app.yaml", "id: app\ntitle: A\nowner: growth\nurl: http://evil.example/\n"))
         #expect(d.message == "backend host 'evil.example' is not in backends.allowed_hosts")

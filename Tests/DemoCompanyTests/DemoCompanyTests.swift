@@ -7,6 +7,11 @@ import Testing
 
 /// Every table of `docs/demo-company.md` with its columns and their SQLite types, in order.
 let documentedSchema: [String: [(String, String)]] = [
+    "campaign_billing": [
+        ("billing_event_id", "INTEGER"), ("workspace_id", "INTEGER"), ("campaign_id", "INTEGER"),
+        ("occurred_on", "TEXT"), ("kind", "TEXT"), ("plan_from", "TEXT"), ("plan_to", "TEXT"),
+        ("seats_delta", "INTEGER"), ("mrr_delta_usd", "REAL"),
+    ],
     "workspaces": [
         ("workspace_id", "INTEGER"), ("domain", "TEXT"), ("name", "TEXT"), ("industry", "TEXT"), ("country", "TEXT"),
         ("city", "TEXT"), ("tier", "TEXT"), ("plan", "TEXT"), ("seats", "INTEGER"), ("created_at", "TEXT"),

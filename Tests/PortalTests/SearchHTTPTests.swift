@@ -154,11 +154,11 @@ import Testing
                 return first?["kind"] as? String == "customer"
             }
             #expect(found)
-            #expect(first?["url"] as? String == "/templates/customer?workspace_id=1")
+            #expect(first?["url"] as? String == "/templates/customer?domain=globex.com")
             #expect((first?["entityLabel"] as? String)?.hasPrefix("Customer dashboard for Globex") == true)
             let html = text(try await client.get("/search?q=globex"))
             #expect(html.contains("Customer dashboard for Globex Corporation (globex.com)"))
-            #expect(html.contains("href=\"/templates/customer?workspace_id=1\""))
+            #expect(html.contains("href=\"/templates/customer?domain=globex.com\""))
         }
     }
 
