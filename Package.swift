@@ -26,6 +26,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     ],
     targets: [
         // Shared vocabulary: typed ids, source locations, diagnostics, progress, viewers.
@@ -84,12 +85,23 @@ let package = Package(
                 "AlmanacCore", "Catalog", "Scheduling", "Search",
                 .product(name: "Mustache", package: "swift-mustache"),
             ]),
+        // Talking to other HTTP services: the report apps teams run (allow-list, address
+        // pinning, header policy) and remote generators.
+        .target(
+            name: "Proxy",
+            dependencies: [
+                "AlmanacCore", "Catalog",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]),
         // The HTTP edge; the only module that imports Hummingbird.
         .target(
             name: "Portal",
             dependencies: [
                 "AlmanacCore", "Catalog", "Storage", "Pages", "Warehouse", "Artifacts", "Generators", "Search",
-                "Scheduling", .product(name: "Hummingbird", package: "hummingbird"),
+                "Scheduling", "Proxy", .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -115,6 +127,7 @@ let package = Package(
             name: "AlmanacTestSupport",
             dependencies: [
                 "AlmanacCore", "Catalog", "Storage", "Portal", "DemoCompany", "Warehouse", "Artifacts", "Generators",
+                "Proxy",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -140,7 +153,7 @@ let package = Package(
         .testTarget(
             name: "PortalTests",
             dependencies: [
-                "Portal", "Catalog", "Pages", "Storage", "AlmanacTestSupport",
+                "Portal", "Catalog", "Pages", "Storage", "AlmanacTestSupport", "Proxy",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ], exclude: ["Browser"]),
         .testTarget(name: "CLITests", dependencies: ["AlmanacCLI", "AlmanacTestSupport", "Storage"]),

@@ -11,7 +11,8 @@ public struct AlmanacCommand: AsyncParsableCommand {
             'almanac serve --catalog DIR --warehouse FILE' on your own catalog.
             """,
         subcommands: [
-            ServeCommand.self, DemoCommand.self, CatalogCommand.self, GenerateCommand.self, IngestCommand.self,
+            ServeCommand.self, GeneratorCommand.self, DemoCommand.self, CatalogCommand.self, GenerateCommand.self,
+            IngestCommand.self,
             SearchCommand.self, BenchGenerationCommand.self, BenchSearchCommand.self, BenchSearchBuildCommand.self,
         ])
 

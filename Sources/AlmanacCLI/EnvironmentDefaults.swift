@@ -15,4 +15,6 @@ enum EnvironmentDefaults {
     static var web: String? { value("WEB") }
     static var artifacts: String? { value("ARTIFACTS") }
     static var trustedProxies: String? { value("TRUSTED_PROXIES") }
+    static var generators: String? { value("GENERATORS") }
+    static var generatorToken: String? { value("GENERATOR_TOKEN") }
 }

@@ -6,6 +6,7 @@ import Foundation
 import Logging
 import Pages
 import Portal
+import Proxy
 import Storage
 import Warehouse
 
@@ -99,9 +100,30 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "The state store: a SQLite file path or sqlite://PATH. (env: ALMANAC_STATE)")
     var state: String = EnvironmentDefaults.state ?? "var/state.sqlite"
 
+    @Option(
+        name: .customLong("generator"),
+        help: """
+            URL of an 'almanac generator' service to get dashboards and template renders from instead of \
+            generating them in this process; repeat for several. (env: ALMANAC_GENERATORS, comma-separated)
+            """)
+    var generators: [String] =
+        EnvironmentDefaults.generators?.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } ?? []
+
+    @Option(help: "Seconds a remote generator may take for one template render.")
+    var generatorTimeout: Int = 60
+
     @OptionGroup var server: ServerOptions
 
     func validate() throws {
+        for url in generators where !(url.hasPrefix("http://") || url.hasPrefix("https://")) {
+            throw ValidationError("--generator '\(url)' is not an http(s) URL")
+        }
+        if !generators.isEmpty, (warehouse ?? EnvironmentDefaults.warehouse) == nil {
+            throw ValidationError("--generator needs --warehouse too: search reads the entities' values from it")
+        }
+        guard (1...3600).contains(generatorTimeout) else {
+            throw ValidationError("--generator-timeout must be between 1 and 3600 seconds")
+        }
         if let asOf, CalendarDay(parsing: asOf) == nil {
             throw ValidationError("--as-of '\(asOf)' is not a date (YYYY-MM-DD)")
         }
@@ -118,7 +140,7 @@ struct ServeCommand: AsyncParsableCommand {
             dashboards: (warehouse ?? EnvironmentDefaults.warehouse).map {
                 Serving.Dashboards(
                     warehouse: $0, artifacts: artifacts, asOf: asOf.flatMap(CalendarDay.init(parsing:)),
-                    schedule: !noSchedule)
+                    schedule: !noSchedule, generators: generators, generatorTimeout: generatorTimeout)
             })
     }
 }
@@ -130,11 +152,22 @@ enum Serving {
         var artifacts: String
         var asOf: CalendarDay?
         var schedule: Bool
+        var generators: [String] = []
+        var generatorTimeout: Int = 60
     }
 
     static func run(
         catalog directory: String, state location: String, server options: ServerOptions, dashboards: Dashboards?
     ) async throws {
+        let environment = try await environment(
+            catalog: directory, state: location, server: options, dashboards: dashboards)
+        try await runPortal(environment, server: ServerConfiguration(host: options.host, port: options.port))
+    }
+
+    /// The environment `serve` and `generator` run on.
+    static func environment(
+        catalog directory: String, state location: String, server options: ServerOptions, dashboards: Dashboards?
+    ) async throws -> PortalEnvironment {
         LoggingBootstrap.once(level: Logger.Level(rawValue: options.logLevel) ?? .info)
         let logger = options.makeLogger()
         let store: CatalogStore
@@ -163,15 +196,21 @@ enum Serving {
             let asOf = dashboards.asOf
             environment.dashboards = DashboardConfiguration(
                 warehouse: warehouse, artifacts: ArtifactStore(root: dashboards.artifacts),
-                asOf: { asOf ?? CalendarDay.yesterday() }, runsSchedule: dashboards.schedule)
+                asOf: { asOf ?? CalendarDay.yesterday() }, runsSchedule: dashboards.schedule,
+                remote: dashboards.generators.isEmpty
+                    ? nil
+                    : GeneratorClient(
+                        baseURLs: dashboards.generators, token: EnvironmentDefaults.generatorToken,
+                        renderTimeout: .seconds(dashboards.generatorTimeout)))
         }
         logger.info(
             "serving",
             metadata: [
                 "url": "http://\(options.host):\(options.port)/", "catalog": "\(directory)", "state": "\(location)",
                 "catalog_version": "\(store.current.version)",
+                "generators": "\(dashboards?.generators.joined(separator: ",") ?? "")",
             ])
-        try await runPortal(environment, server: ServerConfiguration(host: options.host, port: options.port))
+        return environment
     }
 }
 

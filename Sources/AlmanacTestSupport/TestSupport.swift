@@ -5,6 +5,7 @@ public import Hummingbird
 import Logging
 import Pages
 public import Portal
+public import Proxy
 import Storage
 import Warehouse
 
@@ -91,7 +92,7 @@ public struct TestPortal: Sendable {
     ///   - dashboards: serve dashboards from the tiny demo warehouse, generated on demand into a temp folder.
     public static func make(
         catalog: String? = nil, auth: AuthConfiguration = AuthConfiguration(allowAnonymousLoopback: true),
-        pollInterval: Duration = .milliseconds(200), dashboards: Bool = false
+        pollInterval: Duration = .milliseconds(200), dashboards: Bool = false, generators: GeneratorClient? = nil
     ) async throws -> TestPortal {
         let directory = try TemporaryDirectory(prefix: "almanac-portal")
         let catalogPath = try catalog ?? CatalogFixture.copyDemo(into: directory)
@@ -103,11 +104,12 @@ public struct TestPortal: Sendable {
         var environment = PortalEnvironment(
             catalog: store, state: state, renderer: renderer, auth: auth, logger: logger,
             catalogPollInterval: pollInterval)
-        if dashboards {
+        if dashboards || generators != nil {
             let asOf = TestWarehouse.asOf
             environment.dashboards = DashboardConfiguration(
                 warehouse: try SQLiteWarehouse(path: TestWarehouse.tinyDemo),
-                artifacts: ArtifactStore(root: directory.file("artifacts")), asOf: { asOf }, runsSchedule: false)
+                artifacts: ArtifactStore(root: directory.file("artifacts")), asOf: { asOf }, runsSchedule: false,
+                remote: generators)
         }
         return TestPortal(environment: environment, directory: directory)
     }

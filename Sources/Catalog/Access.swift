@@ -34,7 +34,10 @@ public struct CatalogView: Sendable {
     public func canSee(_ metric: Metric) -> Bool {
         allows(metric.access) && (catalog.source(metric.source).map(canSee) ?? false)
     }
-    public func canSee(_ report: Report) -> Bool { allows(report.access) }
+    /// An external report also needs its backend to be visible.
+    public func canSee(_ report: Report) -> Bool {
+        allows(report.access) && (report.backend.map { catalog.backend($0).map(canSee) ?? false } ?? true)
+    }
     public func canSee(_ template: Template) -> Bool { allows(template.access) }
     public func canSee(_ entity: Entity) -> Bool {
         allows(entity.access) && (catalog.template(entity.template).map(canSee) ?? false)

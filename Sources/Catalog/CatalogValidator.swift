@@ -372,6 +372,11 @@ struct CatalogValidator {
         let origin = origin(.report, report.id.rawValue)
         checkOwner(report.owner, origin, "report '\(report.id)'")
         checkPanels(report.panels, origin, what: "report '\(report.id)'", parameters: nil)
+        if let backend = report.backend, catalog.backend(backend) == nil, !isBroken(.backend, backend.rawValue) {
+            error(
+                origin, "backend", "report '\(report.id)' names unknown backend '\(backend)'",
+                hint: suggestion(backend.rawValue, among: ids(.backend), folder: "backends"))
+        }
     }
 
     private mutating func check(_ template: Template) {

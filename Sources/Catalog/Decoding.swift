@@ -427,14 +427,41 @@ enum Decoding {
         let range = m.timeSpan("range")
         let tags = m.stringList("tags")
         let links = links(m)
-        let panels = panels(m, allowParameters: false)
+        let kind = m.enumeration("kind", ReportKind.self) ?? .dashboard
+        var backend: BackendID?
+        var entry = "/"
+        var panels: [Panel] = []
+        if kind == .external {
+            backend = m.id("backend", required: true)
+            if let text = m.string("entry") {
+                if text.hasPrefix("/") && !text.hasPrefix("//") && !text.contains("..") {
+                    entry = text
+                } else {
+                    m.reader.error("'entry' must be a path on the backend starting with '/'", at: m["entry"])
+                }
+            }
+            if let node = m.node("panels") {
+                m.reader.error("an external report shows its backend's pages; it has no 'panels'", at: node)
+            }
+        } else {
+            panels = self.panels(m, allowParameters: false)
+            for key in ["backend", "entry"] {
+                if let node = m.node(key) {
+                    m.reader.error("'\(key)' only applies to reports of kind external", at: node)
+                }
+            }
+        }
         let access = m.stringList("access")
         guard let id, let title, let owner else { return nil }
-        return Report(
+        var report = Report(
             id: id, title: title, description: description, owner: owner, status: status, schedule: schedule,
             grain: grain ?? settings?.defaultGrain ?? .day,
             range: range ?? settings?.defaultRange ?? TimeSpan(180, .days),
             tags: tags, links: links, panels: panels, access: access)
+        report.kind = kind
+        report.backend = backend
+        report.entry = entry
+        return report
     }
 
     static func template(_ m: MappingReader, id expected: String, settings: CatalogSettings?) -> Template? {

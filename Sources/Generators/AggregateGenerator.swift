@@ -43,7 +43,7 @@ public struct AggregateGenerator: Sendable {
 
     /// Reports that are generated: active and deprecated ones (drafts and retired ones are not).
     public var generatableReports: [Report] {
-        catalog.reports.filter { $0.status == .active || $0.status == .deprecated }
+        catalog.reports.filter { ($0.status == .active || $0.status == .deprecated) && $0.kind == .dashboard }
     }
 
     /// Generates `reports` with at most `parallelism` at once; returns one run per report.

@@ -415,7 +415,7 @@ public struct PageBuilder: Sendable {
                 "Deprecated: the owners plan to retire this report. Look for a replacement before relying on it."
             case .retired: "Retired: this report is no longer generated. It is kept for reference."
             }
-        return ReportModel(
+        var model = ReportModel(
             id: report.id.rawValue, title: report.title, description: report.description,
             status: report.status.rawValue,
             statusNote: statusNote, owner: teamLink(report.owner), ownerEmail: view.team(report.owner)?.email,
@@ -429,6 +429,13 @@ public struct PageBuilder: Sendable {
             history: history.map(changeRow), restrictedTo: report.access,
             sourceFile: catalog.origins[ItemKey(.report, report.id.rawValue)]?.file, dashboardHTML: nil,
             generatedAt: nil, dashboardError: nil)
+        if report.kind == .external, let backend = report.backend.flatMap({ view.backend($0) }) {
+            model.externalURL = "/x/\(report.id.rawValue)" + report.entry
+            model.externalApp = backend.title
+            model.scheduleText = "live: served by \(backend.title)"
+            model.nextRun = nil
+        }
+        return model
     }
 
     public func template(_ template: Template, values: [String: String] = [:]) -> TemplateModel {

@@ -184,6 +184,11 @@ public struct ReportModel: Encodable, Sendable {
     public var generatedAt: String?
     /// Why the latest generation failed, when there is no dashboard to show.
     public var dashboardError: String?
+    /// Shown above a dashboard that may be out of date (its generator could not be asked).
+    public var dashboardNotice: String? = nil
+    /// External reports: the proxied page shown in a sandboxed frame, and the app's name.
+    public var externalURL: String? = nil
+    public var externalApp: String? = nil
 }
 
 public struct ParameterModel: Encodable, Sendable {

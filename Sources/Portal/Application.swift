@@ -31,6 +31,7 @@ public func buildApplication(
     HealthController(environment: environment).addRoutes(to: router)
     CatalogController(environment: environment).addRoutes(to: router)
     SearchController(environment: environment).addRoutes(to: router)
+    ExternalReportController(environment: environment).addRoutes(to: router)
 
     let watcher = CatalogWatcher(
         store: environment.catalog, interval: environment.catalogPollInterval, logger: environment.logger

@@ -7,6 +7,7 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import Pages
+import Proxy
 import Storage
 import Warehouse
 
@@ -95,13 +96,27 @@ struct CatalogController {
                         access: template.access, hiddenPanels: hidden.sorted())
                     do {
                         model.dashboardHTML = try await templateRenders.html(for: key) { [title] in
-                            try await configuration.generator(catalog: catalog, environment: environment)
+                            if let remote = configuration.remote {
+                                return try await remote.renderTemplate(
+                                    template.id.rawValue, values: values, title: title, hiddenPanels: hidden)
+                            }
+                            return try await configuration.generator(catalog: catalog, environment: environment)
                                 .renderTemplate(template, values: bound, title: title, hiddenPanels: hidden)
                         }
                     } catch let error as ParameterError {
                         throw PortalError(
                             status: .badRequest, title: "Bad request",
                             message: "Parameter '\(error.parameter)': \(error.userMessage)", hint: error.hint)
+                    } catch GeneratorClientError.parameter(let name, let message, let hint) {
+                        throw PortalError(
+                            status: .badRequest, title: "Bad request", message: "Parameter '\(name)': \(message)",
+                            hint: hint)
+                    } catch let error as GeneratorClientError {
+                        throw PortalError(
+                            status: .serviceUnavailable, title: "Generator unavailable",
+                            message:
+                                "The dashboard for \(model.renderedFor ?? template.title) could not be generated: \(error)",
+                            hint: "The generators may be restarting or overloaded; try again in a minute.")
                     } catch {
                         model.dashboardError = "\(error)"
                     }
@@ -210,10 +225,18 @@ struct CatalogController {
             let dashboard = await dashboards.html(for: report, configuration: configuration, environment: environment)
         {
             model.dashboardHTML = dashboard.html
+            model.dashboardNotice = dashboard.notice
             model.generatedAt = builder.formatter.dateTime(dashboard.version.generatedAt)
-        } else if environment.dashboards != nil {
-            let runs = try await environment.state.recentRuns(kind: "generation", limit: 200)
-            model.dashboardError = runs.first { $0.target == id }?.error
+        } else if let configuration = environment.dashboards, report.kind == .dashboard {
+            if configuration.remote != nil {
+                model.dashboardError = await dashboards.refresh(
+                    id, configuration: configuration, logger: environment.logger
+                )
+                .map { _ in "no generator answered, and the portal has no earlier copy of this dashboard" }
+            } else {
+                let runs = try await environment.state.recentRuns(kind: "generation", limit: 200)
+                model.dashboardError = runs.first { $0.target == id }?.error
+            }
         }
         return model
     }
@@ -231,11 +254,15 @@ struct CatalogController {
         guard let report = view.report(ReportID(id)) else { throw PortalError.notFound("report", id) }
         recordView(.report, id, viewer)
         let now = environment.now()
+        var notice: String?
+        if let configuration = environment.dashboards, report.kind == .dashboard {
+            notice = await dashboards.refresh(id, configuration: configuration, logger: environment.logger)
+        }
         let key = RenderedPageCache.Key(
             path: request.uri.path, artifactVersion: environment.dashboards?.artifacts.latestName(id: id),
             catalogVersion: catalog.version, viewer: viewer,
             catalogBroken: !environment.catalog.status.rejectedDiagnostics.isEmpty,
-            minute: Int(now.timeIntervalSince1970 / 60))
+            minute: Int(now.timeIntervalSince1970 / 60), notice: notice)
         await environment.views.load()
         let views = environment.views.count(kind: ItemKind.report.rawValue, id: id)
         if key.artifactVersion != nil || environment.dashboards == nil, let page = pageCache.page(for: key) {

@@ -3,6 +3,8 @@ import Artifacts
 import Catalog
 import Foundation
 import Generators
+import Logging
+import Proxy
 import Synchronization
 
 /// Finds the HTML of a report's latest dashboard, generating it on demand when none exists
@@ -20,19 +22,28 @@ final class DashboardCache: Sendable {
     /// once a minute, not on every view.
     private let failures = Mutex([String: ContinuousClock.Instant]())
 
-    /// The latest dashboard HTML of `report` and its version name, if there is one.
+    /// The latest dashboard HTML of `report` and its version, if there is one.
+    ///
+    /// With remote generators, the local artifact store is a mirror: the newest version is
+    /// copied from a generator (asked at most every ``GeneratorClient/checkInterval`` per report), and
+    /// when no generator answers the mirror's last good version is returned with a notice
+    /// that it may be out of date.
     func html(
         for report: Report, configuration: DashboardConfiguration, environment: PortalEnvironment
     ) async
-        -> (html: String, version: ArtifactVersion)?
+        -> Dashboard?
     {
         let id = report.id.rawValue
+        var notice: String?
+        if let remote = configuration.remote {
+            notice = await syncFromRemote(id, remote: remote, configuration: configuration, logger: environment.logger)
+        }
         // NB: the hot path is one small file read (LATEST) and a dictionary lookup.
         var name = configuration.artifacts.latestName(id: id)
         if let name, let cached = entries.withLock({ $0[id] }), cached.version.name == name {
-            return (cached.html, cached.version)
+            return Dashboard(html: cached.html, version: cached.version, notice: notice)
         }
-        if name == nil {
+        if name == nil, configuration.remote == nil {
             let recentlyFailed = failures.withLock { $0[id].map { ContinuousClock.now - $0 < .seconds(60) } ?? false }
             if !recentlyFailed {
                 await generateOnce(report, configuration: configuration, environment: environment)
@@ -46,7 +57,76 @@ final class DashboardCache: Sendable {
         }
         let html = String(decoding: data, as: UTF8.self)
         entries.withLock { $0[id] = Entry(version: version, html: html) }
-        return (html, version)
+        return Dashboard(html: html, version: version, notice: notice)
+    }
+
+    struct Dashboard {
+        var html: String
+        var version: ArtifactVersion
+        /// Set when the dashboard may be out of date: the generator could not be asked.
+        var notice: String?
+    }
+
+    /// With remote generators: brings the mirror of `report` up to date (at most every
+    /// ``GeneratorClient/checkInterval``) and returns the notice to show while generators fail.
+    func refresh(_ id: String, configuration: DashboardConfiguration, logger: Logger) async -> String? {
+        guard let remote = configuration.remote else { return nil }
+        return await syncFromRemote(id, remote: remote, configuration: configuration, logger: logger)
+    }
+
+    private struct RemoteState {
+        var checked: ContinuousClock.Instant
+        var mirrored: String?
+        var failure: String?
+    }
+    private let remoteStates = Mutex([String: RemoteState]())
+    private let remoteInFlight = Mutex([String: Task<Void, Never>]())
+
+    /// Copies the report's newest version from a generator into the mirror when it changed;
+    /// returns a notice while generators fail. Concurrent callers share one check.
+    private func syncFromRemote(
+        _ id: String, remote: GeneratorClient, configuration: DashboardConfiguration, logger: Logger
+    ) async -> String? {
+        let now = ContinuousClock.now
+        if let state = remoteStates.withLock({ $0[id] }), now - state.checked < remote.checkInterval {
+            return state.failure
+        }
+        let task = remoteInFlight.withLock { tasks -> Task<Void, Never> in
+            if let running = tasks[id] { return running }
+            let task = Task {
+                let previous = remoteStates.withLock { $0[id] }
+                var state = RemoteState(checked: ContinuousClock.now, mirrored: previous?.mirrored, failure: nil)
+                do throws(GeneratorClientError) {
+                    let latest = try await remote.latest(report: id)
+                    if latest.name != state.mirrored || configuration.artifacts.latestName(id: id) == nil {
+                        var files: [String: Data] = [:]
+                        for file in latest.files {
+                            files[file] = try await remote.file(report: id, version: latest.name, name: file)
+                        }
+                        do {
+                            try configuration.artifacts.write(
+                                id: id, files: files, generatedAt: latest.generatedAt, keep: 3)
+                            state.mirrored = latest.name
+                        } catch {
+                            logger.error(
+                                "could not keep the generator's dashboard",
+                                metadata: ["report": "\(id)", "error": "\(error)"])
+                        }
+                    }
+                } catch {
+                    logger.warning("generator unavailable", metadata: ["report": "\(id)", "error": "\(error)"])
+                    state.failure =
+                        "The generator could not be reached (\(error)); this is the last dashboard the portal received, which may be out of date."
+                }
+                let final = state
+                remoteStates.withLock { $0[id] = final }
+            }
+            tasks[id] = task
+            return task
+        }
+        await task.value
+        remoteInFlight.withLock { $0[id] = nil }
+        return remoteStates.withLock { $0[id]?.failure }
     }
 
     private func generateOnce(

@@ -5,6 +5,7 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import Pages
+import Proxy
 import Synchronization
 
 /// The outermost layer: a request id for every request, security headers on every
@@ -45,10 +46,13 @@ struct EdgeMiddleware: RouterMiddleware {
             response = errorResponse(error, request: request, context: context)
         }
         response.headers[.init("X-Request-ID")!] = requestID
-        response.headers[.init("Content-Security-Policy")!] = Self.contentSecurityPolicy
+        // External report pages live in a sandboxed, opaque origin that only the portal may frame.
+        let external = request.uri.path.hasPrefix("/x/")
+        response.headers[.init("Content-Security-Policy")!] =
+            external ? BackendProxy.contentSecurityPolicy : Self.contentSecurityPolicy
         response.headers[.init("X-Content-Type-Options")!] = "nosniff"
         response.headers[.init("Referrer-Policy")!] = "same-origin"
-        response.headers[.init("X-Frame-Options")!] = "DENY"
+        response.headers[.init("X-Frame-Options")!] = external ? "SAMEORIGIN" : "DENY"
         return response
     }
 

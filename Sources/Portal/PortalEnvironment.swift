@@ -6,6 +6,7 @@ public import Generators
 import HTTPTypes
 public import Logging
 public import Pages
+public import Proxy
 public import Search
 public import Storage
 public import Warehouse
@@ -32,6 +33,10 @@ public struct PortalEnvironment: Sendable {
     public let templateRenders = TemplateRenderCache()
     /// Where search ranking reads popularity from (the view log by default).
     public var popularity: any PopularitySource
+    /// Forwards `/x/{report}/…` to the catalog's backends.
+    public var proxy: BackendProxy
+    /// The allow-list of the current catalog with its names' addresses pinned.
+    let allowLists = AllowListCache()
 
     public init(
         catalog: CatalogStore, state: any StateStore, renderer: PageRenderer, auth: AuthConfiguration, logger: Logger,
@@ -42,6 +47,7 @@ public struct PortalEnvironment: Sendable {
         self.views = ViewCounter(store: state, logger: logger)
         self.search = SearchIndex()
         self.popularity = ViewLogPopularity(state: state, now: now)
+        self.proxy = BackendProxy(identityHeaders: [auth.userHeader, auth.groupsHeader])
         self.catalog = catalog
         self.state = state
         self.renderer = renderer
@@ -73,15 +79,20 @@ public struct DashboardConfiguration: Sendable {
     public var asOf: @Sendable () -> CalendarDay
     /// Whether the nightly schedule runs inside this process.
     public var runsSchedule: Bool
+    /// Remote `almanac generator` services: when set, dashboards and template renders come
+    /// from them, and `artifacts` keeps the last good copy of each report.
+    public var remote: GeneratorClient?
 
     public init(
         warehouse: any Warehouse, artifacts: ArtifactStore,
-        asOf: @escaping @Sendable () -> CalendarDay = { CalendarDay.yesterday() }, runsSchedule: Bool = true
+        asOf: @escaping @Sendable () -> CalendarDay = { CalendarDay.yesterday() }, runsSchedule: Bool = true,
+        remote: GeneratorClient? = nil
     ) {
         self.warehouse = warehouse
         self.artifacts = artifacts
         self.asOf = asOf
-        self.runsSchedule = runsSchedule
+        self.runsSchedule = runsSchedule && remote == nil
+        self.remote = remote
     }
 
     /// A generator over `catalog` writing into the artifact store.

@@ -15,6 +15,8 @@ final class RenderedPageCache: Sendable {
         var viewer: Viewer
         var catalogBroken: Bool
         var minute: Int
+        /// The stale-dashboard notice shown while remote generators fail.
+        var notice: String? = nil
     }
 
     /// A page's bytes before and after the view count.

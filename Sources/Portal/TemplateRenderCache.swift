@@ -17,6 +17,8 @@ public final class TemplateRenderCache: Sendable {
         var access: [String]
         /// The panels this viewer may not see, which are not computed for them.
         var hiddenPanels: [Int] = []
+        /// The dashboard's heading, when the caller chooses it.
+        var title: String = ""
     }
 
     private struct Entry: Sendable {

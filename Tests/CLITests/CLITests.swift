@@ -52,7 +52,7 @@ import FoundationNetworking
     @Test func checkPassesOnTheDemoCatalog() throws {
         let result = try Self.almanac(["catalog", "check", "Catalog"])
         #expect(result.status == 0)
-        #expect(result.stdout.hasPrefix("Catalog: OK — 168 files"))
+        #expect(result.stdout.hasPrefix("Catalog: OK — 170 files"))
     }
 
     @Test func searchFindsCorrectsAndRespectsGroups() throws {

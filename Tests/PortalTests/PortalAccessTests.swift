@@ -52,11 +52,13 @@ import Testing
             }
             // Lists, counts and facets are computed without them.
             let reports = try json(try await client.get("/api/reports", headers: ann))
-            #expect(reports["total"] as? Int == 28)
+            #expect(reports["total"] as? Int == 29)
             let items = try #require(reports["items"] as? [[String: Any]])
             #expect(!items.contains { ($0["id"] as? String) == "executive-weekly" })
+            #expect(!items.contains { ($0["id"] as? String) == "support-insights" }, "support's own app")
+            #expect(items.contains { ($0["id"] as? String) == "experiment-notebook" }, "growth's own app")
             let kinds = try #require(reports["kinds"] as? [[String: Any]])
-            #expect(kinds.first { $0["label"] as? String == "Reports" }?["count"] as? Int == 28)
+            #expect(kinds.first { $0["label"] as? String == "Reports" }?["count"] as? Int == 29)
             let executives = try json(try await client.get("/api/browse?team=executives&kind=report", headers: ann))
             #expect(executives["total"] as? Int == 0)
             // The glossary does not name restricted reports among the users of a metric.
@@ -80,7 +82,7 @@ import Testing
             #expect(reports["total"] as? Int == 30)
             let admin = identity("dana@larkspur.io", groups: ["data-platform"])
             #expect(try await client.get("/admin/catalog", headers: admin).status == .ok)
-            #expect(try json(try await client.get("/api/reports", headers: admin))["total"] as? Int == 31)
+            #expect(try json(try await client.get("/api/reports", headers: admin))["total"] as? Int == 33)
         }
     }
 

@@ -71,7 +71,7 @@ import Testing
             #expect(metric["certified"] as? Bool == true)
             #expect((metric["synonyms"] as? [String])?.contains("registrations") == true)
             let reports = try json(try await client.get("/api/reports"))
-            #expect(reports["total"] as? Int == 31)
+            #expect(reports["total"] as? Int == 33)
             let teams = try json(try await client.get("/api/teams"))
             #expect((teams["teams"] as? [Any])?.count == 10)
             let team = try json(try await client.get("/api/teams/growth"))

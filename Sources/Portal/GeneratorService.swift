@@ -1,0 +1,142 @@
+import AlmanacCore
+import Artifacts
+import Catalog
+import Foundation
+import Generators
+import HTTPTypes
+public import Hummingbird
+import Logging
+import ServiceLifecycle
+import Storage
+
+/// `almanac generator`: Almanac's generators as an HTTP service that portals call instead of
+/// generating in-process (``GeneratorClient`` is the other side).
+///
+/// - `GET /healthz`: `ok`.
+/// - `GET /reports/{id}/latest`: the latest artifact version as JSON (`name`, `generatedAt`,
+///   `files`), generating the report first when it has none.
+/// - `GET /reports/{id}/versions/{version}/{file}`: one file of a version.
+/// - `GET /templates/{id}?param=value…`: the template's dashboard HTML for those values;
+///   `_title` sets its title and `_hidden=1,3` leaves out panels the viewer may not see.
+///   A refused parameter is a 400 with `{"parameter", "message", "hint"}`.
+///
+/// Access control stays with the portal: it checks the viewer and names the hidden panels.
+/// With `token` set, every request but `/healthz` needs `Authorization: Bearer <token>`.
+public func buildGeneratorApplication(
+    _ environment: PortalEnvironment, server: ServerConfiguration, token: String?,
+    onServerRunning: @escaping @Sendable (_ port: Int) async -> Void = { _ in }
+) -> some ApplicationProtocol {
+    let router = Router()
+    let dashboards = DashboardCache()
+    let renders = TemplateRenderCache()
+    router.add(middleware: BearerTokenMiddleware(token: token))
+    router.get("/healthz") { _, _ in "ok\n" }
+    router.get("/reports/:id/latest") { _, context in
+        let id = try context.parameters.require("id")
+        guard let configuration = environment.dashboards,
+            let report = environment.catalog.current.report(ReportID(id)), report.kind == .dashboard
+        else { throw HTTPError(.notFound, message: "no report '\(id)'") }
+        guard let dashboard = await dashboards.html(for: report, configuration: configuration, environment: environment)
+        else { throw HTTPError(.serviceUnavailable, message: "report '\(id)' could not be generated") }
+        let version = dashboard.version
+        return JSONResponse.make(
+            GeneratedVersion(name: version.name, generatedAt: version.generatedAt, files: version.files))
+    }
+    router.get("/reports/:id/versions/:version/:file") { _, context in
+        let id = try context.parameters.require("id")
+        let version = try context.parameters.require("version")
+        let file = try context.parameters.require("file")
+        guard let data = environment.dashboards?.artifacts.read(id: id, version: version, file: file) else {
+            throw HTTPError(.notFound, message: "no file '\(file)' in version '\(version)' of '\(id)'")
+        }
+        return Response(
+            status: .ok, headers: [.contentType: "application/octet-stream"],
+            body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+    router.get("/templates/:id") { request, context in
+        let id = try context.parameters.require("id")
+        let catalog = environment.catalog.current
+        guard let configuration = environment.dashboards, let template = catalog.template(TemplateID(id)) else {
+            throw HTTPError(.notFound, message: "no template '\(id)'")
+        }
+        var values = FormQuery(request).all
+        let title = values.removeValue(forKey: "_title") ?? template.title
+        let hidden = Set(
+            (values.removeValue(forKey: "_hidden") ?? "").split(separator: ",").compactMap { Int($0) })
+        do {
+            let bound = try template.bind(values)
+            let key = TemplateRenderCache.Key(
+                template: id, values: bound.mapValues(\.plainText), catalogVersion: catalog.version,
+                asOf: configuration.asOf().description, access: [], hiddenPanels: hidden.sorted(), title: title)
+            let html = try await renders.html(for: key) {
+                try await configuration.generator(catalog: catalog, environment: environment)
+                    .renderTemplate(template, values: bound, title: title, hiddenPanels: hidden)
+            }
+            return Response(
+                status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(string: html)))
+        } catch let error as ParameterError {
+            return JSONResponse.make(
+                RefusedParameter(parameter: error.parameter, message: error.userMessage, hint: error.hint),
+                status: .badRequest)
+        }
+    }
+
+    let watcher = CatalogWatcher(
+        store: environment.catalog, interval: environment.catalogPollInterval, logger: environment.logger
+    ) { _, _ in }
+    var services: [any Service] = [watcher]
+    if let configuration = environment.dashboards, configuration.runsSchedule {
+        services.append(
+            NightlyGenerationService(catalog: environment.catalog, logger: environment.logger) { catalog in
+                configuration.generator(catalog: catalog, environment: environment)
+            })
+    }
+    var app = Application(
+        router: router,
+        configuration: .init(address: .hostname(server.host, port: server.port), serverName: "Almanac generator"),
+        services: services, onServerRunning: { await onServerRunning($0.localAddress?.port ?? 0) },
+        logger: environment.logger)
+    app.beforeServerStarts { try await environment.state.migrate() }
+    return app
+}
+
+/// Runs the generator service until SIGTERM/SIGINT.
+public func runGenerator(_ environment: PortalEnvironment, server: ServerConfiguration, token: String?) async throws {
+    try await buildGeneratorApplication(environment, server: server, token: token).runService()
+}
+
+struct GeneratedVersion: Encodable {
+    var name: String
+    var generatedAt: Date
+    var files: [String]
+}
+
+struct RefusedParameter: Encodable {
+    var parameter: String
+    var message: String
+    var hint: String?
+}
+
+/// Refuses requests without the shared token (when one is configured); `/healthz` is open.
+struct BearerTokenMiddleware<Context: RequestContext>: RouterMiddleware {
+    let token: String?
+
+    func handle(
+        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+    )
+        async throws -> Response
+    {
+        guard let token, request.uri.path != "/healthz" else { return try await next(request, context) }
+        let given = request.headers[.authorization] ?? ""
+        // Compared in constant time: the token is the generator's only protection.
+        let expected = Array("Bearer \(token)".utf8)
+        let actual = Array(given.utf8)
+        var difference = UInt8(expected.count == actual.count ? 0 : 1)
+        for (a, b) in zip(expected, actual) { difference |= a ^ b }
+        guard difference == 0 else {
+            throw HTTPError(.unauthorized, message: "a generator token is required (Authorization: Bearer …)")
+        }
+        return try await next(request, context)
+    }
+}

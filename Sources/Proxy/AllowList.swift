@@ -1,0 +1,147 @@
+import AlmanacCore
+import Foundation
+
+/// An IPv4 or IPv6 address, as bytes and in its canonical text form.
+public struct IPAddress: Hashable, Sendable, CustomStringConvertible {
+    /// 4 bytes for IPv4, 16 for IPv6.
+    public let bytes: [UInt8]
+
+    public init?(_ text: String) {
+        let trimmed = text.hasPrefix("[") && text.hasSuffix("]") ? String(text.dropFirst().dropLast()) : text
+        var v4 = in_addr()
+        if inet_pton(AF_INET, trimmed, &v4) == 1 {
+            bytes = withUnsafeBytes(of: &v4) { Array($0) }
+            return
+        }
+        var v6 = in6_addr()
+        if inet_pton(AF_INET6, trimmed, &v6) == 1 {
+            bytes = withUnsafeBytes(of: &v6) { Array($0) }
+            return
+        }
+        return nil
+    }
+
+    init(bytes: [UInt8]) { self.bytes = bytes }
+
+    public var isIPv6: Bool { bytes.count == 16 }
+
+    public var description: String {
+        var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
+        var copy = bytes
+        let text = copy.withUnsafeMutableBytes { raw in
+            inet_ntop(isIPv6 ? AF_INET6 : AF_INET, raw.baseAddress, &buffer, socklen_t(buffer.count))
+        }
+        return text == nil
+            ? "?" : String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// How the address appears in a URL's authority (`[::1]` for IPv6).
+    public var urlHost: String { isIPv6 ? "[\(description)]" : description }
+
+    /// Whether the first `prefix` bits equal `network`'s.
+    func matches(_ network: IPAddress, prefix: Int) -> Bool {
+        guard bytes.count == network.bytes.count else { return false }
+        var remaining = prefix
+        for (mine, theirs) in zip(bytes, network.bytes) where remaining > 0 {
+            let bits = min(8, remaining)
+            let mask = UInt8(truncatingIfNeeded: 0xFF << (8 - bits))
+            if mine & mask != theirs & mask { return false }
+            remaining -= bits
+        }
+        return true
+    }
+}
+
+/// Finds the addresses a host name stands for.
+public protocol AddressResolver: Sendable {
+    func addresses(of host: String) async throws -> [IPAddress]
+}
+
+/// The system's resolver (`getaddrinfo`: `/etc/hosts`, then DNS), run off the event loops.
+public struct SystemResolver: AddressResolver {
+    public init() {}
+
+    public func addresses(of host: String) async throws -> [IPAddress] {
+        if let literal = IPAddress(host) { return [literal] }
+        let result: Result<[IPAddress], ProxyError> = await offloaded {
+            var hints = addrinfo()
+            hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+            var list: UnsafeMutablePointer<addrinfo>?
+            let status = getaddrinfo(host, nil, &hints, &list)
+            guard status == 0, let first = list else {
+                return .failure(.unreachable("cannot resolve '\(host)': \(String(cString: gai_strerror(status)))"))
+            }
+            defer { freeaddrinfo(first) }
+            var found: [IPAddress] = []
+            var node: UnsafeMutablePointer<addrinfo>? = first
+            while let current = node {
+                if let address = current.pointee.ai_addr {
+                    switch Int32(current.pointee.ai_family) {
+                    case AF_INET:
+                        var v4 = address.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { $0.pointee.sin_addr }
+                        found.append(IPAddress(bytes: withUnsafeBytes(of: &v4) { Array($0) }))
+                    case AF_INET6:
+                        var v6 = address.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { $0.pointee.sin6_addr }
+                        found.append(IPAddress(bytes: withUnsafeBytes(of: &v6) { Array($0) }))
+                    default: break
+                    }
+                }
+                node = current.pointee.ai_next
+            }
+            var seen = Set<IPAddress>()
+            return .success(found.filter { seen.insert($0).inserted })
+        }
+        return try result.get()
+    }
+}
+
+/// `backends.allowed_hosts` from `almanac.yaml`: host names, IP addresses and CIDR networks.
+///
+/// A backend's host must be listed by name, and the address the portal connects to must be
+/// listed too: either as an address or network, or as one of the addresses a listed name
+/// had when the list was built (``pin(using:)``). So a name that is later re-pointed at
+/// another address (DNS rebinding) is refused at connection time.
+public struct AllowList: Sendable {
+    public let hosts: Set<String>
+    let networks: [(address: IPAddress, prefix: Int)]
+    /// Addresses of the listed names, resolved when the list was pinned.
+    var pinned: Set<IPAddress> = []
+
+    public init(_ entries: [String]) {
+        var hosts = Set<String>()
+        var networks: [(IPAddress, Int)] = []
+        for entry in entries.map({ $0.lowercased() }) {
+            let parts = entry.split(separator: "/", maxSplits: 1).map(String.init)
+            if let address = IPAddress(parts[0]) {
+                let full = address.isIPv6 ? 128 : 32
+                let prefix = parts.count == 2 ? min(max(Int(parts[1]) ?? full, 0), full) : full
+                networks.append((address, prefix))
+                if parts.count == 1 { hosts.insert(parts[0].trimmingCharacters(in: CharacterSet(charactersIn: "[]"))) }
+            } else {
+                hosts.insert(entry)
+            }
+        }
+        self.hosts = hosts
+        self.networks = networks
+    }
+
+    /// The list with the current addresses of its names recorded; call once per catalog version.
+    public func pin(using resolver: any AddressResolver) async -> AllowList {
+        var copy = self
+        for host in hosts where IPAddress(host) == nil {
+            if let addresses = try? await resolver.addresses(of: host) { copy.pinned.formUnion(addresses) }
+        }
+        return copy
+    }
+
+    /// Whether `host` is listed by name (or as an address literal).
+    public func permits(host: String) -> Bool {
+        let lower = host.lowercased().trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+        return hosts.contains(lower) || IPAddress(lower).map(permits(address:)) == true
+    }
+
+    /// Whether connecting to `address` is allowed.
+    public func permits(address: IPAddress) -> Bool {
+        pinned.contains(address) || networks.contains { address.matches($0.address, prefix: $0.prefix) }
+    }
+}

@@ -1,0 +1,312 @@
+import AlmanacCore
+import AsyncHTTPClient
+public import Catalog
+import Foundation
+public import HTTPTypes
+public import NIOCore
+import NIOHTTP1
+
+/// Why a request to a backend was not forwarded or not answered, with the HTTP status the
+/// portal answers with and a message that names the problem.
+public enum ProxyError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// The path tries to leave the backend's base path, or is malformed.
+    case pathRejected(String)
+    /// The host or the address connected to is not on the allow-list.
+    case notAllowed(String)
+    /// The backend answered with a redirect to another origin.
+    case redirectElsewhere(String)
+    /// The backend took longer than its timeout.
+    case timeout(String)
+    /// The backend could not be reached.
+    case unreachable(String)
+    /// The request or the response is larger than the limit.
+    case requestTooLarge(String)
+    case responseTooLarge(String)
+
+    public var status: HTTPResponse.Status {
+        switch self {
+        case .pathRejected: .badRequest
+        case .notAllowed, .redirectElsewhere, .unreachable, .responseTooLarge: .badGateway
+        case .timeout: .gatewayTimeout
+        case .requestTooLarge: .contentTooLarge
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .pathRejected(let text), .notAllowed(let text), .redirectElsewhere(let text), .timeout(let text),
+            .unreachable(let text), .requestTooLarge(let text), .responseTooLarge(let text):
+            text
+        }
+    }
+}
+
+/// A viewer's request to `/x/{report}/{path}`, as the portal received it.
+public struct ProxyRequest: Sendable {
+    public var method: HTTPRequest.Method
+    /// The raw (still percent-encoded) path after `/x/{report}/`, without the query.
+    public var path: String
+    /// The raw query string, without `?`.
+    public var query: String?
+    public var headers: HTTPFields
+    public var body: ByteBuffer?
+    /// The signed-in viewer, forwarded in ``BackendProxy/viewerHeader``.
+    public var viewer: String
+
+    public init(
+        method: HTTPRequest.Method, path: String, query: String?, headers: HTTPFields, body: ByteBuffer?,
+        viewer: String
+    ) {
+        self.method = method
+        self.path = path
+        self.query = query
+        self.headers = headers
+        self.body = body
+        self.viewer = viewer
+    }
+}
+
+/// The backend's answer, with headers already filtered for the viewer.
+public struct ProxyResponse: Sendable {
+    public var status: HTTPResponse.Status
+    public var headers: HTTPFields
+    public var body: ByteBuffer
+}
+
+/// Forwards requests to the report apps teams already run (catalog backends), as a closed
+/// proxy:
+///
+/// - only a catalog backend's own base URL is reached, never a URL from the request;
+/// - the path may not climb out of the base path (`..`, encoded slashes or backslashes);
+/// - the host must be allow-listed by name, and the address actually connected to must be
+///   allow-listed too (plain `http` connects to the checked address itself, so a name
+///   re-pointed between check and connection changes nothing);
+/// - redirects are not followed: one within the backend is rewritten to stay under
+///   `/x/{report}/`, one to another origin is refused;
+/// - hop-by-hop headers and the viewer's identity headers (cookies, authorization, the SSO
+///   proxy's headers) are dropped; the viewer is named in one header, ``viewerHeader``;
+/// - bodies are limited in both directions and the backend's timeout bounds the whole exchange;
+/// - every response carries a CSP that sandboxes it into an opaque origin, so a backend's
+///   script cannot act as the portal, and the backend cannot set cookies on the portal.
+public struct BackendProxy: Sendable {
+    /// The one header that tells a backend who is looking: the viewer's user name.
+    public static let viewerHeader = HTTPField.Name("X-Almanac-User")!
+    /// The path prefix the backend is served under, so it can build its own links.
+    public static let prefixHeader = HTTPField.Name("X-Forwarded-Prefix")!
+    /// Largest request body forwarded.
+    public static let maximumRequestBytes = 1 << 20
+    /// Largest response body returned.
+    public static let maximumResponseBytes = 16 << 20
+    /// The policy every proxied response carries: an opaque, sandboxed origin.
+    public static let contentSecurityPolicy =
+        "sandbox allow-scripts allow-forms allow-popups allow-downloads; frame-ancestors 'self'; base-uri 'none'"
+
+    /// Identity headers of the viewer's request that never reach a backend, besides the SSO
+    /// proxy's own (passed in as `identityHeaders`).
+    static let strippedRequestHeaders: Set<String> = [
+        "cookie", "authorization", "proxy-authorization", "host", "content-length", "forwarded", "x-forwarded-for",
+        "x-forwarded-host", "x-forwarded-proto", "x-real-ip", "x-forwarded-prefix", "x-almanac-user",
+    ]
+    /// Response headers that never reach the viewer: the portal sets its own policy and
+    /// a backend may not set cookies on the portal's origin.
+    static let strippedResponseHeaders: Set<String> = [
+        "set-cookie", "set-cookie2", "content-security-policy", "content-security-policy-report-only",
+        "x-frame-options", "strict-transport-security", "content-length", "access-control-allow-origin",
+        "access-control-allow-credentials",
+    ]
+    /// RFC 9110 §7.6.1, plus the old `proxy-connection`.
+    static let hopByHop: Set<String> = [
+        "connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade",
+        "proxy-authenticate",
+    ]
+
+    /// No redirects followed and a short connect timeout: a backend that is down fails fast
+    /// (AsyncHTTPClient would otherwise wait out the whole deadline).
+    static let client = HTTPClient(
+        eventLoopGroup: HTTPClient.defaultEventLoopGroup,
+        configuration: HTTPClient.Configuration(
+            redirectConfiguration: .disallow, timeout: .init(connect: .seconds(1)),
+            decompression: .disabled))
+
+    public let resolver: any AddressResolver
+    /// The SSO proxy's identity headers (user, groups), dropped before forwarding.
+    let identityHeaders: Set<String>
+
+    public init(resolver: any AddressResolver = SystemResolver(), identityHeaders: [String] = []) {
+        self.resolver = resolver
+        self.identityHeaders = Set(identityHeaders.map { $0.lowercased() })
+    }
+
+    /// The backend's base URL split into parts.
+    struct Base {
+        var scheme: String
+        var host: String
+        var port: Int
+        /// Without a trailing slash ("" for the root).
+        var path: String
+
+        init?(_ url: String) {
+            guard let components = URLComponents(string: url), let scheme = components.scheme?.lowercased(),
+                scheme == "http" || scheme == "https", let host = components.host, !host.isEmpty,
+                components.user == nil, components.password == nil
+            else { return nil }
+            self.scheme = scheme
+            self.host = host.lowercased()
+            port = components.port ?? (scheme == "https" ? 443 : 80)
+            path =
+                components.percentEncodedPath.hasSuffix("/")
+                ? String(components.percentEncodedPath.dropLast()) : components.percentEncodedPath
+        }
+
+        var authority: String {
+            let defaultPort = scheme == "https" ? 443 : 80
+            let name = host.contains(":") ? "[\(host)]" : host
+            return port == defaultPort ? name : "\(name):\(port)"
+        }
+    }
+
+    /// Checks a path tail: no segment that is `.` or `..` (also percent-encoded), no encoded
+    /// slash or backslash, no NUL or control characters, no empty leading segment.
+    public static func checkedPath(_ raw: String) throws(ProxyError) -> String {
+        if raw.hasPrefix("/") { throw .pathRejected("the path may not start with '//'") }
+        let lower = raw.lowercased()
+        for bad in ["%2f", "%5c", "\\", "%00"] where lower.contains(bad) {
+            throw .pathRejected("the path contains '\(bad)', which could escape the backend's base path")
+        }
+        if raw.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
+            throw .pathRejected("the path contains control characters")
+        }
+        for segment in raw.split(separator: "/", omittingEmptySubsequences: false) {
+            let decoded = (String(segment).removingPercentEncoding ?? String(segment))
+            if decoded == "." || decoded == ".." {
+                throw .pathRejected("the path contains '\(segment)', which would leave the backend's base path")
+            }
+        }
+        return raw
+    }
+
+    /// Sends `request` to `backend` and returns its filtered answer.
+    public func forward(
+        _ request: ProxyRequest, to backend: Backend, reportID: String, allowList: AllowList
+    ) async throws(ProxyError) -> ProxyResponse {
+        guard let base = Base(backend.url) else { throw .notAllowed("backend '\(backend.id)' has no usable URL") }
+        guard allowList.permits(host: base.host) else {
+            throw .notAllowed("backend host '\(base.host)' is not in backends.allowed_hosts")
+        }
+        let path = try Self.checkedPath(request.path)
+        if let body = request.body, body.readableBytes > Self.maximumRequestBytes {
+            throw .requestTooLarge("the request body is larger than \(Self.maximumRequestBytes) bytes")
+        }
+
+        // Resolve once, check the address, and connect to that very address (plain http);
+        // https keeps the name, whose certificate a re-pointed name could not present.
+        let addresses: [IPAddress]
+        do {
+            addresses = try await resolver.addresses(of: base.host)
+        } catch {
+            throw .unreachable("cannot resolve backend host '\(base.host)': \(error)")
+        }
+        guard let address = addresses.first(where: allowList.permits(address:)) else {
+            throw .notAllowed(
+                "backend host '\(base.host)' resolved to \(addresses.map(\.description).joined(separator: ", ")), "
+                    + "which is not an allow-listed address")
+        }
+        let connectHost = base.scheme == "http" ? address.urlHost : base.authority.split(separator: ":")[0].description
+        var url = "\(base.scheme)://\(connectHost):\(base.port)\(base.path)/\(path)"
+        if let query = request.query, !query.isEmpty { url += "?" + query }
+
+        var outgoing = HTTPClientRequest(url: url)
+        outgoing.method = NIOHTTP1.HTTPMethod(rawValue: request.method.rawValue)
+        outgoing.headers = forwardedHeaders(request.headers)
+        outgoing.headers.replaceOrAdd(name: "Host", value: base.authority)
+        outgoing.headers.replaceOrAdd(name: Self.viewerHeader.rawName, value: request.viewer)
+        outgoing.headers.replaceOrAdd(name: Self.prefixHeader.rawName, value: "/x/\(reportID)")
+        if let body = request.body { outgoing.body = .bytes(body) }
+
+        let timeout = TimeAmount.seconds(Int64(max(1, backend.timeout.seconds)))
+        let response: HTTPClientResponse
+        let body: ByteBuffer
+        do {
+            response = try await Self.client.execute(outgoing, timeout: timeout)
+            body = try await response.body.collect(upTo: Self.maximumResponseBytes)
+        } catch let error as HTTPClientError
+            where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout
+        {
+            throw .timeout("backend '\(backend.id)' did not answer within \(backend.timeout)")
+        } catch is NIOTooManyBytesError {
+            throw .responseTooLarge(
+                "backend '\(backend.id)' answered with more than \(Self.maximumResponseBytes) bytes")
+        } catch {
+            throw .unreachable("cannot reach backend '\(backend.id)' at \(base.authority): \(error)")
+        }
+
+        var headers = HTTPFields()
+        let connectionListed = Set(
+            response.headers["connection"].flatMap { $0.split(separator: ",") }.map {
+                $0.trimmingCharacters(in: .whitespaces).lowercased()
+            })
+        for (name, value) in response.headers {
+            let lower = name.lowercased()
+            if Self.hopByHop.contains(lower) || connectionListed.contains(lower)
+                || Self.strippedResponseHeaders.contains(lower) || lower == "location"
+            {
+                continue
+            }
+            if let field = HTTPField.Name(name) { headers.append(HTTPField(name: field, value: value)) }
+        }
+        if (300..<400).contains(Int(response.status.code)), let location = response.headers.first(name: "location") {
+            headers[.location] = try rewrittenLocation(location, base: base, reportID: reportID)
+        }
+        headers[.contentSecurityPolicy] = Self.contentSecurityPolicy
+        headers[HTTPField.Name("X-Content-Type-Options")!] = "nosniff"
+        headers[HTTPField.Name("Referrer-Policy")!] = "same-origin"
+        headers[HTTPField.Name("Cross-Origin-Resource-Policy")!] = "same-origin"
+        return ProxyResponse(
+            status: HTTPResponse.Status(code: Int(response.status.code), reasonPhrase: response.status.reasonPhrase),
+            headers: headers, body: body)
+    }
+
+    func forwardedHeaders(_ fields: HTTPFields) -> HTTPHeaders {
+        let connectionListed = Set(
+            fields[values: .connection].flatMap { $0.split(separator: ",") }.map {
+                $0.trimmingCharacters(in: .whitespaces).lowercased()
+            })
+        var headers = HTTPHeaders()
+        for field in fields {
+            let lower = field.name.canonicalName
+            if Self.hopByHop.contains(lower) || connectionListed.contains(lower)
+                || Self.strippedRequestHeaders.contains(lower) || identityHeaders.contains(lower)
+            {
+                continue
+            }
+            headers.add(name: field.name.rawName, value: field.value)
+        }
+        return headers
+    }
+
+    /// A redirect that stays within the backend (same origin, under its base path) becomes a
+    /// path under `/x/{report}/`; any other is refused rather than followed or passed on.
+    func rewrittenLocation(_ location: String, base: Base, reportID: String) throws(ProxyError) -> String {
+        var path: String
+        if location.hasPrefix("/") && !location.hasPrefix("//") {
+            path = location
+        } else if let target = Base(location), let components = URLComponents(string: location) {
+            guard target.scheme == base.scheme, target.host == base.host, target.port == base.port else {
+                throw .redirectElsewhere(
+                    "the backend redirected to \(target.scheme)://\(target.authority), another origin, which the portal does not follow"
+                )
+            }
+            path = components.percentEncodedPath
+            if let query = components.percentEncodedQuery { path += "?" + query }
+        } else if !location.contains(":") && !location.hasPrefix("//") {
+            return location  // relative to the current document: it stays under /x/{report}/
+        } else {
+            throw .redirectElsewhere("the backend redirected to '\(location)', which the portal does not follow")
+        }
+        guard path == base.path || path.hasPrefix(base.path + "/") || base.path.isEmpty else {
+            throw .redirectElsewhere("the backend redirected outside its base path, to '\(path)'")
+        }
+        let tail = path.dropFirst(base.path.count).drop { $0 == "/" }
+        return "/x/\(reportID)/" + tail
+    }
+}

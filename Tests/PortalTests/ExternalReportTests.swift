@@ -1,0 +1,215 @@
+import AlmanacCore
+import AlmanacTestSupport
+import Catalog
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import Portal
+import Proxy
+import Synchronization
+import Testing
+
+/// External reports through `/x/{report}/…` against a real backend on a loopback port.
+@Suite struct ExternalReportTests {
+    static let support = identity("sid@larkspur.io", groups: ["support"])
+
+    /// A portal whose support-insights backend is the test backend on `port`.
+    static func portal(
+        backendPort port: Int, timeout: String = "2s", host: String = "127.0.0.1"
+    ) async throws
+        -> TestPortal
+    {
+        let directory = try TemporaryDirectory()
+        let catalog = try CatalogFixture.copyDemo(into: directory)
+        try CatalogFixture.edit(
+            catalog + "/backends/support-insights.yaml", replacing: "url: http://127.0.0.1:8601/",
+            with: "url: http://\(host):\(port)/app/")
+        try CatalogFixture.edit(
+            catalog + "/backends/support-insights.yaml", replacing: "timeout: 5s", with: "timeout: \(timeout)")
+        return try await TestPortal.make(
+            catalog: catalog, auth: AuthConfiguration(trustedProxies: ["127.0.0.1"], allowAnonymousLoopback: false))
+    }
+
+    @Test func aBackendPageIsServedSandboxedAndCounted() async throws {
+        try await TestBackend.run { port in
+            let portal = try await Self.portal(backendPort: port)
+            try await portal.application().test(.live) { client in
+                let page = try await client.get("/x/support-insights/", headers: Self.support)
+                #expect(page.status == .ok)
+                #expect(text(page).contains("Ticket volume"))
+                let csp = page.headers[.contentSecurityPolicy] ?? ""
+                #expect(
+                    csp.hasPrefix("sandbox allow-scripts"), "an opaque origin: its scripts cannot act as the portal")
+                #expect(!csp.contains("allow-same-origin"))
+                #expect(page.headers[.setCookie] == nil, "a backend cannot set cookies on the portal")
+                #expect(page.headers[HTTPField.Name("X-Frame-Options")!] == "SAMEORIGIN")
+                // A stylesheet it loads is not a view; the page is.
+                #expect(try await client.get("/x/support-insights/style.css", headers: Self.support).status == .ok)
+                await portal.environment.views.flush()
+                #expect(portal.environment.views.count(kind: "report", id: "support-insights") == 1)
+
+                let report = try await client.get("/reports/support-insights", headers: Self.support)
+                #expect(report.status == .ok)
+                let html = text(report)
+                #expect(html.contains("<iframe class=\"external-frame\" src=\"/x/support-insights/\""))
+                #expect(html.contains("sandbox=\"allow-scripts allow-forms allow-popups allow-downloads\""))
+
+                let outsider = identity("gina@larkspur.io", groups: ["growth"])
+                #expect(try await client.get("/x/support-insights/", headers: outsider).status == .notFound)
+                #expect(
+                    try await client.get("/x/support-insights", headers: Self.support).status == .permanentRedirect)
+            }
+        }
+    }
+
+    @Test func identityAndHopByHopHeadersAreStrippedAndTheViewerNamedOnce() async throws {
+        try await TestBackend.run { port in
+            let portal = try await Self.portal(backendPort: port)
+            try await portal.application().test(.live) { client in
+                var headers = Self.support
+                headers[.cookie] = "almanac_session=secret"
+                headers[.authorization] = "Bearer portal-token"
+                headers[HTTPField.Name("X-Almanac-User")!] = "ceo@larkspur.io"
+                headers[HTTPField.Name("Proxy-Connection")!] = "keep-alive"
+                headers[HTTPField.Name("Keep-Alive")!] = "timeout=5"
+                headers[.te] = "trailers"
+                headers[HTTPField.Name("X-Trace")!] = "kept"
+                let response = try await client.get("/x/support-insights/echo?q=1", headers: headers)
+                #expect(response.status == .ok)
+                let echo = try json(response)
+                let seen = try #require(echo["headers"] as? [String: String])
+                #expect(seen["x-almanac-user"] == "sid@larkspur.io", "the real viewer, not the spoofed one")
+                for name in [
+                    "cookie", "authorization", "x-forwarded-user", "x-forwarded-groups", "proxy-connection",
+                    "keep-alive",
+                    "te",
+                ] {
+                    #expect(seen[name] == nil, "\(name) reached the backend")
+                }
+                #expect(seen["x-trace"] == "kept")
+                #expect(seen["host"] == "127.0.0.1:\(port)")
+                #expect(seen["x-forwarded-prefix"] == "/x/support-insights")
+                #expect(echo["path"] as? String == "/app/echo")
+                #expect(echo["query"] as? String == "q=1")
+            }
+        }
+    }
+
+    @Test func aHangingA500AndARedirectElsewhereGetClearAnswers() async throws {
+        try await TestBackend.run { port in
+            let portal = try await Self.portal(backendPort: port)
+            try await portal.application().test(.live) { client in
+                let started = ContinuousClock.now
+                let hang = try await client.get("/x/support-insights/hang", headers: Self.support)
+                #expect(hang.status == .gatewayTimeout)
+                #expect(text(hang).contains("did not answer within 2s"))
+                #expect(ContinuousClock.now - started < .seconds(6), "bounded by the backend's timeout")
+
+                let boom = try await client.get("/x/support-insights/boom", headers: Self.support)
+                #expect(boom.status == .internalServerError, "the backend's own failure is passed on")
+                #expect(text(boom) == "backend exploded")
+
+                let elsewhere = try await client.get("/x/support-insights/elsewhere", headers: Self.support)
+                #expect(elsewhere.status == .badGateway)
+                #expect(text(elsewhere).contains("another origin, which the portal does not follow"))
+                #expect(!text(elsewhere).contains("steal") || elsewhere.headers[.location] == nil)
+
+                let inside = try await client.get("/x/support-insights/inside", headers: Self.support)
+                #expect(inside.status == .found)
+                #expect(inside.headers[.location] == "/x/support-insights/echo?from=inside")
+
+                let big = try await client.get("/x/support-insights/big", headers: Self.support)
+                #expect(big.status == .badGateway)
+                #expect(text(big).contains("more than"))
+            }
+        }
+    }
+
+    @Test func pathsCannotClimbOutOfTheBackendsBasePath() async throws {
+        try await TestBackend.run { port in
+            let portal = try await Self.portal(backendPort: port)
+            try await portal.application().test(.live) { client in
+                for path in [
+                    "/x/support-insights/%2e%2e/secret", "/x/support-insights/..%2fsecret",
+                    "/x/support-insights/a/%2E%2E/%2E%2E/secret", "/x/support-insights/%5c..%5csecret",
+                    "/x/support-insights//evil.example/", "/x/support-insights/a%00b",
+                ] {
+                    let response = try await client.get(path, headers: Self.support)
+                    #expect(response.status == .badRequest, "\(path)")
+                    #expect(!text(response).contains("outside the base path"), "\(path)")
+                }
+            }
+        }
+    }
+
+    @Test func aBackendThatIsDownFailsFast() async throws {
+        // Nothing listens on this port once the backend has stopped.
+        let port = try await TestBackend.run { $0 }
+        let portal = try await Self.portal(backendPort: port, timeout: "10s")
+        try await portal.application().test(.live) { client in
+            let started = ContinuousClock.now
+            let response = try await client.get("/x/support-insights/", headers: Self.support)
+            #expect(response.status == .badGateway)
+            #expect(text(response).contains("cannot reach backend"))
+            #expect(ContinuousClock.now - started < .seconds(4), "a refused connection is not a 10 s wait")
+        }
+    }
+
+    /// A resolver whose answers change between calls, as a rebinding DNS server's would.
+    final class RebindingResolver: AddressResolver {
+        let answers: [IPAddress]
+        private let calls = Mutex(0)
+        init(_ answers: [String]) { self.answers = answers.compactMap(IPAddress.init) }
+        func addresses(of host: String) async throws -> [IPAddress] {
+            let call = calls.withLock { count -> Int in
+                count += 1
+                return count
+            }
+            return [answers[min(call - 1, answers.count - 1)]]
+        }
+    }
+
+    @Test func theAllowListIsCheckedOnTheAddressConnectedTo() async throws {
+        try await TestBackend.run { port in
+            let catalog = TestWarehouse.demoCatalog
+            var backend = try #require(catalog.backend("support-insights"))
+            backend.url = "http://reports.larkspur.test:\(port)/app/"
+            // The name is allow-listed and pinned while it pointed at loopback…
+            let resolver = RebindingResolver(["127.0.0.1", "169.254.169.254"])
+            let allowList = await AllowList(["reports.larkspur.test"]).pin(using: resolver)
+            #expect(allowList.permits(host: "reports.larkspur.test"))
+            let proxy = BackendProxy(resolver: resolver)
+            let request = ProxyRequest(
+                method: .get, path: "", query: nil, headers: [:], body: nil, viewer: "sid@larkspur.io")
+            // …then re-pointed at the cloud metadata address: refused, nothing is sent.
+            await #expect(throws: ProxyError.self) {
+                _ = try await proxy.forward(request, to: backend, reportID: "support-insights", allowList: allowList)
+            }
+            do throws(ProxyError) {
+                _ = try await proxy.forward(request, to: backend, reportID: "support-insights", allowList: allowList)
+            } catch {
+                #expect(error.status == .badGateway)
+                #expect(error.description.contains("169.254.169.254, which is not an allow-listed address"))
+            }
+            // A name that is not listed at all is refused before any lookup.
+            backend.url = "http://intranet.larkspur.test:\(port)/app/"
+            do throws(ProxyError) {
+                _ = try await proxy.forward(request, to: backend, reportID: "support-insights", allowList: allowList)
+                Issue.record("an unlisted host was proxied")
+            } catch {
+                #expect(error.description == "backend host 'intranet.larkspur.test' is not in backends.allowed_hosts")
+            }
+            // Loopback by address works: the request reaches the backend connected to 127.0.0.1.
+            let direct = try await BackendProxy().forward(
+                ProxyRequest(method: .get, path: "echo", query: nil, headers: [:], body: nil, viewer: "sid"),
+                to: {
+                    var b = backend; b.url = "http://localhost:\(port)/app/"; return b
+                }(),
+                reportID: "support-insights",
+                allowList: await AllowList(["localhost", "127.0.0.1"]).pin(using: SystemResolver()))
+            #expect(direct.status == .ok)
+        }
+    }
+}

@@ -1,0 +1,134 @@
+import AlmanacCore
+import AlmanacTestSupport
+import Artifacts
+import Catalog
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import Portal
+import Proxy
+import ServiceLifecycle
+import Storage
+import Synchronization
+import Testing
+
+/// `almanac generator` and a portal that uses it, over real HTTP.
+@Suite struct GeneratorServiceTests {
+    /// Runs a generator service (on the tiny demo) for the duration of `body`.
+    static func withGenerator<T: Sendable>(
+        token: String? = nil, _ body: @Sendable (_ url: String, _ generator: TestPortal) async throws -> T
+    ) async throws -> T {
+        let generator = try await TestPortal.make(dashboards: true)
+        let port = Mutex<Int?>(nil)
+        let app = buildGeneratorApplication(
+            generator.environment, server: ServerConfiguration(host: "127.0.0.1", port: 0), token: token,
+            onServerRunning: { bound in port.withLock { $0 = bound } })
+        var logger = Logger(label: "generator-test")
+        logger.logLevel = .critical
+        let group = ServiceGroup(services: [app], gracefulShutdownSignals: [], logger: logger)
+        return try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            let deadline = ContinuousClock.now + .seconds(10)
+            while port.withLock({ $0 }) == nil, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            let url = "http://127.0.0.1:\(port.withLock { $0 } ?? 0)"
+            do {
+                let result = try await body(url, generator)
+                await group.triggerGracefulShutdown()
+                try await tasks.waitForAll()
+                return result
+            } catch {
+                await group.triggerGracefulShutdown()
+                try? await tasks.waitForAll()
+                throw error
+            }
+        }
+    }
+
+    @Test func aPortalServesDashboardsAndRendersFromItsGenerator() async throws {
+        let (portal, generator) = try await Self.withGenerator { url, generator in
+            let portal = try await TestPortal.make(
+                generators: GeneratorClient(baseURLs: [url], artifactTimeout: .seconds(120), checkInterval: .zero))
+            try await portal.application().test(.live) { client in
+                let page = try await client.get("/reports/growth-overview")
+                #expect(page.status == .ok)
+                #expect(text(page).contains("<svg"), "the generator's dashboard is on the page")
+                #expect(!text(page).contains("Stale:"))
+                let csv = try await client.get("/reports/growth-overview/panels/panel-1.csv")
+                #expect(csv.status == .ok)
+                #expect(text(csv).hasPrefix("period,Sign-ups"))
+
+                let domain = try await TemplateRenderTests.domain(1)
+                let render = try await client.get("/templates/customer?domain=\(domain)")
+                #expect(render.status == .ok)
+                #expect(text(render).contains("Ocean chart") && text(render).contains("<dt>Account owner</dt>"))
+                let refused = try await client.get("/templates/customer?domain=nobody.example")
+                #expect(refused.status == .badRequest)
+                #expect(text(refused).contains("no customer has domain &#39;nobody.example&#39;"))
+            }
+            return (portal, generator)
+        }
+        // The portal generated nothing itself: the generator ran the report, the portal mirrored it.
+        #expect(try await portal.environment.state.recentRuns(kind: "generation", limit: 10).isEmpty)
+        #expect(try await generator.environment.state.recentRuns(kind: "generation", limit: 10).count == 1)
+        #expect(portal.environment.dashboards?.artifacts.latest(id: "growth-overview") != nil)
+
+        // With the generator gone: the last good dashboard, marked stale; a render is a clear 503.
+        try await portal.application().test(.live) { client in
+            let page = try await client.get("/reports/growth-overview")
+            #expect(page.status == .ok)
+            let html = text(page)
+            #expect(html.contains("<svg"), "the last good dashboard")
+            #expect(html.contains("Stale:") && html.contains("no generator answered"))
+            let never = try await client.get("/reports/revenue-overview")
+            #expect(text(never).contains("no generator answered, and the portal has no earlier copy"))
+            let render = try await client.get("/templates/customer?domain=\(try await TemplateRenderTests.domain(2))")
+            #expect(render.status == .serviceUnavailable)
+            #expect(text(render).contains("Generator unavailable") && text(render).contains("is unreachable"))
+        }
+    }
+
+    @Test func aSlowGeneratorIsCutOffAndTheNextOneAnswers() async throws {
+        try await TestBackend.run { backendPort in
+            try await Self.withGenerator { url, _ in
+                let slow = "http://127.0.0.1:\(backendPort)/slow"
+                let domain = try await TemplateRenderTests.domain(1)
+                // Alone, the slow one gives a clear error within the render timeout.
+                let alone = try await TestPortal.make(
+                    generators: GeneratorClient(baseURLs: [slow], renderTimeout: .seconds(1)))
+                try await alone.application().test(.live) { client in
+                    let started = ContinuousClock.now
+                    let render = try await client.get("/templates/customer?domain=\(domain)")
+                    #expect(render.status == .serviceUnavailable)
+                    #expect(text(render).contains("did not answer within 1.0 seconds"))
+                    #expect(ContinuousClock.now - started < .seconds(3))
+                }
+                // With a working one beside it, every request is answered.
+                let both = try await TestPortal.make(
+                    generators: GeneratorClient(baseURLs: [slow, url], renderTimeout: .seconds(1)))
+                try await both.application().test(.live) { client in
+                    for number in 1...2 {
+                        let render = try await client.get(
+                            "/templates/customer?domain=\(try await TemplateRenderTests.domain(number))")
+                        #expect(render.status == .ok)
+                    }
+                }
+            }
+        }
+    }
+
+    @Test func aGeneratorWithATokenRefusesOthers() async throws {
+        try await Self.withGenerator(token: "s3cret") { url, _ in
+            let wrong = GeneratorClient(baseURLs: [url], token: "guess", artifactTimeout: .seconds(120))
+            await #expect(throws: GeneratorClientError.self) { _ = try await wrong.latest(report: "growth-overview") }
+            let right = GeneratorClient(baseURLs: [url], token: "s3cret", artifactTimeout: .seconds(120))
+            let version = try await right.latest(report: "growth-overview")
+            #expect(version.files.contains("dashboard.html"))
+            let html = try await right.file(report: "growth-overview", version: version.name, name: "dashboard.html")
+            #expect(String(decoding: html, as: UTF8.self).contains("<svg"))
+        }
+    }
+}

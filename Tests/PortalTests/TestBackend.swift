@@ -1,0 +1,111 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import ServiceLifecycle
+import Synchronization
+
+/// A real report app on a loopback port, as a team would run one behind the portal: a page,
+/// an echo of the request it got, one that hangs, one that fails, redirects and a huge body.
+enum TestBackend {
+    /// Runs the backend for the duration of `body`, passing its port; stops it gracefully.
+    static func run<T: Sendable>(_ body: @Sendable (Int) async throws -> T) async throws -> T {
+        let router = Router()
+        router.get("/app/") { _, _ in
+            var headers: HTTPFields = [.contentType: "text/html; charset=utf-8"]
+            headers[.setCookie] = "session=backend; Path=/"
+            headers[.contentSecurityPolicy] = "default-src *"
+            headers[HTTPField.Name("X-Frame-Options")!] = "ALLOWALL"
+            return Response(
+                status: .ok, headers: headers,
+                body: .init(
+                    byteBuffer: ByteBuffer(
+                        string:
+                            "<html><body><h1>Ticket volume</h1><script>fetch('/api/home').then(r=>r.text())</script></body></html>"
+                    )))
+        }
+        router.get("/app/style.css") { _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "text/css"], body: .init(byteBuffer: ByteBuffer(string: "h1{}")))
+        }
+        router.on("/app/echo", method: .get) { request, _ in try echo(request) }
+        router.on("/app/echo", method: .post) { request, _ in try echo(request) }
+        router.get("/app/hang") { _, _ in
+            try await Task.sleep(for: .seconds(4))
+            return "late"
+        }
+        router.get("/app/boom") { _, _ in
+            Response(
+                status: .internalServerError, headers: [.contentType: "text/plain"],
+                body: .init(byteBuffer: ByteBuffer(string: "backend exploded")))
+        }
+        router.get("/app/elsewhere") { _, _ in
+            Response(status: .found, headers: [.location: "http://evil.example/steal"])
+        }
+        router.get("/app/inside") { _, _ in
+            Response(status: .found, headers: [.location: "/app/echo?from=inside"])
+        }
+        router.get("/app/big") { _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "application/octet-stream"],
+                body: .init(byteBuffer: ByteBuffer(repeating: 0x41, count: 17 << 20)))
+        }
+        router.get("/secret") { _, _ in "outside the base path" }
+        // A generator that has stopped answering: every request under /slow/ hangs.
+        router.get("/slow/**") { _, _ in
+            try await Task.sleep(for: .seconds(4))
+            return "late"
+        }
+
+        let port = Mutex<Int?>(nil)
+        var logger = Logger(label: "test-backend")
+        logger.logLevel = .critical
+        let app = Application(
+            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            onServerRunning: { channel in port.withLock { $0 = channel.localAddress?.port } }, logger: logger)
+        let group = ServiceGroup(services: [app], gracefulShutdownSignals: [], logger: logger)
+        return try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            let deadline = ContinuousClock.now + .seconds(10)
+            while port.withLock({ $0 }) == nil, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            let bound = try require(port.withLock { $0 })
+            do {
+                let result = try await body(bound)
+                await group.triggerGracefulShutdown()
+                try await tasks.waitForAll()
+                return result
+            } catch {
+                await group.triggerGracefulShutdown()
+                try? await tasks.waitForAll()
+                throw error
+            }
+        }
+    }
+
+    /// The request's method, path, headers and body size, as JSON.
+    static func echo(_ request: Request) throws -> Response {
+        var headers: [String: String] = [:]
+        for field in request.headers {
+            headers[field.name.canonicalName] =
+                (headers[field.name.canonicalName].map { $0 + ", " } ?? "") + field.value
+        }
+        headers["host"] = request.head.authority
+        let object: [String: Any] = [
+            "method": request.method.rawValue, "path": request.uri.path, "query": request.uri.query ?? "",
+            "headers": headers,
+        ]
+        let data = try JSONSerialization.data(withJSONObject: object)
+        return Response(
+            status: .ok, headers: [.contentType: "application/json"],
+            body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}
+
+/// `#require` outside a test function's scope, for helpers.
+private func require<T>(_ value: T?) throws -> T {
+    guard let value else { throw CancellationError() }
+    return value
+}
