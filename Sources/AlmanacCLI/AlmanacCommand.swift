@@ -13,7 +13,8 @@ public struct AlmanacCommand: AsyncParsableCommand {
         subcommands: [
             ServeCommand.self, GeneratorCommand.self, DemoCommand.self, CatalogCommand.self, GenerateCommand.self,
             IngestCommand.self,
-            SearchCommand.self, BenchGenerationCommand.self, BenchSearchCommand.self, BenchSearchBuildCommand.self,
+            SearchCommand.self, BenchGenerationCommand.self, BenchTemplateCommand.self, BenchSearchCommand.self,
+            BenchSearchBuildCommand.self,
         ])
 
     public init() {}

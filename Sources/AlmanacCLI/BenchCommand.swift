@@ -69,3 +69,66 @@ struct BenchGenerationCommand: AsyncParsableCommand {
                 (full / bare - 1) * 100))
     }
 }
+
+/// Hidden: the in-process half of Benchmarks/template-dashboard.sh.
+struct BenchTemplateCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench-template",
+        abstract: "Time uncached template renders against running the same SQL bare (same process, same warehouse).",
+        shouldDisplay: false)
+
+    @Option(help: "The catalog folder.")
+    var catalog: String = "Catalog"
+
+    @Option(help: "The warehouse: a SQLite file or postgres:// URL.")
+    var warehouse: String
+
+    @Option(help: "The last day shown (YYYY-MM-DD).")
+    var asOf: String
+
+    @Option(help: "The template.")
+    var template: String = "customer"
+
+    @Option(help: "The parameter the values are for.")
+    var parameter: String = "domain"
+
+    @Option(help: "Comma-separated values to render the template for.")
+    var values: String
+
+    @Option(help: "Timed rounds per value.")
+    var rounds: Int = 3
+
+    @Option(help: "The folder with templates/.")
+    var web: String?
+
+    func run() async throws {
+        LoggingBootstrap.once(level: .error)
+        guard let catalogValue = CatalogLoader.load(directory: catalog).catalog,
+            let day = CalendarDay(parsing: asOf), let webRoot = PageRenderer.locateWebRoot(web)
+        else { throw ValidationError("needs a valid catalog, --as-of and Web/") }
+        guard let templateValue = catalogValue.template(TemplateID(template)) else {
+            throw ValidationError("no template '\(template)'")
+        }
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "almanac-bench-\(UUID().uuidString)"
+        ).path
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let state = try SQLiteStateStore(path: scratch + "/state.sqlite")
+        try await state.migrate()
+        var logger = Logger(label: "bench")
+        logger.logLevel = .error
+        let generator = AggregateGenerator(
+            catalog: catalogValue, warehouse: try WarehouseLocation.open(warehouse),
+            artifacts: ArtifactStore(root: scratch + "/artifacts"), state: state,
+            renderer: try await PageRenderer(webRoot: webRoot), logger: logger, asOf: day)
+        let list = values.split(separator: ",").map { String($0) }
+        let timings = try await GenerationBenchmark.templates(
+            generator: generator, template: templateValue, parameter: parameter, values: list, rounds: rounds)
+        for timing in timings {
+            print(
+                String(
+                    format: "value=%@ statements=%d render_ms=%.3f bare_ms=%.3f", timing.value, timing.statements,
+                    timing.renderSeconds * 1000, timing.bareSeconds * 1000))
+        }
+    }
+}

@@ -1,5 +1,5 @@
 import AlmanacCore
-import Catalog
+public import Catalog
 import Foundation
 import Storage
 import Synchronization
@@ -74,6 +74,62 @@ public enum GenerationBenchmark {
                 if next < order.count { add() }
             }
         }
+    }
+}
+
+extension GenerationBenchmark {
+    /// One template value: its uncached render and the same statements run bare.
+    public struct TemplateTiming: Sendable {
+        public var value: String
+        /// Median over the rounds.
+        public var renderSeconds: Double
+        public var bareSeconds: Double
+        public var statements: Int
+    }
+
+    /// Renders `template` for each of `values` of `parameter` (uncached: the render cache is
+    /// the portal's, not the generator's), and runs the statements that render ran bare, one
+    /// after another as the render does, alternating which goes first in each round.
+    public static func templates(
+        generator: AggregateGenerator, template: Template, parameter: String, values: [String], rounds: Int
+    ) async throws -> [TemplateTiming] {
+        var timings: [TemplateTiming] = []
+        for value in values {
+            let bound = try template.bind([parameter: value])
+            let recorder = RecordingWarehouse(generator.warehouse)
+            var capturing = generator
+            capturing.warehouse = recorder
+            _ = try await capturing.renderTemplate(template, values: bound, title: template.title)
+            let statements = recorder.statements.map(\.statement)
+            var render: [Double] = []
+            var bare: [Double] = []
+            for round in 0..<max(1, rounds) {
+                for step in (round % 2 == 0 ? [0, 1] : [1, 0]) {
+                    let started = ContinuousClock.now
+                    if step == 0 {
+                        for statement in statements {
+                            _ = try await generator.warehouse.run(statement, timeout: .seconds(600))
+                        }
+                        bare.append((ContinuousClock.now - started).seconds)
+                    } else {
+                        _ = try await generator.renderTemplate(template, values: bound, title: template.title)
+                        render.append((ContinuousClock.now - started).seconds)
+                    }
+                }
+            }
+            timings.append(
+                TemplateTiming(
+                    value: value, renderSeconds: median(render), bareSeconds: median(bare),
+                    statements: statements.count))
+        }
+        return timings
+    }
+
+    static func median(_ values: [Double]) -> Double {
+        let sorted = values.sorted()
+        guard !sorted.isEmpty else { return 0 }
+        return sorted.count % 2 == 1
+            ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
     }
 }
 

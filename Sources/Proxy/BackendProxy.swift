@@ -260,7 +260,8 @@ public struct BackendProxy: Sendable {
         headers[.contentSecurityPolicy] = Self.contentSecurityPolicy
         headers[HTTPField.Name("X-Content-Type-Options")!] = "nosniff"
         headers[HTTPField.Name("Referrer-Policy")!] = "same-origin"
-        headers[HTTPField.Name("Cross-Origin-Resource-Policy")!] = "same-origin"
+        // No Cross-Origin-Resource-Policy: the sandboxed pages have an opaque origin, so their
+        // own scripts and styles count as cross-origin to them and must stay loadable.
         return ProxyResponse(
             status: HTTPResponse.Status(code: Int(response.status.code), reasonPhrase: response.status.reasonPhrase),
             headers: headers, body: body)

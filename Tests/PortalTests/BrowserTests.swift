@@ -74,6 +74,41 @@ import Testing
         }
     }
 
+    /// An external report app's own script, in Chromium: its page is sandboxed into an
+    /// opaque origin, so it can neither read the portal's cookies nor call the portal's API
+    /// as the viewer; the report page frames it.
+    @Test func anExternalReportsScriptCannotActAsThePortal() async throws {
+        let browser = try #require(
+            Self.chromium, "headless Chromium is needed for the browser check: apt-get install chromium (.ci/run does)")
+        try await TestBackend.run { backendPort in
+            let directory = try TemporaryDirectory()
+            let catalog = try CatalogFixture.copyDemo(into: directory)
+            try CatalogFixture.edit(
+                catalog + "/backends/support-insights.yaml", replacing: "url: http://127.0.0.1:8601/",
+                with: "url: http://127.0.0.1:\(backendPort)/app/")
+            let portal = try await TestPortal.make(catalog: catalog)
+            try await portal.application().test(.live) { client in
+                let port = try #require(client.port)
+                let flags = ["--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=5000"]
+                let page = try run(browser, flags + ["--dump-dom", "http://127.0.0.1:\(port)/x/support-insights/"])
+                #expect(page.contains("Ticket volume"), "the app's page ran in Chromium")
+                #expect(page.contains("cookie: blocked (SecurityError)"), "\(page)")
+                #expect(page.contains("portal api: blocked (TypeError)"), "\(page)")
+                let report = try run(
+                    browser, flags + ["--dump-dom", "http://127.0.0.1:\(port)/reports/support-insights"])
+                #expect(report.contains("<iframe class=\"external-frame\" src=\"/x/support-insights/\""))
+                try FileManager.default.createDirectory(atPath: Repository.artifacts, withIntermediateDirectories: true)
+                let png = Repository.artifacts + "/external-report.png"
+                _ = try run(
+                    browser,
+                    flags + [
+                        "--hide-scrollbars", "--window-size=1280,1100", "--screenshot=\(png)",
+                        "http://127.0.0.1:\(port)/reports/support-insights",
+                    ])
+            }
+        }
+    }
+
     /// Runs `executable` with a timeout and returns its standard output.
     func run(_ executable: String, _ arguments: [String]) throws -> String {
         let process = Process()

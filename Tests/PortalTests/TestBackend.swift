@@ -22,8 +22,23 @@ enum TestBackend {
                 body: .init(
                     byteBuffer: ByteBuffer(
                         string:
-                            "<html><body><h1>Ticket volume</h1><script>fetch('/api/home').then(r=>r.text())</script></body></html>"
+                            "<html><body><h1>Ticket volume</h1><p id=cookie>cookie: ?</p><p id=api>portal api: ?</p>"
+                            + "<script src=\"probe.js\"></script></body></html>"
                     )))
+        }
+        // What a hostile report app would try: read the portal's cookies, call its API as the viewer.
+        router.get("/app/probe.js") { _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "text/javascript"],
+                body: .init(
+                    byteBuffer: ByteBuffer(
+                        string: """
+                            try { document.getElementById('cookie').textContent = 'cookie: read ' + document.cookie.length; }
+                            catch (e) { document.getElementById('cookie').textContent = 'cookie: blocked (' + e.name + ')'; }
+                            fetch('/api/home', {credentials: 'include'}).then(r => r.text())
+                              .then(t => { document.getElementById('api').textContent = 'portal api: read ' + t.length; })
+                              .catch(e => { document.getElementById('api').textContent = 'portal api: blocked (' + e.name + ')'; });
+                            """)))
         }
         router.get("/app/style.css") { _, _ in
             Response(
