@@ -42,7 +42,7 @@ struct SVGWriter {
 
     /// XML-escapes `text`, and drops the control characters XML 1.0 cannot hold at all.
     static func escape(_ text: String, quote: Character? = nil) -> String {
-        Markup.escape(text, quotes: quote.map { [$0] } ?? [])
+        Markup.escape(text, doubleQuote: quote == "\"", singleQuote: quote == "'")
     }
 
     /// A coordinate at one decimal, without a trailing `.0` or a negative zero.

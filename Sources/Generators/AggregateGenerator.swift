@@ -219,8 +219,14 @@ public struct AggregateGenerator: Sendable {
             generatedAtText: formatter.dateTime(generatedAt), asOf: asOf.description,
             rangeText: "\(range.start) to \(range.end)", grain: report.grain.rawValue, freshness: freshness,
             anyStale: freshness.contains(where: \.stale), panels: panels)
-        files["dashboard.json"] = try JSONEncoder.dashboard.encode(model)
-        files["dashboard.html"] = Data(try renderer.render(model, template: "dashboard/body").utf8)
+        // The JSON twin is only written with the artifact (a render on demand is shown, not kept).
+        if downloads { files["dashboard.json"] = try JSONEncoder.dashboard.encode(model) }
+        var page = model
+        for index in page.panels.indices {
+            page.panels[index].tableHTML = page.panels[index].table?.html
+            page.panels[index].table = nil
+        }
+        files["dashboard.html"] = Data(try renderer.render(page, template: "dashboard/body").utf8)
         let failed = panels.filter { $0.error != nil }
         return Output(
             files: files, rows: rows,

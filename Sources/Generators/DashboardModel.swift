@@ -1,3 +1,4 @@
+import AlmanacCore
 public import Foundation
 
 /// What a generated dashboard shows; written as `dashboard.json` beside the rendered HTML
@@ -14,6 +15,21 @@ public struct DashboardModel: Codable, Sendable, Hashable {
     public struct Table: Codable, Sendable, Hashable {
         public var columns: [String]
         public var rows: [[String]]
+
+        /// The table as escaped HTML rows: written here rather than by the template engine,
+        /// which converts and looks up every cell dynamically (a year of weeks is ~1,000 cells).
+        public var html: String {
+            var out = "<thead><tr>"
+            out.reserveCapacity(64 * (rows.count + 1) * max(1, columns.count))
+            for column in columns { out += "<th scope=\"col\">" + Markup.escape(column) + "</th>" }
+            out += "</tr></thead><tbody>"
+            for row in rows {
+                out += "<tr>"
+                for cell in row { out += "<td>" + Markup.escape(cell) + "</td>" }
+                out += "</tr>"
+            }
+            return out + "</tbody>"
+        }
     }
     /// One label and value of a `facts` panel.
     public struct Fact: Codable, Sendable, Hashable {
@@ -46,6 +62,8 @@ public struct DashboardModel: Codable, Sendable, Hashable {
         public var facts: [Fact] = []
         /// A finding the reader must not miss (an experiment's sample-ratio mismatch).
         public var alert: String? = nil
+        /// ``table`` as escaped HTML, set just before the page fragment is rendered.
+        public var tableHTML: String? = nil
     }
     public var reportID: String
     public var title: String

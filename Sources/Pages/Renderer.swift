@@ -70,7 +70,8 @@ public struct WebRootError: Error, CustomStringConvertible, Sendable {
 enum MustacheTree {
     static func convert(_ value: Any) -> Any {
         switch value {
-        case is String, is Bool, is Int, is Double, is Int64:
+        case is String, is Bool, is Int, is Double, is Int64, is [String], is [[String]]:
+            // Text lists need no conversion: reflecting each element is the slow part.
             return value
         default:
             break

@@ -93,6 +93,17 @@ import Testing
                 #expect(seen["x-forwarded-prefix"] == "/x/support-insights")
                 #expect(echo["path"] as? String == "/app/echo")
                 #expect(echo["query"] as? String == "q=1")
+
+                // A form post goes through; a body over the limit does not.
+                let posted = try await client.execute(
+                    uri: "/x/support-insights/echo", method: .post, headers: Self.support,
+                    body: ByteBuffer(string: "queue=billing"))
+                #expect(posted.status == .ok)
+                #expect(try json(posted)["method"] as? String == "POST")
+                let tooBig = try await client.execute(
+                    uri: "/x/support-insights/echo", method: .post, headers: Self.support,
+                    body: ByteBuffer(repeating: 0x61, count: BackendProxy.maximumRequestBytes + 1))
+                #expect(tooBig.status == .contentTooLarge)
             }
         }
     }
