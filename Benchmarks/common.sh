@@ -177,3 +177,37 @@ PY
     fi
     say "catalog: $(python3 -c 'import json,sys; m=json.load(open(sys.argv[1])); print(m["entries"], "entries", m["kinds"], "sha256", m["catalog_jsonl_sha256"][:16])' "$HARNESS/$SEARCH_DATA/manifest.json")"
 }
+
+# --- helpers of proxy-overhead.sh -----------------------------------------------------------------
+
+# datasette_harness: a writable copy of the shared HTTP baseline (SHARED_BENCH/http, read-only) in
+# DATA_DIR/http-bench/http, its Python requirements (pip install -r requirements.txt: datasette,
+# sqlite-utils) and its data/catalog.db, built by its build_db.py from the search harness's
+# 100,000-entry catalog (search_harness 100000), the same steps as the baseline's run.sh and
+# search-http.sh (which shares the copy and its catalog.db). Idempotent: catalog.db is reused
+# unless missing, older than the catalog it is built from, or REBUILD_DB=1. Sets DS (the copy).
+datasette_harness() {
+    search_harness 100000   # build_db.py reads ../search/data/n100000/catalog.jsonl
+    [ -f "$SHARED_BENCH/http/build_db.py" ] || die "no HTTP baseline at $SHARED_BENCH/http"
+    local http_bench="${DATA_DIR:-$REPO/Benchmarks/.data}/http-bench"
+    DS="$http_bench/http"
+    mkdir -p "$DS/lua"
+    find "$SHARED_BENCH/http" -maxdepth 1 -type f -exec cp -f {} "$DS/" \;
+    cp -f "$SHARED_BENCH/http/lua/"*.lua "$DS/lua/"
+    chmod -R u+w "$DS"
+    ln -sfn "$HARNESS" "$http_bench/search"
+    say "Datasette baseline: $(cd "$SHARED_BENCH/http" && pwd) copied to $DS"
+    if ! python3 -c 'import datasette, sqlite_utils' 2>/dev/null || ! command -v datasette >/dev/null 2>&1; then
+        say "installing the baseline's requirements (pip install -r requirements.txt: datasette, sqlite-utils)"
+        (cd "$DS" && python3 -m pip install -q -r requirements.txt 2>&1 | grep -v "as the 'root' user" || true)
+        command -v datasette >/dev/null 2>&1 || die "datasette did not install"
+    fi
+    if [ ! -f "$DS/data/catalog.db" ] || [ "${REBUILD_DB:-0}" = 1 ] \
+        || [ "$HARNESS/$SEARCH_DATA/catalog.jsonl" -nt "$DS/data/catalog.db" ]; then
+        say "building $DS/data/catalog.db (build_db.py, ~10 s)"
+        (cd "$DS" && python3 build_db.py) | sed 's/^/  /'
+    else
+        say "reusing $DS/data/catalog.db ($(du -m "$DS/data/catalog.db" | cut -f1) MB; REBUILD_DB=1 rebuilds it)"
+    fi
+    say "versions: $(datasette --version), $(sqlite-utils --version), SQLite $(python3 -c 'import sqlite3; print(sqlite3.sqlite_version)')"
+}

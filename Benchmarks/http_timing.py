@@ -13,9 +13,10 @@ Subcommands:
         value (served from the portal's render cache)
   template-summary JSON...
         the final summary block of template-dashboard.sh, one part per scale and the targets
-  proxy --portal URL --direct URL ...
-        wrk against the portal's proxied page and the backend directly, alternating: latency
-        with one connection (p50 added per round) and throughput with many (ratio per round)
+  proxy --target LABEL=URL ... --process NAME=PID ... --compare TITLE:PROXIED:DIRECT:KIND ...
+        wrk against every target (proxied pages and the backends directly, references), the
+        order reversing every round: latency with one connection (p50 added per round) and
+        throughput with many (ratio per round), CPU of each server per request
 
 Percentiles are nearest-rank: the p-th percentile of n sorted samples is the ceil(p/100 * n)-th
 one, an actual sample (no interpolation), so p95 of 30 values is the 29th smallest (the second
@@ -307,107 +308,166 @@ def template_summary(args):
 # proxy-overhead.sh
 
 
+def parse_pairs(items, what):
+    out = []
+    for item in items or []:
+        name, sep, value = item.partition("=")  # URLs may hold "=", names do not
+        if not sep or not name:
+            sys.exit(f"--{what} wants NAME=VALUE, got {item!r}")
+        out.append((name, value))
+    return out
+
+
 def proxy(args):
-    servers = [dict(label="portal", url=args.portal, pid=args.portal_pid),
-               dict(label="direct", url=args.direct, pid=args.backend_pid)]
+    """wrk against every target URL, the targets' order reversing every round, so that each pair
+    of adjacent targets alternates which goes first. Comparisons (--compare) pair a proxied target
+    with its direct one: latency added = proxied p50 - direct p50 and throughput ratio = proxied
+    req/s / direct req/s, per round; the figure is the median over the rounds."""
+    targets = [dict(label=label, url=url) for label, url in parse_pairs(args.target, "target")]
+    labels = [t["label"] for t in targets]
+    processes = [(name, int(pid)) for name, pid in parse_pairs(args.process, "process")]
+    compares = []
+    for spec in args.compare:
+        parts = spec.rsplit(":", 3)
+        if len(parts) != 4 or parts[1] not in labels or parts[2] not in labels or parts[3] not in ("target", "reference"):
+            sys.exit(f"--compare wants 'TITLE:PROXIED:DIRECT:target|reference' with known targets, got {spec!r}")
+        compares.append(dict(title=parts[0], proxied=parts[1], direct=parts[2], kind=parts[3]))
     os.makedirs(args.out, exist_ok=True)
-    phases = [("latency", 1, 1, True), ("throughput", args.threads, args.connections, True)]
+    phases = [("latency", 1, 1), ("throughput", args.threads, args.connections)]
     results = {}
-    for name, threads, connections, latency in phases:
+    for name, threads, connections in phases:
         wrk_args = argparse.Namespace(threads=threads, connections=connections, lua=args.lua)
-        samples = {s["label"]: [] for s in servers}
+        samples = {label: [] for label in labels}
         log(f"{name}: wrk -t{threads} -c{connections} -d{args.duration}s --latency after a {args.warmup} s warm-up,"
-            f" {args.rounds} rounds, portal and direct alternating (the first of a round alternates too)")
+            f" {args.rounds} rounds over {len(targets)} targets ({', '.join(labels)}), the order reversing every round")
         for rnd in range(args.rounds):
-            order = [0, 1] if rnd % 2 == 0 else [1, 0]
-            for i in order:
-                server = servers[i]
-                tag = f"{name}-{server['label']}-round{rnd + 1}"
+            order = targets if rnd % 2 == 0 else list(reversed(targets))
+            for target in order:
+                tag = f"{name}-{target['label']}-round{rnd + 1}"
                 warm = 0
                 if args.warmup > 0:
-                    warm = run_wrk(wrk_args, server["url"], args.warmup, False,
+                    warm = run_wrk(wrk_args, target["url"], args.warmup, False,
                                    os.path.join(args.out, tag + ".warmup.txt"))["requests"]
-                # The portal's CPU is its own; the backend nginx serves both runs, so its CPU is shown too.
-                pids_portal, pids_backend = process_tree(args.portal_pid), process_tree(args.backend_pid)
-                p0, b0, busy0 = process_cpu_seconds(pids_portal), process_cpu_seconds(pids_backend), busy_cpu_seconds()
+                trees = {pname: process_tree(pid) for pname, pid in processes}
+                before = {pname: process_cpu_seconds(pids) for pname, pids in trees.items()}
+                busy0 = busy_cpu_seconds()
                 started = time.perf_counter()
-                d = run_wrk(wrk_args, server["url"], args.duration, latency, os.path.join(args.out, tag + ".txt"))
+                d = run_wrk(wrk_args, target["url"], args.duration, True, os.path.join(args.out, tag + ".txt"))
                 d["wall"] = time.perf_counter() - started
-                d["portal_cpu"] = process_cpu_seconds(pids_portal) - p0
-                d["backend_cpu"] = process_cpu_seconds(pids_backend) - b0
+                d["cpu"] = {pname: process_cpu_seconds(pids) - before[pname] for pname, pids in trees.items()}
                 busy1 = busy_cpu_seconds()
                 d["others"] = None if busy0 is None or busy1 is None else max(
-                    0.0, busy1 - busy0 - d["portal_cpu"] - d["backend_cpu"] - d["wrk_cpu"])
+                    0.0, busy1 - busy0 - sum(d["cpu"].values()) - d["wrk_cpu"])
                 d["warmup_requests"] = warm
                 d["socket_errors"] = d["err_connect"] + d["err_read"] + d["err_write"] + d["err_timeout"]
-                samples[server["label"]].append(d)
-                log(f"  round {rnd + 1} {server['label']:>6}: {d['rps']:,.1f} req/s, p50 {d['p50_us'] / 1000:.3f} ms,"
+                samples[target["label"]].append(d)
+                cpu_text = ", ".join(f"{pname} {c:.1f}" for pname, c in d["cpu"].items())
+                log(f"  round {rnd + 1} {target['label']:>12}: {d['rps']:,.1f} req/s, p50 {d['p50_us'] / 1000:.3f} ms,"
                     f" p99 {d['p99_us'] / 1000:.3f} ms, {d['requests']:,} requests, non-2xx/3xx {d['err_status']},"
-                    f" socket errors {d['socket_errors']}; CPU s: portal {d['portal_cpu']:.1f}, backend nginx"
-                    f" {d['backend_cpu']:.1f}, wrk {d['wrk_cpu']:.1f}, others {opt(d['others'])}")
+                    f" socket errors {d['socket_errors']}; CPU s: {cpu_text}, wrk {d['wrk_cpu']:.1f},"
+                    f" others {opt(d['others'])}")
         results[name] = samples
+
+    # Per comparison and round: added p50 (latency) and ratio (throughput).
+    for c in compares:
+        lat, thr = results["latency"], results["throughput"]
+        c["added_ms"] = [(p["p50_us"] - d["p50_us"]) / 1000 for p, d in zip(lat[c["proxied"]], lat[c["direct"]])]
+        c["ratios"] = [p["rps"] / d["rps"] for p, d in zip(thr[c["proxied"]], thr[c["direct"]])]
+        c["median_added_ms"] = statistics.median(c["added_ms"])
+        c["median_ratio"] = statistics.median(c["ratios"])
+        for key, phase, field, scale in (("proxied_p50_ms", "latency", "p50_us", 1000), ("direct_p50_ms", "latency", "p50_us", 1000),
+                                         ("proxied_rps", "throughput", "rps", 1), ("direct_rps", "throughput", "rps", 1)):
+            label = c["proxied"] if key.startswith("proxied") else c["direct"]
+            c[key] = statistics.median(d[field] / scale for d in results[phase][label])
 
     def table(name, extra_header, extra):
         samples = results[name]
         rows = []
         for rnd in range(args.rounds):
-            for label in ("portal", "direct"):
+            order = labels if rnd % 2 == 0 else list(reversed(labels))
+            for label in order:
                 d = samples[label][rnd]
                 rows.append([rnd + 1, label, f"{d['rps']:,.1f}", f"{d['p50_us'] / 1000:.3f}", f"{d['p90_us'] / 1000:.3f}",
                              f"{d['p99_us'] / 1000:.3f}", f"{d['max_us'] / 1000:.3f}", f"{d['requests']:,}",
                              f"{d['err_status']}; {d['socket_errors']}", f"{d['bytes'] / max(1, d['requests']):,.0f}",
-                             f"{d['portal_cpu']:.1f}", f"{d['backend_cpu']:.1f}", f"{d['wrk_cpu']:.1f}",
-                             opt(d["others"]), extra(rnd) if label == "portal" else ""])
+                             *[f"{d['cpu'][pname]:.1f}" for pname, _ in processes], f"{d['wrk_cpu']:.1f}",
+                             opt(d["others"]), extra(label, rnd)])
         print_table(["round", "target", "req/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "requests",
-                     "errors (non-2xx/3xx; socket)", "bytes/response", "portal CPU s", "backend nginx CPU s",
+                     "errors (non-2xx/3xx; socket)", "bytes/response", *[f"{pname} CPU s" for pname, _ in processes],
                      "wrk CPU s", "others' CPU s", extra_header], rows)
 
-    lat = results["latency"]
-    added = [(p["p50_us"] - d["p50_us"]) / 1000 for p, d in zip(lat["portal"], lat["direct"])]
-    thr = results["throughput"]
-    ratios = [p["rps"] / d["rps"] for p, d in zip(thr["portal"], thr["direct"])]
+    def compare_cell(key, fmt):
+        def cell(label, rnd):
+            return "; ".join(fmt(c[key][rnd]) + f" vs {c['direct']}" for c in compares if c["proxied"] == label)
+        return cell
+
+    def cpu_table(name):
+        # Median over the rounds of each process's CPU per completed request, in microseconds.
+        rows = []
+        for label in labels:
+            runs = results[name][label]
+            per = {pname: statistics.median(d["cpu"][pname] / max(1, d["requests"]) * 1e6 for d in runs)
+                   for pname, _ in processes}
+            served = statistics.median(sum(d["cpu"].values()) / max(1, d["requests"]) * 1e6 for d in runs)
+            wrk = statistics.median(d["wrk_cpu"] / max(1, d["requests"]) * 1e6 for d in runs)
+            rows.append([label, f"{statistics.median(d['requests'] for d in runs):,.0f}",
+                         *[f"{per[pname]:.1f}" for pname, _ in processes], f"{served:.1f}", f"{wrk:.1f}"])
+        print_table(["target", "requests (median)", *[f"{pname} µs/req" for pname, _ in processes],
+                     "servers' µs/req (sum)", "wrk µs/req"], rows)
+
     print()
-    print(f"Latency, one connection (wrk -t1 -c1 -d{args.duration}s --latency); added = portal p50 - direct p50 of"
+    print("Targets:")
+    for t in targets:
+        print(f"  {t['label']:>12}  {t['url']}")
+    print()
+    print(f"Latency, one connection (wrk -t1 -c1 -d{args.duration}s --latency); added = proxied p50 - direct p50 of"
           f" the same round:")
-    table("latency", "p50 added ms", lambda r: f"{added[r]:.3f}")
+    table("latency", "p50 added ms", compare_cell("added_ms", lambda a: f"{a:.3f}"))
     print()
-    print(f"Throughput (wrk -t{args.threads} -c{args.connections} -d{args.duration}s --latency), wrk, the portal and"
-          f" nginx sharing the {cpus()} CPUs; ratio = portal req/s / direct req/s of the same round:")
-    table("throughput", "portal / direct", lambda r: f"{ratios[r] * 100:.1f}%")
+    print(f"Throughput (wrk -t{args.threads} -c{args.connections} -d{args.duration}s --latency), wrk and every server"
+          f" sharing the {cpus()} CPUs; ratio = proxied req/s / direct req/s of the same round:")
+    table("throughput", "proxied / direct", compare_cell("ratios", lambda r: f"{r * 100:.1f}%"))
+    print()
+    print("CPU per completed request (each process's user+sys CPU s in the timed run / wrk's completed requests;"
+          " median over the rounds), latency runs (1 connection):")
+    cpu_table("latency")
+    print()
+    print(f"The same, throughput runs ({args.connections} connections):")
+    cpu_table("throughput")
     all_runs = [d for s in results.values() for runs in s.values() for d in runs]
     errors = sum(d["err_status"] + d["socket_errors"] for d in all_runs)
     worst = max((d["others"] for d in all_runs if d["others"] is not None), default=None)
     if worst is not None:
-        print(f"Other processes (not the portal, nginx or wrk) used at most {worst:.1f} CPU s in any {args.duration} s"
+        print(f"Other processes (not the servers listed or wrk) used at most {worst:.1f} CPU s in any {args.duration} s"
               f" timed run ({args.duration * cpus()} CPU s available): "
               f"{'the machine was quiet' if worst < 0.05 * args.duration * cpus() else 'NOISY: other work competed for the CPUs, re-run on a quiet machine'}.")
-    med_added = statistics.median(added)
-    med_ratio = statistics.median(ratios)
-    summary = dict(added_ms=added, median_added_ms=med_added, ratios=ratios, median_ratio=med_ratio,
-                   errors=errors,
+    summary = dict(compares=compares, errors=errors,
                    requests={name: {label: sum(d["requests"] for d in runs) for label, runs in s.items()}
                              for name, s in results.items()},
                    warmup_requests={name: {label: sum(d["warmup_requests"] for d in runs) for label, runs in s.items()}
                                     for name, s in results.items()},
                    connections={"latency": 1, "throughput": args.connections}, rounds=args.rounds,
                    warmup=args.warmup,
-                   portal_p50_ms=statistics.median(d["p50_us"] / 1000 for d in lat["portal"]),
-                   direct_p50_ms=statistics.median(d["p50_us"] / 1000 for d in lat["direct"]),
-                   portal_rps=statistics.median(d["rps"] for d in thr["portal"]),
-                   direct_rps=statistics.median(d["rps"] for d in thr["direct"]))
+                   medians={label: dict(latency_p50_ms=statistics.median(d["p50_us"] / 1000 for d in results["latency"][label]),
+                                        throughput_rps=statistics.median(d["rps"] for d in results["throughput"][label]))
+                            for label in labels})
     print()
-    print("Summary")
-    print(f"  latency, 1 connection: portal p50 {summary['portal_p50_ms']:.3f} ms, direct p50"
-          f" {summary['direct_p50_ms']:.3f} ms (medians of {args.rounds} rounds); added per round"
-          f" {', '.join(f'{a:.3f}' for a in added)} ms; median added {med_added:.3f} ms")
-    print(f"  throughput, {args.connections} connections: portal {summary['portal_rps']:,.1f} req/s, direct"
-          f" {summary['direct_rps']:,.1f} req/s (medians); ratio per round"
-          f" {', '.join(f'{r * 100:.1f}%' for r in ratios)}; median {med_ratio * 100:.1f}%")
+    print("Summary (medians over the rounds)")
+    for label in labels:
+        m = summary["medians"][label]
+        print(f"  {label:>12}: 1 connection p50 {m['latency_p50_ms']:.3f} ms; {args.connections} connections"
+              f" {m['throughput_rps']:,.1f} req/s")
+    for c in compares:
+        print(f"  {c['title']} ({c['proxied']} vs {c['direct']}): p50 added per round"
+              f" {', '.join(f'{a:.3f}' for a in c['added_ms'])} ms, median {c['median_added_ms']:.3f} ms;"
+              f" throughput ratio per round {', '.join(f'{r * 100:.1f}%' for r in c['ratios'])},"
+              f" median {c['median_ratio'] * 100:.1f}% ({c['proxied_rps']:,.1f} vs {c['direct_rps']:,.1f} req/s)")
     print(f"  errors (non-2xx/3xx + socket) over all timed runs: {errors}")
-    print(f"Target: <= 1 ms added at p50 (median over rounds): {'MET' if med_added <= 1 else 'MISSED'}"
-          f" ({med_added:.3f} ms)")
-    print(f"Target: throughput >= 70% of direct (median over rounds): {'MET' if med_ratio >= 0.7 else 'MISSED'}"
-          f" ({med_ratio * 100:.1f}%)")
+    for c in compares:
+        word = "Target" if c["kind"] == "target" else "Reference (not a target)"
+        print(f"{word}, {c['title']}: <= 1 ms added at p50: {'MET' if c['median_added_ms'] <= 1 else 'MISSED'}"
+              f" ({c['median_added_ms']:.3f} ms); throughput >= 70% of direct:"
+              f" {'MET' if c['median_ratio'] >= 0.7 else 'MISSED'} ({c['median_ratio'] * 100:.1f}%)")
     with open(args.summary, "w") as f:
         json.dump(summary, f)
 
@@ -438,10 +498,9 @@ def main():
     p.add_argument("json", nargs="+")
     p.set_defaults(func=template_summary)
     p = sub.add_parser("proxy")
-    p.add_argument("--portal", required=True)
-    p.add_argument("--direct", required=True)
-    p.add_argument("--portal-pid", type=int, required=True)
-    p.add_argument("--backend-pid", type=int, required=True)
+    p.add_argument("--target", action="append", required=True, help="LABEL=URL, in the order of the first round")
+    p.add_argument("--process", action="append", default=[], help="NAME=PID: a server whose CPU (with its children) is measured")
+    p.add_argument("--compare", action="append", default=[], help="TITLE:PROXIED:DIRECT:target|reference")
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--duration", type=int, default=20)
     p.add_argument("--warmup", type=int, default=5)

@@ -72,10 +72,12 @@ public enum CatalogLoader {
         }
 
         let catalogSettings = settings ?? CatalogSettings(companyName: "")
+        // Paths relative to the folder: the same catalog checked out in two places (a portal
+        // and a generator) has the same version.
         let version = Digest.fnv1a(
             Data(
-                ([settingsDigest] + parsed.map { "\($0.origin.file)=\($0.digest)" }.sorted()).joined(separator: "\n")
-                    .utf8))
+                ([settingsDigest] + parsed.map { "\($0.origin.file.dropFirst(root.count))=\($0.digest)" }.sorted())
+                    .joined(separator: "\n").utf8))
         let catalog = items.catalog(settings: catalogSettings, version: version, loadedAt: now)
         // Objects whose file had errors are left out of the catalog; references to them are not
         // reported again, so one mistake gives one message.

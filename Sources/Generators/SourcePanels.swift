@@ -172,8 +172,10 @@ extension PanelBuilder {
     }
 
     func chartAnnotations(metric: Metric) -> [ChartAnnotation] {
+        // A dashboard is shared by everyone who may see the report, so only annotations
+        // without an `access` restriction are drawn on it.
         catalog.annotations.filter { annotation in
-            !Set(annotation.tags).isDisjoint(with: panel.annotationTags)
+            annotation.access.isEmpty && !Set(annotation.tags).isDisjoint(with: panel.annotationTags)
                 && (annotation.metrics.isEmpty || annotation.metrics.contains(metric.id))
                 && annotation.date <= range.end && (annotation.end ?? annotation.date) >= range.start
         }.map { ChartAnnotation(date: $0.date, end: $0.end, title: $0.title) }

@@ -74,6 +74,15 @@ struct CatalogController {
             var title = template.title
             // With parameters in the URL, the dashboard is generated for them, now.
             if !values.isEmpty {
+                for parameter in template.parameters where parameter.type == .entity && values[parameter.name] != nil {
+                    if let entity = parameter.entity, builder.view.entity(entity) == nil {
+                        throw PortalError(
+                            status: .forbidden, title: "Not allowed",
+                            message:
+                                "Parameter '\(parameter.name)' names \(parameter.label.lowercased()) values you may not see."
+                        )
+                    }
+                }
                 let bound: [String: FilterValue]
                 do throws(ParameterError) {
                     bound = try template.bind(values)
@@ -98,7 +107,8 @@ struct CatalogController {
                         model.dashboardHTML = try await templateRenders.html(for: key) { [title] in
                             if let remote = configuration.remote {
                                 return try await remote.renderTemplate(
-                                    template.id.rawValue, values: values, title: title, hiddenPanels: hidden)
+                                    template.id.rawValue, values: values, title: title, hiddenPanels: hidden,
+                                    catalogVersion: catalog.version)
                             }
                             return try await configuration.generator(catalog: catalog, environment: environment)
                                 .renderTemplate(template, values: bound, title: title, hiddenPanels: hidden)
@@ -112,10 +122,15 @@ struct CatalogController {
                             status: .badRequest, title: "Bad request", message: "Parameter '\(name)': \(message)",
                             hint: hint)
                     } catch let error as GeneratorClientError {
+                        context.logger.warning("generator unavailable", metadata: ["error": "\(error)"])
+                        let reason =
+                            error.description.contains("did not answer within")
+                            ? "no generator answered within \(configuration.remote?.renderTimeout ?? .zero)"
+                            : "no generator could be reached"
                         throw PortalError(
                             status: .serviceUnavailable, title: "Generator unavailable",
                             message:
-                                "The dashboard for \(model.renderedFor ?? template.title) could not be generated: \(error)",
+                                "The dashboard for \(model.renderedFor ?? template.title) could not be generated: \(reason).",
                             hint: "The generators may be restarting or overloaded; try again in a minute.")
                     } catch {
                         model.dashboardError = "\(error)"

@@ -116,7 +116,7 @@ final class DashboardCache: Sendable {
                 } catch {
                     logger.warning("generator unavailable", metadata: ["report": "\(id)", "error": "\(error)"])
                     state.failure =
-                        "The generator could not be reached (\(error)); this is the last dashboard the portal received, which may be out of date."
+                        "no generator answered, so this is the last dashboard the portal received, which may be out of date."
                 }
                 let final = state
                 remoteStates.withLock { $0[id] = final }

@@ -8,14 +8,34 @@ import Storage
 import Synchronization
 
 /// The allow-list of one catalog version, with its host names' addresses pinned once.
+///
+/// Names are resolved again every five minutes (addresses behind a load balancer change),
+/// and at once while a name could not be resolved (a failure is never kept).
 final class AllowListCache: Sendable {
-    private let current = Mutex<(version: String, list: AllowList)?>(nil)
+    private struct Entry {
+        var version: String
+        var list: AllowList
+        var pinnedAt: [String: ContinuousClock.Instant]
+    }
+    private let current = Mutex<Entry?>(nil)
+    static let lifetime: Duration = .seconds(300)
 
-    func list(for catalog: Catalog, resolver: any AddressResolver) async -> AllowList {
-        if let cached = current.withLock({ $0 }), cached.version == catalog.version { return cached.list }
-        let list = await AllowList(catalog.settings.allowedBackendHosts).pin(using: resolver)
-        current.withLock { $0 = (catalog.version, list) }
-        return list
+    /// The allow-list of `catalog` with `host` pinned (only that name is looked up).
+    func list(for catalog: Catalog, host: String, resolver: any AddressResolver) async -> AllowList {
+        let now = ContinuousClock.now
+        var entry = current.withLock { $0 }
+        if entry?.version != catalog.version {
+            entry = Entry(
+                version: catalog.version, list: AllowList(catalog.settings.allowedBackendHosts), pinnedAt: [:])
+        }
+        guard var fresh = entry else { return AllowList([]) }
+        if fresh.list.isPinned(host), let at = fresh.pinnedAt[host], now - at < Self.lifetime { return fresh.list }
+        if IPAddress(host) != nil || !fresh.list.hosts.contains(host) { return fresh.list }
+        await fresh.list.pin(host, using: resolver)
+        fresh.pinnedAt[host] = fresh.list.unresolved.contains(host) ? nil : now
+        let stored = fresh
+        current.withLock { $0 = stored }
+        return stored.list
     }
 }
 
@@ -30,9 +50,11 @@ struct ExternalReportController {
             // relative links in the backend's pages resolve under the prefix.
             router.on("/x/:report", method: method) { request, context in
                 let id = try context.parameters.require("report")
-                guard request.uri.path.hasSuffix("/") else {
+                guard request.uri.path == "/x/\(id)/" else {
+                    guard request.uri.path == "/x/\(id)" else { throw PortalError.notFound("page", request.uri.path) }
                     _ = try report(id, context: context)
-                    return Response(status: .permanentRedirect, headers: [.location: "/x/\(id)/"])
+                    let query = request.uri.query.map { "?" + $0 } ?? ""
+                    return Response(status: .permanentRedirect, headers: [.location: "/x/\(id)/" + query])
                 }
                 return try await forward(request, context: context)
             }
@@ -59,6 +81,9 @@ struct ExternalReportController {
         let viewer = try context.requireViewer()
         let (report, backend) = try report(id, context: context)
         let prefix = "/x/\(id)/"
+        // The router also matches `///x/…`; only the exact form is served, so the sandboxing
+        // policy (chosen by path in EdgeMiddleware) always applies to what is proxied.
+        guard request.uri.path.hasPrefix(prefix) else { throw PortalError.notFound("page", request.uri.path) }
         let path = String(request.uri.path.dropFirst(prefix.count))
         var body: ByteBuffer?
         if request.method == .post {
@@ -70,15 +95,17 @@ struct ExternalReportController {
                     message: "The request body is larger than \(BackendProxy.maximumRequestBytes) bytes.")
             }
         }
-        let allowList = await environment.allowLists.list(
-            for: environment.catalog.current, resolver: environment.proxy.resolver)
+        let catalog = environment.catalog.current
+        let allowLists = environment.allowLists
+        let resolver = environment.proxy.resolver
         let proxied: ProxyResponse
         do throws(ProxyError) {
             proxied = try await environment.proxy.forward(
                 ProxyRequest(
                     method: request.method, path: path, query: request.uri.query, headers: request.headers, body: body,
                     viewer: viewer.user ?? "anonymous"),
-                to: backend, reportID: report.id.rawValue, allowList: allowList)
+                to: backend, reportID: report.id.rawValue,
+                allowList: { host in await allowLists.list(for: catalog, host: host, resolver: resolver) })
         } catch {
             environment.logger.warning(
                 "external report failed",
@@ -86,13 +113,17 @@ struct ExternalReportController {
             throw PortalError(
                 status: error.status,
                 title: error.status == .gatewayTimeout ? "Report app too slow" : "Report app error",
-                message: "\(report.title): \(error)",
+                message: "\(report.title): \(error.publicDescription).",
                 hint:
                     "The page comes from \(backend.title), which \(environment.catalog.current.team(backend.owner)?.name ?? backend.owner.rawValue) runs; try again later or tell them."
             )
         }
-        // A page (not each script or image it loads) counts as one view of the report.
-        if request.method == .get, proxied.headers[.contentType]?.hasPrefix("text/html") == true {
+        // A page opened on its own (not each script or image it loads, and not the frame on the
+        // report page, whose view the report page counts) is one view of the report.
+        if request.method == .get, (200..<300).contains(proxied.status.code),
+            proxied.headers[.contentType]?.hasPrefix("text/html") == true,
+            request.headers[HTTPField.Name("Sec-Fetch-Dest")!] != "iframe"
+        {
             environment.views.record(
                 ViewEvent(
                     itemKind: ItemKind.report.rawValue, itemID: report.id.rawValue, viewer: viewer.user,

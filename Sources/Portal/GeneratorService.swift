@@ -46,7 +46,9 @@ public func buildGeneratorApplication(
         let id = try context.parameters.require("id")
         let version = try context.parameters.require("version")
         let file = try context.parameters.require("file")
-        guard let data = environment.dashboards?.artifacts.read(id: id, version: version, file: file) else {
+        guard environment.catalog.current.report(ReportID(id)) != nil,
+            let data = environment.dashboards?.artifacts.read(id: id, version: version, file: file)
+        else {
             throw HTTPError(.notFound, message: "no file '\(file)' in version '\(version)' of '\(id)'")
         }
         return Response(
@@ -60,6 +62,10 @@ public func buildGeneratorApplication(
             throw HTTPError(.notFound, message: "no template '\(id)'")
         }
         var values = FormQuery(request).all
+        if let version = values.removeValue(forKey: "_catalog"), version != catalog.version {
+            throw HTTPError(
+                .conflict, message: "this generator serves catalog version \(catalog.version), not \(version)")
+        }
         let title = values.removeValue(forKey: "_title") ?? template.title
         let hidden = Set(
             (values.removeValue(forKey: "_hidden") ?? "").split(separator: ",").compactMap { Int($0) })
@@ -97,7 +103,14 @@ public func buildGeneratorApplication(
         configuration: .init(address: .hostname(server.host, port: server.port), serverName: "Almanac generator"),
         services: services, onServerRunning: { await onServerRunning($0.localAddress?.port ?? 0) },
         logger: environment.logger)
-    app.beforeServerStarts { try await environment.state.migrate() }
+    app.beforeServerStarts {
+        try await environment.state.migrate()
+        if token == nil, !["127.0.0.1", "::1", "localhost"].contains(server.host) {
+            environment.logger.warning(
+                "the generator listens beyond loopback without ALMANAC_GENERATOR_TOKEN: anyone who reaches it can render every template, with nothing hidden",
+                metadata: ["host": "\(server.host)"])
+        }
+    }
     return app
 }
 

@@ -47,7 +47,8 @@ struct EdgeMiddleware: RouterMiddleware {
         }
         response.headers[.init("X-Request-ID")!] = requestID
         // External report pages live in a sandboxed, opaque origin that only the portal may frame.
-        let external = request.uri.path.hasPrefix("/x/")
+        // `///x/…` routes like `/x/…`: the check ignores leading slashes, so it cannot be dodged.
+        let external = request.uri.path.drop { $0 == "/" }.hasPrefix("x/")
         response.headers[.init("Content-Security-Policy")!] =
             external ? BackendProxy.contentSecurityPolicy : Self.contentSecurityPolicy
         response.headers[.init("X-Content-Type-Options")!] = "nosniff"

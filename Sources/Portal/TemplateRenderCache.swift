@@ -27,6 +27,8 @@ public final class TemplateRenderCache: Sendable {
     }
 
     public let timeToLive: Duration
+    /// Renders kept at most (a dashboard is ~50 KB: about 100 MB).
+    static let maximumEntries = 2_000
     private let entries = Mutex<[Key: Entry]>([:])
     private let computations = Atomic<Int>(0)
 
@@ -43,8 +45,15 @@ public final class TemplateRenderCache: Sendable {
         let now = ContinuousClock.now
         let task = entries.withLock { entries -> Task<String, any Error> in
             if let entry = entries[key], entry.expires > now { return entry.task }
-            // Expired entries go whenever a new one comes in; the map stays small.
+            // Expired entries go whenever a new one comes in; past the cap, the oldest go too.
             entries = entries.filter { $0.value.expires > now }
+            if entries.count >= Self.maximumEntries {
+                for (old, _) in entries.sorted(by: { $0.value.expires < $1.value.expires })
+                    .prefix(entries.count - Self.maximumEntries + 1)
+                {
+                    entries[old] = nil
+                }
+            }
             let task = Task { [self] in
                 computations.add(1, ordering: .relaxed)
                 return try await compute()

@@ -35,6 +35,20 @@ public struct IPAddress: Hashable, Sendable, CustomStringConvertible {
             ? "?" : String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
+    public var isLoopback: Bool {
+        isIPv6 ? bytes == [UInt8](repeating: 0, count: 15) + [1] : bytes[0] == 127
+    }
+
+    /// Unspecified, loopback, link-local, multicast, or an IPv4-mapped IPv6 address.
+    var isSpecial: Bool {
+        if isLoopback { return true }
+        if isIPv6 {
+            return bytes.allSatisfy { $0 == 0 } || (bytes[0] == 0xFE && bytes[1] & 0xC0 == 0x80) || bytes[0] == 0xFF
+                || (bytes[0..<10].allSatisfy { $0 == 0 } && bytes[10] == 0xFF && bytes[11] == 0xFF)
+        }
+        return bytes[0] == 0 || (bytes[0] == 169 && bytes[1] == 254) || bytes[0] >= 224
+    }
+
     /// How the address appears in a URL's authority (`[::1]` for IPv6).
     public var urlHost: String { isIPv6 ? "[\(description)]" : description }
 
@@ -104,8 +118,10 @@ public struct SystemResolver: AddressResolver {
 public struct AllowList: Sendable {
     public let hosts: Set<String>
     let networks: [(address: IPAddress, prefix: Int)]
-    /// Addresses of the listed names, resolved when the list was pinned.
-    var pinned: Set<IPAddress> = []
+    /// Addresses of the listed names, resolved when they were pinned.
+    var pinned: [String: Set<IPAddress>] = [:]
+    /// Names whose lookup failed when pinning (they are retried, never cached as empty).
+    public private(set) var unresolved: Set<String> = []
 
     public init(_ entries: [String]) {
         var hosts = Set<String>()
@@ -125,23 +141,45 @@ public struct AllowList: Sendable {
         self.networks = networks
     }
 
-    /// The list with the current addresses of its names recorded; call once per catalog version.
+    /// The list with the current addresses of every listed name recorded.
     public func pin(using resolver: any AddressResolver) async -> AllowList {
         var copy = self
-        for host in hosts where IPAddress(host) == nil {
-            if let addresses = try? await resolver.addresses(of: host) { copy.pinned.formUnion(addresses) }
-        }
+        for host in hosts where IPAddress(host) == nil { await copy.pin(host, using: resolver) }
         return copy
+    }
+
+    /// Records the current addresses of `host` (a listed name). Addresses no backend has any
+    /// business at (unspecified, link-local such as cloud metadata, multicast, and loopback
+    /// unless the name is `localhost`) are left out even when the name points there: list them
+    /// as addresses if a backend really lives there.
+    public mutating func pin(_ host: String, using resolver: any AddressResolver) async {
+        let name = host.lowercased()
+        guard hosts.contains(name), IPAddress(name) == nil else { return }
+        guard let addresses = try? await resolver.addresses(of: name) else {
+            unresolved.insert(name)
+            pinned[name] = nil
+            return
+        }
+        unresolved.remove(name)
+        pinned[name] = Set(addresses.filter { !$0.isSpecial || (name == "localhost" && $0.isLoopback) })
+    }
+
+    /// Whether `host` is pinned (or needs no pinning: an address, or not listed at all).
+    public func isPinned(_ host: String) -> Bool {
+        let name = host.lowercased()
+        return IPAddress(name) != nil || !hosts.contains(name) || pinned[name] != nil
     }
 
     /// Whether `host` is listed by name (or as an address literal).
     public func permits(host: String) -> Bool {
         let lower = host.lowercased().trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
-        return hosts.contains(lower) || IPAddress(lower).map(permits(address:)) == true
+        return hosts.contains(lower) || IPAddress(lower).map { permits(address: $0, for: lower) } == true
     }
 
-    /// Whether connecting to `address` is allowed.
-    public func permits(address: IPAddress) -> Bool {
-        pinned.contains(address) || networks.contains { address.matches($0.address, prefix: $0.prefix) }
+    /// Whether connecting to `address` for `host` is allowed: the address is a listed address
+    /// or network, or one `host` had when it was pinned.
+    public func permits(address: IPAddress, for host: String) -> Bool {
+        pinned[host.lowercased()]?.contains(address) == true
+            || networks.contains { address.matches($0.address, prefix: $0.prefix) }
     }
 }

@@ -5,6 +5,7 @@ import Foundation
 public import HTTPTypes
 public import NIOCore
 import NIOHTTP1
+import Synchronization
 
 /// Why a request to a backend was not forwarded or not answered, with the HTTP status the
 /// portal answers with and a message that names the problem.
@@ -32,11 +33,24 @@ public enum ProxyError: Error, Hashable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// The full account, for logs (it may name internal addresses).
     public var description: String {
         switch self {
         case .pathRejected(let text), .notAllowed(let text), .redirectElsewhere(let text), .timeout(let text),
             .unreachable(let text), .requestTooLarge(let text), .responseTooLarge(let text):
             text
+        }
+    }
+
+    /// What the viewer is told: the problem, without internal addresses or library errors.
+    public var publicDescription: String {
+        switch self {
+        case .pathRejected(let text), .timeout(let text), .requestTooLarge(let text): text
+        case .notAllowed: "the report app's address is not allowed by backends.allowed_hosts"
+        case .redirectElsewhere: "the report app redirected to another site, which the portal does not follow"
+        case .unreachable: "the report app could not be reached"
+        case .responseTooLarge:
+            "the report app's answer is larger than the \(BackendProxy.maximumResponseBytes >> 20) MiB the portal passes on"
         }
     }
 }
@@ -107,12 +121,12 @@ public struct BackendProxy: Sendable {
         "cookie", "authorization", "proxy-authorization", "host", "content-length", "forwarded", "x-forwarded-for",
         "x-forwarded-host", "x-forwarded-proto", "x-real-ip", "x-forwarded-prefix", "x-almanac-user",
     ]
-    /// Response headers that never reach the viewer: the portal sets its own policy and
-    /// a backend may not set cookies on the portal's origin.
-    static let strippedResponseHeaders: Set<String> = [
-        "set-cookie", "set-cookie2", "content-security-policy", "content-security-policy-report-only",
-        "x-frame-options", "strict-transport-security", "content-length", "access-control-allow-origin",
-        "access-control-allow-credentials",
+    /// The only response headers passed on: what a page needs to be shown and cached by the
+    /// viewer's browser. Anything that acts on the whole origin (cookies, CSP, reporting,
+    /// `Clear-Site-Data`, `Alt-Svc`, HSTS, client hints, CORS) stays behind.
+    static let passedResponseHeaders: Set<String> = [
+        "content-type", "content-encoding", "content-language", "content-disposition", "content-range",
+        "accept-ranges", "etag", "last-modified", "expires", "vary", "retry-after",
     ]
     /// RFC 9110 §7.6.1, plus the old `proxy-connection`.
     static let hopByHop: Set<String> = [
@@ -165,19 +179,22 @@ public struct BackendProxy: Sendable {
         }
     }
 
-    /// Checks a path tail: no segment that is `.` or `..` (also percent-encoded), no encoded
-    /// slash or backslash, no NUL or control characters, no empty leading segment.
+    /// Checks a path tail: no segment that is `.` or `..` (also percent-encoded, or before a
+    /// `;` as some servers read it), no encoded slash, backslash or percent sign (double
+    /// encoding), no malformed encoding, no NUL or control characters, no empty leading segment.
     public static func checkedPath(_ raw: String) throws(ProxyError) -> String {
         if raw.hasPrefix("/") { throw .pathRejected("the path may not start with '//'") }
         let lower = raw.lowercased()
-        for bad in ["%2f", "%5c", "\\", "%00"] where lower.contains(bad) {
+        for bad in ["%2f", "%5c", "\\", "%00", "%25", ";"] where lower.contains(bad) {
             throw .pathRejected("the path contains '\(bad)', which could escape the backend's base path")
         }
         if raw.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
             throw .pathRejected("the path contains control characters")
         }
         for segment in raw.split(separator: "/", omittingEmptySubsequences: false) {
-            let decoded = (String(segment).removingPercentEncoding ?? String(segment))
+            guard let decoded = String(segment).removingPercentEncoding else {
+                throw .pathRejected("the path segment '\(segment)' is not valid percent-encoding")
+            }
             if decoded == "." || decoded == ".." {
                 throw .pathRejected("the path contains '\(segment)', which would leave the backend's base path")
             }
@@ -189,7 +206,17 @@ public struct BackendProxy: Sendable {
     public func forward(
         _ request: ProxyRequest, to backend: Backend, reportID: String, allowList: AllowList
     ) async throws(ProxyError) -> ProxyResponse {
+        try await forward(request, to: backend, reportID: reportID, allowList: { _ in allowList })
+    }
+
+    /// As above, with the allow-list given per backend host (so that only that host's name is
+    /// looked up when its addresses are pinned).
+    public func forward(
+        _ request: ProxyRequest, to backend: Backend, reportID: String,
+        allowList listFor: @Sendable (String) async -> AllowList
+    ) async throws(ProxyError) -> ProxyResponse {
         guard let base = Base(backend.url) else { throw .notAllowed("backend '\(backend.id)' has no usable URL") }
+        let allowList = await listFor(base.host)
         guard allowList.permits(host: base.host) else {
             throw .notAllowed("backend host '\(base.host)' is not in backends.allowed_hosts")
         }
@@ -206,12 +233,15 @@ public struct BackendProxy: Sendable {
         } catch {
             throw .unreachable("cannot resolve backend host '\(base.host)': \(error)")
         }
-        guard let address = addresses.first(where: allowList.permits(address:)) else {
+        // Every address the name has must be allowed: for https the client resolves it again.
+        guard let address = addresses.first, addresses.allSatisfy({ allowList.permits(address: $0, for: base.host) })
+        else {
             throw .notAllowed(
                 "backend host '\(base.host)' resolved to \(addresses.map(\.description).joined(separator: ", ")), "
                     + "which is not an allow-listed address")
         }
-        let connectHost = base.scheme == "http" ? address.urlHost : base.authority.split(separator: ":")[0].description
+        let connectHost =
+            base.scheme == "http" ? address.urlHost : (base.host.contains(":") ? "[\(base.host)]" : base.host)
         var url = "\(base.scheme)://\(connectHost):\(base.port)\(base.path)/\(path)"
         if let query = request.query, !query.isEmpty { url += "?" + query }
 
@@ -223,12 +253,18 @@ public struct BackendProxy: Sendable {
         outgoing.headers.replaceOrAdd(name: Self.prefixHeader.rawName, value: "/x/\(reportID)")
         if let body = request.body { outgoing.body = .bytes(body) }
 
-        let timeout = TimeAmount.seconds(Int64(max(1, backend.timeout.seconds)))
-        let response: HTTPClientResponse
-        let body: ByteBuffer
+        // One deadline over the whole exchange: the client's own stops at the response head,
+        // and a backend that trickles its body would otherwise hold the request forever.
+        let limit = Duration.seconds(max(1, backend.timeout.seconds))
+        let exchange: (response: HTTPClientResponse, body: ByteBuffer)
         do {
-            response = try await Self.client.execute(outgoing, timeout: timeout)
-            body = try await response.body.collect(upTo: Self.maximumResponseBytes)
+            exchange = try await withDeadline(limit) { [outgoing] in
+                let response = try await Self.client.execute(
+                    outgoing, timeout: .seconds(Int64(limit.components.seconds)))
+                return (response, try await response.body.collect(upTo: Self.maximumResponseBytes))
+            }
+        } catch is DeadlineExceeded {
+            throw .timeout("backend '\(backend.id)' did not answer within \(backend.timeout)")
         } catch let error as HTTPClientError
             where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout
         {
@@ -239,23 +275,22 @@ public struct BackendProxy: Sendable {
         } catch {
             throw .unreachable("cannot reach backend '\(backend.id)' at \(base.authority): \(error)")
         }
+        let response = exchange.response
+        let body = exchange.body
 
         var headers = HTTPFields()
-        let connectionListed = Set(
-            response.headers["connection"].flatMap { $0.split(separator: ",") }.map {
-                $0.trimmingCharacters(in: .whitespaces).lowercased()
-            })
-        for (name, value) in response.headers {
-            let lower = name.lowercased()
-            if Self.hopByHop.contains(lower) || connectionListed.contains(lower)
-                || Self.strippedResponseHeaders.contains(lower) || lower == "location"
-            {
-                continue
-            }
+        for (name, value) in response.headers where Self.passedResponseHeaders.contains(name.lowercased()) {
             if let field = HTTPField.Name(name) { headers.append(HTTPField(name: field, value: value)) }
         }
+        // Pages are per viewer (the backend knows who asks): no shared cache may keep them.
+        let cacheControl = response.headers[canonicalForm: "cache-control"].map { String($0).lowercased() }
+        headers[.cacheControl] =
+            cacheControl.contains("no-store")
+            ? "no-store"
+            : (["private"] + cacheControl.filter { $0 != "public" && $0 != "private" }).joined(separator: ", ")
         if (300..<400).contains(Int(response.status.code)), let location = response.headers.first(name: "location") {
-            headers[.location] = try rewrittenLocation(location, base: base, reportID: reportID)
+            headers[.location] = try rewrittenLocation(
+                location, base: base, requestPath: path, reportID: reportID)
         }
         headers[.contentSecurityPolicy] = Self.contentSecurityPolicy
         headers[HTTPField.Name("X-Content-Type-Options")!] = "nosniff"
@@ -275,7 +310,9 @@ public struct BackendProxy: Sendable {
         var headers = HTTPHeaders()
         for field in fields {
             let lower = field.name.canonicalName
-            if Self.hopByHop.contains(lower) || connectionListed.contains(lower)
+            // `X_Almanac_User` reads as `X-Almanac-User` to CGI-style servers: names with `_` are
+            // dropped rather than trusted to be harmless.
+            if lower.contains("_") || Self.hopByHop.contains(lower) || connectionListed.contains(lower)
                 || Self.strippedRequestHeaders.contains(lower) || identityHeaders.contains(lower)
             {
                 continue
@@ -285,29 +322,86 @@ public struct BackendProxy: Sendable {
         return headers
     }
 
-    /// A redirect that stays within the backend (same origin, under its base path) becomes a
-    /// path under `/x/{report}/`; any other is refused rather than followed or passed on.
-    func rewrittenLocation(_ location: String, base: Base, reportID: String) throws(ProxyError) -> String {
-        var path: String
-        if location.hasPrefix("/") && !location.hasPrefix("//") {
-            path = location
-        } else if let target = Base(location), let components = URLComponents(string: location) {
-            guard target.scheme == base.scheme, target.host == base.host, target.port == base.port else {
-                throw .redirectElsewhere(
-                    "the backend redirected to \(target.scheme)://\(target.authority), another origin, which the portal does not follow"
-                )
-            }
-            path = components.percentEncodedPath
-            if let query = components.percentEncodedQuery { path += "?" + query }
-        } else if !location.contains(":") && !location.hasPrefix("//") {
-            return location  // relative to the current document: it stays under /x/{report}/
-        } else {
+    /// A redirect that stays within the backend (same origin, under its base path, after
+    /// resolving it against the page asked for and removing dot segments) becomes a path under
+    /// `/x/{report}/`; any other is refused rather than followed or passed on.
+    func rewrittenLocation(
+        _ location: String, base: Base, requestPath: String, reportID: String
+    ) throws(ProxyError) -> String {
+        let prefix = "/x/\(reportID)"
+        if location.contains("\\") || location.unicodeScalars.contains(where: { $0.value < 0x20 }) {
             throw .redirectElsewhere("the backend redirected to '\(location)', which the portal does not follow")
         }
-        guard path == base.path || path.hasPrefix(base.path + "/") || base.path.isEmpty else {
+        // A backend that honours X-Forwarded-Prefix already answers with the portal's path.
+        if location == prefix || location.hasPrefix(prefix + "/") { return location }
+        let current = "\(base.scheme)://\(base.authority)\(base.path)/\(requestPath)"
+        guard let resolved = URL(string: location, relativeTo: URL(string: current))?.absoluteURL.standardized,
+            let components = URLComponents(url: resolved, resolvingAgainstBaseURL: false),
+            let target = Base(resolved.absoluteString)
+        else {
+            throw .redirectElsewhere("the backend redirected to '\(location)', which the portal does not follow")
+        }
+        guard target.scheme == base.scheme, target.host == base.host, target.port == base.port else {
+            throw .redirectElsewhere(
+                "the backend redirected to \(target.scheme)://\(target.authority), another origin, which the portal does not follow"
+            )
+        }
+        let path = components.percentEncodedPath
+        guard path == base.path || path.hasPrefix(base.path + "/") else {
             throw .redirectElsewhere("the backend redirected outside its base path, to '\(path)'")
         }
-        let tail = path.dropFirst(base.path.count).drop { $0 == "/" }
-        return "/x/\(reportID)/" + tail
+        var rewritten = prefix + "/" + path.dropFirst(base.path.count).drop { $0 == "/" }
+        if let query = components.percentEncodedQuery { rewritten += "?" + query }
+        return rewritten
     }
+}
+
+/// The work did not finish in time.
+struct DeadlineExceeded: Error {}
+
+/// Runs `work`, and throws ``DeadlineExceeded`` as soon as `limit` passes, cancelling `work`
+/// without waiting for it to wind down (a stalled connection may take a while to notice).
+func withDeadline<T: Sendable>(
+    _ limit: Duration, _ work: @escaping @Sendable () async throws -> T
+) async throws -> T {
+    let race = DeadlineRace()
+    return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+        let worker = Task {
+            let result: Result<T, any Error>
+            do { result = .success(try await work()) } catch { result = .failure(error) }
+            if race.finish() {
+                race.cancelTimer()
+                continuation.resume(with: result)
+            }
+        }
+        race.setTimer(
+            Task {
+                try? await Task.sleep(for: limit)
+                if !Task.isCancelled, race.finish() {
+                    worker.cancel()
+                    continuation.resume(throwing: DeadlineExceeded())
+                }
+            })
+    }
+}
+
+/// Who resumed first, and the timer to stop when the work wins.
+private final class DeadlineRace: Sendable {
+    private let done = Atomic<Bool>(false)
+    private let timer = Mutex<Task<Void, Never>?>(nil)
+
+    /// True for the first caller only.
+    func finish() -> Bool {
+        done.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged
+    }
+
+    func setTimer(_ task: Task<Void, Never>) {
+        let cancelNow = timer.withLock { slot -> Bool in
+            slot = task
+            return done.load(ordering: .acquiring)
+        }
+        if cancelNow { task.cancel() }
+    }
+
+    func cancelTimer() { timer.withLock { $0 }?.cancel() }
 }

@@ -73,7 +73,9 @@ public final class GeneratorClient: Sendable {
         var body: ByteBuffer
     }
 
-    /// GETs `path` (with its query) from the first generator that answers.
+    /// GETs `path` (with its query) from the first generator that answers: one that refuses
+    /// the connection, fails (5xx) or is slower than `timeout` is skipped for the next, so the
+    /// worst case is one `timeout` per generator.
     func get(_ path: String, timeout: Duration) async throws(GeneratorClientError) -> Reply {
         guard !baseURLs.isEmpty else { throw .unavailable("no generator URL is configured") }
         let start = next.wrappingAdd(1, ordering: .relaxed).oldValue
@@ -83,22 +85,26 @@ public final class GeneratorClient: Sendable {
             var request = HTTPClientRequest(url: base + path)
             if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
             do {
-                let response = try await Self.client.execute(
-                    request,
-                    timeout: .nanoseconds(
-                        Int64(timeout.components.seconds) * 1_000_000_000
-                            + timeout.components.attoseconds / 1_000_000_000))
-                let body = try await response.body.collect(upTo: 64 << 20)
-                if response.status.code >= 500 {
-                    failures.append("\(base) answered \(response.status.code)")
+                // One deadline over the head and the body: the client's own stops at the head.
+                let reply = try await withDeadline(timeout) { [request] in
+                    let response = try await Self.client.execute(
+                        request,
+                        timeout: .nanoseconds(
+                            Int64(timeout.components.seconds) * 1_000_000_000
+                                + timeout.components.attoseconds / 1_000_000_000))
+                    let body = try await response.body.collect(upTo: 64 << 20)
+                    return Reply(
+                        status: Int(response.status.code), contentType: response.headers.first(name: "content-type"),
+                        body: body)
+                }
+                if reply.status >= 500 {
+                    failures.append("\(base) answered \(reply.status)")
                     continue
                 }
-                return Reply(
-                    status: Int(response.status.code), contentType: response.headers.first(name: "content-type"),
-                    body: body)
-            } catch let error as HTTPClientError
-                where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout
-            {
+                return reply
+            } catch is DeadlineExceeded {
+                failures.append("\(base) did not answer within \(timeout)")
+            } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout {
                 failures.append("\(base) did not answer within \(timeout)")
             } catch {
                 failures.append("\(base) is unreachable (\(error))")
@@ -128,12 +134,15 @@ public final class GeneratorClient: Sendable {
         return Data(reply.body.readableBytesView)
     }
 
-    /// The dashboard HTML of `template` for `values`, leaving out `hiddenPanels` (1-based).
+    /// The dashboard HTML of `template` for `values`, leaving out `hiddenPanels` (1-based,
+    /// in the catalog of `catalogVersion`: a generator on another version refuses, so a panel
+    /// moved between versions can never be shown by position to the wrong viewer).
     public func renderTemplate(
-        _ template: String, values: [String: String], title: String, hiddenPanels: Set<Int>
+        _ template: String, values: [String: String], title: String, hiddenPanels: Set<Int>, catalogVersion: String
     ) async throws(GeneratorClientError) -> String {
         var items = values.sorted { $0.key < $1.key }.map { URLQueryItem(name: $0.key, value: $0.value) }
         items.append(URLQueryItem(name: "_title", value: title))
+        items.append(URLQueryItem(name: "_catalog", value: catalogVersion))
         if !hiddenPanels.isEmpty {
             items.append(
                 URLQueryItem(name: "_hidden", value: hiddenPanels.sorted().map(String.init).joined(separator: ",")))
@@ -149,6 +158,10 @@ public final class GeneratorClient: Sendable {
         {
             throw .parameter(
                 name: parameter, message: object["message"] as? String ?? "refused", hint: object["hint"] as? String)
+        }
+        if reply.status == 409 {
+            throw .unavailable(
+                "the generator serves another catalog version than this portal; it reloads within seconds")
         }
         try Self.check(reply, what: "template '\(template)'")
         return String(buffer: reply.body)

@@ -283,6 +283,14 @@ import Testing
         #expect(d.location.line == 12)
     }
 
+    @Test func theSameCatalogInTwoPlacesHasOneVersion() throws {
+        let first = try TemporaryDirectory()
+        let second = try TemporaryDirectory()
+        let a = CatalogLoader.load(directory: try CatalogFixture.copyDemo(into: first)).catalog
+        let b = CatalogLoader.load(directory: try CatalogFixture.copyDemo(into: second)).catalog
+        #expect(a != nil && a?.version == b?.version, "a portal and a generator compare versions")
+    }
+
     @Test func dateRangeValuesAndTheirDays() {
         let asOf = CalendarDay(parsing: "2026-03-31")!
         #expect(DateRangeValue(parsing: "90d")?.days(endingOn: asOf) == CalendarDay(parsing: "2026-01-01")!...asOf)

@@ -30,7 +30,7 @@ import Testing
         let group = ServiceGroup(services: [app], gracefulShutdownSignals: [], logger: logger)
         return try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
-            let deadline = ContinuousClock.now + .seconds(10)
+            let deadline = ContinuousClock.now + .seconds(120)
             while port.withLock({ $0 }) == nil, ContinuousClock.now < deadline {
                 try await Task.sleep(for: .milliseconds(20))
             }
@@ -87,7 +87,10 @@ import Testing
             #expect(text(never).contains("no generator answered, and the portal has no earlier copy"))
             let render = try await client.get("/templates/customer?domain=\(try await TemplateRenderTests.domain(2))")
             #expect(render.status == .serviceUnavailable)
-            #expect(text(render).contains("Generator unavailable") && text(render).contains("is unreachable"))
+            #expect(
+                text(render).contains("Generator unavailable") && text(render).contains("no generator could be reached")
+            )
+            #expect(!text(render).contains("127.0.0.1"), "no internal address on the page")
         }
     }
 
@@ -103,7 +106,7 @@ import Testing
                     let started = ContinuousClock.now
                     let render = try await client.get("/templates/customer?domain=\(domain)")
                     #expect(render.status == .serviceUnavailable)
-                    #expect(text(render).contains("did not answer within 1.0 seconds"))
+                    #expect(text(render).contains("no generator answered within 1.0 seconds"))
                     #expect(ContinuousClock.now - started < .seconds(3))
                 }
                 // With a working one beside it, every request is answered.

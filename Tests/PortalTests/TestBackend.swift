@@ -17,6 +17,13 @@ enum TestBackend {
             headers[.setCookie] = "session=backend; Path=/"
             headers[.contentSecurityPolicy] = "default-src *"
             headers[HTTPField.Name("X-Frame-Options")!] = "ALLOWALL"
+            headers[HTTPField.Name("Clear-Site-Data")!] = "\"*\""
+            headers[HTTPField.Name("NEL")!] = "{\"report_to\":\"b\",\"max_age\":86400}"
+            headers[HTTPField.Name("Report-To")!] =
+                "{\"group\":\"b\",\"endpoints\":[{\"url\":\"http://evil.example\"}]}"
+            headers[HTTPField.Name("Alt-Svc")!] = "h3=\":443\""
+            headers[HTTPField.Name("Strict-Transport-Security")!] = "max-age=31536000"
+            headers[.cacheControl] = "public, max-age=600"
             return Response(
                 status: .ok, headers: headers,
                 body: .init(
@@ -58,6 +65,19 @@ enum TestBackend {
         router.get("/app/elsewhere") { _, _ in
             Response(status: .found, headers: [.location: "http://evil.example/steal"])
         }
+        router.get("/app/trickle") { _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "text/html"],
+                body: ResponseBody { writer in
+                    for _ in 0..<40 {
+                        try await writer.write(ByteBuffer(string: "."))
+                        try await Task.sleep(for: .milliseconds(100))
+                    }
+                    try await writer.finish(nil)
+                })
+        }
+        router.get("/app/relative") { _, _ in Response(status: .found, headers: [.location: "page?t=12:00"]) }
+        router.get("/app/backslash") { _, _ in Response(status: .found, headers: [.location: "\\/evil.example"]) }
         router.get("/app/inside") { _, _ in
             Response(status: .found, headers: [.location: "/app/echo?from=inside"])
         }
@@ -82,7 +102,7 @@ enum TestBackend {
         let group = ServiceGroup(services: [app], gracefulShutdownSignals: [], logger: logger)
         return try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
-            let deadline = ContinuousClock.now + .seconds(10)
+            let deadline = ContinuousClock.now + .seconds(120)
             while port.withLock({ $0 }) == nil, ContinuousClock.now < deadline {
                 try await Task.sleep(for: .milliseconds(20))
             }
