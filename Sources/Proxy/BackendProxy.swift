@@ -359,49 +359,35 @@ public struct BackendProxy: Sendable {
 /// The work did not finish in time.
 struct DeadlineExceeded: Error {}
 
-/// Runs `work`, and throws ``DeadlineExceeded`` as soon as `limit` passes, cancelling `work`
-/// without waiting for it to wind down (a stalled connection may take a while to notice).
+/// Runs `work` in a task that an event-loop timer cancels when `limit` passes first, and
+/// then throws ``DeadlineExceeded``. One task and one timer per call: this sits on the path of
+/// every proxied page.
 func withDeadline<T: Sendable>(
     _ limit: Duration, _ work: @escaping @Sendable () async throws -> T
 ) async throws -> T {
-    let race = DeadlineRace()
-    return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
-        let worker = Task {
-            let result: Result<T, any Error>
-            do { result = .success(try await work()) } catch { result = .failure(error) }
-            if race.finish() {
-                race.cancelTimer()
-                continuation.resume(with: result)
-            }
+    let task = Task(operation: work)
+    let fired = TimerFlag()
+    let nanoseconds = limit.components.seconds * 1_000_000_000 + limit.components.attoseconds / 1_000_000_000
+    let timer = HTTPClient.defaultEventLoopGroup.any().scheduleTask(in: .nanoseconds(nanoseconds)) {
+        fired.value.store(true, ordering: .releasing)
+        task.cancel()
+    }
+    defer { timer.cancel() }
+    do {
+        let value = try await withTaskCancellationHandler {
+            try await task.value
+        } onCancel: {
+            task.cancel()
         }
-        race.setTimer(
-            Task {
-                try? await Task.sleep(for: limit)
-                if !Task.isCancelled, race.finish() {
-                    worker.cancel()
-                    continuation.resume(throwing: DeadlineExceeded())
-                }
-            })
+        if fired.value.load(ordering: .acquiring) { throw DeadlineExceeded() }
+        return value
+    } catch {
+        if fired.value.load(ordering: .acquiring) { throw DeadlineExceeded() }
+        throw error
     }
 }
 
-/// Who resumed first, and the timer to stop when the work wins.
-private final class DeadlineRace: Sendable {
-    private let done = Atomic<Bool>(false)
-    private let timer = Mutex<Task<Void, Never>?>(nil)
-
-    /// True for the first caller only.
-    func finish() -> Bool {
-        done.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged
-    }
-
-    func setTimer(_ task: Task<Void, Never>) {
-        let cancelNow = timer.withLock { slot -> Bool in
-            slot = task
-            return done.load(ordering: .acquiring)
-        }
-        if cancelNow { task.cancel() }
-    }
-
-    func cancelTimer() { timer.withLock { $0 }?.cancel() }
+/// Set when a deadline's timer has fired.
+private final class TimerFlag: Sendable {
+    let value = Atomic<Bool>(false)
 }
