@@ -280,8 +280,9 @@ struct ParsedItems {
 }
 
 /// A fast, stable 64-bit FNV-1a digest of file bytes, for change detection (not security).
-enum Digest {
-    static func fnv1a(_ data: Data) -> String {
+public enum Digest {
+    /// 16 lower-case hex digits.
+    public static func fnv1a(_ data: Data) -> String {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         for byte in data {
             hash ^= UInt64(byte)

@@ -45,7 +45,7 @@ struct CatalogController {
         page(router, nil, api: "/api/reports/:id") { request, context, builder, viewer in
             let id = try context.parameters.require("id")
             guard let report = builder.view.report(ReportID(id)) else { throw PortalError.notFound("report", id) }
-            recordView(.report, id, viewer)
+            recordView(.report, id, viewer, request)
             var model = try await reportModel(report, builder: builder)
             model.views += 1  // the counts were read before this view was recorded
             return Rendered(model: model, template: "pages/report", title: report.title, route: .report(report.id))
@@ -68,8 +68,8 @@ struct CatalogController {
             guard let template = builder.view.template(TemplateID(id)) else {
                 throw PortalError.notFound("template", id)
             }
-            recordView(.template, id, viewer)
             let values = FormQuery(request).all
+            recordView(.template, id, viewer, request, parameters: values)
             var model = builder.template(template, values: values)
             var title = template.title
             // With parameters in the URL, the dashboard is generated for them, now.
@@ -147,7 +147,7 @@ struct CatalogController {
             guard let metric = builder.view.metric(MetricID(id)) else {
                 throw PortalError.notFound("metric", id, hint: "The glossary lists every metric you can see.")
             }
-            recordView(.metric, id, viewer)
+            recordView(.metric, id, viewer, request)
             var model = builder.metric(metric)
             model.views += 1  // the counts were read before this view was recorded
             let asOf = environment.dashboards?.asOf() ?? CalendarDay.yesterday(now: environment.now())
@@ -267,7 +267,7 @@ struct CatalogController {
         let catalog = environment.catalog.current
         let view = CatalogView(catalog, viewer: viewer)
         guard let report = view.report(ReportID(id)) else { throw PortalError.notFound("report", id) }
-        recordView(.report, id, viewer)
+        recordView(.report, id, viewer, request)
         let now = environment.now()
         var notice: String?
         if let configuration = environment.dashboards, report.kind == .dashboard {
@@ -337,9 +337,16 @@ struct CatalogController {
         return PageBuilder(view: CatalogView(catalog, viewer: viewer), now: environment.now(), viewCounts: counts)
     }
 
-    private func recordView(_ kind: ItemKind, _ id: String, _ viewer: Viewer) {
+    /// Counts one view of an item by a person (crawlers and monitors are not counted).
+    private func recordView(
+        _ kind: ItemKind, _ id: String, _ viewer: Viewer, _ request: Request, parameters: [String: String] = [:]
+    ) {
+        guard !ViewContext.isAutomated(request) else { return }
         environment.views.record(
-            ViewEvent(itemKind: kind.rawValue, itemID: id, viewer: viewer.user, viewedAt: environment.now()))
+            ViewEvent(
+                itemKind: kind.rawValue, itemID: id, viewer: viewer.user, viewedAt: environment.now(),
+                parametersHash: ViewContext.parametersHash(parameters), source: ViewContext.source(request),
+                channel: ViewContext.channel(request)))
     }
 
     static func change(_ event: LifecycleEvent) -> (kind: String, id: String, action: String, title: String, at: Date) {

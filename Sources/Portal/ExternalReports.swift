@@ -122,12 +122,12 @@ struct ExternalReportController {
         // report page, whose view the report page counts) is one view of the report.
         if request.method == .get, (200..<300).contains(proxied.status.code),
             proxied.headers[.contentType]?.hasPrefix("text/html") == true,
-            request.headers[HTTPField.Name("Sec-Fetch-Dest")!] != "iframe"
+            request.headers[HTTPField.Name("Sec-Fetch-Dest")!] != "iframe", !ViewContext.isAutomated(request)
         {
             environment.views.record(
                 ViewEvent(
                     itemKind: ItemKind.report.rawValue, itemID: report.id.rawValue, viewer: viewer.user,
-                    viewedAt: environment.now()))
+                    viewedAt: environment.now(), source: ViewContext.source(request)))
         }
         return Response(
             status: proxied.status, headers: proxied.headers,

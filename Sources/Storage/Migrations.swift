@@ -59,6 +59,13 @@ enum StateMigrations {
                     error TEXT
                 );
                 CREATE INDEX runs_time ON runs(kind, started_at);
-                """)
+                """),
+        Migration(
+            name: "v2-view-context",
+            sqlite: """
+                ALTER TABLE views ADD COLUMN parameters_hash TEXT;
+                ALTER TABLE views ADD COLUMN source TEXT NOT NULL DEFAULT 'direct';
+                ALTER TABLE views ADD COLUMN channel TEXT NOT NULL DEFAULT 'page';
+                """),
     ]
 }

