@@ -16,14 +16,7 @@ struct BenchGenerationCommand: AsyncParsableCommand {
         abstract: "Time generating every report against running the same SQL bare (same process, same warehouse).",
         shouldDisplay: false)
 
-    @Option(help: "The catalog folder.")
-    var catalog: String = "Catalog"
-
-    @Option(help: "The warehouse: a SQLite file or postgres:// URL.")
-    var warehouse: String
-
-    @Option(help: "The last day shown (YYYY-MM-DD).")
-    var asOf: String
+    @OptionGroup var setup: BenchGeneratorOptions
 
     @Option(help: "Timed rounds.")
     var runs: Int = 3
@@ -31,26 +24,10 @@ struct BenchGenerationCommand: AsyncParsableCommand {
     @Option(help: "Reports generated at once.")
     var parallelism: Int = 2
 
-    @Option(help: "The folder with templates/.")
-    var web: String?
-
     func run() async throws {
-        LoggingBootstrap.once(level: .error)
-        guard let catalogValue = CatalogLoader.load(directory: catalog).catalog,
-            let day = CalendarDay(parsing: asOf), let webRoot = PageRenderer.locateWebRoot(web)
-        else { throw ValidationError("needs a valid catalog, --as-of and Web/") }
-        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent(
-            "almanac-bench-\(UUID().uuidString)"
-        ).path
-        defer { try? FileManager.default.removeItem(atPath: scratch) }
-        let state = try SQLiteStateStore(path: scratch + "/state.sqlite")
-        try await state.migrate()
-        var logger = Logger(label: "bench")
-        logger.logLevel = .error
-        let generator = AggregateGenerator(
-            catalog: catalogValue, warehouse: try WarehouseLocation.open(warehouse),
-            artifacts: ArtifactStore(root: scratch + "/artifacts"), state: state,
-            renderer: try await PageRenderer(webRoot: webRoot), logger: logger, asOf: day)
+        let scratch = try BenchScratch()
+        defer { scratch.remove() }
+        let generator = try await setup.generator(scratch: scratch)
         let result = try await GenerationBenchmark.run(generator: generator, parallelism: parallelism, runs: runs)
         func median(_ values: [Double]) -> Double {
             let sorted = values.sorted()
@@ -77,14 +54,7 @@ struct BenchTemplateCommand: AsyncParsableCommand {
         abstract: "Time uncached template renders against running the same SQL bare (same process, same warehouse).",
         shouldDisplay: false)
 
-    @Option(help: "The catalog folder.")
-    var catalog: String = "Catalog"
-
-    @Option(help: "The warehouse: a SQLite file or postgres:// URL.")
-    var warehouse: String
-
-    @Option(help: "The last day shown (YYYY-MM-DD).")
-    var asOf: String
+    @OptionGroup var setup: BenchGeneratorOptions
 
     @Option(help: "The template.")
     var template: String = "customer"
@@ -98,29 +68,13 @@ struct BenchTemplateCommand: AsyncParsableCommand {
     @Option(help: "Timed rounds per value.")
     var rounds: Int = 3
 
-    @Option(help: "The folder with templates/.")
-    var web: String?
-
     func run() async throws {
-        LoggingBootstrap.once(level: .error)
-        guard let catalogValue = CatalogLoader.load(directory: catalog).catalog,
-            let day = CalendarDay(parsing: asOf), let webRoot = PageRenderer.locateWebRoot(web)
-        else { throw ValidationError("needs a valid catalog, --as-of and Web/") }
-        guard let templateValue = catalogValue.template(TemplateID(template)) else {
+        let scratch = try BenchScratch()
+        defer { scratch.remove() }
+        let generator = try await setup.generator(scratch: scratch)
+        guard let templateValue = generator.catalog.template(TemplateID(template)) else {
             throw ValidationError("no template '\(template)'")
         }
-        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent(
-            "almanac-bench-\(UUID().uuidString)"
-        ).path
-        defer { try? FileManager.default.removeItem(atPath: scratch) }
-        let state = try SQLiteStateStore(path: scratch + "/state.sqlite")
-        try await state.migrate()
-        var logger = Logger(label: "bench")
-        logger.logLevel = .error
-        let generator = AggregateGenerator(
-            catalog: catalogValue, warehouse: try WarehouseLocation.open(warehouse),
-            artifacts: ArtifactStore(root: scratch + "/artifacts"), state: state,
-            renderer: try await PageRenderer(webRoot: webRoot), logger: logger, asOf: day)
         let list = values.split(separator: ",").map { String($0) }
         let timings = try await GenerationBenchmark.templates(
             generator: generator, template: templateValue, parameter: parameter, values: list, rounds: rounds)
@@ -131,4 +85,44 @@ struct BenchTemplateCommand: AsyncParsableCommand {
                     timing.renderSeconds * 1000, timing.bareSeconds * 1000))
         }
     }
+}
+
+/// The options the benchmark commands share, and the generator they build from them.
+struct BenchGeneratorOptions: ParsableArguments {
+    @Option(help: "The catalog folder.")
+    var catalog: String = "Catalog"
+
+    @Option(help: "The warehouse: a SQLite file or postgres:// URL.")
+    var warehouse: String
+
+    @Option(help: "The last day shown (YYYY-MM-DD).")
+    var asOf: String
+
+    @Option(help: "The folder with templates/.")
+    var web: String?
+
+    /// A generator over the catalog and warehouse, writing into `scratch`, logging errors only.
+    func generator(scratch: BenchScratch) async throws -> AggregateGenerator {
+        LoggingBootstrap.once(level: .error)
+        guard let catalogValue = CatalogLoader.load(directory: catalog).catalog,
+            let day = CalendarDay(parsing: asOf), let webRoot = PageRenderer.locateWebRoot(web)
+        else { throw ValidationError("needs a valid catalog, --as-of and Web/") }
+        let state = try SQLiteStateStore(path: scratch.path + "/state.sqlite")
+        try await state.migrate()
+        var logger = Logger(label: "bench")
+        logger.logLevel = .error
+        return AggregateGenerator(
+            catalog: catalogValue, warehouse: try WarehouseLocation.open(warehouse),
+            artifacts: ArtifactStore(root: scratch.path + "/artifacts"), state: state,
+            renderer: try await PageRenderer(webRoot: webRoot), logger: logger, asOf: day)
+    }
+}
+
+/// A temporary folder for a benchmark's state and artifacts.
+struct BenchScratch {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("almanac-bench-\(UUID().uuidString)").path
+
+    init() throws { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) }
+
+    func remove() { try? FileManager.default.removeItem(atPath: path) }
 }

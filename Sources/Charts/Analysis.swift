@@ -220,8 +220,8 @@ public enum Analysis {
         return sum * exp(-x + a * log(x) - logGamma(a))
     }
 
-    /// Q(a, x) by the modified Lentz method.
-    private static func gammaContinuedFraction(a: Double, x: Double) -> Double {
+    /// Q(a, x) by the modified Lentz method (accurate where x ≥ a + 1, also deep in the tail).
+    static func gammaContinuedFraction(a: Double, x: Double) -> Double {
         let tiny = Double.leastNormalMagnitude / Double.ulpOfOne
         var b = x + 1 - a
         var c = 1 / tiny

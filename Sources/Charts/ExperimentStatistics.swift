@@ -163,34 +163,6 @@ public enum ExperimentStatistics {
         guard x.isFinite else { return 0 }
         // Below a + 1, Q is not small, so 1 − P loses nothing; above it, Q can be tiny and needs its own
         // continued fraction (Numerical Recipes §6.2).
-        return x < a + 1 ? 1 - Analysis.regularizedGammaP(a: a, x: x) : gammaContinuedFraction(a: a, x: x)
-    }
-
-    /// ln Γ(a); the annotation picks the C function out of the overloads Foundation also offers.
-    private static func logGamma(_ a: Double) -> Double {
-        let value: Double = lgamma(a)
-        return value
-    }
-
-    /// Q(a, x) for x ≥ a + 1 by the modified Lentz method.
-    private static func gammaContinuedFraction(a: Double, x: Double) -> Double {
-        let tiny = Double.leastNormalMagnitude / Double.ulpOfOne
-        var b = x + 1 - a
-        var c = 1 / tiny
-        var d = 1 / b
-        var h = d
-        for i in 1...(1000 + Int(20 * a.squareRoot())) {
-            let an = -Double(i) * (Double(i) - a)
-            b += 2
-            d = an * d + b
-            if abs(d) < tiny { d = tiny }
-            c = b + an / c
-            if abs(c) < tiny { c = tiny }
-            d = 1 / d
-            let delta = d * c
-            h *= delta
-            if abs(delta - 1) <= Double.ulpOfOne { break }
-        }
-        return exp(-x + a * log(x) - logGamma(a)) * h
+        return x < a + 1 ? 1 - Analysis.regularizedGammaP(a: a, x: x) : Analysis.gammaContinuedFraction(a: a, x: x)
     }
 }
