@@ -220,6 +220,52 @@ import FoundationNetworking
     }
 }
 
+/// Views are written every second: a crash loses at most the last second of them.
+@Suite struct ViewDurabilityTests {
+    @Test func aCrashLosesAtMostTheLastSecondOfViews() async throws {
+        let state = try TemporaryDirectory()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try CLITests.binary())
+        process.arguments = [
+            "serve", "--catalog", "Catalog", "--state", state.file("state.sqlite"), "--port", "0",
+            "--allow-anonymous-loopback",
+        ]
+        process.currentDirectoryURL = URL(fileURLWithPath: Repository.root)
+        let err = Pipe()
+        process.standardError = err
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+        var log = ""
+        var port: Int?
+        let deadline = Date().addingTimeInterval(60)
+        while port == nil, Date() < deadline {
+            let chunk = err.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            log += String(decoding: chunk, as: UTF8.self)
+            if let range = log.range(of: "listening on 127.0.0.1:") {
+                port = Int(log[range.upperBound...].prefix { $0.isNumber })
+            }
+        }
+        let bound = try #require(port, "server did not report its port: \(log)")
+        func view() async throws {
+            let (_, page) = try await URLSession.shared.data(
+                from: URL(string: "http://127.0.0.1:\(bound)/glossary/signups")!)
+            #expect((page as? HTTPURLResponse)?.statusCode == 200)
+        }
+        for _ in 0..<20 { try await view() }
+        // Past one flush interval (1 s), with room for a busy machine: these 20 are on disk.
+        try await Task.sleep(for: .milliseconds(2_500))
+        for _ in 0..<5 { try await view() }
+        kill(process.processIdentifier, SIGKILL)  // no graceful stop: a crash
+        process.waitUntilExit()
+        let counts = try await SQLiteStateStore(path: state.file("state.sqlite")).viewCounts(kind: nil, since: nil)
+        let recorded = counts["metric/signups"] ?? 0
+        #expect(recorded >= 20, "views older than the flush interval survive a crash, got \(recorded)")
+        #expect(recorded <= 25)
+    }
+}
+
 /// `almanac generate` killed midway never leaves a half-written dashboard visible.
 @Suite struct GenerationAtomicityTests {
     @Test func aGenerationKilledMidwayLeavesThePreviousArtifactServed() async throws {
