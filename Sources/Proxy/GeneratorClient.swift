@@ -69,7 +69,6 @@ public final class GeneratorClient: Sendable {
 
     struct Reply {
         var status: Int
-        var contentType: String?
         var body: ByteBuffer
     }
 
@@ -93,9 +92,7 @@ public final class GeneratorClient: Sendable {
                             Int64(timeout.components.seconds) * 1_000_000_000
                                 + timeout.components.attoseconds / 1_000_000_000))
                     let body = try await response.body.collect(upTo: 64 << 20)
-                    return Reply(
-                        status: Int(response.status.code), contentType: response.headers.first(name: "content-type"),
-                        body: body)
+                    return Reply(status: Int(response.status.code), body: body)
                 }
                 if reply.status >= 500 {
                     failures.append("\(base) answered \(reply.status)")

@@ -173,35 +173,42 @@ import FoundationNetworking
         #expect(process.terminationStatus == 0, "docs/cli.md is stale; run scripts/update-cli-docs\n\(output)")
     }
 
-    /// `almanac serve` starts, answers, and stops cleanly on SIGTERM.
-    @Test func serveAnswersAndShutsDownGracefully() async throws {
-        let state = try TemporaryDirectory()
+    /// Starts `almanac serve` on the demo catalog and a free port, with `state` as its state
+    /// store; returns the process and the port it reported (Hummingbird logs it once it listens).
+    static func serve(state: String) throws -> (Process, Int) {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: try Self.binary())
+        process.executableURL = URL(fileURLWithPath: try binary())
         process.arguments = [
-            "serve", "--catalog", "Catalog", "--state", state.file("state.sqlite"), "--port", "0",
-            "--allow-anonymous-loopback",
+            "serve", "--catalog", "Catalog", "--state", state, "--port", "0", "--allow-anonymous-loopback",
         ]
         process.currentDirectoryURL = URL(fileURLWithPath: Repository.root)
         let err = Pipe()
         process.standardError = err
         process.standardOutput = FileHandle.nullDevice
         try process.run()
-        defer { if process.isRunning { process.terminate() } }
-
-        // Hummingbird logs the bound address once it listens.
         var log = ""
-        var port: Int?
-        let deadline = Date().addingTimeInterval(30)
-        while port == nil, Date() < deadline {
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline {
             let chunk = err.fileHandleForReading.availableData
             if chunk.isEmpty { break }
             log += String(decoding: chunk, as: UTF8.self)
-            if let range = log.range(of: "listening on 127.0.0.1:") {
-                port = Int(log[range.upperBound...].prefix { $0.isNumber })
+            // Only once the number is followed by something: a chunk may end inside it.
+            if let range = log.range(of: "listening on 127.0.0.1:"),
+                !log[range.upperBound...].drop(while: \.isNumber).isEmpty,
+                let port = Int(log[range.upperBound...].prefix { $0.isNumber })
+            {
+                return (process, port)
             }
         }
-        let bound = try #require(port, "server did not report its port: \(log)")
+        process.terminate()
+        throw FixtureError("server did not report its port: \(log)")
+    }
+
+    /// `almanac serve` starts, answers, and stops cleanly on SIGTERM.
+    @Test func serveAnswersAndShutsDownGracefully() async throws {
+        let state = try TemporaryDirectory()
+        let (process, bound) = try Self.serve(state: state.file("state.sqlite"))
+        defer { if process.isRunning { process.terminate() } }
         let (data, response) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(bound)/healthz")!)
         #expect((response as? HTTPURLResponse)?.statusCode == 200)
         #expect(String(decoding: data, as: UTF8.self) == "ok\n")
@@ -224,30 +231,8 @@ import FoundationNetworking
 @Suite struct ViewDurabilityTests {
     @Test func aCrashLosesAtMostTheLastSecondOfViews() async throws {
         let state = try TemporaryDirectory()
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try CLITests.binary())
-        process.arguments = [
-            "serve", "--catalog", "Catalog", "--state", state.file("state.sqlite"), "--port", "0",
-            "--allow-anonymous-loopback",
-        ]
-        process.currentDirectoryURL = URL(fileURLWithPath: Repository.root)
-        let err = Pipe()
-        process.standardError = err
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
+        let (process, bound) = try CLITests.serve(state: state.file("state.sqlite"))
         defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
-        var log = ""
-        var port: Int?
-        let deadline = Date().addingTimeInterval(60)
-        while port == nil, Date() < deadline {
-            let chunk = err.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            log += String(decoding: chunk, as: UTF8.self)
-            if let range = log.range(of: "listening on 127.0.0.1:") {
-                port = Int(log[range.upperBound...].prefix { $0.isNumber })
-            }
-        }
-        let bound = try #require(port, "server did not report its port: \(log)")
         func view() async throws {
             let (_, page) = try await URLSession.shared.data(
                 from: URL(string: "http://127.0.0.1:\(bound)/glossary/signups")!)

@@ -21,30 +21,12 @@ import Testing
         token: String? = nil, _ body: @Sendable (_ url: String, _ generator: TestPortal) async throws -> T
     ) async throws -> T {
         let generator = try await TestPortal.make(dashboards: true)
-        let port = Mutex<Int?>(nil)
+        let port = BoundPort()
         let app = buildGeneratorApplication(
             generator.environment, server: ServerConfiguration(host: "127.0.0.1", port: 0), token: token,
-            onServerRunning: { bound in port.withLock { $0 = bound } })
-        var logger = Logger(label: "generator-test")
-        logger.logLevel = .critical
-        let group = ServiceGroup(services: [app], gracefulShutdownSignals: [], logger: logger)
-        return try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await group.run() }
-            let deadline = ContinuousClock.now + .seconds(120)
-            while port.withLock({ $0 }) == nil, ContinuousClock.now < deadline {
-                try await Task.sleep(for: .milliseconds(20))
-            }
-            let url = "http://127.0.0.1:\(port.withLock { $0 } ?? 0)"
-            do {
-                let result = try await body(url, generator)
-                await group.triggerGracefulShutdown()
-                try await tasks.waitForAll()
-                return result
-            } catch {
-                await group.triggerGracefulShutdown()
-                try? await tasks.waitForAll()
-                throw error
-            }
+            onServerRunning: { bound in port.set(bound) })
+        return try await whileServing(app, port: port) { bound in
+            try await body("http://127.0.0.1:\(bound)", generator)
         }
     }
 

@@ -93,31 +93,13 @@ enum TestBackend {
             return "late"
         }
 
-        let port = Mutex<Int?>(nil)
+        let port = BoundPort()
         var logger = Logger(label: "test-backend")
         logger.logLevel = .critical
         let app = Application(
             router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-            onServerRunning: { channel in port.withLock { $0 = channel.localAddress?.port } }, logger: logger)
-        let group = ServiceGroup(services: [app], gracefulShutdownSignals: [], logger: logger)
-        return try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await group.run() }
-            let deadline = ContinuousClock.now + .seconds(120)
-            while port.withLock({ $0 }) == nil, ContinuousClock.now < deadline {
-                try await Task.sleep(for: .milliseconds(20))
-            }
-            let bound = try require(port.withLock { $0 })
-            do {
-                let result = try await body(bound)
-                await group.triggerGracefulShutdown()
-                try await tasks.waitForAll()
-                return result
-            } catch {
-                await group.triggerGracefulShutdown()
-                try? await tasks.waitForAll()
-                throw error
-            }
-        }
+            onServerRunning: { channel in port.set(channel.localAddress?.port) }, logger: logger)
+        return try await whileServing(app, port: port, body)
     }
 
     /// The request's method, path, headers and body size, as JSON.
@@ -139,8 +121,38 @@ enum TestBackend {
     }
 }
 
-/// `#require` outside a test function's scope, for helpers.
-private func require<T>(_ value: T?) throws -> T {
-    guard let value else { throw CancellationError() }
-    return value
+/// The port a test server bound, once it has.
+final class BoundPort: Sendable {
+    private let value = Mutex<Int?>(nil)
+    func set(_ port: Int?) { value.withLock { $0 = port } }
+    var current: Int? { value.withLock { $0 } }
+}
+
+/// Runs `service` (a server that reports its port to `port`) for the duration of `body`, then
+/// stops it through a graceful shutdown, as `almanac` stops.
+func whileServing<T: Sendable>(
+    _ service: some Service, port: BoundPort, _ body: @Sendable (Int) async throws -> T
+) async throws -> T {
+    var logger = Logger(label: "test-server")
+    logger.logLevel = .critical
+    let group = ServiceGroup(services: [service], gracefulShutdownSignals: [], logger: logger)
+    return try await withThrowingTaskGroup(of: Void.self) { tasks in
+        tasks.addTask { try await group.run() }
+        // Generous: the full suite keeps both cores busy while servers start.
+        let deadline = ContinuousClock.now + .seconds(120)
+        while port.current == nil, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        do {
+            guard let bound = port.current else { throw CancellationError() }
+            let result = try await body(bound)
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+            return result
+        } catch {
+            await group.triggerGracefulShutdown()
+            try? await tasks.waitForAll()
+            throw error
+        }
+    }
 }
