@@ -186,7 +186,7 @@ public struct AggregateGenerator: Sendable {
                 ).build()
                 rows += built.rows
                 if let svg = built.model.svg, let name = built.model.svgFile { files[name] = Data(svg.utf8) }
-                if let csv = built.csv, let name = built.model.csvFile { files[name] = Data(csv.utf8) }
+                if downloads, let csv = built.csv, let name = built.model.csvFile { files[name] = Data(csv().utf8) }
                 panels.append(built.model)
             } catch {
                 failures += 1

@@ -16,7 +16,9 @@ struct PanelBuilder {
 
     struct Built {
         var model: DashboardModel.Panel
-        var csv: String?
+        /// The panel's data as CSV, made only when the dashboard is kept (a render shown on
+        /// demand offers no downloads, so it never pays for them).
+        var csv: (@Sendable () -> String)?
         var rows: Int
     }
 
@@ -98,7 +100,6 @@ struct PanelBuilder {
         let annotations = chartAnnotations(metric: metric)
 
         let table = makeTable(series: series, comparison: comparison, style: style, metric: metric)
-        let csv = makeCSV(series: series, comparison: comparison, dates: dates)
         var svg: String?
         var headline: String?
         var headlineChange: String?
@@ -137,7 +138,9 @@ struct PanelBuilder {
             svgFile: svg == nil ? nil : "panel-\(index).svg", csvFile: "panel-\(index).csv", table: table,
             showTable: panel.chart == .table, headline: headline, headlineChange: headlineChange, notes: notes,
             error: nil)
-        return Built(model: model, csv: csv, rows: rows)
+        return Built(
+            model: model,
+            csv: { [series, comparison] in makeCSV(series: series, comparison: comparison, dates: dates) }, rows: rows)
     }
 
     /// The significance band the panel asks for, around the smoothed line when there is one.

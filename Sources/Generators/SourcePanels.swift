@@ -46,11 +46,12 @@ extension PanelBuilder {
             if texts.isEmpty { model.notes.append("No \(source.name.lowercased()) rows match.") }
             if texts.count == spec.limit { model.notes.append("The newest \(spec.limit) rows.") }
         }
-        var csv = [labels.map(Self.csvField).joined(separator: ",")]
-        for row in rows {
-            csv.append(row.map { Self.csvField(Self.plain($0)) }.joined(separator: ","))
+        let csv: @Sendable () -> String = {
+            var lines = [labels.map(Self.csvField).joined(separator: ",")]
+            for row in rows { lines.append(row.map { Self.csvField(Self.plain($0)) }.joined(separator: ",")) }
+            return lines.joined(separator: "\n") + "\n"
         }
-        return Built(model: model, csv: csv.joined(separator: "\n") + "\n", rows: rows.count)
+        return Built(model: model, csv: csv, rows: rows.count)
     }
 
     /// `account_owner` → "Account owner"; the source's description of a column is longer prose.
@@ -167,7 +168,7 @@ extension PanelBuilder {
         model.notes = notes
         model.table = makeTable(series: series, comparison: nil, style: .number, metric: metric)
         return Built(
-            model: model, csv: makeCSV(series: series, comparison: nil, dates: periods),
+            model: model, csv: { [series] in makeCSV(series: series, comparison: nil, dates: periods) },
             rows: activity.count + joined.rowCount + 1)
     }
 
@@ -213,7 +214,7 @@ extension PanelBuilder {
         let arms = exposures.keys.sorted { ($0 == spec.control ? 0 : 1, $0) < ($1 == spec.control ? 0 : 1, $1) }
         guard !arms.isEmpty else {
             model.notes.append("No exposures recorded for this experiment.")
-            return Built(model: model, csv: "arm,exposures,conversions\n", rows: 0)
+            return Built(model: model, csv: { "arm,exposures,conversions\n" }, rows: 0)
         }
         let counts = arms.map { arm in
             ArmCounts(
@@ -324,8 +325,10 @@ extension PanelBuilder {
             model.svgFile = "panel-\(index).svg"
             model.notes.append("Chart: cumulative lift by day; it settles as exposures accumulate.")
         }
+        let lines = csv
         return Built(
-            model: model, csv: csv.joined(separator: "\n") + "\n", rows: exposureRows.count + conversionRows.count)
+            model: model, csv: { lines.joined(separator: "\n") + "\n" },
+            rows: exposureRows.count + conversionRows.count)
     }
 
     static func signed(_ value: Double) -> String {
