@@ -70,6 +70,14 @@ let package = Package(
         .target(
             name: "Storage",
             dependencies: ["AlmanacCore", .product(name: "GRDB", package: "GRDB.swift")]),
+        // Usage figures, lifecycle actions (deprecate, retire, transfer, certify) and the
+        // retirement review, over the catalog and the state store.
+        .target(
+            name: "Lifecycle",
+            dependencies: [
+                "AlmanacCore", "Catalog", "Storage", .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]),
         // The synthetic demo company's warehouse.
         .target(
             name: "DemoCompany",
@@ -82,7 +90,7 @@ let package = Package(
         .target(
             name: "Pages",
             dependencies: [
-                "AlmanacCore", "Catalog", "Scheduling", "Search",
+                "AlmanacCore", "Catalog", "Scheduling", "Search", "Lifecycle",
                 .product(name: "Mustache", package: "swift-mustache"),
             ]),
         // Talking to other HTTP services: the report apps teams run (allow-list, address
@@ -101,7 +109,7 @@ let package = Package(
             name: "Portal",
             dependencies: [
                 "AlmanacCore", "Catalog", "Storage", "Pages", "Warehouse", "Artifacts", "Generators", "Search",
-                "Scheduling", "Proxy", .product(name: "Hummingbird", package: "hummingbird"),
+                "Scheduling", "Proxy", "Lifecycle", .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -111,7 +119,7 @@ let package = Package(
             name: "AlmanacCLI",
             dependencies: [
                 "AlmanacCore", "Catalog", "Storage", "DemoCompany", "Portal", "Warehouse", "Generators", "Artifacts",
-                "Pages", "Search",
+                "Pages", "Search", "Lifecycle",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -148,12 +156,15 @@ let package = Package(
         .testTarget(name: "DemoCompanyTests", dependencies: ["DemoCompany", "AlmanacTestSupport"]),
         .testTarget(
             name: "SearchTests",
-            dependencies: ["Search", "Catalog", "Warehouse", "Portal", "Pages", "Storage", "AlmanacTestSupport"]),
+            dependencies: [
+                "Search", "Catalog", "Warehouse", "Portal", "Pages", "Storage", "Lifecycle", "AlmanacTestSupport",
+            ]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "AlmanacTestSupport"]),
+        .testTarget(name: "LifecycleTests", dependencies: ["Lifecycle", "Catalog", "Storage", "AlmanacTestSupport"]),
         .testTarget(
             name: "PortalTests",
             dependencies: [
-                "Portal", "Catalog", "Pages", "Storage", "AlmanacTestSupport", "Proxy",
+                "Portal", "Catalog", "Pages", "Storage", "AlmanacTestSupport", "Proxy", "Lifecycle",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ], exclude: ["Browser"]),
         .testTarget(name: "CLITests", dependencies: ["AlmanacCLI", "AlmanacTestSupport", "Storage"]),

@@ -4,6 +4,7 @@ import Artifacts
 import Catalog
 import Foundation
 import Generators
+import Lifecycle
 import Logging
 import Pages
 import Storage
@@ -62,10 +63,14 @@ struct GenerateCommand: AsyncParsableCommand {
             throw ValidationError("--warehouse is required (or set ALMANAC_WAREHOUSE)")
         }
         let loaded = CatalogLoader.load(directory: catalog)
-        guard let catalogValue = loaded.catalog else {
+        guard let declared = loaded.catalog else {
             printError("the catalog in '\(catalog)' has errors; run 'almanac catalog check \(catalog)'")
             throw ExitCode(1)
         }
+        let stateStore = try SQLiteStateStore.open(location: state)
+        try await stateStore.migrate()
+        // Reports retired in the portal are not generated, as in the portal's own schedule.
+        let catalogValue = try await LifecycleLedger.effective(declared, state: stateStore)
         var reports: [Report] = []
         if let report {
             guard let found = catalogValue.report(ReportID(report)) else {
@@ -83,8 +88,6 @@ struct GenerateCommand: AsyncParsableCommand {
             throw ExitCode(1)
         }
         let warehouseConnection = try WarehouseLocation.open(location)
-        let stateStore = try SQLiteStateStore.open(location: state)
-        try await stateStore.migrate()
         var logger = Logger(label: "almanac.generate")
         logger.logLevel = .warning
         let generator = AggregateGenerator(

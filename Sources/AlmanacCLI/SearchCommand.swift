@@ -2,6 +2,7 @@ import AlmanacCore
 import ArgumentParser
 import Catalog
 import Foundation
+import Lifecycle
 import Logging
 import Pages
 import Portal
@@ -55,7 +56,7 @@ struct SearchCommand: AsyncParsableCommand {
     func run() async throws {
         LoggingBootstrap.once(level: .warning)
         let loaded = CatalogLoader.load(directory: catalog)
-        guard let catalogValue = loaded.catalog else {
+        guard var catalogValue = loaded.catalog else {
             printError("the catalog in '\(catalog)' has errors; run 'almanac catalog check \(catalog)'")
             throw ExitCode(1)
         }
@@ -68,12 +69,15 @@ struct SearchCommand: AsyncParsableCommand {
             let store = try SQLiteStateStore(path: state)
             try await store.migrate()
             stateStore = store
+            // Statuses set in the portal (a retired report leaves search) apply here too.
+            catalogValue = try await LifecycleLedger.effective(catalogValue, state: store)
         }
         var logger = Logger(label: "almanac.search")
         logger.logLevel = .warning
         let indexer = SearchIndexer(
             index: SearchIndex(), warehouse: warehouseValue,
-            popularity: stateStore.map { ViewLogPopularity(state: $0) }, state: nil, logger: logger)
+            popularity: stateStore.map { ViewLogPopularity(usage: UsageService(state: $0)) }, state: nil, logger: logger
+        )
         indexer.indexCatalog(catalogValue)
         await indexer.refreshPopularity()
         await indexer.loadEntities(catalogValue.entities, catalog: catalogValue)

@@ -19,8 +19,12 @@ public struct Catalog: Sendable {
     public var backends: [Backend]
     /// Where each object was defined.
     public var origins: [ItemKey: ItemOrigin]
-    /// A digest of every file's bytes; equal digests mean equal catalogs.
+    /// A digest of every file's bytes; equal digests mean equal catalog files.
     public var version: String
+    /// A digest of the lifecycle overlay applied (see ``applying(_:)``); empty without one.
+    public var overlayRevision: String = ""
+    /// The files' version and the overlay's: what caches of pages and search key on.
+    public var revision: String { overlayRevision.isEmpty ? version : "\(version)+\(overlayRevision)" }
     /// A digest of each object's file, to tell which objects an edit changed.
     public var itemDigests: [ItemKey: String]
     public var loadedAt: Date
@@ -75,6 +79,9 @@ public struct Catalog: Sendable {
     public func template(_ id: TemplateID) -> Template? { templateIndex[id].map { templates[$0] } }
     public func entity(_ id: EntityID) -> Entity? { entityIndex[id].map { entities[$0] } }
     public func backend(_ id: BackendID) -> Backend? { backendIndex[id].map { backends[$0] } }
+
+    /// Whether the catalog holds the object `key` names (whoever may see it).
+    public func contains(_ key: ItemKey) -> Bool { itemDigests[key] != nil || origins[key] != nil }
 
     /// How many objects of each kind the catalog holds.
     public var counts: [ItemKind: Int] {

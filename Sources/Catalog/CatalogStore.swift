@@ -43,6 +43,11 @@ public enum CatalogReloadOutcome: Sendable {
 /// reported through ``status``.
 public final class CatalogStore: Sendable {
     private struct State {
+        /// The catalog as its files declare it.
+        var declared: Catalog
+        /// Lifecycle actions on top of the files.
+        var overlay = CatalogOverlay()
+        /// `declared.applying(overlay)`: what is served.
         var catalog: Catalog
         var status: CatalogStatus
         var fingerprint: String
@@ -63,15 +68,30 @@ public final class CatalogStore: Sendable {
         self.directory = directory
         state = Mutex(
             State(
-                catalog: catalog,
+                declared: catalog, catalog: catalog,
                 status: CatalogStatus(
                     directory: directory, version: catalog.version, loadedAt: now, lastCheckedAt: now,
                     rejectedDiagnostics: [], rejectedAt: nil, warnings: result.warnings),
                 fingerprint: fingerprint))
     }
 
-    /// The catalog being served.
+    /// The catalog being served: the files with the lifecycle overlay applied.
     public var current: Catalog { state.withLock { $0.catalog } }
+    /// The catalog as its files declare it, without the lifecycle overlay.
+    public var declared: Catalog { state.withLock { $0.declared } }
+    /// The lifecycle overlay being applied.
+    public var overlay: CatalogOverlay { state.withLock { $0.overlay } }
+
+    /// Serves the files with `overlay` applied from now on; returns whether anything changed.
+    @discardableResult
+    public func setOverlay(_ overlay: CatalogOverlay) -> Bool {
+        state.withLock { state in
+            guard state.overlay != overlay else { return false }
+            state.overlay = overlay
+            state.catalog = state.declared.applying(overlay)
+            return true
+        }
+    }
     public var status: CatalogStatus { state.withLock { $0.status } }
     /// How long the last look at the files took (stat'ing them all, not reloading).
     public var lastLookDuration: Duration { state.withLock { $0.lookDuration } }
@@ -100,12 +120,13 @@ public final class CatalogStore: Sendable {
             state.status.rejectedDiagnostics = []
             state.status.rejectedAt = nil
             state.status.warnings = result.warnings
-            guard catalog.version != state.catalog.version else { return .unchanged }
+            guard catalog.version != state.declared.version else { return .unchanged }
             let previous = state.catalog
-            state.catalog = catalog
+            state.declared = catalog
+            state.catalog = catalog.applying(state.overlay)
             state.status.version = catalog.version
             state.status.loadedAt = now
-            return .updated(previous: previous, current: catalog)
+            return .updated(previous: previous, current: state.catalog)
         }
     }
 

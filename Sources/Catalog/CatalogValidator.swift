@@ -197,6 +197,22 @@ struct CatalogValidator {
         let origin = origin(.metric, metric.id.rawValue)
         let what = "metric '\(metric.id)'"
         checkOwner(metric.owner, origin, what)
+        if let replacement = metric.replacedBy {
+            if replacement == metric.id {
+                error(origin, "replaced_by", "\(what) names itself as its replacement")
+            } else {
+                _ = checkMetric(replacement, origin, path: "replaced_by", what: what)
+            }
+        }
+        if metric.status == .retired, metric.replacedBy == nil {
+            let users = catalog.reports.filter { $0.status.isLive && $0.metrics.contains(metric.id) }.map(\.id.rawValue)
+            if !users.isEmpty {
+                error(
+                    origin, "status",
+                    "\(what) is retired but active reports still use it: \(users.joined(separator: ", "))",
+                    hint: "name the metric to use instead with 'replaced_by', or change those reports first")
+            }
+        }
         guard let source = checkSource(metric.source, origin, path: "source", what: what) else { return }
         if let column = metric.column {
             checkColumn(column, in: source, origin, path: "column", role: "column")
@@ -372,6 +388,15 @@ struct CatalogValidator {
         let origin = origin(.report, report.id.rawValue)
         checkOwner(report.owner, origin, "report '\(report.id)'")
         checkPanels(report.panels, origin, what: "report '\(report.id)'", parameters: nil)
+        if let replacement = report.replacedBy {
+            if replacement == report.id {
+                error(origin, "replaced_by", "report '\(report.id)' names itself as its replacement")
+            } else if catalog.report(replacement) == nil, !isBroken(.report, replacement.rawValue) {
+                error(
+                    origin, "replaced_by", "report '\(report.id)' is replaced by unknown report '\(replacement)'",
+                    hint: suggestion(replacement.rawValue, among: ids(.report), folder: "reports"))
+            }
+        }
         if let backend = report.backend, catalog.backend(backend) == nil, !isBroken(.backend, backend.rawValue) {
             error(
                 origin, "backend", "report '\(report.id)' names unknown backend '\(backend)'",

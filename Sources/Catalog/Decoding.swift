@@ -33,8 +33,11 @@ enum Decoding {
             generation.reportUnknownKeys()
         }
         if let retirement = m.mappingReader("retirement") {
-            if let span = retirement.timeSpan("stale_after") { settings.staleAfter = span }
-            if let span = retirement.timeSpan("notify_before") { settings.notifyBefore = span }
+            if let views = retirement.int("fewer_than", in: 1...1_000_000) { settings.retirement.fewerThan = views }
+            if let span = retirement.timeSpan("in_last") { settings.retirement.window = span }
+            if let span = retirement.timeSpan("older_than") { settings.retirement.olderThan = span }
+            if let span = retirement.timeSpan("keep_for") { settings.retirement.keepFor = span }
+            if let span = retirement.timeSpan("auto_deprecate_after") { settings.retirement.autoDeprecateAfter = span }
             retirement.reportUnknownKeys()
         }
         if let backends = m.mappingReader("backends") {
@@ -277,9 +280,13 @@ enum Decoding {
                     at: m["window"])
             }
         }
+        let status = m.enumeration("status", ReportStatus.self) ?? .active
+        let statusReason = m.string("status_reason")
+        let replacedBy: MetricID? = m.id("replaced_by")
         guard let id, let name, let description, let owner, let source, let type else { return nil }
         return Metric(
             id: id, name: name, description: description, owner: owner, synonyms: synonyms, certified: certified,
+            status: status, statusReason: statusReason, replacedBy: replacedBy,
             source: source, type: type, column: column, timeColumn: timeColumn, window: window,
             numerator: numerator, denominator: denominator, filters: filters, dimensions: dimensions, format: format,
             unit: unit, tags: tags, access: access)
@@ -422,6 +429,8 @@ enum Decoding {
         let description = m.string("description")
         let owner: TeamID? = m.id("owner", required: true)
         let status = m.enumeration("status", ReportStatus.self) ?? .active
+        let statusReason = m.string("status_reason")
+        let replacedBy: ReportID? = m.id("replaced_by")
         let schedule = cron(m, "schedule")
         let grain = m.enumeration("grain", TimeGrain.self)
         let range = m.timeSpan("range")
@@ -458,6 +467,8 @@ enum Decoding {
             grain: grain ?? settings?.defaultGrain ?? .day,
             range: range ?? settings?.defaultRange ?? TimeSpan(180, .days),
             tags: tags, links: links, panels: panels, access: access)
+        report.statusReason = statusReason
+        report.replacedBy = replacedBy
         report.kind = kind
         report.backend = backend
         report.entry = entry

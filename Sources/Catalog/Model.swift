@@ -85,8 +85,8 @@ public struct CatalogSettings: Hashable, Sendable, Codable {
     public var generationSchedule: String
     public var keepVersions: Int
     public var parallelism: Int
-    public var staleAfter: TimeSpan
-    public var notifyBefore: TimeSpan
+    /// When a report becomes a candidate for retirement (`retirement:` in almanac.yaml).
+    public var retirement: RetirementPolicy
     public var allowedBackendHosts: [String]
     public var adminGroups: [String]
     public var defaultGrain: TimeGrain
@@ -104,8 +104,7 @@ public struct CatalogSettings: Hashable, Sendable, Codable {
         generationSchedule = "30 4 * * *"
         keepVersions = 7
         parallelism = 2
-        staleAfter = TimeSpan(90, .days)
-        notifyBefore = TimeSpan(14, .days)
+        retirement = RetirementPolicy()
         allowedBackendHosts = []
         adminGroups = []
         defaultGrain = .day
@@ -113,6 +112,22 @@ public struct CatalogSettings: Hashable, Sendable, Codable {
         searchSynonyms = []
         entityRefreshSchedule = "0 * * * *"
     }
+}
+
+/// A report is a candidate for retirement when it had fewer than ``fewerThan`` views in the
+/// last ``window`` and the catalog has held it longer than ``olderThan``.
+public struct RetirementPolicy: Hashable, Sendable, Codable {
+    /// Fewer views than this in ``window`` makes a report a candidate.
+    public var fewerThan: Int = 5
+    public var window: TimeSpan = TimeSpan(90, .days)
+    /// Reports younger than this are never candidates (nobody has had the chance to read them).
+    public var olderThan: TimeSpan = TimeSpan(60, .days)
+    /// How long "keep" takes a candidate off the list.
+    public var keepFor: TimeSpan = TimeSpan(90, .days)
+    /// When set, a candidate nobody kept is deprecated this long after it was first flagged.
+    public var autoDeprecateAfter: TimeSpan? = nil
+
+    public init() {}
 }
 
 // MARK: - Teams
@@ -134,6 +149,17 @@ public struct Team: Hashable, Sendable, Codable, Identifiable {
     public var members: [Member]
     public var tags: [String]
     public var access: [String]
+
+    /// Whether `viewer` belongs to the team: a member's e-mail (or its local part) is the
+    /// viewer's user name, or the SSO proxy puts the viewer in a group named like the team.
+    public func includes(_ viewer: Viewer) -> Bool {
+        if viewer.groups.contains(id.rawValue) { return true }
+        guard let user = viewer.user?.lowercased(), !user.isEmpty else { return false }
+        return members.contains { member in
+            guard let email = member.email?.lowercased() else { return false }
+            return email == user || (!user.contains("@") && email.split(separator: "@").first.map(String.init) == user)
+        }
+    }
 }
 
 // MARK: - Sources
@@ -280,6 +306,12 @@ public struct Metric: Hashable, Sendable, Codable, Identifiable {
     public var owner: TeamID
     public var synonyms: [String]
     public var certified: Bool
+    /// `active` unless the owners deprecated or retired it.
+    public var status: ReportStatus = .active
+    /// Why it was deprecated or retired.
+    public var statusReason: String? = nil
+    /// The metric to use instead.
+    public var replacedBy: MetricID? = nil
     public var source: SourceID
     public var type: MetricType
     public var column: SQLIdentifier?
@@ -440,8 +472,12 @@ public struct Link: Hashable, Sendable, Codable {
     public var url: String
 }
 
+/// Where a report or metric is in its life: draft → active → deprecated → retired.
 public enum ReportStatus: String, CaseIterable, Hashable, Sendable, Codable {
     case draft, active, deprecated, retired
+
+    /// Whether it is generated, listed and searchable (deprecated ones are, with a warning).
+    public var isLive: Bool { self == .active || self == .deprecated }
 }
 
 /// What a report page shows.
@@ -459,6 +495,10 @@ public struct Report: Hashable, Sendable, Codable, Identifiable {
     public var description: String?
     public var owner: TeamID
     public var status: ReportStatus
+    /// Why it was deprecated or retired.
+    public var statusReason: String? = nil
+    /// The report to read instead.
+    public var replacedBy: ReportID? = nil
     public var schedule: String?
     public var grain: TimeGrain
     public var range: TimeSpan

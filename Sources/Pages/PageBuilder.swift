@@ -1,6 +1,7 @@
 import AlmanacCore
 public import Catalog
 public import Foundation
+public import Lifecycle
 import Scheduling
 
 /// Builds view models from a catalog as one viewer sees it.
@@ -13,11 +14,16 @@ public struct PageBuilder: Sendable {
     public let formatter: Formatter
     /// Views per `kind/id`, from the state store.
     public let viewCounts: [String: Int]
+    /// Views per `kind/id` in the last 7, 30 and 90 days.
+    public let usage: [String: UsageTotals]
 
-    public init(view: CatalogView, now: Date = Date(), viewCounts: [String: Int] = [:]) {
+    public init(
+        view: CatalogView, now: Date = Date(), viewCounts: [String: Int] = [:], usage: [String: UsageTotals] = [:]
+    ) {
         self.view = view
         self.formatter = Formatter(timeZone: TimeZone(identifier: view.catalog.settings.timezone) ?? .gmt, now: now)
         self.viewCounts = viewCounts
+        self.usage = usage
     }
 
     public var catalog: Catalog { view.catalog }
@@ -32,7 +38,7 @@ public struct PageBuilder: Sendable {
     {
         var nav: [(String, Route)] = [
             ("Reports", .browse(BrowseFilter(kind: .report))), ("Glossary", .glossary), ("Teams", .teams),
-            ("Browse", .browse(BrowseFilter())),
+            ("Browse", .browse(BrowseFilter())), ("My reports", .myReports(nil)),
         ]
         if view.viewer.isAdmin { nav.append(("Admin", .adminCatalog)) }
         return Layout(
@@ -66,8 +72,8 @@ public struct PageBuilder: Sendable {
         ItemSummary(
             kind: "metric", kindLabel: "Metric", id: metric.id.rawValue, title: metric.name,
             url: Route.metric(metric.id).path, description: metric.description, owner: teamLink(metric.owner),
-            tags: tagLinks(metric.tags), status: nil, certified: metric.certified, restricted: !metric.access.isEmpty,
-            synonyms: metric.synonyms)
+            tags: tagLinks(metric.tags), status: metric.status == .active ? nil : metric.status.rawValue,
+            certified: metric.certified, restricted: !metric.access.isEmpty, synonyms: metric.synonyms)
     }
 
     func summary(_ template: Template) -> ItemSummary {
@@ -174,12 +180,13 @@ public struct PageBuilder: Sendable {
         }
     }
 
-    func changeRow(_ event: (kind: String, id: String, action: String, title: String, at: Date)) -> ChangeRow {
+    func changeRow(_ event: ChangeEvent) -> ChangeRow {
         let kind = ItemKind(rawValue: event.kind)
         let url = kind.flatMap { Route.item(ItemKey($0, event.id))?.path }
         return ChangeRow(
             title: event.title, url: url, kindLabel: kind.map { $0.rawValue.capitalized } ?? event.kind,
-            action: event.action, at: formatter.dateTime(event.at), ago: formatter.ago(event.at))
+            action: event.action, at: formatter.dateTime(event.at), ago: formatter.ago(event.at), actor: event.actor,
+            detail: event.detail)
     }
 
     /// Whether the viewer may see the object a lifecycle event is about (removed objects:
@@ -204,8 +211,7 @@ public struct PageBuilder: Sendable {
 
     // MARK: Pages
 
-    public func home(recentChanges: [(kind: String, id: String, action: String, title: String, at: Date)]) -> HomeModel
-    {
+    public func home(recentChanges: [ChangeEvent]) -> HomeModel {
         let counted: [(ItemKind, Int)] = [
             (.report, view.reports.count), (.metric, view.metrics.count), (.template, view.templates.count),
             (.team, view.teams.count), (.source, view.sources.count),
@@ -213,21 +219,36 @@ public struct PageBuilder: Sendable {
         let teams = view.teams.map(teamCard)
         let certified = view.metrics.filter(\.certified).map(summary)
         let recent = recentChanges.filter { canSee(kind: $0.kind, id: $0.id) }.prefix(10).map(changeRow)
-        let viewed = viewCounts.compactMap { key, count -> ViewedRow? in
+        let listed = usage.compactMap { key, totals -> (ItemKey, Route, UsageTotals)? in
             let parts = key.split(separator: "/", maxSplits: 1).map(String.init)
-            guard parts.count == 2, let kind = ItemKind(rawValue: parts[0]), canSee(kind: parts[0], id: parts[1]),
+            guard parts.count == 2, let kind = ItemKind(rawValue: parts[0]), isListed(ItemKey(kind, parts[1])),
                 let route = Route.item(ItemKey(kind, parts[1]))
             else { return nil }
-            return ViewedRow(
-                title: title(of: ItemKey(kind, parts[1])), url: route.path, kindLabel: kind.rawValue.capitalized,
-                views: count, viewsText: Formatter.count(count, "view"))
+            return (ItemKey(kind, parts[1]), route, totals)
+        }
+        let viewed = listed.filter { $0.2.views30 > 0 }.map { key, route, totals in
+            ViewedRow(
+                title: title(of: key), url: route.path, kindLabel: key.kind.rawValue.capitalized,
+                views: totals.views30, viewsText: Formatter.count(totals.views30, "view") + " in 30 days")
         }.sorted { ($1.views, $0.title) < ($0.views, $1.title) }
+        // Trending: clearly more read this week than the week before (at least 3 views, and up).
+        let trending = listed.filter { $0.2.views7 >= 3 && $0.2.views7 > $0.2.previous7 }
+            .sorted { ($1.2.trendingScore, title(of: $0.0)) < ($0.2.trendingScore, title(of: $1.0)) }
+            .prefix(6)
+            .map { key, route, totals in
+                ViewedRow(
+                    title: title(of: key), url: route.path, kindLabel: key.kind.rawValue.capitalized,
+                    views: totals.views7,
+                    viewsText:
+                        "\(Formatter.count(totals.views7, "view")) this week, \(totals.previous7.formatted()) the week before"
+                )
+            }
         return HomeModel(
             counts: counted.map {
                 KindCount(label: $0.0.pluralTitle, count: $0.1, url: Route.browse(BrowseFilter(kind: $0.0)).path)
             },
             teams: teams, certifiedMetrics: certified, recentChanges: Array(recent),
-            mostViewed: Array(viewed.prefix(8)),
+            mostViewed: Array(viewed.prefix(8)), trending: Array(trending),
             tags: view.tagCounts.prefix(24).map {
                 TagLink(name: $0.tag, url: Route.browse(BrowseFilter(tag: $0.tag)).path, count: $0.count)
             })
@@ -403,7 +424,7 @@ public struct PageBuilder: Sendable {
     }
 
     public func report(
-        _ report: Report, history: [(kind: String, id: String, action: String, title: String, at: Date)]
+        _ report: Report, history: [ChangeEvent]
     ) -> ReportModel {
         let schedule = report.schedule ?? settings.generationSchedule
         let next = (try? CronSchedule(parsing: schedule))?.nextFire(after: formatter.now, in: formatter.timeZone)
@@ -429,6 +450,11 @@ public struct PageBuilder: Sendable {
             history: history.map(changeRow), restrictedTo: report.access,
             sourceFile: catalog.origins[ItemKey(.report, report.id.rawValue)]?.file, dashboardHTML: nil,
             generatedAt: nil, dashboardError: nil)
+        model.statusReason = report.status == .active ? nil : report.statusReason
+        model.replacement = report.replacedBy.flatMap { view.report($0) }.map {
+            LinkModel(title: $0.title, url: Route.report($0.id).path)
+        }
+        model.controls = lifecycleControls(ItemKey(.report, report.id.rawValue))
         if report.kind == .external, let backend = report.backend.flatMap({ view.backend($0) }) {
             model.externalURL = "/x/\(report.id.rawValue)" + report.entry
             model.externalApp = backend.title
@@ -475,25 +501,50 @@ public struct PageBuilder: Sendable {
             numerator: metric.numerator.flatMap { view.metric($0) }.map(metricSummary),
             denominator: metric.denominator.flatMap { view.metric($0) }.map(metricSummary),
             filters: metric.filters.map(Self.filterText), dimensions: dimensionLabels, format: metric.format.rawValue,
-            unit: metric.unit, tags: tagLinks(metric.tags), reports: view.reports(using: metric.id).map(summary),
-            templates: view.templates(using: metric.id).map(summary),
+            unit: metric.unit, tags: tagLinks(metric.tags),
+            reports: view.reports(using: metric.id).filter { $0.status.isLive }.map(summaryWithUsage),
+            templates: view.templates(using: metric.id).map { template in
+                var item = summary(template)
+                item.usageText =
+                    Formatter.count(usage["template/\(template.id.rawValue)"]?.views30 ?? 0, "view") + " in 30 days"
+                return item
+            },
             derived: view.metrics(derivedFrom: metric.id).map(metricSummary),
             annotations: annotations.filter { $0.metrics.contains(metric.id) }.map {
                 AnnotationRow(date: $0.date.description, title: $0.title, tags: $0.tags)
             },
             views: views(.metric, metric.id.rawValue), restrictedTo: metric.access,
-            sourceFile: catalog.origins[ItemKey(.metric, metric.id.rawValue)]?.file, compiledSQL: [], sqlExample: nil)
+            sourceFile: catalog.origins[ItemKey(.metric, metric.id.rawValue)]?.file,
+            status: metric.status.rawValue,
+            statusNote: metric.status == .deprecated
+                ? "Deprecated: its owners plan to retire this metric." + (metric.statusReason.map { " \($0)" } ?? "")
+                : metric.status == .draft ? "Draft: this definition is not reviewed yet." : nil,
+            replacement: metric.replacedBy.flatMap { view.metric($0) }.map {
+                LinkModel(title: $0.name, url: Route.metric($0.id).path)
+            },
+            usageText: metricUsageText(metric), controls: lifecycleControls(ItemKey(.metric, metric.id.rawValue)),
+            compiledSQL: [], sqlExample: nil)
     }
 
+    func summaryWithUsage(_ report: Report) -> ItemSummary {
+        var item = summary(report)
+        item.usageText = Formatter.count(usage["report/\(report.id.rawValue)"]?.views30 ?? 0, "view") + " in 30 days"
+        return item
+    }
+
+    /// Every live metric the viewer may see, by letter, each with where it is used and how
+    /// much those reports are read (retired metrics keep their pages, not their place here).
     public func glossary() -> GlossaryModel {
-        let metrics = view.metrics.sorted { $0.name.lowercased() < $1.name.lowercased() }
+        let metrics = view.metrics.filter { $0.status.isLive }.sorted { $0.name.lowercased() < $1.name.lowercased() }
         var groups: [LetterGroup] = []
         for metric in metrics {
             let letter = metric.name.first.map { String($0).uppercased() } ?? "#"
+            var item = summary(metric)
+            item.usageText = metricUsageText(metric)
             if groups.last?.letter == letter {
-                groups[groups.count - 1].metrics.append(summary(metric))
+                groups[groups.count - 1].metrics.append(item)
             } else {
-                groups.append(LetterGroup(letter: letter, metrics: [summary(metric)]))
+                groups.append(LetterGroup(letter: letter, metrics: [item]))
             }
         }
         return GlossaryModel(count: metrics.count, certifiedCount: metrics.filter(\.certified).count, groups: groups)

@@ -14,6 +14,8 @@ public enum Route: Hashable, Sendable {
     case team(TeamID)
     case adminCatalog
     case adminRuns
+    /// The retirement candidates and usage of the viewer's teams' reports (one team, when given).
+    case myReports(TeamID?)
     case search(SearchRequest)
     /// A template with its entity parameter filled in (an entity hit in search).
     case templateWith(TemplateID, parameter: String, value: String)
@@ -32,6 +34,7 @@ public enum Route: Hashable, Sendable {
         case .team(let id): "/teams/\(id.rawValue)"
         case .adminCatalog: "/admin/catalog"
         case .adminRuns: "/admin/runs"
+        case .myReports(let team): "/me/reports" + (team.map { "?team=\(URLEncoding.queryValue($0.rawValue))" } ?? "")
         case .search(let request): "/search" + request.queryString
         case .templateWith(let id, let parameter, let value):
             "/templates/\(id.rawValue)?\(URLEncoding.queryValue(parameter))=\(URLEncoding.queryValue(value))"
@@ -52,6 +55,8 @@ public enum Route: Hashable, Sendable {
         case .team(let id): "/api/teams/\(id.rawValue)"
         case .adminCatalog: "/api/admin/catalog"
         case .adminRuns: "/api/admin/runs"
+        case .myReports(let team):
+            "/api/me/reports" + (team.map { "?team=\(URLEncoding.queryValue($0.rawValue))" } ?? "")
         case .search(let request): "/api/search" + request.queryString
         case .templateWith(let id, _, _): "/api/templates/\(id.rawValue)"
         case .asset: nil

@@ -1,3 +1,5 @@
+public import Foundation
+
 // View models: what a page shows, already decided (access applied, URLs built, values
 // formatted). Each is Encodable, so a page's JSON twin is the same model as JSON.
 
@@ -58,6 +60,8 @@ public struct ItemSummary: Encodable, Sendable {
     public var certified: Bool
     public var restricted: Bool
     public var synonyms: [String]
+    /// "used by 3 reports · 1,204 views in 30 days" (glossary and metric pages).
+    public var usageText: String? = nil
 }
 
 public struct ChangeRow: Encodable, Sendable {
@@ -67,6 +71,33 @@ public struct ChangeRow: Encodable, Sendable {
     public var action: String
     public var at: String
     public var ago: String
+    /// Who acted (lifecycle actions), and why.
+    public var actor: String?
+    public var detail: String?
+}
+
+/// One entry of an item's history, as the state store's lifecycle log has it.
+public struct ChangeEvent: Sendable {
+    public var kind: String
+    public var id: String
+    /// In words: "added", "deprecated", "ownership transferred".
+    public var action: String
+    public var title: String
+    public var at: Date
+    public var actor: String?
+    public var detail: String?
+
+    public init(
+        kind: String, id: String, action: String, title: String, at: Date, actor: String? = nil, detail: String? = nil
+    ) {
+        self.kind = kind
+        self.id = id
+        self.action = action
+        self.title = title
+        self.at = at
+        self.actor = actor
+        self.detail = detail
+    }
 }
 
 public struct TeamCard: Encodable, Sendable {
@@ -92,7 +123,10 @@ public struct HomeModel: Encodable, Sendable {
     public var teams: [TeamCard]
     public var certifiedMetrics: [ItemSummary]
     public var recentChanges: [ChangeRow]
+    /// Views in the last 30 days, most first; retired items and what the viewer may not see are left out.
     public var mostViewed: [ViewedRow]
+    /// Read more this week than the week before.
+    public var trending: [ViewedRow]
     public var tags: [TagLink]
 }
 
@@ -179,6 +213,13 @@ public struct ReportModel: Encodable, Sendable {
     public var history: [ChangeRow]
     public var restrictedTo: [String]
     public var sourceFile: String?
+    /// Why it was deprecated (or retired), and what to read instead.
+    public var statusReason: String? = nil
+    public var replacement: LinkModel? = nil
+    /// Views and viewers over 7, 30 and 90 days with a sparkline (filled in by the portal).
+    public var usage: UsageModel? = nil
+    /// Lifecycle forms, for its owners and admins.
+    public var controls: LifecycleControlsModel? = nil
     /// The generated dashboard (HTML rendered and escaped at generation time), when there is one.
     public var dashboardHTML: String?
     public var generatedAt: String?
@@ -262,6 +303,13 @@ public struct MetricModel: Encodable, Sendable {
     public var views: Int
     public var restrictedTo: [String]
     public var sourceFile: String?
+    public var status: String = "active"
+    public var statusNote: String? = nil
+    public var replacement: LinkModel? = nil
+    /// "used by 3 reports · 1,204 views in 30 days".
+    public var usageText: String? = nil
+    public var usage: UsageModel? = nil
+    public var controls: LifecycleControlsModel? = nil
     /// The SQL the metric compiles to, per dialect (filled in by the portal, which knows the warehouse).
     public var compiledSQL: [CompiledSQLModel]
     public var sqlExample: String?

@@ -4,6 +4,7 @@ import Foundation
 import Generators
 import HTTPTypes
 public import Hummingbird
+import Lifecycle
 import Logging
 import Pages
 import Search
@@ -32,16 +33,18 @@ public func buildApplication(
     CatalogController(environment: environment).addRoutes(to: router)
     SearchController(environment: environment).addRoutes(to: router)
     ExternalReportController(environment: environment).addRoutes(to: router)
+    LifecycleController(environment: environment).addRoutes(to: router)
 
     let watcher = CatalogWatcher(
         store: environment.catalog, interval: environment.catalogPollInterval, logger: environment.logger
-    ) { _, current in
-        await syncCatalog(current, environment: environment)
+    ) { _, _ in
+        await syncCatalog(environment)
     }
     // The view counter is listed first so that it stops last and flushes every counted view.
     let indexer = environment.searchIndexer
     var services: [any Service] = [
         environment.views, watcher, SearchIndexingService(indexer: indexer, catalog: environment.catalog),
+        LifecycleWatcher(lifecycle: environment.lifecycle),
     ]
     if let dashboards = environment.dashboards, dashboards.runsSchedule {
         services.append(
@@ -56,21 +59,27 @@ public func buildApplication(
         logger: environment.logger)
     app.beforeServerStarts {
         try await environment.state.migrate()
-        await syncCatalog(environment.catalog.current, environment: environment)
+        await syncCatalog(environment)
+        // Lifecycle actions apply from the first request (retired reports never flash back).
+        try await environment.lifecycle.reloadOverlay()
         // The catalog is searchable from the first request; entity values follow in the background.
         indexer.indexCatalog(environment.catalog.current)
     }
     return app
 }
 
-/// Records what an accepted catalog added, changed or removed in the lifecycle log.
-func syncCatalog(_ catalog: Catalog, environment: PortalEnvironment) async {
+/// Records what an accepted catalog added, changed or removed in the lifecycle log, and
+/// when a file changed an object's lifecycle fields (which then override earlier actions).
+func syncCatalog(_ environment: PortalEnvironment) async {
+    // The files as declared: the overlay is what the state store already holds.
+    let catalog = environment.catalog.declared
     var items: [CatalogItemState] = []
     func add(_ kind: ItemKind, _ id: String, _ title: String, _ owner: String?) {
+        let key = ItemKey(kind, id)
         items.append(
             CatalogItemState(
-                kind: kind.rawValue, id: id, digest: catalog.itemDigests[ItemKey(kind, id)] ?? "", title: title,
-                owner: owner))
+                kind: kind.rawValue, id: id, digest: catalog.itemDigests[key] ?? "", title: title,
+                owner: owner, declared: LifecycleLedger.declaredText(key, in: catalog)))
     }
     for team in catalog.teams { add(.team, team.id.rawValue, team.name, nil) }
     for source in catalog.sources { add(.source, source.id.rawValue, source.name, source.owner.rawValue) }
@@ -90,6 +99,7 @@ func syncCatalog(_ catalog: Catalog, environment: PortalEnvironment) async {
         if !events.isEmpty {
             environment.logger.info("catalog changes recorded", metadata: ["events": "\(events.count)"])
         }
+        try await environment.lifecycle.reloadOverlay()
     } catch {
         // NB: a state store hiccup must not stop the portal from serving the new catalog.
         environment.logger.error("could not record catalog changes", metadata: ["error": "\(error)"])

@@ -5,6 +5,7 @@ import Foundation
 import Generators
 import HTTPTypes
 import Hummingbird
+import Lifecycle
 import Logging
 import Pages
 import Proxy
@@ -44,7 +45,7 @@ struct CatalogController {
         router.get("/reports/:id") { request, context in try await reportPage(request, context) }
         page(router, nil, api: "/api/reports/:id") { request, context, builder, viewer in
             let id = try context.parameters.require("id")
-            guard let report = builder.view.report(ReportID(id)) else { throw PortalError.notFound("report", id) }
+            let report = try await liveReport(id, builder: builder)
             recordView(.report, id, viewer, request)
             var model = try await reportModel(report, builder: builder)
             model.views += 1  // the counts were read before this view was recorded
@@ -145,11 +146,18 @@ struct CatalogController {
         page(router, "/glossary/:id", api: "/api/glossary/:id") { request, context, builder, viewer in
             let id = try context.parameters.require("id")
             guard let metric = builder.view.metric(MetricID(id)) else {
+                try await throwTombstoneIfRemoved(.metric, id, builder: builder)
                 throw PortalError.notFound("metric", id, hint: "The glossary lists every metric you can see.")
+            }
+            if metric.status == .retired {
+                throw try await tombstone(
+                    ItemKey(.metric, id), title: metric.name, owner: metric.owner, reason: metric.statusReason,
+                    replacement: metric.replacedBy?.rawValue, builder: builder)
             }
             recordView(.metric, id, viewer, request)
             var model = builder.metric(metric)
             model.views += 1  // the counts were read before this view was recorded
+            model.usage = builder.usageModel(try await environment.usage.usage(kind: ItemKind.metric.rawValue, id: id))
             let asOf = environment.dashboards?.asOf() ?? CalendarDay.yesterday(now: environment.now())
             let range = DateRange(start: asOf.adding(days: -6), end: asOf)
             model.sqlExample = "For the 7 days \(range.start) to \(range.end), by day:"
@@ -236,6 +244,7 @@ struct CatalogController {
         let id = report.id.rawValue
         let history = try await environment.state.lifecycleEvents(kind: ItemKind.report.rawValue, id: id)
         var model = builder.report(report, history: history.map(Self.change))
+        model.usage = builder.usageModel(try await environment.usage.usage(kind: ItemKind.report.rawValue, id: id))
         if let configuration = environment.dashboards, report.status != .draft, report.status != .retired,
             let dashboard = await dashboards.html(for: report, configuration: configuration, environment: environment)
         {
@@ -266,7 +275,7 @@ struct CatalogController {
         let id = try context.parameters.require("id")
         let catalog = environment.catalog.current
         let view = CatalogView(catalog, viewer: viewer)
-        guard let report = view.report(ReportID(id)) else { throw PortalError.notFound("report", id) }
+        let report = try await liveReport(id, builder: PageBuilder(view: view, now: environment.now()))
         recordView(.report, id, viewer, request)
         let now = environment.now()
         var notice: String?
@@ -275,7 +284,7 @@ struct CatalogController {
         }
         let key = RenderedPageCache.Key(
             path: request.uri.path, artifactVersion: environment.dashboards?.artifacts.latestName(id: id),
-            catalogVersion: catalog.version, viewer: viewer,
+            catalogVersion: catalog.revision, viewer: viewer,
             catalogBroken: !environment.catalog.status.rejectedDiagnostics.isEmpty,
             minute: Int(now.timeIntervalSince1970 / 60), notice: notice)
         await environment.views.load()
@@ -298,6 +307,44 @@ struct CatalogController {
         storedKey.artifactVersion = environment.dashboards?.artifacts.latestName(id: id)
         pageCache.store(cached, for: storedKey)
         return HTMLResponse.make(cached.filled(with: views))
+    }
+
+    /// The report `id` if it is live (or a draft); its tombstone when it was retired or removed.
+    private func liveReport(_ id: String, builder: PageBuilder) async throws -> Report {
+        guard let report = builder.view.report(ReportID(id)) else {
+            try await throwTombstoneIfRemoved(.report, id, builder: builder)
+            throw PortalError.notFound("report", id)
+        }
+        if report.status == .retired {
+            throw try await tombstone(
+                ItemKey(.report, id), title: report.title, owner: report.owner, reason: report.statusReason,
+                replacement: report.replacedBy?.rawValue, builder: builder)
+        }
+        return report
+    }
+
+    /// The tombstone of a retired object, with who retired it and when (from the lifecycle log;
+    /// an object retired in its file has no such event).
+    private func tombstone(
+        _ key: ItemKey, title: String, owner: TeamID, reason: String?, replacement: String?, builder: PageBuilder
+    ) async throws -> TombstoneError {
+        let events = try await environment.state.lifecycleEvents(kind: key.kind.rawValue, id: key.id)
+        let retired = events.first { $0.action == .retired }
+        return TombstoneError(
+            model: builder.tombstone(
+                key, title: title, owner: owner, reason: reason, replacement: replacement,
+                event: retired.map { ($0.at, $0.actor) }))
+    }
+
+    /// Throws the tombstone of an object the catalog once held and no longer does, so an old
+    /// link explains itself. An object that still exists but is hidden from the viewer is a 404.
+    private func throwTombstoneIfRemoved(_ kind: ItemKind, _ id: String, builder: PageBuilder) async throws {
+        guard !builder.catalog.contains(ItemKey(kind, id)) else { return }
+        let events = try await environment.state.lifecycleEvents(kind: kind.rawValue, id: id)
+        if let removed = events.first, removed.action == .removed {
+            throw TombstoneError(
+                model: builder.removedTombstone(ItemKey(kind, id), title: removed.title, at: removed.at))
+        }
     }
 
     /// Registers `path` (HTML, unless nil) and `api` (JSON) for one page built by `build`.
@@ -334,7 +381,9 @@ struct CatalogController {
     private func builder(for viewer: Viewer) async throws -> PageBuilder {
         let catalog = environment.catalog.current
         let counts = await environment.views.counts()
-        return PageBuilder(view: CatalogView(catalog, viewer: viewer), now: environment.now(), viewCounts: counts)
+        let usage = try await environment.usage.totals()
+        return PageBuilder(
+            view: CatalogView(catalog, viewer: viewer), now: environment.now(), viewCounts: counts, usage: usage)
     }
 
     /// Counts one view of an item by a person (crawlers and monitors are not counted).
@@ -342,18 +391,25 @@ struct CatalogController {
         _ kind: ItemKind, _ id: String, _ viewer: Viewer, _ request: Request, parameters: [String: String] = [:]
     ) {
         guard !ViewContext.isAutomated(request) else { return }
-        environment.views.record(
+        environment.record(
             ViewEvent(
                 itemKind: kind.rawValue, itemID: id, viewer: viewer.user, viewedAt: environment.now(),
                 parametersHash: ViewContext.parametersHash(parameters), source: ViewContext.source(request),
                 channel: ViewContext.channel(request)))
     }
 
-    static func change(_ event: LifecycleEvent) -> (kind: String, id: String, action: String, title: String, at: Date) {
-        (
-            event.itemKind, event.itemID, event.action.rawValue.replacingOccurrences(of: "_", with: " "), event.title,
-            event.at
-        )
+    static func change(_ event: LifecycleEvent) -> ChangeEvent {
+        var detail = event.detail
+        if let replacement = event.replacement {
+            detail = [detail, "use \(replacement) instead"].compactMap { $0 }.joined(separator: "; ")
+        }
+        if event.action == .kept, let until = event.value {
+            detail = [detail, "until \(until)"].compactMap { $0 }.joined(separator: "; ")
+        }
+        return ChangeEvent(
+            kind: event.itemKind, id: event.itemID,
+            action: event.action.rawValue.replacingOccurrences(of: "_", with: " "), title: event.title, at: event.at,
+            actor: event.actor, detail: detail)
     }
 
     static func browseFilter(_ request: Request) throws -> BrowseFilter {

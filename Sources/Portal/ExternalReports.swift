@@ -124,7 +124,7 @@ struct ExternalReportController {
             proxied.headers[.contentType]?.hasPrefix("text/html") == true,
             request.headers[HTTPField.Name("Sec-Fetch-Dest")!] != "iframe", !ViewContext.isAutomated(request)
         {
-            environment.views.record(
+            environment.record(
                 ViewEvent(
                     itemKind: ItemKind.report.rawValue, itemID: report.id.rawValue, viewer: viewer.user,
                     viewedAt: environment.now(), source: ViewContext.source(request)))

@@ -8,7 +8,11 @@ struct FormQuery: Sendable {
     private var values: [String: String] = [:]
 
     init(_ request: Request) {
-        guard let query = request.uri.query else { return }
+        self.init(encoded: request.uri.query ?? "")
+    }
+
+    /// An `application/x-www-form-urlencoded` body or query string.
+    init(encoded query: String) {
         for pair in query.split(separator: "&", omittingEmptySubsequences: true) {
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             guard let key = Self.decode(parts[0]), values[key] == nil else { continue }

@@ -58,6 +58,9 @@ struct EdgeMiddleware: RouterMiddleware {
     }
 
     func errorResponse(_ error: any Error, request: Request, context: Context) -> Response {
+        if let tombstone = error as? TombstoneError {
+            return tombstoneResponse(tombstone.model, request: request, context: context)
+        }
         let model: ErrorModel
         let status: HTTPResponse.Status
         switch error {
@@ -98,6 +101,23 @@ struct EdgeMiddleware: RouterMiddleware {
         return Response(
             status: status, headers: [.contentType: "text/plain; charset=utf-8"],
             body: .init(byteBuffer: ByteBuffer(string: "\(model.title): \(model.error)\n")))
+    }
+}
+
+extension EdgeMiddleware {
+    /// 410 Gone with the tombstone: a page for people, the model as JSON under /api.
+    func tombstoneResponse(_ model: TombstoneModel, request: Request, context: Context) -> Response {
+        if request.uri.path.hasPrefix("/api/") { return JSONResponse.make(model, status: .gone) }
+        let viewer = context.viewer ?? Viewer(user: nil)
+        let builder = PageBuilder(view: CatalogView(catalog.current, viewer: viewer))
+        let page = Page(
+            layout: builder.layout(title: model.heading, active: nil, apiURL: nil, catalogBroken: false), page: model)
+        guard let html = try? renderer.render(page, template: "pages/tombstone") else {
+            return Response(
+                status: .gone, headers: [.contentType: "text/plain; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(string: "\(model.heading). \(model.reason ?? "")\n")))
+        }
+        return HTMLResponse.make(html, status: .gone)
     }
 }
 

@@ -4,6 +4,7 @@ public import Catalog
 public import Foundation
 public import Generators
 import HTTPTypes
+public import Lifecycle
 public import Logging
 public import Pages
 public import Proxy
@@ -33,6 +34,10 @@ public struct PortalEnvironment: Sendable {
     public let templateRenders = TemplateRenderCache()
     /// Where search ranking reads popularity from (the view log by default).
     public var popularity: any PopularitySource
+    /// Views and unique viewers per item over 7, 30 and 90 days, from the state store's rollups.
+    public let usage: UsageService
+    /// Deprecate, retire, restore, transfer, certify, keep: checked, recorded, overlaid on the catalog.
+    public let lifecycle: LifecycleService
     /// Forwards `/x/{report}/…` to the catalog's backends.
     public var proxy: BackendProxy
     /// The allow-list of the current catalog with its names' addresses pinned.
@@ -46,7 +51,10 @@ public struct PortalEnvironment: Sendable {
         self.dashboards = dashboards
         self.views = ViewCounter(store: state, logger: logger)
         self.search = SearchIndex()
-        self.popularity = ViewLogPopularity(state: state, now: now)
+        let views = self.views
+        self.usage = UsageService(state: state, now: now, beforeRead: { await views.flush() })
+        self.popularity = ViewLogPopularity(usage: usage)
+        self.lifecycle = LifecycleService(catalog: catalog, state: state, logger: logger, now: now)
         self.proxy = BackendProxy(identityHeaders: [auth.userHeader, auth.groupsHeader])
         self.catalog = catalog
         self.state = state
@@ -55,6 +63,15 @@ public struct PortalEnvironment: Sendable {
         self.logger = logger
         self.now = now
         self.catalogPollInterval = catalogPollInterval
+    }
+}
+
+extension PortalEnvironment {
+    /// Counts one view: buffered for the state store, and added to the cached usage figures at
+    /// once, so "most viewed" and a page's numbers include it before the next refresh.
+    func record(_ view: ViewEvent) {
+        views.record(view)
+        usage.count(view)
     }
 }
 

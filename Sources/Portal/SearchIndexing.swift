@@ -1,6 +1,7 @@
 public import AlmanacCore
 public import Catalog
 public import Foundation
+public import Lifecycle
 public import Logging
 import Scheduling
 public import Search
@@ -8,27 +9,14 @@ public import ServiceLifecycle
 public import Storage
 public import Warehouse
 
-/// Popularity from the view log, until usage tracking offers richer figures.
+/// Popularity for search ranking: views in the last 7, 30 and 90 days, from the usage rollups.
 public struct ViewLogPopularity: PopularitySource {
-    public let state: any StateStore
-    public let now: @Sendable () -> Date
+    public let usage: UsageService
 
-    public init(state: any StateStore, now: @escaping @Sendable () -> Date = { Date() }) {
-        self.state = state
-        self.now = now
-    }
+    public init(usage: UsageService) { self.usage = usage }
 
     public func popularity() async throws -> [String: Popularity] {
-        let now = now()
-        func since(_ days: Double) -> Date { now.addingTimeInterval(-days * 86_400) }
-        let week = try await state.viewCounts(kind: nil, since: since(7))
-        let month = try await state.viewCounts(kind: nil, since: since(30))
-        let quarter = try await state.viewCounts(kind: nil, since: since(90))
-        var result: [String: Popularity] = [:]
-        for (key, views) in quarter {
-            result[key] = Popularity(views7: week[key] ?? 0, views30: month[key] ?? 0, views90: views)
-        }
-        return result
+        try await usage.totals().mapValues { Popularity(views7: $0.views7, views30: $0.views30, views90: $0.views90) }
     }
 }
 
@@ -57,10 +45,10 @@ public struct SearchIndexer: Sendable {
     public func indexCatalog(_ catalog: Catalog) -> Int {
         // The server indexes before it starts and the indexing service again when it runs:
         // the second look costs nothing.
-        guard index.catalogVersion != catalog.version || catalog.version.isEmpty else { return 0 }
+        guard index.catalogVersion != catalog.revision || catalog.version.isEmpty else { return 0 }
         let documents = CatalogDocuments.documents(for: catalog)
         index.retainEntities(Set(catalog.entities.map(\.id.rawValue)))
-        return index.updateCatalog(documents, synonyms: catalog.settings.searchSynonyms, version: catalog.version)
+        return index.updateCatalog(documents, synonyms: catalog.settings.searchSynonyms, version: catalog.revision)
     }
 
     /// Reads the values of `entities` from the warehouse and swaps them into the index. A
@@ -143,7 +131,7 @@ public struct SearchIndexingService: Service {
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: pollInterval) }
             if Task.isShuttingDownGracefully || Task.isCancelled { break }
             let current = catalog.current
-            if current.version != indexed.version {
+            if current.revision != indexed.revision {
                 let entities = Self.entitiesToReload(from: indexed, to: current)
                 // Values of an entity whose access changed leave search at once, not when
                 // (or if) the warehouse answers the re-read below.

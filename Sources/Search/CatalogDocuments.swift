@@ -79,7 +79,7 @@ public enum CatalogDocuments {
                 owned(
                     .metric, metric.id.rawValue, title: metric.name, description: metric.description,
                     owner: metric.owner, tags: metric.tags, access: [metric.access, sourceAccess],
-                    synonyms: metric.synonyms, certified: metric.certified))
+                    synonyms: metric.synonyms, status: SearchStatus(metric.status), certified: metric.certified))
         }
         for report in catalog.reports {
             out.append(

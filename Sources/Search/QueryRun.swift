@@ -99,7 +99,8 @@ struct QueryRun {
             let allowedTeams = allowedCodes(query.teams, columns.teamNames)
             let allowedTags = allowedCodes(query.tags, columns.tagNames)
             let ownerTeams = columns.teamOwnerWords.map { words in query.owners.allSatisfy(words.contains) }
-            // Drafts and retired items show to their owners: decided once per team, not per document.
+            // Drafts show to their owners (decided once per team, not per document); retired
+            // items only to `status:retired`.
             let ownedTeams = columns.teamNames.indices.map { code in
                 code > 0
                     && (viewer.groups.contains(columns.teamNames[code])
@@ -178,7 +179,7 @@ struct QueryRun {
                                 let statusCode = status.order
                                 let statusOK =
                                     statusFilter?[statusCode]
-                                    ?? (status.isListed || ownedTeams[team])
+                                    ?? (status.isListed || (status == .draft && ownedTeams[team]))
                                 if facets {
                                     if teamOK && statusOK && tagOK {
                                         kindCount[kind] += 1

@@ -67,5 +67,44 @@ enum StateMigrations {
                 ALTER TABLE views ADD COLUMN source TEXT NOT NULL DEFAULT 'direct';
                 ALTER TABLE views ADD COLUMN channel TEXT NOT NULL DEFAULT 'page';
                 """),
+        Migration(
+            name: "v3-usage-rollups-lifecycle-actions",
+            sqlite: """
+                -- Views per item and UTC day (day = unix seconds / 86400), kept with the raw views
+                -- in the same transaction: usage figures and the staleness scan read these, not
+                -- the raw log. Keyed by day first so "the last D days" of every item is one range.
+                CREATE TABLE view_days (
+                    day INTEGER NOT NULL,
+                    item_kind TEXT NOT NULL,
+                    item_id TEXT NOT NULL,
+                    views INTEGER NOT NULL,
+                    PRIMARY KEY (day, item_kind, item_id)
+                ) WITHOUT ROWID;
+                CREATE INDEX view_days_item ON view_days(item_kind, item_id, day);
+                -- Views per item, day and viewer ('' for the anonymous developer): unique viewers.
+                CREATE TABLE view_viewer_days (
+                    item_kind TEXT NOT NULL,
+                    item_id TEXT NOT NULL,
+                    day INTEGER NOT NULL,
+                    viewer TEXT NOT NULL,
+                    views INTEGER NOT NULL,
+                    PRIMARY KEY (item_kind, item_id, day, viewer)
+                ) WITHOUT ROWID;
+                INSERT INTO view_days (day, item_kind, item_id, views)
+                    SELECT CAST(viewed_at / 86400 AS INTEGER), item_kind, item_id, COUNT(*) FROM views
+                    GROUP BY 1, 2, 3;
+                INSERT INTO view_viewer_days (item_kind, item_id, day, viewer, views)
+                    SELECT item_kind, item_id, CAST(viewed_at / 86400 AS INTEGER), COALESCE(viewer, ''), COUNT(*)
+                    FROM views GROUP BY 1, 2, 3, 4;
+
+                -- Lifecycle actions: the replacement named, and the action's value (a new owner team,
+                -- a snooze's end). `detail` holds the reason.
+                ALTER TABLE lifecycle_events ADD COLUMN replacement TEXT;
+                ALTER TABLE lifecycle_events ADD COLUMN value TEXT;
+                -- The lifecycle fields each file declares (status, owner, certified…) and when they last
+                -- changed: an action older than that change is overridden by the file.
+                ALTER TABLE catalog_items ADD COLUMN declared TEXT;
+                ALTER TABLE catalog_items ADD COLUMN declared_at REAL NOT NULL DEFAULT 0;
+                """),
     ]
 }

@@ -14,8 +14,16 @@ public protocol StateStore: Sendable {
 
     /// Records many views in one transaction (the portal buffers views and flushes them).
     func recordViews(_ views: [ViewEvent]) async throws
-    /// Views per item (`kind/id`), optionally only since a date and only of one kind.
+    /// Views per item (`kind/id`), optionally only since a date's UTC day and only of one kind.
     func viewCounts(kind: String?, since: Date?) async throws -> [String: Int]
+    /// Views per item (`kind/id`) in each of `ranges` (UTC day numbers, see ``UsageDay``), in
+    /// the ranges' order; of one kind, or one item, when given. Items without a view in any
+    /// range are left out.
+    func viewTotals(kind: String?, id: String?, in ranges: [ClosedRange<Int>]) async throws -> [String: [Int]]
+    /// Distinct viewers of one item in each of `ranges`.
+    func uniqueViewers(kind: String, id: String, in ranges: [ClosedRange<Int>]) async throws -> [Int]
+    /// Views of one item per UTC day within `range` (days without views are left out).
+    func dailyViews(kind: String, id: String, in range: ClosedRange<Int>) async throws -> [Int: Int]
     /// The newest recorded views, newest first.
     func recentViews(limit: Int) async throws -> [ViewEvent]
 
@@ -29,6 +37,14 @@ public protocol StateStore: Sendable {
     func recentLifecycleEvents(kind: String?, limit: Int) async throws -> [LifecycleEvent]
     /// The lifecycle history of one item, newest first.
     func lifecycleEvents(kind: String, id: String) async throws -> [LifecycleEvent]
+    /// Appends one lifecycle action (deprecate, retire, keep…); returns it with its id.
+    func appendLifecycleEvent(_ event: LifecycleEvent) async throws -> LifecycleEvent
+    /// Every lifecycle action (not the catalog's added/changed/removed), oldest first.
+    func lifecycleActions() async throws -> [LifecycleEvent]
+    /// The id of the newest lifecycle event (0 when there is none): a cheap "did anything happen".
+    func latestLifecycleEventID() async throws -> Int64
+    /// What the store remembers of each catalog object of `kind` (all kinds when `nil`).
+    func catalogItemRecords(kind: String?) async throws -> [CatalogItemRecord]
 
     /// Records a finished run (a generation, a delivery batch, an index build).
     func recordRun(_ run: RunRecord) async throws
@@ -86,35 +102,94 @@ public struct CatalogItemState: Sendable, Hashable, Codable {
     public var digest: String
     public var title: String
     public var owner: String?
+    /// The lifecycle fields the file declares (status, owner, certification…) as one string;
+    /// when it changes, earlier lifecycle actions on those fields give way to the file.
+    public var declared: String
 
-    public init(kind: String, id: String, digest: String, title: String, owner: String?) {
+    public init(kind: String, id: String, digest: String, title: String, owner: String?, declared: String = "") {
         self.kind = kind
         self.id = id
         self.digest = digest
         self.title = title
         self.owner = owner
+        self.declared = declared
     }
 }
 
-/// Something that happened to a catalog object: it was added, changed, removed, or
-/// (later) deprecated, retired or handed to another owner.
+/// A catalog object as the state store remembers it.
+public struct CatalogItemRecord: Sendable, Hashable, Codable {
+    public var kind: String
+    public var id: String
+    public var title: String
+    /// When the portal first saw the object: its age for the retirement policy.
+    public var firstSeenAt: Date
+    /// When the file last changed the object's lifecycle fields (the epoch if never seen to).
+    public var declaredAt: Date
+
+    public init(kind: String, id: String, title: String, firstSeenAt: Date, declaredAt: Date) {
+        self.kind = kind
+        self.id = id
+        self.title = title
+        self.firstSeenAt = firstSeenAt
+        self.declaredAt = declaredAt
+    }
+}
+
+/// Usage figures count whole UTC days: day `n` is unix time `n × 86400` to `(n+1) × 86400`.
+public enum UsageDay {
+    public static func of(_ date: Date) -> Int { Int((date.timeIntervalSince1970 / 86_400).rounded(.down)) }
+    /// The last `days` days ending on (and including) `date`'s day.
+    public static func last(_ days: Int, endingOn date: Date) -> ClosedRange<Int> {
+        let today = of(date)
+        return (today - max(1, days) + 1)...today
+    }
+    /// The `days` days before the last `days` (the period a trend compares with).
+    public static func previous(_ days: Int, endingOn date: Date) -> ClosedRange<Int> {
+        let current = last(days, endingOn: date)
+        return (current.lowerBound - max(1, days))...(current.lowerBound - 1)
+    }
+    public static func start(of day: Int) -> Date { Date(timeIntervalSince1970: Double(day) * 86_400) }
+}
+
+/// Something that happened to a catalog object: the catalog added, changed or removed it,
+/// someone acted on it (deprecated, retired, restored, transferred, certified, kept), or the
+/// retirement review flagged it.
 public struct LifecycleEvent: Sendable, Hashable, Codable {
     public enum Action: String, Sendable, Hashable, Codable, CaseIterable {
-        case added, changed, removed, deprecated, retired, ownershipTransferred = "ownership_transferred"
+        /// Recorded by the catalog sync.
+        case added, changed, removed
+        /// Lifecycle actions of people (and the review's automatic deprecation).
+        case activated, deprecated, retired, restored
+        case ownershipTransferred = "ownership_transferred"
+        case certified, uncertified
+        /// "Keep": the owners want a retirement candidate; it leaves the list until `value` (a date).
+        case kept
+        /// The retirement review found the item a candidate, or no longer one.
+        case flagged, unflagged
+
+        /// Whether the catalog sync records it (the rest are actions and reviews).
+        public var isCatalogSync: Bool { self == .added || self == .changed || self == .removed }
     }
     public var id: Int64?
     public var itemKind: String
     public var itemID: String
     public var action: Action
     public var title: String
+    /// Who acted; `nil` for the catalog sync and the retirement review.
     public var actor: String?
+    /// Why: the reason given for a deprecation or retirement, or what the review found.
     public var detail: String?
     public var catalogVersion: String?
     public var at: Date
+    /// The id of the item to use instead (deprecate, retire).
+    public var replacement: String?
+    /// The new owner team (transfer) or the snooze's end as `YYYY-MM-DD` (keep).
+    public var value: String?
 
     public init(
         id: Int64? = nil, itemKind: String, itemID: String, action: Action, title: String, actor: String? = nil,
-        detail: String? = nil, catalogVersion: String? = nil, at: Date
+        detail: String? = nil, catalogVersion: String? = nil, at: Date, replacement: String? = nil,
+        value: String? = nil
     ) {
         self.id = id
         self.itemKind = itemKind
@@ -125,6 +200,8 @@ public struct LifecycleEvent: Sendable, Hashable, Codable {
         self.detail = detail
         self.catalogVersion = catalogVersion
         self.at = at
+        self.replacement = replacement
+        self.value = value
     }
 }
 

@@ -17,7 +17,7 @@ import Testing
             let page = try await client.get("/reports/growth-overview")
             #expect(page.status == .ok)
             let body = text(page)
-            #expect(body.components(separatedBy: "<svg").count - 1 == 4)
+            #expect(body.components(separatedBy: "<svg xmlns").count - 1 == 4, "four charts (and the usage sparkline)")
             #expect(body.contains("Generated "))
             #expect(body.contains("data-date=\"2026-09-15\""))
             #expect(body.contains("How the panels are defined"))
@@ -56,7 +56,7 @@ import Testing
             let body = text(page)
             #expect(body.contains("The dashboard could not be generated"))
             #expect(body.contains("users_archive"))
-            #expect(!body.contains("<svg"))
+            #expect(!body.contains("<svg xmlns"), "no chart")
             let csv = try await client.get("/reports/growth-overview/panels/panel-1.csv")
             #expect(csv.status == .notFound)
         }

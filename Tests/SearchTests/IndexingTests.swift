@@ -2,6 +2,7 @@ import AlmanacCore
 import AlmanacTestSupport
 import Catalog
 import Foundation
+import Lifecycle
 import Logging
 import Portal
 import Search
@@ -17,7 +18,8 @@ import Testing
         try await state.migrate()
         let now = Date()
         let indexer = SearchIndexer(
-            index: SearchIndex(), warehouse: nil, popularity: ViewLogPopularity(state: state, now: { now }),
+            index: SearchIndex(), warehouse: nil,
+            popularity: ViewLogPopularity(usage: UsageService(state: state, now: { now })),
             state: state, logger: Logger(label: "test"))
         indexer.indexCatalog(TestWarehouse.demoCatalog)
         func topSignupReports() -> [String] {

@@ -15,11 +15,17 @@ import Testing
 
     @Test func migrationsAreAppliedOnceAndRecorded() async throws {
         try await store.migrate()
-        #expect(try await store.appliedMigrations() == ["v1-views-lifecycle-runs", "v2-view-context"])
+        #expect(
+            try await store.appliedMigrations() == [
+                "v1-views-lifecycle-runs", "v2-view-context", "v3-usage-rollups-lifecycle-actions",
+            ])
         // A second process opening the same file sees the same schema.
         let reopened = try SQLiteStateStore(path: store.path)
         try await reopened.migrate()
-        #expect(try await reopened.appliedMigrations() == ["v1-views-lifecycle-runs", "v2-view-context"])
+        #expect(
+            try await reopened.appliedMigrations() == [
+                "v1-views-lifecycle-runs", "v2-view-context", "v3-usage-rollups-lifecycle-actions",
+            ])
     }
 
     @Test func recordsViewsAndCountsThem() async throws {
@@ -30,7 +36,11 @@ import Testing
         try await store.recordView(ViewEvent(itemKind: "metric", itemID: "signups", viewer: "bob", viewedAt: day))
         #expect(try await store.viewCounts(kind: nil, since: nil) == ["report/growth": 2, "metric/signups": 1])
         #expect(try await store.viewCounts(kind: "report", since: nil) == ["report/growth": 2])
-        #expect(try await store.viewCounts(kind: nil, since: day.addingTimeInterval(60)) == ["report/growth": 1])
+        // `since` counts whole UTC days (the rollups' grain): the day after has one view.
+        try await store.recordView(
+            ViewEvent(itemKind: "report", itemID: "growth", viewer: "ann", viewedAt: day.addingTimeInterval(86_400)))
+        #expect(try await store.viewCounts(kind: nil, since: day.addingTimeInterval(86_400)) == ["report/growth": 1])
+        #expect(try await store.viewCounts(kind: nil, since: day) == ["report/growth": 3, "metric/signups": 1])
     }
 
     @Test func syncRecordsAddedChangedAndRemovedItems() async throws {

@@ -1,0 +1,201 @@
+import AlmanacCore
+import Catalog
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Lifecycle
+import Logging
+import Pages
+import Storage
+
+/// A retired or removed object's page: answered with 410 Gone, as a page or as JSON.
+struct TombstoneError: Error, Sendable {
+    var model: TombstoneModel
+}
+
+/// Lifecycle actions (`POST /lifecycle/{kind}/{id}`, JSON under `/api`) and "My reports".
+struct LifecycleController {
+    let environment: PortalEnvironment
+
+    /// What a lifecycle form or JSON body carries.
+    struct ActionBody: Decodable {
+        var action: String
+        var reason: String?
+        var replacement: String?
+        var team: String?
+    }
+
+    /// The JSON answer to an action.
+    struct ActionResult: Encodable {
+        var ok = true
+        var action: String
+        var item: String
+        var status: String?
+        var owner: String?
+        var certified: Bool?
+        var event: EventJSON
+    }
+
+    struct EventJSON: Encodable {
+        var id: Int64?
+        var action: String
+        var actor: String?
+        var reason: String?
+        var replacement: String?
+        var value: String?
+        var at: Date
+    }
+
+    func addRoutes(to router: Router<AppRequestContext>) {
+        router.post("/lifecycle/:kind/:id") { request, context in
+            let (event, key) = try await act(request, context)
+            // Back to the page the form was on, which now shows the new state.
+            let page =
+                key.kind == .report && event.action == .kept
+                ? Route.myReports(nil).path : (Route.item(key)?.path ?? "/")
+            return Response(status: .seeOther, headers: [.location: page, .cacheControl: "no-store"])
+        }
+        router.post("/api/lifecycle/:kind/:id") { request, context in
+            let (event, key) = try await act(request, context)
+            let catalog = environment.catalog.current
+            var result = ActionResult(
+                action: event.action.rawValue, item: "\(key.kind.rawValue)/\(key.id)",
+                event: EventJSON(
+                    id: event.id, action: event.action.rawValue, actor: event.actor, reason: event.detail,
+                    replacement: event.replacement, value: event.value, at: event.at))
+            switch key.kind {
+            case .report:
+                let report = catalog.report(ReportID(key.id))
+                (result.status, result.owner) = (report?.status.rawValue, report?.owner.rawValue)
+            case .metric:
+                let metric = catalog.metric(MetricID(key.id))
+                (result.status, result.owner, result.certified) = (
+                    metric?.status.rawValue, metric?.owner.rawValue, metric?.certified
+                )
+            default:
+                result.owner = catalog.template(TemplateID(key.id))?.owner.rawValue
+            }
+            return JSONResponse.make(result)
+        }
+        router.get("/me/reports") { request, context in
+            let viewer = try context.requireViewer()
+            let (model, builder) = try await myReports(request, viewer: viewer)
+            let page = Page(
+                layout: builder.layout(
+                    title: model.heading, active: .myReports(nil), apiURL: Route.myReports(nil).apiPath,
+                    catalogBroken: !environment.catalog.status.rejectedDiagnostics.isEmpty),
+                page: model)
+            return HTMLResponse.make(try environment.renderer.render(page, template: "pages/my-reports"))
+        }
+        router.get("/api/me/reports") { request, context in
+            let viewer = try context.requireViewer()
+            return JSONResponse.make(try await myReports(request, viewer: viewer).0)
+        }
+    }
+
+    private func myReports(_ request: Request, viewer: Viewer) async throws -> (MyReportsModel, PageBuilder) {
+        let catalog = environment.catalog.current
+        let view = CatalogView(catalog, viewer: viewer)
+        let mine = view.teams.filter { $0.includes(viewer) }
+        var teams = mine
+        var selected: TeamID?
+        if let team = FormQuery(request).get("team"), !team.isEmpty {
+            guard let chosen = view.team(TeamID(team)) else {
+                throw PortalError.badParameter("team", "there is no team '\(team)' that you can see")
+            }
+            guard viewer.isAdmin || chosen.includes(viewer) else {
+                throw PortalError(
+                    status: .forbidden, title: "Not your team",
+                    message: "Retirement candidates are shown to each team's members and to admins.",
+                    hint: "Ask a member of \(chosen.name), or an admin.")
+            }
+            (teams, selected) = ([chosen], chosen.id)
+        } else if mine.isEmpty && viewer.isAdmin {
+            teams = view.teams  // an admin in no team sees every team
+        }
+        let review = try await RetirementReviewer(lifecycle: environment.lifecycle).report()
+        let builder = PageBuilder(
+            view: view, now: environment.now(), viewCounts: [:], usage: try await environment.usage.totals())
+        let choices = viewer.isAdmin ? view.teams : mine
+        let model = builder.myReports(
+            teams: teams, review: review, choices: choices.count > 1 ? choices : [], selected: selected)
+        return (model, builder)
+    }
+
+    /// Parses, checks the origin and performs one action.
+    private func act(_ request: Request, _ context: AppRequestContext) async throws -> (LifecycleEvent, ItemKey) {
+        let viewer = try context.requireViewer()
+        try Self.requireSameOrigin(request)
+        let kindText = try context.parameters.require("kind")
+        let id = try context.parameters.require("id")
+        guard let kind = ItemKind(rawValue: kindText), [.report, .metric, .template].contains(kind) else {
+            throw PortalError.notFound("kind of item with a lifecycle", kindText)
+        }
+        let body = try await Self.body(request)
+        guard let action = LifecycleAction(rawValue: body.action) else {
+            throw PortalError.badParameter(
+                "action",
+                "'\(body.action)' is not an action; use one of \(LifecycleAction.allCases.map(\.rawValue).joined(separator: ", "))"
+            )
+        }
+        let lifecycleRequest = LifecycleRequest(
+            action: action, kind: kind, id: id, reason: body.reason, replacement: body.replacement, team: body.team)
+        do {
+            let event = try await environment.lifecycle.perform(lifecycleRequest, by: viewer)
+            environment.usage.invalidate()
+            return (event, ItemKey(kind, id))
+        } catch let error as LifecycleError {
+            switch error {
+            case .notFound: throw PortalError.notFound(kind.rawValue, id)
+            case .forbidden(let message):
+                throw PortalError(status: .forbidden, title: "Not allowed", message: message)
+            case .conflict(let message):
+                throw PortalError(status: .conflict, title: "Not possible now", message: message)
+            case .invalid(let field, let message):
+                throw PortalError.badParameter(field, message)
+            }
+        }
+    }
+
+    static func body(_ request: Request) async throws -> ActionBody {
+        let buffer = try await request.body.collect(upTo: 64 * 1024)
+        let data = Data(buffer.readableBytesView)
+        let type = request.headers[.contentType]?.lowercased() ?? ""
+        if type.hasPrefix("application/json") {
+            do {
+                return try JSONDecoder().decode(ActionBody.self, from: data)
+            } catch {
+                throw PortalError(
+                    status: .badRequest, title: "Bad request",
+                    message:
+                        "The body is not a JSON object with a string 'action' (and optional 'reason', 'replacement', 'team')."
+                )
+            }
+        }
+        let form = FormQuery(encoded: String(decoding: data, as: UTF8.self))
+        guard let action = form.get("action"), !action.isEmpty else {
+            throw PortalError.badParameter("action", "missing; say what to do (deprecate, retire, restore, …)")
+        }
+        return ActionBody(
+            action: action, reason: form.get("reason"), replacement: form.get("replacement"), team: form.get("team"))
+    }
+
+    /// Refuses requests a browser sent from another site (or from a sandboxed report page,
+    /// whose origin is opaque): the SSO cookie would ride along, so the origin must be the portal's.
+    /// Programs that send neither header (curl, scripts) act with their own credentials.
+    static func requireSameOrigin(_ request: Request) throws {
+        let refuse = PortalError(
+            status: .forbidden, title: "Cross-site request refused",
+            message: "Lifecycle actions are only accepted from the portal's own pages.",
+            hint: "Use the forms on the report's page, or the API without a browser.")
+        if let site = request.headers[HTTPField.Name("Sec-Fetch-Site")!] {
+            guard site == "same-origin" || site == "none" else { throw refuse }
+        }
+        if let origin = request.headers[.origin] {
+            guard origin != "null", let url = URL(string: origin), let host = url.host else { throw refuse }
+            let authority = url.port.map { "\(host):\($0)" } ?? host
+            let requested = request.head.authority ?? ""
+            guard authority.lowercased() == requested.lowercased() else { throw refuse }
+        }
+    }
+}
