@@ -159,7 +159,9 @@ let package = Package(
             dependencies: [
                 "Search", "Catalog", "Warehouse", "Portal", "Pages", "Storage", "Lifecycle", "AlmanacTestSupport",
             ]),
-        .testTarget(name: "StorageTests", dependencies: ["Storage", "AlmanacTestSupport"]),
+        .testTarget(
+            name: "StorageTests",
+            dependencies: ["Storage", "AlmanacTestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "LifecycleTests", dependencies: ["Lifecycle", "Catalog", "Storage", "AlmanacTestSupport"]),
         .testTarget(
             name: "PortalTests",
@@ -167,7 +169,8 @@ let package = Package(
                 "Portal", "Catalog", "Pages", "Storage", "AlmanacTestSupport", "Proxy", "Lifecycle",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ], exclude: ["Browser"]),
-        .testTarget(name: "CLITests", dependencies: ["AlmanacCLI", "AlmanacTestSupport", "Storage"]),
+        .testTarget(
+            name: "CLITests", dependencies: ["AlmanacCLI", "AlmanacTestSupport", "Storage", "Catalog", "Lifecycle"]),
     ]
 )
 

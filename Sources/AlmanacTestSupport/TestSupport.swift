@@ -1,6 +1,6 @@
 import Artifacts
 import Catalog
-import Foundation
+public import Foundation
 public import Hummingbird
 import Logging
 import Pages
@@ -92,7 +92,8 @@ public struct TestPortal: Sendable {
     ///   - dashboards: serve dashboards from the tiny demo warehouse, generated on demand into a temp folder.
     public static func make(
         catalog: String? = nil, auth: AuthConfiguration = AuthConfiguration(allowAnonymousLoopback: true),
-        pollInterval: Duration = .milliseconds(200), dashboards: Bool = false, generators: GeneratorClient? = nil
+        pollInterval: Duration = .milliseconds(200), dashboards: Bool = false, generators: GeneratorClient? = nil,
+        now: @escaping @Sendable () -> Date = { Date() }
     ) async throws -> TestPortal {
         let directory = try TemporaryDirectory(prefix: "almanac-portal")
         let catalogPath = try catalog ?? CatalogFixture.copyDemo(into: directory)
@@ -102,7 +103,7 @@ public struct TestPortal: Sendable {
         var logger = Logger(label: "almanac-test")
         logger.logLevel = .warning
         var environment = PortalEnvironment(
-            catalog: store, state: state, renderer: renderer, auth: auth, logger: logger,
+            catalog: store, state: state, renderer: renderer, auth: auth, logger: logger, now: now,
             catalogPollInterval: pollInterval)
         if dashboards || generators != nil {
             let asOf = TestWarehouse.asOf

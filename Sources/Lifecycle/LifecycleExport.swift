@@ -28,11 +28,14 @@ public enum LifecycleExport {
         }
     }
 
-    /// The patches that make the files declare what `overlay` changes, in file order.
-    public static func patches(overlay: CatalogOverlay, declared catalog: Catalog) -> [FilePatch] {
+    /// The patches that make the files declare what `overlay` changes, in file order; files
+    /// are named relative to `directory`, the catalog folder.
+    public static func patches(overlay: CatalogOverlay, declared catalog: Catalog, directory: String) -> [FilePatch] {
         var patches: [FilePatch] = []
+        let root = directory.hasSuffix("/") ? directory : directory + "/"
         for (key, entry) in overlay.entries.sorted(by: { $0.key < $1.key }) {
-            guard let file = catalog.origins[key]?.file else { continue }
+            guard var file = catalog.origins[key]?.file else { continue }
+            if file.hasPrefix(root) { file.removeFirst(root.count) }
             var keys: [(String, String?)] = []
             if let change = entry.status {
                 keys.append(("status", change.status.rawValue))
@@ -113,6 +116,7 @@ public enum LifecycleExport {
             }
             return end
         }
+        var inserted: Int?
         for (key, value) in keys {
             if let index = lines.firstIndex(where: { isTopLevel($0, key) }) {
                 let end = continuationEnd(after: index)
@@ -126,7 +130,10 @@ public enum LifecycleExport {
                 let anchor =
                     lines.firstIndex { isTopLevel($0, "status") } ?? lines.firstIndex { isTopLevel($0, "owner") }
                 if let anchor {
-                    lines.insert("\(key): \(value)", at: continuationEnd(after: anchor))
+                    // After the key inserted last, so new keys keep the patch's order.
+                    let position = inserted.map { $0 + 1 } ?? continuationEnd(after: anchor)
+                    lines.insert("\(key): \(value)", at: position)
+                    inserted = position
                 } else {
                     lines.append("\(key): \(value)")
                 }

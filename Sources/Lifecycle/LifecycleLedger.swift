@@ -106,3 +106,33 @@ extension LifecycleLedger {
         return declared.applying(overlay(actions: actions, records: records, declared: declared))
     }
 }
+
+extension LifecycleLedger {
+    /// What the state store remembers of each object of `catalog` between loads: its file's
+    /// digest, title, owner and declared lifecycle fields.
+    public static func itemStates(_ catalog: Catalog) -> [CatalogItemState] {
+        var items: [CatalogItemState] = []
+        func add(_ kind: ItemKind, _ id: String, _ title: String, _ owner: String?) {
+            let key = ItemKey(kind, id)
+            items.append(
+                CatalogItemState(
+                    kind: kind.rawValue, id: id, digest: catalog.itemDigests[key] ?? "", title: title, owner: owner,
+                    declared: declaredText(key, in: catalog)))
+        }
+        for team in catalog.teams { add(.team, team.id.rawValue, team.name, nil) }
+        for source in catalog.sources { add(.source, source.id.rawValue, source.name, source.owner.rawValue) }
+        for metric in catalog.metrics { add(.metric, metric.id.rawValue, metric.name, metric.owner.rawValue) }
+        for report in catalog.reports { add(.report, report.id.rawValue, report.title, report.owner.rawValue) }
+        for template in catalog.templates {
+            add(.template, template.id.rawValue, template.title, template.owner.rawValue)
+        }
+        for entity in catalog.entities { add(.entity, entity.id.rawValue, entity.name, nil) }
+        for annotation in catalog.annotations { add(.annotation, annotation.id.rawValue, annotation.title, nil) }
+        for subscription in catalog.subscriptions {
+            add(.subscription, subscription.id.rawValue, subscription.title, subscription.owner.rawValue)
+        }
+        for trigger in catalog.triggers { add(.trigger, trigger.id.rawValue, trigger.title, trigger.owner.rawValue) }
+        for backend in catalog.backends { add(.backend, backend.id.rawValue, backend.title, backend.owner.rawValue) }
+        return items
+    }
+}

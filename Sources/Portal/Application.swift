@@ -73,26 +73,7 @@ public func buildApplication(
 func syncCatalog(_ environment: PortalEnvironment) async {
     // The files as declared: the overlay is what the state store already holds.
     let catalog = environment.catalog.declared
-    var items: [CatalogItemState] = []
-    func add(_ kind: ItemKind, _ id: String, _ title: String, _ owner: String?) {
-        let key = ItemKey(kind, id)
-        items.append(
-            CatalogItemState(
-                kind: kind.rawValue, id: id, digest: catalog.itemDigests[key] ?? "", title: title,
-                owner: owner, declared: LifecycleLedger.declaredText(key, in: catalog)))
-    }
-    for team in catalog.teams { add(.team, team.id.rawValue, team.name, nil) }
-    for source in catalog.sources { add(.source, source.id.rawValue, source.name, source.owner.rawValue) }
-    for metric in catalog.metrics { add(.metric, metric.id.rawValue, metric.name, metric.owner.rawValue) }
-    for report in catalog.reports { add(.report, report.id.rawValue, report.title, report.owner.rawValue) }
-    for template in catalog.templates { add(.template, template.id.rawValue, template.title, template.owner.rawValue) }
-    for entity in catalog.entities { add(.entity, entity.id.rawValue, entity.name, nil) }
-    for annotation in catalog.annotations { add(.annotation, annotation.id.rawValue, annotation.title, nil) }
-    for subscription in catalog.subscriptions {
-        add(.subscription, subscription.id.rawValue, subscription.title, subscription.owner.rawValue)
-    }
-    for trigger in catalog.triggers { add(.trigger, trigger.id.rawValue, trigger.title, trigger.owner.rawValue) }
-    for backend in catalog.backends { add(.backend, backend.id.rawValue, backend.title, backend.owner.rawValue) }
+    let items = LifecycleLedger.itemStates(catalog)
     do {
         let events = try await environment.state.syncCatalogItems(
             items, catalogVersion: catalog.version, at: environment.now())

@@ -70,6 +70,12 @@ struct ExternalReportController {
         guard let report = view.report(ReportID(id)), report.kind == .external else {
             throw PortalError.notFound("external report", id)
         }
+        // A retired report's app is no longer fronted; its page in the portal explains why.
+        guard report.status != .retired else {
+            throw PortalError(
+                status: .gone, title: "Retired", message: "The report '\(report.title)' was retired.",
+                hint: "Its page in the portal, /reports/\(id), says why and what to use instead.")
+        }
         guard let backendID = report.backend, let backend = view.backend(backendID) else {
             throw PortalError.notFound("external report", id)
         }

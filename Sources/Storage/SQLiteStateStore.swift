@@ -33,9 +33,15 @@ public final class SQLiteStateStore: StateStore {
         return try SQLiteStateStore(path: path)
     }
 
-    public func migrate() async throws {
+    public func migrate() async throws { try await migrate(through: nil) }
+
+    /// Applies migrations up to and including `last` (all when `nil`); tests build older stores with it.
+    func migrate(through last: String?) async throws {
         var migrator = DatabaseMigrator()
-        for migration in StateMigrations.all {
+        let migrations = last.flatMap { name in
+            StateMigrations.all.firstIndex { $0.name == name }.map { Array(StateMigrations.all[...$0]) }
+        }
+        for migration in migrations ?? StateMigrations.all {
             migrator.registerMigration(migration.name) { db in try db.execute(sql: migration.sqlite) }
         }
         // NB: GRDB's migrate is synchronous and waits for every reader to finish (a barrier).

@@ -43,21 +43,7 @@ import Testing
         /// What the portal does after every catalog load.
         func sync() async throws {
             let declared = store.declared
-            var items: [CatalogItemState] = []
-            for report in declared.reports {
-                let key = ItemKey(.report, report.id.rawValue)
-                items.append(
-                    CatalogItemState(
-                        kind: "report", id: key.id, digest: declared.itemDigests[key] ?? "", title: report.title,
-                        owner: report.owner.rawValue, declared: LifecycleLedger.declaredText(key, in: declared)))
-            }
-            for metric in declared.metrics {
-                let key = ItemKey(.metric, metric.id.rawValue)
-                items.append(
-                    CatalogItemState(
-                        kind: "metric", id: key.id, digest: declared.itemDigests[key] ?? "", title: metric.name,
-                        owner: metric.owner.rawValue, declared: LifecycleLedger.declaredText(key, in: declared)))
-            }
+            let items = LifecycleLedger.itemStates(declared)
             _ = try await state.syncCatalogItems(items, catalogVersion: declared.version, at: clock.now)
             try await lifecycle.reloadOverlay()
         }
@@ -181,7 +167,8 @@ import Testing
             LifecycleRequest(action: .restore, kind: .report, id: "legacy-signup-dashboard"), by: priya)
         _ = try await fixture.lifecycle.perform(
             LifecycleRequest(action: .uncertify, kind: .metric, id: "signups"), by: admin)
-        let patches = LifecycleExport.patches(overlay: fixture.store.overlay, declared: fixture.store.declared)
+        let patches = LifecycleExport.patches(
+            overlay: fixture.store.overlay, declared: fixture.store.declared, directory: fixture.catalogPath)
         let yaml = LifecycleExport.yaml(patches, generatedAt: fixture.clock.now)
         #expect(
             yaml.contains(

@@ -48,4 +48,27 @@ import Testing
             #expect(views.prefix(5).allSatisfy { $0.parametersHash == nil })
         }
     }
+
+    @Test func concurrentViewsAreEachCountedOnce() async throws {
+        let portal = try await TestPortal.make()
+        try await portal.application().test(.live) { client in
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for task in 0..<8 {
+                    group.addTask {
+                        for request in 0..<40 {
+                            let path = (task + request) % 2 == 0 ? "/reports/growth-overview" : "/glossary/signups"
+                            let response = try await client.get(path)
+                            #expect(response.status == .ok)
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            await portal.environment.views.flush()
+            let counts = try await portal.environment.state.viewCounts(kind: nil, since: nil)
+            #expect(counts == ["report/growth-overview": 160, "metric/signups": 160])
+            #expect(try await portal.environment.state.recentViews(limit: 1000).count == 320)
+            #expect(portal.environment.views.count(kind: "report", id: "growth-overview") == 160)
+        }
+    }
 }

@@ -1,7 +1,9 @@
 import AlmanacTestSupport
 import Foundation
-import Storage
+import GRDB
 import Testing
+
+@testable import Storage
 
 @Suite struct SQLiteStateStoreTests {
     let directory: TemporaryDirectory
@@ -98,5 +100,99 @@ import Testing
         } throws: { error in
             "\(error)".contains("PostgreSQL state store is not available")
         }
+    }
+}
+
+/// The daily rollups agree with the raw view log, whatever the batches, and are built from
+/// it when a store from before them is migrated.
+@Suite struct UsageRollupTests {
+    let day = 86_400.0
+    let start = Date(timeIntervalSince1970: 1_790_000_000)
+
+    /// 1,000 views over 40 days, 7 items, 9 viewers (one anonymous), in uneven batches.
+    var history: [ViewEvent] {
+        (0..<1000).map { (index: Int) -> ViewEvent in
+            let kind: String = index % 3 == 0 ? "metric" : "report"
+            let viewer: String? = index % 9 == 0 ? nil : "user\(index % 9)"
+            let time: Date = start.addingTimeInterval(Double(index) * 3_456)
+            return ViewEvent(itemKind: kind, itemID: "item\(index % 7)", viewer: viewer, viewedAt: time)
+        }
+    }
+
+    @Test func rollupsMatchTheRawLog() async throws {
+        let directory = try TemporaryDirectory(prefix: "almanac-rollup")
+        let store = try SQLiteStateStore(path: directory.file("state.sqlite"))
+        try await store.migrate()
+        var rest = history[...]
+        var size = 1
+        while !rest.isEmpty {
+            try await store.recordViews(Array(rest.prefix(size)))
+            rest = rest.dropFirst(size)
+            size = size * 3 % 97 + 1
+        }
+        let views = history
+        let last = UsageDay.of(views.last!.viewedAt)
+        let ranges = [(last - 6)...last, (last - 29)...last, (last - 89)...last]
+        let totals = try await store.viewTotals(kind: nil, id: nil, in: ranges)
+        for (key, sums) in totals {
+            for (index, range) in ranges.enumerated() {
+                let expected = views.filter {
+                    "\($0.itemKind)/\($0.itemID)" == key && range.contains(UsageDay.of($0.viewedAt))
+                }.count
+                #expect(sums[index] == expected, "\(key) in \(range)")
+            }
+        }
+        #expect(totals.values.map { $0[2] }.reduce(0, +) == 1000)
+        let one = try await store.viewTotals(kind: "report", id: "item1", in: ranges)
+        #expect(Array(one.keys) == ["report/item1"] && one["report/item1"] == totals["report/item1"])
+
+        let viewers = try await store.uniqueViewers(kind: "report", id: "item1", in: ranges)
+        for (index, range) in ranges.enumerated() {
+            let expected = Set(
+                views.filter {
+                    $0.itemKind == "report" && $0.itemID == "item1" && range.contains(UsageDay.of($0.viewedAt))
+                }
+                .map { $0.viewer ?? "" }
+            ).count
+            #expect(viewers[index] == expected)
+        }
+        let daily = try await store.dailyViews(kind: "report", id: "item1", in: ranges[1])
+        for (day, count) in daily {
+            #expect(
+                count
+                    == views.filter {
+                        $0.itemKind == "report" && $0.itemID == "item1" && UsageDay.of($0.viewedAt) == day
+                    }
+                    .count)
+        }
+    }
+
+    @Test func aStoreFromBeforeTheRollupsIsBackfilled() async throws {
+        let directory = try TemporaryDirectory(prefix: "almanac-rollup")
+        let path = directory.file("state.sqlite")
+        // A v2 store, as the previous release left it: raw views only.
+        let old = try SQLiteStateStore(path: path)
+        try await old.migrate(through: "v2-view-context")
+        let queue = try DatabaseQueue(path: path)
+        try await queue.write { [history] db in
+            for view in history {
+                try db.execute(
+                    sql: "INSERT INTO views (item_kind, item_id, viewer, viewed_at) VALUES (?, ?, ?, ?)",
+                    arguments: [view.itemKind, view.itemID, view.viewer, view.viewedAt.timeIntervalSince1970])
+            }
+        }
+        try queue.close()
+        let store = try SQLiteStateStore(path: path)
+        try await store.migrate()
+        #expect(try await store.appliedMigrations().last == "v3-usage-rollups-lifecycle-actions")
+        let all = try await store.viewCounts(kind: nil, since: nil)
+        #expect(all.values.reduce(0, +) == 1000)
+        #expect(all["report/item1"] == history.filter { $0.itemKind == "report" && $0.itemID == "item1" }.count)
+        let last = UsageDay.of(history.last!.viewedAt)
+        let viewers = try await store.uniqueViewers(kind: "report", id: "item1", in: [(last - 89)...last])
+        #expect(
+            viewers == [
+                Set(history.filter { $0.itemKind == "report" && $0.itemID == "item1" }.map { $0.viewer ?? "" }).count
+            ])
     }
 }
