@@ -76,8 +76,13 @@ struct ActionOptions: ParsableArguments {
     @Argument(help: "The object, as kind/id: report/weekly-kpis, metric/signups, template/customer.")
     var item: ItemArgument
 
-    @Option(name: .customLong("as"), help: "Who acts: a team member's e-mail from the catalog. (env: ALMANAC_USER)")
-    var actor: String? = EnvironmentDefaults.value("USER")
+    @Option(
+        name: .customLong("as"),
+        help: ArgumentHelp("Who acts: a team member's e-mail from the catalog. (env: ALMANAC_USER)", valueName: "email")
+    )
+    var actorOption: String?
+
+    var actor: String? { actorOption ?? EnvironmentDefaults.value("USER") }
 
     @OptionGroup var stores: StoreOptions
 
