@@ -3,6 +3,8 @@ import ArgumentParser
 import Catalog
 import DemoCompany
 import Foundation
+import Lifecycle
+import Storage
 import Warehouse
 
 struct DemoCommand: AsyncParsableCommand {
@@ -94,6 +96,9 @@ struct DemoCommand: AsyncParsableCommand {
                 "Loaded \(counts.values.reduce(0, +).formatted()) rows into \(counts.count) tables in \((ContinuousClock.now - started).formatted(.units(allowed: [.seconds], fractionalPart: .show(length: 1))))."
             )
         }
+        try await DemoUsageHistory.seedIfEmpty(
+            statePath: (dir as NSString).appendingPathComponent("state.sqlite"), catalog: catalog, seed: seed,
+            now: Date())
         if noServe { return }
         var server = server
         server.allowAnonymousLoopback = true
@@ -109,5 +114,86 @@ struct DemoCommand: AsyncParsableCommand {
             dashboards: Serving.Dashboards(
                 warehouse: warehouse ?? warehousePath, artifacts: (dir as NSString).appendingPathComponent("artifacts"),
                 asOf: CalendarDay(parsing: asOf), schedule: true))
+    }
+}
+
+/// A deterministic usage history for the demo company, so its portal opens with the figures a
+/// real one would have: views over the last 120 days by the catalog's people, a few reports
+/// read less and less, two that nobody has opened for months (the retirement candidates on
+/// "My reports"), and one picking up this week (trending).
+enum DemoUsageHistory {
+    /// Reports nobody has opened for 100 days (one active, one deprecated).
+    static let abandoned: Set<String> = ["twitter-campaign-performance", "pricing-launch-review"]
+    /// Read three times as much in the last week.
+    static let rising = "international-growth"
+
+    /// Writes the history into the state store at `path` unless it already holds views.
+    static func seedIfEmpty(statePath path: String, catalog directory: String, seed: UInt64, now: Date) async throws {
+        let state = try SQLiteStateStore(path: path)
+        try await state.migrate()
+        guard try await state.recentViews(limit: 1).isEmpty else { return }
+        guard let catalog = CatalogLoader.load(directory: directory).catalog else { return }
+        // The portal has known the catalog for 200 days, so every report is old enough for the policy.
+        _ = try await state.syncCatalogItems(
+            LifecycleLedger.itemStates(catalog), catalogVersion: catalog.version,
+            at: now.addingTimeInterval(-200 * 86_400))
+        let people = catalog.teams.flatMap { team in team.members.compactMap(\.email).map { (team.id, $0) } }
+        guard !people.isEmpty else { return }
+        var random = seed &+ 0x5DEE_CE66
+        func next() -> Double {
+            random = random &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Double(random >> 11) / Double(1 << 53)
+        }
+        var views: [ViewEvent] = []
+        func add(_ kind: ItemKind, _ id: String, owner: TeamID, perDay: Double, day: Int, sources: Bool = true) {
+            let expected = perDay * (0.6 + 0.8 * next())
+            var count = Int(expected)
+            if next() < expected - Double(count) { count += 1 }
+            for _ in 0..<count {
+                // Two thirds of views come from the owning team.
+                let team = people.filter { $0.0 == owner }
+                let pool = next() < 0.66 && !team.isEmpty ? team : people
+                let person = pool[min(pool.count - 1, Int(next() * Double(pool.count)))]
+                let roll = next()
+                let source: ViewEvent.Source =
+                    !sources ? .direct : roll < 0.25 ? .search : roll < 0.45 ? .home : roll < 0.55 ? .email : .direct
+                views.append(
+                    ViewEvent(
+                        itemKind: kind.rawValue, itemID: id, viewer: person.1,
+                        viewedAt: now.addingTimeInterval(-Double(day) * 86_400 - next() * 86_400), source: source,
+                        channel: next() < 0.08 ? .api : .page))
+            }
+        }
+        // The company's everyday reports first; the rest by name.
+        let everyday = [
+            "growth-overview", "executive-weekly", "revenue-overview", "daily-signups", "sync-health", "support-load",
+            "user-retention", "acquisition-channels",
+        ]
+        let reports = catalog.reports.filter { $0.status.isLive }.sorted {
+            (everyday.firstIndex(of: $0.id.rawValue) ?? everyday.count, $0.id) < (
+                everyday.firstIndex(of: $1.id.rawValue) ?? everyday.count, $1.id
+            )
+        }
+        for (rank, report) in reports.enumerated() {
+            let id = report.id.rawValue
+            // Popularity falls with the rank; a deprecated report fades over the months.
+            let base = max(0.4, 24 / Double(rank + 1)) * (report.status == .deprecated ? 0.3 : 1)
+            for day in 0..<120 {
+                if abandoned.contains(id) && day < 100 { continue }
+                let boost = id == rising && day < 7 ? 3.0 : 1.0
+                add(.report, id, owner: report.owner, perDay: base * boost, day: day)
+            }
+        }
+        for (rank, metric) in catalog.metrics.enumerated() where metric.status.isLive && rank % 3 == 0 {
+            for day in 0..<120 { add(.metric, metric.id.rawValue, owner: metric.owner, perDay: 1.5, day: day) }
+        }
+        for template in catalog.templates {
+            for day in 0..<120 { add(.template, template.id.rawValue, owner: template.owner, perDay: 2, day: day) }
+        }
+        views.sort { $0.viewedAt < $1.viewedAt }
+        for start in stride(from: 0, to: views.count, by: 10_000) {
+            try await state.recordViews(Array(views[start..<min(views.count, start + 10_000)]))
+        }
+        print("Seeded \(views.count.formatted()) views of usage history (120 days) into \(path).")
     }
 }

@@ -44,6 +44,10 @@ struct ServerOptions: ParsableArguments {
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
+    // Benchmarks/view-ingest.sh compares serving with and without counting views.
+    @Flag(help: .hidden)
+    var noViewRecording = false
+
     func validate() throws {
         guard (0...65535).contains(port) else {
             throw ValidationError("--port must be between 0 (any free port) and 65535, got \(port)")
@@ -185,6 +189,7 @@ enum Serving {
         let stateStore = try SQLiteStateStore.open(location: location)
         var environment = PortalEnvironment(
             catalog: store, state: stateStore, renderer: renderer, auth: options.auth, logger: logger)
+        environment.recordsViews = !options.noViewRecording
         if let dashboards {
             let warehouse: any Warehouse
             do {

@@ -25,7 +25,9 @@ struct CatalogController {
         // Each page is registered twice: HTML at its path, JSON under /api.
         page(router, "/", api: "/api/home") { request, context, builder, viewer in
             let events = try await environment.state.recentLifecycleEvents(kind: ItemKind.report.rawValue, limit: 50)
-            let model = builder.home(recentChanges: events.map(Self.change))
+            // The retirement review's bookkeeping (flagged, kept) is not news for the home page.
+            let changes = events.filter { ![.flagged, .unflagged, .kept].contains($0.action) }
+            let model = builder.home(recentChanges: changes.map(Self.change))
             return Rendered(model: model, template: "pages/home", title: "Home", route: .home)
         }
         page(router, "/browse", api: "/api/browse") { request, context, builder, viewer in

@@ -32,6 +32,8 @@ public struct PortalEnvironment: Sendable {
     public let search: SearchIndex
     /// Dashboards of parameterized templates, generated on demand and kept five minutes.
     public let templateRenders = TemplateRenderCache()
+    /// Whether views are counted (benchmarks switch it off to measure what counting costs).
+    public var recordsViews = true
     /// Where search ranking reads popularity from (the view log by default).
     public var popularity: any PopularitySource
     /// Views and unique viewers per item over 7, 30 and 90 days, from the state store's rollups.
@@ -70,6 +72,7 @@ extension PortalEnvironment {
     /// Counts one view: buffered for the state store, and added to the cached usage figures at
     /// once, so "most viewed" and a page's numbers include it before the next refresh.
     func record(_ view: ViewEvent) {
+        guard recordsViews else { return }
         views.record(view)
         usage.count(view)
     }

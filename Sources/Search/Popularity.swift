@@ -21,8 +21,8 @@ public struct Popularity: Sendable, Hashable, Codable {
     }
 }
 
-/// Where search reads popularity from. Usage tracking implements it; until then the
-/// portal adapts its view counts.
+/// Where search reads popularity from; the portal implements it from the usage figures
+/// (`ViewLogPopularity`).
 public protocol PopularitySource: Sendable {
     /// Views per item, keyed by `kind/id` (e.g. `report/weekly-active-users`).
     func popularity() async throws -> [String: Popularity]
