@@ -53,19 +53,19 @@ say "almanac generate --all (as of $AS_OF) into $WORK"
 cp "$WORK/generated.sqlite" "$WORK/on.sqlite"
 cp "$WORK/generated.sqlite" "$WORK/off.sqlite"
 
-start_server() {  # NAME EXTRA-FLAGS...; sets PORT_<NAME> and prints the pid
-    local name=$1; shift
-    local port; port=$(free_port)
+start_server() {  # NAME PORT EXTRA-FLAGS...; prints the pid
+    local name=$1 port=$2; shift 2
     (cd "$REPO" && exec "$ALMANAC" serve --catalog "$REPO/Catalog" --warehouse "$WAREHOUSE" --state "$WORK/$name.sqlite" \
         --artifacts "$ARTIFACTS" --as-of "$AS_OF" --web "$REPO/Web" --port "$port" --allow-anonymous-loopback \
         --no-schedule --log-level error "$@") >"$WORK/$name.log" 2>&1 &
     local pid=$!
-    wait_http "http://127.0.0.1:$port/healthz"
-    eval "PORT_$name=$port"
+    wait_http "http://127.0.0.1:$port/healthz" >&2
     echo "$pid"
 }
-ON_PID=$(start_server on)
-OFF_PID=$(start_server off --no-view-recording)
+PORT_on=$(free_port)
+ON_PID=$(start_server on "$PORT_on")
+PORT_off=$(free_port)
+OFF_PID=$(start_server off "$PORT_off" --no-view-recording)
 say "recording on: pid $ON_PID on 127.0.0.1:$PORT_on; recording off: pid $OFF_PID on 127.0.0.1:$PORT_off"
 for port in "$PORT_on" "$PORT_off"; do
     code=$(curl -s -o "$WORK/page-$port.html" -w '%{http_code}' "http://127.0.0.1:$port/reports/$REPORT")

@@ -25,10 +25,11 @@ public struct UsageTotals: Sendable, Hashable, Codable {
         previous30 == 0 ? nil : (Double(views30) - Double(previous30)) / Double(previous30) * 100
     }
 
-    /// How much faster the last week went than the one before, damped so that two views
-    /// after one do not outrank a report that went from 40 to 120.
+    /// How far the last week rose above the one before, in the week before's standard
+    /// deviations (counts are Poisson-like: √n, with 4 added so small counts are damped):
+    /// 12 → 21 views outranks 2 → 6, and 40 → 120 outranks both.
     public var trendingScore: Double {
-        Double(views7 - previous7) / Double(previous7 + 5)
+        Double(views7 - previous7) / (Double(previous7) + 4).squareRoot()
     }
 }
 

@@ -11,6 +11,14 @@ public struct UsageModel: Encodable, Sendable {
         public var label: String
         public var views: Int
         public var viewers: Int
+        /// The numbers as shown ("2,091").
+        public var viewsText: String
+        public var viewersText: String
+
+        init(label: String, views: Int, viewers: Int) {
+            (self.label, self.views, self.viewers) = (label, views, viewers)
+            (viewsText, viewersText) = (views.formatted(), viewers.formatted())
+        }
     }
     public var rows: [Row]
     /// "1,204 views by 56 people in the last 30 days".

@@ -335,7 +335,8 @@ struct CatalogController {
         return TombstoneError(
             model: builder.tombstone(
                 key, title: title, owner: owner, reason: reason, replacement: replacement,
-                event: retired.map { ($0.at, $0.actor) }))
+                event: retired.map { ($0.at, $0.actor) }),
+            viewer: builder.view.viewer, apiURL: Route.item(key)?.apiPath)
     }
 
     /// Throws the tombstone of an object the catalog once held and no longer does, so an old
@@ -345,7 +346,8 @@ struct CatalogController {
         let events = try await environment.state.lifecycleEvents(kind: kind.rawValue, id: id)
         if let removed = events.first, removed.action == .removed {
             throw TombstoneError(
-                model: builder.removedTombstone(ItemKey(kind, id), title: removed.title, at: removed.at))
+                model: builder.removedTombstone(ItemKey(kind, id), title: removed.title, at: removed.at),
+                viewer: builder.view.viewer, apiURL: Route.item(ItemKey(kind, id))?.apiPath)
         }
     }
 

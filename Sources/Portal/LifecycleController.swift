@@ -11,6 +11,9 @@ import Storage
 /// A retired or removed object's page: answered with 410 Gone, as a page or as JSON.
 struct TombstoneError: Error, Sendable {
     var model: TombstoneModel
+    /// Who asked: the page around the tombstone is theirs (navigation, admin links).
+    var viewer: Viewer
+    var apiURL: String?
 }
 
 /// Lifecycle actions (`POST /lifecycle/{kind}/{id}`, JSON under `/api`) and "My reports".

@@ -59,7 +59,7 @@ struct EdgeMiddleware: RouterMiddleware {
 
     func errorResponse(_ error: any Error, request: Request, context: Context) -> Response {
         if let tombstone = error as? TombstoneError {
-            return tombstoneResponse(tombstone.model, request: request, context: context)
+            return tombstoneResponse(tombstone, request: request)
         }
         let model: ErrorModel
         let status: HTTPResponse.Status
@@ -106,12 +106,14 @@ struct EdgeMiddleware: RouterMiddleware {
 
 extension EdgeMiddleware {
     /// 410 Gone with the tombstone: a page for people, the model as JSON under /api.
-    func tombstoneResponse(_ model: TombstoneModel, request: Request, context: Context) -> Response {
+    func tombstoneResponse(_ tombstone: TombstoneError, request: Request) -> Response {
+        let model = tombstone.model
         if request.uri.path.hasPrefix("/api/") { return JSONResponse.make(model, status: .gone) }
-        let viewer = context.viewer ?? Viewer(user: nil)
-        let builder = PageBuilder(view: CatalogView(catalog.current, viewer: viewer))
+        let builder = PageBuilder(view: CatalogView(catalog.current, viewer: tombstone.viewer))
         let page = Page(
-            layout: builder.layout(title: model.heading, active: nil, apiURL: nil, catalogBroken: false), page: model)
+            layout: builder.layout(
+                title: model.heading, active: nil, apiURL: tombstone.apiURL, catalogBroken: false),
+            page: model)
         guard let html = try? renderer.render(page, template: "pages/tombstone") else {
             return Response(
                 status: .gone, headers: [.contentType: "text/plain; charset=utf-8"],
