@@ -69,7 +69,7 @@ let package = Package(
         // Almanac's own state (views, runs, lifecycle log): protocol + SQLite implementation.
         .target(
             name: "Storage",
-            dependencies: ["AlmanacCore", .product(name: "GRDB", package: "GRDB.swift")]),
+            dependencies: ["AlmanacCore", "SQLiteRows", .product(name: "GRDB", package: "GRDB.swift")]),
         // Usage figures, lifecycle actions (deprecate, retire, transfer, certify) and the
         // retirement review, over the catalog and the state store.
         .target(
@@ -78,14 +78,16 @@ let package = Package(
                 "AlmanacCore", "Catalog", "Storage", .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
+        // Writing many rows fast: statements bound through SQLite's C API on GRDB's statements.
+        .target(
+            name: "SQLiteRows",
+            dependencies: [
+                .product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRDBSQLite", package: "GRDB.swift"),
+            ]),
         // The synthetic demo company's warehouse.
         .target(
             name: "DemoCompany",
-            dependencies: [
-                "AlmanacCore", .product(name: "GRDB", package: "GRDB.swift"),
-                // Rows are bound through SQLite's C API on GRDB's statements: 2M inserts in seconds.
-                .product(name: "GRDBSQLite", package: "GRDB.swift"),
-            ]),
+            dependencies: ["AlmanacCore", "SQLiteRows", .product(name: "GRDB", package: "GRDB.swift")]),
         // Turning catalog data into HTML: routes, view models, templates.
         .target(
             name: "Pages",

@@ -32,7 +32,8 @@ struct StoreOptions: ParsableArguments {
     @Option(help: "The state store. (env: ALMANAC_STATE)")
     var state: String = EnvironmentDefaults.state ?? "var/state.sqlite"
 
-    /// The catalog (with the state store's items synced, as the portal does on start) and the store.
+    /// The catalog and the state store. Only the portal records what the catalog holds (so that
+    /// a different checkout here never rewrites what the portal serves); this reads it.
     func open() async throws -> (CatalogStore, SQLiteStateStore) {
         let store: CatalogStore
         do {
@@ -43,9 +44,6 @@ struct StoreOptions: ParsableArguments {
         }
         let stateStore = try SQLiteStateStore.open(location: state)
         try await stateStore.migrate()
-        let declared = store.declared
-        _ = try await stateStore.syncCatalogItems(
-            LifecycleLedger.itemStates(declared), catalogVersion: declared.version, at: Date())
         return (store, stateStore)
     }
 

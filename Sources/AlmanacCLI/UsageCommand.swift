@@ -38,6 +38,11 @@ struct UsageStaleCommand: AsyncParsableCommand {
             throw ExitCode(1)
         }
         var report = try await RetirementReviewer(lifecycle: service).report()
+        if try await state.catalogItemRecords(kind: ItemKind.report.rawValue).isEmpty {
+            printError(
+                "note: \(stores.state) has no record of when the reports were first seen, so none is old enough "
+                    + "to be a candidate; the portal records it when it starts (almanac serve --state \(stores.state))")
+        }
         if let team {
             report.candidates = report.candidates.filter { $0.owner == team }
             report.kept = report.kept.filter { $0.owner == team }

@@ -49,6 +49,8 @@ public final class CatalogStore: Sendable {
         var overlay = CatalogOverlay()
         /// `declared.applying(overlay)`: what is served.
         var catalog: Catalog
+        /// The newest overlay reload handed out, and the newest one applied.
+        var overlayTickets: (issued: UInt64, applied: UInt64) = (0, 0)
         var status: CatalogStatus
         var fingerprint: String
         var lookDuration: Duration = .zero
@@ -82,10 +84,25 @@ public final class CatalogStore: Sendable {
     /// The lifecycle overlay being applied.
     public var overlay: CatalogOverlay { state.withLock { $0.overlay } }
 
-    /// Serves the files with `overlay` applied from now on; returns whether anything changed.
-    @discardableResult
-    public func setOverlay(_ overlay: CatalogOverlay) -> Bool {
+    /// A ticket for one overlay reload: take it before reading the state store, hand it to
+    /// ``setOverlay(_:ticket:)``, so that a slower reload that read older state cannot replace
+    /// the overlay of one that started after it.
+    public func overlayTicket() -> UInt64 {
         state.withLock { state in
+            state.overlayTickets.issued += 1
+            return state.overlayTickets.issued
+        }
+    }
+
+    /// Serves the files with `overlay` applied from now on, unless a reload that started later
+    /// already set one; returns whether anything changed.
+    @discardableResult
+    public func setOverlay(_ overlay: CatalogOverlay, ticket: UInt64? = nil) -> Bool {
+        state.withLock { state in
+            if let ticket {
+                guard ticket > state.overlayTickets.applied else { return false }
+                state.overlayTickets.applied = ticket
+            }
             guard state.overlay != overlay else { return false }
             state.overlay = overlay
             state.catalog = state.declared.applying(overlay)

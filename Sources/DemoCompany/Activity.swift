@@ -1,6 +1,7 @@
 import AlmanacCore
 import Foundation
 import GRDB
+import SQLiteRows
 
 /// A Fenwick (binary indexed) tree of integer user weights, for weighted sampling of active users.
 struct Fenwick {
@@ -76,7 +77,7 @@ final class ByteTable {
     deinit { storage.deallocate() }
 
     @inline(__always)
-    func bind(_ inserter: RowInserter, _ column: Int32, _ index: Int) {
+    func bind(_ inserter: RowStatement, _ column: Int32, _ index: Int) {
         inserter.bind(column, bytes: storage + offsets[index], count: lengths[index])
     }
 }
@@ -221,12 +222,12 @@ extension WarehouseWriter {
         let severityNames = ByteTable(["warning", "error", "fatal"])
         let errorClasses = ReferenceData.errorKinds.map { ByteTable($0.map(\.errorClass)) }
 
-        let events = try RowInserter(
+        let events = try RowStatement(
             db, table: "events",
             columns: [
                 "event_id", "user_id", "workspace_id", "occurred_at", "event_date", "event_name", "platform", "app_id",
             ])
-        let errors = try RowInserter(
+        let errors = try RowStatement(
             db, table: "error_logs",
             columns: [
                 "error_id", "occurred_at", "error_date", "workspace_id", "user_id", "service", "error_class",

@@ -1,6 +1,7 @@
 import AlmanacCore
 import Foundation
 import GRDB
+import SQLiteRows
 
 /// Writes one warehouse file: opens a temporary database, runs the phases, indexes, renames.
 final class WarehouseWriter {
@@ -116,7 +117,7 @@ final class WarehouseWriter {
 
     private func writeReference(_ db: Database, counts: inout [String: Int]) throws {
         let total = ReferenceData.cities.count + ReferenceData.apps.count + ReferenceData.campaigns.count
-        let cities = try RowInserter(db, table: "cities", columns: ["city", "country", "region", "population"])
+        let cities = try RowStatement(db, table: "cities", columns: ["city", "country", "region", "population"])
         for city in ReferenceData.cities {
             cities.bind(1, city.name)
             cities.bind(2, city.country)
@@ -124,7 +125,7 @@ final class WarehouseWriter {
             cities.bind(4, city.population)
             try cities.insert()
         }
-        let apps = try RowInserter(
+        let apps = try RowStatement(
             db, table: "apps", columns: ["app_id", "name", "slug", "developer", "category", "launched_on"])
         for (index, app) in ReferenceData.apps.enumerated() {
             apps.bind(1, index + 1)
@@ -135,7 +136,7 @@ final class WarehouseWriter {
             apps.bind(6, app.launchedOn)
             try apps.insert()
         }
-        let campaigns = try RowInserter(
+        let campaigns = try RowStatement(
             db, table: "campaigns",
             columns: ["campaign_id", "name", "slug", "channel", "started_on", "ended_on", "budget_usd"])
         for (index, campaign) in ReferenceData.campaigns.enumerated()
@@ -157,7 +158,7 @@ final class WarehouseWriter {
     }
 
     private func writeWorkspaces(_ db: Database, population: Population, counts: inout [String: Int]) throws {
-        let inserter = try RowInserter(
+        let inserter = try RowStatement(
             db, table: "workspaces",
             columns: [
                 "workspace_id", "domain", "name", "industry", "country", "city", "tier", "plan", "seats", "created_at",
@@ -186,7 +187,7 @@ final class WarehouseWriter {
     }
 
     private func writeUsers(_ db: Database, population: Population, counts: inout [String: Int]) throws {
-        let inserter = try RowInserter(
+        let inserter = try RowStatement(
             db, table: "users",
             columns: [
                 "user_id", "workspace_id", "signed_up_at", "signup_date", "channel", "campaign_id", "platform",
@@ -227,7 +228,7 @@ final class WarehouseWriter {
     }
 
     private func writeExperiments(_ db: Database, population: Population, counts: inout [String: Int]) throws {
-        let experiments = try RowInserter(
+        let experiments = try RowStatement(
             db, table: "experiments",
             columns: ["experiment_id", "name", "hypothesis", "started_on", "ended_on", "status"])
         for window in population.experiments {
@@ -239,7 +240,7 @@ final class WarehouseWriter {
             experiments.bind(6, window.concluded ? "concluded" : "running")
             try experiments.insert()
         }
-        let assignments = try RowInserter(
+        let assignments = try RowStatement(
             db, table: "experiment_assignments",
             columns: ["experiment_id", "user_id", "variant", "assigned_at", "assigned_on"])
         let stamp = UnsafeMutablePointer<UInt8>.allocate(capacity: 19)
@@ -253,7 +254,7 @@ final class WarehouseWriter {
             assignments.bind(5, bytes: stamp, count: 10)
             try assignments.insert()
         }
-        let conversions = try RowInserter(
+        let conversions = try RowStatement(
             db, table: "experiment_conversions",
             columns: ["experiment_id", "user_id", "goal", "converted_at", "converted_on"])
         let sorted = population.conversions.sorted { $0.at != $1.at ? $0.at < $1.at : $0.user < $1.user }
@@ -277,7 +278,7 @@ final class WarehouseWriter {
     ) throws {
         let total = billing.subscriptions.count + billing.events.count + billing.months.count
         var done = 0
-        let subscriptions = try RowInserter(
+        let subscriptions = try RowStatement(
             db, table: "subscriptions",
             columns: ["subscription_id", "workspace_id", "plan", "seats", "mrr_usd", "started_on", "ended_on"])
         let ordered = billing.subscriptions.indices.sorted {
@@ -299,7 +300,7 @@ final class WarehouseWriter {
         done += ordered.count
         progress.update("billing", completed: done, total: total)
 
-        let events = try RowInserter(
+        let events = try RowStatement(
             db, table: "billing_events",
             columns: [
                 "billing_event_id", "workspace_id", "occurred_on", "kind", "plan_from", "plan_to", "seats_delta",
@@ -325,7 +326,7 @@ final class WarehouseWriter {
         done += orderedEvents.count
         progress.update("billing", completed: done, total: total)
 
-        let months = try RowInserter(
+        let months = try RowStatement(
             db, table: "mrr_monthly", columns: ["month", "workspace_id", "plan", "seats", "mrr_usd"])
         for row in billing.months {
             months.bind(1, CivilCalendar.dateString(row.month))
@@ -348,7 +349,7 @@ final class WarehouseWriter {
     /// One CRM account per major and mid workspace; declining majors are red.
     private func writeCRM(_ db: Database, billing: Billing, population: Population) throws -> Int {
         var rng = Rng(seed: plan.seed, stream: 8)
-        let inserter = try RowInserter(
+        let inserter = try RowStatement(
             db, table: "crm_accounts",
             columns: [
                 "account_id", "workspace_id", "account_name", "account_owner", "owner_email", "segment", "renewal_on",
@@ -392,7 +393,7 @@ final class WarehouseWriter {
     /// Daily spend of each campaign over the days of history it ran.
     private func writeAdSpend(_ db: Database, population: Population, counts: inout [String: Int]) throws {
         var rng = Rng(seed: plan.seed, stream: 9)
-        let inserter = try RowInserter(
+        let inserter = try RowStatement(
             db, table: "ad_spend", columns: ["campaign_id", "spend_date", "impressions", "clicks", "spend_usd"])
         var rows = 0
         for (index, campaign) in ReferenceData.campaigns.enumerated() {

@@ -103,20 +103,29 @@ public enum LifecycleExport {
     }
 
     /// Replaces, inserts or removes top-level `key:` lines (with their continuation lines),
-    /// leaving comments and everything else as written.
+    /// leaving comments and everything else as written, in the file's own line endings.
     static func apply(_ keys: [(key: String, value: String?)], to text: String) -> String {
-        var lines = text.components(separatedBy: "\n")
+        let newline = text.contains("\r\n") ? "\r\n" : "\n"
+        var lines = text.components(separatedBy: newline)
         if lines.last == "" { lines.removeLast() }
         func isTopLevel(_ line: String, _ key: String) -> Bool { line.hasPrefix("\(key):") }
+        func isBlank(_ line: String) -> Bool { line.allSatisfy(\.isWhitespace) }
+        /// The end of the value that starts at `index`: the indented (or blank, inside a block
+        /// scalar) lines after it.
         func continuationEnd(after index: Int) -> Int {
             var end = index + 1
-            while end < lines.count, lines[end].first == " " || lines[end].first == "\t" || lines[end].isEmpty {
-                if lines[end].isEmpty, end + 1 < lines.count, lines[end + 1].first != " " { break }
+            while end < lines.count, lines[end].first == " " || lines[end].first == "\t" || isBlank(lines[end]) {
+                if isBlank(lines[end]) {
+                    // A blank line belongs to the value only if an indented line follows it.
+                    var next = end + 1
+                    while next < lines.count, isBlank(lines[next]) { next += 1 }
+                    guard next < lines.count, lines[next].first == " " || lines[next].first == "\t" else { break }
+                }
                 end += 1
             }
             return end
         }
-        var inserted: Int?
+        var previousKey: String?
         for (key, value) in keys {
             if let index = lines.firstIndex(where: { isTopLevel($0, key) }) {
                 let end = continuationEnd(after: index)
@@ -126,20 +135,20 @@ public enum LifecycleExport {
                     lines.removeSubrange(index..<end)
                 }
             } else if let value {
-                // Next to the status (or the owner), where a reader looks for it.
+                // After the key written just before (found again: earlier edits move lines), else next
+                // to the status or the owner, where a reader looks for it.
                 let anchor =
-                    lines.firstIndex { isTopLevel($0, "status") } ?? lines.firstIndex { isTopLevel($0, "owner") }
+                    previousKey.flatMap { key in lines.firstIndex { isTopLevel($0, key) } }
+                    ?? lines.firstIndex { isTopLevel($0, "status") } ?? lines.firstIndex { isTopLevel($0, "owner") }
                 if let anchor {
-                    // After the key inserted last, so new keys keep the patch's order.
-                    let position = inserted.map { $0 + 1 } ?? continuationEnd(after: anchor)
-                    lines.insert("\(key): \(value)", at: position)
-                    inserted = position
+                    lines.insert("\(key): \(value)", at: continuationEnd(after: anchor))
                 } else {
                     lines.append("\(key): \(value)")
                 }
             }
+            if value != nil { previousKey = key }
         }
-        return lines.joined(separator: "\n") + "\n"
+        return lines.joined(separator: newline) + newline
     }
 
     /// A YAML double-quoted scalar (JSON's string syntax is a subset of it).

@@ -5,55 +5,100 @@ public import Storage
 
 /// Folds the state store's lifecycle actions into the overlay the portal serves.
 ///
-/// Actions apply in the order they were taken. An action older than the last time the
-/// item's file changed its lifecycle fields (status, owner, certification) gives way to the
-/// file: once `almanac lifecycle export --write` is committed, or someone edits the status in
-/// git, the file speaks. Entries that only repeat what the file says are dropped, so the
-/// overlay is empty when git and the portal agree.
+/// Actions apply in the order they were taken, field by field (status with its reason and
+/// replacement; owner; certification). When a file changes a field, the file speaks for that
+/// field from then on: the actions taken before the change give way to it. Except when the
+/// file only caught up with an action (`almanac lifecycle export --write`, committed and
+/// deployed later): then the actions up to the one whose value the file now says give way,
+/// and any taken after that one still apply, so nothing decided in the portal is lost while
+/// an export is on its way through git. Entries that only repeat what the file says are
+/// dropped, so the overlay is empty when git and the portal agree.
 public enum LifecycleLedger {
+    /// The lifecycle fields, as the state store names them.
+    public enum Field: String, CaseIterable, Sendable {
+        case status, owner, certified
+    }
+
+    /// The field an action sets, and the value it sets it to (as the store's text).
+    static func effect(of event: LifecycleEvent) -> (Field, String)? {
+        switch event.action {
+        case .activated, .restored:
+            (.status, statusText(CatalogOverlay.StatusChange(status: .active)))
+        case .deprecated:
+            (.status, statusText(.init(status: .deprecated, reason: event.detail, replacement: event.replacement)))
+        case .retired:
+            (.status, statusText(.init(status: .retired, reason: event.detail, replacement: event.replacement)))
+        case .ownershipTransferred: event.value.map { (.owner, $0) }
+        case .certified: (.certified, "true")
+        case .uncertified: (.certified, "false")
+        case .added, .changed, .removed, .kept, .flagged, .unflagged: nil
+        }
+    }
+
+    static func statusText(_ change: CatalogOverlay.StatusChange) -> String {
+        [change.status.rawValue, change.reason ?? "", change.replacement ?? ""].joined(separator: "\u{1F}")
+    }
+
     public static func overlay(
         actions: [LifecycleEvent], records: [CatalogItemRecord], declared catalog: Catalog
     ) -> CatalogOverlay {
-        let declaredAt = Dictionary(
-            records.map { ("\($0.kind)/\($0.id)", $0.declaredAt) }, uniquingKeysWith: { first, _ in first })
-        var entries: [ItemKey: CatalogOverlay.Entry] = [:]
+        let marks = Dictionary(
+            records.map { ("\($0.kind)/\($0.id)", $0.declaredMarks) }, uniquingKeysWith: { first, _ in first })
+        var perItem: [ItemKey: [LifecycleEvent]] = [:]
         for event in actions.sorted(by: { ($0.id ?? 0) < ($1.id ?? 0) }) {
             guard let kind = ItemKind(rawValue: event.itemKind) else { continue }
-            if let changedAt = declaredAt["\(event.itemKind)/\(event.itemID)"], event.at < changedAt { continue }
-            let key = ItemKey(kind, event.itemID)
-            var entry = entries[key] ?? CatalogOverlay.Entry()
-            switch event.action {
-            case .activated, .restored:
-                entry.status = CatalogOverlay.StatusChange(status: .active)
-            case .deprecated:
-                entry.status = CatalogOverlay.StatusChange(
-                    status: .deprecated, reason: event.detail, replacement: event.replacement)
-            case .retired:
-                entry.status = CatalogOverlay.StatusChange(
-                    status: .retired, reason: event.detail, replacement: event.replacement)
-            case .ownershipTransferred:
-                entry.owner = event.value.map { TeamID($0) }
-            case .certified:
-                entry.certified = true
-            case .uncertified:
-                entry.certified = false
-            case .added, .changed, .removed, .kept, .flagged, .unflagged:
-                continue
+            perItem[ItemKey(kind, event.itemID), default: []].append(event)
+        }
+        var entries: [ItemKey: CatalogOverlay.Entry] = [:]
+        for (key, events) in perItem {
+            guard let declared = declared(key, in: catalog) else { continue }
+            let declaredFields = fields(declared)
+            var entry = CatalogOverlay.Entry()
+            for field in Field.allCases {
+                let changes = events.compactMap { event in
+                    effect(of: event).flatMap { $0.0 == field ? (event, $0.1) : nil }
+                }
+                guard !changes.isEmpty else { continue }
+                // The file changed this field after the actions up to `mark` were taken.
+                let mark = marks["\(key.kind.rawValue)/\(key.id)"]?[field.rawValue] ?? 0
+                let before = changes.filter { ($0.0.id ?? 0) <= mark }
+                let caughtUp = before.last { $0.1 == declaredFields[field.rawValue] }
+                let cutoff = caughtUp.flatMap { $0.0.id } ?? mark
+                guard let last = changes.last(where: { ($0.0.id ?? 0) > cutoff })?.0 else { continue }
+                switch field {
+                case .status:
+                    let status: ReportStatus =
+                        switch last.action {
+                        case .deprecated: .deprecated
+                        case .retired: .retired
+                        default: .active
+                        }
+                    let change =
+                        status == .active
+                        ? CatalogOverlay.StatusChange(status: .active)
+                        : CatalogOverlay.StatusChange(
+                            status: status, reason: last.detail, replacement: last.replacement)
+                    if change != declared.status { entry.status = change }
+                case .owner:
+                    let owner = last.value.map { TeamID($0) }
+                    if owner != declared.owner { entry.owner = owner }
+                case .certified:
+                    let certified = last.action == .certified
+                    if certified != declared.certified { entry.certified = certified }
+                }
             }
             entries[key] = entry
         }
-        // Drop what the files already say.
-        for (key, entry) in entries {
-            var trimmed = entry
-            let declared = Self.declared(key, in: catalog)
-            if let declared {
-                if trimmed.status == declared.status { trimmed.status = nil }
-                if trimmed.owner == declared.owner { trimmed.owner = nil }
-                if trimmed.certified == declared.certified { trimmed.certified = nil }
-            }
-            entries[key] = declared == nil ? nil : trimmed
-        }
         return CatalogOverlay(entries: entries)
+    }
+
+    /// An entry's fields as the store's text (``CatalogItemState/declared``).
+    static func fields(_ entry: CatalogOverlay.Entry) -> [String: String] {
+        var fields: [String: String] = [:]
+        if let status = entry.status { fields[Field.status.rawValue] = statusText(status) }
+        if let owner = entry.owner { fields[Field.owner.rawValue] = owner.rawValue }
+        if let certified = entry.certified { fields[Field.certified.rawValue] = certified ? "true" : "false" }
+        return fields
     }
 
     /// The lifecycle fields an object's file declares, in overlay form; `nil` when the
@@ -82,17 +127,10 @@ public enum LifecycleLedger {
         }
     }
 
-    /// The declared lifecycle fields as one string, for the state store to notice when a
-    /// file changes them (``CatalogItemState/declared``).
-    public static func declaredText(_ key: ItemKey, in catalog: Catalog) -> String {
-        guard let entry = declared(key, in: catalog) else { return "" }
-        return [
-            entry.status.map { "status=\($0.status.rawValue)" },
-            entry.status?.reason.map { "reason=\($0)" },
-            entry.status?.replacement.map { "replaced_by=\($0)" },
-            entry.owner.map { "owner=\($0.rawValue)" },
-            entry.certified.map { "certified=\($0)" },
-        ].compactMap { $0 }.joined(separator: "\n")
+    /// The declared lifecycle fields by name, for the state store to notice when a file
+    /// changes one of them (``CatalogItemState/declared``).
+    public static func declaredFields(_ key: ItemKey, in catalog: Catalog) -> [String: String] {
+        declared(key, in: catalog).map(fields) ?? [:]
     }
 }
 
@@ -117,7 +155,7 @@ extension LifecycleLedger {
             items.append(
                 CatalogItemState(
                     kind: kind.rawValue, id: id, digest: catalog.itemDigests[key] ?? "", title: title, owner: owner,
-                    declared: declaredText(key, in: catalog)))
+                    declared: declaredFields(key, in: catalog)))
         }
         for team in catalog.teams { add(.team, team.id.rawValue, team.name, nil) }
         for source in catalog.sources { add(.source, source.id.rawValue, source.name, source.owner.rawValue) }

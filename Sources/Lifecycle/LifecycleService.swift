@@ -110,10 +110,11 @@ public struct LifecycleService: Sendable {
     /// Re-reads every action and applies the overlay; returns whether what is served changed.
     @discardableResult
     public func reloadOverlay() async throws -> Bool {
+        let ticket = catalog.overlayTicket()
         let actions = try await state.lifecycleActions()
         let records = try await state.catalogItemRecords(kind: nil)
         let overlay = LifecycleLedger.overlay(actions: actions, records: records, declared: catalog.declared)
-        return catalog.setOverlay(overlay)
+        return catalog.setOverlay(overlay, ticket: ticket)
     }
 
     /// Whether `viewer` may act on objects owned by `owner`: its members and admins may.
@@ -213,12 +214,11 @@ public struct LifecycleService: Sendable {
                 event.replacement = replacement
             }
             if action == .retire, request.kind == .metric, event.replacement == nil {
-                let users = lineage(of: MetricID(request.id), in: catalog)
-                if !users.isEmpty {
+                let users = lineage(of: MetricID(request.id), in: view)
+                if !users.visible.isEmpty || users.hidden > 0 {
                     throw .invalid(
                         field: "replacement",
-                        "metric '\(request.id)' is used by \(users.joined(separator: ", ")); name the metric that replaces it"
-                    )
+                        "metric '\(request.id)' is used by \(describe(users)); name the metric that replaces it")
                 }
             }
         case .restore:
@@ -227,14 +227,16 @@ public struct LifecycleService: Sendable {
             guard let team = request.team?.trimmingCharacters(in: .whitespaces).nilIfEmpty else {
                 throw .invalid(field: "team", "name the team that takes it over")
             }
-            guard let target = catalog.team(TeamID(team)) else {
-                throw .invalid(field: "team", "there is no team '\(team)'")
+            guard let target = view.team(TeamID(team)) else {
+                throw .invalid(field: "team", "there is no team '\(team)' that you can see")
             }
             guard target.id != owner else { throw .conflict("\(what) is already owned by \(target.name)") }
             event.value = target.id.rawValue
             event.detail = reason ?? "from \(owner.rawValue) to \(target.id.rawValue)"
         case .certify, .uncertify:
-            try requireStatus([.active, .draft, .deprecated], "a metric that is not retired can be certified")
+            try requireStatus(
+                [.active, .draft, .deprecated],
+                "a metric that is not retired can be \(action == .certify ? "certified" : "uncertified")")
             if certified == (action == .certify) {
                 throw .conflict("\(what) is already \(action == .certify ? "certified" : "not certified")")
             }
@@ -248,13 +250,26 @@ public struct LifecycleService: Sendable {
 
     /// Live reports, templates and ratio metrics that use `metric`: what retiring it would break.
     public static func lineage(of metric: MetricID, in catalog: Catalog) -> [String] {
+        lineage(of: metric, in: CatalogView(catalog, viewer: Viewer(user: nil, isAdmin: true))).visible
+    }
+
+    /// What uses `metric` that `view`'s viewer may see, named, and how many more they may not.
+    public static func lineage(of metric: MetricID, in view: CatalogView) -> (visible: [String], hidden: Int) {
+        let catalog = view.catalog
         let reports = catalog.reports.filter { $0.status.isLive && $0.metrics.contains(metric) }
-            .map { "report '\($0.id)'" }
-        let templates = catalog.templates.filter { $0.metrics.contains(metric) }.map { "template '\($0.id)'" }
-        let ratios = catalog.metrics.filter {
-            $0.status.isLive && ($0.numerator == metric || $0.denominator == metric)
-        }.map { "metric '\($0.id)'" }
-        return reports + templates + ratios
+        let templates = catalog.templates.filter { $0.metrics.contains(metric) }
+        let ratios = catalog.metrics.filter { $0.status.isLive && ($0.numerator == metric || $0.denominator == metric) }
+        let visible =
+            reports.filter(view.canSee).map { "report '\($0.id)'" }
+            + templates.filter(view.canSee).map { "template '\($0.id)'" }
+            + ratios.filter(view.canSee).map { "metric '\($0.id)'" }
+        return (visible, reports.count + templates.count + ratios.count - visible.count)
+    }
+
+    /// "report 'a', template 'b' and 2 more you cannot see".
+    static func describe(_ lineage: (visible: [String], hidden: Int)) -> String {
+        let hidden = lineage.hidden == 0 ? [] : ["\(lineage.hidden) more you cannot see"]
+        return (lineage.visible + hidden).joined(separator: ", ")
     }
 }
 

@@ -51,18 +51,11 @@ public enum RetirementRule {
     ) -> RetirementReport {
         let policy = catalog.settings.retirement
         let today = CalendarDay(now)
-        var flaggedAt: [String: Date] = [:]
+        let flaggedAt = openFlags(actions: actions, records: records)
         var keptUntil: [String: (CalendarDay, String?)] = [:]
-        for event in actions where event.itemKind == ItemKind.report.rawValue {
-            switch event.action {
-            case .flagged: flaggedAt[event.itemID] = flaggedAt[event.itemID] ?? event.at
-            case .unflagged, .restored, .activated: flaggedAt[event.itemID] = nil
-            case .kept:
-                flaggedAt[event.itemID] = nil
-                if let until = event.value.flatMap(CalendarDay.init(parsing:)) {
-                    keptUntil[event.itemID] = (until, event.actor)
-                }
-            default: break
+        for event in actions where event.itemKind == ItemKind.report.rawValue && event.action == .kept {
+            if let until = event.value.flatMap(CalendarDay.init(parsing:)) {
+                keptUntil[event.itemID] = (until, event.actor)
             }
         }
         var candidates: [RetirementCandidate] = []
@@ -73,7 +66,7 @@ public enum RetirementRule {
             let key = "report/\(id)"
             guard let record = records[key] else { continue }
             let age = Int((now.timeIntervalSince(record.firstSeenAt) / 86_400).rounded(.down))
-            guard age * 86_400 >= policy.olderThan.seconds else { continue }
+            guard now.timeIntervalSince(record.firstSeenAt) > Double(policy.olderThan.seconds) else { continue }
             let views = windowViews[key] ?? 0
             guard views < policy.fewerThan else { continue }
             if case (let until, let by)? = keptUntil[id], until >= today {
@@ -95,6 +88,23 @@ public enum RetirementRule {
         candidates.sort { ($0.owner, $0.viewsInWindow, $0.id) < ($1.owner, $1.viewsInWindow, $1.id) }
         return RetirementReport(policy: policy, candidates: candidates, kept: kept, reviewed: live.count)
     }
+
+    /// Reports flagged by the review and not since unflagged, kept, restored or activated, with
+    /// when they were flagged. A flag older than a change of the report's status in its file
+    /// is void: the owners decided in git.
+    public static func openFlags(actions: [LifecycleEvent], records: [String: CatalogItemRecord]) -> [String: Date] {
+        var flaggedAt: [String: Date] = [:]
+        for event in actions where event.itemKind == ItemKind.report.rawValue {
+            switch event.action {
+            case .flagged:
+                let mark = records["report/\(event.itemID)"]?.declaredMarks[LifecycleLedger.Field.status.rawValue] ?? 0
+                if (event.id ?? .max) > mark { flaggedAt[event.itemID] = flaggedAt[event.itemID] ?? event.at }
+            case .unflagged, .kept, .restored, .activated: flaggedAt[event.itemID] = nil
+            default: break
+            }
+        }
+        return flaggedAt
+    }
 }
 
 /// Runs the retirement policy over the state store: lists candidates, and (in the portal,
@@ -111,15 +121,24 @@ public struct RetirementReviewer: Sendable {
         let now = lifecycle.now()
         let catalog = lifecycle.catalog.current
         let window = UsageDay.last(max(1, catalog.settings.retirement.window.seconds / 86_400), endingOn: now)
-        let ranges = [window, UsageDay.last(30, endingOn: now), UsageDay.last(90, endingOn: now)]
-        let sums = try await state.viewTotals(kind: ItemKind.report.rawValue, id: nil, in: ranges)
-        let records = try await state.catalogItemRecords(kind: ItemKind.report.rawValue)
+        let kind = ItemKind.report.rawValue
+        // The rule needs one figure per report; the 30- and 90-day figures shown beside a candidate
+        // are read for the candidates alone.
+        let views = try await state.viewTotals(kind: kind, id: nil, in: [window]).mapValues { $0[0] }
+        let records = try await state.catalogItemRecords(kind: kind)
         let actions = try await state.lifecycleActions()
-        return RetirementRule.evaluate(
-            catalog: catalog, windowViews: sums.mapValues { $0[0] },
-            totals: sums.mapValues { UsageTotals(views30: $0[1], views90: $0[2]) },
+        var report = RetirementRule.evaluate(
+            catalog: catalog, windowViews: views, totals: [:],
             records: Dictionary(records.map { ("\($0.kind)/\($0.id)", $0) }, uniquingKeysWith: { first, _ in first }),
             actions: actions, now: now)
+        let display = [UsageDay.last(30, endingOn: now), UsageDay.last(90, endingOn: now)]
+        for index in report.candidates.indices where views["\(kind)/\(report.candidates[index].id)"] != nil {
+            let sums = try await state.viewTotals(kind: kind, id: report.candidates[index].id, in: display)
+            let figures = sums.values.first ?? [0, 0]
+            report.candidates[index].views30 = figures[0]
+            report.candidates[index].views90 = figures[1]
+        }
+        return report
     }
 
     /// What one review did.
@@ -144,14 +163,13 @@ public struct RetirementReviewer: Sendable {
         let catalog = lifecycle.catalog.current
         let report = try await report()
         let actions = try await state.lifecycleActions()
-        var open = Set<String>()
-        for event in actions where event.itemKind == ItemKind.report.rawValue {
-            switch event.action {
-            case .flagged: open.insert(event.itemID)
-            case .unflagged, .kept, .restored, .activated: open.remove(event.itemID)
-            default: break
-            }
-        }
+        let records = try await state.catalogItemRecords(kind: ItemKind.report.rawValue)
+        let open = Set(
+            RetirementRule.openFlags(
+                actions: actions,
+                records: Dictionary(
+                    records.map { ("\($0.kind)/\($0.id)", $0) }, uniquingKeysWith: { first, _ in first })
+            ).keys)
         var outcome = Outcome()
         let policy = catalog.settings.retirement
         let rule = "fewer than \(policy.fewerThan) views in the last \(policy.window)"
@@ -163,7 +181,8 @@ public struct RetirementReviewer: Sendable {
             outcome.flagged.append(candidate.id)
         }
         let stillCandidates = Set(report.candidates.map(\.id))
-        for id in open.sorted() where !stillCandidates.contains(id) {
+        // Reports deleted from the catalog keep their last history entry (their tombstone says "removed").
+        for id in open.sorted() where !stillCandidates.contains(id) && catalog.report(ReportID(id)) != nil {
             let title = catalog.report(ReportID(id))?.title ?? id
             let kept = report.kept.contains { $0.id == id }
             if kept { continue }

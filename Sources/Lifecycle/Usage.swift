@@ -126,7 +126,7 @@ public final class UsageService: Sendable {
         // NB: no flush here: an item's page shows its figures up to the last flush (a second).
         let sums = try await state.viewTotals(kind: kind, id: id, in: ranges)
         let row = sums[key] ?? [0, 0, 0, 0, 0]
-        let viewers = try await state.uniqueViewers(kind: kind, id: id, in: Array(ranges.prefix(3)))
+        let viewers = try await state.uniqueViewers(kind: kind, id: id, since: ranges.prefix(3).map(\.lowerBound))
         let days = ranges[2]
         let perDay = try await state.dailyViews(kind: kind, id: id, in: days)
         return ItemUsage(

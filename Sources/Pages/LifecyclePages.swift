@@ -55,7 +55,8 @@ public struct LifecycleControlsModel: Encodable, Sendable {
     public var teams: [OptionModel]
     /// Live objects of the same kind that could replace it.
     public var replacements: [OptionModel]
-    /// Metrics: what uses it (retiring it then needs a replacement).
+    /// Metrics: what uses it (retiring it then needs a replacement): what the viewer may see by
+    /// name, the rest as a count.
     public var usedBy: [String]
     public var keepFor: String
 }
@@ -198,7 +199,7 @@ extension PageBuilder {
         var status: ReportStatus = .active
         var certified = false
         var replacements: [OptionModel] = []
-        var usedBy: [String] = []
+        var usedBy: (visible: [String], hidden: Int) = ([], 0)
         switch key.kind {
         case .report:
             guard let report = view.report(ReportID(key.id)) else { return nil }
@@ -212,7 +213,7 @@ extension PageBuilder {
             replacements = view.metrics.filter { $0.status.isLive && $0.id != metric.id }.map {
                 OptionModel(value: $0.id.rawValue, label: $0.name)
             }
-            usedBy = LifecycleService.lineage(of: metric.id, in: catalog)
+            usedBy = LifecycleService.lineage(of: metric.id, in: view)
         case .template:
             guard let template = view.template(TemplateID(key.id)) else { return nil }
             owner = template.owner
@@ -229,10 +230,11 @@ extension PageBuilder {
             canRestore: lifecycle && (status == .deprecated || status == .retired),
             canTransfer: true,
             canCertify: key.kind == .metric && !certified && status != .retired,
-            canUncertify: key.kind == .metric && certified,
+            canUncertify: key.kind == .metric && certified && status != .retired,
             canKeep: key.kind == .report && status.isLive,
-            teams: catalog.teams.filter { $0.id != owner }.map { OptionModel(value: $0.id.rawValue, label: $0.name) },
-            replacements: replacements, usedBy: usedBy,
+            teams: view.teams.filter { $0.id != owner }.map { OptionModel(value: $0.id.rawValue, label: $0.name) },
+            replacements: replacements,
+            usedBy: usedBy.visible + (usedBy.hidden > 0 ? ["\(usedBy.hidden) more you cannot see"] : []),
             keepFor: catalog.settings.retirement.keepFor.description)
     }
 
@@ -284,8 +286,10 @@ extension PageBuilder {
             policyText +=
                 " Candidates nobody keeps are deprecated automatically \(grace) after they were first flagged."
         }
-        let candidates = Dictionary(grouping: review.candidates, by: \.owner)
-        let kept = Dictionary(grouping: review.kept, by: \.owner)
+        // Only what the viewer may see is named or counted.
+        let candidates = Dictionary(
+            grouping: review.candidates.filter { view.report(ReportID($0.id)) != nil }, by: \.owner)
+        let kept = Dictionary(grouping: review.kept.filter { view.report(ReportID($0.id)) != nil }, by: \.owner)
         let models = teams.map { team -> MyTeamModel in
             let teamCandidates = candidates[team.id.rawValue] ?? []
             let candidateIDs = Set(teamCandidates.map(\.id))

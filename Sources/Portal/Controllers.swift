@@ -24,7 +24,7 @@ struct CatalogController {
     func addRoutes(to router: Router<AppRequestContext>) {
         // Each page is registered twice: HTML at its path, JSON under /api.
         page(router, "/", api: "/api/home") { request, context, builder, viewer in
-            let events = try await environment.state.recentLifecycleEvents(kind: ItemKind.report.rawValue, limit: 50)
+            let events = try await environment.state.recentLifecycleEvents(kind: ItemKind.report.rawValue, limit: 200)
             // The retirement review's bookkeeping (flagged, kept) is not news for the home page.
             let changes = events.filter { ![.flagged, .unflagged, .kept].contains($0.action) }
             let model = builder.home(recentChanges: changes.map(Self.change))
@@ -104,7 +104,7 @@ struct CatalogController {
                     let hidden = builder.view.hiddenPanels(template.panels)
                     let key = TemplateRenderCache.Key(
                         template: template.id.rawValue, values: bound.mapValues(\.plainText),
-                        catalogVersion: catalog.version, asOf: configuration.asOf().description,
+                        catalogVersion: catalog.revision, asOf: configuration.asOf().description,
                         access: template.access, hiddenPanels: hidden.sorted())
                     do {
                         model.dashboardHTML = try await templateRenders.html(for: key) { [title] in
@@ -344,7 +344,8 @@ struct CatalogController {
     private func throwTombstoneIfRemoved(_ kind: ItemKind, _ id: String, builder: PageBuilder) async throws {
         guard !builder.catalog.contains(ItemKey(kind, id)) else { return }
         let events = try await environment.state.lifecycleEvents(kind: kind.rawValue, id: id)
-        if let removed = events.first, removed.action == .removed {
+        // The newest thing the catalog did to it (lifecycle bookkeeping may come after).
+        if let removed = events.first(where: { $0.action.isCatalogSync }), removed.action == .removed {
             throw TombstoneError(
                 model: builder.removedTombstone(ItemKey(kind, id), title: removed.title, at: removed.at),
                 viewer: builder.view.viewer, apiURL: Route.item(ItemKey(kind, id))?.apiPath)

@@ -196,9 +196,13 @@ struct LifecycleController {
         }
         if let origin = request.headers[.origin] {
             guard origin != "null", let url = URL(string: origin), let host = url.host else { throw refuse }
-            let authority = url.port.map { "\(host):\($0)" } ?? host
-            let requested = request.head.authority ?? ""
-            guard authority.lowercased() == requested.lowercased() else { throw refuse }
+            let authority = (url.port.map { "\(host):\($0)" } ?? host).lowercased()
+            // Behind a proxy that rewrites Host, the address the browser used is X-Forwarded-Host (a
+            // cross-site page cannot set it: a custom header needs a CORS preflight the portal never grants).
+            let forwarded = request.headers[HTTPField.Name("X-Forwarded-Host")!]?.split(separator: ",").first
+                .map { $0.trimmingCharacters(in: .whitespaces) }
+            let accepted = [request.head.authority, forwarded].compactMap { $0?.lowercased() }
+            guard accepted.contains(authority) else { throw refuse }
         }
     }
 }

@@ -70,41 +70,58 @@ enum StateMigrations {
         Migration(
             name: "v3-usage-rollups-lifecycle-actions",
             sqlite: """
-                -- Views per item and UTC day (day = unix seconds / 86400), kept with the raw views
-                -- in the same transaction: usage figures and the staleness scan read these, not
-                -- the raw log. Keyed by day first so "the last D days" of every item is one range.
+                -- Usage figures never read the raw log: it is kept for the record (who, when, from
+                -- where), append-only, without secondary indexes, so writing it stays cheap.
+                DROP INDEX views_item;
+                DROP INDEX views_time;
+                -- Views per item and UTC day (day = unix seconds / 86400) with the item's running
+                -- total up to that day: the views in any range of days are two lookups per item,
+                -- cumulative(last day) - cumulative(day before the first), whatever the history's size.
                 CREATE TABLE view_days (
-                    day INTEGER NOT NULL,
                     item_kind TEXT NOT NULL,
                     item_id TEXT NOT NULL,
+                    day INTEGER NOT NULL,
                     views INTEGER NOT NULL,
-                    PRIMARY KEY (day, item_kind, item_id)
+                    cumulative INTEGER NOT NULL,
+                    PRIMARY KEY (item_kind, item_id, day)
                 ) WITHOUT ROWID;
-                CREATE INDEX view_days_item ON view_days(item_kind, item_id, day);
-                -- Views per item, day and viewer ('' for the anonymous developer): unique viewers.
-                CREATE TABLE view_viewer_days (
+                -- Each viewer's newest day per item: viewers in the last N days count the rows since.
+                CREATE TABLE view_viewers (
                     item_kind TEXT NOT NULL,
                     item_id TEXT NOT NULL,
-                    day INTEGER NOT NULL,
                     viewer TEXT NOT NULL,
-                    views INTEGER NOT NULL,
-                    PRIMARY KEY (item_kind, item_id, day, viewer)
+                    last_day INTEGER NOT NULL,
+                    PRIMARY KEY (item_kind, item_id, viewer)
                 ) WITHOUT ROWID;
-                INSERT INTO view_days (day, item_kind, item_id, views)
-                    SELECT CAST(viewed_at / 86400 AS INTEGER), item_kind, item_id, COUNT(*) FROM views
-                    GROUP BY 1, 2, 3;
-                INSERT INTO view_viewer_days (item_kind, item_id, day, viewer, views)
-                    SELECT item_kind, item_id, CAST(viewed_at / 86400 AS INTEGER), COALESCE(viewer, ''), COUNT(*)
-                    FROM views GROUP BY 1, 2, 3, 4;
+                -- Every item ever viewed, with its total: the list usage scans walk.
+                CREATE TABLE view_items (
+                    item_kind TEXT NOT NULL,
+                    item_id TEXT NOT NULL,
+                    total INTEGER NOT NULL,
+                    PRIMARY KEY (item_kind, item_id)
+                ) WITHOUT ROWID;
+                INSERT INTO view_days (item_kind, item_id, day, views, cumulative)
+                    SELECT item_kind, item_id, day, views,
+                        SUM(views) OVER (PARTITION BY item_kind, item_id ORDER BY day)
+                    FROM (
+                        SELECT item_kind, item_id, CAST(viewed_at / 86400 AS INTEGER) AS day, COUNT(*) AS views
+                        FROM views GROUP BY 1, 2, 3);
+                INSERT INTO view_viewers (item_kind, item_id, viewer, last_day)
+                    SELECT item_kind, item_id, COALESCE(viewer, ''), MAX(CAST(viewed_at / 86400 AS INTEGER))
+                    FROM views GROUP BY 1, 2, 3;
+                INSERT INTO view_items (item_kind, item_id, total)
+                    SELECT item_kind, item_id, COUNT(*) FROM views GROUP BY 1, 2;
 
                 -- Lifecycle actions: the replacement named, and the action's value (a new owner team,
                 -- a snooze's end). `detail` holds the reason.
                 ALTER TABLE lifecycle_events ADD COLUMN replacement TEXT;
                 ALTER TABLE lifecycle_events ADD COLUMN value TEXT;
-                -- The lifecycle fields each file declares (status, owner, certified…) and when they last
-                -- changed: an action older than that change is overridden by the file.
+                -- The lifecycle fields each file declares (status, owner, certified), when they last
+                -- changed, and per field the id of the newest lifecycle event at that change
+                -- ({"status": 42}): the ledger decides from it which earlier actions the file overrides.
                 ALTER TABLE catalog_items ADD COLUMN declared TEXT;
                 ALTER TABLE catalog_items ADD COLUMN declared_at REAL NOT NULL DEFAULT 0;
+                ALTER TABLE catalog_items ADD COLUMN declared_marks TEXT;
                 """),
     ]
 }

@@ -1,6 +1,7 @@
 import AlmanacCore
 public import Foundation
 import GRDB
+import SQLiteRows
 
 /// The embedded state store: one SQLite file in WAL mode, opened through GRDB.
 public final class SQLiteStateStore: StateStore {
@@ -71,103 +72,167 @@ public final class SQLiteStateStore: StateStore {
 
     public func recordViews(_ views: [ViewEvent]) async throws {
         guard !views.isEmpty else { return }
+        struct Item: Hashable {
+            var kind: String
+            var id: String
+        }
+        struct ItemDay: Hashable {
+            var item: Item
+            var day: Int
+        }
+        struct ItemViewer: Hashable {
+            var item: Item
+            var viewer: String
+        }
+        // The rollups' changes, summed in memory first: one statement per item, day and viewer.
+        var perDay: [ItemDay: Int] = [:]
+        var perViewer: [ItemViewer: Int] = [:]
+        var perItem: [Item: Int] = [:]
+        for view in views {
+            let item = Item(kind: view.itemKind, id: view.itemID)
+            let day = UsageDay.of(view.viewedAt)
+            perDay[ItemDay(item: item, day: day), default: 0] += 1
+            let viewer = ItemViewer(item: item, viewer: view.viewer ?? "")
+            perViewer[viewer] = max(perViewer[viewer] ?? day, day)
+            perItem[item, default: 0] += 1
+        }
+        let days = perDay.sorted { $0.key.day < $1.key.day }
+        let viewers = perViewer
+        let items = perItem
         try await pool.write { db in
-            let statement = try db.cachedStatement(
-                sql: """
-                    INSERT INTO views (item_kind, item_id, viewer, viewed_at, parameters_hash, source, channel)
-                    VALUES (?, ?, ?, ?, ?, ?, ?)
-                    """)
-            struct ItemDay: Hashable {
-                var kind: String
-                var id: String
-                var day: Int
-            }
-            struct ViewerDay: Hashable {
-                var item: ItemDay
-                var viewer: String
-            }
-            var perDay: [ItemDay: Int] = [:]
-            var perViewer: [ViewerDay: Int] = [:]
+            // Bound through SQLite's C API: at a hundred thousand views a second, building GRDB's
+            // arguments for every row would cost as much as writing it.
+            let raw = try RowStatement(
+                db, table: "views",
+                columns: ["item_kind", "item_id", "viewer", "viewed_at", "parameters_hash", "source", "channel"])
             for view in views {
-                try statement.execute(arguments: [
-                    view.itemKind, view.itemID, view.viewer, view.viewedAt.timeIntervalSince1970, view.parametersHash,
-                    view.source.rawValue, view.channel.rawValue,
-                ])
-                let item = ItemDay(kind: view.itemKind, id: view.itemID, day: UsageDay.of(view.viewedAt))
-                perDay[item, default: 0] += 1
-                perViewer[ViewerDay(item: item, viewer: view.viewer ?? ""), default: 0] += 1
+                raw.bind(1, view.itemKind)
+                raw.bind(2, view.itemID)
+                raw.bind(3, view.viewer)
+                raw.bind(4, view.viewedAt.timeIntervalSince1970)
+                raw.bind(5, view.parametersHash)
+                raw.bind(6, view.source.rawValue)
+                raw.bind(7, view.channel.rawValue)
+                try raw.insert()
             }
             // The rollups, in the same transaction: a batch is counted everywhere or nowhere.
-            let day = try db.cachedStatement(
+            let before = try RowStatement(
+                db,
                 sql: """
-                    INSERT INTO view_days (day, item_kind, item_id, views) VALUES (?, ?, ?, ?)
-                    ON CONFLICT (day, item_kind, item_id) DO UPDATE SET views = views + excluded.views
-                    """)
-            for (item, count) in perDay {
-                try day.execute(arguments: [item.day, item.kind, item.id, count])
+                    SELECT cumulative FROM view_days WHERE item_kind = ? AND item_id = ? AND day < ?
+                    ORDER BY day DESC LIMIT 1
+                    """, what: "read view_days")
+            let day = try RowStatement(
+                db,
+                sql: """
+                    INSERT INTO view_days (item_kind, item_id, day, views, cumulative) VALUES (?, ?, ?, ?, ?)
+                    ON CONFLICT (item_kind, item_id, day) DO UPDATE
+                    SET views = views + excluded.views, cumulative = cumulative + excluded.views
+                    """, what: "write view_days")
+            // Views of a day before the item's newest (a batch across midnight, a second instance's
+            // clock) raise the running totals of the days after it too.
+            let later = try RowStatement(
+                db,
+                sql: """
+                    UPDATE view_days SET cumulative = cumulative + ? WHERE item_kind = ? AND item_id = ? AND day > ?
+                    """, what: "update view_days")
+            for (key, count) in days {
+                before.bind(1, key.item.kind)
+                before.bind(2, key.item.id)
+                before.bind(3, key.day)
+                let previous = try before.int() ?? 0
+                day.bind(1, key.item.kind)
+                day.bind(2, key.item.id)
+                day.bind(3, key.day)
+                day.bind(4, count)
+                day.bind(5, previous + count)
+                try day.insert()
+                later.bind(1, count)
+                later.bind(2, key.item.kind)
+                later.bind(3, key.item.id)
+                later.bind(4, key.day)
+                try later.insert()
             }
-            let viewer = try db.cachedStatement(
+            let viewer = try RowStatement(
+                db,
                 sql: """
-                    INSERT INTO view_viewer_days (item_kind, item_id, day, viewer, views) VALUES (?, ?, ?, ?, ?)
-                    ON CONFLICT (item_kind, item_id, day, viewer) DO UPDATE SET views = views + excluded.views
-                    """)
-            for (key, count) in perViewer {
-                try viewer.execute(arguments: [key.item.kind, key.item.id, key.item.day, key.viewer, count])
+                    INSERT INTO view_viewers (item_kind, item_id, viewer, last_day) VALUES (?, ?, ?, ?)
+                    ON CONFLICT (item_kind, item_id, viewer) DO UPDATE SET last_day = MAX(last_day, excluded.last_day)
+                    """, what: "write view_viewers")
+            for (key, last) in viewers {
+                viewer.bind(1, key.item.kind)
+                viewer.bind(2, key.item.id)
+                viewer.bind(3, key.viewer)
+                viewer.bind(4, last)
+                try viewer.insert()
+            }
+            let item = try RowStatement(
+                db,
+                sql: """
+                    INSERT INTO view_items (item_kind, item_id, total) VALUES (?, ?, ?)
+                    ON CONFLICT (item_kind, item_id) DO UPDATE SET total = total + excluded.total
+                    """, what: "write view_items")
+            for (key, count) in items {
+                item.bind(1, key.kind)
+                item.bind(2, key.id)
+                item.bind(3, count)
+                try item.insert()
             }
         }
     }
 
     public func viewTotals(kind: String?, id: String?, in ranges: [ClosedRange<Int>]) async throws -> [String: [Int]] {
-        guard let first = ranges.first else { return [:] }
-        let low = ranges.map(\.lowerBound).min() ?? first.lowerBound
-        let high = ranges.map(\.upperBound).max() ?? first.upperBound
-        // One pass over the days the ranges span, one conditional sum per range.
-        var sums: [String] = []
-        var arguments: [(any DatabaseValueConvertible)?] = []
-        for range in ranges {
-            sums.append("SUM(CASE WHEN day BETWEEN ? AND ? THEN views ELSE 0 END)")
-            arguments += [range.lowerBound, range.upperBound]
+        guard !ranges.isEmpty else { return [:] }
+        // Each range is cumulative(last day) - cumulative(day before its first): one index seek per
+        // distinct boundary and item, never a pass over the days themselves.
+        let boundaries = Array(Set(ranges.flatMap { [$0.lowerBound - 1, $0.upperBound] })).sorted()
+        let position = Dictionary(uniqueKeysWithValues: boundaries.enumerated().map { ($1, $0) })
+        let seeks = boundaries.map { _ in
+            """
+            COALESCE((SELECT cumulative FROM view_days d WHERE d.item_kind = i.item_kind AND d.item_id = i.item_id
+                AND d.day <= ? ORDER BY d.day DESC LIMIT 1), 0)
+            """
         }
-        var conditions = ["day BETWEEN ? AND ?"]
-        arguments += [low, high]
-        // Spelled out rather than `? IS NULL OR …`, so that one item's query uses the item index.
+        var arguments: [(any DatabaseValueConvertible)?] = boundaries
+        var conditions: [String] = []
+        // Spelled out rather than `? IS NULL OR …`, so that one item's query is one index seek.
         if let kind {
-            conditions.append("item_kind = ?")
+            conditions.append("i.item_kind = ?")
             arguments.append(kind)
         }
         if let id {
-            conditions.append("item_id = ?")
+            conditions.append("i.item_id = ?")
             arguments.append(id)
         }
         let sql = """
-            SELECT item_kind, item_id, \(sums.joined(separator: ", ")) FROM view_days
-            WHERE \(conditions.joined(separator: " AND "))
-            GROUP BY item_kind, item_id
+            SELECT i.item_kind, i.item_id, \(seeks.joined(separator: ", ")) FROM view_items i
+            \(conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND "))
             """
         let bound = StatementArguments(arguments)
-        let count = ranges.count
         return try await pool.read { db in
             var totals: [String: [Int]] = [:]
             let rows = try Row.fetchCursor(db, sql: sql, arguments: bound)
             while let row = try rows.next() {
+                let cumulative: [Int] = (0..<boundaries.count).map { row[2 + $0] }
+                let sums = ranges.map {
+                    cumulative[position[$0.upperBound]!] - cumulative[position[$0.lowerBound - 1]!]
+                }
+                guard sums.contains(where: { $0 != 0 }) else { continue }
                 let itemKind: String = row[0]
                 let itemID: String = row[1]
-                totals["\(itemKind)/\(itemID)"] = (0..<count).map { row[2 + $0] }
+                totals["\(itemKind)/\(itemID)"] = sums
             }
             return totals
         }
     }
 
-    public func uniqueViewers(kind: String, id: String, in ranges: [ClosedRange<Int>]) async throws -> [Int] {
+    public func uniqueViewers(kind: String, id: String, since days: [Int]) async throws -> [Int] {
         try await pool.read { db in
-            try ranges.map { range in
+            try days.map { day in
                 try Int.fetchOne(
                     db,
-                    sql: """
-                        SELECT COUNT(DISTINCT viewer) FROM view_viewer_days
-                        WHERE item_kind = ? AND item_id = ? AND day BETWEEN ? AND ?
-                        """,
-                    arguments: [kind, id, range.lowerBound, range.upperBound]) ?? 0
+                    sql: "SELECT COUNT(*) FROM view_viewers WHERE item_kind = ? AND item_id = ? AND last_day >= ?",
+                    arguments: [kind, id, day]) ?? 0
             }
         }
     }
@@ -208,20 +273,20 @@ public final class SQLiteStateStore: StateStore {
     }
 
     public func viewCounts(kind: String?, since: Date?) async throws -> [String: Int] {
-        try await pool.read { db in
-            let rows = try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT item_kind, item_id, SUM(views) AS views FROM view_days
-                    WHERE (?1 IS NULL OR item_kind = ?1) AND (?2 IS NULL OR day >= ?2)
-                    GROUP BY item_kind, item_id
-                    """,
-                arguments: [kind, since.map(UsageDay.of)])
+        if let since {
+            // From that day through any day to come.
+            let range = UsageDay.of(since)...Int(Int32.max)
+            return try await viewTotals(kind: kind, id: nil, in: [range]).mapValues { $0[0] }
+        }
+        return try await pool.read { db in
             var counts: [String: Int] = [:]
-            for row in rows {
+            for row in try Row.fetchAll(
+                db, sql: "SELECT item_kind, item_id, total FROM view_items WHERE (?1 IS NULL OR item_kind = ?1)",
+                arguments: [kind])
+            {
                 let itemKind: String = row["item_kind"]
                 let itemID: String = row["item_id"]
-                counts["\(itemKind)/\(itemID)"] = row["views"]
+                counts["\(itemKind)/\(itemID)"] = row["total"]
             }
             return counts
         }
@@ -233,30 +298,43 @@ public final class SQLiteStateStore: StateStore {
         -> [LifecycleEvent]
     {
         try await pool.write { db in
-            var known: [String: (digest: String, title: String, declared: String?)] = [:]
+            var known: [String: (digest: String, title: String, declared: String?, marks: String?)] = [:]
             for row in try Row.fetchAll(
-                db, sql: "SELECT item_kind, item_id, digest, title, declared FROM catalog_items")
+                db, sql: "SELECT item_kind, item_id, digest, title, declared, declared_marks FROM catalog_items")
             {
                 let kind: String = row["item_kind"]
                 let id: String = row["item_id"]
-                known["\(kind)/\(id)"] = (row["digest"], row["title"], row["declared"])
+                known["\(kind)/\(id)"] = (row["digest"], row["title"], row["declared"], row["declared_marks"])
             }
+            // A field that changes now overrides (at most) the actions taken before this moment.
+            let mark = try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM lifecycle_events") ?? 0
             let time = date.timeIntervalSince1970
             var events: [LifecycleEvent] = []
             var seen = Set<String>()
             for item in items {
                 let key = "\(item.kind)/\(item.id)"
                 seen.insert(key)
+                let declared = Self.encode(item.declared)
                 if let previous = known[key] {
-                    if previous.declared != item.declared {
-                        // Stores from before declared fields were kept learn them without a change
-                        // time (the epoch), so no earlier action is overridden.
+                    if previous.declared != declared {
+                        // Fields learnt for the first time (stores from before they were kept) get no
+                        // mark, so no earlier action is overridden; a changed field gets one.
+                        let before = previous.declared.flatMap(Self.decodeFields)
+                        var marks = previous.marks.flatMap(Self.decodeMarks) ?? [:]
+                        if let before {
+                            for field in Set(before.keys).union(item.declared.keys)
+                            where before[field] != item.declared[field] {
+                                marks[field] = mark
+                            }
+                        }
                         try db.execute(
                             sql: """
-                                UPDATE catalog_items SET declared = ?, declared_at = ?
+                                UPDATE catalog_items SET declared = ?, declared_at = ?, declared_marks = ?
                                 WHERE item_kind = ? AND item_id = ?
                                 """,
-                            arguments: [item.declared, previous.declared == nil ? 0 : time, item.kind, item.id])
+                            arguments: [
+                                declared, before == nil ? 0 : time, Self.encode(marks), item.kind, item.id,
+                            ])
                     }
                     guard previous.digest != item.digest else { continue }
                     try db.execute(
@@ -273,11 +351,14 @@ public final class SQLiteStateStore: StateStore {
                     try db.execute(
                         sql: """
                             INSERT INTO catalog_items
-                                (item_kind, item_id, digest, title, owner, first_seen_at, changed_at, declared, declared_at)
-                            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                (item_kind, item_id, digest, title, owner, first_seen_at, changed_at, declared,
+                                 declared_at, declared_marks)
+                            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                             """,
                         arguments: [
-                            item.kind, item.id, item.digest, item.title, item.owner, time, time, item.declared, time,
+                            item.kind, item.id, item.digest, item.title, item.owner, time, time, declared, time,
+                            // A new object (or one added back) starts with what its file says.
+                            Self.encode(item.declared.mapValues { _ in mark }),
                         ])
                     events.append(
                         LifecycleEvent(
@@ -374,7 +455,7 @@ public final class SQLiteStateStore: StateStore {
             try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT item_kind, item_id, title, first_seen_at, declared_at FROM catalog_items
+                    SELECT item_kind, item_id, title, first_seen_at, declared_at, declared_marks FROM catalog_items
                     WHERE (?1 IS NULL OR item_kind = ?1)
                     """,
                 arguments: [kind]
@@ -382,7 +463,8 @@ public final class SQLiteStateStore: StateStore {
                 CatalogItemRecord(
                     kind: row["item_kind"], id: row["item_id"], title: row["title"],
                     firstSeenAt: Date(timeIntervalSince1970: row["first_seen_at"]),
-                    declaredAt: Date(timeIntervalSince1970: row["declared_at"]))
+                    declaredAt: Date(timeIntervalSince1970: row["declared_at"]),
+                    declaredMarks: (row["declared_marks"] as String?).flatMap(Self.decodeMarks) ?? [:])
             }
         }
     }
@@ -414,6 +496,21 @@ public final class SQLiteStateStore: StateStore {
                     rows: row["rows"], bytes: row["bytes"], error: row["error"])
             }
         }
+    }
+
+    /// Sorted-keys JSON, so that equal dictionaries are equal text.
+    private static func encode(_ value: some Encodable) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+    }
+
+    private static func decodeFields(_ text: String) -> [String: String]? {
+        try? JSONDecoder().decode([String: String].self, from: Data(text.utf8))
+    }
+
+    private static func decodeMarks(_ text: String) -> [String: Int64]? {
+        try? JSONDecoder().decode([String: Int64].self, from: Data(text.utf8))
     }
 
     private static func lifecycleEvent(_ row: Row) -> LifecycleEvent {

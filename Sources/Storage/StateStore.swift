@@ -20,8 +20,9 @@ public protocol StateStore: Sendable {
     /// the ranges' order; of one kind, or one item, when given. Items without a view in any
     /// range are left out.
     func viewTotals(kind: String?, id: String?, in ranges: [ClosedRange<Int>]) async throws -> [String: [Int]]
-    /// Distinct viewers of one item in each of `ranges`.
-    func uniqueViewers(kind: String, id: String, in ranges: [ClosedRange<Int>]) async throws -> [Int]
+    /// Distinct viewers of one item since each of `days` (UTC day numbers): those whose newest
+    /// view of it is on or after that day.
+    func uniqueViewers(kind: String, id: String, since days: [Int]) async throws -> [Int]
     /// Views of one item per UTC day within `range` (days without views are left out).
     func dailyViews(kind: String, id: String, in range: ClosedRange<Int>) async throws -> [Int: Int]
     /// The newest recorded views, newest first.
@@ -102,11 +103,13 @@ public struct CatalogItemState: Sendable, Hashable, Codable {
     public var digest: String
     public var title: String
     public var owner: String?
-    /// The lifecycle fields the file declares (status, owner, certification…) as one string;
-    /// when it changes, earlier lifecycle actions on those fields give way to the file.
-    public var declared: String
+    /// The lifecycle fields the file declares, by field (`status`, `owner`, `certified`), each
+    /// as text; the store notes when each one changes (``CatalogItemRecord/declaredMarks``).
+    public var declared: [String: String]
 
-    public init(kind: String, id: String, digest: String, title: String, owner: String?, declared: String = "") {
+    public init(
+        kind: String, id: String, digest: String, title: String, owner: String?, declared: [String: String] = [:]
+    ) {
         self.kind = kind
         self.id = id
         self.digest = digest
@@ -125,13 +128,20 @@ public struct CatalogItemRecord: Sendable, Hashable, Codable {
     public var firstSeenAt: Date
     /// When the file last changed the object's lifecycle fields (the epoch if never seen to).
     public var declaredAt: Date
+    /// Per lifecycle field, the id of the newest lifecycle event when the file last changed
+    /// that field (absent: never seen to change). Actions up to it may give way to the file.
+    public var declaredMarks: [String: Int64]
 
-    public init(kind: String, id: String, title: String, firstSeenAt: Date, declaredAt: Date) {
+    public init(
+        kind: String, id: String, title: String, firstSeenAt: Date, declaredAt: Date,
+        declaredMarks: [String: Int64] = [:]
+    ) {
         self.kind = kind
         self.id = id
         self.title = title
         self.firstSeenAt = firstSeenAt
         self.declaredAt = declaredAt
+        self.declaredMarks = declaredMarks
     }
 }
 

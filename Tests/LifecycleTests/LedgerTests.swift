@@ -209,4 +209,41 @@ import Testing
         }
         #expect(try Data(contentsOf: URL(fileURLWithPath: file)) == before)
     }
+
+    @Test func actionsTakenWhileAnExportTravelsThroughGitAreKept() async throws {
+        let fixture = try await Fixture()
+        _ = try await fixture.lifecycle.perform(
+            LifecycleRequest(action: .deprecate, kind: .report, id: "activation-funnel", reason: "Old"), by: priya)
+        let patches = LifecycleExport.patches(
+            overlay: fixture.store.overlay, declared: fixture.store.declared, directory: fixture.catalogPath)
+        _ = try LifecycleExport.write(patches, directory: fixture.catalogPath)
+        // Retired in the portal before the exported files are deployed (picked up below).
+        fixture.clock.advance(days: 1)
+        _ = try await fixture.lifecycle.perform(
+            LifecycleRequest(action: .retire, kind: .report, id: "activation-funnel", reason: "Gone"), by: priya)
+        fixture.clock.advance(days: 1)
+        _ = fixture.store.reloadIfChanged(force: true)
+        try await fixture.sync()
+        #expect(fixture.store.declared.report(ReportID("activation-funnel"))?.status == .deprecated)
+        #expect(fixture.report("activation-funnel")?.status == .retired, "the retirement after the export stands")
+        #expect(fixture.report("activation-funnel")?.statusReason == "Gone")
+    }
+
+    @Test func aStatusSetInGitVoidsTheReviewsFlag() async throws {
+        let fixture = try await Fixture()
+        fixture.clock.advance(days: 100)
+        let reviewer = RetirementReviewer(lifecycle: fixture.lifecycle)
+        _ = try await reviewer.review()  // nothing is read: every live report is flagged
+        var report = try await reviewer.report()
+        #expect(report.candidates.first { $0.id == "activation-funnel" }?.flaggedAt != nil)
+        // The owners set the status in git (here: deprecated by hand): the flag is void.
+        let file = fixture.catalogPath + "/reports/activation-funnel.yaml"
+        try CatalogFixture.edit(file, replacing: "status: active", with: "status: deprecated")
+        _ = fixture.store.reloadIfChanged(force: true)
+        try await fixture.sync()
+        report = try await reviewer.report()
+        #expect(report.candidates.first { $0.id == "activation-funnel" }?.flaggedAt == nil)
+        let outcome = try await reviewer.review()
+        #expect(outcome.flagged.contains("activation-funnel"), "flagged again, from now")
+    }
 }

@@ -18,9 +18,9 @@ import Testing
 
     func act(
         _ action: LifecycleAction, _ id: String, by viewer: Viewer? = nil, reason: String? = nil,
-        replacement: String? = nil, team: String? = nil
+        replacement: String? = nil, team: String? = nil, in catalog: Catalog? = nil
     ) throws(LifecycleError) -> LifecycleEvent {
-        try act(action, .report, id, by: viewer, reason: reason, replacement: replacement, team: team)
+        try act(action, .report, id, by: viewer, reason: reason, replacement: replacement, team: team, in: catalog)
     }
 
     func act(
@@ -120,7 +120,7 @@ import Testing
         #expect(event.action == .ownershipTransferred && event.value == "marketing")
         #expect(
             error { try act(.transfer, "activation-funnel", team: "nobody") }
-                == .invalid(field: "team", "there is no team 'nobody'"))
+                == .invalid(field: "team", "there is no team 'nobody' that you can see"))
         guard case .conflict = error({ try act(.transfer, "activation-funnel", team: "growth") }) else {
             Issue.record("a transfer to the owner itself is refused")
             return
@@ -189,5 +189,29 @@ import Testing
         if let unused {
             #expect(try act(.retire, .metric, unused.id.rawValue, by: admin, reason: "unused").action == .retired)
         }
+    }
+
+    @Test func whatUsesAMetricIsNamedOnlyWhenTheActorMaySeeIt() throws {
+        // signups (growth) is used by executive-weekly, which only executives may see.
+        guard
+            case .invalid(field: "replacement", let message) = error({
+                try act(.retire, .metric, "signups", reason: "x")
+            })
+        else {
+            Issue.record("retiring a used metric without a replacement is refused")
+            return
+        }
+        #expect(!message.contains("executive-weekly"), "\(message)")
+        #expect(message.contains("report 'growth-overview'") && message.contains("1 more you cannot see"))
+        // Nor can a report be handed to a team the actor may not see.
+        var hidden = catalog
+        hidden.teams = hidden.teams.map { team in
+            var team = team
+            if team.id == TeamID("finance") { team.access = ["finance"] }
+            return team
+        }
+        #expect(
+            error { try act(.transfer, "activation-funnel", team: "finance", in: hidden) }
+                == .invalid(field: "team", "there is no team 'finance' that you can see"))
     }
 }
