@@ -59,7 +59,10 @@ import Testing
             #expect(daily.count == 90 && daily.reduce(0, +) == 21 && daily[87] == 12)
             let page = text(try await client.get("/reports/growth-overview", headers: LifecycleRoutesTests.visitor))
             #expect(page.contains("<svg class=\"sparkline\""))
-            #expect(page.contains("18 views by 4 people in the last 30 days"))
+            // The API request above is a view too; it counts once the counter's 1-second flush wrote it.
+            #expect(
+                page.contains("18 views by 4 people in the last 30 days")
+                    || page.contains("19 views by 5 people in the last 30 days"))
         }
     }
 
