@@ -225,16 +225,21 @@ public struct LifecycleWatcher: Service {
     public let lifecycle: LifecycleService
     public let pollInterval: Duration
     public let reviewInterval: Duration
+    /// Opened when the state store is migrated; nothing is read before.
+    public let ready: Gate?
 
     public init(
-        lifecycle: LifecycleService, pollInterval: Duration = .seconds(2), reviewInterval: Duration = .seconds(3600)
+        lifecycle: LifecycleService, pollInterval: Duration = .seconds(2), reviewInterval: Duration = .seconds(3600),
+        ready: Gate? = nil
     ) {
         self.lifecycle = lifecycle
         self.pollInterval = pollInterval
         self.reviewInterval = reviewInterval
+        self.ready = ready
     }
 
     public func run() async throws {
+        await ready?.wait()
         var seen: Int64 = -1
         var untilReview = Duration.zero
         while !Task.isShuttingDownGracefully && !Task.isCancelled {

@@ -43,8 +43,9 @@ public func buildApplication(
     // The view counter is listed first so that it stops last and flushes every counted view.
     let indexer = environment.searchIndexer
     var services: [any Service] = [
-        environment.views, watcher, SearchIndexingService(indexer: indexer, catalog: environment.catalog),
-        LifecycleWatcher(lifecycle: environment.lifecycle),
+        environment.views, watcher,
+        SearchIndexingService(indexer: indexer, catalog: environment.catalog, ready: environment.stateReady),
+        LifecycleWatcher(lifecycle: environment.lifecycle, ready: environment.stateReady),
     ]
     if let dashboards = environment.dashboards, dashboards.runsSchedule {
         services.append(
@@ -62,6 +63,7 @@ public func buildApplication(
         await syncCatalog(environment)
         // Lifecycle actions apply from the first request (retired reports never flash back).
         try await environment.lifecycle.reloadOverlay()
+        environment.stateReady.open()
         // The catalog is searchable from the first request; entity values follow in the background.
         indexer.indexCatalog(environment.catalog.current)
     }

@@ -32,6 +32,9 @@ public struct PortalEnvironment: Sendable {
     public let search: SearchIndex
     /// Dashboards of parameterized templates, generated on demand and kept five minutes.
     public let templateRenders = TemplateRenderCache()
+    /// Opened once the state store is migrated and the catalog recorded; background services
+    /// wait for it before their first query.
+    public let stateReady = Gate()
     /// Whether views are counted (benchmarks switch it off to measure what counting costs).
     public var recordsViews = true
     /// Where search ranking reads popularity from (the view log by default).

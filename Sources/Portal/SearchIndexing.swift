@@ -107,15 +107,18 @@ public struct SearchIndexingService: Service {
     public let catalog: CatalogStore
     public var pollInterval: Duration
     public var popularityInterval: Duration
+    /// Opened when the state store is migrated: popularity is read only after it.
+    public var ready: Gate?
 
     public init(
         indexer: SearchIndexer, catalog: CatalogStore, pollInterval: Duration = .milliseconds(250),
-        popularityInterval: Duration = .seconds(30)
+        popularityInterval: Duration = .seconds(30), ready: Gate? = nil
     ) {
         self.indexer = indexer
         self.catalog = catalog
         self.pollInterval = pollInterval
         self.popularityInterval = popularityInterval
+        self.ready = ready
     }
 
     public func run() async throws {
@@ -123,6 +126,7 @@ public struct SearchIndexingService: Service {
         let indexer = indexer
         let first = indexed
         _ = await offloaded { indexer.indexCatalog(first) }
+        await ready?.wait()
         await indexer.refreshPopularity()
         await indexer.loadEntities(indexed.entities, catalog: indexed)
         var due = Self.nextRefresh(indexed, after: Date())

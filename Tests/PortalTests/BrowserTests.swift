@@ -5,6 +5,7 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Portal
+import Storage
 import Testing
 
 /// Headless Chromium renders the home page and a report page; screenshots are kept in
@@ -71,6 +72,37 @@ import Testing
             let report = String(decoding: data, as: UTF8.self)
             #expect(process.terminationStatus == 0, "\(report)")
             #expect(report.contains("ok   Enter opens the suggestion (/glossary/signups)"), "\(report)")
+        }
+    }
+
+    /// An owner deprecates and restores a report through the page's forms in Chromium (the
+    /// browser's own Origin and Sec-Fetch-Site pass the portal's check), and the same post
+    /// from another origin changes nothing. Driven by `Browser/lifecycle.py`.
+    @Test func anOwnerUsesTheLifecycleFormsAndOtherOriginsCannot() async throws {
+        let browser = try #require(
+            Self.chromium, "headless Chromium is needed for the browser check: apt-get install chromium (.ci/run does)")
+        let script = Repository.root + "/Tests/PortalTests/Browser/lifecycle.py"
+        let portal = try await TestPortal.make()
+        try await portal.application().test(.live) { client in
+            let port = try #require(client.port)
+            try FileManager.default.createDirectory(atPath: Repository.artifacts, withIntermediateDirectories: true)
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = [
+                "python3", script, "--chromium", browser, "--url", "http://127.0.0.1:\(port)", "--report",
+                "activation-funnel", "--screenshot", Repository.artifacts + "/lifecycle-deprecated.png",
+            ]
+            let output = Pipe()
+            process.standardOutput = output
+            process.standardError = output
+            try process.run()
+            let data = await Task.detached { output.fileHandleForReading.readDataToEndOfFile() }.value
+            process.waitUntilExit()
+            let report = String(decoding: data, as: UTF8.self)
+            #expect(process.terminationStatus == 0, "\(report)")
+            let history = try await portal.environment.state.lifecycleEvents(kind: "report", id: "activation-funnel")
+            #expect(history.prefix(2).map(\.action) == [.restored, .deprecated], "\(history.map(\.action))")
+            #expect(!history.contains { $0.action == .retired }, "the cross-origin post changed nothing")
         }
     }
 
