@@ -84,6 +84,13 @@ let package = Package(
             dependencies: [
                 .product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ]),
+        // Push delivery: the job scheduler (exactly once per scheduled time), digests, triggers.
+        .target(
+            name: "Delivery",
+            dependencies: [
+                "AlmanacCore", "Scheduling", "Storage", .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]),
         // The synthetic demo company's warehouse.
         .target(
             name: "DemoCompany",
@@ -164,6 +171,7 @@ let package = Package(
         .testTarget(
             name: "StorageTests",
             dependencies: ["Storage", "AlmanacTestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "DeliveryTests", dependencies: ["Delivery", "Scheduling", "Storage", "AlmanacTestSupport"]),
         .testTarget(name: "LifecycleTests", dependencies: ["Lifecycle", "Catalog", "Storage", "AlmanacTestSupport"]),
         .testTarget(
             name: "PortalTests",

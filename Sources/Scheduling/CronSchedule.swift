@@ -173,3 +173,58 @@ public struct CronSchedule: Hashable, Sendable, CustomStringConvertible {
         }
     }
 }
+
+extension CronSchedule {
+    /// Every time the schedule fires after `start`, up to and including `end`, oldest first
+    /// (at most `limit`, the newest kept when there are more).
+    public func fires(
+        after start: Date, through end: Date, in timeZone: TimeZone = .gmt, limit: Int = 10_000
+    )
+        -> [Date]
+    {
+        var fires: [Date] = []
+        var cursor = start
+        while let next = nextFire(after: cursor, in: timeZone), next <= end {
+            fires.append(next)
+            if fires.count > limit { fires.removeFirst() }
+            cursor = next
+        }
+        return fires
+    }
+}
+
+/// What a scheduler does about the times a job should have run since it last did: after a
+/// restart or an outage, the newest missed time within `window` runs once (late, when it is
+/// more than `lateAfter` past); older ones are recorded as superseded or missed, never
+/// silently dropped and never run twice.
+public struct CatchUpPlan: Sendable, Equatable {
+    /// The time to run now, and whether that is late.
+    public var run: (at: Date, late: Bool)?
+    /// Times replaced by the newer run.
+    public var superseded: [Date]
+    /// Times too old to run (outside the window).
+    public var missed: [Date]
+
+    public static func == (lhs: CatchUpPlan, rhs: CatchUpPlan) -> Bool {
+        lhs.run?.at == rhs.run?.at && lhs.run?.late == rhs.run?.late && lhs.superseded == rhs.superseded
+            && lhs.missed == rhs.missed
+    }
+
+    /// The plan for `schedule` in `timeZone`, for the times after `since` up to `now`.
+    public init(
+        schedule: CronSchedule, timeZone: TimeZone, since: Date, now: Date, window: TimeInterval,
+        lateAfter: TimeInterval = 120
+    ) {
+        let due = schedule.fires(after: since, through: now, in: timeZone)
+        run = nil
+        superseded = []
+        missed = []
+        guard let newest = due.last else { return }
+        if now.timeIntervalSince(newest) <= window {
+            run = (newest, now.timeIntervalSince(newest) > lateAfter)
+            superseded = Array(due.dropLast())
+        } else {
+            missed = due
+        }
+    }
+}

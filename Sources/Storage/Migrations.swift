@@ -123,5 +123,23 @@ enum StateMigrations {
                 ALTER TABLE catalog_items ADD COLUMN declared_at REAL NOT NULL DEFAULT 0;
                 ALTER TABLE catalog_items ADD COLUMN declared_marks TEXT;
                 """),
+        Migration(
+            name: "v4-job-runs",
+            sqlite: """
+                -- One row per job and scheduled time: inserting it is the claim, so that one run
+                -- happens per time across restarts and across portal instances sharing the store.
+                CREATE TABLE job_runs (
+                    job TEXT NOT NULL,
+                    scheduled_for REAL NOT NULL,
+                    status TEXT NOT NULL,
+                    late INTEGER NOT NULL DEFAULT 0,
+                    instance TEXT,
+                    claimed_at REAL NOT NULL,
+                    finished_at REAL,
+                    detail TEXT,
+                    PRIMARY KEY (job, scheduled_for)
+                );
+                CREATE INDEX job_runs_time ON job_runs(claimed_at);
+                """),
     ]
 }

@@ -469,6 +469,65 @@ public final class SQLiteStateStore: StateStore {
         }
     }
 
+    public func claimJobRun(_ run: JobRunRecord) async throws -> Bool {
+        try await pool.write { db in
+            try db.execute(
+                sql: """
+                    INSERT OR IGNORE INTO job_runs
+                        (job, scheduled_for, status, late, instance, claimed_at, finished_at, detail)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    run.job, run.scheduledFor.timeIntervalSince1970, run.status.rawValue, run.late, run.instance,
+                    run.claimedAt.timeIntervalSince1970, run.finishedAt?.timeIntervalSince1970, run.detail,
+                ])
+            return db.changesCount == 1
+        }
+    }
+
+    public func finishJobRun(
+        job: String, scheduledFor: Date, status: JobRunRecord.Status, detail: String?, at date: Date
+    ) async throws {
+        try await pool.write { db in
+            try db.execute(
+                sql: """
+                    UPDATE job_runs SET status = ?, detail = ?, finished_at = ? WHERE job = ? AND scheduled_for = ?
+                    """,
+                arguments: [
+                    status.rawValue, detail, date.timeIntervalSince1970, job, scheduledFor.timeIntervalSince1970,
+                ])
+        }
+    }
+
+    public func lastJobRun(job: String) async throws -> JobRunRecord? {
+        try await pool.read { db in
+            try Row.fetchOne(
+                db, sql: "SELECT * FROM job_runs WHERE job = ? ORDER BY scheduled_for DESC LIMIT 1", arguments: [job]
+            ).map(Self.jobRun)
+        }
+    }
+
+    public func recentJobRuns(job: String?, limit: Int) async throws -> [JobRunRecord] {
+        try await pool.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT * FROM job_runs WHERE (?1 IS NULL OR job = ?1)
+                    ORDER BY scheduled_for DESC, job LIMIT ?2
+                    """,
+                arguments: [job, max(0, limit)]
+            ).map(Self.jobRun)
+        }
+    }
+
+    private static func jobRun(_ row: Row) -> JobRunRecord {
+        JobRunRecord(
+            job: row["job"], scheduledFor: Date(timeIntervalSince1970: row["scheduled_for"]),
+            status: JobRunRecord.Status(rawValue: row["status"]) ?? .failed, late: row["late"],
+            instance: row["instance"], claimedAt: Date(timeIntervalSince1970: row["claimed_at"]),
+            finishedAt: (row["finished_at"] as Double?).map(Date.init(timeIntervalSince1970:)), detail: row["detail"])
+    }
+
     public func recordRun(_ run: RunRecord) async throws {
         try await pool.write { db in
             try db.execute(

@@ -47,6 +47,18 @@ public protocol StateStore: Sendable {
     /// What the store remembers of each catalog object of `kind` (all kinds when `nil`).
     func catalogItemRecords(kind: String?) async throws -> [CatalogItemRecord]
 
+    /// Claims the run of `job` at `scheduledFor` (inserts `run`); `false` when it was already
+    /// claimed, by this or another instance: the caller must not run it.
+    func claimJobRun(_ run: JobRunRecord) async throws -> Bool
+    /// Records how a claimed run ended.
+    func finishJobRun(
+        job: String, scheduledFor: Date, status: JobRunRecord.Status, detail: String?, at: Date)
+        async throws
+    /// The newest scheduled time recorded for `job` (run, missed or superseded).
+    func lastJobRun(job: String) async throws -> JobRunRecord?
+    /// The newest job runs, optionally of one job.
+    func recentJobRuns(job: String?, limit: Int) async throws -> [JobRunRecord]
+
     /// Records a finished run (a generation, a delivery batch, an index build).
     func recordRun(_ run: RunRecord) async throws
     /// The newest runs, optionally of one kind.
@@ -212,6 +224,43 @@ public struct LifecycleEvent: Sendable, Hashable, Codable {
         self.at = at
         self.replacement = replacement
         self.value = value
+    }
+}
+
+/// One scheduled time of a job (a digest, a trigger's check) and what became of it.
+public struct JobRunRecord: Sendable, Hashable, Codable {
+    public enum Status: String, Sendable, Hashable, Codable, CaseIterable {
+        /// Claimed by an instance and under way (or that instance stopped during it).
+        case running
+        case succeeded, failed
+        /// Not run: a newer time of the same job ran instead (after an outage).
+        case superseded
+        /// Not run: too long ago when the scheduler came back.
+        case missed
+    }
+    public var job: String
+    public var scheduledFor: Date
+    public var status: Status
+    /// Run more than a couple of minutes after its time (after a restart or an outage).
+    public var late: Bool
+    /// Which portal instance claimed it.
+    public var instance: String?
+    public var claimedAt: Date
+    public var finishedAt: Date?
+    public var detail: String?
+
+    public init(
+        job: String, scheduledFor: Date, status: Status, late: Bool = false, instance: String? = nil,
+        claimedAt: Date, finishedAt: Date? = nil, detail: String? = nil
+    ) {
+        self.job = job
+        self.scheduledFor = scheduledFor
+        self.status = status
+        self.late = late
+        self.instance = instance
+        self.claimedAt = claimedAt
+        self.finishedAt = finishedAt
+        self.detail = detail
     }
 }
 

@@ -19,14 +19,14 @@ import Testing
         try await store.migrate()
         #expect(
             try await store.appliedMigrations() == [
-                "v1-views-lifecycle-runs", "v2-view-context", "v3-usage-rollups-lifecycle-actions",
+                "v1-views-lifecycle-runs", "v2-view-context", "v3-usage-rollups-lifecycle-actions", "v4-job-runs",
             ])
         // A second process opening the same file sees the same schema.
         let reopened = try SQLiteStateStore(path: store.path)
         try await reopened.migrate()
         #expect(
             try await reopened.appliedMigrations() == [
-                "v1-views-lifecycle-runs", "v2-view-context", "v3-usage-rollups-lifecycle-actions",
+                "v1-views-lifecycle-runs", "v2-view-context", "v3-usage-rollups-lifecycle-actions", "v4-job-runs",
             ])
     }
 
@@ -189,7 +189,7 @@ import Testing
         try queue.close()
         let store = try SQLiteStateStore(path: path)
         try await store.migrate()
-        #expect(try await store.appliedMigrations().last == "v3-usage-rollups-lifecycle-actions")
+        #expect(try await store.appliedMigrations().contains("v3-usage-rollups-lifecycle-actions"))
         let all = try await store.viewCounts(kind: nil, since: nil)
         #expect(all.values.reduce(0, +) == 1000)
         #expect(all["report/item1"] == history.filter { $0.itemKind == "report" && $0.itemID == "item1" }.count)

@@ -1,0 +1,183 @@
+import AlmanacTestSupport
+import Delivery
+import Foundation
+import Logging
+import Scheduling
+import Storage
+import Synchronization
+import Testing
+
+/// The catch-up rule on its own: what runs after a restart or an outage.
+@Suite struct CatchUpPlanTests {
+    let daily = try! CronSchedule(parsing: "0 8 * * *")
+    /// 2026-11-27 00:00 UTC.
+    let midnight = Date(timeIntervalSince1970: 1_795_737_600)
+    let hour = 3600.0
+
+    @Test func onTimeLateSupersededAndMissed() {
+        let eight = midnight.addingTimeInterval(8 * hour)
+        // The scheduler looks 20 s after 08:00: on time.
+        var plan = CatchUpPlan(
+            schedule: daily, timeZone: .gmt, since: midnight, now: eight.addingTimeInterval(20), window: 6 * hour)
+        #expect(plan.run?.at == eight && plan.run?.late == false && plan.missed.isEmpty)
+        // Down from 07:00 to 09:30: today's run is sent once, late.
+        plan = CatchUpPlan(
+            schedule: daily, timeZone: .gmt, since: midnight, now: eight.addingTimeInterval(1.5 * hour),
+            window: 6 * hour)
+        #expect(plan.run?.at == eight && plan.run?.late == true)
+        // Down for three days, back at 09:00: today's runs late, the three before are superseded.
+        plan = CatchUpPlan(
+            schedule: daily, timeZone: .gmt, since: midnight.addingTimeInterval(-3 * 24 * hour),
+            now: eight.addingTimeInterval(hour), window: 6 * hour)
+        #expect(plan.run?.at == eight)
+        #expect(plan.superseded == [-3.0, -2, -1].map { eight.addingTimeInterval($0 * 24 * hour) })
+        // Back at 15:00 with a 6-hour window: too late; recorded as missed, not sent.
+        plan = CatchUpPlan(
+            schedule: daily, timeZone: .gmt, since: midnight, now: eight.addingTimeInterval(7 * hour), window: 6 * hour)
+        #expect(plan.run == nil && plan.missed == [eight])
+        // Nothing due.
+        plan = CatchUpPlan(
+            schedule: daily, timeZone: .gmt, since: eight, now: eight.addingTimeInterval(hour), window: 6 * hour)
+        #expect(plan.run == nil && plan.missed.isEmpty && plan.superseded.isEmpty)
+    }
+
+    @Test func schedulesFireInTheirTimeZoneAcrossDaylightSaving() throws {
+        let berlin = try #require(TimeZone(identifier: "Europe/Berlin"))
+        // 08:00 in Berlin is 07:00 UTC in November (CET) and 06:00 UTC in July (CEST).
+        let november = daily.nextFire(after: midnight, in: berlin)
+        #expect(november == midnight.addingTimeInterval(7 * hour))
+        let july = Date(timeIntervalSince1970: 1_783_900_800)  // 2026-07-13 00:00 UTC
+        #expect(daily.nextFire(after: july, in: berlin) == july.addingTimeInterval(6 * hour))
+        // The spring change (29 March 2026): 02:30 does not exist that night; the next is the day after.
+        let halfPastTwo = try CronSchedule(parsing: "30 2 * * *")
+        let march28 = Date(timeIntervalSince1970: 1_774_656_000)  // 2026-03-28 00:00 UTC
+        let fires = halfPastTwo.fires(after: march28, through: march28.addingTimeInterval(3 * 24 * hour), in: berlin)
+        #expect(fires.count == 3, "one a day, none twice: \(fires)")
+        #expect(Set(fires).count == fires.count)
+    }
+}
+
+/// The scheduler over a real SQLite state store: exactly once per scheduled time across
+/// restarts and across instances, late runs marked, missed ones recorded.
+@Suite struct JobSchedulerTests {
+    final class Clock: Sendable {
+        let value: Mutex<Date>
+        init(_ date: Date) { value = Mutex(date) }
+        var now: Date { value.withLock { $0 } }
+        func set(_ date: Date) { value.withLock { $0 = date } }
+    }
+
+    /// Counts how often each scheduled time ran.
+    final class Runs: Sendable {
+        let runs = Mutex<[(Date, Bool)]>([])
+        func add(_ time: Date, _ late: Bool) { runs.withLock { $0.append((time, late)) } }
+        var times: [Date] { runs.withLock { $0.map(\.0) } }
+        var lates: [Bool] { runs.withLock { $0.map(\.1) } }
+    }
+
+    let midnight = Date(timeIntervalSince1970: 1_795_737_600)  // 2026-11-27 00:00 UTC
+    let hour = 3600.0
+
+    func scheduler(
+        _ state: any StateStore, _ clock: Clock, _ runs: Runs, instance: String = "a", fails: Bool = false
+    ) throws -> JobScheduler {
+        let job = ScheduledJob(
+            id: "subscription/daily-signups", schedule: try CronSchedule(parsing: "0 8 * * *"), timeZone: .gmt,
+            since: midnight.addingTimeInterval(-30 * 24 * hour)
+        ) { time, late in
+            runs.add(time, late)
+            if fails { throw FixtureError("the SMTP server said no") }
+            return "sent to 4 recipients"
+        }
+        return JobScheduler(state: state, logger: Logger(label: "test"), instance: instance, now: { clock.now }) {
+            [job]
+        }
+    }
+
+    func store() async throws -> (TemporaryDirectory, SQLiteStateStore) {
+        let directory = try TemporaryDirectory(prefix: "almanac-scheduler")
+        let state = try SQLiteStateStore(path: directory.file("state.sqlite"))
+        try await state.migrate()
+        return (directory, state)
+    }
+
+    @Test func aRunHappensOnceAndARestartDoesNotRepeatIt() async throws {
+        let (directory, state) = try await store()
+        defer { withExtendedLifetime(directory) {} }
+        let clock = Clock(midnight.addingTimeInterval(-30 * 24 * hour + 60))
+        let runs = Runs()
+        // The job's first look: nothing of its past is caught up.
+        _ = try await scheduler(state, clock, runs).runDue()
+        #expect(runs.times.isEmpty)
+        clock.set(midnight.addingTimeInterval(8 * hour + 15))
+        // A previous day was recorded so the history starts from there.
+        _ = try await state.claimJobRun(
+            JobRunRecord(
+                job: "subscription/daily-signups", scheduledFor: midnight.addingTimeInterval(-16 * hour),
+                status: .succeeded, claimedAt: midnight))
+        var first = try scheduler(state, clock, runs)
+        var outcomes = await first.runDue()
+        #expect(outcomes.first?.ran == midnight.addingTimeInterval(8 * hour) && outcomes.first?.late == false)
+        outcomes = await first.runDue()
+        #expect(outcomes.isEmpty, "the same pass again runs nothing")
+        // Restarted a minute later: nothing to do.
+        clock.set(midnight.addingTimeInterval(8 * hour + 75))
+        first = try scheduler(state, clock, runs)
+        #expect(await first.runDue().isEmpty)
+        #expect(runs.times == [midnight.addingTimeInterval(8 * hour)])
+        let recorded = try #require(try await state.lastJobRun(job: "subscription/daily-signups"))
+        #expect(recorded.status == .succeeded && recorded.detail == "sent to 4 recipients" && !recorded.late)
+    }
+
+    @Test func afterAnOutageTheNewestRunIsSentOnceLateAndTheRestRecorded() async throws {
+        let (directory, state) = try await store()
+        defer { withExtendedLifetime(directory) {} }
+        let clock = Clock(midnight.addingTimeInterval(-3 * 24 * hour + 8 * hour + 30))
+        let runs = Runs()
+        _ = try await scheduler(state, clock, runs).runDue()  // 3 days ago, on time
+        // Down for three days; back today at 10:00 (2 hours late, within the 6-hour window).
+        clock.set(midnight.addingTimeInterval(10 * hour))
+        let outcomes = try await scheduler(state, clock, runs).runDue()
+        #expect(outcomes.first?.ran == midnight.addingTimeInterval(8 * hour) && outcomes.first?.late == true)
+        #expect(outcomes.first?.superseded.count == 2)
+        #expect(runs.times.count == 2 && runs.lates == [false, true])
+        let log = try await state.recentJobRuns(job: "subscription/daily-signups", limit: 10)
+        #expect(Array(log.prefix(4).map(\.status)) == [.succeeded, .superseded, .superseded, .succeeded])
+        #expect(log.first?.late == true)
+        // Down again past the window: the time is recorded as missed, and nothing is sent.
+        clock.set(midnight.addingTimeInterval(24 * hour + 15 * hour))
+        let missed = try await scheduler(state, clock, runs).runDue()
+        #expect(missed.first?.ran == nil && missed.first?.missed == [midnight.addingTimeInterval(32 * hour)])
+        #expect(runs.times.count == 2)
+        #expect(try await state.lastJobRun(job: "subscription/daily-signups")?.status == .missed)
+    }
+
+    @Test func instancesSharingAStoreRunEachTimeOnce() async throws {
+        let (directory, state) = try await store()
+        defer { withExtendedLifetime(directory) {} }
+        let clock = Clock(midnight.addingTimeInterval(-24 * hour + 8 * hour + 10))
+        let runs = Runs()
+        _ = try await scheduler(state, clock, runs, instance: "a").runDue()
+        clock.set(midnight.addingTimeInterval(8 * hour + 10))
+        let instances = try (0..<4).map { try scheduler(state, clock, runs, instance: "instance-\($0)") }
+        await withTaskGroup(of: Void.self) { group in
+            for instance in instances { group.addTask { _ = await instance.runDue() } }
+        }
+        #expect(runs.times.filter { $0 == midnight.addingTimeInterval(8 * hour) }.count == 1)
+        let claimedBy = try await state.lastJobRun(job: "subscription/daily-signups")?.instance
+        #expect(claimedBy?.hasPrefix("instance-") == true)
+    }
+
+    @Test func aFailedRunIsRecordedWithItsError() async throws {
+        let (directory, state) = try await store()
+        defer { withExtendedLifetime(directory) {} }
+        let clock = Clock(midnight.addingTimeInterval(-24 * hour + 8 * hour + 10))
+        let runs = Runs()
+        _ = try await scheduler(state, clock, runs).runDue()
+        clock.set(midnight.addingTimeInterval(8 * hour + 10))
+        let outcome = try await scheduler(state, clock, runs, fails: true).runDue()
+        #expect(outcome.first?.failed == true)
+        let record = try #require(try await state.lastJobRun(job: "subscription/daily-signups"))
+        #expect(record.status == .failed && record.detail?.contains("the SMTP server said no") == true)
+    }
+}
