@@ -84,11 +84,13 @@ let package = Package(
             dependencies: [
                 .product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ]),
-        // Push delivery: the job scheduler (exactly once per scheduled time), digests, triggers.
+        // libcurl for SMTP, through non-variadic wrappers of curl_easy_setopt (Debian: libcurl4-openssl-dev).
+        .target(name: "CCurl", linkerSettings: [.linkedLibrary("curl")]),
+        // Push delivery: the job scheduler (exactly once per scheduled time), e-mail over SMTP, digests, triggers.
         .target(
             name: "Delivery",
             dependencies: [
-                "AlmanacCore", "Scheduling", "Storage", .product(name: "Logging", package: "swift-log"),
+                "AlmanacCore", "Scheduling", "Storage", "CCurl", .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
         // The synthetic demo company's warehouse.
@@ -171,7 +173,9 @@ let package = Package(
         .testTarget(
             name: "StorageTests",
             dependencies: ["Storage", "AlmanacTestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
-        .testTarget(name: "DeliveryTests", dependencies: ["Delivery", "Scheduling", "Storage", "AlmanacTestSupport"]),
+        .testTarget(
+            name: "DeliveryTests", dependencies: ["Delivery", "Scheduling", "Storage", "AlmanacTestSupport"],
+            exclude: ["Support"]),
         .testTarget(name: "LifecycleTests", dependencies: ["Lifecycle", "Catalog", "Storage", "AlmanacTestSupport"]),
         .testTarget(
             name: "PortalTests",

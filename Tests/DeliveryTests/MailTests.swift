@@ -1,0 +1,142 @@
+import AlmanacTestSupport
+import Delivery
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A real SMTP sink (aiosmtpd, `Support/smtp_sink.py`) for the length of a test.
+struct SMTPSink {
+    let process: Process
+    let port: Int
+    let maildir: String
+
+    static func run<T>(_ body: (SMTPSink) async throws -> T) async throws -> T {
+        let directory = try TemporaryDirectory(prefix: "almanac-smtp")
+        let maildir = directory.file("Maildir")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", Repository.root + "/Tests/DeliveryTests/Support/smtp_sink.py", maildir]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        defer {
+            // SIGKILL: a test process can hand its children SIGTERM blocked.
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+        var line = ""
+        let deadline = Date().addingTimeInterval(60)
+        while !line.contains("\n"), Date() < deadline {
+            let chunk = output.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            line += String(decoding: chunk, as: UTF8.self)
+        }
+        guard
+            let port = Int(
+                line.replacingOccurrences(of: "port ", with: "").trimmingCharacters(in: .whitespacesAndNewlines))
+        else {
+            throw FixtureError(
+                "the SMTP sink did not start (is aiosmtpd installed? scripts/install-prerequisites --tests): \(line)")
+        }
+        let sink = SMTPSink(process: process, port: port, maildir: maildir)
+        defer { withExtendedLifetime(directory) {} }
+        return try await body(sink)
+    }
+
+    /// The delivered messages' raw text, waiting up to `tries` × 100 ms for `count` of them.
+    func messages(count: Int, tries: Int = 100) async throws -> [String] {
+        let new = maildir + "/new"
+        for _ in 0..<tries {
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: new)) ?? []
+            if names.count >= count {
+                return try names.sorted().map { try String(contentsOfFile: new + "/" + $0, encoding: .utf8) }
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        return []
+    }
+}
+
+@Suite(.serialized) struct MailTests {
+    @Test func aDigestReachesARealSMTPServerAsTextAndHTML() async throws {
+        try await SMTPSink.run { sink in
+            let mailer = SMTPMailer(
+                configuration: SMTPConfiguration(
+                    url: "smtp://127.0.0.1:\(sink.port)", from: "Almanac <almanac@larkspur.io>", tls: .none))
+            let message = MailMessage(
+                from: "Almanac <almanac@larkspur.io>", to: ["priya.raman@larkspur.io", "growth@larkspur.io"],
+                subject: "Daily sign-ups — 1,204 yesterday ▲ 8%", text: "Sign-ups: 1,204\nInvites: 311\n",
+                html: "<p><strong>Sign-ups</strong>: 1,204 <span style=\"color:#1f7a3a\">▲ 8%</span></p>",
+                messageID: "subscription.daily-signups.2026-11-27@almanac")
+            try await mailer.send(message)
+            let delivered = try await sink.messages(count: 1)
+            let raw = try #require(delivered.first)
+            #expect(raw.contains("X-MailFrom: almanac@larkspur.io"))
+            #expect(raw.contains("X-RcptTo: priya.raman@larkspur.io, growth@larkspur.io"))
+            #expect(raw.contains("Message-ID: <subscription.daily-signups.2026-11-27@almanac>"))
+            #expect(raw.contains("Subject: =?UTF-8?B?"), "a non-ASCII subject is an encoded word")
+            #expect(raw.contains("Content-Type: multipart/alternative;"))
+            // Both bodies arrive intact (base64, decoded here).
+            var decoded: [String] = []
+            var run = ""
+            let base64 = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=")
+            for line in raw.split(separator: "\n", omittingEmptySubsequences: false).map({
+                $0.trimmingCharacters(in: .whitespaces)
+            }) {
+                if !line.isEmpty, line.count <= 76, line.allSatisfy(base64.contains) {
+                    run += line
+                } else {
+                    if let data = Data(base64Encoded: run), !run.isEmpty {
+                        decoded.append(String(decoding: data, as: UTF8.self))
+                    }
+                    run = ""
+                }
+            }
+            #expect(decoded.contains(message.text))
+            #expect(decoded.contains(message.html!))
+        }
+    }
+
+    @Test func refusalsAndUnreachableServersAreClearErrors() async throws {
+        try await SMTPSink.run { sink throws in
+            // The sink offers no STARTTLS: with TLS required nothing is sent in the clear.
+            let strict = SMTPMailer(
+                configuration: SMTPConfiguration(url: "smtp://127.0.0.1:\(sink.port)", from: "a@larkspur.io"))
+            await #expect(throws: MailError.self) {
+                try await strict.send(
+                    MailMessage(from: "a@larkspur.io", to: ["b@larkspur.io"], subject: "x", text: "x"))
+            }
+            let delivered = try await sink.messages(count: 1, tries: 10)
+            #expect(delivered.isEmpty)
+        }
+        let nowhere = SMTPMailer(
+            configuration: SMTPConfiguration(url: "smtp://127.0.0.1:9", from: "a@larkspur.io", tls: .none, timeout: 5))
+        do {
+            try await nowhere.send(MailMessage(from: "a@larkspur.io", to: ["b@larkspur.io"], subject: "x", text: "x"))
+            Issue.record("sending to a closed port succeeded")
+        } catch let error as MailError {
+            #expect(error.description.contains("smtp://127.0.0.1:9"), "\(error)")
+        }
+    }
+
+    @Test func theConfigurationComesFromTheEnvironmentWithClearErrors() throws {
+        #expect(try SMTPConfiguration.fromEnvironment([:]) == nil)
+        let configuration = try SMTPConfiguration.fromEnvironment([
+            "ALMANAC_SMTP_URL": "smtp://mail.larkspur.io:587", "ALMANAC_SMTP_FROM": "almanac@larkspur.io",
+            "ALMANAC_SMTP_USER": "almanac", "ALMANAC_SMTP_PASSWORD": "secret",
+        ])
+        #expect(configuration?.tls == .required && configuration?.username == "almanac")
+        #expect(throws: MailError("ALMANAC_SMTP_URL 'mail.larkspur.io' is not an smtp:// or smtps:// URL")) {
+            try SMTPConfiguration.fromEnvironment(["ALMANAC_SMTP_URL": "mail.larkspur.io"])
+        }
+        #expect(throws: MailError("ALMANAC_SMTP_TLS 'maybe' is not one of required, optional, none")) {
+            try SMTPConfiguration.fromEnvironment([
+                "ALMANAC_SMTP_URL": "smtp://x:25", "ALMANAC_SMTP_FROM": "a@b.c", "ALMANAC_SMTP_TLS": "maybe",
+            ])
+        }
+    }
+}
