@@ -54,7 +54,7 @@ enum TestBackend {
         router.on("/app/echo", method: .get) { request, _ in try echo(request) }
         router.on("/app/echo", method: .post) { request, _ in try echo(request) }
         router.get("/app/hang") { _, _ in
-            try await Task.sleep(for: .seconds(4))
+            try await Task.sleep(for: .seconds(12))
             return "late"
         }
         router.get("/app/boom") { _, _ in
@@ -69,7 +69,7 @@ enum TestBackend {
             Response(
                 status: .ok, headers: [.contentType: "text/html"],
                 body: ResponseBody { writer in
-                    for _ in 0..<40 {
+                    for _ in 0..<120 {
                         try await writer.write(ByteBuffer(string: "."))
                         try await Task.sleep(for: .milliseconds(100))
                     }
@@ -89,7 +89,7 @@ enum TestBackend {
         router.get("/secret") { _, _ in "outside the base path" }
         // A generator that has stopped answering: every request under /slow/ hangs.
         router.get("/slow/**") { _, _ in
-            try await Task.sleep(for: .seconds(4))
+            try await Task.sleep(for: .seconds(12))
             return "late"
         }
 
