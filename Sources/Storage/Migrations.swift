@@ -116,11 +116,10 @@ enum StateMigrations {
                 -- a snooze's end). `detail` holds the reason.
                 ALTER TABLE lifecycle_events ADD COLUMN replacement TEXT;
                 ALTER TABLE lifecycle_events ADD COLUMN value TEXT;
-                -- The lifecycle fields each file declares (status, owner, certified), when they last
-                -- changed, and per field the id of the newest lifecycle event at that change
-                -- ({"status": 42}): the ledger decides from it which earlier actions the file overrides.
+                -- The lifecycle fields each file declares (status, owner, certified), and per field the
+                -- id of the newest lifecycle event when the file last changed it ({"status": 42}): the
+                -- ledger decides from it which earlier actions the file overrides.
                 ALTER TABLE catalog_items ADD COLUMN declared TEXT;
-                ALTER TABLE catalog_items ADD COLUMN declared_at REAL NOT NULL DEFAULT 0;
                 ALTER TABLE catalog_items ADD COLUMN declared_marks TEXT;
                 """),
         Migration(

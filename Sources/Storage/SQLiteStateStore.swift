@@ -329,12 +329,10 @@ public final class SQLiteStateStore: StateStore {
                         }
                         try db.execute(
                             sql: """
-                                UPDATE catalog_items SET declared = ?, declared_at = ?, declared_marks = ?
+                                UPDATE catalog_items SET declared = ?, declared_marks = ?
                                 WHERE item_kind = ? AND item_id = ?
                                 """,
-                            arguments: [
-                                declared, before == nil ? 0 : time, Self.encode(marks), item.kind, item.id,
-                            ])
+                            arguments: [declared, Self.encode(marks), item.kind, item.id])
                     }
                     guard previous.digest != item.digest else { continue }
                     try db.execute(
@@ -352,11 +350,11 @@ public final class SQLiteStateStore: StateStore {
                         sql: """
                             INSERT INTO catalog_items
                                 (item_kind, item_id, digest, title, owner, first_seen_at, changed_at, declared,
-                                 declared_at, declared_marks)
-                            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                 declared_marks)
+                            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                             """,
                         arguments: [
-                            item.kind, item.id, item.digest, item.title, item.owner, time, time, declared, time,
+                            item.kind, item.id, item.digest, item.title, item.owner, time, time, declared,
                             // A new object (or one added back) starts with what its file says.
                             Self.encode(item.declared.mapValues { _ in mark }),
                         ])
@@ -455,7 +453,7 @@ public final class SQLiteStateStore: StateStore {
             try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT item_kind, item_id, title, first_seen_at, declared_at, declared_marks FROM catalog_items
+                    SELECT item_kind, item_id, title, first_seen_at, declared_marks FROM catalog_items
                     WHERE (?1 IS NULL OR item_kind = ?1)
                     """,
                 arguments: [kind]
@@ -463,7 +461,6 @@ public final class SQLiteStateStore: StateStore {
                 CatalogItemRecord(
                     kind: row["item_kind"], id: row["item_id"], title: row["title"],
                     firstSeenAt: Date(timeIntervalSince1970: row["first_seen_at"]),
-                    declaredAt: Date(timeIntervalSince1970: row["declared_at"]),
                     declaredMarks: (row["declared_marks"] as String?).flatMap(Self.decodeMarks) ?? [:])
             }
         }

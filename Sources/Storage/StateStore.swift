@@ -138,21 +138,17 @@ public struct CatalogItemRecord: Sendable, Hashable, Codable {
     public var title: String
     /// When the portal first saw the object: its age for the retirement policy.
     public var firstSeenAt: Date
-    /// When the file last changed the object's lifecycle fields (the epoch if never seen to).
-    public var declaredAt: Date
     /// Per lifecycle field, the id of the newest lifecycle event when the file last changed
     /// that field (absent: never seen to change). Actions up to it may give way to the file.
     public var declaredMarks: [String: Int64]
 
     public init(
-        kind: String, id: String, title: String, firstSeenAt: Date, declaredAt: Date,
-        declaredMarks: [String: Int64] = [:]
+        kind: String, id: String, title: String, firstSeenAt: Date, declaredMarks: [String: Int64] = [:]
     ) {
         self.kind = kind
         self.id = id
         self.title = title
         self.firstSeenAt = firstSeenAt
-        self.declaredAt = declaredAt
         self.declaredMarks = declaredMarks
     }
 }

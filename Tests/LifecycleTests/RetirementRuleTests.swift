@@ -32,8 +32,7 @@ import Testing
                 return (
                     "report/\(report.id.rawValue)",
                     CatalogItemRecord(
-                        kind: "report", id: report.id.rawValue, title: report.title, firstSeenAt: seen,
-                        declaredAt: Date(timeIntervalSince1970: 0))
+                        kind: "report", id: report.id.rawValue, title: report.title, firstSeenAt: seen)
                 )
             })
     }

@@ -57,20 +57,9 @@ import Testing
             let port = try #require(client.port)
             try FileManager.default.createDirectory(atPath: Repository.artifacts, withIntermediateDirectories: true)
             let png = Repository.artifacts + "/search-suggestions.png"
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = [
-                "python3", script, "--chromium", browser, "--url", "http://127.0.0.1:\(port)/", "--screenshot", png,
-            ]
-            let output = Pipe()
-            process.standardOutput = output
-            process.standardError = output
-            try process.run()
-            // Read while it runs; the portal answers the browser from this same process.
-            let data = await Task.detached { output.fileHandleForReading.readDataToEndOfFile() }.value
-            process.waitUntilExit()
-            let report = String(decoding: data, as: UTF8.self)
-            #expect(process.terminationStatus == 0, "\(report)")
+            let (status, report) = try await python(
+                script, ["--chromium", browser, "--url", "http://127.0.0.1:\(port)/", "--screenshot", png])
+            #expect(status == 0, "\(report)")
             #expect(report.contains("ok   Enter opens the suggestion (/glossary/signups)"), "\(report)")
         }
     }
@@ -86,20 +75,13 @@ import Testing
         try await portal.application().test(.live) { client in
             let port = try #require(client.port)
             try FileManager.default.createDirectory(atPath: Repository.artifacts, withIntermediateDirectories: true)
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = [
-                "python3", script, "--chromium", browser, "--url", "http://127.0.0.1:\(port)", "--report",
-                "activation-funnel", "--screenshot", Repository.artifacts + "/lifecycle-deprecated.png",
-            ]
-            let output = Pipe()
-            process.standardOutput = output
-            process.standardError = output
-            try process.run()
-            let data = await Task.detached { output.fileHandleForReading.readDataToEndOfFile() }.value
-            process.waitUntilExit()
-            let report = String(decoding: data, as: UTF8.self)
-            #expect(process.terminationStatus == 0, "\(report)")
+            let (status, report) = try await python(
+                script,
+                [
+                    "--chromium", browser, "--url", "http://127.0.0.1:\(port)", "--report", "activation-funnel",
+                    "--screenshot", Repository.artifacts + "/lifecycle-deprecated.png",
+                ])
+            #expect(status == 0, "\(report)")
             let history = try await portal.environment.state.lifecycleEvents(kind: "report", id: "activation-funnel")
             #expect(history.prefix(2).map(\.action) == [.restored, .deprecated], "\(history.map(\.action))")
             #expect(!history.contains { $0.action == .retired }, "the cross-origin post changed nothing")
@@ -142,6 +124,21 @@ import Testing
     }
 
     /// Runs `executable` with a timeout and returns its standard output.
+    /// Runs a browser script of `Browser/` and returns its exit status and everything it printed.
+    /// Its output is read while it runs: the portal answers the browser from this same process.
+    func python(_ script: String, _ arguments: [String]) async throws -> (Int32, String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", script] + arguments
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let data = await Task.detached { output.fileHandleForReading.readDataToEndOfFile() }.value
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
     func run(_ executable: String, _ arguments: [String]) throws -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
