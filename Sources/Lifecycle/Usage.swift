@@ -100,9 +100,6 @@ public final class UsageService: Sendable {
         }
     }
 
-    /// Forgets the cached totals (after a test writes views, say).
-    public func invalidate() { cache.withLock { $0 = nil } }
-
     /// Totals of every viewed item of `kind` (all kinds when `nil`), in one pass over the rollup.
     public static func totals(state: any StateStore, kind: String?, at date: Date) async throws -> [String: UsageTotals]
     {

@@ -145,7 +145,6 @@ struct LifecycleController {
             action: action, kind: kind, id: id, reason: body.reason, replacement: body.replacement, team: body.team)
         do {
             let event = try await environment.lifecycle.perform(lifecycleRequest, by: viewer)
-            environment.usage.invalidate()
             return (event, ItemKey(kind, id))
         } catch let error as LifecycleError {
             switch error {
