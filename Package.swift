@@ -27,6 +27,7 @@ let package = Package(
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         // Shared vocabulary: typed ids, source locations, diagnostics, progress, viewers.
@@ -90,7 +91,10 @@ let package = Package(
         .target(
             name: "Delivery",
             dependencies: [
-                "AlmanacCore", "Scheduling", "Storage", "CCurl", .product(name: "Logging", package: "swift-log"),
+                "AlmanacCore", "Catalog", "Charts", "Scheduling", "Storage", "Warehouse", "Pages", "CCurl",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
         // The synthetic demo company's warehouse.
@@ -120,7 +124,8 @@ let package = Package(
             name: "Portal",
             dependencies: [
                 "AlmanacCore", "Catalog", "Storage", "Pages", "Warehouse", "Artifacts", "Generators", "Search",
-                "Scheduling", "Proxy", "Lifecycle", .product(name: "Hummingbird", package: "hummingbird"),
+                "Scheduling", "Proxy", "Lifecycle", "Delivery", .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -130,7 +135,7 @@ let package = Package(
             name: "AlmanacCLI",
             dependencies: [
                 "AlmanacCore", "Catalog", "Storage", "DemoCompany", "Portal", "Warehouse", "Generators", "Artifacts",
-                "Pages", "Search", "Lifecycle",
+                "Pages", "Search", "Lifecycle", "Delivery",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -174,7 +179,11 @@ let package = Package(
             name: "StorageTests",
             dependencies: ["Storage", "AlmanacTestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(
-            name: "DeliveryTests", dependencies: ["Delivery", "Scheduling", "Storage", "AlmanacTestSupport"],
+            name: "DeliveryTests",
+            dependencies: [
+                "Delivery", "Scheduling", "Storage", "Catalog", "Charts", "Warehouse", "DemoCompany", "Pages",
+                "AlmanacTestSupport", .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
             exclude: ["Support"]),
         .testTarget(name: "LifecycleTests", dependencies: ["Lifecycle", "Catalog", "Storage", "AlmanacTestSupport"]),
         .testTarget(

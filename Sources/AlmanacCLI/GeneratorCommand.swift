@@ -54,7 +54,7 @@ struct GeneratorCommand: AsyncParsableCommand {
             dashboards: Serving.Dashboards(
                 warehouse: warehouse ?? EnvironmentDefaults.warehouse ?? "", artifacts: artifacts,
                 asOf: asOf.flatMap(CalendarDay.init(parsing:)),
-                schedule: !noSchedule))
+                schedule: !noSchedule), delivers: false)
         try await runGenerator(
             environment, server: ServerConfiguration(host: server.host, port: server.port),
             token: EnvironmentDefaults.generatorToken)

@@ -2,6 +2,7 @@ import AlmanacCore
 import ArgumentParser
 import Artifacts
 import Catalog
+import Delivery
 import Foundation
 import Logging
 import Pages
@@ -47,6 +48,13 @@ struct ServerOptions: ParsableArguments {
     // Benchmarks/view-ingest.sh compares serving with and without counting views.
     @Flag(help: .hidden)
     var noViewRecording = false
+
+    @Flag(
+        help: """
+            Do not send digests, webhooks or tasks from this instance (others sharing the state \
+            store still do). Configured by ALMANAC_PUBLIC_URL, ALMANAC_SMTP_*, ALMANAC_TASKS_URL.
+            """)
+    var noDelivery = false
 
     func validate() throws {
         guard (0...65535).contains(port) else {
@@ -170,7 +178,8 @@ enum Serving {
 
     /// The environment `serve` and `generator` run on.
     static func environment(
-        catalog directory: String, state location: String, server options: ServerOptions, dashboards: Dashboards?
+        catalog directory: String, state location: String, server options: ServerOptions, dashboards: Dashboards?,
+        delivers: Bool = true
     ) async throws -> PortalEnvironment {
         LoggingBootstrap.once(level: Logger.Level(rawValue: options.logLevel) ?? .info)
         let logger = options.makeLogger()
@@ -207,6 +216,25 @@ enum Serving {
                     : GeneratorClient(
                         baseURLs: dashboards.generators, token: EnvironmentDefaults.generatorToken,
                         renderTimeout: .seconds(dashboards.generatorTimeout)))
+            if delivers && !options.noDelivery {
+                let outbox = ((stateStore.path as NSString).deletingLastPathComponent as NSString)
+                    .appendingPathComponent("outbox")
+                let configuration: DeliveryConfiguration
+                do {
+                    configuration = try DeliveryConfiguration.fromEnvironment(
+                        defaultBaseURL: "http://\(options.host):\(options.port)", outbox: outbox,
+                        companyDomain: store.current.settings.companyDomain)
+                } catch {
+                    printError(error.description)
+                    throw ExitCode(1)
+                }
+                environment.delivery = DeliveryService(
+                    catalog: store, state: stateStore, warehouse: warehouse, renderer: renderer,
+                    configuration: configuration, logger: logger, asOf: { asOf ?? CalendarDay.yesterday() })
+                logger.info(
+                    "delivering digests and triggers",
+                    metadata: ["mail": "\(configuration.mail.displayName)", "links": "\(configuration.baseURL)"])
+            }
         }
         logger.info(
             "serving",

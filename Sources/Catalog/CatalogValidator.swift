@@ -485,6 +485,14 @@ struct CatalogValidator {
                 hint: suggestion(report.rawValue, among: ids(.report), folder: "reports"))
         }
         checkTeamRecipients(subscription.recipients, origin, path: "recipients")
+        if let breakdown = subscription.breakdown {
+            let metrics = subscription.metrics + (subscription.report.flatMap(catalog.report)?.metrics ?? [])
+            if !metrics.contains(where: { catalog.metric($0)?.dimensions.contains(breakdown) == true }) {
+                error(
+                    origin, "breakdown", "none of \(what)'s metrics has the dimension '\(breakdown)'",
+                    hint: "add it to a metric's dimensions, or remove 'breakdown'")
+            }
+        }
         for (index, recipient) in subscription.recipients.enumerated() {
             switch (subscription.channel, recipient) {
             case (.email, .url(let url)):
@@ -515,9 +523,37 @@ struct CatalogValidator {
         if let source {
             checkFilters(trigger.scope, source: source, origin, path: "scope")
         }
+        // The metric is read per entity by the entity's key column, so its source needs one.
+        if let entity, let metric = catalog.metric(trigger.metric) {
+            let parts = metric.type == .ratio ? [metric.numerator, metric.denominator].compactMap { $0 } : [metric.id]
+            for part in parts {
+                guard let partSource = catalog.metric(part).flatMap({ catalog.source($0.source) }) else { continue }
+                if partSource.column(named: entity.key.name) == nil {
+                    error(
+                        origin, "metric",
+                        "\(what) reads metric '\(part)' per \(entity.id), but its source '\(partSource.id)' has no column '\(entity.key)' (the entity's key)"
+                    )
+                }
+            }
+        }
         switch trigger.action.assignee {
-        case .column(let column)?:
-            if let source { checkColumn(column, in: source, origin, path: "action.assignee", role: "assignee column") }
+        case .column(let column, let other)?:
+            if let other {
+                if let otherSource = catalog.source(other) {
+                    checkColumn(column, in: otherSource, origin, path: "action.assignee", role: "assignee column")
+                    if let entity, otherSource.column(named: entity.key.name) == nil {
+                        error(
+                            origin, "action.assignee",
+                            "source '\(other)' has no column '\(entity.key)' to find each \(entity.id)'s assignee by")
+                    }
+                } else if !isBroken(.source, other.rawValue) {
+                    error(
+                        origin, "action.assignee", "assignee source '\(other)' is not in the catalog",
+                        hint: suggestion(other.rawValue, among: ids(.source), folder: "sources"))
+                }
+            } else if let source {
+                checkColumn(column, in: source, origin, path: "action.assignee", role: "assignee column")
+            }
         case .team(let team)?:
             if catalog.team(team) == nil, !isBroken(.team, team.rawValue) {
                 error(

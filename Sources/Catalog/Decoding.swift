@@ -283,13 +283,19 @@ enum Decoding {
         let status = m.enumeration("status", ReportStatus.self) ?? .active
         let statusReason = m.string("status_reason")
         let replacedBy: MetricID? = m.id("replaced_by")
+        let better = m.enumeration("better", Better.self) ?? .higher
         guard let id, let name, let description, let owner, let source, let type else { return nil }
         return Metric(
             id: id, name: name, description: description, owner: owner, synonyms: synonyms, certified: certified,
             status: status, statusReason: statusReason, replacedBy: replacedBy,
             source: source, type: type, column: column, timeColumn: timeColumn, window: window,
             numerator: numerator, denominator: denominator, filters: filters, dimensions: dimensions, format: format,
-            unit: unit, tags: tags, access: access)
+            unit: unit, tags: tags, access: access, higherIsBetter: better == .higher)
+    }
+
+    /// `better:` of a metric.
+    enum Better: String, CaseIterable {
+        case higher, lower
     }
 
     static func panels(_ m: MappingReader, allowParameters: Bool) -> [Panel] {
@@ -623,6 +629,8 @@ enum Decoding {
         let metrics: [MetricID] = m.idList("metrics")
         let report: ReportID? = m.id("report")
         let compare = m.enumeration("compare", Comparison.self) ?? .previousPeriod
+        let period = m.enumeration("period", Subscription.Period.self)
+        let breakdown: DimensionID? = m.id("breakdown")
         let tags = m.stringList("tags")
         let access = m.stringList("access")
         if recipients.isEmpty, !m.has("recipients") {
@@ -634,7 +642,8 @@ enum Decoding {
         guard let id, let title, let owner, let schedule else { return nil }
         return Subscription(
             id: id, title: title, description: description, owner: owner, schedule: schedule, channel: channel,
-            recipients: recipients, metrics: metrics, report: report, compare: compare, tags: tags, access: access)
+            recipients: recipients, metrics: metrics, report: report, compare: compare, tags: tags, access: access,
+            period: period, breakdown: breakdown)
     }
 
     static func trigger(_ m: MappingReader, id expected: String) -> Trigger? {
@@ -651,9 +660,14 @@ enum Decoding {
             let window = c.timeSpan("window", required: true)
             let op = c.enumeration("op", TriggerCondition.Operator.self, required: true)
             let threshold = c.double("threshold", required: true)
+            let minimumBase = c.double("min_base")
+            if minimumBase != nil, measure == .value {
+                c.reader.error("'min_base' applies to change and pct_change conditions, not value", at: c["min_base"])
+            }
             c.reportUnknownKeys()
             if let window, let op, let threshold {
-                condition = TriggerCondition(measure: measure, window: window, op: op, threshold: threshold)
+                condition = TriggerCondition(
+                    measure: measure, window: window, op: op, threshold: threshold, minimumBase: minimumBase)
             }
         }
         let schedule = cron(m, "schedule") ?? "0 6 * * *"
@@ -670,14 +684,24 @@ enum Decoding {
                     } else {
                         a.reader.error("'\(text)' does not name a valid team id", at: a["assignee"])
                     }
-                } else if let column = a.checkedIdentifier(
-                    text, at: a["assignee"], path: a.childPath("assignee"))
-                {
-                    assignee = .column(column)
+                } else {
+                    // `owner_email` (the entity's source) or `crm_accounts.owner_email` (another source).
+                    let parts = text.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+                    let source = parts.count == 2 ? parts[0] : nil
+                    if parts.count > 2 || source.map({ !SourceID.isValid($0) }) == true {
+                        a.reader.error(
+                            "'\(text)' is neither team:<id>, a column, nor source.column", at: a["assignee"])
+                    } else if let column = a.checkedIdentifier(
+                        parts.last ?? text, at: a["assignee"], path: a.childPath("assignee"))
+                    {
+                        let other: SourceID? = source.map { SourceID($0) }
+                        assignee = .column(column, source: other)
+                    }
                 }
             }
             let title = a.string("title") ?? title ?? ""
             let url = a.string("url")
+            let due = a.timeSpan("due") ?? TimeSpan(3, .days)
             let recipients = recipients(a, "recipients")
             a.reportUnknownKeys()
             switch kind {
@@ -691,7 +715,8 @@ enum Decoding {
             default: break
             }
             if let kind {
-                action = TriggerAction(kind: kind, assignee: assignee, title: title, url: url, recipients: recipients)
+                action = TriggerAction(
+                    kind: kind, assignee: assignee, title: title, url: url, recipients: recipients, due: due)
             }
         }
         let tags = m.stringList("tags")

@@ -325,6 +325,9 @@ public struct Metric: Hashable, Sendable, Codable, Identifiable {
     public var unit: String?
     public var tags: [String]
     public var access: [String]
+    /// Whether a rise is good news (`better: higher`, the default) or bad (`better: lower`:
+    /// errors, churn); digests colour changes by it.
+    public var higherIsBetter: Bool = true
 }
 
 // MARK: - Reports and templates
@@ -613,6 +616,10 @@ public enum Recipient: Hashable, Sendable, Codable, CustomStringConvertible {
 }
 
 public struct Subscription: Hashable, Sendable, Codable, Identifiable {
+    /// What one digest covers: the last complete day, week (Monday to Sunday) or month.
+    public enum Period: String, CaseIterable, Hashable, Sendable, Codable {
+        case day, week, month
+    }
     public var id: SubscriptionID
     public var title: String
     public var description: String?
@@ -625,6 +632,11 @@ public struct Subscription: Hashable, Sendable, Codable, Identifiable {
     public var compare: Comparison
     public var tags: [String]
     public var access: [String]
+    /// `nil`: from the schedule (monthly cron: month, one weekday: week, else day).
+    public var period: Period? = nil
+    /// Each metric with this dimension also shows its largest values in the period
+    /// (the sign-up email's referral sources).
+    public var breakdown: DimensionID? = nil
 }
 
 public struct TriggerCondition: Hashable, Sendable, Codable {
@@ -638,15 +650,19 @@ public struct TriggerCondition: Hashable, Sendable, Codable {
     public var window: TimeSpan
     public var op: Operator
     public var threshold: Double
+    /// Changes are only measured from an earlier value of at least this much (`min_base: 10`),
+    /// so a workspace going from 1 weekly user to 2 is not "100% growth".
+    public var minimumBase: Double? = nil
 }
 
 public struct TriggerAction: Hashable, Sendable, Codable {
     public enum Kind: String, CaseIterable, Hashable, Sendable, Codable {
         case task, webhook, email
     }
-    /// Who gets a task: a column of the entity's source holding a person, or a team.
+    /// Who gets a task: a column holding a person's e-mail (of the entity's source, or of
+    /// another source with the entity's key column, such as the CRM's account owner), or a team.
     public enum Assignee: Hashable, Sendable, Codable {
-        case column(SQLIdentifier)
+        case column(SQLIdentifier, source: SourceID?)
         case team(TeamID)
     }
     public var kind: Kind
@@ -654,6 +670,8 @@ public struct TriggerAction: Hashable, Sendable, Codable {
     public var title: String
     public var url: String?
     public var recipients: [Recipient]
+    /// A task is due this long after the check that fired it (`due: 3d`).
+    public var due: TimeSpan = TimeSpan(3, .days)
 }
 
 public struct Trigger: Hashable, Sendable, Codable, Identifiable {

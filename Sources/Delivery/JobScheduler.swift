@@ -35,7 +35,9 @@ public struct ScheduledJob: Sendable {
 /// existed). The newest within the catch-up window is claimed (an insert that only one instance
 /// can make) and run, marked late when it is more than two minutes past; older ones are recorded
 /// as superseded, and those outside the window as missed, so a restart neither sends twice nor
-/// skips silently. A run whose instance stops midway stays `running` and is not repeated.
+/// skips silently. A run whose instance stopped midway (still `running` after ``staleAfter``) is
+/// taken over and run again, late, while it is within the window; jobs compose idempotent
+/// deliveries, so running one twice sends nothing twice.
 public final class JobScheduler: Service, Sendable {
     public let state: any StateStore
     public let logger: Logger
@@ -44,20 +46,23 @@ public final class JobScheduler: Service, Sendable {
     /// How long after its time a run is still worth sending.
     public let window: TimeInterval
     public let tick: Duration
-    let jobs: @Sendable () -> [ScheduledJob]
+    /// How long a claimed run may stay `running` before another pass takes it over.
+    public let staleAfter: TimeInterval
+    let jobs: @Sendable () async -> [ScheduledJob]
     let now: @Sendable () -> Date
 
     public init(
         state: any StateStore, logger: Logger, instance: String = JobScheduler.defaultInstance,
-        window: TimeInterval = 6 * 3600, tick: Duration = .seconds(20),
+        window: TimeInterval = 6 * 3600, tick: Duration = .seconds(20), staleAfter: TimeInterval = 15 * 60,
         now: @escaping @Sendable () -> Date = { Date() },
-        jobs: @escaping @Sendable () -> [ScheduledJob]
+        jobs: @escaping @Sendable () async -> [ScheduledJob]
     ) {
         self.state = state
         self.logger = logger
         self.instance = instance
         self.window = window
         self.tick = tick
+        self.staleAfter = staleAfter
         self.now = now
         self.jobs = jobs
     }
@@ -80,7 +85,7 @@ public final class JobScheduler: Service, Sendable {
     @discardableResult
     public func runDue() async -> [Outcome] {
         var outcomes: [Outcome] = []
-        for job in jobs() {
+        for job in await jobs() {
             do {
                 if let outcome = try await runDue(job) { outcomes.append(outcome) }
             } catch {
@@ -92,11 +97,21 @@ public final class JobScheduler: Service, Sendable {
 
     private func runDue(_ job: ScheduledJob) async throws -> Outcome? {
         let date = now()
-        let last = try await state.lastJobRun(job: job.id)?.scheduledFor
-        let since = max(last ?? job.since, job.since)
+        let lastRun = try await state.lastJobRun(job: job.id)
+        let since = max(lastRun?.scheduledFor ?? job.since, job.since)
         let plan = CatchUpPlan(schedule: job.schedule, timeZone: job.timeZone, since: since, now: date, window: window)
+        if let lastRun, lastRun.status == .running, lastRun.claimedAt < date.addingTimeInterval(-staleAfter) {
+            if plan.run == nil, date.timeIntervalSince(lastRun.scheduledFor) <= window {
+                return try await run(job, at: lastRun.scheduledFor, late: true, outcome: nil, staleBefore: date)
+            }
+            try await state.finishJobRun(
+                job: job.id, scheduledFor: lastRun.scheduledFor, status: .failed,
+                detail: "\(lastRun.instance ?? "an instance") stopped midway and the run was not repeated"
+                    + (plan.run == nil ? " (outside the catch-up window)" : " (a newer time ran instead)"),
+                at: date)
+        }
         guard plan.run != nil || !plan.superseded.isEmpty || !plan.missed.isEmpty else { return nil }
-        var outcome = Outcome(
+        let outcome = Outcome(
             job: job.id, ran: nil, late: false, failed: false, superseded: plan.superseded, missed: plan.missed)
         // Not run, but never silently: each time is recorded (and claimed, so no instance runs it later).
         for (times, status, why) in [
@@ -107,7 +122,7 @@ public final class JobScheduler: Service, Sendable {
                 _ = try await state.claimJobRun(
                     JobRunRecord(
                         job: job.id, scheduledFor: time, status: status, instance: instance, claimedAt: date,
-                        finishedAt: date, detail: why))
+                        finishedAt: date, detail: why), staleBefore: nil)
             }
         }
         if !plan.missed.isEmpty {
@@ -115,9 +130,20 @@ public final class JobScheduler: Service, Sendable {
                 "scheduled runs missed", metadata: ["job": "\(job.id)", "times": "\(plan.missed.count)"])
         }
         guard let (time, late) = plan.run else { return outcome }
+        return try await run(job, at: time, late: late, outcome: outcome, staleBefore: nil)
+    }
+
+    /// Claims `time` of `job` (taking over a claim older than `staleBefore`), runs it and records the end.
+    private func run(
+        _ job: ScheduledJob, at time: Date, late: Bool, outcome: Outcome?, staleBefore: Date?
+    ) async throws -> Outcome? {
+        let date = now()
         let claimed = try await state.claimJobRun(
             JobRunRecord(
-                job: job.id, scheduledFor: time, status: .running, late: late, instance: instance, claimedAt: date))
+                job: job.id, scheduledFor: time, status: .running, late: late, instance: instance, claimedAt: date),
+            staleBefore: staleBefore.map { $0.addingTimeInterval(-staleAfter) })
+        var outcome =
+            outcome ?? Outcome(job: job.id, ran: nil, late: false, failed: false, superseded: [], missed: [])
         guard claimed else { return outcome.superseded.isEmpty && outcome.missed.isEmpty ? nil : outcome }
         outcome.ran = time
         outcome.late = late

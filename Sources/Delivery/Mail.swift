@@ -63,7 +63,7 @@ public struct MailError: Error, CustomStringConvertible, Sendable, Equatable {
 
 /// An e-mail with a plain-text body and, usually, an HTML one (sent as multipart/alternative,
 /// so every mail client shows one of them).
-public struct MailMessage: Sendable, Hashable {
+public struct MailMessage: Sendable, Hashable, Codable {
     public var from: String
     public var to: [String]
     public var subject: String

@@ -14,6 +14,7 @@ public enum Route: Hashable, Sendable {
     case team(TeamID)
     case adminCatalog
     case adminRuns
+    case adminDeliveries
     /// The retirement candidates and usage of the viewer's teams' reports (one team, when given).
     case myReports(TeamID?)
     case search(SearchRequest)
@@ -34,6 +35,7 @@ public enum Route: Hashable, Sendable {
         case .team(let id): "/teams/\(id.rawValue)"
         case .adminCatalog: "/admin/catalog"
         case .adminRuns: "/admin/runs"
+        case .adminDeliveries: "/admin/deliveries"
         case .myReports(let team): "/me/reports" + (team.map { "?team=\(URLEncoding.queryValue($0.rawValue))" } ?? "")
         case .search(let request): "/search" + request.queryString
         case .templateWith(let id, let parameter, let value):
@@ -55,6 +57,7 @@ public enum Route: Hashable, Sendable {
         case .team(let id): "/api/teams/\(id.rawValue)"
         case .adminCatalog: "/api/admin/catalog"
         case .adminRuns: "/api/admin/runs"
+        case .adminDeliveries: "/api/admin/deliveries"
         case .myReports(let team):
             "/api/me/reports" + (team.map { "?team=\(URLEncoding.queryValue($0.rawValue))" } ?? "")
         case .search(let request): "/api/search" + request.queryString

@@ -1,5 +1,6 @@
 import AlmanacCore
 import Catalog
+import Delivery
 import Foundation
 import Generators
 import HTTPTypes
@@ -47,6 +48,9 @@ public func buildApplication(
         SearchIndexingService(indexer: indexer, catalog: environment.catalog, ready: environment.stateReady),
         LifecycleWatcher(lifecycle: environment.lifecycle, ready: environment.stateReady),
     ]
+    if let delivery = environment.delivery {
+        services.append(DeliveryServices(delivery: delivery, environment: environment))
+    }
     if let dashboards = environment.dashboards, dashboards.runsSchedule {
         services.append(
             NightlyGenerationService(catalog: environment.catalog, logger: environment.logger) { catalog in
@@ -94,4 +98,24 @@ func syncCatalog(_ environment: PortalEnvironment) async {
 public func runPortal(_ environment: PortalEnvironment, server: ServerConfiguration) async throws {
     let app = buildApplication(environment, server: server)
     try await app.runService()
+}
+
+/// The job scheduler and the outbox worker, started once the state store is migrated.
+struct DeliveryServices: Service {
+    let delivery: DeliveryService
+    let environment: PortalEnvironment
+
+    func run() async throws {
+        await environment.stateReady.wait()
+        let scheduler = JobScheduler(state: environment.state, logger: environment.logger, now: environment.now) {
+            await delivery.jobs()
+        }
+        let worker = DeliveryWorker(
+            state: environment.state, sender: delivery.sender, retry: delivery.configuration.retry,
+            metrics: DeliveryMetrics(registry: environment.metrics), logger: environment.logger, now: environment.now)
+        try await withThrowingDiscardingTaskGroup { group in
+            group.addTask { try await scheduler.run() }
+            group.addTask { try await worker.run() }
+        }
+    }
 }

@@ -1,6 +1,7 @@
 import AlmanacCore
 import Artifacts
 import Catalog
+import Delivery
 import Foundation
 import Generators
 import HTTPTypes
@@ -8,6 +9,7 @@ import Hummingbird
 import Lifecycle
 import Logging
 import Pages
+import Prometheus
 import Proxy
 import Storage
 import Warehouse
@@ -195,6 +197,25 @@ struct CatalogController {
             let model = builder.adminRuns(
                 runs.map { ($0.kind, $0.target, $0.startedAt, $0.durationMilliseconds, $0.rows, $0.bytes, $0.error) })
             return Rendered(model: model, template: "pages/admin-runs", title: "Runs", route: .adminRuns)
+        }
+        page(router, "/admin/deliveries", api: "/api/admin/deliveries") { request, context, builder, viewer in
+            guard viewer.isAdmin else { throw PortalError.adminOnly }
+            let query = FormQuery(request)
+            var status: DeliveryRecord.Status?
+            if let text = query.get("status"), !text.isEmpty {
+                guard let parsed = DeliveryRecord.Status(rawValue: text) else {
+                    throw PortalError.badParameter(
+                        "status",
+                        "'\(text)' is not one of "
+                            + DeliveryRecord.Status.allCases.map(\.rawValue).joined(separator: ", "))
+                }
+                status = parsed
+            }
+            let model = try await DeliveryPages.model(
+                environment: environment, delivery: environment.delivery, view: builder.view, status: status,
+                job: query.get("job").flatMap { $0.isEmpty ? nil : $0 })
+            return Rendered(
+                model: model, template: "pages/admin-deliveries", title: "Deliveries", route: .adminDeliveries)
         }
     }
 
@@ -460,6 +481,25 @@ struct HealthController {
             Response(
                 status: .ok, headers: [.contentType: "text/plain; charset=utf-8"],
                 body: .init(byteBuffer: ByteBuffer(string: "ok\n")))
+        }
+        // Prometheus text format: delivery counters of this instance, and the shared outbox by status.
+        router.get("/metrics") { _, context in
+            if environment.delivery != nil {
+                _ = DeliveryMetrics(registry: environment.metrics)
+                if let counts = try? await environment.state.deliveryStatusCounts() {
+                    for status in DeliveryRecord.Status.allCases {
+                        environment.metrics.makeGauge(
+                            descriptor: MetricNameDescriptor(
+                                namespace: "almanac", subsystem: "outbox", metricName: "deliveries", unitName: "",
+                                helpText: "Deliveries in the shared outbox, by status."),
+                            labels: [("status", status.rawValue)]
+                        ).set(Double(counts[status] ?? 0))
+                    }
+                }
+            }
+            return Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(string: environment.metrics.emitToString())))
         }
         router.get("/readyz") { _, context in
             let status = environment.catalog.status

@@ -128,7 +128,7 @@ struct AuthMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
     let authenticator: Authenticator
     let catalog: CatalogStore
-    static let publicPrefixes = ["/healthz", "/readyz", "/static/", "/favicon.ico"]
+    static let publicPrefixes = ["/healthz", "/readyz", "/metrics", "/static/", "/favicon.ico"]
 
     func handle(
         _ request: Request, context: Context, next: (Request, Context) async throws -> Response

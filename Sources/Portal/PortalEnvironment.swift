@@ -1,12 +1,14 @@
 public import AlmanacCore
 public import Artifacts
 public import Catalog
+public import Delivery
 public import Foundation
 public import Generators
 import HTTPTypes
 public import Lifecycle
 public import Logging
 public import Pages
+public import Prometheus
 public import Proxy
 public import Search
 public import Storage
@@ -47,6 +49,10 @@ public struct PortalEnvironment: Sendable {
     public var proxy: BackendProxy
     /// The allow-list of the current catalog with its names' addresses pinned.
     let allowLists = AllowListCache()
+    /// What `/metrics` exposes (delivery counters, the outbox by status).
+    public let metrics = PrometheusCollectorRegistry()
+    /// Subscriptions and triggers: when set, the portal schedules them and sends the outbox.
+    public var delivery: DeliveryService?
 
     public init(
         catalog: CatalogStore, state: any StateStore, renderer: PageRenderer, auth: AuthConfiguration, logger: Logger,

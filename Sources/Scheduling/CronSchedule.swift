@@ -50,6 +50,11 @@ public struct CronSchedule: Hashable, Sendable, CustomStringConvertible {
 
     /// Parses `expression`.
     /// - Throws: ``ParseError`` naming the field and the part that is wrong.
+    /// Fires on some days of the month only (`0 8 3 * *`): a monthly cadence.
+    public var isMonthly: Bool { dayOfMonthRestricted && !dayOfWeekRestricted }
+    /// Fires on one day of the week only (`0 9 * * fri`): a weekly cadence.
+    public var isWeekly: Bool { dayOfWeekRestricted && !dayOfMonthRestricted && daysOfWeek.count == 1 }
+
     public init(parsing expression: String) throws(ParseError) {
         let trimmed = expression.trimmingCharacters(in: .whitespaces)
         var text = trimmed

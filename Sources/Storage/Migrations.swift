@@ -140,5 +140,54 @@ enum StateMigrations {
                 );
                 CREATE INDEX job_runs_time ON job_runs(claimed_at);
                 """),
+        Migration(
+            name: "v5-deliveries",
+            sqlite: """
+                -- The outbox: one row per message to one recipient, written when a digest or a
+                -- trigger's action is composed. The idempotency key is unique, so composing the
+                -- same scheduled run again (a retried job, a second instance) adds nothing.
+                CREATE TABLE deliveries (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    idempotency_key TEXT NOT NULL UNIQUE,
+                    job TEXT NOT NULL,
+                    scheduled_for REAL NOT NULL,
+                    channel TEXT NOT NULL,
+                    recipient TEXT NOT NULL,
+                    subject TEXT NOT NULL,
+                    payload TEXT NOT NULL,
+                    status TEXT NOT NULL,
+                    attempts INTEGER NOT NULL DEFAULT 0,
+                    next_attempt_at REAL NOT NULL,
+                    claimed_by TEXT,
+                    claimed_until REAL,
+                    last_error TEXT,
+                    created_at REAL NOT NULL,
+                    sent_at REAL
+                );
+                CREATE INDEX deliveries_due ON deliveries(status, next_attempt_at);
+                CREATE INDEX deliveries_job ON deliveries(job, created_at);
+                -- Every attempt to send one delivery, with what happened.
+                CREATE TABLE delivery_attempts (
+                    delivery_id INTEGER NOT NULL REFERENCES deliveries(id),
+                    attempt INTEGER NOT NULL,
+                    instance TEXT NOT NULL,
+                    started_at REAL NOT NULL,
+                    finished_at REAL NOT NULL,
+                    outcome TEXT NOT NULL,
+                    error TEXT,
+                    PRIMARY KEY (delivery_id, attempt)
+                );
+                -- When a trigger fired for an entity, and until when it stays quiet for it.
+                CREATE TABLE trigger_firings (
+                    trigger_id TEXT NOT NULL,
+                    entity_key TEXT NOT NULL,
+                    entity_label TEXT NOT NULL,
+                    fired_at REAL NOT NULL,
+                    cooldown_until REAL NOT NULL,
+                    detail TEXT,
+                    PRIMARY KEY (trigger_id, entity_key, fired_at)
+                );
+                CREATE INDEX trigger_firings_recent ON trigger_firings(fired_at);
+                """),
     ]
 }

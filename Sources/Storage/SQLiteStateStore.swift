@@ -5,7 +5,7 @@ import SQLiteRows
 
 /// The embedded state store: one SQLite file in WAL mode, opened through GRDB.
 public final class SQLiteStateStore: StateStore {
-    private let pool: DatabasePool
+    let pool: DatabasePool
     public let path: String
 
     /// Opens (creating if needed) the state file at `path`. Call ``migrate()`` before use.
@@ -466,8 +466,22 @@ public final class SQLiteStateStore: StateStore {
         }
     }
 
-    public func claimJobRun(_ run: JobRunRecord) async throws -> Bool {
+    public func claimJobRun(_ run: JobRunRecord, staleBefore: Date?) async throws -> Bool {
         try await pool.write { db in
+            if let staleBefore {
+                // The instance that claimed it stopped midway: take the run over.
+                try db.execute(
+                    sql: """
+                        UPDATE job_runs SET instance = ?, claimed_at = ?, late = 1,
+                            detail = 'taken over from ' || COALESCE(instance, 'an instance') || ', which stopped midway'
+                        WHERE job = ? AND scheduled_for = ? AND status = 'running' AND claimed_at < ?
+                        """,
+                    arguments: [
+                        run.instance, run.claimedAt.timeIntervalSince1970, run.job,
+                        run.scheduledFor.timeIntervalSince1970, staleBefore.timeIntervalSince1970,
+                    ])
+                if db.changesCount == 1 { return true }
+            }
             try db.execute(
                 sql: """
                     INSERT OR IGNORE INTO job_runs

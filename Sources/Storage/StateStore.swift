@@ -48,8 +48,9 @@ public protocol StateStore: Sendable {
     func catalogItemRecords(kind: String?) async throws -> [CatalogItemRecord]
 
     /// Claims the run of `job` at `scheduledFor` (inserts `run`); `false` when it was already
-    /// claimed, by this or another instance: the caller must not run it.
-    func claimJobRun(_ run: JobRunRecord) async throws -> Bool
+    /// claimed, by this or another instance: the caller must not run it. A claim still `running`
+    /// from before `staleBefore` (its instance stopped midway) is taken over.
+    func claimJobRun(_ run: JobRunRecord, staleBefore: Date?) async throws -> Bool
     /// Records how a claimed run ended.
     func finishJobRun(
         job: String, scheduledFor: Date, status: JobRunRecord.Status, detail: String?, at: Date)
@@ -58,6 +59,35 @@ public protocol StateStore: Sendable {
     func lastJobRun(job: String) async throws -> JobRunRecord?
     /// The newest job runs, optionally of one job.
     func recentJobRuns(job: String?, limit: Int) async throws -> [JobRunRecord]
+
+    /// Adds messages to the outbox; those whose idempotency key is already there are left out.
+    /// Returns how many were added.
+    func enqueueDeliveries(_ deliveries: [DeliveryRecord]) async throws -> Int
+    /// Records that `firing`'s trigger fired for its entity and queues its messages, in one
+    /// transaction, unless the trigger already fired for that entity within the cooldown
+    /// (`false`: nothing was written).
+    func fireTrigger(_ firing: TriggerFiring, deliveries: [DeliveryRecord]) async throws -> Bool
+    /// Leases up to `limit` deliveries that are due (pending, or sending under an expired lease),
+    /// optionally of one job only, to `instance` until `until`.
+    func claimDueDeliveries(
+        instance: String, now: Date, until: Date, limit: Int, job: String?
+    ) async throws -> [DeliveryRecord]
+    /// Records one attempt and the delivery's new state; ignored unless `instance` still holds
+    /// the lease (another instance took an expired one over).
+    @discardableResult
+    func finishDeliveryAttempt(
+        _ attempt: DeliveryAttempt, status: DeliveryRecord.Status, nextAttemptAt: Date?
+    ) async throws -> Bool
+    /// The newest deliveries matching `query`.
+    func deliveries(_ query: DeliveryQuery) async throws -> [DeliveryRecord]
+    /// One delivery by id.
+    func delivery(id: Int64) async throws -> DeliveryRecord?
+    /// The attempts of one delivery, oldest first.
+    func deliveryAttempts(id: Int64) async throws -> [DeliveryAttempt]
+    /// How many deliveries are in each status.
+    func deliveryStatusCounts() async throws -> [DeliveryRecord.Status: Int]
+    /// The newest trigger firings, optionally of one trigger.
+    func triggerFirings(trigger: String?, limit: Int) async throws -> [TriggerFiring]
 
     /// Records a finished run (a generation, a delivery batch, an index build).
     func recordRun(_ run: RunRecord) async throws

@@ -95,3 +95,28 @@ extension EntityLookup {
         }
     }
 }
+
+extension EntityLookup {
+    /// `columns` (as text) of the rows of `source` that pass `filters`, values bound; at most
+    /// ``maximumRows``. Triggers read their entities' keys, labels and assignees this way.
+    public static func columns(
+        _ columns: [SQLIdentifier], of source: Source, where filters: [Filter], catalog: Catalog,
+        warehouse: any Warehouse, timeout: Duration = .seconds(60)
+    ) async throws -> [[String?]] {
+        var builder = StatementBuilder(dialect: warehouse.dialect)
+        for column in columns where source.column(named: column.name) == nil {
+            throw CompileError("column '\(column)' is not a declared column of source '\(source.id)'")
+        }
+        let select = columns.map { builder.textCast("t." + $0.quoted) }.joined(separator: ", ")
+        var conditions: [String] = []
+        for filter in filters { conditions.append(try builder.condition(filter, source: source, alias: "t")) }
+        let sql =
+            "SELECT \(select) FROM \(source.table.quoted) t"
+            + (conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND "))
+            + " ORDER BY 1 LIMIT \(maximumRows)"
+        let rows = try await warehouse.run(
+            CompiledStatement(role: .value, sql: sql, parameters: builder.parameters, columns: columns.map(\.name)),
+            timeout: timeout)
+        return rows.map { $0.map(text) }
+    }
+}

@@ -10,16 +10,28 @@ public struct MetricRequest: Sendable, Hashable {
     public var breakdown: DimensionID?
     /// Extra filters; each must carry a `value` (template parameters are substituted by the caller).
     public var filters: [Filter]
+    /// The whole range as one period (keyed by its first day) instead of periods of `grain`:
+    /// "sign-ups in the last 7 days", "weekly active users on the range's last day".
+    public var wholeRange: Bool
+    /// Splits by a column of the metric's source rather than a declared dimension, with every
+    /// value kept: triggers read a metric per entity key (`workspace_id`) this way.
+    public var groupColumn: SQLIdentifier?
 
     public init(
-        metric: MetricID, grain: TimeGrain, range: DateRange, breakdown: DimensionID? = nil, filters: [Filter] = []
+        metric: MetricID, grain: TimeGrain, range: DateRange, breakdown: DimensionID? = nil, filters: [Filter] = [],
+        wholeRange: Bool = false, groupColumn: SQLIdentifier? = nil
     ) {
         self.metric = metric
         self.grain = grain
         self.range = range
         self.breakdown = breakdown
         self.filters = filters
+        self.wholeRange = wholeRange
+        self.groupColumn = groupColumn
     }
+
+    /// The first day of each period the request returns.
+    public var periods: [CalendarDay] { wholeRange ? [range.start] : Periods.starts(in: range, grain: grain) }
 }
 
 /// A metric compiled for one dialect: one statement, or two for a ratio.
@@ -72,7 +84,7 @@ public struct MetricCompiler: Sendable {
                 // A ratio's breakdown and filters apply to both parts.
                 let partRequest = MetricRequest(
                     metric: part.id, grain: request.grain, range: request.range, breakdown: request.breakdown,
-                    filters: request.filters)
+                    filters: request.filters, wholeRange: request.wholeRange, groupColumn: request.groupColumn)
                 var statement = try statement(for: part, request: partRequest, breakdownOwner: metric)
                 statement.role = role
                 parts.append(statement)
@@ -96,7 +108,17 @@ public struct MetricCompiler: Sendable {
             let timeColumn = source.column(named: timeColumnName.name)
         else { throw CompileError("metric '\(metric.id)' has no time column") }
         var dimensionColumn: Source.Column?
-        if let breakdown = request.breakdown {
+        if let group = request.groupColumn {
+            guard request.breakdown == nil else {
+                throw CompileError("a request splits by a breakdown or by a column, not both")
+            }
+            guard let column = source.column(named: group.name) else {
+                throw CompileError(
+                    "metric '\(metric.id)' cannot be split by '\(group)': it is not a declared column of source '\(source.id)'"
+                )
+            }
+            dimensionColumn = column
+        } else if let breakdown = request.breakdown {
             guard breakdownOwner.dimensions.contains(breakdown), let dimension = source.dimension(breakdown),
                 let column = source.column(named: dimension.column.name)
             else {
@@ -134,17 +156,22 @@ public struct MetricCompiler: Sendable {
         case .avg: aggregate = "AVG(\(builder.doubleCast("t." + (try column(metric, source).quoted))))"
         case .ratio, .rollingDistinct: throw CompileError("internal: \(metric.type.rawValue) handled elsewhere")
         }
-        let period = builder.bucket(time, grain: request.grain)
+        // A whole-range request's one period is a bound constant (bound first: it comes first in the text).
+        let period =
+            request.wholeRange
+            ? builder.bind(.text(request.range.start.description), as: .string)
+            : builder.bucket(time, grain: request.grain)
         let lower = builder.bind(.text(request.range.start.description), as: timeColumn.type)
         let upper = builder.bind(.text(request.range.end.adding(days: 1).description), as: timeColumn.type)
         var conditions: [String] = []
         for filter in filters { conditions.append(try builder.condition(filter, source: source, alias: "t")) }
         let whereClause = (["\(time) >= \(lower)", "\(time) < \(upper)"] + conditions).joined(separator: "\n  AND ")
+        let groups =
+            (request.wholeRange ? [] : [period]) + (dimensionColumn == nil ? [] : [String(dimensionGroup.dropFirst(2))])
         let sql = """
             SELECT \(period) AS period\(dimensionSelect), \(aggregate) AS value
             FROM \(table) t
-            WHERE \(whereClause)
-            GROUP BY \(period)\(dimensionGroup)
+            WHERE \(whereClause)\(groups.isEmpty ? "" : "\nGROUP BY " + groups.joined(separator: ", "))
             ORDER BY 1\(dimensionColumn == nil ? "" : ", 2")
             """
         return CompiledStatement(role: .value, sql: sql, parameters: builder.parameters, columns: columns)
@@ -163,8 +190,10 @@ public struct MetricCompiler: Sendable {
         let windowDays = max(metric.window?.days ?? 1, 1)
         let target = try column(metric, source)
         var rows: [String] = []
-        for start in Periods.starts(in: request.range, grain: request.grain) {
-            let evaluationDay = min(Periods.end(ofPeriodStarting: start, grain: request.grain), request.range.end)
+        for start in request.periods {
+            let evaluationDay =
+                request.wholeRange
+                ? request.range.end : min(Periods.end(ofPeriodStarting: start, grain: request.grain), request.range.end)
             let period = builder.bind(.text(start.description), as: .string)
             let lower = builder.bind(.text(evaluationDay.adding(days: 1 - windowDays).description), as: timeColumn.type)
             let upper = builder.bind(.text(evaluationDay.adding(days: 1).description), as: timeColumn.type)

@@ -54,9 +54,11 @@ public struct MetricEvaluator: Sendable {
             let rows = try await warehouse.run(statement, timeout: timeout)
             rowCount += rows.count
             tables.append(
-                Self.index(rows, hasDimension: request.breakdown != nil, booleanDimension: isBoolean(request, metric)))
+                Self.index(
+                    rows, hasDimension: request.breakdown != nil || request.groupColumn != nil,
+                    booleanDimension: isBoolean(request, metric)))
         }
-        let periods = Periods.starts(in: request.range, grain: request.grain)
+        let periods = request.periods
         let keys = periods.map(\.description)
         let names = Set(tables.flatMap(\.keys))
         var series: [MetricResult.Series] = []

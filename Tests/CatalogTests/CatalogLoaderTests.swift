@@ -31,7 +31,12 @@ import Testing
         #expect(catalog.triggers.count >= 3)
         let engagement = try #require(catalog.triggers.first { $0.id == "major-customer-engagement-drop" })
         #expect(engagement.action.kind == .task)
-        #expect(engagement.action.assignee == .team("customer-success"))
+        #expect(engagement.action.assignee == .column(SQLIdentifier("owner_email")!, source: "crm_accounts"))
+        #expect(engagement.condition.minimumBase == 5)
+        let upgrade = try #require(catalog.triggers.first { $0.id == "upgrade-opportunity" })
+        #expect(upgrade.action.assignee == .team("sales"))
+        #expect(catalog.metrics.first { $0.id == "fatal_errors" }?.higherIsBetter == false)
+        #expect(catalog.subscriptions.first { $0.id == "daily-signups" }?.breakdown == "channel")
         #expect(!catalog.backends.isEmpty)
         for type in MetricType.allCases {
             #expect(catalog.metrics.contains { $0.type == type }, "a \(type.rawValue) metric")
@@ -189,6 +194,29 @@ import Testing
             ))
         #expect(d.message.contains("has 4 fields; expected 5"))
         #expect(d.location.line == 4)
+    }
+
+    @Test func pushSettingsAreCheckedWhereTheyAreWritten() throws {
+        let trigger = try String(
+            contentsOfFile: BrokenCatalogTests.fixtures + "/minimal/triggers/drop.yaml", encoding: .utf8)
+        var d = try only(
+            check("triggers/drop.yaml", trigger.replacingOccurrences(of: "team:growth", with: "crm.owner_email")))
+        #expect(d.message == "assignee source 'crm' is not in the catalog" && d.location.line == 14)
+        d = try only(
+            check("triggers/drop.yaml", trigger.replacingOccurrences(of: "team:growth", with: "users.nope")))
+        #expect(d.message.contains("'nope'") && d.location.line == 14)
+        d = try only(
+            check(
+                "triggers/drop.yaml",
+                trigger.replacingOccurrences(of: "  measure: pct_change", with: "  measure: value\n  min_base: 5")))
+        #expect(d.message.contains("'min_base' applies to change and pct_change") && d.location.line == 8)
+        d = try only(
+            check(
+                "subscriptions/daily.yaml",
+                "id: daily\ntitle: D\nowner: growth\nschedule: \"0 7 * * *\"\nrecipients: [team:growth]\nmetrics: [signups]\nbreakdown: country\n"
+            ))
+        #expect(
+            d.message == "none of subscription 'daily''s metrics has the dimension 'country'" && d.location.line == 7)
     }
 
     @Test func durationsMustHaveAUnit() throws {

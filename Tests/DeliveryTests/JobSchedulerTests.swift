@@ -114,7 +114,7 @@ import Testing
         _ = try await state.claimJobRun(
             JobRunRecord(
                 job: "subscription/daily-signups", scheduledFor: midnight.addingTimeInterval(-16 * hour),
-                status: .succeeded, claimedAt: midnight))
+                status: .succeeded, claimedAt: midnight), staleBefore: nil)
         var first = try scheduler(state, clock, runs)
         var outcomes = await first.runDue()
         #expect(outcomes.first?.ran == midnight.addingTimeInterval(8 * hour) && outcomes.first?.late == false)
@@ -179,5 +179,34 @@ import Testing
         #expect(outcome.first?.failed == true)
         let record = try #require(try await state.lastJobRun(job: "subscription/daily-signups"))
         #expect(record.status == .failed && record.detail?.contains("the SMTP server said no") == true)
+    }
+
+    @Test func aRunWhoseInstanceStoppedMidwayIsTakenOverOnce() async throws {
+        let (directory, state) = try await store()
+        defer { withExtendedLifetime(directory) {} }
+        let clock = Clock(midnight.addingTimeInterval(-24 * hour + 8 * hour + 10))
+        let runs = Runs()
+        _ = try await scheduler(state, clock, runs).runDue()
+        // Instance "gone" claimed today's 08:00 and died before finishing.
+        let eight = midnight.addingTimeInterval(8 * hour)
+        #expect(
+            try await state.claimJobRun(
+                JobRunRecord(
+                    job: "subscription/daily-signups", scheduledFor: eight, status: .running, instance: "gone",
+                    claimedAt: eight.addingTimeInterval(5)), staleBefore: nil))
+        // Ten minutes on, the claim is not yet stale: nothing runs.
+        clock.set(eight.addingTimeInterval(600))
+        #expect(try await scheduler(state, clock, runs, instance: "b").runDue().isEmpty)
+        // Twenty minutes on, it is: one of two instances takes it over, late.
+        clock.set(eight.addingTimeInterval(1200))
+        let b = try scheduler(state, clock, runs, instance: "b")
+        let c = try scheduler(state, clock, runs, instance: "c")
+        async let first = b.runDue()
+        async let second = c.runDue()
+        let outcomes = await first + second
+        #expect(outcomes.compactMap(\.ran) == [eight])
+        #expect(runs.times.filter { $0 == eight }.count == 1 && runs.lates.last == true)
+        let record = try #require(try await state.lastJobRun(job: "subscription/daily-signups"))
+        #expect(record.status == .succeeded && ["b", "c"].contains(record.instance ?? ""))
     }
 }

@@ -7,60 +7,6 @@ import Testing
 import Glibc
 #endif
 
-/// A real SMTP sink (aiosmtpd, `Support/smtp_sink.py`) for the length of a test.
-struct SMTPSink {
-    let process: Process
-    let port: Int
-    let maildir: String
-
-    static func run<T>(_ body: (SMTPSink) async throws -> T) async throws -> T {
-        let directory = try TemporaryDirectory(prefix: "almanac-smtp")
-        let maildir = directory.file("Maildir")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", Repository.root + "/Tests/DeliveryTests/Support/smtp_sink.py", maildir]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        defer {
-            // SIGKILL: a test process can hand its children SIGTERM blocked.
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
-        var line = ""
-        let deadline = Date().addingTimeInterval(60)
-        while !line.contains("\n"), Date() < deadline {
-            let chunk = output.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            line += String(decoding: chunk, as: UTF8.self)
-        }
-        guard
-            let port = Int(
-                line.replacingOccurrences(of: "port ", with: "").trimmingCharacters(in: .whitespacesAndNewlines))
-        else {
-            throw FixtureError(
-                "the SMTP sink did not start (is aiosmtpd installed? scripts/install-prerequisites --tests): \(line)")
-        }
-        let sink = SMTPSink(process: process, port: port, maildir: maildir)
-        defer { withExtendedLifetime(directory) {} }
-        return try await body(sink)
-    }
-
-    /// The delivered messages' raw text, waiting up to `tries` × 100 ms for `count` of them.
-    func messages(count: Int, tries: Int = 100) async throws -> [String] {
-        let new = maildir + "/new"
-        for _ in 0..<tries {
-            let names = (try? FileManager.default.contentsOfDirectory(atPath: new)) ?? []
-            if names.count >= count {
-                return try names.sorted().map { try String(contentsOfFile: new + "/" + $0, encoding: .utf8) }
-            }
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        return []
-    }
-}
-
 @Suite(.serialized) struct MailTests {
     @Test func aDigestReachesARealSMTPServerAsTextAndHTML() async throws {
         try await SMTPSink.run { sink in

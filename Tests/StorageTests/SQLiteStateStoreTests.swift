@@ -20,6 +20,7 @@ import Testing
         #expect(
             try await store.appliedMigrations() == [
                 "v1-views-lifecycle-runs", "v2-view-context", "v3-usage-rollups-lifecycle-actions", "v4-job-runs",
+                "v5-deliveries",
             ])
         // A second process opening the same file sees the same schema.
         let reopened = try SQLiteStateStore(path: store.path)
@@ -27,6 +28,7 @@ import Testing
         #expect(
             try await reopened.appliedMigrations() == [
                 "v1-views-lifecycle-runs", "v2-view-context", "v3-usage-rollups-lifecycle-actions", "v4-job-runs",
+                "v5-deliveries",
             ])
     }
 

@@ -1,0 +1,189 @@
+public import Foundation
+import GRDB
+
+extension SQLiteStateStore {
+    public func enqueueDeliveries(_ deliveries: [DeliveryRecord]) async throws -> Int {
+        guard !deliveries.isEmpty else { return 0 }
+        return try await pool.write { db in try Self.insert(deliveries, db) }
+    }
+
+    public func fireTrigger(_ firing: TriggerFiring, deliveries: [DeliveryRecord]) async throws -> Bool {
+        try await pool.write { db in
+            // One statement decides: inserted only when no firing of this trigger for this entity
+            // is still cooling down at this time. Writers are serialized, so two instances cannot
+            // both see "none".
+            try db.execute(
+                sql: """
+                    INSERT OR IGNORE INTO trigger_firings
+                        (trigger_id, entity_key, entity_label, fired_at, cooldown_until, detail)
+                    SELECT ?1, ?2, ?3, ?4, ?5, ?6
+                    WHERE NOT EXISTS (
+                        SELECT 1 FROM trigger_firings
+                        WHERE trigger_id = ?1 AND entity_key = ?2 AND fired_at <= ?4 AND cooldown_until > ?4
+                    )
+                    """,
+                arguments: [
+                    firing.trigger, firing.entityKey, firing.entityLabel, firing.firedAt.timeIntervalSince1970,
+                    firing.cooldownUntil.timeIntervalSince1970, firing.detail,
+                ])
+            guard db.changesCount == 1 else { return false }
+            _ = try Self.insert(deliveries, db)
+            return true
+        }
+    }
+
+    private static func insert(_ deliveries: [DeliveryRecord], _ db: Database) throws -> Int {
+        var added = 0
+        for delivery in deliveries {
+            try db.execute(
+                sql: """
+                    INSERT OR IGNORE INTO deliveries
+                        (idempotency_key, job, scheduled_for, channel, recipient, subject, payload, status,
+                         attempts, next_attempt_at, last_error, created_at, sent_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    delivery.key, delivery.job, delivery.scheduledFor.timeIntervalSince1970, delivery.channel.rawValue,
+                    delivery.recipient, delivery.subject, delivery.payload, delivery.status.rawValue,
+                    delivery.attempts, delivery.nextAttemptAt.timeIntervalSince1970, delivery.lastError,
+                    delivery.createdAt.timeIntervalSince1970, delivery.sentAt?.timeIntervalSince1970,
+                ])
+            added += db.changesCount
+        }
+        return added
+    }
+
+    public func claimDueDeliveries(
+        instance: String, now: Date, until: Date, limit: Int, job: String?
+    ) async throws -> [DeliveryRecord] {
+        try await pool.write { db in
+            let due = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT * FROM deliveries
+                    WHERE ((status = 'pending' AND next_attempt_at <= ?1)
+                       OR (status = 'sending' AND claimed_until <= ?1))
+                      AND (?3 IS NULL OR job = ?3)
+                    ORDER BY next_attempt_at, id LIMIT ?2
+                    """,
+                arguments: [now.timeIntervalSince1970, max(0, limit), job]
+            ).map(Self.delivery)
+            var claimed: [DeliveryRecord] = []
+            for var delivery in due {
+                try db.execute(
+                    sql: "UPDATE deliveries SET status = 'sending', claimed_by = ?, claimed_until = ? WHERE id = ?",
+                    arguments: [instance, until.timeIntervalSince1970, delivery.id])
+                delivery.status = .sending
+                delivery.claimedBy = instance
+                delivery.claimedUntil = until
+                claimed.append(delivery)
+            }
+            return claimed
+        }
+    }
+
+    public func finishDeliveryAttempt(
+        _ attempt: DeliveryAttempt, status: DeliveryRecord.Status, nextAttemptAt: Date?
+    ) async throws -> Bool {
+        try await pool.write { db in
+            try db.execute(
+                sql: """
+                    UPDATE deliveries
+                    SET status = ?, attempts = ?, next_attempt_at = COALESCE(?, next_attempt_at), last_error = ?,
+                        sent_at = ?, claimed_by = NULL, claimed_until = NULL
+                    WHERE id = ? AND status = 'sending' AND claimed_by = ?
+                    """,
+                arguments: [
+                    status.rawValue, attempt.attempt, nextAttemptAt?.timeIntervalSince1970, attempt.error,
+                    status == .sent ? attempt.finishedAt.timeIntervalSince1970 : nil, attempt.deliveryID,
+                    attempt.instance,
+                ])
+            guard db.changesCount == 1 else { return false }
+            try db.execute(
+                sql: """
+                    INSERT OR REPLACE INTO delivery_attempts
+                        (delivery_id, attempt, instance, started_at, finished_at, outcome, error)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    attempt.deliveryID, attempt.attempt, attempt.instance, attempt.startedAt.timeIntervalSince1970,
+                    attempt.finishedAt.timeIntervalSince1970, attempt.outcome.rawValue, attempt.error,
+                ])
+            return true
+        }
+    }
+
+    public func deliveries(_ query: DeliveryQuery) async throws -> [DeliveryRecord] {
+        try await pool.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT * FROM deliveries WHERE (?1 IS NULL OR job = ?1) AND (?2 IS NULL OR status = ?2)
+                    ORDER BY created_at DESC, id DESC LIMIT ?3
+                    """,
+                arguments: [query.job, query.status?.rawValue, max(0, query.limit)]
+            ).map(Self.delivery)
+        }
+    }
+
+    public func delivery(id: Int64) async throws -> DeliveryRecord? {
+        try await pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM deliveries WHERE id = ?", arguments: [id]).map(Self.delivery)
+        }
+    }
+
+    public func deliveryAttempts(id: Int64) async throws -> [DeliveryAttempt] {
+        try await pool.read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT * FROM delivery_attempts WHERE delivery_id = ? ORDER BY attempt", arguments: [id]
+            ).map { row in
+                DeliveryAttempt(
+                    deliveryID: row["delivery_id"], attempt: row["attempt"], instance: row["instance"],
+                    startedAt: Date(timeIntervalSince1970: row["started_at"]),
+                    finishedAt: Date(timeIntervalSince1970: row["finished_at"]),
+                    outcome: DeliveryAttempt.Outcome(rawValue: row["outcome"]) ?? .failed, error: row["error"])
+            }
+        }
+    }
+
+    public func deliveryStatusCounts() async throws -> [DeliveryRecord.Status: Int] {
+        try await pool.read { db in
+            var counts: [DeliveryRecord.Status: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT status, COUNT(*) AS n FROM deliveries GROUP BY status") {
+                if let status = DeliveryRecord.Status(rawValue: row["status"]) { counts[status] = row["n"] }
+            }
+            return counts
+        }
+    }
+
+    public func triggerFirings(trigger: String?, limit: Int) async throws -> [TriggerFiring] {
+        try await pool.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT * FROM trigger_firings WHERE (?1 IS NULL OR trigger_id = ?1)
+                    ORDER BY fired_at DESC, entity_key LIMIT ?2
+                    """,
+                arguments: [trigger, max(0, limit)]
+            ).map { row in
+                TriggerFiring(
+                    trigger: row["trigger_id"], entityKey: row["entity_key"], entityLabel: row["entity_label"],
+                    firedAt: Date(timeIntervalSince1970: row["fired_at"]),
+                    cooldownUntil: Date(timeIntervalSince1970: row["cooldown_until"]), detail: row["detail"])
+            }
+        }
+    }
+
+    private static func delivery(_ row: Row) -> DeliveryRecord {
+        DeliveryRecord(
+            id: row["id"], key: row["idempotency_key"], job: row["job"],
+            scheduledFor: Date(timeIntervalSince1970: row["scheduled_for"]),
+            channel: DeliveryRecord.Channel(rawValue: row["channel"]) ?? .email, recipient: row["recipient"],
+            subject: row["subject"], payload: row["payload"],
+            status: DeliveryRecord.Status(rawValue: row["status"]) ?? .failed, attempts: row["attempts"],
+            nextAttemptAt: Date(timeIntervalSince1970: row["next_attempt_at"]), claimedBy: row["claimed_by"],
+            claimedUntil: (row["claimed_until"] as Double?).map(Date.init(timeIntervalSince1970:)),
+            lastError: row["last_error"], createdAt: Date(timeIntervalSince1970: row["created_at"]),
+            sentAt: (row["sent_at"] as Double?).map(Date.init(timeIntervalSince1970:)))
+    }
+}

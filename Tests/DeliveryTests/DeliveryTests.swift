@@ -1,0 +1,496 @@
+import AlmanacCore
+import AlmanacTestSupport
+import Catalog
+import Charts
+import Delivery
+import Foundation
+import Logging
+import Pages
+import Prometheus
+import Scheduling
+import Storage
+import Synchronization
+import Testing
+import Warehouse
+
+/// A copy of the demo catalog, a fresh state store and the tiny demo warehouse.
+struct DeliveryHarness {
+    let directory: TemporaryDirectory
+    let catalog: CatalogStore
+    let state: SQLiteStateStore
+    let warehouse: any Warehouse
+    let renderer: PageRenderer
+    var asOf: CalendarDay { TestWarehouse.asOf }
+
+    static func make(_ edit: (String) throws -> Void = { _ in }) async throws -> DeliveryHarness {
+        let directory = try TemporaryDirectory(prefix: "almanac-delivery")
+        let catalogPath = try CatalogFixture.copyDemo(into: directory)
+        try edit(catalogPath)
+        let state = try SQLiteStateStore(path: directory.file("state.sqlite"))
+        try await state.migrate()
+        return DeliveryHarness(
+            directory: directory, catalog: try CatalogStore(directory: catalogPath), state: state,
+            warehouse: try SQLiteWarehouse(path: TestWarehouse.tinyDemo),
+            renderer: try await PageRenderer(webRoot: Repository.web))
+    }
+
+    func service(
+        mail: MailTransport = .folder("/nonexistent"), taskURL: String? = nil,
+        now: @escaping @Sendable () -> Date = {
+            Date()
+        }
+    ) -> DeliveryService {
+        var logger = Logger(label: "delivery-test")
+        logger.logLevel = .critical
+        let asOf = self.asOf
+        return DeliveryService(
+            catalog: catalog, state: state, warehouse: warehouse, renderer: renderer,
+            configuration: DeliveryConfiguration(
+                baseURL: "https://reports.larkspur.io", from: "Almanac <almanac@larkspur.io>", mail: mail,
+                taskURL: taskURL),
+            logger: logger, asOf: { asOf }, now: now)
+    }
+
+    func worker(
+        _ service: DeliveryService, retry: RetryPolicy = RetryPolicy(), metrics: DeliveryMetrics? = nil,
+        instance: String = "test", now: @escaping @Sendable () -> Date = { Date() }
+    ) -> DeliveryWorker {
+        var logger = Logger(label: "delivery-test")
+        logger.logLevel = .critical
+        return DeliveryWorker(
+            state: state, sender: service.sender, retry: retry, metrics: metrics, logger: logger, instance: instance,
+            now: now)
+    }
+
+    static func smtp(_ sink: SMTPSink) -> MailTransport {
+        .smtp(
+            SMTPMailer(
+                configuration: SMTPConfiguration(
+                    url: "smtp://127.0.0.1:\(sink.port)", from: "almanac@larkspur.io", tls: .none)))
+    }
+}
+
+/// A clock tests move by hand.
+final class TestClock: Sendable {
+    let value: Mutex<Date>
+    init(_ date: Date) { value = Mutex(date) }
+    var now: Date { value.withLock { $0 } }
+    func set(_ date: Date) { value.withLock { $0 = date } }
+    func advance(_ seconds: TimeInterval) { value.withLock { $0 = $0.addingTimeInterval(seconds) } }
+}
+
+/// 2026-11-26 07:00 UTC, the morning after the tiny demo's last day.
+let morning = Date(timeIntervalSince1970: 1_795_676_400)
+
+@Suite struct DigestContentTests {
+    @Test func aDailyDigestsNumbersAreTheMetricModels() async throws {
+        let catalog = TestWarehouse.demoCatalog
+        let warehouse = try SQLiteWarehouse(path: TestWarehouse.tinyDemo)
+        let asOf = TestWarehouse.asOf
+        let subscription = try #require(catalog.subscriptions.first { $0.id == "daily-signups" })
+        let data = try await DigestComposer(catalog: catalog, warehouse: warehouse).compose(subscription, asOf: asOf)
+        #expect(data.period.kind == .day && data.period.start == asOf && data.period.end == asOf)
+        #expect(data.figures.map(\.metric) == subscription.metrics)
+        let evaluator = MetricEvaluator(catalog: catalog, warehouse: warehouse)
+        for figures in data.figures {
+            let model = try await evaluator.evaluate(
+                MetricRequest(
+                    metric: figures.metric, grain: .day, range: DateRange(start: asOf.adding(days: -13), end: asOf)))
+            let values = try #require(model.series.first { $0.name == nil }).values
+            #expect(figures.error == nil)
+            #expect(figures.value == values[13], "\(figures.metric): the headline is the day's value")
+            #expect(figures.changes.map(\.label) == ["previous day", "same day last week"])
+            #expect(figures.changes.map(\.value) == [values[12], values[6]])
+            #expect(figures.bars.map(\.value) == values, "the strip is the last 14 days")
+        }
+        // The sign-up email's referral sources: sign-ups by channel, adding up to the total.
+        let signups = try #require(data.figures.first { $0.metric == "signups" })
+        #expect(signups.breakdown.count > 2 && signups.breakdownDimension != nil)
+        #expect(signups.breakdown.compactMap(\.value).reduce(0, +) == signups.value)
+
+        // The e-mail a marketing member gets says the same, in text and HTML.
+        let builder = DigestMessageBuilder(
+            catalog: catalog, renderer: try await PageRenderer(webRoot: Repository.web),
+            baseURL: "https://reports.larkspur.io/")
+        let recipient = try #require(RecipientDirectory(catalog: catalog).resolve([.team("marketing")]).first)
+        let message = try builder.message(
+            data, subscription: subscription, for: recipient, from: "almanac@larkspur.io", messageID: "x@almanac",
+            late: true, date: morning
+        ).get()
+        let html = try #require(message.html)
+        for figures in data.figures {
+            let metric = try #require(catalog.metric(figures.metric))
+            let value = NumberFormat.format(try #require(figures.value), style: .number, compact: false)
+            #expect(message.text.contains("\(metric.name): \(value)"))
+            #expect(html.contains(">\(value) <span"), "\(metric.name)'s headline in the HTML")
+        }
+        let previous = try #require(signups.changes[0].value)
+        let expected = try #require(signups.value) >= previous ? "▲" : "▼"
+        #expect(message.text.contains("  \(expected) ") && message.text.contains("vs same day last week ("))
+        #expect(html.contains("https://reports.larkspur.io/reports/daily-signups?from=email"))
+        #expect(html.contains("https://reports.larkspur.io/glossary/signups?from=email"))
+        #expect(html.contains("#1a7f37") || html.contains("#cf222e"), "changes are coloured")
+        #expect(html.contains("bgcolor=\"#0969da\""), "the bar strip marks the digest's own day")
+        #expect(!html.contains("<svg") && !html.contains("<script"), "no SVG or scripts in mail")
+        #expect(message.text.contains("This digest is late"))
+        #expect(message.subject.hasPrefix("Daily sign-up email: Wednesday 25 November 2026 · Sign-ups "))
+    }
+
+    @Test func weeklyAndMonthlyPeriodsAreWholeCalendarPeriodsOfTheModel() async throws {
+        let catalog = TestWarehouse.demoCatalog
+        let warehouse = try SQLiteWarehouse(path: TestWarehouse.tinyDemo)
+        let asOf = TestWarehouse.asOf  // a Wednesday
+        let evaluator = MetricEvaluator(catalog: catalog, warehouse: warehouse)
+        let weekly = try #require(catalog.subscriptions.first { $0.id == "marketplace-weekly" })
+        let week = try await DigestComposer(catalog: catalog, warehouse: warehouse).compose(weekly, asOf: asOf)
+        // The last complete Monday-to-Sunday week.
+        #expect(week.period.kind == .week && week.period.start.description == "2026-11-16")
+        #expect(week.period.end.description == "2026-11-22")
+        let events = try #require(week.figures.first { $0.metric == "app_usage_events" })
+        let daily = try await evaluator.evaluate(
+            MetricRequest(metric: "app_usage_events", grain: .day, range: week.period.range))
+        #expect(events.value == daily.series[0].values.compactMap { $0 }.reduce(0, +))
+        #expect(events.bars.count == 12 && events.changes.first?.label == "previous week")
+
+        let monthly = try #require(catalog.subscriptions.first { $0.id == "finance-monthly-mrr" })
+        let month = try await DigestComposer(catalog: catalog, warehouse: warehouse).compose(monthly, asOf: asOf)
+        #expect(month.period.kind == .month && month.period.start.description == "2026-10-01")
+        #expect(month.period.end.description == "2026-10-31")
+        let mrr = try #require(month.figures.first { $0.metric == "mrr" })
+        let model = try await evaluator.evaluate(MetricRequest(metric: "mrr", grain: .month, range: month.period.range))
+        #expect(mrr.value == model.series[0].values.first ?? nil)
+        #expect(mrr.changes.map(\.label) == ["previous month", "same month last year"])
+    }
+
+    @Test func periodsFollowTheScheduleAndEndOnCompletePeriods() throws {
+        let wednesday = try #require(CalendarDay(parsing: "2026-11-25"))
+        let sunday = try #require(CalendarDay(parsing: "2026-11-22"))
+        #expect(DigestPeriod.ending(on: sunday, kind: .week).start.description == "2026-11-16")
+        #expect(DigestPeriod.ending(on: wednesday, kind: .week).end == sunday)
+        let lastOfMonth = try #require(CalendarDay(parsing: "2026-11-30"))
+        #expect(DigestPeriod.ending(on: lastOfMonth, kind: .month).start.description == "2026-11-01")
+        #expect(DigestPeriod.ending(on: wednesday, kind: .month).label == "October 2026")
+        let catalog = TestWarehouse.demoCatalog
+        let kinds = Dictionary(
+            uniqueKeysWithValues: catalog.subscriptions.map { ($0.id.rawValue, DigestPeriod.kind(of: $0)) })
+        #expect(kinds["daily-signups"] == .day && kinds["marketplace-weekly"] == .week)
+        #expect(kinds["finance-monthly-mrr"] == .month && kinds["reliability-errors-webhook"] == .day)
+    }
+}
+
+@Suite(.serialized) struct DeliveryTests {
+    @Test func recipientsOutsideAnItemsAccessGroupsNeverReceiveIt() async throws {
+        // MRR is made finance-only and added to the marketing email.
+        let harness = try await DeliveryHarness.make { catalog in
+            try CatalogFixture.edit(
+                catalog + "/metrics/mrr.yaml", replacing: "tags: [", with: "access: [finance]\ntags: [")
+            try CatalogFixture.edit(
+                catalog + "/subscriptions/daily-signups.yaml", replacing: "metrics: [signups,",
+                with: "metrics: [mrr, signups,")
+        }
+        try await SMTPSink.run { sink in
+            let service = harness.service(mail: DeliveryHarness.smtp(sink))
+            _ = try await service.run(job: "subscription/finance-monthly-mrr", scheduledFor: morning, late: false)
+            _ = try await service.run(job: "subscription/daily-signups", scheduledFor: morning, late: false)
+            let attempted = try await harness.worker(service).sendDue(limit: 100)
+            #expect(attempted.count == 3 + 9)
+            let messages = try await sink.messages(count: 12)
+            #expect(messages.count == 12)
+            // Subjects are encoded words (they hold "·"), so messages are told apart by their bodies.
+            let finance = messages.filter {
+                Self.decodedBodies($0).contains { $0.contains("Monthly MRR email: October 2026") }
+            }
+            let recipients = Set(
+                finance.compactMap { raw in
+                    raw.split(separator: "\n").first { $0.hasPrefix("X-RcptTo: ") }.map {
+                        $0.dropFirst(10).trimmingCharacters(in: .whitespacesAndNewlines)
+                    }
+                })
+            #expect(recipients == ["helen.park@larkspur.io", "david.cohen@larkspur.io", "ingrid.nilsen@larkspur.io"])
+            #expect(!messages.contains { $0.contains("X-RcptTo: michael.osei@larkspur.io") })
+            // The marketing email went out without the finance-only metric.
+            let marketing = messages.filter { $0.contains("X-RcptTo: chloe.dubois@larkspur.io") }
+            #expect(marketing.count == 1)
+            #expect(!Self.decodedBodies(marketing[0]).contains { $0.contains("MRR") })
+            #expect(Self.decodedBodies(marketing[0]).contains { $0.contains("Sign-ups") })
+        }
+        // The log says who was left out and why, without the content.
+        let skipped = try await harness.state.deliveries(DeliveryQuery(status: .skipped))
+        #expect(skipped.map(\.recipient) == ["michael.osei@larkspur.io"])
+        #expect(skipped.first?.lastError?.contains("not in the subscription's access groups") == true)
+        #expect(skipped.first?.payload == "{}")
+    }
+
+    @Test func aScheduledDigestIsSentExactlyOnceAcrossRestarts() async throws {
+        let harness = try await DeliveryHarness.make()
+        let clock = TestClock(morning.addingTimeInterval(30))
+        try await SMTPSink.run { sink in
+            func scheduler(_ service: DeliveryService) -> JobScheduler {
+                JobScheduler(state: harness.state, logger: Logger(label: "test"), now: { clock.now }) {
+                    await service.jobs().filter { $0.id == "subscription/daily-signups" }.map { job in
+                        var job = job
+                        job.since = morning.addingTimeInterval(-86_400 * 3)
+                        return job
+                    }
+                }
+            }
+            // The first instance composes the 07:00 digest and stops before sending anything.
+            let first = harness.service(mail: DeliveryHarness.smtp(sink), now: { clock.now })
+            let ran = await scheduler(first).runDue()
+            #expect(ran.first?.ran == morning && ran.first?.late == false)
+            #expect(try await harness.state.deliveries(DeliveryQuery(status: .pending)).count == 9)
+            // Restarted: the run is not composed again, and the outbox goes out once.
+            clock.advance(60)
+            let second = harness.service(mail: DeliveryHarness.smtp(sink), now: { clock.now })
+            #expect(await scheduler(second).runDue().isEmpty)
+            #expect(try await harness.worker(second, now: { clock.now }).sendDue().count == 9)
+            // Restarted again: nothing is due, nothing is sent.
+            clock.advance(60)
+            let third = harness.service(mail: DeliveryHarness.smtp(sink), now: { clock.now })
+            #expect(await scheduler(third).runDue().isEmpty)
+            #expect(try await harness.worker(third, now: { clock.now }).sendDue().isEmpty)
+            // Composing the same run again by hand adds nothing either (idempotency keys).
+            #expect(
+                try await third.run(job: "subscription/daily-signups", scheduledFor: morning, late: false)
+                    .contains("9 already queued"))
+            let messages = try await sink.messages(count: 9)
+            #expect(messages.count == 9)
+            #expect(try await sink.messages(count: 10, tries: 5).isEmpty)
+            #expect(Set(messages.compactMap(Self.messageID)).count == 9)
+        }
+        let sent = try await harness.state.deliveries(DeliveryQuery(status: .sent))
+        #expect(sent.count == 9 && sent.allSatisfy { $0.attempts == 1 })
+    }
+
+    @Test func aDeliveryLeasedByAStoppedInstanceIsTakenOver() async throws {
+        let harness = try await DeliveryHarness.make()
+        let clock = TestClock(morning)
+        try await HTTPReceiver.run { receiver in
+            try CatalogFixture.edit(
+                harness.catalog.directory + "/subscriptions/reliability-errors-webhook.yaml",
+                replacing: "http://127.0.0.1:9000/hooks/oncall", with: receiver.url + "/hooks/oncall")
+            _ = harness.catalog.reloadIfChanged(force: true)
+            let service = harness.service(now: { clock.now })
+            _ = try await service.run(
+                job: "subscription/reliability-errors-webhook", scheduledFor: morning, late: false)
+            // Instance "gone" leases it for five minutes and never reports back.
+            let leased = try await harness.state.claimDueDeliveries(
+                instance: "gone", now: clock.now, until: clock.now.addingTimeInterval(300), limit: 10, job: nil)
+            #expect(leased.count == 1)
+            #expect(try await harness.worker(service, now: { clock.now }).sendDue().isEmpty, "the lease holds")
+            clock.advance(301)
+            #expect(try await harness.worker(service, now: { clock.now }).sendDue().count == 1)
+            #expect(try receiver.requests().count == 1)
+        }
+    }
+
+    @Test func aFailingReceiverIsRetriedWithExponentialBackoffUpToTheCap() async throws {
+        let harness = try await DeliveryHarness.make()
+        let clock = TestClock(morning)
+        let registry = PrometheusCollectorRegistry()
+        try await HTTPReceiver.run(failures: 3) { receiver in
+            try CatalogFixture.edit(
+                harness.catalog.directory + "/subscriptions/reliability-errors-webhook.yaml",
+                replacing: "http://127.0.0.1:9000/hooks/oncall", with: receiver.url + "/hooks/oncall")
+            _ = harness.catalog.reloadIfChanged(force: true)
+            let service = harness.service(now: { clock.now })
+            _ = try await service.run(
+                job: "subscription/reliability-errors-webhook", scheduledFor: morning, late: false)
+            let worker = harness.worker(
+                service, retry: RetryPolicy(base: 60, cap: 100, maxAttempts: 6),
+                metrics: DeliveryMetrics(registry: registry), now: { clock.now })
+            var waits: [TimeInterval] = []
+            for _ in 0..<4 {
+                let attempted = try await worker.sendDue()
+                #expect(attempted.count == 1)
+                let id = try #require(attempted.first?.id)
+                let record = try #require(try await harness.state.delivery(id: id))
+                if record.status == .pending {
+                    let wait = record.nextAttemptAt.timeIntervalSince(clock.now)
+                    waits.append(wait)
+                    // Not due before its time.
+                    clock.advance(wait - 1)
+                    #expect(try await worker.sendDue().isEmpty)
+                    clock.advance(1)
+                }
+            }
+            #expect(waits == [60, 100, 100], "60 s, then doubled but capped at 100 s")
+            let delivery = try #require(try await harness.state.deliveries(DeliveryQuery()).first)
+            #expect(delivery.status == .sent && delivery.attempts == 4)
+            let attempts = try await harness.state.deliveryAttempts(id: try #require(delivery.id))
+            #expect(attempts.map(\.outcome) == [.retry, .retry, .retry, .sent])
+            #expect(attempts.first?.error?.contains("answered 503") == true)
+            let requests = try receiver.requests()
+            #expect(requests.map(\.status) == [503, 503, 503, 201])
+            #expect(Set(requests.compactMap { $0.headers["idempotency-key"] }) == [delivery.key])
+            #expect(requests.last?.body?["subscription"]?.string == "reliability-errors-webhook")
+            #expect(requests.last?.body?["metrics"] != nil)
+        }
+        let metrics = registry.emitToString()
+        #expect(metrics.contains("almanac_deliveries_retried_total{channel=\"webhook\"} 3"))
+        #expect(metrics.contains("almanac_deliveries_sent_total{channel=\"webhook\"} 1"))
+        #expect(metrics.contains("almanac_deliveries_failed_total{channel=\"webhook\"} 0"))
+    }
+
+    @Test func aRefusalOrTheLastRetryFailsTheDeliveryForGood() async throws {
+        let harness = try await DeliveryHarness.make()
+        let clock = TestClock(morning)
+        for (failures, status, policy) in [
+            (1, 400, RetryPolicy()), (5, 503, RetryPolicy(base: 1, cap: 1, maxAttempts: 2)),
+        ] {
+            try await HTTPReceiver.run(failures: failures, failingStatus: status) { receiver in
+                let service = harness.service(now: { clock.now })
+                let key = "test|\(status)"
+                _ = try await harness.state.enqueueDeliveries([
+                    DeliveryRecord(
+                        key: key, job: "subscription/reliability-errors-webhook", scheduledFor: morning,
+                        channel: .webhook, recipient: receiver.url, subject: "errors",
+                        payload: String(
+                            decoding: try JSONEncoder().encode(
+                                WebhookPayload(url: receiver.url + "/hook", body: .object(["n": .number(1)]))),
+                            as: UTF8.self),
+                        nextAttemptAt: clock.now, createdAt: clock.now)
+                ])
+                let worker = harness.worker(service, retry: policy, now: { clock.now })
+                for _ in 0..<3 {
+                    _ = try await worker.sendDue()
+                    clock.advance(5)
+                }
+                let record = try #require(try await harness.state.deliveries(DeliveryQuery()).first { $0.key == key })
+                #expect(record.status == .failed)
+                if status == 400 {
+                    #expect(record.attempts == 1 && record.lastError?.contains("answered 400") == true)
+                } else {
+                    #expect(record.attempts == 2 && record.lastError?.contains("gave up after 2 attempts") == true)
+                }
+            }
+        }
+    }
+
+    /// A trigger over the tiny demo that holds for every major customer with weekly users.
+    static func triggerFile(url: String, cooldown: String = "7d") -> String {
+        """
+        id: test-engagement
+        title: Major customer is active
+        owner: customer-success
+        entity: customer
+        scope:
+          - column: tier
+            op: eq
+            value: major
+        metric: weekly_active_users
+        condition:
+          measure: value
+          window: 7d
+          op: gte
+          threshold: 1
+        schedule: "0 6 * * *"
+        cooldown: \(cooldown)
+        action:
+          kind: task
+          url: \(url)
+          assignee: crm_accounts.owner_email
+          due: 2d
+          title: "{{label}} has {{value}} weekly users"
+        """
+    }
+
+    @Test func aTriggerCreatesOneTaskPerEntityPerCooldownAcrossInstances() async throws {
+        try await HTTPReceiver.run { receiver in
+            let harness = try await DeliveryHarness.make { catalog in
+                try (Self.triggerFile(url: receiver.url + "/api/1.0/tasks")).write(
+                    toFile: catalog + "/triggers/test-engagement.yaml", atomically: true, encoding: .utf8)
+            }
+            let clock = TestClock(morning)
+            let service = harness.service(now: { clock.now })
+            let job = "trigger/test-engagement"
+            let first = try await service.run(job: job, scheduledFor: morning, late: false)
+            let fired = try #require(Int(first.split(separator: ";").last?.split(separator: " ").first ?? ""))
+            #expect(fired > 0, "\(first)")
+            #expect(try await harness.worker(service, now: { clock.now }).sendDue(limit: 1000).count == fired)
+            let tasks = try receiver.requests()
+            #expect(tasks.count == fired && tasks.allSatisfy { $0.path == "/api/1.0/tasks" && $0.status == 201 })
+
+            // The task: a name with the entity, notes with the numbers and the entity's dashboard,
+            // the CRM account owner as assignee, a due date.
+            let data = try #require(tasks.first?.body?["data"])
+            let name = try #require(data["name"]?.string)
+            #expect(name.hasSuffix("weekly users"))
+            let notes = try #require(data["notes"]?.string)
+            #expect(notes.contains("Weekly active users for ") && notes.contains("(fires when value gte 1.0)"))
+            #expect(notes.contains("https://reports.larkspur.io/templates/customer?domain="))
+            #expect(
+                data["assignee"]?.string?.hasSuffix("@") == false && data["assignee"]?.string?.contains("@") == true)
+            #expect(data["due_on"]?.string == "2026-11-28")
+            let event = try #require(data["external"]?["data"])
+            #expect(event["trigger"]?.string == "test-engagement" && event["value"]?.number ?? 0 >= 1)
+            #expect(Set(tasks.compactMap { $0.headers["idempotency-key"] }).count == fired)
+
+            // The next day, within the 7-day cooldown: nothing.
+            clock.advance(86_400)
+            let quiet = try await service.run(job: job, scheduledFor: morning.addingTimeInterval(86_400), late: false)
+            #expect(quiet.hasSuffix("0 fired, \(fired) still cooling down"), "\(quiet)")
+            #expect(try await harness.worker(service, now: { clock.now }).sendDue(limit: 1000).isEmpty)
+
+            // A dry run says the same without writing anything.
+            let plan = try await service.plan(
+                job: job, scheduledFor: morning.addingTimeInterval(2 * 86_400), late: false)
+            #expect(plan.firings.count == fired && plan.firings.allSatisfy(\.coolingDown))
+
+            // Eight days on, past the cooldown: two instances check the same time, and each
+            // entity gets one more task.
+            let later = morning.addingTimeInterval(8 * 86_400)
+            clock.set(later)
+            let other = harness.service(now: { clock.now })
+            async let a = service.run(job: job, scheduledFor: later, late: false)
+            async let b = other.run(job: job, scheduledFor: later, late: false)
+            _ = try await (a, b)
+            let firings = try await harness.state.triggerFirings(trigger: "test-engagement", limit: 1000)
+            #expect(firings.count == 2 * fired)
+            #expect(try await harness.worker(other, now: { clock.now }).sendDue(limit: 1000).count == fired)
+            #expect(try receiver.requests().count == 2 * fired)
+        }
+    }
+
+    @Test func aTaskTriggerWithoutATrackerDoesNotFire() async throws {
+        let harness = try await DeliveryHarness.make()
+        let service = harness.service()
+        await #expect(throws: DeliveryError.self) {
+            try await service.run(job: "trigger/major-customer-engagement-drop", scheduledFor: morning, late: false)
+        }
+        #expect(try await harness.state.triggerFirings(trigger: nil, limit: 10).isEmpty)
+        // A dry run still shows what would fire, and why nothing would be sent.
+        let plan = try await service.plan(
+            job: "trigger/major-customer-engagement-drop", scheduledFor: morning, late: false)
+        #expect(plan.firings.allSatisfy { $0.deliveries.allSatisfy { $0.status == .skipped } })
+    }
+
+    @Test func retryDelaysDoubleUpToTheCapAndStopAtTheLastAttempt() {
+        let policy = RetryPolicy(base: 60, cap: 3600, maxAttempts: 8)
+        #expect((1...8).map { policy.delay(after: $0) } == [60, 120, 240, 480, 960, 1920, 3600, nil])
+    }
+
+    static func messageID(_ raw: String) -> String? {
+        raw.split(separator: "\n").first { $0.hasPrefix("Message-ID: ") }.map { String($0.dropFirst(12)) }
+    }
+
+    /// The base64 bodies of a raw message, decoded.
+    static func decodedBodies(_ raw: String) -> [String] {
+        var decoded: [String] = []
+        var run = ""
+        let base64 = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=")
+        for line in raw.split(separator: "\n", omittingEmptySubsequences: false).map({
+            $0.trimmingCharacters(in: .whitespaces)
+        }) {
+            if !line.isEmpty, line.count <= 76, line.allSatisfy(base64.contains) {
+                run += line
+            } else {
+                if let data = Data(base64Encoded: run), !run.isEmpty {
+                    decoded.append(String(decoding: data, as: UTF8.self))
+                }
+                run = ""
+            }
+        }
+        return decoded
+    }
+}

@@ -1,0 +1,108 @@
+import AlmanacTestSupport
+import Delivery
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Runs a helper script from `Support/` that prints "port N" once it listens, for the length
+/// of `body`; the script is killed afterwards (SIGKILL: a test process can hand its children
+/// SIGTERM blocked).
+func withHelper<T>(
+    _ script: String, _ arguments: [String], what: String, _ body: (Int) async throws -> T
+) async throws -> T {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = ["python3", Repository.root + "/Tests/DeliveryTests/Support/" + script] + arguments
+    let output = Pipe()
+    process.standardOutput = output
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    defer {
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+    var line = ""
+    let deadline = Date().addingTimeInterval(60)
+    while !line.contains("\n"), Date() < deadline {
+        let chunk = output.fileHandleForReading.availableData
+        if chunk.isEmpty { break }
+        line += String(decoding: chunk, as: UTF8.self)
+    }
+    guard
+        let port = Int(line.replacingOccurrences(of: "port ", with: "").trimmingCharacters(in: .whitespacesAndNewlines))
+    else { throw FixtureError("\(what) did not start: \(line)") }
+    return try await body(port)
+}
+
+/// A real SMTP sink (aiosmtpd, `Support/smtp_sink.py`) for the length of a test.
+struct SMTPSink {
+    let port: Int
+    let maildir: String
+
+    static func run<T>(_ body: (SMTPSink) async throws -> T) async throws -> T {
+        let directory = try TemporaryDirectory(prefix: "almanac-smtp")
+        defer { withExtendedLifetime(directory) {} }
+        let maildir = directory.file("Maildir")
+        return try await withHelper(
+            "smtp_sink.py", [maildir],
+            what: "the SMTP sink (is aiosmtpd installed? scripts/install-prerequisites --tests)"
+        ) { port in try await body(SMTPSink(port: port, maildir: maildir)) }
+    }
+
+    /// The delivered messages' raw text, waiting up to `tries` × 100 ms for `count` of them.
+    func messages(count: Int, tries: Int = 100) async throws -> [String] {
+        let new = maildir + "/new"
+        for _ in 0..<tries {
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: new)) ?? []
+            if names.count >= count {
+                return try names.sorted().map { try String(contentsOfFile: new + "/" + $0, encoding: .utf8) }
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        return []
+    }
+}
+
+/// A real HTTP receiver (`Support/http_receiver.py`) that fails its first `failures` requests.
+struct HTTPReceiver {
+    struct Request: Decodable {
+        var path: String
+        var status: Int
+        var headers: [String: String]
+        var body: JSONValue?
+    }
+    let port: Int
+    let log: String
+
+    var url: String { "http://127.0.0.1:\(port)" }
+
+    static func run<T>(
+        failures: Int = 0, failingStatus: Int = 503, _ body: (HTTPReceiver) async throws -> T
+    ) async throws -> T {
+        let directory = try TemporaryDirectory(prefix: "almanac-receiver")
+        defer { withExtendedLifetime(directory) {} }
+        let log = directory.file("requests.jsonl")
+        return try await withHelper(
+            "http_receiver.py", [log, String(failures), String(failingStatus)], what: "the HTTP receiver"
+        ) { port in try await body(HTTPReceiver(port: port, log: log)) }
+    }
+
+    /// Every request received so far, oldest first.
+    func requests() throws -> [Request] {
+        guard let text = try? String(contentsOfFile: log, encoding: .utf8) else { return [] }
+        return try text.split(separator: "\n").map { try JSONDecoder().decode(Request.self, from: Data($0.utf8)) }
+    }
+}
+
+extension JSONValue {
+    var string: String? {
+        if case .string(let text) = self { return text }
+        return nil
+    }
+    var number: Double? {
+        if case .number(let value) = self { return value }
+        return nil
+    }
+}
