@@ -83,7 +83,7 @@ public struct FixtureError: Error, CustomStringConvertible {
 
 /// A portal built exactly as `almanac serve` builds it, on temporary state.
 public struct TestPortal: Sendable {
-    public let environment: PortalEnvironment
+    public var environment: PortalEnvironment
     public let directory: TemporaryDirectory
 
     /// - Parameters:

@@ -10,7 +10,8 @@ public import Warehouse
 /// query per metric, at the period's grain, yields the headline, every comparison and the
 /// bars of the trend strip.
 public struct DigestPeriod: Sendable, Hashable, Codable {
-    public struct Comparison: Sendable, Hashable, Codable {
+    /// A period the headline is compared with.
+    public struct Baseline: Sendable, Hashable, Codable {
         /// `previous day`, `same day last week`, `previous month`, `same month last year`.
         public var label: String
         public var start: CalendarDay
@@ -19,7 +20,7 @@ public struct DigestPeriod: Sendable, Hashable, Codable {
     /// The first and last day of the period the headline numbers are for.
     public var start: CalendarDay
     public var end: CalendarDay
-    public var comparisons: [Comparison]
+    public var comparisons: [Baseline]
     /// The periods the trend strip shows, ending with this one.
     public var stripStart: CalendarDay
 
@@ -36,15 +37,33 @@ public struct DigestPeriod: Sendable, Hashable, Codable {
         DateRange(start: min(stripStart, comparisons.map(\.start).min() ?? stripStart), end: end)
     }
 
-    /// The last complete period of `kind` on or before `asOf`.
-    public static func ending(on asOf: CalendarDay, kind: Subscription.Period) -> DigestPeriod {
+    /// The last complete period of `kind` on or before `asOf`, compared as the subscription's
+    /// `compare:` says: `previous_period` (the default: the period before, and the same day last
+    /// week, 4 weeks earlier or the same month last year), `previous_year` (also a year earlier),
+    /// or `none`.
+    public static func ending(
+        on asOf: CalendarDay, kind: Subscription.Period, compare: Comparison = .previousPeriod
+    ) -> DigestPeriod {
+        var period = standard(on: asOf, kind: kind)
+        switch compare {
+        case .none: period.comparisons = []
+        case .previousPeriod: break
+        case .previousYear where kind != .month:
+            // 364 days back, so weekdays line up.
+            period.comparisons.append(Baseline(label: "a year earlier", start: period.start.adding(days: -364)))
+        case .previousYear: break
+        }
+        return period
+    }
+
+    private static func standard(on asOf: CalendarDay, kind: Subscription.Period) -> DigestPeriod {
         switch kind {
         case .day:
             return DigestPeriod(
                 kind: kind, start: asOf, end: asOf,
                 comparisons: [
-                    Comparison(label: "previous day", start: asOf.adding(days: -1)),
-                    Comparison(label: "same day last week", start: asOf.adding(days: -7)),
+                    Baseline(label: "previous day", start: asOf.adding(days: -1)),
+                    Baseline(label: "same day last week", start: asOf.adding(days: -7)),
                 ], stripStart: asOf.adding(days: -13))
         case .week:
             // CalendarDay.weekday: 0 is Sunday; weeks run Monday to Sunday.
@@ -53,8 +72,8 @@ public struct DigestPeriod: Sendable, Hashable, Codable {
             return DigestPeriod(
                 kind: kind, start: monday, end: sunday,
                 comparisons: [
-                    Comparison(label: "previous week", start: monday.adding(days: -7)),
-                    Comparison(label: "4 weeks earlier", start: monday.adding(days: -28)),
+                    Baseline(label: "previous week", start: monday.adding(days: -7)),
+                    Baseline(label: "4 weeks earlier", start: monday.adding(days: -28)),
                 ], stripStart: monday.adding(days: -7 * 11))
         case .month:
             let monthEnd = Periods.end(ofPeriodStarting: Periods.start(of: asOf, grain: .month), grain: .month)
@@ -63,8 +82,8 @@ public struct DigestPeriod: Sendable, Hashable, Codable {
             return DigestPeriod(
                 kind: kind, start: start, end: end,
                 comparisons: [
-                    Comparison(label: "previous month", start: Periods.shift(start, months: -1)),
-                    Comparison(label: "same month last year", start: Periods.shift(start, months: -12)),
+                    Baseline(label: "previous month", start: Periods.shift(start, months: -1)),
+                    Baseline(label: "same month last year", start: Periods.shift(start, months: -12)),
                 ], stripStart: Periods.shift(start, months: -11))
         }
     }
@@ -175,7 +194,8 @@ public struct DigestComposer: Sendable {
 
     /// - Throws: the first warehouse error when no metric could be read at all.
     public func compose(_ subscription: Subscription, asOf: CalendarDay) async throws -> DigestData {
-        let period = DigestPeriod.ending(on: asOf, kind: DigestPeriod.kind(of: subscription))
+        let period = DigestPeriod.ending(
+            on: asOf, kind: DigestPeriod.kind(of: subscription), compare: subscription.compare)
         let evaluator = MetricEvaluator(catalog: catalog, warehouse: warehouse, timeout: timeout)
         var figures: [DigestFigures] = []
         var firstError: (any Error)?

@@ -170,6 +170,11 @@ let morning = Date(timeIntervalSince1970: 1_795_676_400)
         let lastOfMonth = try #require(CalendarDay(parsing: "2026-11-30"))
         #expect(DigestPeriod.ending(on: lastOfMonth, kind: .month).start.description == "2026-11-01")
         #expect(DigestPeriod.ending(on: wednesday, kind: .month).label == "October 2026")
+        #expect(DigestPeriod.ending(on: wednesday, kind: .day, compare: .none).comparisons.isEmpty)
+        let yearly = DigestPeriod.ending(on: wednesday, kind: .day, compare: .previousYear)
+        #expect(yearly.comparisons.map(\.label) == ["previous day", "same day last week", "a year earlier"])
+        #expect(yearly.comparisons.last?.start.weekday == wednesday.weekday)
+        #expect(yearly.queryRange.start == wednesday.adding(days: -364))
         let catalog = TestWarehouse.demoCatalog
         let kinds = Dictionary(
             uniqueKeysWithValues: catalog.subscriptions.map { ($0.id.rawValue, DigestPeriod.kind(of: $0)) })

@@ -1,6 +1,7 @@
 import AlmanacCore
 import AlmanacTestSupport
 import Catalog
+import Delivery
 import Foundation
 import Hummingbird
 import HummingbirdTesting
@@ -43,6 +44,65 @@ import Testing
                 let size = (try FileManager.default.attributesOfItem(atPath: png)[.size] as? NSNumber)?.intValue ?? 0
                 #expect(size > 20_000, "\(png) should be a real screenshot, got \(size) bytes")
             }
+        }
+    }
+
+    /// The sign-up digest as a mail client shows it: the HTML part the outbox holds, rendered
+    /// by Chromium; and the admin page that lists it.
+    @Test func theDigestEmailRendersAndTheAdminPageListsIt() async throws {
+        let browser = try #require(
+            Self.chromium, "headless Chromium is needed for the browser check: apt-get install chromium (.ci/run does)")
+        var portal = try await TestPortal.make(dashboards: true)
+        let delivery = DeliveryService(
+            catalog: portal.environment.catalog, state: portal.environment.state,
+            warehouse: try #require(portal.environment.dashboards).warehouse, renderer: portal.environment.renderer,
+            configuration: DeliveryConfiguration(
+                baseURL: "https://reports.larkspur.io", from: "almanac@larkspur.io",
+                mail: .folder(portal.directory.file("outbox"))),
+            logger: portal.environment.logger, asOf: { TestWarehouse.asOf })
+        portal.environment.delivery = delivery
+        let plan = try await delivery.plan(
+            job: "subscription/daily-signups", scheduledFor: Date(timeIntervalSince1970: 1_795_676_400), late: false)
+        let payload = try #require(plan.deliveries.first { $0.status == .pending }?.payload)
+        let message = try JSONDecoder().decode(MailMessage.self, from: Data(payload.utf8))
+        try FileManager.default.createDirectory(atPath: Repository.artifacts, withIntermediateDirectories: true)
+        let html = Repository.artifacts + "/digest-email.html"
+        try #require(message.html).write(toFile: html, atomically: true, encoding: .utf8)
+        // Mail clients run no scripts; the message has none (Chromium's --dump-dom needs them on).
+        #expect(!(message.html ?? "").contains("<script"))
+        let noScripts = ["--headless", "--no-sandbox", "--disable-gpu"]
+        let dom = try run(browser, noScripts + ["--dump-dom", "file://" + html])
+        for needle in [
+            "Daily sign-up email", "Sign-ups", "Invites sent", "By acquisition channel", "vs same day last week",
+        ] {
+            #expect(dom.contains(needle), "the e-mail shows \(needle)")
+        }
+        let png = Repository.artifacts + "/digest-email.png"
+        try? FileManager.default.removeItem(atPath: png)
+        _ = try run(
+            browser,
+            noScripts + ["--hide-scrollbars", "--window-size=700,1300", "--screenshot=\(png)", "file://" + html])
+        let size = (try FileManager.default.attributesOfItem(atPath: png)[.size] as? NSNumber)?.intValue ?? 0
+        #expect(size > 20_000, "\(png) should be a real screenshot, got \(size) bytes")
+
+        try await portal.environment.state.migrate()
+        _ = try await delivery.run(
+            job: "subscription/daily-signups", scheduledFor: Date(timeIntervalSince1970: 1_795_676_400), late: false)
+        let running = portal
+        try await running.application().test(.live) { client in
+            let port = try #require(client.port)
+            let url = "http://127.0.0.1:\(port)/admin/deliveries"
+            let page = try run(browser, ["--headless", "--no-sandbox", "--disable-gpu", "--dump-dom", url])
+            #expect(page.contains("subscription/daily-signups") && page.contains("chloe.dubois@larkspur.io"))
+            let shot = Repository.artifacts + "/admin-deliveries.png"
+            try? FileManager.default.removeItem(atPath: shot)
+            _ = try run(
+                browser,
+                [
+                    "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--window-size=1280,1400",
+                    "--screenshot=\(shot)", url,
+                ])
+            #expect(FileManager.default.fileExists(atPath: shot))
         }
     }
 
