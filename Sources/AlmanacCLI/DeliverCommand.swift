@@ -79,11 +79,12 @@ struct DeliverCommand: AsyncParsableCommand {
         }
         var logger = Logger(label: "almanac.deliver")
         logger.logLevel = .warning
-        let day = asOf.flatMap(CalendarDay.init(parsing:)) ?? CalendarDay.yesterday()
+        let fixed = asOf.flatMap(CalendarDay.init(parsing:))
         let service = DeliveryService(
             catalog: store, state: state, warehouse: connection, renderer: try await PageRenderer(webRoot: webRoot),
-            configuration: configuration, logger: logger, asOf: { day })
+            configuration: configuration, logger: logger, asOf: fixed)
         let now = Date()
+        let day = service.dataDay(for: now, store.current)
         if let sendNow {
             let job = try resolve(sendNow, store.current)
             try await send(job, service: service, state: state, configuration: configuration, logger: logger, at: now)

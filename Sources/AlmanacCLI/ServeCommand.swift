@@ -230,7 +230,7 @@ enum Serving {
                 }
                 environment.delivery = DeliveryService(
                     catalog: store, state: stateStore, warehouse: warehouse, renderer: renderer,
-                    configuration: configuration, logger: logger, asOf: { asOf ?? CalendarDay.yesterday() })
+                    configuration: configuration, logger: logger, asOf: asOf)
                 logger.info(
                     "delivering digests and triggers",
                     metadata: ["mail": "\(configuration.mail.displayName)", "links": "\(configuration.baseURL)"])

@@ -15,3 +15,9 @@ CURLcode ccurl_setopt_pointer(CURL *handle, CURLoption option, void *value) {
 CURLcode ccurl_setopt_read_function(CURL *handle, size_t (*function)(char *, size_t, size_t, void *)) {
     return curl_easy_setopt(handle, CURLOPT_READFUNCTION, function);
 }
+
+long ccurl_response_code(CURL *handle) {
+    long code = 0;
+    if (curl_easy_getinfo(handle, CURLINFO_RESPONSE_CODE, &code) != CURLE_OK) return 0;
+    return code;
+}

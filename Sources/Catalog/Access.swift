@@ -76,6 +76,12 @@ public struct CatalogView: Sendable {
     }
     /// Whether the viewer may see everything `panel` reads: its metrics (and a ratio's parts)
     /// and the sources of record and experiment panels.
+    /// Whether the viewer may see `metric`'s numbers: the metric, its source, and a ratio's
+    /// parts and their sources (what a digest or a trigger e-mail shows of it).
+    public func canSeeNumbers(of metric: MetricID) -> Bool {
+        canSee(Panel(title: "", metric: metric, chart: .line))
+    }
+
     public func canSee(_ panel: Panel) -> Bool {
         var sources = [panel.records?.source, panel.experiment?.assignments, panel.experiment?.conversions]
             .compactMap { $0 }

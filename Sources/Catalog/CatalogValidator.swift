@@ -493,6 +493,19 @@ struct CatalogValidator {
                     hint: "add it to a metric's dimensions, or remove 'breakdown'")
             }
         }
+        // A URL has no groups: restricted numbers never go to one.
+        if subscription.channel == .webhook {
+            for (index, id) in subscription.metrics.enumerated() {
+                if let groups = restriction(of: id) {
+                    error(
+                        origin, "metrics[\(index)]",
+                        "\(what) posts metric '\(id)' to a webhook, but it is restricted to \(groups)",
+                        hint:
+                            "a webhook has no access groups; send restricted metrics by e-mail to people who may see them"
+                    )
+                }
+            }
+        }
         for (index, recipient) in subscription.recipients.enumerated() {
             switch (subscription.channel, recipient) {
             case (.email, .url(let url)):
@@ -536,6 +549,20 @@ struct CatalogValidator {
                 }
             }
         }
+        if trigger.action.kind != .email {
+            if let groups = restriction(of: trigger.metric) {
+                error(
+                    origin, "action.kind",
+                    "\(what) sends a \(trigger.action.kind.rawValue) with numbers restricted to \(groups)",
+                    hint: "a task tracker or webhook has no access groups; use kind: email to people who may see them")
+            } else if let entity, !entity.access.isEmpty {
+                // The entity's name goes to the tracker; the owners decide whether that is fine.
+                warning(
+                    origin, "action.kind",
+                    "\(what) names \(entity.id) values, restricted to \(entity.access.joined(separator: ", ")), in a \(trigger.action.kind.rawValue) outside the portal",
+                    hint: "tasks are only assigned to people who may see them; the tracker's own access applies")
+            }
+        }
         switch trigger.action.assignee {
         case .column(let column, let other)?:
             if let other {
@@ -568,6 +595,17 @@ struct CatalogValidator {
                 hint: "add the host to almanac.yaml backends.allowed_hosts")
         }
         checkTeamRecipients(trigger.action.recipients, origin, path: "action.recipients")
+    }
+
+    /// The groups a metric's numbers are restricted to (the metric's, its source's, or a ratio
+    /// part's), or `nil` when everyone may see them.
+    private func restriction(of id: MetricID) -> String? {
+        guard let metric = catalog.metric(id) else { return nil }
+        var groups = metric.access + (catalog.source(metric.source)?.access ?? [])
+        for part in [metric.numerator, metric.denominator].compactMap({ $0 }).compactMap(catalog.metric) {
+            groups += part.access + (catalog.source(part.source)?.access ?? [])
+        }
+        return groups.isEmpty ? nil : Array(Set(groups)).sorted().joined(separator: ", ")
     }
 
     private mutating func check(_ backend: Backend) {

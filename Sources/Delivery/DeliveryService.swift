@@ -83,13 +83,15 @@ public final class DeliveryService: Sendable {
     public let renderer: PageRenderer
     public let configuration: DeliveryConfiguration
     public let logger: Logger
-    let asOf: @Sendable () -> CalendarDay
+    /// The data's last day for every run (`--as-of`); `nil`: the day before each run's scheduled
+    /// date in the catalog's time zone, so a late or repeated run composes the same period.
+    public let asOf: CalendarDay?
     let now: @Sendable () -> Date
 
     public init(
         catalog: CatalogStore, state: any StateStore, warehouse: (any Warehouse)?, renderer: PageRenderer,
         configuration: DeliveryConfiguration, logger: Logger,
-        asOf: @escaping @Sendable () -> CalendarDay = { CalendarDay.yesterday() },
+        asOf: CalendarDay? = nil,
         now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.catalog = catalog
@@ -104,7 +106,7 @@ public final class DeliveryService: Sendable {
 
     /// Hands stored deliveries to the configured transports.
     public var sender: DeliverySender {
-        DeliverySender(mail: configuration.mail, taskToken: configuration.taskToken)
+        DeliverySender(mail: configuration.mail, taskURL: configuration.taskURL, taskToken: configuration.taskToken)
     }
 
     /// `subscription/<id>` or `trigger/<id>`.
@@ -199,13 +201,24 @@ public final class DeliveryService: Sendable {
                 let recent = try await state.triggerFirings(trigger: trigger.id.rawValue, limit: 10_000)
                 for index in plan.firings.indices {
                     let entity = plan.firings[index].firing.entityKey
+                    let until = plan.firings[index].firing.cooldownUntil
                     plan.firings[index].coolingDown = recent.contains {
-                        $0.entityKey == entity && $0.firedAt <= scheduledFor && $0.cooldownUntil > scheduledFor
+                        $0.entityKey == entity && $0.firedAt < until && $0.cooldownUntil > scheduledFor
                     }
                 }
             }
             return plan
         }
+    }
+
+    /// The last day of data a run scheduled for `date` reads.
+    public func dataDay(for date: Date, _ catalog: Catalog) -> CalendarDay {
+        if let asOf { return asOf }
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: catalog.settings.timezone) ?? .gmt
+        let local = calendar.dateComponents([.year, .month, .day], from: date)
+        let day = CalendarDay(year: local.year ?? 1970, month: local.month ?? 1, day: local.day ?? 1)
+        return (day ?? CalendarDay(date)).adding(days: -1)
     }
 
     // MARK: - Subscriptions
@@ -214,7 +227,8 @@ public final class DeliveryService: Sendable {
         _ subscription: Subscription, job: String, scheduledFor: Date, late: Bool, _ catalog: Catalog,
         _ warehouse: any Warehouse
     ) async throws -> DeliveryPlan {
-        let data = try await DigestComposer(catalog: catalog, warehouse: warehouse).compose(subscription, asOf: asOf())
+        let data = try await DigestComposer(catalog: catalog, warehouse: warehouse).compose(
+            subscription, asOf: dataDay(for: scheduledFor, catalog))
         let builder = DigestMessageBuilder(catalog: catalog, renderer: renderer, baseURL: configuration.baseURL)
         let created = now()
         var deliveries: [DeliveryRecord] = []
@@ -276,8 +290,7 @@ public final class DeliveryService: Sendable {
             trigger.action.kind == .task && taskURL == nil
             ? "no task tracker is configured: set ALMANAC_TASKS_URL or the action's url" : nil
         let evaluator = TriggerEvaluator(catalog: catalog, warehouse: warehouse)
-        let asOf = self.asOf()
-        let evaluation = try await evaluator.evaluate(trigger, asOf: asOf)
+        let evaluation = try await evaluator.evaluate(trigger, asOf: dataDay(for: scheduledFor, catalog))
         let assignees = try await assignees(trigger, entity: entity, hits: evaluation.hits, catalog, warehouse)
         let metric = catalog.metric(trigger.metric)
         let created = now()
@@ -316,7 +329,18 @@ public final class DeliveryService: Sendable {
             ]
             switch trigger.action.kind {
             case .task:
-                let assignee = assignees[hit.key]
+                // The task shows the numbers and the entity: an assignee who may not see them gets
+                // no task in their name; it is left for the tracker's triage, and the notes say why.
+                var assignee = assignees[hit.key]
+                var assigneeNote = ""
+                if let person = assignee {
+                    let view = CatalogView(catalog, viewer: RecipientDirectory(catalog: catalog).viewer(for: person))
+                    if !(view.canSeeNumbers(of: trigger.metric) && view.entity(entity.id) != nil) {
+                        assignee = nil
+                        assigneeNote =
+                            "\n\nNot assigned to \(person), who may not see this metric or \(entity.name.lowercased())."
+                    }
+                }
                 let due: CalendarDay? = CalendarDay(
                     scheduledFor.addingTimeInterval(TimeInterval(trigger.action.due.seconds)))
                 // The shape of Asana's "create a task" (POST /tasks, {"data": {...}}); trackers
@@ -324,7 +348,7 @@ public final class DeliveryService: Sendable {
                 var data: [String: JSONValue] = [
                     "name": .string(title),
                     "notes": .string(
-                        "\(numbers)\n\nOpen \(entity.name.lowercased()) \(hit.label): \(dashboard)\n\n"
+                        "\(numbers)\n\nOpen \(entity.name.lowercased()) \(hit.label): \(dashboard)\(assigneeNote)\n\n"
                             + "Created by Almanac trigger '\(trigger.title)' (\(trigger.id)). It will not create another task for \(hit.label) until \(Self.iso(firing.cooldownUntil))."
                     ),
                     "due_on": due.map { JSONValue.string($0.description) } ?? .null,
@@ -342,7 +366,8 @@ public final class DeliveryService: Sendable {
             case .email:
                 for recipient in RecipientDirectory(catalog: catalog).resolve(trigger.action.recipients) {
                     let view = CatalogView(catalog, viewer: recipient.viewer)
-                    guard view.canSee(trigger), view.metric(trigger.metric) != nil, view.entity(entity.id) != nil else {
+                    guard view.canSee(trigger), view.canSeeNumbers(of: trigger.metric), view.entity(entity.id) != nil
+                    else {
                         add(
                             .email, recipient.address, payload: "{}",
                             skipped: "not sent: \(recipient.address) may not see this trigger, its metric or its entity"

@@ -232,7 +232,9 @@ public struct DigestComposer: Sendable {
         if let dimension = subscription.breakdown, let metric = catalog.metric(id),
             metric.dimensions.contains(dimension)
         {
-            let split = try await evaluator.evaluate(
+            // Every value, so shares are of the whole; they are shown for counts and sums only.
+            let all = MetricEvaluator(catalog: catalog, warehouse: warehouse, timeout: timeout, maximumSeries: .max)
+            let split = try await all.evaluate(
                 MetricRequest(
                     metric: id, grain: period.grain, range: period.range, breakdown: dimension, wholeRange: true))
             figures.breakdown = split.series.compactMap { series in

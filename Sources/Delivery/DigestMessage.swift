@@ -44,7 +44,7 @@ public struct DigestMessageBuilder: Sendable {
         if let report = subscription.report, catalog.report(report) != nil, view.report(report) == nil {
             return .failure(.reportHidden(report))
         }
-        let figures = data.figures.filter { view.metric($0.metric) != nil }
+        let figures = data.figures.filter { view.canSeeNumbers(of: $0.metric) }
         guard !figures.isEmpty else { return .failure(.nothingVisible) }
         let model = self.model(
             data, subscription: subscription, figures: figures, view: view, recipient: recipient, late: late)
@@ -199,8 +199,10 @@ public struct DigestMessageBuilder: Sendable {
         if let first = rows.first, first.error == nil {
             subject += " · \(first.name) \(first.value)"
             // Daily numbers swing by weekday, so a day's headline compares with the same day last week.
-            let index = period.kind == .day ? first.changes.count - 1 : 0
-            if first.changes.indices.contains(index), first.changes[index].text != "–" {
+            let preferred = period.kind == .day ? "same day last week" : period.comparisons.first?.label
+            if let index = period.comparisons.firstIndex(where: { $0.label == preferred }),
+                first.changes.indices.contains(index), first.changes[index].text != "–"
+            {
                 subject += " (\(first.changes[index].text) vs \(first.changes[index].label))"
             }
         }
@@ -250,13 +252,16 @@ public struct DigestMessageBuilder: Sendable {
                 color: bar.value == nil ? "#d0d7de" : isCurrent ? "#0969da" : "#9cc3ee",
                 title: "\(DigestPeriod.shortDay(bar.start)): \(text(bar.value))")
         }
-        let total = figures.breakdown.compactMap(\.value).reduce(0, +)
+        let additive = metric?.type == .count || metric?.type == .sum
+        let total = additive ? figures.breakdown.compactMap(\.value).reduce(0, +) : 0
+        let largest = figures.breakdown.compactMap(\.value).max() ?? 0
         let parts = figures.breakdown.prefix(6).map { part -> Model.Part in
             let share = total > 0 ? (part.value ?? 0) / total : 0
+            let length = total > 0 ? share : largest > 0 ? (part.value ?? 0) / largest : 0
             return Model.Part(
                 name: part.name, value: text(part.value),
                 share: total > 0 ? NumberFormat.format(share, style: .percent, compact: true) : "",
-                width: max(1, Int((share * 120).rounded())))
+                width: max(1, Int((length * 120).rounded())))
         }
         return Model.MetricRow(
             name: metric?.name ?? figures.metric.rawValue, url: link(Route.metric(figures.metric).path),

@@ -108,7 +108,16 @@ public final class JobScheduler: Service, Sendable {
                 job: job.id, scheduledFor: lastRun.scheduledFor, status: .failed,
                 detail: "\(lastRun.instance ?? "an instance") stopped midway and the run was not repeated"
                     + (plan.run == nil ? " (outside the catch-up window)" : " (a newer time ran instead)"),
-                at: date)
+                at: date, instance: nil)
+        }
+        // A failed run (the warehouse was down at 07:00) is tried again every `staleAfter` while
+        // it is within the window and no newer time is due.
+        if let lastRun, lastRun.status == .failed, plan.run == nil,
+            date.timeIntervalSince(lastRun.scheduledFor) <= window,
+            let finished = lastRun.finishedAt, finished < date.addingTimeInterval(-staleAfter)
+        {
+            let late = date.timeIntervalSince(lastRun.scheduledFor) > 120
+            return try await run(job, at: lastRun.scheduledFor, late: late, outcome: nil, staleBefore: date)
         }
         guard plan.run != nil || !plan.superseded.isEmpty || !plan.missed.isEmpty else { return nil }
         let outcome = Outcome(
@@ -149,13 +158,14 @@ public final class JobScheduler: Service, Sendable {
         outcome.late = late
         do {
             let detail = try await job.run(time, late)
-            try await state.finishJobRun(job: job.id, scheduledFor: time, status: .succeeded, detail: detail, at: now())
+            try await state.finishJobRun(
+                job: job.id, scheduledFor: time, status: .succeeded, detail: detail, at: now(), instance: instance)
             logger.info(
                 "scheduled job ran", metadata: ["job": "\(job.id)", "scheduled_for": "\(time)", "late": "\(late)"])
         } catch {
             outcome.failed = true
             try await state.finishJobRun(
-                job: job.id, scheduledFor: time, status: .failed, detail: "\(error)", at: now())
+                job: job.id, scheduledFor: time, status: .failed, detail: "\(error)", at: now(), instance: instance)
             logger.error("scheduled job failed", metadata: ["job": "\(job.id)", "error": "\(error)"])
         }
         return outcome

@@ -58,7 +58,15 @@ public struct SMTPConfiguration: Sendable, Hashable {
 /// A message could not be built or sent; the text says what and, for a server, what it answered.
 public struct MailError: Error, CustomStringConvertible, Sendable, Equatable {
     public var description: String
-    public init(_ description: String) { self.description = description }
+    /// The server's last reply code (550, 535…), when it answered one.
+    public var replyCode: Int?
+    /// Whether sending again cannot help: the server refused with a 5xx, or refused the login.
+    public var isPermanent: Bool
+    public init(_ description: String, replyCode: Int? = nil, isPermanent: Bool = false) {
+        self.description = description
+        self.replyCode = replyCode
+        self.isPermanent = isPermanent
+    }
 }
 
 /// An e-mail with a plain-text body and, usually, an HTML one (sent as multipart/alternative,
@@ -207,8 +215,22 @@ public struct SMTPMailer: Sendable {
         guard code == CURLE_OK else {
             let detail = String(decoding: errorBuffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
             let reason = detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail
-            throw MailError("could not send '\(message.subject)' through \(configuration.url): \(reason)")
+            let reply = ccurl_response_code(handle)
+            throw MailError(
+                "could not send '\(message.subject)' through \(redacted(configuration.url)): \(reason)"
+                    + (reply > 0 ? " (server replied \(reply))" : ""),
+                replyCode: reply > 0 ? reply : nil,
+                // 5xx replies (unknown recipient, refused message, failed AUTH) are final; 4xx and
+                // connection trouble are worth another try.
+                isPermanent: reply >= 500 || code == CURLE_LOGIN_DENIED)
         }
+    }
+
+    /// The URL without a password, for errors, logs and pages.
+    static func redacted(_ url: String) -> String {
+        guard var components = URLComponents(string: url), components.password != nil else { return url }
+        components.password = "***"
+        return components.string ?? url
     }
 
     /// The bare address of `Name <address>` (or the text itself).

@@ -108,6 +108,21 @@ public final class DeliveryWorker: Service, Sendable {
     /// One attempt at `delivery`, which this instance has leased.
     func attempt(_ delivery: DeliveryRecord) async {
         guard let id = delivery.id else { return }
+        // The batch shares one lease; each attempt extends it first, so a slow batch cannot
+        // outlive its lease and have another instance send the same message meanwhile.
+        do {
+            let date = now()
+            guard
+                try await state.renewDeliveryLease(
+                    id: id, instance: instance, now: date, until: date.addingTimeInterval(lease))
+            else {
+                logger.warning("a delivery's lease expired before its attempt", metadata: ["delivery": "\(id)"])
+                return
+            }
+        } catch {
+            logger.error("could not renew a delivery's lease", metadata: ["delivery": "\(id)", "error": "\(error)"])
+            return
+        }
         let started = now()
         let number = delivery.attempts + 1
         var record = DeliveryAttempt(
@@ -177,13 +192,31 @@ public final class DeliveryWorker: Service, Sendable {
 public struct DeliverySender: Sendable {
     public let mail: MailTransport
     public let webhooks: WebhookSender
-    /// Sent as a bearer token with task deliveries (`ALMANAC_TASKS_TOKEN`); never stored.
+    /// Sent as a bearer token with task deliveries to ``taskURL``'s origin (`ALMANAC_TASKS_TOKEN`);
+    /// never stored, and never sent to a URL a catalog file chose on another host.
     public let taskToken: String?
+    public let taskURL: String?
 
-    public init(mail: MailTransport, webhooks: WebhookSender = WebhookSender(), taskToken: String? = nil) {
+    public init(
+        mail: MailTransport, webhooks: WebhookSender = WebhookSender(), taskURL: String? = nil,
+        taskToken: String? = nil
+    ) {
         self.mail = mail
         self.webhooks = webhooks
+        self.taskURL = taskURL
         self.taskToken = taskToken
+    }
+
+    /// The token for `url`: only when it has the configured tracker's scheme, host and port.
+    public func bearer(for url: String) -> String? {
+        guard let taskToken, let taskURL, let configured = URLComponents(string: taskURL),
+            let target = URLComponents(string: url)
+        else { return nil }
+        func origin(_ c: URLComponents) -> String {
+            let port = c.port ?? (c.scheme?.lowercased() == "https" ? 443 : 80)
+            return "\(c.scheme?.lowercased() ?? "")://\(c.host?.lowercased() ?? ""):\(port)"
+        }
+        return origin(configured) == origin(target) ? taskToken : nil
     }
 
     public func send(_ delivery: DeliveryRecord) async throws(TransportError) {
@@ -199,7 +232,7 @@ public struct DeliverySender: Sendable {
             }
             try await webhooks.post(
                 post.body.serialized, to: post.url, idempotencyKey: delivery.key,
-                bearer: delivery.channel == .task ? taskToken : nil)
+                bearer: delivery.channel == .task ? bearer(for: post.url) : nil)
         }
     }
 }

@@ -35,12 +35,10 @@ public enum MailTransport: Sendable {
         case .smtp(let mailer):
             do {
                 try await mailer.send(message)
+            } catch let error as MailError {
+                throw error.isPermanent ? .permanent(error.description) : .temporary(error.description)
             } catch {
-                // libcurl reports "Login denied" and "Recipient rejected" too; an SMTP 5xx reply is
-                // permanent, everything else (connection, timeout, 4xx greylisting) is worth a retry.
-                let text = "\(error)"
-                let permanent = text.contains("Login denied") || (text.contains("5.") && text.contains("rejected"))
-                throw permanent ? .permanent(text) : .temporary(text)
+                throw .temporary("\(error)")
             }
         case .folder(let path):
             do {
@@ -114,14 +112,5 @@ public struct WebhookSender: Sendable {
         let text = "\(error)"
         if text.contains("connection refused") || text.contains("Connection refused") { return "connection refused" }
         return text
-    }
-}
-
-extension SMTPMailer {
-    /// The URL without a password, for logs and pages.
-    static func redacted(_ url: String) -> String {
-        guard var components = URLComponents(string: url) else { return url }
-        if components.password != nil { components.password = "***" }
-        return components.string ?? url
     }
 }

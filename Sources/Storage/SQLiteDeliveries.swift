@@ -10,7 +10,8 @@ extension SQLiteStateStore {
     public func fireTrigger(_ firing: TriggerFiring, deliveries: [DeliveryRecord]) async throws -> Bool {
         try await pool.write { db in
             // One statement decides: inserted only when no firing of this trigger for this entity
-            // is still cooling down at this time. Writers are serialized, so two instances cannot
+            // has a quiet period overlapping this one's (earlier or later: a catch-up of an older
+            // time after a manual run counts too). Writers are serialized, so two instances cannot
             // both see "none".
             try db.execute(
                 sql: """
@@ -19,7 +20,7 @@ extension SQLiteStateStore {
                     SELECT ?1, ?2, ?3, ?4, ?5, ?6
                     WHERE NOT EXISTS (
                         SELECT 1 FROM trigger_firings
-                        WHERE trigger_id = ?1 AND entity_key = ?2 AND fired_at <= ?4 AND cooldown_until > ?4
+                        WHERE trigger_id = ?1 AND entity_key = ?2 AND fired_at < ?5 AND cooldown_until > ?4
                     )
                     """,
                 arguments: [
@@ -79,6 +80,18 @@ extension SQLiteStateStore {
                 claimed.append(delivery)
             }
             return claimed
+        }
+    }
+
+    public func renewDeliveryLease(id: Int64, instance: String, now: Date, until: Date) async throws -> Bool {
+        try await pool.write { db in
+            try db.execute(
+                sql: """
+                    UPDATE deliveries SET claimed_until = ?
+                    WHERE id = ? AND status = 'sending' AND claimed_by = ? AND claimed_until > ?
+                    """,
+                arguments: [until.timeIntervalSince1970, id, instance, now.timeIntervalSince1970])
+            return db.changesCount == 1
         }
     }
 

@@ -469,15 +469,20 @@ public final class SQLiteStateStore: StateStore {
     public func claimJobRun(_ run: JobRunRecord, staleBefore: Date?) async throws -> Bool {
         try await pool.write { db in
             if let staleBefore {
-                // The instance that claimed it stopped midway: take the run over.
+                // The instance that claimed it stopped midway, or the run failed a while ago: take
+                // it over (one instance wins: the row changes once).
                 try db.execute(
                     sql: """
-                        UPDATE job_runs SET instance = ?, claimed_at = ?, late = 1,
-                            detail = 'taken over from ' || COALESCE(instance, 'an instance') || ', which stopped midway'
-                        WHERE job = ? AND scheduled_for = ? AND status = 'running' AND claimed_at < ?
+                        UPDATE job_runs SET instance = ?1, claimed_at = ?2, late = ?3, status = 'running',
+                            finished_at = NULL,
+                            detail = CASE status WHEN 'running'
+                                THEN 'taken over from ' || COALESCE(instance, 'an instance') || ', which stopped midway'
+                                ELSE 'tried again after: ' || COALESCE(detail, 'a failure') END
+                        WHERE job = ?4 AND scheduled_for = ?5 AND (
+                            (status = 'running' AND claimed_at < ?6) OR (status = 'failed' AND finished_at < ?6))
                         """,
                     arguments: [
-                        run.instance, run.claimedAt.timeIntervalSince1970, run.job,
+                        run.instance, run.claimedAt.timeIntervalSince1970, run.late, run.job,
                         run.scheduledFor.timeIntervalSince1970, staleBefore.timeIntervalSince1970,
                     ])
                 if db.changesCount == 1 { return true }
@@ -497,15 +502,18 @@ public final class SQLiteStateStore: StateStore {
     }
 
     public func finishJobRun(
-        job: String, scheduledFor: Date, status: JobRunRecord.Status, detail: String?, at date: Date
+        job: String, scheduledFor: Date, status: JobRunRecord.Status, detail: String?, at date: Date,
+        instance: String?
     ) async throws {
         try await pool.write { db in
             try db.execute(
                 sql: """
-                    UPDATE job_runs SET status = ?, detail = ?, finished_at = ? WHERE job = ? AND scheduled_for = ?
+                    UPDATE job_runs SET status = ?1, detail = ?2, finished_at = ?3
+                    WHERE job = ?4 AND scheduled_for = ?5 AND status = 'running' AND (?6 IS NULL OR instance = ?6)
                     """,
                 arguments: [
                     status.rawValue, detail, date.timeIntervalSince1970, job, scheduledFor.timeIntervalSince1970,
+                    instance,
                 ])
         }
     }

@@ -49,11 +49,13 @@ public protocol StateStore: Sendable {
 
     /// Claims the run of `job` at `scheduledFor` (inserts `run`); `false` when it was already
     /// claimed, by this or another instance: the caller must not run it. A claim still `running`
-    /// from before `staleBefore` (its instance stopped midway) is taken over.
+    /// from before `staleBefore` (its instance stopped midway), or a run that failed before it,
+    /// is taken over.
     func claimJobRun(_ run: JobRunRecord, staleBefore: Date?) async throws -> Bool
-    /// Records how a claimed run ended.
+    /// Records how a claimed run ended, if it is still `running` under `instance` (any instance
+    /// when `nil`): a slow instance whose run was taken over does not overwrite the result.
     func finishJobRun(
-        job: String, scheduledFor: Date, status: JobRunRecord.Status, detail: String?, at: Date)
+        job: String, scheduledFor: Date, status: JobRunRecord.Status, detail: String?, at: Date, instance: String?)
         async throws
     /// The newest scheduled time recorded for `job` (run, missed or superseded).
     func lastJobRun(job: String) async throws -> JobRunRecord?
@@ -64,7 +66,7 @@ public protocol StateStore: Sendable {
     /// Returns how many were added.
     func enqueueDeliveries(_ deliveries: [DeliveryRecord]) async throws -> Int
     /// Records that `firing`'s trigger fired for its entity and queues its messages, in one
-    /// transaction, unless the trigger already fired for that entity within the cooldown
+    /// transaction, unless another firing for that entity has a cooldown overlapping this one's
     /// (`false`: nothing was written).
     func fireTrigger(_ firing: TriggerFiring, deliveries: [DeliveryRecord]) async throws -> Bool
     /// Leases up to `limit` deliveries that are due (pending, or sending under an expired lease),
@@ -72,6 +74,9 @@ public protocol StateStore: Sendable {
     func claimDueDeliveries(
         instance: String, now: Date, until: Date, limit: Int, job: String?
     ) async throws -> [DeliveryRecord]
+    /// Extends `instance`'s lease on delivery `id` to `until`, right before an attempt; `false`
+    /// when the lease is no longer this instance's (it expired and another took it over).
+    func renewDeliveryLease(id: Int64, instance: String, now: Date, until: Date) async throws -> Bool
     /// Records one attempt and the delivery's new state; ignored unless `instance` still holds
     /// the lease (another instance took an expired one over).
     @discardableResult

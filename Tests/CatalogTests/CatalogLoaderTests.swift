@@ -217,6 +217,18 @@ import Testing
             ))
         #expect(
             d.message == "none of subscription 'daily''s metrics has the dimension 'country'" && d.location.line == 7)
+        // Restricted numbers never go to a URL, which has no groups.
+        d = try only(
+            check(
+                "subscriptions/daily.yaml",
+                "id: daily\ntitle: D\nowner: growth\nschedule: \"0 7 * * *\"\nchannel: webhook\nrecipients: [http://127.0.0.1:9/hook]\nmetrics: [signups, revenue]\n"
+            ))
+        #expect(
+            d.message == "subscription 'daily' posts metric 'revenue' to a webhook, but it is restricted to finance")
+        #expect(d.location.line == 7)
+        d = try only(
+            check("triggers/drop.yaml", trigger.replacingOccurrences(of: "metric: signups", with: "metric: revenue")))
+        #expect(d.message == "trigger 'drop' sends a task with numbers restricted to finance")
     }
 
     @Test func durationsMustHaveAUnit() throws {

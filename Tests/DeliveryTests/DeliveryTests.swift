@@ -42,13 +42,12 @@ struct DeliveryHarness {
     ) -> DeliveryService {
         var logger = Logger(label: "delivery-test")
         logger.logLevel = .critical
-        let asOf = self.asOf
         return DeliveryService(
             catalog: catalog, state: state, warehouse: warehouse, renderer: renderer,
             configuration: DeliveryConfiguration(
                 baseURL: "https://reports.larkspur.io", from: "Almanac <almanac@larkspur.io>", mail: mail,
                 taskURL: taskURL),
-            logger: logger, asOf: { asOf }, now: now)
+            logger: logger, asOf: asOf, now: now)
     }
 
     func worker(
@@ -224,6 +223,46 @@ let morning = Date(timeIntervalSince1970: 1_795_676_400)
         #expect(skipped.map(\.recipient) == ["michael.osei@larkspur.io"])
         #expect(skipped.first?.lastError?.contains("not in the subscription's access groups") == true)
         #expect(skipped.first?.payload == "{}")
+    }
+
+    @Test func annotationsInTheDigestsRangeAppearOnlyForThoseWhoMaySeeThem() async throws {
+        let harness = try await DeliveryHarness.make { catalog in
+            try """
+            id: pricing-page-test
+            date: 2026-11-23
+            title: Pricing page test started
+            tags: [launch]
+            metrics: [signups]
+            """.write(toFile: catalog + "/annotations/pricing-page-test.yaml", atomically: true, encoding: .utf8)
+            try """
+            id: board-meeting
+            date: 2026-11-24
+            title: Board reviewed the acquisition offer
+            tags: [company]
+            access: [executives]
+            """.write(toFile: catalog + "/annotations/board-meeting.yaml", atomically: true, encoding: .utf8)
+            try """
+            id: old-news
+            date: 2026-10-01
+            title: Something long before the strip
+            tags: [launch]
+            """.write(toFile: catalog + "/annotations/old-news.yaml", atomically: true, encoding: .utf8)
+        }
+        let plan = try await harness.service().plan(
+            job: "subscription/daily-signups", scheduledFor: morning, late: false)
+        func message(_ address: String) throws -> MailMessage {
+            let delivery = try #require(plan.deliveries.first { $0.recipient == address })
+            return try JSONDecoder().decode(MailMessage.self, from: Data(delivery.payload.utf8))
+        }
+        // A marketing member: the public annotation in the strip's 14 days, nothing else.
+        let marketing = try message("chloe.dubois@larkspur.io")
+        #expect(marketing.text.contains("Annotations, 12 Nov – 25 Nov:\n  2026-11-23  Pricing page test started"))
+        #expect(try #require(marketing.html).contains("Pricing page test started"))
+        #expect(!marketing.text.contains("Board reviewed") && !(marketing.html ?? "").contains("Board reviewed"))
+        #expect(!marketing.text.contains("Something long before"))
+        // An executive on the same subscription sees the restricted one too.
+        let executive = try message("julia.hart@larkspur.io")
+        #expect(executive.text.contains("2026-11-24  Board reviewed the acquisition offer"))
     }
 
     @Test func aScheduledDigestIsSentExactlyOnceAcrossRestarts() async throws {
@@ -454,6 +493,78 @@ let morning = Date(timeIntervalSince1970: 1_795_676_400)
             #expect(firings.count == 2 * fired)
             #expect(try await harness.worker(other, now: { clock.now }).sendDue(limit: 1000).count == fired)
             #expect(try receiver.requests().count == 2 * fired)
+        }
+    }
+
+    @Test func aCooldownBlocksEarlierTimesToo() async throws {
+        let harness = try await DeliveryHarness.make()
+        let firing = { (at: Date) in
+            TriggerFiring(
+                trigger: "t", entityKey: "42", entityLabel: "Globex", firedAt: at,
+                cooldownUntil: at.addingTimeInterval(7 * 86_400))
+        }
+        // A manual run at 10:00, then the portal catches up the 06:00 time: one firing.
+        #expect(try await harness.state.fireTrigger(firing(morning.addingTimeInterval(3 * 3600)), deliveries: []))
+        #expect(try await !harness.state.fireTrigger(firing(morning.addingTimeInterval(-3600)), deliveries: []))
+        #expect(try await !harness.state.fireTrigger(firing(morning.addingTimeInterval(6 * 86_400)), deliveries: []))
+        #expect(try await harness.state.fireTrigger(firing(morning.addingTimeInterval(8 * 86_400)), deliveries: []))
+        // Long before: its quiet period ends before the first firing, so it may fire.
+        #expect(try await harness.state.fireTrigger(firing(morning.addingTimeInterval(-8 * 86_400)), deliveries: []))
+    }
+
+    @Test func theTrackerTokenGoesOnlyToTheConfiguredTracker() {
+        let sender = DeliverySender(
+            mail: .folder("/nonexistent"), taskURL: "https://app.asana.com/api/1.0/tasks", taskToken: "secret")
+        #expect(sender.bearer(for: "https://app.asana.com/api/1.0/tasks") == "secret")
+        #expect(sender.bearer(for: "https://APP.asana.com:443/other") == "secret")
+        #expect(sender.bearer(for: "http://app.asana.com/api/1.0/tasks") == nil)
+        #expect(sender.bearer(for: "https://hooks.example.com/api/1.0/tasks") == nil)
+        #expect(DeliverySender(mail: .folder("/x"), taskToken: "secret").bearer(for: "https://a.b/") == nil)
+    }
+
+    @Test func aRunReadsTheDayBeforeItsScheduledDateInTheCatalogsTimeZone() async throws {
+        let harness = try await DeliveryHarness.make { catalog in
+            try CatalogFixture.edit(catalog + "/almanac.yaml", replacing: "timezone: UTC", with: "timezone: Asia/Tokyo")
+        }
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let service = DeliveryService(
+            catalog: harness.catalog, state: harness.state, warehouse: harness.warehouse, renderer: harness.renderer,
+            configuration: DeliveryConfiguration(baseURL: "https://r", from: "a@b.c", mail: .folder("/x")),
+            logger: logger)
+        // 08:00 in Tokyo on 26 November is 23:00 UTC on the 25th; run on time or two hours late
+        // (past UTC midnight), it reads the 25th.
+        let eight = Date(timeIntervalSince1970: 1_795_647_600)
+        let catalog = harness.catalog.current
+        #expect(service.dataDay(for: eight, catalog).description == "2026-11-25")
+        #expect(service.dataDay(for: eight.addingTimeInterval(2 * 3600), catalog).description == "2026-11-25")
+    }
+
+    @Test func anAttemptWhoseLeaseWasTakenOverIsNotMade() async throws {
+        let harness = try await DeliveryHarness.make()
+        let clock = TestClock(morning)
+        try await HTTPReceiver.run { receiver in
+            _ = try await harness.state.enqueueDeliveries([
+                DeliveryRecord(
+                    key: "lease-test", job: "subscription/reliability-errors-webhook", scheduledFor: morning,
+                    channel: .webhook, recipient: receiver.url, subject: "errors",
+                    payload: String(
+                        decoding: try JSONEncoder().encode(
+                            WebhookPayload(url: receiver.url + "/hook", body: .object(["n": .number(1)]))),
+                        as: UTF8.self),
+                    nextAttemptAt: clock.now, createdAt: clock.now)
+            ])
+            // "slow" leased it, then stalled past its lease; "fast" took it over and sent it.
+            let slow = try await harness.state.claimDueDeliveries(
+                instance: "slow", now: clock.now, until: clock.now.addingTimeInterval(300), limit: 1, job: nil)
+            clock.advance(301)
+            #expect(
+                try await harness.worker(harness.service(), instance: "fast", now: { clock.now }).sendDue().count == 1)
+            #expect(
+                try await !harness.state.renewDeliveryLease(
+                    id: try #require(slow.first?.id), instance: "slow", now: clock.now,
+                    until: clock.now.addingTimeInterval(300)))
+            #expect(try receiver.requests().count == 1)
         }
     }
 

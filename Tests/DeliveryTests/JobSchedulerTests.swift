@@ -179,6 +179,16 @@ import Testing
         #expect(outcome.first?.failed == true)
         let record = try #require(try await state.lastJobRun(job: "subscription/daily-signups"))
         #expect(record.status == .failed && record.detail?.contains("the SMTP server said no") == true)
+        // Tried again once 15 minutes have passed, while the 6-hour window is open, and late.
+        clock.set(midnight.addingTimeInterval(8 * hour + 600))
+        #expect(try await scheduler(state, clock, runs).runDue().isEmpty)
+        clock.set(midnight.addingTimeInterval(8 * hour + 1000))
+        let retried = try await scheduler(state, clock, runs).runDue()
+        #expect(retried.first?.ran == midnight.addingTimeInterval(8 * hour) && retried.first?.late == true)
+        let after = try #require(try await state.lastJobRun(job: "subscription/daily-signups"))
+        #expect(after.status == .succeeded && after.detail == "sent to 4 recipients")
+        #expect(
+            runs.times.filter { $0 == midnight.addingTimeInterval(8 * hour) }.count == 2, "the failure and its retry")
     }
 
     @Test func aRunWhoseInstanceStoppedMidwayIsTakenOverOnce() async throws {

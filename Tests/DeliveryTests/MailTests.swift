@@ -47,6 +47,30 @@ import Glibc
         }
     }
 
+    @Test func aRefusedRecipientIsAPermanentFailureAndAPasswordNeverShows() async throws {
+        try await SMTPSink.run { sink in
+            let mailer = SMTPMailer(
+                configuration: SMTPConfiguration(
+                    url: "smtp://almanac:s3cret@127.0.0.1:\(sink.port)", from: "a@larkspur.io", tls: .none))
+            do {
+                try await mailer.send(
+                    MailMessage(from: "a@larkspur.io", to: ["nobody@larkspur.io"], subject: "x", text: "x"))
+                Issue.record("the sink accepted an unknown mailbox")
+            } catch let error as MailError {
+                #expect(error.replyCode == 550 && error.isPermanent, "\(error)")
+                #expect(!error.description.contains("s3cret") && error.description.contains("***"))
+            }
+            // Through the transport the outbox uses: permanent, so it is not retried.
+            do {
+                try await MailTransport.smtp(mailer).send(
+                    MailMessage(from: "a@larkspur.io", to: ["nobody@larkspur.io"], subject: "x", text: "x"))
+                Issue.record("the transport accepted a refused message")
+            } catch let error as TransportError {
+                if case .temporary = error { Issue.record("a 550 was taken as temporary: \(error)") }
+            }
+        }
+    }
+
     @Test func refusalsAndUnreachableServersAreClearErrors() async throws {
         try await SMTPSink.run { sink throws in
             // The sink offers no STARTTLS: with TLS required nothing is sent in the clear.

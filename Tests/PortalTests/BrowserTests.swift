@@ -59,7 +59,7 @@ import Testing
             configuration: DeliveryConfiguration(
                 baseURL: "https://reports.larkspur.io", from: "almanac@larkspur.io",
                 mail: .folder(portal.directory.file("outbox"))),
-            logger: portal.environment.logger, asOf: { TestWarehouse.asOf })
+            logger: portal.environment.logger, asOf: TestWarehouse.asOf)
         portal.environment.delivery = delivery
         let plan = try await delivery.plan(
             job: "subscription/daily-signups", scheduledFor: Date(timeIntervalSince1970: 1_795_676_400), late: false)

@@ -22,7 +22,7 @@ import Testing
             renderer: portal.environment.renderer,
             configuration: DeliveryConfiguration(
                 baseURL: "https://reports.larkspur.io", from: "almanac@larkspur.io", mail: .folder(outbox)),
-            logger: portal.environment.logger, asOf: { TestWarehouse.asOf })
+            logger: portal.environment.logger, asOf: TestWarehouse.asOf)
         portal.environment.delivery = delivery
         let state = portal.environment.state
         let running = portal

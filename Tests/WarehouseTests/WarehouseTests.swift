@@ -116,6 +116,15 @@ enum TinyDemo {
                         range: .ending(on: TinyDemo.asOf, covering: TimeSpan(90, .days), grain: .week),
                         breakdown: dimension))
             }
+            // Digests and triggers: a whole range as one period, and split by an entity's key.
+            let window = DateRange(start: TinyDemo.asOf.adding(days: -27), end: TinyDemo.asOf)
+            requests.append(MetricRequest(metric: metric.id, grain: .day, range: window, wholeRange: true))
+            if metric.type != .ratio, TinyDemo.catalog.source(metric.source)?.column(named: "workspace_id") != nil {
+                requests.append(
+                    MetricRequest(
+                        metric: metric.id, grain: .day, range: window, wholeRange: true,
+                        groupColumn: SQLIdentifier("workspace_id")!))
+            }
             for request in requests {
                 let a = try await sqlite.evaluate(request)
                 let b = try await postgres.evaluate(request)

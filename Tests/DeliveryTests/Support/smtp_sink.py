@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """A real SMTP server for the mail tests: aiosmtpd on 127.0.0.1, delivering every message
 into the Maildir given as the argument (with X-MailFrom and X-RcptTo headers from the
-envelope). Prints "port N" once it listens and runs until killed.
+envelope). Recipients whose address starts with "nobody@" are refused with 550, as a real
+server refuses an unknown mailbox. Prints "port N" once it listens and runs until killed.
 
     smtp_sink.py MAILDIR
 """
@@ -17,11 +18,19 @@ from aiosmtpd.handlers import Mailbox
 signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGTERM, signal.SIGINT])
 signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
 
+class Sink(Mailbox):
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address.lower().startswith("nobody@"):
+            return "550 5.1.1 No such user here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+
 probe = socket.socket()
 probe.bind(("127.0.0.1", 0))
 port = probe.getsockname()[1]
 probe.close()
-controller = Controller(Mailbox(sys.argv[1]), hostname="127.0.0.1", port=port)
+controller = Controller(Sink(sys.argv[1]), hostname="127.0.0.1", port=port)
 controller.start()
 print(f"port {port}", flush=True)
 try:
