@@ -67,16 +67,8 @@ struct DeliverCommand: AsyncParsableCommand {
             throw ExitCode(1)
         }
         defer { Task { await connection.close() } }
-        let outbox = ((state.path as NSString).deletingLastPathComponent as NSString).appendingPathComponent("outbox")
-        let configuration: DeliveryConfiguration
-        do {
-            configuration = try DeliveryConfiguration.fromEnvironment(
-                defaultBaseURL: "http://127.0.0.1:8080", outbox: outbox,
-                companyDomain: store.current.settings.companyDomain)
-        } catch {
-            printError(error.description)
-            throw ExitCode(1)
-        }
+        let configuration = try deliveryConfiguration(
+            state: state, catalog: store, defaultBaseURL: "http://127.0.0.1:8080")
         var logger = Logger(label: "almanac.deliver")
         logger.logLevel = .warning
         let fixed = asOf.flatMap(CalendarDay.init(parsing:))

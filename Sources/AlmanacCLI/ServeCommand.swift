@@ -217,17 +217,8 @@ enum Serving {
                         baseURLs: dashboards.generators, token: EnvironmentDefaults.generatorToken,
                         renderTimeout: .seconds(dashboards.generatorTimeout)))
             if delivers && !options.noDelivery {
-                let outbox = ((stateStore.path as NSString).deletingLastPathComponent as NSString)
-                    .appendingPathComponent("outbox")
-                let configuration: DeliveryConfiguration
-                do {
-                    configuration = try DeliveryConfiguration.fromEnvironment(
-                        defaultBaseURL: "http://\(options.host):\(options.port)", outbox: outbox,
-                        companyDomain: store.current.settings.companyDomain)
-                } catch {
-                    printError(error.description)
-                    throw ExitCode(1)
-                }
+                let configuration = try deliveryConfiguration(
+                    state: stateStore, catalog: store, defaultBaseURL: "http://\(options.host):\(options.port)")
                 environment.delivery = DeliveryService(
                     catalog: store, state: stateStore, warehouse: warehouse, renderer: renderer,
                     configuration: configuration, logger: logger, asOf: asOf)
@@ -244,6 +235,21 @@ enum Serving {
                 "generators": "\(dashboards?.generators.joined(separator: ",") ?? "")",
             ])
         return environment
+    }
+}
+
+/// Delivery's configuration from `ALMANAC_*`, with e-mail in `outbox/` beside the state file
+/// when no SMTP server is set; a bad value ends the command with the variable's name.
+func deliveryConfiguration(
+    state: SQLiteStateStore, catalog: CatalogStore, defaultBaseURL: String
+) throws -> DeliveryConfiguration {
+    let outbox = ((state.path as NSString).deletingLastPathComponent as NSString).appendingPathComponent("outbox")
+    do {
+        return try DeliveryConfiguration.fromEnvironment(
+            defaultBaseURL: defaultBaseURL, outbox: outbox, companyDomain: catalog.current.settings.companyDomain)
+    } catch {
+        printError(error.description)
+        throw ExitCode(1)
     }
 }
 

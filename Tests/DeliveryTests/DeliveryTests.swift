@@ -61,6 +61,26 @@ struct DeliveryHarness {
             now: now)
     }
 
+    /// Points the demo's on-call webhook subscription at `receiver`.
+    func sendOnCallWebhook(to receiver: HTTPReceiver) throws {
+        try CatalogFixture.edit(
+            catalog.directory + "/subscriptions/reliability-errors-webhook.yaml",
+            replacing: "http://127.0.0.1:9000/hooks/oncall", with: receiver.url + "/hooks/oncall")
+        _ = catalog.reloadIfChanged(force: true)
+    }
+
+    /// Puts one small webhook call to `receiver` in the outbox, due at `date`.
+    func enqueueWebhook(key: String, to receiver: HTTPReceiver, at date: Date) async throws {
+        let payload = WebhookPayload(url: receiver.url + "/hook", body: .object(["n": .number(1)]))
+        _ = try await state.enqueueDeliveries([
+            DeliveryRecord(
+                key: key, job: "subscription/reliability-errors-webhook", scheduledFor: morning, channel: .webhook,
+                recipient: receiver.url, subject: "errors",
+                payload: String(decoding: try JSONEncoder().encode(payload), as: UTF8.self), nextAttemptAt: date,
+                createdAt: date)
+        ])
+    }
+
     static func smtp(_ sink: SMTPSink) -> MailTransport {
         .smtp(
             SMTPMailer(
@@ -202,7 +222,7 @@ let morning = Date(timeIntervalSince1970: 1_795_676_400)
             #expect(messages.count == 12)
             // Subjects are encoded words (they hold "·"), so messages are told apart by their bodies.
             let finance = messages.filter {
-                Self.decodedBodies($0).contains { $0.contains("Monthly MRR email: October 2026") }
+                SMTPSink.decodedBodies($0).contains { $0.contains("Monthly MRR email: October 2026") }
             }
             let recipients = Set(
                 finance.compactMap { raw in
@@ -215,8 +235,8 @@ let morning = Date(timeIntervalSince1970: 1_795_676_400)
             // The marketing email went out without the finance-only metric.
             let marketing = messages.filter { $0.contains("X-RcptTo: chloe.dubois@larkspur.io") }
             #expect(marketing.count == 1)
-            #expect(!Self.decodedBodies(marketing[0]).contains { $0.contains("MRR") })
-            #expect(Self.decodedBodies(marketing[0]).contains { $0.contains("Sign-ups") })
+            #expect(!SMTPSink.decodedBodies(marketing[0]).contains { $0.contains("MRR") })
+            #expect(SMTPSink.decodedBodies(marketing[0]).contains { $0.contains("Sign-ups") })
         }
         // The log says who was left out and why, without the content.
         let skipped = try await harness.state.deliveries(DeliveryQuery(status: .skipped))
@@ -310,10 +330,7 @@ let morning = Date(timeIntervalSince1970: 1_795_676_400)
         let harness = try await DeliveryHarness.make()
         let clock = TestClock(morning)
         try await HTTPReceiver.run { receiver in
-            try CatalogFixture.edit(
-                harness.catalog.directory + "/subscriptions/reliability-errors-webhook.yaml",
-                replacing: "http://127.0.0.1:9000/hooks/oncall", with: receiver.url + "/hooks/oncall")
-            _ = harness.catalog.reloadIfChanged(force: true)
+            try harness.sendOnCallWebhook(to: receiver)
             let service = harness.service(now: { clock.now })
             _ = try await service.run(
                 job: "subscription/reliability-errors-webhook", scheduledFor: morning, late: false)
@@ -333,10 +350,7 @@ let morning = Date(timeIntervalSince1970: 1_795_676_400)
         let clock = TestClock(morning)
         let registry = PrometheusCollectorRegistry()
         try await HTTPReceiver.run(failures: 3) { receiver in
-            try CatalogFixture.edit(
-                harness.catalog.directory + "/subscriptions/reliability-errors-webhook.yaml",
-                replacing: "http://127.0.0.1:9000/hooks/oncall", with: receiver.url + "/hooks/oncall")
-            _ = harness.catalog.reloadIfChanged(force: true)
+            try harness.sendOnCallWebhook(to: receiver)
             let service = harness.service(now: { clock.now })
             _ = try await service.run(
                 job: "subscription/reliability-errors-webhook", scheduledFor: morning, late: false)
@@ -385,16 +399,7 @@ let morning = Date(timeIntervalSince1970: 1_795_676_400)
             try await HTTPReceiver.run(failures: failures, failingStatus: status) { receiver in
                 let service = harness.service(now: { clock.now })
                 let key = "test|\(status)"
-                _ = try await harness.state.enqueueDeliveries([
-                    DeliveryRecord(
-                        key: key, job: "subscription/reliability-errors-webhook", scheduledFor: morning,
-                        channel: .webhook, recipient: receiver.url, subject: "errors",
-                        payload: String(
-                            decoding: try JSONEncoder().encode(
-                                WebhookPayload(url: receiver.url + "/hook", body: .object(["n": .number(1)]))),
-                            as: UTF8.self),
-                        nextAttemptAt: clock.now, createdAt: clock.now)
-                ])
+                try await harness.enqueueWebhook(key: key, to: receiver, at: clock.now)
                 let worker = harness.worker(service, retry: policy, now: { clock.now })
                 for _ in 0..<3 {
                     _ = try await worker.sendDue()
@@ -544,16 +549,7 @@ let morning = Date(timeIntervalSince1970: 1_795_676_400)
         let harness = try await DeliveryHarness.make()
         let clock = TestClock(morning)
         try await HTTPReceiver.run { receiver in
-            _ = try await harness.state.enqueueDeliveries([
-                DeliveryRecord(
-                    key: "lease-test", job: "subscription/reliability-errors-webhook", scheduledFor: morning,
-                    channel: .webhook, recipient: receiver.url, subject: "errors",
-                    payload: String(
-                        decoding: try JSONEncoder().encode(
-                            WebhookPayload(url: receiver.url + "/hook", body: .object(["n": .number(1)]))),
-                        as: UTF8.self),
-                    nextAttemptAt: clock.now, createdAt: clock.now)
-            ])
+            try await harness.enqueueWebhook(key: "lease-test", to: receiver, at: clock.now)
             // "slow" leased it, then stalled past its lease; "fast" took it over and sent it.
             let slow = try await harness.state.claimDueDeliveries(
                 instance: "slow", now: clock.now, until: clock.now.addingTimeInterval(300), limit: 1, job: nil)
@@ -590,23 +586,4 @@ let morning = Date(timeIntervalSince1970: 1_795_676_400)
         raw.split(separator: "\n").first { $0.hasPrefix("Message-ID: ") }.map { String($0.dropFirst(12)) }
     }
 
-    /// The base64 bodies of a raw message, decoded.
-    static func decodedBodies(_ raw: String) -> [String] {
-        var decoded: [String] = []
-        var run = ""
-        let base64 = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=")
-        for line in raw.split(separator: "\n", omittingEmptySubsequences: false).map({
-            $0.trimmingCharacters(in: .whitespaces)
-        }) {
-            if !line.isEmpty, line.count <= 76, line.allSatisfy(base64.contains) {
-                run += line
-            } else {
-                if let data = Data(base64Encoded: run), !run.isEmpty {
-                    decoded.append(String(decoding: data, as: UTF8.self))
-                }
-                run = ""
-            }
-        }
-        return decoded
-    }
 }

@@ -27,21 +27,7 @@ import Glibc
             #expect(raw.contains("Subject: =?UTF-8?B?"), "a non-ASCII subject is an encoded word")
             #expect(raw.contains("Content-Type: multipart/alternative;"))
             // Both bodies arrive intact (base64, decoded here).
-            var decoded: [String] = []
-            var run = ""
-            let base64 = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=")
-            for line in raw.split(separator: "\n", omittingEmptySubsequences: false).map({
-                $0.trimmingCharacters(in: .whitespaces)
-            }) {
-                if !line.isEmpty, line.count <= 76, line.allSatisfy(base64.contains) {
-                    run += line
-                } else {
-                    if let data = Data(base64Encoded: run), !run.isEmpty {
-                        decoded.append(String(decoding: data, as: UTF8.self))
-                    }
-                    run = ""
-                }
-            }
+            let decoded = SMTPSink.decodedBodies(raw)
             #expect(decoded.contains(message.text))
             #expect(decoded.contains(message.html!))
         }

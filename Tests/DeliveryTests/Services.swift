@@ -51,6 +51,26 @@ struct SMTPSink {
         ) { port in try await body(SMTPSink(port: port, maildir: maildir)) }
     }
 
+    /// The base64 bodies of a raw message, decoded.
+    static func decodedBodies(_ raw: String) -> [String] {
+        var decoded: [String] = []
+        var run = ""
+        let base64 = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=")
+        for line in raw.split(separator: "\n", omittingEmptySubsequences: false).map({
+            $0.trimmingCharacters(in: .whitespaces)
+        }) {
+            if !line.isEmpty, line.count <= 76, line.allSatisfy(base64.contains) {
+                run += line
+            } else {
+                if let data = Data(base64Encoded: run), !run.isEmpty {
+                    decoded.append(String(decoding: data, as: UTF8.self))
+                }
+                run = ""
+            }
+        }
+        return decoded
+    }
+
     /// The delivered messages' raw text, waiting up to `tries` × 100 ms for `count` of them.
     func messages(count: Int, tries: Int = 100) async throws -> [String] {
         let new = maildir + "/new"
