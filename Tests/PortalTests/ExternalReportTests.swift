@@ -11,6 +11,10 @@ import Proxy
 import Synchronization
 import Testing
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// External reports through `/x/{report}/…` against a real backend on a loopback port.
 @Suite struct ExternalReportTests {
     static let support = identity("sid@larkspur.io", groups: ["support"])
@@ -180,8 +184,22 @@ import Testing
     }
 
     @Test func aBackendThatIsDownFailsFast() async throws {
-        // Nothing listens on this port once the backend has stopped.
-        let port = try await TestBackend.run { $0 }
+        // A port bound but never listened on refuses connections, and stays ours for the whole
+        // test (a stopped server's port could be taken by another test running alongside).
+        let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(socket) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { generic in
+                bind(socket, generic, length) == 0 && getsockname(socket, generic, &length) == 0
+            }
+        }
+        try #require(bound, "could not reserve a port")
+        let port = Int(UInt16(bigEndian: address.sin_port))
         let portal = try await Self.portal(backendPort: port, timeout: "10s")
         try await portal.application().test(.live) { client in
             let started = ContinuousClock.now
