@@ -66,7 +66,18 @@ struct DeliverCommand: AsyncParsableCommand {
             printError("\(error)")
             throw ExitCode(1)
         }
-        defer { Task { await connection.close() } }
+        do {
+            try await run(store: store, state: state, webRoot: webRoot, warehouse: connection)
+        } catch {
+            await connection.close()
+            throw error
+        }
+        await connection.close()
+    }
+
+    private func run(
+        store: CatalogStore, state: SQLiteStateStore, webRoot: String, warehouse connection: any Warehouse
+    ) async throws {
         let configuration = try deliveryConfiguration(
             state: state, catalog: store, defaultBaseURL: "http://127.0.0.1:8080")
         var logger = Logger(label: "almanac.deliver")

@@ -49,7 +49,9 @@ public func buildApplication(
         LifecycleWatcher(lifecycle: environment.lifecycle, ready: environment.stateReady),
     ]
     if let delivery = environment.delivery {
-        services.append(DeliveryServices(delivery: delivery, environment: environment))
+        // Registered before the server starts, so /metrics shows every series from the first scrape.
+        let metrics = DeliveryMetrics(registry: environment.metrics)
+        services.append(DeliveryServices(delivery: delivery, metrics: metrics, environment: environment))
     }
     if let dashboards = environment.dashboards, dashboards.runsSchedule {
         services.append(
@@ -103,6 +105,7 @@ public func runPortal(_ environment: PortalEnvironment, server: ServerConfigurat
 /// The job scheduler and the outbox worker, started once the state store is migrated.
 struct DeliveryServices: Service {
     let delivery: DeliveryService
+    let metrics: DeliveryMetrics
     let environment: PortalEnvironment
 
     func run() async throws {
@@ -112,7 +115,7 @@ struct DeliveryServices: Service {
         }
         let worker = DeliveryWorker(
             state: environment.state, sender: delivery.sender, retry: delivery.configuration.retry,
-            metrics: DeliveryMetrics(registry: environment.metrics), logger: environment.logger, now: environment.now)
+            metrics: metrics, logger: environment.logger, now: environment.now)
         try await withThrowingDiscardingTaskGroup { group in
             group.addTask { try await scheduler.run() }
             group.addTask { try await worker.run() }

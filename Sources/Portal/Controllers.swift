@@ -485,7 +485,6 @@ struct HealthController {
         // Prometheus text format: delivery counters of this instance, and the shared outbox by status.
         router.get("/metrics") { _, context in
             if environment.delivery != nil {
-                _ = DeliveryMetrics(registry: environment.metrics)
                 if let counts = try? await environment.state.deliveryStatusCounts() {
                     for status in DeliveryRecord.Status.allCases {
                         environment.metrics.makeGauge(
