@@ -159,12 +159,10 @@ public struct DigestMessageBuilder: Sendable {
         struct AnnotationRow {
             var date: String
             var title: String
-            var description: String
         }
         var subject: String
         var title: String
         var periodLabel: String
-        var description: String
         var lateNote: String?
         var dashboardURL: String
         var dashboardTitle: String
@@ -212,7 +210,6 @@ public struct DigestMessageBuilder: Sendable {
             : "your address is on it"
         return Model(
             subject: subject, title: subscription.title, periodLabel: period.label,
-            description: subscription.description ?? "",
             lateNote: late
                 ? "This digest is late: it was due when the portal was not running, and is sent once now." : nil,
             dashboardURL: dashboardURL, dashboardTitle: report?.title ?? "Almanac",
@@ -221,7 +218,7 @@ public struct DigestMessageBuilder: Sendable {
                 annotation in
                 Model.AnnotationRow(
                     date: annotation.end.map { "\(annotation.date)–\($0)" } ?? annotation.date.description,
-                    title: annotation.title, description: annotation.description ?? "")
+                    title: annotation.title)
             }, hasAnnotations: !annotations.isEmpty,
             annotationRange: "\(DigestPeriod.shortDay(period.stripStart)) – \(DigestPeriod.shortDay(period.end))",
             reason: "You get this because \(via).",

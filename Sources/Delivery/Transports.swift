@@ -67,11 +67,10 @@ public struct WebhookSender: Sendable {
         configuration: HTTPClient.Configuration(
             redirectConfiguration: .disallow, timeout: .init(connect: .seconds(2)), decompression: .disabled))
 
-    /// Sends `body`; returns the receiver's answer (a created task's JSON, say), up to 64 KB.
-    @discardableResult
+    /// Sends `body`; a refusal's error quotes the start of the receiver's answer.
     public func post(
         _ body: String, to url: String, idempotencyKey: String, bearer: String? = nil
-    ) async throws(TransportError) -> String {
+    ) async throws(TransportError) {
         var request = HTTPClientRequest(url: url)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json; charset=utf-8")
@@ -90,7 +89,7 @@ public struct WebhookSender: Sendable {
             throw .temporary("\(url): \(Self.describe(error))")
         }
         switch status {
-        case 200..<300: return answer
+        case 200..<300: return
         case 408, 425, 429, 500...: throw .temporary("\(url) answered \(status)\(Self.excerpt(answer))")
         default: throw .permanent("\(url) answered \(status)\(Self.excerpt(answer))")
         }
