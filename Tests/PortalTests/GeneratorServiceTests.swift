@@ -89,7 +89,9 @@ import Testing
                     let render = try await client.get("/templates/customer?domain=\(domain)")
                     #expect(render.status == .serviceUnavailable)
                     #expect(text(render).contains("no generator answered within 1.0 seconds"))
-                    #expect(ContinuousClock.now - started < .seconds(3))
+                    // Cut off at the 1 s timeout, long before the slow generator's 12 s; the bound has
+                    // room for a machine busy with the whole suite (3.5 s was seen there).
+                    #expect(ContinuousClock.now - started < .seconds(6))
                 }
                 // The working generator renders both customers once first, with all the time it needs:
                 // under the whole suite's load a debug-build render can take longer than the cut-off,
