@@ -32,8 +32,12 @@ let package = Package(
     targets: [
         // Shared vocabulary: typed ids, source locations, diagnostics, progress, viewers.
         .target(name: "AlmanacCore"),
-        // Cron expressions and schedules (used by the catalog validator and the schedulers).
-        .target(name: "Scheduling", dependencies: ["AlmanacCore"]),
+        // Cron expressions, schedules and the rhythm of background loops on an injected clock.
+        .target(
+            name: "Scheduling",
+            dependencies: [
+                "AlmanacCore", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]),
         // Catalog-as-code: YAML model, loader with positions, validator, live store.
         .target(
             name: "Catalog",
@@ -146,7 +150,7 @@ let package = Package(
                 "AlmanacCLI", .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]),
-        // Helpers with names for tests: temp dirs, fixtures, a live portal.
+        // Helpers with names for tests: temp dirs, fixtures, a manual clock, a portal in process or on a socket.
         .target(
             name: "AlmanacTestSupport",
             dependencies: [
@@ -155,10 +159,25 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
             ]),
         .testTarget(
-            name: "CatalogTests", dependencies: ["Catalog", "Scheduling", "AlmanacTestSupport"], exclude: ["Fixtures"]),
+            name: "CatalogTests",
+            dependencies: [
+                "Catalog", "Scheduling", "AlmanacTestSupport", .product(name: "Logging", package: "swift-log"),
+            ], exclude: ["Fixtures"]),
         .testTarget(name: "ChartsTests", dependencies: ["Charts"]),
+        .testTarget(
+            name: "SchedulingTests",
+            dependencies: [
+                "Scheduling", "AlmanacCore", "AlmanacTestSupport",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         .testTarget(name: "ArtifactsTests", dependencies: ["Artifacts", "AlmanacTestSupport"]),
         .testTarget(
             name: "GeneratorsTests",

@@ -1,6 +1,6 @@
 import Artifacts
 import Catalog
-public import Foundation
+import Foundation
 public import Hummingbird
 import Logging
 import Pages
@@ -81,19 +81,26 @@ public struct FixtureError: Error, CustomStringConvertible {
     public init(_ description: String) { self.description = description }
 }
 
-/// A portal built exactly as `almanac serve` builds it, on temporary state.
+/// A portal built exactly as `almanac serve` builds it, on temporary state, with time in the
+/// test's hands.
+///
+/// ``test(_:)`` runs it in process; ``serve(_:)`` on a loopback port.
 public struct TestPortal: Sendable {
     public var environment: PortalEnvironment
     public let directory: TemporaryDirectory
+    /// The portal's clock: its background services (view flushing, catalog polling, entity
+    /// refresh, the lifecycle poll, schedules) move only when the test moves it.
+    public let clock: ManualClock
 
     /// - Parameters:
     ///   - catalog: the catalog folder (default: a copy of the demo catalog).
     ///   - auth: who is trusted; the default lets loopback in as the local developer.
     ///   - dashboards: serve dashboards from the tiny demo warehouse, generated on demand into a temp folder.
+    ///   - clock: where the portal's time starts (the current second by default).
     public static func make(
         catalog: String? = nil, auth: AuthConfiguration = AuthConfiguration(allowAnonymousLoopback: true),
         pollInterval: Duration = .milliseconds(200), dashboards: Bool = false, generators: GeneratorClient? = nil,
-        now: @escaping @Sendable () -> Date = { Date() }
+        clock: ManualClock = ManualClock()
     ) async throws -> TestPortal {
         let directory = try TemporaryDirectory(prefix: "almanac-portal")
         let catalogPath = try catalog ?? CatalogFixture.copyDemo(into: directory)
@@ -103,7 +110,7 @@ public struct TestPortal: Sendable {
         var logger = Logger(label: "almanac-test")
         logger.logLevel = .warning
         var environment = PortalEnvironment(
-            catalog: store, state: state, renderer: renderer, auth: auth, logger: logger, now: now,
+            catalog: store, state: state, renderer: renderer, auth: auth, logger: logger, clock: clock,
             catalogPollInterval: pollInterval)
         if dashboards || generators != nil {
             let asOf = TestWarehouse.asOf
@@ -112,10 +119,10 @@ public struct TestPortal: Sendable {
                 artifacts: ArtifactStore(root: directory.file("artifacts")), asOf: { asOf }, runsSchedule: false,
                 remote: generators)
         }
-        return TestPortal(environment: environment, directory: directory)
+        return TestPortal(environment: environment, directory: directory, clock: clock)
     }
 
-    /// The application on an ephemeral loopback port, for `app.test(.live)`.
+    /// The application on an ephemeral loopback port.
     public func application() -> some ApplicationProtocol {
         buildApplication(environment, server: ServerConfiguration(host: "127.0.0.1", port: 0))
     }

@@ -1,6 +1,7 @@
-import AlmanacCore
+public import AlmanacCore
 public import Foundation
 public import Logging
+import Scheduling
 public import ServiceLifecycle
 
 /// Polls the catalog folder and swaps in each edit that validates.
@@ -13,29 +14,35 @@ public import ServiceLifecycle
 public struct CatalogWatcher: Service {
     public let store: CatalogStore
     public let interval: Duration
+    /// Paces the looks; a test moves a manual one.
+    public let clock: any WallClock
     public let logger: Logger
     /// Called after a new catalog was swapped in.
     public let onUpdate: @Sendable (_ previous: Catalog, _ current: Catalog) async -> Void
 
     public init(
-        store: CatalogStore, interval: Duration = .seconds(2), logger: Logger,
+        store: CatalogStore, interval: Duration = .seconds(2), clock: any WallClock = SystemClock(),
+        logger: Logger,
         onUpdate: @escaping @Sendable (_ previous: Catalog, _ current: Catalog) async -> Void = { _, _ in }
     ) {
         self.store = store
         self.interval = interval
+        self.clock = clock
         self.logger = logger
         self.onUpdate = onUpdate
     }
 
     public func run() async throws {
-        var wait = interval
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            try? await Task.sleep(for: wait)
-            if Task.isShuttingDownGracefully || Task.isCancelled { break }
-            await check()
-            wait = min(max(interval, store.lastLookDuration * 50), .seconds(30))
+        var ticker = Ticker(every: interval, on: clock)
+        while await ticker.tick() {
+            await check(now: clock.date)
+            // NB: the look's cost is real CPU time, measured on the real clock by the store.
+            ticker.interval = min(max(interval, store.lastLookDuration * 50), Self.longestWait)
         }
     }
+
+    /// The longest the watcher waits between looks, however large the catalog.
+    public static let longestWait: Duration = .seconds(30)
 
     /// One look at the folder; public so tests and `SIGHUP`-style triggers can force it.
     /// Returns whether the files had changed (whether or not the edit was accepted).

@@ -22,10 +22,12 @@ public struct DeliveryConfiguration: Sendable {
     public var taskURL: String?
     public var taskToken: String?
     public var retry: RetryPolicy
+    /// How webhooks and tasks are posted (their time limit).
+    public var webhooks: WebhookSender
 
     public init(
         baseURL: String, from: String, mail: MailTransport, taskURL: String? = nil, taskToken: String? = nil,
-        retry: RetryPolicy = RetryPolicy()
+        retry: RetryPolicy = RetryPolicy(), webhooks: WebhookSender = WebhookSender()
     ) {
         self.baseURL = baseURL
         self.from = from
@@ -33,6 +35,7 @@ public struct DeliveryConfiguration: Sendable {
         self.taskURL = taskURL
         self.taskToken = taskToken
         self.retry = retry
+        self.webhooks = webhooks
     }
 
     /// From `ALMANAC_*`; `defaultBaseURL` is where this portal listens, `outbox` the folder for
@@ -86,13 +89,13 @@ public final class DeliveryService: Sendable {
     /// The data's last day for every run (`--as-of`); `nil`: the day before each run's scheduled
     /// date in the catalog's time zone, so a late or repeated run composes the same period.
     public let asOf: CalendarDay?
-    let now: @Sendable () -> Date
+    let clock: any WallClock
 
     public init(
         catalog: CatalogStore, state: any StateStore, warehouse: (any Warehouse)?, renderer: PageRenderer,
         configuration: DeliveryConfiguration, logger: Logger,
         asOf: CalendarDay? = nil,
-        now: @escaping @Sendable () -> Date = { Date() }
+        clock: any WallClock = SystemClock()
     ) {
         self.catalog = catalog
         self.state = state
@@ -101,12 +104,14 @@ public final class DeliveryService: Sendable {
         self.configuration = configuration
         self.logger = logger
         self.asOf = asOf
-        self.now = now
+        self.clock = clock
     }
 
     /// Hands stored deliveries to the configured transports.
     public var sender: DeliverySender {
-        DeliverySender(mail: configuration.mail, taskURL: configuration.taskURL, taskToken: configuration.taskToken)
+        DeliverySender(
+            mail: configuration.mail, webhooks: configuration.webhooks, taskURL: configuration.taskURL,
+            taskToken: configuration.taskToken)
     }
 
     /// `subscription/<id>` or `trigger/<id>`.
@@ -137,7 +142,7 @@ public final class DeliveryService: Sendable {
         return items.compactMap { key, expression in
             guard let schedule = try? CronSchedule(parsing: expression) else { return nil }
             let id = Self.jobID(key)
-            return ScheduledJob(id: id, schedule: schedule, timeZone: timeZone, since: firstSeen[key] ?? now()) {
+            return ScheduledJob(id: id, schedule: schedule, timeZone: timeZone, since: firstSeen[key] ?? clock.date) {
                 [self] time, late in try await self.run(job: id, scheduledFor: time, late: late)
             }
         }
@@ -230,7 +235,7 @@ public final class DeliveryService: Sendable {
         let data = try await DigestComposer(catalog: catalog, warehouse: warehouse).compose(
             subscription, asOf: dataDay(for: scheduledFor, catalog))
         let builder = DigestMessageBuilder(catalog: catalog, renderer: renderer, baseURL: configuration.baseURL)
-        let created = now()
+        let created = clock.date
         var deliveries: [DeliveryRecord] = []
         func record(
             _ channel: DeliveryRecord.Channel, _ recipient: String, subject: String, payload: String,
@@ -293,7 +298,7 @@ public final class DeliveryService: Sendable {
         let evaluation = try await evaluator.evaluate(trigger, asOf: dataDay(for: scheduledFor, catalog))
         let assignees = try await assignees(trigger, entity: entity, hits: evaluation.hits, catalog, warehouse)
         let metric = catalog.metric(trigger.metric)
-        let created = now()
+        let created = clock.date
         let builder = DigestMessageBuilder(catalog: catalog, renderer: renderer, baseURL: configuration.baseURL)
         var firings: [DeliveryPlan.Firing] = []
         for hit in evaluation.hits {

@@ -1,3 +1,4 @@
+public import AlmanacCore
 public import Foundation
 public import Logging
 public import Scheduling
@@ -49,12 +50,12 @@ public final class JobScheduler: Service, Sendable {
     /// How long a claimed run may stay `running` before another pass takes it over.
     public let staleAfter: TimeInterval
     let jobs: @Sendable () async -> [ScheduledJob]
-    let now: @Sendable () -> Date
+    let clock: any WallClock
 
     public init(
         state: any StateStore, logger: Logger, instance: String = JobScheduler.defaultInstance,
         window: TimeInterval = 6 * 3600, tick: Duration = .seconds(20), staleAfter: TimeInterval = 15 * 60,
-        now: @escaping @Sendable () -> Date = { Date() },
+        clock: any WallClock = SystemClock(),
         jobs: @escaping @Sendable () async -> [ScheduledJob]
     ) {
         self.state = state
@@ -63,7 +64,7 @@ public final class JobScheduler: Service, Sendable {
         self.window = window
         self.tick = tick
         self.staleAfter = staleAfter
-        self.now = now
+        self.clock = clock
         self.jobs = jobs
     }
 
@@ -96,7 +97,7 @@ public final class JobScheduler: Service, Sendable {
     }
 
     private func runDue(_ job: ScheduledJob) async throws -> Outcome? {
-        let date = now()
+        let date = clock.date
         let lastRun = try await state.lastJobRun(job: job.id)
         let since = max(lastRun?.scheduledFor ?? job.since, job.since)
         let plan = CatchUpPlan(schedule: job.schedule, timeZone: job.timeZone, since: since, now: date, window: window)
@@ -146,7 +147,7 @@ public final class JobScheduler: Service, Sendable {
     private func run(
         _ job: ScheduledJob, at time: Date, late: Bool, outcome: Outcome?, staleBefore: Date?
     ) async throws -> Outcome? {
-        let date = now()
+        let date = clock.date
         let claimed = try await state.claimJobRun(
             JobRunRecord(
                 job: job.id, scheduledFor: time, status: .running, late: late, instance: instance, claimedAt: date),
@@ -159,22 +160,24 @@ public final class JobScheduler: Service, Sendable {
         do {
             let detail = try await job.run(time, late)
             try await state.finishJobRun(
-                job: job.id, scheduledFor: time, status: .succeeded, detail: detail, at: now(), instance: instance)
+                job: job.id, scheduledFor: time, status: .succeeded, detail: detail, at: clock.date, instance: instance)
             logger.info(
                 "scheduled job ran", metadata: ["job": "\(job.id)", "scheduled_for": "\(time)", "late": "\(late)"])
         } catch {
             outcome.failed = true
             try await state.finishJobRun(
-                job: job.id, scheduledFor: time, status: .failed, detail: "\(error)", at: now(), instance: instance)
+                job: job.id, scheduledFor: time, status: .failed, detail: "\(error)", at: clock.date, instance: instance
+            )
             logger.error("scheduled job failed", metadata: ["job": "\(job.id)", "error": "\(error)"])
         }
         return outcome
     }
 
+    /// Passes every `tick` on the clock until a graceful shutdown; the first one at once.
     public func run() async throws {
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+        var ticker = Ticker(every: tick, on: clock)
+        repeat {
             await runDue()
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: self.tick) }
-        }
+        } while await ticker.tick()
     }
 }

@@ -1,6 +1,8 @@
+public import AlmanacCore
 public import Foundation
 public import Logging
 public import Prometheus
+import Scheduling
 public import ServiceLifecycle
 public import Storage
 
@@ -77,12 +79,12 @@ public final class DeliveryWorker: Service, Sendable {
     public let tick: Duration
     /// How long a lease lasts; longer than any one send may take.
     public let lease: TimeInterval
-    let now: @Sendable () -> Date
+    let clock: any WallClock
 
     public init(
         state: any StateStore, sender: DeliverySender, retry: RetryPolicy = RetryPolicy(),
         metrics: DeliveryMetrics? = nil, logger: Logger, instance: String = JobScheduler.defaultInstance,
-        tick: Duration = .seconds(2), lease: TimeInterval = 300, now: @escaping @Sendable () -> Date = { Date() }
+        tick: Duration = .seconds(2), lease: TimeInterval = 300, clock: any WallClock = SystemClock()
     ) {
         self.state = state
         self.sender = sender
@@ -92,13 +94,13 @@ public final class DeliveryWorker: Service, Sendable {
         self.instance = instance
         self.tick = tick
         self.lease = lease
-        self.now = now
+        self.clock = clock
     }
 
     /// Sends every delivery due now (of one job, when given); returns the deliveries attempted.
     @discardableResult
     public func sendDue(limit: Int = 50, job: String? = nil) async throws -> [DeliveryRecord] {
-        let date = now()
+        let date = clock.date
         let due = try await state.claimDueDeliveries(
             instance: instance, now: date, until: date.addingTimeInterval(lease), limit: limit, job: job)
         for delivery in due { await attempt(delivery) }
@@ -111,7 +113,7 @@ public final class DeliveryWorker: Service, Sendable {
         // The batch shares one lease; each attempt extends it first, so a slow batch cannot
         // outlive its lease and have another instance send the same message meanwhile.
         do {
-            let date = now()
+            let date = clock.date
             guard
                 try await state.renewDeliveryLease(
                     id: id, instance: instance, now: date, until: date.addingTimeInterval(lease))
@@ -123,7 +125,7 @@ public final class DeliveryWorker: Service, Sendable {
             logger.error("could not renew a delivery's lease", metadata: ["delivery": "\(id)", "error": "\(error)"])
             return
         }
-        let started = now()
+        let started = clock.date
         let number = delivery.attempts + 1
         var record = DeliveryAttempt(
             deliveryID: id, attempt: number, instance: instance, startedAt: started, finishedAt: started, outcome: .sent
@@ -137,14 +139,14 @@ public final class DeliveryWorker: Service, Sendable {
             if case .temporary = error, let delay = retry.delay(after: number) {
                 record.outcome = .retry
                 status = .pending
-                next = now().addingTimeInterval(delay)
+                next = clock.date.addingTimeInterval(delay)
             } else {
                 record.outcome = .failed
                 status = .failed
                 if case .temporary = error { record.error = "\(error.description) (gave up after \(number) attempts)" }
             }
         }
-        record.finishedAt = now()
+        record.finishedAt = clock.date
         do {
             let recorded = try await state.finishDeliveryAttempt(record, status: status, nextAttemptAt: next)
             guard recorded else {
@@ -175,16 +177,17 @@ public final class DeliveryWorker: Service, Sendable {
         }
     }
 
+    /// Sends what is due every `tick` on the clock until a graceful shutdown; the first time at once.
     public func run() async throws {
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+        var ticker = Ticker(every: tick, on: clock)
+        repeat {
             do {
                 // Drain what is due before sleeping, a batch at a time.
                 while try await !sendDue().isEmpty, !Task.isShuttingDownGracefully {}
             } catch {
                 logger.error("delivery worker could not read the outbox", metadata: ["error": "\(error)"])
             }
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: self.tick) }
-        }
+        } while await ticker.tick()
     }
 }
 

@@ -1,4 +1,4 @@
-import AlmanacCore
+public import AlmanacCore
 import Artifacts
 public import Catalog
 public import Foundation
@@ -17,18 +17,24 @@ public struct NightlyGenerationService: Service {
     public let catalog: CatalogStore
     public let makeGenerator: @Sendable (Catalog) -> AggregateGenerator
     public let logger: Logger
+    /// Decides when schedules are due; the system clock outside tests.
+    public let clock: any WallClock
 
     public init(
-        catalog: CatalogStore, logger: Logger, makeGenerator: @escaping @Sendable (Catalog) -> AggregateGenerator
+        catalog: CatalogStore, logger: Logger, clock: any WallClock = SystemClock(),
+        makeGenerator: @escaping @Sendable (Catalog) -> AggregateGenerator
     ) {
         self.catalog = catalog
         self.logger = logger
+        self.clock = clock
         self.makeGenerator = makeGenerator
     }
 
     public func run() async throws {
         // A fresh install (or a new report) should not wait for the night: generate every
         // report that has no dashboard yet, then follow the schedule.
+        // Schedules count from the start: a time that comes during the first generation still runs.
+        var last = clock.date
         let current = catalog.current
         let generator = makeGenerator(current)
         let missing = generator.generatableReports.filter { generator.artifacts.latest(id: $0.id.rawValue) == nil }
@@ -36,21 +42,18 @@ public struct NightlyGenerationService: Service {
             logger.info("generating reports that have no dashboard yet", metadata: ["reports": "\(missing.count)"])
             _ = await generator.generate(missing, parallelism: current.settings.parallelism)
         }
-        var last = Date()
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             let current = catalog.current
             let due = Self.nextRuns(current, after: last)
-            guard let next = due.first?.at else {
-                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(3600)) }
-                continue
-            }
-            let wait = max(0, next.timeIntervalSinceNow)
-            // Sleep in short steps so a catalog edit that changes schedules is seen within a minute.
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(min(wait, 60))) }
-            if Task.isShuttingDownGracefully || Task.isCancelled { break }
-            guard Date() >= next else { continue }
-            let reports = due.filter { $0.at <= Date() }.map(\.report)
-            last = Date()
+            // Wake at the next due time, or within a minute, so that a catalog edit that changes
+            // schedules is seen.
+            let wake = clock.now.advanced(by: .seconds(60))
+            guard await clock.sleepUnlessStopping(until: min(wake, due.first.map { WallInstant($0.at) } ?? wake))
+            else { break }
+            let now = clock.date
+            guard let next = due.first?.at, now >= next else { continue }
+            let reports = due.filter { $0.at <= now }.map(\.report)
+            last = now
             logger.info("scheduled generation", metadata: ["reports": "\(reports.count)"])
             let runs = await makeGenerator(current).generate(reports, parallelism: current.settings.parallelism)
             let failed = runs.filter { $0.error != nil }

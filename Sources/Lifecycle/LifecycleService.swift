@@ -95,16 +95,16 @@ public struct LifecycleService: Sendable {
     public let catalog: CatalogStore
     public let state: any StateStore
     public let logger: Logger
-    public let now: @Sendable () -> Date
+    public let clock: any WallClock
 
     public init(
         catalog: CatalogStore, state: any StateStore, logger: Logger,
-        now: @escaping @Sendable () -> Date = { Date() }
+        clock: any WallClock = SystemClock()
     ) {
         self.catalog = catalog
         self.state = state
         self.logger = logger
-        self.now = now
+        self.clock = clock
     }
 
     /// Re-reads every action and applies the overlay; returns whether what is served changed.
@@ -125,7 +125,7 @@ public struct LifecycleService: Sendable {
     /// Checks and records `request` by `actor`; the overlay is served before this returns.
     public func perform(_ request: LifecycleRequest, by actor: Viewer) async throws -> LifecycleEvent {
         let current = catalog.current
-        let event = try Self.validate(request, by: actor, in: current, now: now())
+        let event = try Self.validate(request, by: actor, in: current, now: clock.date)
         let stored = try await state.appendLifecycleEvent(event)
         try await reloadOverlay()
         logger.info(

@@ -2,6 +2,7 @@ public import AlmanacCore
 public import Catalog
 public import Foundation
 import Logging
+import Scheduling
 public import ServiceLifecycle
 public import Storage
 
@@ -118,7 +119,7 @@ public struct RetirementReviewer: Sendable {
     /// The candidates now, without recording anything.
     public func report() async throws -> RetirementReport {
         let state = lifecycle.state
-        let now = lifecycle.now()
+        let now = lifecycle.clock.date
         let catalog = lifecycle.catalog.current
         let window = UsageDay.last(max(1, catalog.settings.retirement.window.seconds / 86_400), endingOn: now)
         let kind = ItemKind.report.rawValue
@@ -159,7 +160,7 @@ public struct RetirementReviewer: Sendable {
     @discardableResult
     public func review() async throws -> Outcome {
         let state = lifecycle.state
-        let now = lifecycle.now()
+        let now = lifecycle.clock.date
         let catalog = lifecycle.catalog.current
         let report = try await report()
         let actions = try await state.lifecycleActions()
@@ -225,6 +226,8 @@ public struct LifecycleWatcher: Service {
     public let lifecycle: LifecycleService
     public let pollInterval: Duration
     public let reviewInterval: Duration
+    /// Paces the polls and reviews: the lifecycle service's clock.
+    public var clock: any WallClock { lifecycle.clock }
     /// Opened when the state store is migrated; nothing is read before.
     public let ready: Gate?
 
@@ -239,14 +242,15 @@ public struct LifecycleWatcher: Service {
     }
 
     public func run() async throws {
+        var ticker = Ticker(every: pollInterval, on: clock)
         await ready?.wait()
         var seen: Int64 = -1
-        var untilReview = Duration.zero
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+        var reviewDue = clock.now
+        repeat {
             do {
-                if untilReview <= .zero {
+                if clock.now >= reviewDue {
                     try await RetirementReviewer(lifecycle: lifecycle).review()
-                    untilReview = reviewInterval  // a failed review is retried at the next poll
+                    reviewDue = clock.now.advanced(by: reviewInterval)  // a failed review is retried at the next poll
                 }
                 let latest = try await lifecycle.state.latestLifecycleEventID()
                 if latest != seen {
@@ -256,8 +260,6 @@ public struct LifecycleWatcher: Service {
             } catch {
                 lifecycle.logger.error("lifecycle watcher", metadata: ["error": "\(error)"])
             }
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: self.pollInterval) }
-            untilReview -= pollInterval
-        }
+        } while await ticker.tick()
     }
 }

@@ -1,3 +1,4 @@
+public import AlmanacCore
 public import Foundation
 public import Storage
 import Synchronization
@@ -49,13 +50,13 @@ public struct ItemUsage: Sendable, Hashable, Codable {
 /// short while (home page, glossary, search ranking and the retirement review all read them).
 public final class UsageService: Sendable {
     public let state: any StateStore
-    public let now: @Sendable () -> Date
+    public let clock: any WallClock
     /// How long the all-items totals are reused.
     public let maxAge: Duration
     private struct Cached {
         var totals: [String: UsageTotals]
         var day: Int
-        var at: ContinuousClock.Instant
+        var at: WallInstant
     }
     private let cache = Mutex<Cached?>(nil)
 
@@ -63,24 +64,25 @@ public final class UsageService: Sendable {
     let beforeRead: @Sendable () async -> Void
 
     public init(
-        state: any StateStore, now: @escaping @Sendable () -> Date = { Date() }, maxAge: Duration = .seconds(30),
+        state: any StateStore, clock: any WallClock = SystemClock(), maxAge: Duration = .seconds(30),
         beforeRead: @escaping @Sendable () async -> Void = {}
     ) {
         self.state = state
-        self.now = now
+        self.clock = clock
         self.maxAge = maxAge
         self.beforeRead = beforeRead
     }
 
     /// Totals of every viewed item (`kind/id`); read at most every `maxAge`.
     public func totals() async throws -> [String: UsageTotals] {
-        let today = UsageDay.of(now())
-        if let cached = cache.withLock({ $0 }), cached.day == today, ContinuousClock.now - cached.at < maxAge {
+        let now = clock.now
+        let today = UsageDay.of(now.date)
+        if let cached = cache.withLock({ $0 }), cached.day == today, cached.at.duration(to: now) < maxAge {
             return cached.totals
         }
         await beforeRead()
-        let totals = try await Self.totals(state: state, kind: nil, at: now())
-        cache.withLock { $0 = Cached(totals: totals, day: today, at: .now) }
+        let totals = try await Self.totals(state: state, kind: nil, at: now.date)
+        cache.withLock { $0 = Cached(totals: totals, day: today, at: now) }
         return totals
     }
 
@@ -114,7 +116,7 @@ public final class UsageService: Sendable {
 
     /// One item's figures, unique viewers and daily series.
     public func usage(kind: String, id: String) async throws -> ItemUsage {
-        let date = now()
+        let date = clock.date
         let key = "\(kind)/\(id)"
         let ranges = [
             UsageDay.last(7, endingOn: date), UsageDay.last(30, endingOn: date), UsageDay.last(90, endingOn: date),

@@ -37,7 +37,8 @@ public func buildApplication(
     LifecycleController(environment: environment).addRoutes(to: router)
 
     let watcher = CatalogWatcher(
-        store: environment.catalog, interval: environment.catalogPollInterval, logger: environment.logger
+        store: environment.catalog, interval: environment.catalogPollInterval, clock: environment.clock,
+        logger: environment.logger
     ) { _, _ in
         await syncCatalog(environment)
     }
@@ -45,7 +46,8 @@ public func buildApplication(
     let indexer = environment.searchIndexer
     var services: [any Service] = [
         environment.views, watcher,
-        SearchIndexingService(indexer: indexer, catalog: environment.catalog, ready: environment.stateReady),
+        SearchIndexingService(
+            indexer: indexer, catalog: environment.catalog, clock: environment.clock, ready: environment.stateReady),
         LifecycleWatcher(lifecycle: environment.lifecycle, ready: environment.stateReady),
     ]
     if let delivery = environment.delivery {
@@ -55,7 +57,9 @@ public func buildApplication(
     }
     if let dashboards = environment.dashboards, dashboards.runsSchedule {
         services.append(
-            NightlyGenerationService(catalog: environment.catalog, logger: environment.logger) { catalog in
+            NightlyGenerationService(
+                catalog: environment.catalog, logger: environment.logger, clock: environment.clock
+            ) { catalog in
                 dashboards.generator(catalog: catalog, environment: environment)
             })
     }
@@ -110,12 +114,12 @@ struct DeliveryServices: Service {
 
     func run() async throws {
         await environment.stateReady.wait()
-        let scheduler = JobScheduler(state: environment.state, logger: environment.logger, now: environment.now) {
+        let scheduler = JobScheduler(state: environment.state, logger: environment.logger, clock: environment.clock) {
             await delivery.jobs()
         }
         let worker = DeliveryWorker(
             state: environment.state, sender: delivery.sender, retry: delivery.configuration.retry,
-            metrics: metrics, logger: environment.logger, now: environment.now)
+            metrics: metrics, logger: environment.logger, clock: environment.clock)
         try await withThrowingDiscardingTaskGroup { group in
             group.addTask { try await scheduler.run() }
             group.addTask { try await worker.run() }

@@ -19,9 +19,14 @@ import Warehouse
 /// decides visibility itself.
 struct CatalogController {
     let environment: PortalEnvironment
-    let dashboards = DashboardCache()
+    let dashboards: DashboardCache
     let pageCache = RenderedPageCache()
     var templateRenders: TemplateRenderCache { environment.templateRenders }
+
+    init(environment: PortalEnvironment) {
+        self.environment = environment
+        self.dashboards = DashboardCache(clock: environment.clock)
+    }
 
     func addRoutes(to router: Router<AppRequestContext>) {
         // Each page is registered twice: HTML at its path, JSON under /api.

@@ -20,7 +20,11 @@ final class DashboardCache: Sendable {
     private let inFlight = Mutex([String: Task<Void, Never>]())
     /// When on-demand generation last failed per report: a broken report is retried at most
     /// once a minute, not on every view.
-    private let failures = Mutex([String: ContinuousClock.Instant]())
+    private let failures = Mutex([String: WallInstant]())
+    /// Times the retry pause and the generators' check interval.
+    let clock: any WallClock
+
+    init(clock: any WallClock) { self.clock = clock }
 
     /// The latest dashboard HTML of `report` and its version, if there is one.
     ///
@@ -44,11 +48,12 @@ final class DashboardCache: Sendable {
             return Dashboard(html: cached.html, version: cached.version, notice: notice)
         }
         if name == nil, configuration.remote == nil {
-            let recentlyFailed = failures.withLock { $0[id].map { ContinuousClock.now - $0 < .seconds(60) } ?? false }
+            let now = clock.now
+            let recentlyFailed = failures.withLock { $0[id].map { $0.duration(to: now) < .seconds(60) } ?? false }
             if !recentlyFailed {
                 await generateOnce(report, configuration: configuration, environment: environment)
                 name = configuration.artifacts.latestName(id: id)
-                if name == nil { failures.withLock { $0[id] = ContinuousClock.now } }
+                if name == nil { failures.withLock { [clock] in $0[id] = clock.now } }
             }
         }
         guard name != nil, let version = configuration.artifacts.latest(id: id) else { return nil }
@@ -75,7 +80,7 @@ final class DashboardCache: Sendable {
     }
 
     private struct RemoteState {
-        var checked: ContinuousClock.Instant
+        var checked: WallInstant
         var mirrored: String?
         var failure: String?
     }
@@ -87,15 +92,15 @@ final class DashboardCache: Sendable {
     private func syncFromRemote(
         _ id: String, remote: GeneratorClient, configuration: DashboardConfiguration, logger: Logger
     ) async -> String? {
-        let now = ContinuousClock.now
-        if let state = remoteStates.withLock({ $0[id] }), now - state.checked < remote.checkInterval {
+        let now = clock.now
+        if let state = remoteStates.withLock({ $0[id] }), state.checked.duration(to: now) < remote.checkInterval {
             return state.failure
         }
         let task = remoteInFlight.withLock { tasks -> Task<Void, Never> in
             if let running = tasks[id] { return running }
             let task = Task {
                 let previous = remoteStates.withLock { $0[id] }
-                var state = RemoteState(checked: ContinuousClock.now, mirrored: previous?.mirrored, failure: nil)
+                var state = RemoteState(checked: clock.now, mirrored: previous?.mirrored, failure: nil)
                 do throws(GeneratorClientError) {
                     let latest = try await remote.latest(report: id)
                     if latest.name != state.mirrored || configuration.artifacts.latestName(id: id) == nil {

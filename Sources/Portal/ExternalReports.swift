@@ -15,21 +15,27 @@ final class AllowListCache: Sendable {
     private struct Entry {
         var version: String
         var list: AllowList
-        var pinnedAt: [String: ContinuousClock.Instant]
+        var pinnedAt: [String: WallInstant]
     }
     private let current = Mutex<Entry?>(nil)
     static let lifetime: Duration = .seconds(300)
+    /// Decides when pinned addresses are looked up again.
+    let clock: any WallClock
+
+    init(clock: any WallClock) { self.clock = clock }
 
     /// The allow-list of `catalog` with `host` pinned (only that name is looked up).
     func list(for catalog: Catalog, host: String, resolver: any AddressResolver) async -> AllowList {
-        let now = ContinuousClock.now
+        let now = clock.now
         var entry = current.withLock { $0 }
         if entry?.version != catalog.version {
             entry = Entry(
                 version: catalog.version, list: AllowList(catalog.settings.allowedBackendHosts), pinnedAt: [:])
         }
         guard var fresh = entry else { return AllowList([]) }
-        if fresh.list.isPinned(host), let at = fresh.pinnedAt[host], now - at < Self.lifetime { return fresh.list }
+        if fresh.list.isPinned(host), let at = fresh.pinnedAt[host], at.duration(to: now) < Self.lifetime {
+            return fresh.list
+        }
         if IPAddress(host) != nil || !fresh.list.hosts.contains(host) { return fresh.list }
         await fresh.list.pin(host, using: resolver)
         fresh.pinnedAt[host] = fresh.list.unresolved.contains(host) ? nil : now

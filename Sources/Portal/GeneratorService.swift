@@ -27,8 +27,8 @@ public func buildGeneratorApplication(
     onServerRunning: @escaping @Sendable (_ port: Int) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
     let router = Router()
-    let dashboards = DashboardCache()
-    let renders = TemplateRenderCache()
+    let dashboards = DashboardCache(clock: environment.clock)
+    let renders = TemplateRenderCache(clock: environment.clock)
     router.add(middleware: BearerTokenMiddleware(token: token))
     router.get("/healthz") { _, _ in "ok\n" }
     router.get("/reports/:id/latest") { _, context in
@@ -89,12 +89,15 @@ public func buildGeneratorApplication(
     }
 
     let watcher = CatalogWatcher(
-        store: environment.catalog, interval: environment.catalogPollInterval, logger: environment.logger
+        store: environment.catalog, interval: environment.catalogPollInterval, clock: environment.clock,
+        logger: environment.logger
     ) { _, _ in }
     var services: [any Service] = [watcher]
     if let configuration = environment.dashboards, configuration.runsSchedule {
         services.append(
-            NightlyGenerationService(catalog: environment.catalog, logger: environment.logger) { catalog in
+            NightlyGenerationService(
+                catalog: environment.catalog, logger: environment.logger, clock: environment.clock
+            ) { catalog in
                 configuration.generator(catalog: catalog, environment: environment)
             })
     }

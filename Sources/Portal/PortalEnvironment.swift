@@ -22,8 +22,9 @@ public struct PortalEnvironment: Sendable {
     public var renderer: PageRenderer
     public var auth: AuthConfiguration
     public var logger: Logger
-    /// The current time; tests pass a fixed one.
-    public var now: @Sendable () -> Date
+    /// Where the portal reads the time and its background services wait: the system clock in
+    /// production, a manual one in tests.
+    public let clock: any WallClock
     /// How often the catalog folder is checked for edits.
     public var catalogPollInterval: Duration
     /// Where dashboards come from; without it report pages show their definition only.
@@ -33,7 +34,7 @@ public struct PortalEnvironment: Sendable {
     /// The search index over the catalog and the entities' values.
     public let search: SearchIndex
     /// Dashboards of parameterized templates, generated on demand and kept five minutes.
-    public let templateRenders = TemplateRenderCache()
+    public let templateRenders: TemplateRenderCache
     /// Opened once the state store is migrated and the catalog recorded; background services
     /// wait for it before their first query.
     public let stateReady = Gate()
@@ -48,7 +49,7 @@ public struct PortalEnvironment: Sendable {
     /// Forwards `/x/{report}/…` to the catalog's backends.
     public var proxy: BackendProxy
     /// The allow-list of the current catalog with its names' addresses pinned.
-    let allowLists = AllowListCache()
+    let allowLists: AllowListCache
     /// What `/metrics` exposes (delivery counters, the outbox by status).
     public let metrics = PrometheusCollectorRegistry()
     /// Subscriptions and triggers: when set, the portal schedules them and sends the outbox.
@@ -56,28 +57,33 @@ public struct PortalEnvironment: Sendable {
 
     public init(
         catalog: CatalogStore, state: any StateStore, renderer: PageRenderer, auth: AuthConfiguration, logger: Logger,
-        now: @escaping @Sendable () -> Date = { Date() }, catalogPollInterval: Duration = .seconds(2),
+        clock: any WallClock = SystemClock(), catalogPollInterval: Duration = .seconds(2),
         dashboards: DashboardConfiguration? = nil
     ) {
         self.dashboards = dashboards
-        self.views = ViewCounter(store: state, logger: logger)
+        self.views = ViewCounter(store: state, logger: logger, clock: clock)
         self.search = SearchIndex()
         let views = self.views
-        self.usage = UsageService(state: state, now: now, beforeRead: { await views.flush() })
+        self.usage = UsageService(state: state, clock: clock, beforeRead: { await views.flush() })
         self.popularity = ViewLogPopularity(usage: usage)
-        self.lifecycle = LifecycleService(catalog: catalog, state: state, logger: logger, now: now)
+        self.lifecycle = LifecycleService(catalog: catalog, state: state, logger: logger, clock: clock)
+        self.templateRenders = TemplateRenderCache(clock: clock)
+        self.allowLists = AllowListCache(clock: clock)
         self.proxy = BackendProxy(identityHeaders: [auth.userHeader, auth.groupsHeader])
         self.catalog = catalog
         self.state = state
         self.renderer = renderer
         self.auth = auth
         self.logger = logger
-        self.now = now
+        self.clock = clock
         self.catalogPollInterval = catalogPollInterval
     }
 }
 
 extension PortalEnvironment {
+    /// The current time on ``clock``.
+    public func now() -> Date { clock.now.date }
+
     /// Counts one view: buffered for the state store, and added to the cached usage figures at
     /// once, so "most viewed" and a page's numbers include it before the next refresh.
     func record(_ view: ViewEvent) {
@@ -128,7 +134,7 @@ public struct DashboardConfiguration: Sendable {
     public func generator(catalog: Catalog, environment: PortalEnvironment) -> AggregateGenerator {
         AggregateGenerator(
             catalog: catalog, warehouse: warehouse, artifacts: artifacts, state: environment.state,
-            renderer: environment.renderer, logger: environment.logger, asOf: asOf(), now: environment.now)
+            renderer: environment.renderer, logger: environment.logger, asOf: asOf(), clock: environment.clock)
     }
 }
 

@@ -107,21 +107,26 @@ public struct SearchIndexingService: Service {
     public let catalog: CatalogStore
     public var pollInterval: Duration
     public var popularityInterval: Duration
+    /// Decides when entity values and popularity are due.
+    public var clock: any WallClock
     /// Opened when the state store is migrated: popularity is read only after it.
     public var ready: Gate?
 
     public init(
         indexer: SearchIndexer, catalog: CatalogStore, pollInterval: Duration = .milliseconds(250),
-        popularityInterval: Duration = .seconds(30), ready: Gate? = nil
+        popularityInterval: Duration = .seconds(30), clock: any WallClock = SystemClock(), ready: Gate? = nil
     ) {
         self.indexer = indexer
         self.catalog = catalog
         self.pollInterval = pollInterval
         self.popularityInterval = popularityInterval
+        self.clock = clock
         self.ready = ready
     }
 
     public func run() async throws {
+        // Beats count from the start: time that passes during the first load is not lost.
+        var ticker = Ticker(every: pollInterval, on: clock)
         var indexed = catalog.current
         let indexer = indexer
         let first = indexed
@@ -129,11 +134,9 @@ public struct SearchIndexingService: Service {
         await ready?.wait()
         await indexer.refreshPopularity()
         await indexer.loadEntities(indexed.entities, catalog: indexed)
-        var due = Self.nextRefresh(indexed, after: Date())
-        var popularityDue = ContinuousClock.now + popularityInterval
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: pollInterval) }
-            if Task.isShuttingDownGracefully || Task.isCancelled { break }
+        var due = Self.nextRefresh(indexed, after: clock.date)
+        var popularityDue = clock.now.advanced(by: popularityInterval)
+        while await ticker.tick() {
             let current = catalog.current
             if current.revision != indexed.revision {
                 let entities = Self.entitiesToReload(from: indexed, to: current)
@@ -146,18 +149,18 @@ public struct SearchIndexingService: Service {
                     "search index updated",
                     metadata: ["documents": "\(changed)", "entities": "\(entities.map(\.id.rawValue))"])
                 indexed = current
-                due = Self.nextRefresh(current, after: Date())
+                due = Self.nextRefresh(current, after: clock.date)
                 await indexer.loadEntities(entities, catalog: current)
             }
-            let now = Date()
+            let now = clock.date
             let expired = current.entities.filter { entity in due[entity.id].map { $0 <= now } ?? false }
             if !expired.isEmpty {
                 await indexer.loadEntities(expired, catalog: current)
-                for entity in expired { due[entity.id] = Self.nextRefresh(current, after: Date())[entity.id] }
+                for entity in expired { due[entity.id] = Self.nextRefresh(current, after: clock.date)[entity.id] }
             }
-            if ContinuousClock.now >= popularityDue {
+            if clock.now >= popularityDue {
                 await indexer.refreshPopularity()
-                popularityDue = ContinuousClock.now + popularityInterval
+                popularityDue = clock.now.advanced(by: popularityInterval)
             }
         }
     }

@@ -1,3 +1,4 @@
+public import AlmanacCore
 import Foundation
 import Synchronization
 
@@ -23,17 +24,20 @@ public final class TemplateRenderCache: Sendable {
 
     private struct Entry: Sendable {
         var task: Task<String, any Error>
-        var expires: ContinuousClock.Instant
+        var expires: WallInstant
     }
 
     public let timeToLive: Duration
+    /// Decides when entries expire.
+    let clock: any WallClock
     /// Renders kept at most (a dashboard is ~50 KB: about 100 MB).
     static let maximumEntries = 2_000
     private let entries = Mutex<[Key: Entry]>([:])
     private let computations = Atomic<Int>(0)
 
-    public init(timeToLive: Duration = .seconds(300)) {
+    public init(timeToLive: Duration = .seconds(300), clock: any WallClock = SystemClock()) {
         self.timeToLive = timeToLive
+        self.clock = clock
     }
 
     /// How many renders were actually computed (for tests and the admin pages).
@@ -42,7 +46,7 @@ public final class TemplateRenderCache: Sendable {
     /// The cached dashboard for `key`, or `compute`'s, shared with every request that asks
     /// while it runs. A failure is not kept.
     func html(for key: Key, compute: @escaping @Sendable () async throws -> String) async throws -> String {
-        let now = ContinuousClock.now
+        let now = clock.now
         let task = entries.withLock { entries -> Task<String, any Error> in
             if let entry = entries[key], entry.expires > now { return entry.task }
             // Expired entries go whenever a new one comes in; past the cap, the oldest go too.
@@ -58,7 +62,7 @@ public final class TemplateRenderCache: Sendable {
                 computations.add(1, ordering: .relaxed)
                 return try await compute()
             }
-            entries[key] = Entry(task: task, expires: now + timeToLive)
+            entries[key] = Entry(task: task, expires: now.advanced(by: timeToLive))
             return task
         }
         do {

@@ -1,14 +1,15 @@
-import AlmanacCore
+public import AlmanacCore
 import Foundation
 public import Logging
+import Scheduling
 public import ServiceLifecycle
 public import Storage
 import Synchronization
 
 /// Counts every page view without a database write on the request's path.
 ///
-/// Views are buffered in memory and written in one transaction every `flushInterval` by
-/// the counter's service, which also flushes on graceful shutdown. Totals for pages come
+/// Views are buffered in memory and written in one transaction every `flushInterval` (on the
+/// injected clock) by the counter's service, which also flushes on graceful shutdown. Totals for pages come
 /// from a snapshot of the state store, refreshed every `refreshInterval`, plus the views this
 /// process has counted since; so a busy report page costs a dictionary lookup, not a query.
 public final class ViewCounter: Service, Sendable {
@@ -23,15 +24,17 @@ public final class ViewCounter: Service, Sendable {
     let logger: Logger
     let flushInterval: Duration
     let refreshInterval: Duration
+    let clock: any WallClock
 
     public init(
         store: any StateStore, logger: Logger, flushInterval: Duration = .seconds(1),
-        refreshInterval: Duration = .seconds(60)
+        refreshInterval: Duration = .seconds(60), clock: any WallClock = SystemClock()
     ) {
         self.store = store
         self.logger = logger
         self.flushInterval = flushInterval
         self.refreshInterval = refreshInterval
+        self.clock = clock
     }
 
     /// Counts one view; it reaches the state store within `flushInterval`.
@@ -97,12 +100,11 @@ public final class ViewCounter: Service, Sendable {
     public func run() async throws {
         // NB: no load here: this service starts beside the state store's migrations; totals are
         // loaded by the first page that needs them.
-        var sinceRefresh = Duration.zero
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: self.flushInterval) }
-            sinceRefresh += flushInterval
-            if sinceRefresh >= refreshInterval {
-                sinceRefresh = .zero
+        var ticker = Ticker(every: flushInterval, on: clock)
+        var refreshDue = clock.now.advanced(by: refreshInterval)
+        while await ticker.tick() {
+            if clock.now >= refreshDue {
+                refreshDue = clock.now.advanced(by: refreshInterval)
                 await refresh()
             } else {
                 await flush()

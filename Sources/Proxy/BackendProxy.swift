@@ -134,13 +134,11 @@ public struct BackendProxy: Sendable {
         "proxy-authenticate",
     ]
 
-    /// No redirects followed and a short connect timeout: a backend that is down fails fast
-    /// (AsyncHTTPClient would otherwise wait out the whole deadline).
+    /// No redirects followed, a short connect timeout and no retried connects: a backend that
+    /// is down fails fast (AsyncHTTPClient would otherwise wait out the whole deadline), and a
+    /// refused connection is reported as refused at once, not as a connect timeout later.
     static let client = HTTPClient(
-        eventLoopGroup: HTTPClient.defaultEventLoopGroup,
-        configuration: HTTPClient.Configuration(
-            redirectConfiguration: .disallow, timeout: .init(connect: .seconds(1)),
-            decompression: .disabled))
+        eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: .failingFast)
 
     public let resolver: any AddressResolver
     /// The SSO proxy's identity headers (user, groups), dropped before forwarding.
@@ -258,7 +256,7 @@ public struct BackendProxy: Sendable {
         let limit = Duration.seconds(max(1, backend.timeout.seconds))
         let exchange: (response: HTTPClientResponse, body: ByteBuffer)
         do {
-            exchange = try await withDeadline(limit) { [outgoing] in
+            exchange = try await withEventLoopDeadline(limit) { [outgoing] in
                 let response = try await Self.client.execute(
                     outgoing, timeout: .seconds(Int64(limit.components.seconds)))
                 return (response, try await response.body.collect(upTo: Self.maximumResponseBytes))
@@ -356,13 +354,22 @@ public struct BackendProxy: Sendable {
     }
 }
 
-/// The work did not finish in time.
-struct DeadlineExceeded: Error {}
+extension HTTPClient.Configuration {
+    /// The proxy's and the generator client's: no redirects, no decompression, a one-second
+    /// connect timeout and a refused connection failing the request at once.
+    static var failingFast: HTTPClient.Configuration {
+        var configuration = HTTPClient.Configuration(
+            redirectConfiguration: .disallow, timeout: .init(connect: .seconds(1)), decompression: .disabled)
+        configuration.connectionPool.retryConnectionEstablishment = false
+        return configuration
+    }
+}
 
 /// Runs `work` in a task that an event-loop timer cancels when `limit` passes first, and
-/// then throws ``DeadlineExceeded``. One task and one timer per call: this sits on the path of
-/// every proxied page.
-func withDeadline<T: Sendable>(
+/// then throws `DeadlineExceeded`. One task and one timer per call: this sits on the path of
+/// every proxied page. (A network deadline is real time; AlmanacCore's clock-driven
+/// `withDeadline` is for what tests time with a manual clock.)
+func withEventLoopDeadline<T: Sendable>(
     _ limit: Duration, _ work: @escaping @Sendable () async throws -> T
 ) async throws -> T {
     let task = Task(operation: work)

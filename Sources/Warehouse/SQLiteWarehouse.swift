@@ -2,21 +2,35 @@ public import AlmanacCore
 public import Catalog
 import Foundation
 import GRDB
+import Synchronization
 
 /// A SQLite warehouse file, opened read-only: SQLite itself refuses every write.
+///
+/// Each query runs on one of the pool's reader connections under its own time limit: when
+/// the limit passes, that query alone is interrupted (the other panels of a dashboard keep
+/// running on their connections) and reported as a timeout.
 public final class SQLiteWarehouse: Warehouse {
     public let dialect = SQLDialect.sqlite
     public let path: String
     private let pool: DatabasePool
+    /// Measures the queries' time limits.
+    let clock: any WallClock
+    private let running = Atomic<Int>(0)
 
+    /// How many queries are executing on the warehouse's connections right now (not waiting
+    /// for one).
+    public var queriesRunning: Int { running.load(ordering: .relaxed) }
+
+    /// - Parameter clock: measures each query's time limit (a test passes a manual one).
     /// - Throws: ``WarehouseError`` when the file does not exist or is not a SQLite database.
-    public init(path: String) throws {
+    public init(path: String, clock: any WallClock = SystemClock()) throws {
         guard FileManager.default.fileExists(atPath: path) else {
             throw WarehouseError(
                 .invalidLocation, "no warehouse file at '\(path)'",
                 hint: "run 'almanac demo --no-serve' to write the demo warehouse, or pass the path of yours")
         }
         self.path = path
+        self.clock = clock
         var configuration = Configuration()
         configuration.readonly = true
         configuration.maximumReaderCount = 4
@@ -34,23 +48,24 @@ public final class SQLiteWarehouse: Warehouse {
 
     public func run(_ statement: CompiledStatement, timeout: Duration) async throws -> [[SQLValue]] {
         let arguments = StatementArguments(statement.parameters.map(Self.databaseValue))
-        let pool = self.pool
-        // NB: SQLite has no statement timeout; interrupting the pool stops the running
-        // statement with SQLITE_INTERRUPT, which is reported as a timeout below.
-        let watchdog = Task {
-            try await Task.sleep(for: timeout)
-            pool.interrupt()
-        }
-        defer { watchdog.cancel() }
+        // NB: SQLite has no statement timeout. GRDB interrupts the connection of a cancelled
+        // read (and only that one), so the deadline cancels the read's task; a cancellation
+        // that reaches GRDB before or during the statement ends it with CancellationError.
         do {
-            return try await pool.read { db in
-                let rows = try Row.fetchCursor(db, sql: statement.sql, arguments: arguments)
-                var result: [[SQLValue]] = []
-                while let row = try rows.next() {
-                    result.append(row.databaseValues.map(Self.sqlValue))
+            return try await withDeadline(timeout, clock: clock) { [self] in
+                try await pool.read { db in
+                    running.add(1, ordering: .relaxed)
+                    defer { running.subtract(1, ordering: .relaxed) }
+                    let rows = try Row.fetchCursor(db, sql: statement.sql, arguments: arguments)
+                    var result: [[SQLValue]] = []
+                    while let row = try rows.next() {
+                        result.append(row.databaseValues.map(Self.sqlValue))
+                    }
+                    return result
                 }
-                return result
             }
+        } catch is DeadlineExceeded {
+            throw Self.timeoutError(timeout)
         } catch let error as DatabaseError {
             throw Self.translate(error, timeout: timeout)
         }
@@ -101,9 +116,7 @@ public final class SQLiteWarehouse: Warehouse {
         let message = error.message ?? "\(error)"
         switch error.resultCode {
         case .SQLITE_INTERRUPT:
-            return WarehouseError(
-                .timeout, "the query took longer than \(timeout) and was stopped",
-                hint: "narrow the date range, or raise the query timeout")
+            return timeoutError(timeout)
         case .SQLITE_READONLY:
             return WarehouseError(.readOnly, "the warehouse is read-only to Almanac: \(message)")
         default:
@@ -119,6 +132,12 @@ public final class SQLiteWarehouse: Warehouse {
             }
             return WarehouseError(.query, "the warehouse query failed: \(message)")
         }
+    }
+
+    static func timeoutError(_ timeout: Duration) -> WarehouseError {
+        WarehouseError(
+            .timeout, "the query took longer than \(timeout) and was stopped",
+            hint: "narrow the date range, or raise the query timeout")
     }
 
     static func message(_ error: any Error) -> String {

@@ -2,6 +2,8 @@ import AlmanacCore
 import AlmanacTestSupport
 import Catalog
 import Foundation
+import Logging
+import Synchronization
 import Testing
 
 @Suite struct CatalogStoreTests {
@@ -74,5 +76,48 @@ extension CatalogReloadOutcome {
     @Test func aVisibleReportDoesNotMakeItsRestrictedMetricVisible() {
         let view = CatalogView(catalog, viewer: Viewer(user: "ann", groups: ["growth"]))
         #expect(view.metrics.allSatisfy { $0.access.isEmpty })
+    }
+}
+
+/// The watcher looks at the files on its clock: an edit is taken at the next look, never
+/// before, and once however many looks follow.
+@Suite(.timeLimit(.minutes(5))) struct CatalogWatcherTests {
+    /// The catalogs the watcher swapped in, in order.
+    final class Updates: Sendable {
+        private let titles = Mutex<[String]>([])
+        func add(_ catalog: Catalog) {
+            titles.withLock { $0.append(catalog.report("growth-overview")?.title ?? "?") }
+        }
+        var all: [String] { titles.withLock { $0 } }
+    }
+
+    @Test func anEditIsTakenAtTheNextLookAndOnlyOnce() async throws {
+        let directory = try TemporaryDirectory()
+        let path = try CatalogFixture.copyDemo(into: directory)
+        let store = try CatalogStore(directory: path)
+        let clock = ManualClock()
+        let updates = Updates()
+        let watcher = CatalogWatcher(store: store, interval: .seconds(2), clock: clock, logger: Logger(label: "test")) {
+            _, current in updates.add(current)
+        }
+        try await whileRunning([watcher]) { () async throws in
+            await clock.sleepers(atLeast: 1)
+            try CatalogFixture.edit(
+                path + "/reports/growth-overview.yaml", replacing: "title: Growth overview",
+                with: "title: Growth at a glance")
+            #expect(store.current.report("growth-overview")?.title == "Growth overview", "not before the look")
+            // A look comes within the watcher's longest wait, however long its looks take.
+            clock.advance(by: CatalogWatcher.longestWait)
+            await clock.sleepers(atLeast: 1)
+            #expect(updates.all == ["Growth at a glance"])
+            #expect(store.current.report("growth-overview")?.title == "Growth at a glance")
+            // Later looks find nothing new.
+            for _ in 0..<3 {
+                clock.advance(by: CatalogWatcher.longestWait)
+                await clock.sleepers(atLeast: 1)
+            }
+            #expect(updates.all == ["Growth at a glance"])
+            #expect(store.status.lastCheckedAt == clock.date, "it looked at the last beat too")
+        }
     }
 }

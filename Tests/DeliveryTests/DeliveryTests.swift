@@ -36,9 +36,7 @@ struct DeliveryHarness {
 
     func service(
         mail: MailTransport = .folder("/nonexistent"), taskURL: String? = nil,
-        now: @escaping @Sendable () -> Date = {
-            Date()
-        }
+        clock: any WallClock = SystemClock()
     ) -> DeliveryService {
         var logger = Logger(label: "delivery-test")
         logger.logLevel = .critical
@@ -46,19 +44,19 @@ struct DeliveryHarness {
             catalog: catalog, state: state, warehouse: warehouse, renderer: renderer,
             configuration: DeliveryConfiguration(
                 baseURL: "https://reports.larkspur.io", from: "Almanac <almanac@larkspur.io>", mail: mail,
-                taskURL: taskURL),
-            logger: logger, asOf: asOf, now: now)
+                taskURL: taskURL, webhooks: WebhookSender(timeout: noTimeLimit)),
+            logger: logger, asOf: asOf, clock: clock)
     }
 
     func worker(
         _ service: DeliveryService, retry: RetryPolicy = RetryPolicy(), metrics: DeliveryMetrics? = nil,
-        instance: String = "test", now: @escaping @Sendable () -> Date = { Date() }
+        instance: String = "test", clock: any WallClock = SystemClock()
     ) -> DeliveryWorker {
         var logger = Logger(label: "delivery-test")
         logger.logLevel = .critical
         return DeliveryWorker(
             state: state, sender: service.sender, retry: retry, metrics: metrics, logger: logger, instance: instance,
-            now: now)
+            clock: clock)
     }
 
     /// Points the demo's on-call webhook subscription at `receiver`.
@@ -85,18 +83,14 @@ struct DeliveryHarness {
         .smtp(
             SMTPMailer(
                 configuration: SMTPConfiguration(
-                    url: "smtp://127.0.0.1:\(sink.port)", from: "almanac@larkspur.io", tls: .none)))
+                    url: "smtp://127.0.0.1:\(sink.port)", from: "almanac@larkspur.io", tls: .none,
+                    timeout: Int(noTimeLimit.components.seconds))))
     }
 }
 
-/// A clock tests move by hand.
-final class TestClock: Sendable {
-    let value: Mutex<Date>
-    init(_ date: Date) { value = Mutex(date) }
-    var now: Date { value.withLock { $0 } }
-    func set(_ date: Date) { value.withLock { $0 = date } }
-    func advance(_ seconds: TimeInterval) { value.withLock { $0 = $0.addingTimeInterval(seconds) } }
-}
+/// A time limit for sends that no answer comes near: whether a message is accepted never
+/// depends on how busy the machine is.
+let noTimeLimit = Duration.seconds(600)
 
 /// 2026-11-26 07:00 UTC, the morning after the tiny demo's last day.
 let morning = Date(timeIntervalSince1970: 1_795_676_400)
@@ -218,7 +212,7 @@ let morning = Date(timeIntervalSince1970: 1_795_676_400)
             _ = try await service.run(job: "subscription/daily-signups", scheduledFor: morning, late: false)
             let attempted = try await harness.worker(service).sendDue(limit: 100)
             #expect(attempted.count == 3 + 9)
-            let messages = try await sink.messages(count: 12)
+            let messages = try sink.delivered()
             #expect(messages.count == 12)
             // Subjects are encoded words (they hold "·"), so messages are told apart by their bodies.
             let finance = messages.filter {
@@ -287,10 +281,10 @@ let morning = Date(timeIntervalSince1970: 1_795_676_400)
 
     @Test func aScheduledDigestIsSentExactlyOnceAcrossRestarts() async throws {
         let harness = try await DeliveryHarness.make()
-        let clock = TestClock(morning.addingTimeInterval(30))
+        let clock = ManualClock(now: morning.addingTimeInterval(30))
         try await SMTPSink.run { sink in
             func scheduler(_ service: DeliveryService) -> JobScheduler {
-                JobScheduler(state: harness.state, logger: Logger(label: "test"), now: { clock.now }) {
+                JobScheduler(state: harness.state, logger: Logger(label: "test"), clock: clock) {
                     await service.jobs().filter { $0.id == "subscription/daily-signups" }.map { job in
                         var job = job
                         job.since = morning.addingTimeInterval(-86_400 * 3)
@@ -299,27 +293,26 @@ let morning = Date(timeIntervalSince1970: 1_795_676_400)
                 }
             }
             // The first instance composes the 07:00 digest and stops before sending anything.
-            let first = harness.service(mail: DeliveryHarness.smtp(sink), now: { clock.now })
+            let first = harness.service(mail: DeliveryHarness.smtp(sink), clock: clock)
             let ran = await scheduler(first).runDue()
             #expect(ran.first?.ran == morning && ran.first?.late == false)
             #expect(try await harness.state.deliveries(DeliveryQuery(status: .pending)).count == 9)
             // Restarted: the run is not composed again, and the outbox goes out once.
-            clock.advance(60)
-            let second = harness.service(mail: DeliveryHarness.smtp(sink), now: { clock.now })
+            clock.advance(by: .seconds(60))
+            let second = harness.service(mail: DeliveryHarness.smtp(sink), clock: clock)
             #expect(await scheduler(second).runDue().isEmpty)
-            #expect(try await harness.worker(second, now: { clock.now }).sendDue().count == 9)
+            #expect(try await harness.worker(second, clock: clock).sendDue().count == 9)
             // Restarted again: nothing is due, nothing is sent.
-            clock.advance(60)
-            let third = harness.service(mail: DeliveryHarness.smtp(sink), now: { clock.now })
+            clock.advance(by: .seconds(60))
+            let third = harness.service(mail: DeliveryHarness.smtp(sink), clock: clock)
             #expect(await scheduler(third).runDue().isEmpty)
-            #expect(try await harness.worker(third, now: { clock.now }).sendDue().isEmpty)
+            #expect(try await harness.worker(third, clock: clock).sendDue().isEmpty)
             // Composing the same run again by hand adds nothing either (idempotency keys).
             #expect(
                 try await third.run(job: "subscription/daily-signups", scheduledFor: morning, late: false)
                     .contains("9 already queued"))
-            let messages = try await sink.messages(count: 9)
-            #expect(messages.count == 9)
-            #expect(try await sink.messages(count: 10, tries: 5).isEmpty)
+            let messages = try sink.delivered()
+            #expect(messages.count == 9, "nine recipients, each sent once")
             #expect(Set(messages.compactMap(Self.messageID)).count == 9)
         }
         let sent = try await harness.state.deliveries(DeliveryQuery(status: .sent))
@@ -328,35 +321,35 @@ let morning = Date(timeIntervalSince1970: 1_795_676_400)
 
     @Test func aDeliveryLeasedByAStoppedInstanceIsTakenOver() async throws {
         let harness = try await DeliveryHarness.make()
-        let clock = TestClock(morning)
+        let clock = ManualClock(now: morning)
         try await HTTPReceiver.run { receiver in
             try harness.sendOnCallWebhook(to: receiver)
-            let service = harness.service(now: { clock.now })
+            let service = harness.service(clock: clock)
             _ = try await service.run(
                 job: "subscription/reliability-errors-webhook", scheduledFor: morning, late: false)
             // Instance "gone" leases it for five minutes and never reports back.
             let leased = try await harness.state.claimDueDeliveries(
-                instance: "gone", now: clock.now, until: clock.now.addingTimeInterval(300), limit: 10, job: nil)
+                instance: "gone", now: clock.date, until: clock.date.addingTimeInterval(300), limit: 10, job: nil)
             #expect(leased.count == 1)
-            #expect(try await harness.worker(service, now: { clock.now }).sendDue().isEmpty, "the lease holds")
-            clock.advance(301)
-            #expect(try await harness.worker(service, now: { clock.now }).sendDue().count == 1)
+            #expect(try await harness.worker(service, clock: clock).sendDue().isEmpty, "the lease holds")
+            clock.advance(by: .seconds(301))
+            #expect(try await harness.worker(service, clock: clock).sendDue().count == 1)
             #expect(try receiver.requests().count == 1)
         }
     }
 
     @Test func aFailingReceiverIsRetriedWithExponentialBackoffUpToTheCap() async throws {
         let harness = try await DeliveryHarness.make()
-        let clock = TestClock(morning)
+        let clock = ManualClock(now: morning)
         let registry = PrometheusCollectorRegistry()
         try await HTTPReceiver.run(failures: 3) { receiver in
             try harness.sendOnCallWebhook(to: receiver)
-            let service = harness.service(now: { clock.now })
+            let service = harness.service(clock: clock)
             _ = try await service.run(
                 job: "subscription/reliability-errors-webhook", scheduledFor: morning, late: false)
             let worker = harness.worker(
                 service, retry: RetryPolicy(base: 60, cap: 100, maxAttempts: 6),
-                metrics: DeliveryMetrics(registry: registry), now: { clock.now })
+                metrics: DeliveryMetrics(registry: registry), clock: clock)
             var waits: [TimeInterval] = []
             for _ in 0..<4 {
                 let attempted = try await worker.sendDue()
@@ -364,12 +357,12 @@ let morning = Date(timeIntervalSince1970: 1_795_676_400)
                 let id = try #require(attempted.first?.id)
                 let record = try #require(try await harness.state.delivery(id: id))
                 if record.status == .pending {
-                    let wait = record.nextAttemptAt.timeIntervalSince(clock.now)
+                    let wait = record.nextAttemptAt.timeIntervalSince(clock.date)
                     waits.append(wait)
                     // Not due before its time.
-                    clock.advance(wait - 1)
+                    clock.advance(by: .seconds(wait - 1))
                     #expect(try await worker.sendDue().isEmpty)
-                    clock.advance(1)
+                    clock.advance(by: .seconds(1))
                 }
             }
             #expect(waits == [60, 100, 100], "60 s, then doubled but capped at 100 s")
@@ -390,20 +383,56 @@ let morning = Date(timeIntervalSince1970: 1_795_676_400)
         #expect(metrics.contains("almanac_deliveries_failed_total{channel=\"webhook\"} 0"))
     }
 
+    /// The running worker, driven by its clock: the first attempt at once, the next ones when
+    /// their backoff has passed and not a tick before, then nothing more.
+    @Test func theRunningWorkerRetriesWhenEachBackoffHasPassed() async throws {
+        let harness = try await DeliveryHarness.make()
+        let clock = ManualClock(now: morning)
+        try await HTTPReceiver.run(failures: 2) { receiver in
+            let service = harness.service(clock: clock)
+            try await harness.enqueueWebhook(key: "test|loop", to: receiver, at: clock.date)
+            let worker = harness.worker(
+                service, retry: RetryPolicy(base: 60, cap: 3600, maxAttempts: 8), clock: clock)
+            try await whileRunning([worker]) { () async throws in
+                await clock.sleepers(atLeast: 1)
+                #expect(try receiver.requests().map(\.status) == [503], "the first attempt, at once")
+                clock.advance(by: .seconds(58))
+                await clock.sleepers(atLeast: 1)
+                #expect(try receiver.requests().count == 1, "58 s: the 60 s backoff has not passed")
+                clock.advance(by: .seconds(2))
+                await clock.sleepers(atLeast: 1)
+                #expect(try receiver.requests().map(\.status) == [503, 503], "60 s: the second attempt")
+                clock.advance(by: .seconds(118))
+                await clock.sleepers(atLeast: 1)
+                #expect(try receiver.requests().count == 2, "the backoff doubled to 120 s")
+                clock.advance(by: .seconds(2))
+                await clock.sleepers(atLeast: 1)
+                #expect(try receiver.requests().map(\.status) == [503, 503, 201])
+                for _ in 0..<3 {
+                    clock.advance(by: .seconds(3600))
+                    await clock.sleepers(atLeast: 1)
+                }
+                #expect(try receiver.requests().count == 3, "sent is sent")
+            }
+            let delivery = try #require(try await harness.state.deliveries(DeliveryQuery()).first)
+            #expect(delivery.status == .sent && delivery.attempts == 3)
+        }
+    }
+
     @Test func aRefusalOrTheLastRetryFailsTheDeliveryForGood() async throws {
         let harness = try await DeliveryHarness.make()
-        let clock = TestClock(morning)
+        let clock = ManualClock(now: morning)
         for (failures, status, policy) in [
             (1, 400, RetryPolicy()), (5, 503, RetryPolicy(base: 1, cap: 1, maxAttempts: 2)),
         ] {
             try await HTTPReceiver.run(failures: failures, failingStatus: status) { receiver in
-                let service = harness.service(now: { clock.now })
+                let service = harness.service(clock: clock)
                 let key = "test|\(status)"
-                try await harness.enqueueWebhook(key: key, to: receiver, at: clock.now)
-                let worker = harness.worker(service, retry: policy, now: { clock.now })
+                try await harness.enqueueWebhook(key: key, to: receiver, at: clock.date)
+                let worker = harness.worker(service, retry: policy, clock: clock)
                 for _ in 0..<3 {
                     _ = try await worker.sendDue()
-                    clock.advance(5)
+                    clock.advance(by: .seconds(5))
                 }
                 let record = try #require(try await harness.state.deliveries(DeliveryQuery()).first { $0.key == key })
                 #expect(record.status == .failed)
@@ -450,13 +479,13 @@ let morning = Date(timeIntervalSince1970: 1_795_676_400)
                 try (Self.triggerFile(url: receiver.url + "/api/1.0/tasks")).write(
                     toFile: catalog + "/triggers/test-engagement.yaml", atomically: true, encoding: .utf8)
             }
-            let clock = TestClock(morning)
-            let service = harness.service(now: { clock.now })
+            let clock = ManualClock(now: morning)
+            let service = harness.service(clock: clock)
             let job = "trigger/test-engagement"
             let first = try await service.run(job: job, scheduledFor: morning, late: false)
             let fired = try #require(Int(first.split(separator: ";").last?.split(separator: " ").first ?? ""))
             #expect(fired > 0, "\(first)")
-            #expect(try await harness.worker(service, now: { clock.now }).sendDue(limit: 1000).count == fired)
+            #expect(try await harness.worker(service, clock: clock).sendDue(limit: 1000).count == fired)
             let tasks = try receiver.requests()
             #expect(tasks.count == fired && tasks.allSatisfy { $0.path == "/api/1.0/tasks" && $0.status == 201 })
 
@@ -476,10 +505,10 @@ let morning = Date(timeIntervalSince1970: 1_795_676_400)
             #expect(Set(tasks.compactMap { $0.headers["idempotency-key"] }).count == fired)
 
             // The next day, within the 7-day cooldown: nothing.
-            clock.advance(86_400)
+            clock.advance(by: .seconds(86_400))
             let quiet = try await service.run(job: job, scheduledFor: morning.addingTimeInterval(86_400), late: false)
             #expect(quiet.hasSuffix("0 fired, \(fired) still cooling down"), "\(quiet)")
-            #expect(try await harness.worker(service, now: { clock.now }).sendDue(limit: 1000).isEmpty)
+            #expect(try await harness.worker(service, clock: clock).sendDue(limit: 1000).isEmpty)
 
             // A dry run says the same without writing anything.
             let plan = try await service.plan(
@@ -489,14 +518,14 @@ let morning = Date(timeIntervalSince1970: 1_795_676_400)
             // Eight days on, past the cooldown: two instances check the same time, and each
             // entity gets one more task.
             let later = morning.addingTimeInterval(8 * 86_400)
-            clock.set(later)
-            let other = harness.service(now: { clock.now })
+            clock.advance(to: later)
+            let other = harness.service(clock: clock)
             async let a = service.run(job: job, scheduledFor: later, late: false)
             async let b = other.run(job: job, scheduledFor: later, late: false)
             _ = try await (a, b)
             let firings = try await harness.state.triggerFirings(trigger: "test-engagement", limit: 1000)
             #expect(firings.count == 2 * fired)
-            #expect(try await harness.worker(other, now: { clock.now }).sendDue(limit: 1000).count == fired)
+            #expect(try await harness.worker(other, clock: clock).sendDue(limit: 1000).count == fired)
             #expect(try receiver.requests().count == 2 * fired)
         }
     }
@@ -547,19 +576,19 @@ let morning = Date(timeIntervalSince1970: 1_795_676_400)
 
     @Test func anAttemptWhoseLeaseWasTakenOverIsNotMade() async throws {
         let harness = try await DeliveryHarness.make()
-        let clock = TestClock(morning)
+        let clock = ManualClock(now: morning)
         try await HTTPReceiver.run { receiver in
-            try await harness.enqueueWebhook(key: "lease-test", to: receiver, at: clock.now)
+            try await harness.enqueueWebhook(key: "lease-test", to: receiver, at: clock.date)
             // "slow" leased it, then stalled past its lease; "fast" took it over and sent it.
             let slow = try await harness.state.claimDueDeliveries(
-                instance: "slow", now: clock.now, until: clock.now.addingTimeInterval(300), limit: 1, job: nil)
-            clock.advance(301)
+                instance: "slow", now: clock.date, until: clock.date.addingTimeInterval(300), limit: 1, job: nil)
+            clock.advance(by: .seconds(301))
             #expect(
-                try await harness.worker(harness.service(), instance: "fast", now: { clock.now }).sendDue().count == 1)
+                try await harness.worker(harness.service(), instance: "fast", clock: clock).sendDue().count == 1)
             #expect(
                 try await !harness.state.renewDeliveryLease(
-                    id: try #require(slow.first?.id), instance: "slow", now: clock.now,
-                    until: clock.now.addingTimeInterval(300)))
+                    id: try #require(slow.first?.id), instance: "slow", now: clock.date,
+                    until: clock.date.addingTimeInterval(300)))
             #expect(try receiver.requests().count == 1)
         }
     }

@@ -60,13 +60,6 @@ import Testing
 /// The scheduler over a real SQLite state store: exactly once per scheduled time across
 /// restarts and across instances, late runs marked, missed ones recorded.
 @Suite struct JobSchedulerTests {
-    final class Clock: Sendable {
-        let value: Mutex<Date>
-        init(_ date: Date) { value = Mutex(date) }
-        var now: Date { value.withLock { $0 } }
-        func set(_ date: Date) { value.withLock { $0 = date } }
-    }
-
     /// Counts how often each scheduled time ran.
     final class Runs: Sendable {
         let runs = Mutex<[(Date, Bool)]>([])
@@ -79,7 +72,8 @@ import Testing
     let hour = 3600.0
 
     func scheduler(
-        _ state: any StateStore, _ clock: Clock, _ runs: Runs, instance: String = "a", fails: Bool = false
+        _ state: any StateStore, _ clock: ManualClock, _ runs: Runs, instance: String = "a", fails: Bool = false,
+        tick: Duration = .seconds(20)
     ) throws -> JobScheduler {
         let job = ScheduledJob(
             id: "subscription/daily-signups", schedule: try CronSchedule(parsing: "0 8 * * *"), timeZone: .gmt,
@@ -89,7 +83,7 @@ import Testing
             if fails { throw FixtureError("the SMTP server said no") }
             return "sent to 4 recipients"
         }
-        return JobScheduler(state: state, logger: Logger(label: "test"), instance: instance, now: { clock.now }) {
+        return JobScheduler(state: state, logger: Logger(label: "test"), instance: instance, tick: tick, clock: clock) {
             [job]
         }
     }
@@ -104,12 +98,12 @@ import Testing
     @Test func aRunHappensOnceAndARestartDoesNotRepeatIt() async throws {
         let (directory, state) = try await store()
         defer { withExtendedLifetime(directory) {} }
-        let clock = Clock(midnight.addingTimeInterval(-30 * 24 * hour + 60))
+        let clock = ManualClock(now: midnight.addingTimeInterval(-30 * 24 * hour + 60))
         let runs = Runs()
         // The job's first look: nothing of its past is caught up.
         _ = try await scheduler(state, clock, runs).runDue()
         #expect(runs.times.isEmpty)
-        clock.set(midnight.addingTimeInterval(8 * hour + 15))
+        clock.advance(to: midnight.addingTimeInterval(8 * hour + 15))
         // A previous day was recorded so the history starts from there.
         _ = try await state.claimJobRun(
             JobRunRecord(
@@ -121,7 +115,7 @@ import Testing
         outcomes = await first.runDue()
         #expect(outcomes.isEmpty, "the same pass again runs nothing")
         // Restarted a minute later: nothing to do.
-        clock.set(midnight.addingTimeInterval(8 * hour + 75))
+        clock.advance(to: midnight.addingTimeInterval(8 * hour + 75))
         first = try scheduler(state, clock, runs)
         #expect(await first.runDue().isEmpty)
         #expect(runs.times == [midnight.addingTimeInterval(8 * hour)])
@@ -132,11 +126,11 @@ import Testing
     @Test func afterAnOutageTheNewestRunIsSentOnceLateAndTheRestRecorded() async throws {
         let (directory, state) = try await store()
         defer { withExtendedLifetime(directory) {} }
-        let clock = Clock(midnight.addingTimeInterval(-3 * 24 * hour + 8 * hour + 30))
+        let clock = ManualClock(now: midnight.addingTimeInterval(-3 * 24 * hour + 8 * hour + 30))
         let runs = Runs()
         _ = try await scheduler(state, clock, runs).runDue()  // 3 days ago, on time
         // Down for three days; back today at 10:00 (2 hours late, within the 6-hour window).
-        clock.set(midnight.addingTimeInterval(10 * hour))
+        clock.advance(to: midnight.addingTimeInterval(10 * hour))
         let outcomes = try await scheduler(state, clock, runs).runDue()
         #expect(outcomes.first?.ran == midnight.addingTimeInterval(8 * hour) && outcomes.first?.late == true)
         #expect(outcomes.first?.superseded.count == 2)
@@ -145,7 +139,7 @@ import Testing
         #expect(Array(log.prefix(4).map(\.status)) == [.succeeded, .superseded, .superseded, .succeeded])
         #expect(log.first?.late == true)
         // Down again past the window: the time is recorded as missed, and nothing is sent.
-        clock.set(midnight.addingTimeInterval(24 * hour + 15 * hour))
+        clock.advance(to: midnight.addingTimeInterval(24 * hour + 15 * hour))
         let missed = try await scheduler(state, clock, runs).runDue()
         #expect(missed.first?.ran == nil && missed.first?.missed == [midnight.addingTimeInterval(32 * hour)])
         #expect(runs.times.count == 2)
@@ -155,10 +149,10 @@ import Testing
     @Test func instancesSharingAStoreRunEachTimeOnce() async throws {
         let (directory, state) = try await store()
         defer { withExtendedLifetime(directory) {} }
-        let clock = Clock(midnight.addingTimeInterval(-24 * hour + 8 * hour + 10))
+        let clock = ManualClock(now: midnight.addingTimeInterval(-24 * hour + 8 * hour + 10))
         let runs = Runs()
         _ = try await scheduler(state, clock, runs, instance: "a").runDue()
-        clock.set(midnight.addingTimeInterval(8 * hour + 10))
+        clock.advance(to: midnight.addingTimeInterval(8 * hour + 10))
         let instances = try (0..<4).map { try scheduler(state, clock, runs, instance: "instance-\($0)") }
         await withTaskGroup(of: Void.self) { group in
             for instance in instances { group.addTask { _ = await instance.runDue() } }
@@ -171,18 +165,18 @@ import Testing
     @Test func aFailedRunIsRecordedWithItsError() async throws {
         let (directory, state) = try await store()
         defer { withExtendedLifetime(directory) {} }
-        let clock = Clock(midnight.addingTimeInterval(-24 * hour + 8 * hour + 10))
+        let clock = ManualClock(now: midnight.addingTimeInterval(-24 * hour + 8 * hour + 10))
         let runs = Runs()
         _ = try await scheduler(state, clock, runs).runDue()
-        clock.set(midnight.addingTimeInterval(8 * hour + 10))
+        clock.advance(to: midnight.addingTimeInterval(8 * hour + 10))
         let outcome = try await scheduler(state, clock, runs, fails: true).runDue()
         #expect(outcome.first?.failed == true)
         let record = try #require(try await state.lastJobRun(job: "subscription/daily-signups"))
         #expect(record.status == .failed && record.detail?.contains("the SMTP server said no") == true)
         // Tried again once 15 minutes have passed, while the 6-hour window is open, and late.
-        clock.set(midnight.addingTimeInterval(8 * hour + 600))
+        clock.advance(to: midnight.addingTimeInterval(8 * hour + 600))
         #expect(try await scheduler(state, clock, runs).runDue().isEmpty)
-        clock.set(midnight.addingTimeInterval(8 * hour + 1000))
+        clock.advance(to: midnight.addingTimeInterval(8 * hour + 1000))
         let retried = try await scheduler(state, clock, runs).runDue()
         #expect(retried.first?.ran == midnight.addingTimeInterval(8 * hour) && retried.first?.late == true)
         let after = try #require(try await state.lastJobRun(job: "subscription/daily-signups"))
@@ -194,7 +188,7 @@ import Testing
     @Test func aRunWhoseInstanceStoppedMidwayIsTakenOverOnce() async throws {
         let (directory, state) = try await store()
         defer { withExtendedLifetime(directory) {} }
-        let clock = Clock(midnight.addingTimeInterval(-24 * hour + 8 * hour + 10))
+        let clock = ManualClock(now: midnight.addingTimeInterval(-24 * hour + 8 * hour + 10))
         let runs = Runs()
         _ = try await scheduler(state, clock, runs).runDue()
         // Instance "gone" claimed today's 08:00 and died before finishing.
@@ -205,10 +199,10 @@ import Testing
                     job: "subscription/daily-signups", scheduledFor: eight, status: .running, instance: "gone",
                     claimedAt: eight.addingTimeInterval(5)), staleBefore: nil))
         // Ten minutes on, the claim is not yet stale: nothing runs.
-        clock.set(eight.addingTimeInterval(600))
+        clock.advance(to: eight.addingTimeInterval(600))
         #expect(try await scheduler(state, clock, runs, instance: "b").runDue().isEmpty)
         // Twenty minutes on, it is: one of two instances takes it over, late.
-        clock.set(eight.addingTimeInterval(1200))
+        clock.advance(to: eight.addingTimeInterval(1200))
         let b = try scheduler(state, clock, runs, instance: "b")
         let c = try scheduler(state, clock, runs, instance: "c")
         async let first = b.runDue()
@@ -218,5 +212,42 @@ import Testing
         #expect(runs.times.filter { $0 == eight }.count == 1 && runs.lates.last == true)
         let record = try #require(try await state.lastJobRun(job: "subscription/daily-signups"))
         #expect(record.status == .succeeded && ["b", "c"].contains(record.instance ?? ""))
+    }
+
+    /// Two running schedulers on one store, driven by their clock tick by tick: 08:00 runs at the
+    /// first pass after it, once, on time; later passes run nothing; the next day's 08:00 runs
+    /// when the clock gets there.
+    @Test func runningSchedulersRunEachTimeOnceAsTheClockPasses() async throws {
+        let (directory, state) = try await store()
+        defer { withExtendedLifetime(directory) {} }
+        let eight = midnight.addingTimeInterval(8 * hour)
+        // Yesterday's 08:00 ran: the history starts there.
+        _ = try await state.claimJobRun(
+            JobRunRecord(
+                job: "subscription/daily-signups", scheduledFor: eight.addingTimeInterval(-24 * hour),
+                status: .succeeded, claimedAt: eight.addingTimeInterval(-24 * hour)), staleBefore: nil)
+        let clock = ManualClock(now: eight.addingTimeInterval(-30))
+        let runs = Runs()
+        let schedulers = try ["a", "b"].map { try scheduler(state, clock, runs, instance: $0) }
+        try await whileRunning(schedulers) { () async throws in
+            await clock.sleepers(atLeast: 2)  // both made their first pass, at 07:59:30
+            #expect(runs.times.isEmpty)
+            clock.advance(by: .seconds(20))  // 07:59:50
+            await clock.sleepers(atLeast: 2)
+            #expect(runs.times.isEmpty, "not before its time")
+            clock.advance(by: .seconds(20))  // 08:00:10
+            await clock.sleepers(atLeast: 2)
+            #expect(runs.times == [eight] && runs.lates == [false])
+            for _ in 0..<3 {
+                clock.advance(by: .seconds(20))
+                await clock.sleepers(atLeast: 2)
+            }
+            #expect(runs.times == [eight], "later passes run nothing")
+            clock.advance(to: eight.addingTimeInterval(24 * hour + 10))
+            await clock.sleepers(atLeast: 2)
+            #expect(runs.times == [eight, eight.addingTimeInterval(24 * hour)] && runs.lates == [false, false])
+        }
+        let log = try await state.recentJobRuns(job: "subscription/daily-signups", limit: 10)
+        #expect(log.prefix(2).map(\.status) == [.succeeded, .succeeded])
     }
 }

@@ -28,7 +28,7 @@ struct GeneratorFixture {
         generator = AggregateGenerator(
             catalog: catalog, warehouse: try SQLiteWarehouse(path: TestWarehouse.tinyDemo), artifacts: artifacts,
             state: state, renderer: try await PageRenderer(webRoot: Repository.web), logger: logger,
-            asOf: TestWarehouse.asOf, now: { Date(timeIntervalSince1970: 1_795_500_000) })
+            asOf: TestWarehouse.asOf, clock: ManualClock(now: Date(timeIntervalSince1970: 1_795_500_000)))
     }
 }
 

@@ -17,15 +17,8 @@ import Testing
         let catalogPath: String
         let store: CatalogStore
         let state: SQLiteStateStore
-        let clock: Clock
+        let clock: ManualClock
         let lifecycle: LifecycleService
-
-        final class Clock: Sendable {
-            let value: Mutex<Date>
-            init(_ date: Date) { value = Mutex(date) }
-            var now: Date { value.withLock { $0 } }
-            func advance(days: Double) { value.withLock { $0 = $0.addingTimeInterval(days * 86_400) } }
-        }
 
         init(start: Date = Date(timeIntervalSince1970: 1_780_000_000)) async throws {
             directory = try TemporaryDirectory(prefix: "almanac-ledger")
@@ -33,10 +26,8 @@ import Testing
             store = try CatalogStore(directory: catalogPath)
             state = try SQLiteStateStore(path: directory.file("state.sqlite"))
             try await state.migrate()
-            clock = Clock(start)
-            let clock = clock
-            lifecycle = LifecycleService(
-                catalog: store, state: state, logger: Logger(label: "test"), now: { clock.now })
+            clock = ManualClock(now: start)
+            lifecycle = LifecycleService(catalog: store, state: state, logger: Logger(label: "test"), clock: clock)
             try await sync()
         }
 
@@ -44,7 +35,7 @@ import Testing
         func sync() async throws {
             let declared = store.declared
             let items = LifecycleLedger.itemStates(declared)
-            _ = try await state.syncCatalogItems(items, catalogVersion: declared.version, at: clock.now)
+            _ = try await state.syncCatalogItems(items, catalogVersion: declared.version, at: clock.date)
             try await lifecycle.reloadOverlay()
         }
 
@@ -68,7 +59,7 @@ import Testing
         #expect(
             fixture.store.declared.report(ReportID("activation-funnel"))?.status == .active, "the files are untouched")
 
-        fixture.clock.advance(days: 1)
+        fixture.clock.advance(by: .days(1))
         _ = try await fixture.lifecycle.perform(
             LifecycleRequest(action: .transfer, kind: .report, id: "activation-funnel", team: "product"), by: priya)
         // Priya is no longer an owner; product's members and admins are.
@@ -97,7 +88,7 @@ import Testing
         _ = try await fixture.lifecycle.perform(
             LifecycleRequest(action: .deprecate, kind: .report, id: "activation-funnel", reason: "Old"), by: priya)
         // An unrelated edit to the same file keeps the action.
-        fixture.clock.advance(days: 1)
+        fixture.clock.advance(by: .days(1))
         let file = fixture.catalogPath + "/reports/activation-funnel.yaml"
         try CatalogFixture.edit(file, replacing: "title: Activation funnel", with: "title: Activation funnel (weekly)")
         _ = fixture.store.reloadIfChanged(force: true)
@@ -105,7 +96,7 @@ import Testing
         #expect(fixture.report("activation-funnel")?.status == .deprecated)
         #expect(fixture.report("activation-funnel")?.title == "Activation funnel (weekly)")
         // Someone sets the status in git afterwards: the file speaks.
-        fixture.clock.advance(days: 1)
+        fixture.clock.advance(by: .days(1))
         try CatalogFixture.edit(file, replacing: "status: active", with: "status: draft")
         _ = fixture.store.reloadIfChanged(force: true)
         try await fixture.sync()
@@ -121,7 +112,7 @@ import Testing
             .replacingOccurrences(of: "auto_deprecate_after: 30d", with: "auto_deprecate_after: 14d")
         try catalogText.write(toFile: fixture.catalogPath + "/almanac.yaml", atomically: true, encoding: .utf8)
         _ = fixture.store.reloadIfChanged(force: true)
-        fixture.clock.advance(days: 40)
+        fixture.clock.advance(by: .days(40))
         var views: [ViewEvent] = []
         for report in fixture.store.current.reports
         where report.status.isLive && report.id.rawValue != "activation-funnel" {
@@ -129,7 +120,7 @@ import Testing
                 views.append(
                     ViewEvent(
                         itemKind: "report", itemID: report.id.rawValue, viewer: "user\(n)",
-                        viewedAt: fixture.clock.now.addingTimeInterval(-Double(n) * 3600)))
+                        viewedAt: fixture.clock.date.addingTimeInterval(-Double(n) * 3600)))
             }
         }
         try await fixture.state.recordViews(views)
@@ -138,7 +129,7 @@ import Testing
         #expect(outcome.flagged == ["activation-funnel"] && outcome.deprecated.isEmpty)
         #expect(try await reviewer.review() == RetirementReviewer.Outcome(), "flagged once")
 
-        fixture.clock.advance(days: 15)
+        fixture.clock.advance(by: .days(15))
         // Views from the last 40 days still count (window 90d); activation-funnel is still quiet.
         outcome = try await reviewer.review()
         #expect(outcome.deprecated == ["activation-funnel"])
@@ -151,7 +142,7 @@ import Testing
         try await fixture.state.recordViews(
             (0..<6).map {
                 ViewEvent(
-                    itemKind: "report", itemID: "activation-funnel", viewer: "u\($0)", viewedAt: fixture.clock.now)
+                    itemKind: "report", itemID: "activation-funnel", viewer: "u\($0)", viewedAt: fixture.clock.date)
             })
         outcome = try await reviewer.review()
         #expect(outcome.unflagged == ["activation-funnel"])
@@ -169,7 +160,7 @@ import Testing
             LifecycleRequest(action: .uncertify, kind: .metric, id: "signups"), by: admin)
         let patches = LifecycleExport.patches(
             overlay: fixture.store.overlay, declared: fixture.store.declared, directory: fixture.catalogPath)
-        let yaml = LifecycleExport.yaml(patches, generatedAt: fixture.clock.now)
+        let yaml = LifecycleExport.yaml(patches, generatedAt: fixture.clock.date)
         #expect(
             yaml.contains(
                 "reports/activation-funnel.yaml:\n  status: retired\n  status_reason: \"Nobody reads it: \\\"0 views\\\"\"\n  replaced_by: growth-overview\n"
@@ -190,7 +181,7 @@ import Testing
         #expect(reloaded.report(ReportID("activation-funnel"))?.statusReason == "Nobody reads it: \"0 views\"")
         #expect(reloaded.metric(MetricID("signups"))?.certified == false)
         // Once the files say it, the overlay has nothing left to add.
-        fixture.clock.advance(days: 1)
+        fixture.clock.advance(by: .days(1))
         _ = fixture.store.reloadIfChanged(force: true)
         try await fixture.sync()
         #expect(fixture.store.overlay.isEmpty)
@@ -218,10 +209,10 @@ import Testing
             overlay: fixture.store.overlay, declared: fixture.store.declared, directory: fixture.catalogPath)
         _ = try LifecycleExport.write(patches, directory: fixture.catalogPath)
         // Retired in the portal before the exported files are deployed (picked up below).
-        fixture.clock.advance(days: 1)
+        fixture.clock.advance(by: .days(1))
         _ = try await fixture.lifecycle.perform(
             LifecycleRequest(action: .retire, kind: .report, id: "activation-funnel", reason: "Gone"), by: priya)
-        fixture.clock.advance(days: 1)
+        fixture.clock.advance(by: .days(1))
         _ = fixture.store.reloadIfChanged(force: true)
         try await fixture.sync()
         #expect(fixture.store.declared.report(ReportID("activation-funnel"))?.status == .deprecated)
@@ -231,7 +222,7 @@ import Testing
 
     @Test func aStatusSetInGitVoidsTheReviewsFlag() async throws {
         let fixture = try await Fixture()
-        fixture.clock.advance(days: 100)
+        fixture.clock.advance(by: .days(100))
         let reviewer = RetirementReviewer(lifecycle: fixture.lifecycle)
         _ = try await reviewer.review()  // nothing is read: every live report is flagged
         var report = try await reviewer.report()

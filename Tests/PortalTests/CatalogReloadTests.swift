@@ -4,7 +4,6 @@ import Catalog
 import Foundation
 import HTTPTypes
 import Hummingbird
-import HummingbirdTesting
 import Portal
 import Testing
 
@@ -15,10 +14,12 @@ import Testing
         let catalog = try CatalogFixture.copyDemo(into: directory)
         let portal = try await TestPortal.make(catalog: catalog, pollInterval: .milliseconds(100))
         let file = catalog + "/reports/growth-overview.yaml"
-        try await portal.application().test(.live) { client in
+        try await portal.test { client in
             #expect(text(try await client.get("/reports/growth-overview")).contains("Growth overview"))
 
             try CatalogFixture.edit(file, replacing: "title: Growth overview", with: "title: Growth at a glance")
+            // The watcher looks when its wait is over, however long it has grown.
+            portal.clock.advance(by: CatalogWatcher.longestWait)
             #expect(
                 try await eventually {
                     text(try await client.get("/reports/growth-overview")).contains("Growth at a glance")
@@ -27,6 +28,7 @@ import Testing
             #expect(history?.first?["action"] as? String == "changed")
 
             try CatalogFixture.edit(file, replacing: "owner: growth", with: "owner: growht")
+            portal.clock.advance(by: CatalogWatcher.longestWait)
             #expect(try await eventually { !portal.environment.catalog.status.rejectedDiagnostics.isEmpty })
             let page = text(try await client.get("/reports/growth-overview"))
             #expect(page.contains("Growth at a glance"))
@@ -39,6 +41,7 @@ import Testing
             #expect(ready["catalogBroken"] as? Bool == true)
 
             try CatalogFixture.edit(file, replacing: "owner: growht", with: "owner: growth")
+            portal.clock.advance(by: CatalogWatcher.longestWait)
             #expect(try await eventually { portal.environment.catalog.status.rejectedDiagnostics.isEmpty })
             #expect(
                 !text(try await client.get("/reports/growth-overview")).contains(

@@ -4,7 +4,6 @@ import Catalog
 import Foundation
 import HTTPTypes
 import Hummingbird
-import HummingbirdTesting
 import Portal
 import Storage
 import Testing
@@ -13,7 +12,7 @@ import Testing
 @Suite struct DashboardTests {
     @Test func aReportPageGeneratesItsDashboardOnDemandAndServesIt() async throws {
         let portal = try await TestPortal.make(dashboards: true)
-        try await portal.application().test(.live) { client in
+        try await portal.test { client in
             let page = try await client.get("/reports/growth-overview")
             #expect(page.status == .ok)
             let body = text(page)
@@ -50,7 +49,7 @@ import Testing
         try CatalogFixture.edit(
             catalog + "/sources/workspaces.yaml", replacing: "table: workspaces", with: "table: workspaces_archive")
         let portal = try await TestPortal.make(catalog: catalog, dashboards: true)
-        try await portal.application().test(.live) { client in
+        try await portal.test { client in
             let page = try await client.get("/reports/growth-overview")
             #expect(page.status == .ok)
             let body = text(page)
@@ -65,7 +64,7 @@ import Testing
     @Test func restrictedDashboardsAndTheirFilesDoNotLeak() async throws {
         let portal = try await TestPortal.make(
             auth: AuthConfiguration(trustedProxies: ["127.0.0.1"], allowAnonymousLoopback: false), dashboards: true)
-        try await portal.application().test(.live) { client in
+        try await portal.test { client in
             let exec = identity("ceo@larkspur.io", groups: ["executives"])
             let page = try await client.get("/reports/executive-weekly", headers: exec)
             #expect(page.status == .ok)

@@ -5,7 +5,6 @@ import Delivery
 import Foundation
 import HTTPTypes
 import Hummingbird
-import HummingbirdTesting
 import Portal
 import Storage
 import Testing
@@ -22,19 +21,20 @@ import Testing
             renderer: portal.environment.renderer,
             configuration: DeliveryConfiguration(
                 baseURL: "https://reports.larkspur.io", from: "almanac@larkspur.io", mail: .folder(outbox)),
-            logger: portal.environment.logger, asOf: TestWarehouse.asOf)
+            logger: portal.environment.logger, asOf: TestWarehouse.asOf, clock: portal.clock)
         portal.environment.delivery = delivery
         let state = portal.environment.state
         let running = portal
         let admin = identity("dana.ops@larkspur.io", groups: ["data-platform"])
         let analyst = identity("priya.raman@larkspur.io", groups: ["growth"])
-        try await running.application().test(.live) { client in
+        try await running.test { client in
             // The 07:00 run of the sign-up email, composed as the scheduler would; the portal's
             // worker writes it to the outbox folder.
             let morning = Date(timeIntervalSince1970: 1_795_676_400)
             _ = try await delivery.run(job: "subscription/daily-signups", scheduledFor: morning, late: false)
+            running.clock.advance(by: .seconds(2))  // the worker's next look at the outbox
             #expect(
-                try await eventually(timeout: .seconds(20)) {
+                try await eventually {
                     try await state.deliveries(DeliveryQuery(status: .sent)).count == 9
                 })
             let files = try FileManager.default.contentsOfDirectory(atPath: outbox).filter { $0.hasSuffix(".eml") }

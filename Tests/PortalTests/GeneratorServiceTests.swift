@@ -5,7 +5,6 @@ import Catalog
 import Foundation
 import HTTPTypes
 import Hummingbird
-import HummingbirdTesting
 import Logging
 import Portal
 import Proxy
@@ -14,120 +13,126 @@ import Storage
 import Synchronization
 import Testing
 
-/// `almanac generator` and a portal that uses it, over real HTTP.
-@Suite struct GeneratorServiceTests {
-    /// Runs a generator service (on the tiny demo) for the duration of `body`.
-    static func withGenerator<T: Sendable>(
-        token: String? = nil, _ body: @Sendable (_ url: String, _ generator: TestPortal) async throws -> T
-    ) async throws -> T {
-        let generator = try await TestPortal.make(dashboards: true)
-        let port = BoundPort()
-        let app = buildGeneratorApplication(
-            generator.environment, server: ServerConfiguration(host: "127.0.0.1", port: 0), token: token,
-            onServerRunning: { bound in port.set(bound) })
-        return try await whileServing(app, port: port) { bound in
-            try await body("http://127.0.0.1:\(bound)", generator)
+extension RealSocketTests {
+    /// `almanac generator` and a portal that uses it, over real HTTP. The portal's time limits on
+    /// generators run on a manual clock: they pass when the test says, never because the machine
+    /// is busy.
+    @Suite struct GeneratorServiceTests {
+        /// Runs a generator service (on the tiny demo) for the duration of `body`.
+        static func withGenerator<T: Sendable>(
+            token: String? = nil, _ body: @Sendable (_ url: String, _ generator: TestPortal) async throws -> T
+        ) async throws -> T {
+            let generator = try await TestPortal.make(dashboards: true)
+            let port = BoundPort()
+            let app = buildGeneratorApplication(
+                generator.environment, server: ServerConfiguration(host: "127.0.0.1", port: 0), token: token,
+                onServerRunning: { bound in port.set(bound) })
+            return try await whileServing(app, port: port) { bound in
+                try await body("http://127.0.0.1:\(bound)", generator)
+            }
         }
-    }
 
-    @Test func aPortalServesDashboardsAndRendersFromItsGenerator() async throws {
-        let (portal, generator) = try await Self.withGenerator { url, generator in
-            let portal = try await TestPortal.make(
-                generators: GeneratorClient(baseURLs: [url], artifactTimeout: .seconds(120), checkInterval: .zero))
-            try await portal.application().test(.live) { client in
+        @Test func aPortalServesDashboardsAndRendersFromItsGenerator() async throws {
+            let clock = ManualClock()
+            let (portal, generator) = try await Self.withGenerator { url, generator in
+                let portal = try await TestPortal.make(
+                    generators: GeneratorClient(baseURLs: [url], checkInterval: .zero, clock: clock), clock: clock)
+                try await portal.test { client in
+                    let page = try await client.get("/reports/growth-overview")
+                    #expect(page.status == .ok)
+                    #expect(text(page).contains("<svg"), "the generator's dashboard is on the page")
+                    #expect(!text(page).contains("Stale:"))
+                    let csv = try await client.get("/reports/growth-overview/panels/panel-1.csv")
+                    #expect(csv.status == .ok)
+                    #expect(text(csv).hasPrefix("period,Sign-ups"))
+
+                    let domain = try await TemplateRenderTests.domain(1)
+                    let render = try await client.get("/templates/customer?domain=\(domain)")
+                    #expect(render.status == .ok)
+                    #expect(text(render).contains("Ocean chart") && text(render).contains("<dt>Account owner</dt>"))
+                    let refused = try await client.get("/templates/customer?domain=nobody.example")
+                    #expect(refused.status == .badRequest)
+                    #expect(text(refused).contains("no customer has domain &#39;nobody.example&#39;"))
+                }
+                return (portal, generator)
+            }
+            // The portal generated nothing itself: the generator ran the report, the portal mirrored it.
+            #expect(try await portal.environment.state.recentRuns(kind: "generation", limit: 10).isEmpty)
+            #expect(try await generator.environment.state.recentRuns(kind: "generation", limit: 10).count == 1)
+            #expect(portal.environment.dashboards?.artifacts.latest(id: "growth-overview") != nil)
+
+            // With the generator gone: the last good dashboard, marked stale; a render is a clear 503.
+            try await portal.test { client in
                 let page = try await client.get("/reports/growth-overview")
                 #expect(page.status == .ok)
-                #expect(text(page).contains("<svg"), "the generator's dashboard is on the page")
-                #expect(!text(page).contains("Stale:"))
-                let csv = try await client.get("/reports/growth-overview/panels/panel-1.csv")
-                #expect(csv.status == .ok)
-                #expect(text(csv).hasPrefix("period,Sign-ups"))
-
-                let domain = try await TemplateRenderTests.domain(1)
-                let render = try await client.get("/templates/customer?domain=\(domain)")
-                #expect(render.status == .ok)
-                #expect(text(render).contains("Ocean chart") && text(render).contains("<dt>Account owner</dt>"))
-                let refused = try await client.get("/templates/customer?domain=nobody.example")
-                #expect(refused.status == .badRequest)
-                #expect(text(refused).contains("no customer has domain &#39;nobody.example&#39;"))
+                let html = text(page)
+                #expect(html.contains("<svg"), "the last good dashboard")
+                #expect(html.contains("Stale:") && html.contains("no generator answered"))
+                let never = try await client.get("/reports/revenue-overview")
+                #expect(text(never).contains("no generator answered, and the portal has no earlier copy"))
+                let render = try await client.get(
+                    "/templates/customer?domain=\(try await TemplateRenderTests.domain(2))")
+                #expect(render.status == .serviceUnavailable)
+                #expect(
+                    text(render).contains("Generator unavailable")
+                        && text(render).contains("no generator could be reached")
+                )
+                #expect(!text(render).contains("127.0.0.1"), "no internal address on the page")
             }
-            return (portal, generator)
         }
-        // The portal generated nothing itself: the generator ran the report, the portal mirrored it.
-        #expect(try await portal.environment.state.recentRuns(kind: "generation", limit: 10).isEmpty)
-        #expect(try await generator.environment.state.recentRuns(kind: "generation", limit: 10).count == 1)
-        #expect(portal.environment.dashboards?.artifacts.latest(id: "growth-overview") != nil)
 
-        // With the generator gone: the last good dashboard, marked stale; a render is a clear 503.
-        try await portal.application().test(.live) { client in
-            let page = try await client.get("/reports/growth-overview")
-            #expect(page.status == .ok)
-            let html = text(page)
-            #expect(html.contains("<svg"), "the last good dashboard")
-            #expect(html.contains("Stale:") && html.contains("no generator answered"))
-            let never = try await client.get("/reports/revenue-overview")
-            #expect(text(never).contains("no generator answered, and the portal has no earlier copy"))
-            let render = try await client.get("/templates/customer?domain=\(try await TemplateRenderTests.domain(2))")
-            #expect(render.status == .serviceUnavailable)
-            #expect(
-                text(render).contains("Generator unavailable") && text(render).contains("no generator could be reached")
-            )
-            #expect(!text(render).contains("127.0.0.1"), "no internal address on the page")
-        }
-    }
-
-    @Test func aSlowGeneratorIsCutOffAndTheNextOneAnswers() async throws {
-        try await TestBackend.run { backendPort in
-            try await Self.withGenerator { url, _ in
-                let slow = "http://127.0.0.1:\(backendPort)/slow"
-                let domain = try await TemplateRenderTests.domain(1)
-                // Alone, the slow one gives a clear error within the render timeout.
-                let alone = try await TestPortal.make(
-                    generators: GeneratorClient(baseURLs: [slow], renderTimeout: .seconds(1)))
-                try await alone.application().test(.live) { client in
-                    let started = ContinuousClock.now
-                    let render = try await client.get("/templates/customer?domain=\(domain)")
-                    #expect(render.status == .serviceUnavailable)
-                    #expect(text(render).contains("no generator answered within 1.0 seconds"))
-                    // Cut off at the 1 s timeout, long before the slow generator's 12 s; the bound has
-                    // room for a machine busy with the whole suite (3.5 s was seen there).
-                    #expect(ContinuousClock.now - started < .seconds(6))
-                }
-                // The working generator renders both customers once first, with all the time it needs:
-                // under the whole suite's load a debug-build render can take longer than the cut-off,
-                // and what is tested here is the cut-off, not the render's speed.
-                let warm = try await TestPortal.make(
-                    generators: GeneratorClient(baseURLs: [url], renderTimeout: .seconds(120)))
-                try await warm.application().test(.live) { client in
-                    for number in 1...2 {
-                        let render = try await client.get(
-                            "/templates/customer?domain=\(try await TemplateRenderTests.domain(number))")
-                        #expect(render.status == .ok)
+        @Test func aSlowGeneratorIsCutOffAndTheNextOneAnswers() async throws {
+            try await TestBackend.serve { backend in
+                try await Self.withGenerator { url, _ in
+                    let slow = "http://127.0.0.1:\(backend.port)/slow"
+                    let domain = try await TemplateRenderTests.domain(1)
+                    // Alone, the slow one (which never answers) gives a clear error when the render
+                    // timeout passes: once the slow generator has the request, the test lets 1 s pass.
+                    let clock = ManualClock()
+                    let alone = try await TestPortal.make(
+                        generators: GeneratorClient(baseURLs: [slow], renderTimeout: .seconds(1), clock: clock),
+                        clock: clock)
+                    try await alone.test { client in
+                        async let render = client.get("/templates/customer?domain=\(domain)")
+                        await backend.events.hanging(atLeast: 1)
+                        clock.advance(by: .seconds(1))
+                        let response = try await render
+                        #expect(response.status == .serviceUnavailable)
+                        #expect(text(response).contains("no generator answered within 1.0 seconds"))
                     }
-                }
-                // With a working one beside it, every request is answered from the one that answers.
-                let both = try await TestPortal.make(
-                    generators: GeneratorClient(baseURLs: [slow, url], renderTimeout: .seconds(8)))
-                try await both.application().test(.live) { client in
-                    for number in 1...2 {
-                        let render = try await client.get(
-                            "/templates/customer?domain=\(try await TemplateRenderTests.domain(number))")
-                        #expect(render.status == .ok)
+                    // With a working one beside it, every request is answered from the one that answers.
+                    // Requests take turns at which generator they ask first: the first asks the slow one,
+                    // which is cut off when its second passes; the second asks the working one first.
+                    let both = try await TestPortal.make(
+                        generators: GeneratorClient(baseURLs: [slow, url], renderTimeout: .seconds(1), clock: clock),
+                        clock: clock)
+                    try await both.test { client in
+                        async let first = client.get("/templates/customer?domain=\(domain)")
+                        await backend.events.hanging(atLeast: 2)
+                        clock.advance(by: .seconds(1))
+                        #expect(try await first.status == .ok)
+                        let second = try await client.get(
+                            "/templates/customer?domain=\(try await TemplateRenderTests.domain(2))")
+                        #expect(second.status == .ok)
                     }
+                    #expect(backend.events.hungCount == 2, "the slow generator was asked twice, once by each portal")
                 }
             }
         }
-    }
 
-    @Test func aGeneratorWithATokenRefusesOthers() async throws {
-        try await Self.withGenerator(token: "s3cret") { url, _ in
-            let wrong = GeneratorClient(baseURLs: [url], token: "guess", artifactTimeout: .seconds(120))
-            await #expect(throws: GeneratorClientError.self) { _ = try await wrong.latest(report: "growth-overview") }
-            let right = GeneratorClient(baseURLs: [url], token: "s3cret", artifactTimeout: .seconds(120))
-            let version = try await right.latest(report: "growth-overview")
-            #expect(version.files.contains("dashboard.html"))
-            let html = try await right.file(report: "growth-overview", version: version.name, name: "dashboard.html")
-            #expect(String(decoding: html, as: UTF8.self).contains("<svg"))
+        @Test func aGeneratorWithATokenRefusesOthers() async throws {
+            try await Self.withGenerator(token: "s3cret") { url, _ in
+                let wrong = GeneratorClient(baseURLs: [url], token: "guess", clock: ManualClock())
+                await #expect(throws: GeneratorClientError.self) {
+                    _ = try await wrong.latest(report: "growth-overview")
+                }
+                let right = GeneratorClient(baseURLs: [url], token: "s3cret", clock: ManualClock())
+                let version = try await right.latest(report: "growth-overview")
+                #expect(version.files.contains("dashboard.html"))
+                let html = try await right.file(
+                    report: "growth-overview", version: version.name, name: "dashboard.html")
+                #expect(String(decoding: html, as: UTF8.self).contains("<svg"))
+            }
         }
     }
 }

@@ -4,7 +4,6 @@ import Catalog
 import Foundation
 import HTTPTypes
 import Hummingbird
-import HummingbirdTesting
 import Lifecycle
 import NIOCore
 import Portal
@@ -18,16 +17,16 @@ import Testing
     static let visitor = identity("visitor@larkspur.io", groups: ["everyone"])
     static let admin = identity("marta.kowalczyk@larkspur.io", groups: ["data-platform"])
 
-    static func portal(now: Date = Date(), catalog: String? = nil) async throws -> TestPortal {
+    static func portal(now: Date = ManualClock().date, catalog: String? = nil) async throws -> TestPortal {
         try await TestPortal.make(
-            catalog: catalog, auth: AuthConfiguration(trustedProxies: ["127.0.0.1"]), now: { now })
+            catalog: catalog, auth: AuthConfiguration(trustedProxies: ["127.0.0.1"]), clock: ManualClock(now: now))
     }
 
     /// A form post as the portal's own page sends it.
     static func post(
-        _ client: some TestClientProtocol, _ path: String, _ form: [String: String], as who: HTTPFields,
+        _ client: PortalClient, _ path: String, _ form: [String: String], as who: HTTPFields,
         origin: String? = "same", site: String? = nil
-    ) async throws -> TestResponse {
+    ) async throws -> PortalResponse {
         var headers = who
         headers[.contentType] = "application/x-www-form-urlencoded"
         if let origin {
@@ -43,8 +42,8 @@ import Testing
     }
 
     static func postJSON(
-        _ client: some TestClientProtocol, _ path: String, _ object: [String: String], as who: HTTPFields
-    ) async throws -> TestResponse {
+        _ client: PortalClient, _ path: String, _ object: [String: String], as who: HTTPFields
+    ) async throws -> PortalResponse {
         var headers = who
         headers[.contentType] = "application/json"
         let data = try JSONSerialization.data(withJSONObject: object)
@@ -53,7 +52,7 @@ import Testing
 
     @Test func ownersDeprecateFromThePageAndEveryoneSeesWhy() async throws {
         let portal = try await Self.portal()
-        try await portal.application().test(.live) { client in
+        try await portal.test { client in
             let before = text(try await client.get("/reports/activation-funnel", headers: Self.priya))
             #expect(before.contains("action=\"/lifecycle/report/activation-funnel\""), "owners get the forms")
             #expect(
@@ -81,7 +80,7 @@ import Testing
 
     @Test func outsidersAndOtherSitesCannotAct() async throws {
         let portal = try await Self.portal()
-        try await portal.application().test(.live) { client in
+        try await portal.test { client in
             let path = "/lifecycle/report/activation-funnel"
             let form = ["action": "retire", "reason": "x"]
             #expect(try await Self.post(client, path, form, as: Self.visitor).status == .forbidden)
@@ -114,7 +113,7 @@ import Testing
 
     @Test func retiredReportsAreTombstonesAndLeaveSearchAndHome() async throws {
         let portal = try await Self.portal()
-        try await portal.application().test(.live) { client in
+        try await portal.test { client in
             for _ in 0..<3 { _ = try await client.get("/reports/activation-funnel", headers: Self.visitor) }
             var home = try json(try await client.get("/api/home", headers: Self.visitor))
             #expect((home["mostViewed"] as? [[String: Any]])?.first?["title"] as? String == "Activation funnel")
@@ -170,9 +169,10 @@ import Testing
         let directory = try TemporaryDirectory()
         let catalog = try CatalogFixture.copyDemo(into: directory)
         let portal = try await Self.portal(catalog: catalog)
-        try await portal.application().test(.live) { client in
+        try await portal.test { client in
             #expect(try await client.get("/reports/activation-funnel", headers: Self.visitor).status == .ok)
             try FileManager.default.removeItem(atPath: catalog + "/reports/activation-funnel.yaml")
+            portal.clock.advance(by: CatalogWatcher.longestWait)
             #expect(
                 try await eventually {
                     try await client.get("/reports/activation-funnel", headers: Self.visitor).status == .gone
@@ -195,7 +195,7 @@ import Testing
 
     @Test func metricsAreCertifiedAndRetiredOnlyWithAReplacementWhileInUse() async throws {
         let portal = try await Self.portal()
-        try await portal.application().test(.live) { client in
+        try await portal.test { client in
             let refused = try await Self.postJSON(
                 client, "/api/lifecycle/metric/signups", ["action": "retire", "reason": "renamed"], as: Self.admin)
             #expect(refused.status == .badRequest)

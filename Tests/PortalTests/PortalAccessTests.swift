@@ -4,7 +4,6 @@ import Catalog
 import Foundation
 import HTTPTypes
 import Hummingbird
-import HummingbirdTesting
 import Portal
 import Testing
 
@@ -17,7 +16,7 @@ import Testing
 
     @Test func requestsWithoutIdentityAreRefused() async throws {
         let portal = try await makePortal()
-        try await portal.application().test(.live) { client in
+        try await portal.test { client in
             let page = try await client.get("/")
             #expect(page.status == .unauthorized)
             #expect(text(page).contains("Sign in required"))
@@ -29,7 +28,7 @@ import Testing
 
     @Test func identityHeadersFromAnUntrustedAddressAreIgnored() async throws {
         let portal = try await makePortal(trusting: ["10.1.2.3", "192.168.0.0/16"])
-        try await portal.application().test(.live) { client in
+        try await portal.test { client in
             let response = try await client.get("/", headers: identity("mallory", groups: ["data-platform"]))
             #expect(response.status == .unauthorized)
         }
@@ -37,7 +36,7 @@ import Testing
 
     @Test func restrictedReportsNeverLeakToOutsiders() async throws {
         let portal = try await makePortal()
-        try await portal.application().test(.live) { client in
+        try await portal.test { client in
             let ann = identity("ann@larkspur.io", groups: ["growth"])
             let home = text(try await client.get("/", headers: ann))
             #expect(home.contains("ann@larkspur.io"))
@@ -74,7 +73,7 @@ import Testing
 
     @Test func groupMembersAndAdminsSeeWhatTheyMay() async throws {
         let portal = try await makePortal()
-        try await portal.application().test(.live) { client in
+        try await portal.test { client in
             let exec = identity("ceo@larkspur.io", groups: ["executives"])
             #expect(try await client.get("/reports/executive-weekly", headers: exec).status == .ok)
             #expect(try await client.get("/reports/finance-monthly-close", headers: exec).status == .notFound)

@@ -4,7 +4,6 @@ import Catalog
 import Foundation
 import HTTPTypes
 import Hummingbird
-import HummingbirdTesting
 import Portal
 import Testing
 
@@ -12,7 +11,7 @@ import Testing
 @Suite struct PortalPageTests {
     @Test func everyPageRendersWithItsContent() async throws {
         let portal = try await TestPortal.make()
-        try await portal.application().test(.live) { client in
+        try await portal.test { client in
             let pages: [(String, [String])] = [
                 (
                     "/",
@@ -63,7 +62,7 @@ import Testing
 
     @Test func pagesHaveJSONTwins() async throws {
         let portal = try await TestPortal.make()
-        try await portal.application().test(.live) { client in
+        try await portal.test { client in
             let report = try json(try await client.get("/api/reports/growth-overview"))
             #expect(report["title"] as? String == "Growth overview")
             #expect((report["panels"] as? [Any])?.count == 4)
@@ -84,7 +83,7 @@ import Testing
     @Test func everyKindCanBeBrowsed() async throws {
         let portal = try await TestPortal.make()
         let counts = portal.environment.catalog.current.counts
-        try await portal.application().test(.live) { client in
+        try await portal.test { client in
             for kind in ItemKind.allCases {
                 let body = try json(try await client.get("/api/browse?kind=\(kind.rawValue)"))
                 #expect(body["total"] as? Int == counts[kind], "\(kind)")
@@ -96,7 +95,7 @@ import Testing
 
     @Test func errorsHaveOneShapeInTwoRenderings() async throws {
         let portal = try await TestPortal.make()
-        try await portal.application().test(.live) { client in
+        try await portal.test { client in
             for path in [
                 "/reports/no-such-report", "/glossary/nope", "/teams/nobody", "/templates/nope", "/no/such/page",
             ] {
@@ -125,7 +124,7 @@ import Testing
 
     @Test func responsesCarrySecurityHeaders() async throws {
         let portal = try await TestPortal.make()
-        try await portal.application().test(.live) { client in
+        try await portal.test { client in
             for path in ["/", "/api/reports", "/nope"] {
                 let response = try await client.get(path)
                 let csp = response.headers[HTTPField.Name("Content-Security-Policy")!] ?? ""
@@ -140,7 +139,7 @@ import Testing
 
     @Test func healthAndReadiness() async throws {
         let portal = try await TestPortal.make(auth: AuthConfiguration())  // nobody signed in
-        try await portal.application().test(.live) { client in
+        try await portal.test { client in
             let health = try await client.get("/healthz")
             #expect(health.status == .ok)
             #expect(text(health) == "ok\n")
@@ -155,7 +154,7 @@ import Testing
 
     @Test func viewsAreCountedAndShownAsMostViewed() async throws {
         let portal = try await TestPortal.make()
-        try await portal.application().test(.live) { client in
+        try await portal.test { client in
             for _ in 0..<3 { _ = try await client.get("/reports/revenue-overview") }
             _ = try await client.get("/glossary/mrr")
             let home = try json(try await client.get("/api/home"))
@@ -174,7 +173,7 @@ import Testing
             catalog + "/reports/growth-overview.yaml", replacing: "title: Growth overview",
             with: "title: \"Growth <script>alert(1)</script> & co\"")
         let portal = try await TestPortal.make(catalog: catalog)
-        try await portal.application().test(.live) { client in
+        try await portal.test { client in
             for path in ["/reports/growth-overview", "/browse?kind=report", "/teams/growth"] {
                 let body = text(try await client.get(path))
                 #expect(!body.contains("<script>alert(1)"), "\(path)")

@@ -4,11 +4,10 @@ import Catalog
 import Foundation
 import HTTPTypes
 import Hummingbird
-import HummingbirdTesting
 import Portal
 import Testing
 
-/// `/search`, `/api/search` and `/api/suggest` over real HTTP.
+/// `/search`, `/api/search` and `/api/suggest` through the portal's routes.
 @Suite struct SearchHTTPTests {
     func hits(_ body: [String: Any]) -> [[String: Any]] { body["hits"] as? [[String: Any]] ?? [] }
 
@@ -18,7 +17,7 @@ import Testing
 
     @Test func searchReturnsHitsFacetsHighlightsAndExplanations() async throws {
         let portal = try await TestPortal.make()
-        try await portal.application().test(.live) { client in
+        try await portal.test { client in
             let response = try await client.get("/api/search?q=churn&limit=5")
             #expect(response.status == .ok)
             let body = try json(response)
@@ -47,7 +46,7 @@ import Testing
 
     @Test func badParametersAreNamedButAnyQueryTextIsFine() async throws {
         let portal = try await TestPortal.make()
-        try await portal.application().test(.live) { client in
+        try await portal.test { client in
             for (query, parameter) in [
                 ("limit=0", "limit"), ("limit=abc", "limit"), ("offset=-1", "offset"), ("status=gone", "status"),
                 ("debug=maybe", "debug"), ("kind=\(String(repeating: "k", count: 65))", "kind"),
@@ -65,7 +64,7 @@ import Testing
     @Test func restrictedItemsNeverAppearInResultsCountsFacetsOrSuggestions() async throws {
         let portal = try await TestPortal.make(
             auth: AuthConfiguration(trustedProxies: ["127.0.0.1"], allowAnonymousLoopback: false))
-        try await portal.application().test(.live) { client in
+        try await portal.test { client in
             let ann = identity("ann@larkspur.io", groups: ["growth"])
             let julia = identity("julia@larkspur.io", groups: ["executives"])
             for query in ["executive weekly", "status:draft board", "finance monthly close", "exec"] {
@@ -91,7 +90,7 @@ import Testing
 
     @Test func theSearchPageEscapesHighlightsAndSuggestsCorrections() async throws {
         let portal = try await TestPortal.make()
-        try await portal.application().test(.live) { client in
+        try await portal.test { client in
             let page = try await client.get("/search?q=retension")
             #expect(page.status == .ok)
             let html = text(page)
@@ -114,7 +113,7 @@ import Testing
 
     @Test func suggestionsComeBackForPrefixes() async throws {
         let portal = try await TestPortal.make()
-        try await portal.application().test(.live) { client in
+        try await portal.test { client in
             let body = try json(try await client.get("/api/suggest?q=sig"))
             let suggestions = try #require(body["suggestions"] as? [[String: Any]])
             #expect(suggestions.first?["url"] as? String == "/glossary/signups")
@@ -127,29 +126,42 @@ import Testing
         let directory = try TemporaryDirectory()
         let catalog = try CatalogFixture.copyDemo(into: directory)
         let portal = try await TestPortal.make(catalog: catalog)
-        try await portal.application().test(.live) { client in
+        try await portal.test { client in
             #expect(try json(try await client.get("/api/search?q=zeppelin"))["total"] as? Int == 0)
             try CatalogFixture.edit(
                 catalog + "/reports/sync-health.yaml", replacing: "title: Sync health",
                 with: "title: Zeppelin sync health")
-            let found = try await eventually(timeout: .seconds(10)) {
+            try await Self.catalogEditReachesSearch(portal) {
+                $0.report("sync-health")?.title == "Zeppelin sync health"
+            }
+            let found = try await eventually {
                 let body = try json(try await client.get("/api/search?q=zeppelin"))
                 return hits(body).first?["id"] as? String == "sync-health"
             }
             #expect(found)
             try FileManager.default.removeItem(atPath: catalog + "/reports/sync-health.yaml")
-            let gone = try await eventually(timeout: .seconds(10)) {
+            try await Self.catalogEditReachesSearch(portal) { $0.report("sync-health") == nil }
+            let gone = try await eventually {
                 try json(try await client.get("/api/search?q=zeppelin"))["total"] as? Int == 0
             }
             #expect(gone)
         }
     }
 
+    /// Lets a running portal pick up an edit of its catalog files, as it does within seconds:
+    /// its watcher looks (the clock passes the watcher's longest wait) and swaps in the edit,
+    /// which `applied` recognises; then the search indexer gets its next look.
+    static func catalogEditReachesSearch(_ portal: TestPortal, applied: (Catalog) -> Bool) async throws {
+        portal.clock.advance(by: CatalogWatcher.longestWait)
+        #expect(try await eventually { applied(portal.environment.catalog.current) }, "the watcher took the edit")
+        portal.clock.advance(by: .seconds(1))
+    }
+
     @Test func entityValuesFromTheWarehouseOpenTheirTemplate() async throws {
         let portal = try await TestPortal.make(dashboards: true)
-        try await portal.application().test(.live) { client in
+        try await portal.test { client in
             var first: [String: Any]?
-            let found = try await eventually(timeout: .seconds(30)) {
+            let found = try await eventually {
                 first = hits(try json(try await client.get("/api/search?q=globex.com"))).first
                 return first?["kind"] as? String == "customer"
             }
@@ -164,7 +176,7 @@ import Testing
 
     @Test func hostileStringsOverHTTPAlwaysGetAnAnswer() async throws {
         let portal = try await TestPortal.make()
-        try await portal.application().test(.live) { client in
+        try await portal.test { client in
             var generator = HostileStrings(seed: 7)
             var queries = HostileStrings.fixed
             while queries.count < 600 { queries.append(generator.string()) }
@@ -184,9 +196,9 @@ import Testing
         let portal = try await TestPortal.make(
             catalog: catalog, auth: AuthConfiguration(trustedProxies: ["127.0.0.1"], allowAnonymousLoopback: false),
             dashboards: true)
-        try await portal.application().test(.live) { client in
+        try await portal.test { client in
             let ann = identity("ann@larkspur.io", groups: ["growth"])
-            let loaded = try await eventually(timeout: .seconds(30)) {
+            let loaded = try await eventually {
                 hits(try json(try await client.get("/api/search?q=globex.com", headers: ann))).first?["kind"] as? String
                     == "customer"
             }
@@ -194,14 +206,17 @@ import Testing
             try CatalogFixture.edit(
                 catalog + "/entities/customer.yaml", replacing: "tags: [customers]",
                 with: "tags: [customers]\naccess: [customer-success]")
-            let gone = try await eventually(timeout: .seconds(10)) {
+            try await Self.catalogEditReachesSearch(portal) {
+                $0.entity(EntityID("customer"))?.access == ["customer-success"]
+            }
+            let gone = try await eventually {
                 !hits(try json(try await client.get("/api/search?q=globex.com", headers: ann))).contains {
                     $0["kind"] as? String == "customer"
                 }
             }
             #expect(gone, "an outsider no longer finds customers")
             let member = identity("olivia@larkspur.io", groups: ["customer-success"])
-            let back = try await eventually(timeout: .seconds(30)) {
+            let back = try await eventually {
                 hits(try json(try await client.get("/api/search?q=globex.com", headers: member))).first?["kind"]
                     as? String == "customer"
             }

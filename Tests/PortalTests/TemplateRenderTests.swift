@@ -4,7 +4,6 @@ import Catalog
 import Foundation
 import HTTPTypes
 import Hummingbird
-import HummingbirdTesting
 import Portal
 import Testing
 import Warehouse
@@ -24,7 +23,7 @@ import Warehouse
 
     @Test func aTemplateURLWithParametersShowsItsDashboard() async throws {
         let portal = try await TestPortal.make(dashboards: true)
-        try await portal.application().test(.live) { client in
+        try await portal.test { client in
             let domain = try await TemplateRenderTests.domain(1)
             let page = try await client.get("/templates/customer?domain=\(domain)")
             #expect(page.status == .ok)
@@ -46,7 +45,7 @@ import Warehouse
 
     @Test func aBadOrMissingParameterIsA400ThatNamesIt() async throws {
         let portal = try await TestPortal.make(dashboards: true)
-        try await portal.application().test(.live) { client in
+        try await portal.test { client in
             for (query, parameter, words) in [
                 ("domain=nobody.example", "domain", "no customer has domain 'nobody.example'"),
                 ("domain=%27%20OR%201%3D1%20--", "domain", "no customer has domain"),
@@ -68,9 +67,9 @@ import Warehouse
 
     @Test func searchOpensTheTemplateForTheEntityItFound() async throws {
         let portal = try await TestPortal.make(dashboards: true)
-        try await portal.application().test(.live) { client in
+        try await portal.test { client in
             var url: String?
-            _ = try await eventually(timeout: .seconds(30)) {
+            _ = try await eventually {
                 let body = try json(try await client.get("/api/search?q=globex.com"))
                 url = (body["hits"] as? [[String: Any]])?.first?["url"] as? String
                 return url?.hasPrefix("/templates/customer?") == true
@@ -84,7 +83,7 @@ import Warehouse
 
     @Test func identicalRendersAreComputedOnceAndKept() async throws {
         let portal = try await TestPortal.make(dashboards: true)
-        try await portal.application().test(.live) { client in
+        try await portal.test { client in
             let second = try await TemplateRenderTests.domain(2)
             let third = try await TemplateRenderTests.domain(3)
             let before = portal.environment.templateRenders.computed
@@ -122,7 +121,7 @@ import Warehouse
             Issue.record("workspace 1 has no CRM account in the tiny demo")
             return
         }
-        try await portal.application().test(.live) { client in
+        try await portal.test { client in
             let sales = identity("sam@larkspur.io", groups: ["sales"])
             let success = identity("cara@larkspur.io", groups: ["customer-success"])
             let url = "/templates/customer?domain=\(domain)"

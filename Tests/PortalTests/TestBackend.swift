@@ -1,3 +1,5 @@
+import AlmanacCore
+import AlmanacTestSupport
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -8,9 +10,97 @@ import Synchronization
 
 /// A real report app on a loopback port, as a team would run one behind the portal: a page,
 /// an echo of the request it got, one that hangs, one that fails, redirects and a huge body.
+///
+/// What hangs hangs until the test is over (it never answers in time, however slow the
+/// machine), and says when a request reached it, so a test can wait for that.
 enum TestBackend {
+    /// A running backend.
+    final class Instance: Sendable {
+        let port: Int
+        let events: Events
+        init(port: Int, events: Events) {
+            self.port = port
+            self.events = events
+        }
+    }
+
+    /// What the backend's hanging routes saw.
+    final class Events: Sendable {
+        /// Opened when the test is over: hanging answers end, so the backend can stop.
+        let release = Gate()
+        private struct State {
+            var hung = 0
+            var abandoned = 0
+            var waiting: [(count: Int, continuation: CheckedContinuation<Void, Never>)] = []
+            var waitingForAbandoned: [(count: Int, continuation: CheckedContinuation<Void, Never>)] = []
+        }
+        private let state = Mutex(State())
+
+        /// A request reached a route that hangs.
+        func hung() {
+            let ready = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+                state.hung += 1
+                let count = state.hung
+                defer { state.waiting.removeAll { $0.count <= count } }
+                return state.waiting.filter { $0.count <= count }.map(\.continuation)
+            }
+            for continuation in ready { continuation.resume() }
+        }
+
+        /// How many requests in all have reached routes that hang.
+        var hungCount: Int { state.withLock { $0.hung } }
+
+        /// Returns once `count` requests in all have reached routes that hang.
+        func hanging(atLeast count: Int) async {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let now = state.withLock { state -> Bool in
+                    if state.hung >= count { return true }
+                    state.waiting.append((count, continuation))
+                    return false
+                }
+                if now { continuation.resume() }
+            }
+        }
+
+        /// A hanging answer found its connection closed by the client.
+        func abandon() {
+            let ready = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+                state.abandoned += 1
+                let count = state.abandoned
+                defer { state.waitingForAbandoned.removeAll { $0.count <= count } }
+                return state.waitingForAbandoned.filter { $0.count <= count }.map(\.continuation)
+            }
+            for continuation in ready { continuation.resume() }
+        }
+
+        /// Returns once `count` hanging answers in all found their connection closed.
+        func abandoned(atLeast count: Int) async {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let now = state.withLock { state -> Bool in
+                    if state.abandoned >= count { return true }
+                    state.waitingForAbandoned.append((count, continuation))
+                    return false
+                }
+                if now { continuation.resume() }
+            }
+        }
+
+        /// Answers after the test is over.
+        func hang() async -> String {
+            hung()
+            await release.wait()
+            return "late"
+        }
+    }
+
     /// Runs the backend for the duration of `body`, passing its port; stops it gracefully.
     static func run<T: Sendable>(_ body: @Sendable (Int) async throws -> T) async throws -> T {
+        try await serve { backend in try await body(backend.port) }
+    }
+
+    /// Runs the backend for the duration of `body`; stops it gracefully.
+    static func serve<T: Sendable>(_ body: @Sendable (Instance) async throws -> T) async throws -> T {
+        let events = Events()
         let router = Router()
         router.get("/app/") { _, _ in
             var headers: HTTPFields = [.contentType: "text/html; charset=utf-8"]
@@ -53,10 +143,7 @@ enum TestBackend {
         }
         router.on("/app/echo", method: .get) { request, _ in try echo(request) }
         router.on("/app/echo", method: .post) { request, _ in try echo(request) }
-        router.get("/app/hang") { _, _ in
-            try await Task.sleep(for: .seconds(12))
-            return "late"
-        }
+        router.get("/app/hang") { _, _ in await events.hang() }
         router.get("/app/boom") { _, _ in
             Response(
                 status: .internalServerError, headers: [.contentType: "text/plain"],
@@ -69,9 +156,16 @@ enum TestBackend {
             Response(
                 status: .ok, headers: [.contentType: "text/html"],
                 body: ResponseBody { writer in
-                    for _ in 0..<120 {
-                        try await writer.write(ByteBuffer(string: "."))
-                        try await Task.sleep(for: .milliseconds(100))
+                    // A body that never ends while the test runs.
+                    events.hung()
+                    do {
+                        while !events.release.isOpen {
+                            try await writer.write(ByteBuffer(string: "."))
+                            try await Task.sleep(for: .milliseconds(100))
+                        }
+                    } catch {
+                        events.abandon()
+                        throw error
                     }
                     try await writer.finish(nil)
                 })
@@ -88,10 +182,7 @@ enum TestBackend {
         }
         router.get("/secret") { _, _ in "outside the base path" }
         // A generator that has stopped answering: every request under /slow/ hangs.
-        router.get("/slow/**") { _, _ in
-            try await Task.sleep(for: .seconds(12))
-            return "late"
-        }
+        router.get("/slow/**") { _, _ in await events.hang() }
 
         let port = BoundPort()
         var logger = Logger(label: "test-backend")
@@ -99,7 +190,10 @@ enum TestBackend {
         let app = Application(
             router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
             onServerRunning: { channel in port.set(channel.localAddress?.port) }, logger: logger)
-        return try await whileServing(app, port: port, body)
+        return try await whileServing(app, port: port) { bound in
+            defer { events.release.open() }
+            return try await body(Instance(port: bound, events: events))
+        }
     }
 
     /// The request's method, path, headers and body size, as JSON.
@@ -118,41 +212,5 @@ enum TestBackend {
         return Response(
             status: .ok, headers: [.contentType: "application/json"],
             body: .init(byteBuffer: ByteBuffer(bytes: data)))
-    }
-}
-
-/// The port a test server bound, once it has.
-final class BoundPort: Sendable {
-    private let value = Mutex<Int?>(nil)
-    func set(_ port: Int?) { value.withLock { $0 = port } }
-    var current: Int? { value.withLock { $0 } }
-}
-
-/// Runs `service` (a server that reports its port to `port`) for the duration of `body`, then
-/// stops it through a graceful shutdown, as `almanac` stops.
-func whileServing<T: Sendable>(
-    _ service: some Service, port: BoundPort, _ body: @Sendable (Int) async throws -> T
-) async throws -> T {
-    var logger = Logger(label: "test-server")
-    logger.logLevel = .critical
-    let group = ServiceGroup(services: [service], gracefulShutdownSignals: [], logger: logger)
-    return try await withThrowingTaskGroup(of: Void.self) { tasks in
-        tasks.addTask { try await group.run() }
-        // Generous: the full suite keeps both cores busy while servers start.
-        let deadline = ContinuousClock.now + .seconds(120)
-        while port.current == nil, ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        do {
-            guard let bound = port.current else { throw CancellationError() }
-            let result = try await body(bound)
-            await group.triggerGracefulShutdown()
-            try await tasks.waitForAll()
-            return result
-        } catch {
-            await group.triggerGracefulShutdown()
-            try? await tasks.waitForAll()
-            throw error
-        }
     }
 }

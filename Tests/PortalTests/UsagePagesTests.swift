@@ -4,7 +4,6 @@ import Catalog
 import Foundation
 import HTTPTypes
 import Hummingbird
-import HummingbirdTesting
 import Lifecycle
 import NIOCore
 import Portal
@@ -47,7 +46,7 @@ import Testing
             + Self.views("growth-overview", count: 6, daysAgo: 20, viewers: 2)
             + Self.views("growth-overview", count: 3, daysAgo: 45)
         let portal = try await Self.portal(views: history)
-        try await portal.application().test(.live) { client in
+        try await portal.test { client in
             // Read as a monitor would (not counted), so the figures are exactly the constructed history.
             var monitor = LifecycleRoutesTests.visitor
             monitor[.userAgent] = "kube-probe/1.29"
@@ -72,7 +71,7 @@ import Testing
         history += Self.views("activation-funnel", count: 1, daysAgo: 10)
         history += Self.views("activation-funnel", count: 9, daysAgo: 1)
         let portal = try await Self.portal(views: history)
-        try await portal.application().test(.live) { client in
+        try await portal.test { client in
             let home = try json(try await client.get("/api/home", headers: LifecycleRoutesTests.visitor))
             let viewed = try #require(home["mostViewed"] as? [[String: Any]])
             #expect(viewed.map { $0["title"] as? String } == ["Daily sign-ups", "Activation funnel"])
@@ -92,7 +91,7 @@ import Testing
         for id in growth where id != "activation-funnel" { history += Self.views(id, count: 8, daysAgo: 3) }
         history += Self.views("activation-funnel", count: 1, daysAgo: 30)
         let seeded = try await Self.portal(views: history)
-        try await seeded.application().test(.live) { client in
+        try await seeded.test { client in
             let mine = try json(try await client.get("/api/me/reports", headers: LifecycleRoutesTests.priya))
             let teams = try #require(mine["teams"] as? [[String: Any]])
             #expect(teams.map { $0["name"] as? String } == ["Growth"])

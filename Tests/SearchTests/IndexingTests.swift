@@ -16,10 +16,11 @@ import Testing
         let directory = try TemporaryDirectory()
         let state = try SQLiteStateStore(path: directory.file("state.sqlite"))
         try await state.migrate()
-        let now = Date()
+        let clock = ManualClock()
+        let now = clock.date
         let indexer = SearchIndexer(
             index: SearchIndex(), warehouse: nil,
-            popularity: ViewLogPopularity(usage: UsageService(state: state, now: { now })),
+            popularity: ViewLogPopularity(usage: UsageService(state: state, clock: clock)),
             state: state, logger: Logger(label: "test"))
         indexer.indexCatalog(TestWarehouse.demoCatalog)
         func topSignupReports() -> [String] {

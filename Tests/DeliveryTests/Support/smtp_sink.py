@@ -26,13 +26,21 @@ class Sink(Mailbox):
         return "250 OK"
 
 
-probe = socket.socket()
-probe.bind(("127.0.0.1", 0))
-port = probe.getsockname()[1]
-probe.close()
-controller = Controller(Sink(sys.argv[1]), hostname="127.0.0.1", port=port)
+class PatientController(Controller):
+    """aiosmtpd's controller on a port the kernel picks (no probe-then-bind race), waiting for
+    the server to start as long as a busy machine needs (its own waits are 1 s and 5 s)."""
+
+    def bound_port(self):
+        return self.server.sockets[0].getsockname()[1]
+
+    def _trigger_server(self):
+        with socket.create_connection((self.hostname, self.bound_port()), 300) as probe:
+            probe.recv(1024)
+
+
+controller = PatientController(Sink(sys.argv[1]), hostname="127.0.0.1", port=0, ready_timeout=300)
 controller.start()
-print(f"port {port}", flush=True)
+print(f"port {controller.bound_port()}", flush=True)
 try:
     while True:
         time.sleep(3600)

@@ -15,10 +15,14 @@ import urllib.request
 
 import websocket
 
+# How long to wait for the browser and the page before giving up: a guard against a hang,
+# never a measure of speed, so a busy machine changes how long a check takes, not its outcome.
+HANG_GUARD = 300
+
 
 class Page:
     def __init__(self, ws_url):
-        self.ws = websocket.create_connection(ws_url, timeout=10)
+        self.ws = websocket.create_connection(ws_url, timeout=HANG_GUARD)
         self.next_id = 0
 
     def call(self, method, **params):
@@ -35,7 +39,8 @@ class Page:
         result = self.call("Runtime.evaluate", expression=expression, returnByValue=True, awaitPromise=True)
         return result.get("result", {}).get("value")
 
-    def wait(self, expression, timeout=10):
+    def wait(self, expression, timeout=HANG_GUARD):
+        """Whether `expression` became true (checked every 50 ms) before the hang guard."""
         deadline = time.time() + timeout
         while time.time() < deadline:
             if self.js(expression):
@@ -85,7 +90,7 @@ def browser_page(chromium, window="1280,800"):
         stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
     try:
         port = None
-        deadline = time.time() + 30
+        deadline = time.time() + HANG_GUARD
         while time.time() < deadline and port is None:
             line = browser.stderr.readline()
             found = re.search(r"DevTools listening on ws://[^:]+:(\d+)/", line or "")
@@ -93,7 +98,7 @@ def browser_page(chromium, window="1280,800"):
                 port = int(found.group(1))
         if port is None:
             raise RuntimeError("Chromium did not start its DevTools endpoint")
-        targets = json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list"))
+        targets = json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=HANG_GUARD))
         page_target = next(t for t in targets if t.get("type") == "page")
         page = Page(page_target["webSocketDebuggerUrl"])
         page.call("Page.enable")

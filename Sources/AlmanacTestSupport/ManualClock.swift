@@ -1,0 +1,136 @@
+public import AlmanacCore
+public import Foundation
+import Synchronization
+
+/// A clock that moves only when a test moves it.
+///
+/// Services under test sleep on it as on the system clock; ``advance(by:)`` wakes every sleeper
+/// whose deadline has come, and ``sleepers(atLeast:)`` waits (for the event, not for a while)
+/// until the services have gone back to sleep. A test therefore says "two seconds pass" and
+/// then checks what happened, however slow the machine is:
+///
+/// ```swift
+/// let clock = ManualClock(now: date("2026-11-26T06:00:00Z"))
+/// let worker = Task { try await service.run() }
+/// await clock.sleepers(atLeast: 1)      // the service is waiting for its first tick
+/// clock.advance(by: .seconds(2))        // the tick comes
+/// await clock.sleepers(atLeast: 1)      // it did its work and waits again
+/// ```
+public final class ManualClock: WallClock {
+    private struct Sleeper {
+        var id: Int
+        var deadline: WallInstant
+        var continuation: CheckedContinuation<Void, any Error>
+    }
+    private struct Watcher {
+        var count: Int
+        var continuation: CheckedContinuation<Void, Never>
+    }
+    private struct State {
+        var now: WallInstant
+        var sleepers: [Sleeper] = []
+        var watchers: [Watcher] = []
+        var nextID = 0
+        /// Sleeps that ended because their deadline came (not cancelled ones).
+        var wakeUps = 0
+    }
+    private let state: Mutex<State>
+
+    /// - Parameter now: where time starts; the current time by default (rounded to the second,
+    ///   so that pages showing it are the same within a test).
+    public init(now: Date = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down))) {
+        state = Mutex(State(now: WallInstant(now)))
+    }
+
+    public var now: WallInstant { state.withLock { $0.now } }
+
+    public var minimumResolution: Duration { .zero }
+
+    public func sleep(until deadline: WallInstant, tolerance: Duration?) async throws {
+        let id = state.withLock { state -> Int in
+            state.nextID += 1
+            return state.nextID
+        }
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                let outcome = state.withLock { state -> Result<Void, any Error>? in
+                    if Task.isCancelled { return .failure(CancellationError()) }
+                    if deadline <= state.now { return .success(()) }
+                    state.sleepers.append(Sleeper(id: id, deadline: deadline, continuation: continuation))
+                    return nil
+                }
+                if let outcome {
+                    continuation.resume(with: outcome)
+                } else {
+                    notifyWatchers()
+                }
+            }
+        } onCancel: {
+            let sleeper = state.withLock { state -> Sleeper? in
+                guard let index = state.sleepers.firstIndex(where: { $0.id == id }) else { return nil }
+                return state.sleepers.remove(at: index)
+            }
+            sleeper?.continuation.resume(throwing: CancellationError())
+        }
+    }
+
+    /// Moves time forward by `duration` and wakes, soonest first, every sleeper whose
+    /// deadline has come. Sleepers that were not yet asleep see the new time when they sleep.
+    public func advance(by duration: Duration) {
+        precondition(duration >= .zero, "a manual clock only moves forward")
+        let due = state.withLock { state -> [Sleeper] in
+            state.now = state.now.advanced(by: duration)
+            let now = state.now
+            let due = state.sleepers.filter { $0.deadline <= now }.sorted { $0.deadline < $1.deadline }
+            state.sleepers.removeAll { $0.deadline <= now }
+            state.wakeUps += due.count
+            return due
+        }
+        for sleeper in due { sleeper.continuation.resume() }
+    }
+
+    /// Moves time forward to `date` (never back).
+    public func advance(to date: Date) {
+        let distance = now.duration(to: WallInstant(date))
+        advance(by: max(distance, .zero))
+    }
+
+    /// How many tasks are asleep on this clock right now.
+    public var sleeperCount: Int { state.withLock { $0.sleepers.count } }
+
+    /// How many sleeps have ended because their deadline came.
+    public var wakeUps: Int { state.withLock { $0.wakeUps } }
+
+    /// The soonest deadline anyone sleeps until.
+    public var nextDeadline: Date? { state.withLock { $0.sleepers.map(\.deadline).min()?.date } }
+
+    /// Returns once at least `count` tasks are asleep on this clock: the services being tested
+    /// have finished what they were doing and wait for time to pass.
+    public func sleepers(atLeast count: Int) async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let ready = state.withLock { state -> Bool in
+                if state.sleepers.count >= count { return true }
+                state.watchers.append(Watcher(count: count, continuation: continuation))
+                return false
+            }
+            if ready { continuation.resume() }
+        }
+    }
+
+    private func notifyWatchers() {
+        let ready = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            let count = state.sleepers.count
+            let ready = state.watchers.filter { $0.count <= count }.map(\.continuation)
+            state.watchers.removeAll { $0.count <= count }
+            return ready
+        }
+        for continuation in ready { continuation.resume() }
+    }
+}
+
+extension Duration {
+    /// `days` whole days of 86,400 seconds (what tests move a clock by).
+    public static func days(_ days: Int) -> Duration { .seconds(days * 86_400) }
+    /// `hours` whole hours.
+    public static func hours(_ hours: Int) -> Duration { .seconds(hours * 3_600) }
+}
