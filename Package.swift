@@ -204,7 +204,12 @@ let package = Package(
                 "AlmanacTestSupport", .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             exclude: ["Support"]),
-        .testTarget(name: "LifecycleTests", dependencies: ["Lifecycle", "Catalog", "Storage", "AlmanacTestSupport"]),
+        .testTarget(
+            name: "LifecycleTests",
+            dependencies: [
+                "Lifecycle", "Catalog", "Storage", "AlmanacTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         .testTarget(
             name: "PortalTests",
             dependencies: [

@@ -97,13 +97,15 @@ public struct TestPortal: Sendable {
     ///   - auth: who is trusted; the default lets loopback in as the local developer.
     ///   - dashboards: serve dashboards from the tiny demo warehouse, generated on demand into a temp folder.
     ///   - clock: where the portal's time starts (the current second by default).
+    ///   - editCatalog: edits the portal's own copy of the demo catalog (given its path) first.
     public static func make(
         catalog: String? = nil, auth: AuthConfiguration = AuthConfiguration(allowAnonymousLoopback: true),
         pollInterval: Duration = .milliseconds(200), dashboards: Bool = false, generators: GeneratorClient? = nil,
-        clock: ManualClock = ManualClock()
+        clock: ManualClock = ManualClock(), editCatalog: (String) throws -> Void = { _ in }
     ) async throws -> TestPortal {
         let directory = try TemporaryDirectory(prefix: "almanac-portal")
         let catalogPath = try catalog ?? CatalogFixture.copyDemo(into: directory)
+        if catalog == nil { try editCatalog(catalogPath) }
         let store = try CatalogStore(directory: catalogPath)
         let state = try SQLiteStateStore(path: directory.file("state.sqlite"))
         let renderer = try await PageRenderer(webRoot: Repository.web)
@@ -115,7 +117,7 @@ public struct TestPortal: Sendable {
         if dashboards || generators != nil {
             let asOf = TestWarehouse.asOf
             environment.dashboards = DashboardConfiguration(
-                warehouse: try SQLiteWarehouse(path: TestWarehouse.tinyDemo),
+                warehouse: try TestWarehouse.open(),
                 artifacts: ArtifactStore(root: directory.file("artifacts")), asOf: { asOf }, runsSchedule: false,
                 remote: generators)
         }

@@ -51,8 +51,10 @@ public struct NightlyGenerationService: Service {
             guard await clock.sleepUnlessStopping(until: min(wake, due.first.map { WallInstant($0.at) } ?? wake))
             else { break }
             let now = clock.date
-            guard let next = due.first?.at, now >= next else { continue }
-            let reports = due.filter { $0.at <= now }.map(\.report)
+            // Every report with a time since the last look, not only the soonest: times that
+            // passed during a long generation (or while the clock jumped) are not skipped.
+            let reports = Self.dueRuns(current, after: last, through: now)
+            guard !reports.isEmpty else { continue }
             last = now
             logger.info("scheduled generation", metadata: ["reports": "\(reports.count)"])
             let runs = await makeGenerator(current).generate(reports, parallelism: current.settings.parallelism)
@@ -63,15 +65,30 @@ public struct NightlyGenerationService: Service {
         }
     }
 
+    /// The generated reports with a scheduled time after `last` and at or before `now`.
+    public static func dueRuns(_ catalog: Catalog, after last: Date, through now: Date) -> [Report] {
+        let zone = TimeZone(identifier: catalog.settings.timezone) ?? .gmt
+        return scheduledReports(catalog).filter { report, schedule in
+            schedule.nextFire(after: last, in: zone).map { $0 <= now } ?? false
+        }.map(\.report).sorted { $0.id < $1.id }
+    }
+
+    /// The reports the schedule generates (active and deprecated dashboards) with their schedules.
+    static func scheduledReports(_ catalog: Catalog) -> [(report: Report, schedule: CronSchedule)] {
+        catalog.reports.compactMap { report in
+            guard report.kind == .dashboard, report.status == .active || report.status == .deprecated,
+                let schedule = try? CronSchedule(parsing: report.schedule ?? catalog.settings.generationSchedule)
+            else { return nil }
+            return (report, schedule)
+        }
+    }
+
     /// Each generated report with its next fire time after `date`, soonest first.
     public static func nextRuns(_ catalog: Catalog, after date: Date) -> [(report: Report, at: Date)] {
         let zone = TimeZone(identifier: catalog.settings.timezone) ?? .gmt
         var result: [(Report, Date)] = []
-        for report in catalog.reports where report.status == .active || report.status == .deprecated {
-            let expression = report.schedule ?? catalog.settings.generationSchedule
-            guard let schedule = try? CronSchedule(parsing: expression),
-                let next = schedule.nextFire(after: date, in: zone)
-            else { continue }
+        for (report, schedule) in scheduledReports(catalog) {
+            guard let next = schedule.nextFire(after: date, in: zone) else { continue }
             result.append((report, next))
         }
         let soonest = result.map(\.1).min()

@@ -30,7 +30,7 @@ struct DeliveryHarness {
         try await state.migrate()
         return DeliveryHarness(
             directory: directory, catalog: try CatalogStore(directory: catalogPath), state: state,
-            warehouse: try SQLiteWarehouse(path: TestWarehouse.tinyDemo),
+            warehouse: try TestWarehouse.open(),
             renderer: try await PageRenderer(webRoot: Repository.web))
     }
 
@@ -98,7 +98,7 @@ let morning = Date(timeIntervalSince1970: 1_795_676_400)
 @Suite struct DigestContentTests {
     @Test func aDailyDigestsNumbersAreTheMetricModels() async throws {
         let catalog = TestWarehouse.demoCatalog
-        let warehouse = try SQLiteWarehouse(path: TestWarehouse.tinyDemo)
+        let warehouse = try TestWarehouse.open()
         let asOf = TestWarehouse.asOf
         let subscription = try #require(catalog.subscriptions.first { $0.id == "daily-signups" })
         let data = try await DigestComposer(catalog: catalog, warehouse: warehouse).compose(subscription, asOf: asOf)
@@ -151,7 +151,7 @@ let morning = Date(timeIntervalSince1970: 1_795_676_400)
 
     @Test func weeklyAndMonthlyPeriodsAreWholeCalendarPeriodsOfTheModel() async throws {
         let catalog = TestWarehouse.demoCatalog
-        let warehouse = try SQLiteWarehouse(path: TestWarehouse.tinyDemo)
+        let warehouse = try TestWarehouse.open()
         let asOf = TestWarehouse.asOf  // a Wednesday
         let evaluator = MetricEvaluator(catalog: catalog, warehouse: warehouse)
         let weekly = try #require(catalog.subscriptions.first { $0.id == "marketplace-weekly" })

@@ -26,7 +26,7 @@ struct GeneratorFixture {
         var logger = Logger(label: "generator-test")
         logger.logLevel = .critical
         generator = AggregateGenerator(
-            catalog: catalog, warehouse: try SQLiteWarehouse(path: TestWarehouse.tinyDemo), artifacts: artifacts,
+            catalog: catalog, warehouse: try TestWarehouse.open(), artifacts: artifacts,
             state: state, renderer: try await PageRenderer(webRoot: Repository.web), logger: logger,
             asOf: TestWarehouse.asOf, clock: ManualClock(now: Date(timeIntervalSince1970: 1_795_500_000)))
     }
@@ -152,5 +152,68 @@ struct DashboardModelProbe: Decodable {
 enum CronScheduleProbe {
     static func next(_ expression: String, after date: Date) throws -> Date {
         try CronSchedule(parsing: expression).nextFire(after: date, in: TimeZone(identifier: "UTC")!)!
+    }
+}
+
+/// The nightly generation service on a manual clock: what has no dashboard is generated at
+/// start, then each report when its schedule comes, once; when the clock jumps over several
+/// reports' times, each of them runs once.
+@Suite(.timeLimit(.minutes(10))) struct NightlyGenerationServiceTests {
+    @Test func eachReportIsGeneratedWhenItsScheduleComesAndOnce() async throws {
+        let directory = try TemporaryDirectory(prefix: "almanac-nightly")
+        let catalogPath = try CatalogFixture.copyDemo(into: directory)
+        // Two dashboards are generated: growth-overview at 05:00, daily-signups at 06:30 (UTC).
+        let kept = ["growth-overview.yaml", "daily-signups.yaml"]
+        for file in try FileManager.default.contentsOfDirectory(atPath: catalogPath + "/reports")
+        where !kept.contains(file) {
+            let path = catalogPath + "/reports/" + file
+            let text = try String(contentsOfFile: path, encoding: .utf8)
+            for status in ["status: active", "status: deprecated"] where text.contains(status) {
+                try CatalogFixture.edit(path, replacing: status, with: "status: draft")
+            }
+        }
+        let catalog = try CatalogStore(directory: catalogPath)
+        let state = try SQLiteStateStore(path: directory.file("state.sqlite"))
+        try await state.migrate()
+        let artifacts = ArtifactStore(root: directory.file("artifacts"))
+        let renderer = try await PageRenderer(webRoot: Repository.web)
+        let warehouse = try TestWarehouse.open()
+        let five = Date(timeIntervalSince1970: 1_795_669_200)  // 2026-11-26 05:00 UTC
+        let start = five.addingTimeInterval(-30)
+        let nextDay = five.addingTimeInterval(86_400)
+        let clock = ManualClock(now: start)
+        var logger = Logger(label: "nightly-test")
+        logger.logLevel = .critical
+        let service = NightlyGenerationService(catalog: catalog, logger: logger, clock: clock) { [logger] current in
+            AggregateGenerator(
+                catalog: current, warehouse: warehouse, artifacts: artifacts, state: state, renderer: renderer,
+                logger: logger, asOf: TestWarehouse.asOf, clock: clock)
+        }
+        func runs(_ report: String) async throws -> [Date] {
+            try await state.recentRuns(kind: "generation", limit: 100).filter { $0.target == report }.map(\.startedAt)
+                .sorted()
+        }
+        try await whileRunning([service]) { () async throws in
+            await clock.sleepers(atLeast: 1)
+            #expect(try await runs("growth-overview") == [start], "the missing dashboards, at start")
+            #expect(try await runs("daily-signups") == [start])
+            clock.advance(by: .seconds(29))
+            await clock.sleepers(atLeast: 1)
+            #expect(try await runs("growth-overview") == [start], "04:59:59: not yet")
+            clock.advance(by: .seconds(1))
+            await clock.sleepers(atLeast: 1)
+            #expect(try await runs("growth-overview") == [start, five], "05:00: generated")
+            for _ in 0..<5 {
+                clock.advance(by: .seconds(60))
+                await clock.sleepers(atLeast: 1)
+            }
+            #expect(try await runs("growth-overview") == [start, five], "once")
+            // The clock jumps a day: over daily-signups' 06:30 and the next 05:00. Each runs, once.
+            clock.advance(to: nextDay)
+            await clock.sleepers(atLeast: 1)
+            #expect(try await runs("growth-overview") == [start, five, nextDay])
+            #expect(try await runs("daily-signups") == [start, nextDay])
+        }
+        #expect(try await state.recentRuns(kind: "generation", limit: 100).count == 5, "nothing else was generated")
     }
 }

@@ -14,11 +14,11 @@ import Warehouse
 @Suite struct TemplatePanelsTests {
     let catalog = TestWarehouse.demoCatalog
 
-    func warehouse() throws -> SQLiteWarehouse { try SQLiteWarehouse(path: TestWarehouse.tinyDemo) }
+    func warehouse() throws -> SQLiteWarehouse { try TestWarehouse.open() }
 
     func query(_ sql: String, _ parameters: [SQLValue] = []) async throws -> [[SQLValue]] {
         try await warehouse().run(
-            CompiledStatement(role: .value, sql: sql, parameters: parameters, columns: []), timeout: .seconds(60))
+            CompiledStatement(role: .value, sql: sql, parameters: parameters, columns: []), timeout: .seconds(600))
     }
 
     /// The workspace with the most users, and its domain.

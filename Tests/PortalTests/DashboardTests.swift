@@ -58,6 +58,19 @@ import Testing
             #expect(!body.contains("<svg xmlns"), "no chart")
             let csv = try await client.get("/reports/growth-overview/panels/panel-1.csv")
             #expect(csv.status == .notFound)
+
+            // A broken report is tried again at most once a minute, not on every view.
+            func attempts() async throws -> Int {
+                try await portal.environment.state.recentRuns(kind: "generation", limit: 100).count
+            }
+            #expect(try await attempts() == 1)
+            _ = try await client.get("/reports/growth-overview")
+            portal.clock.advance(by: .seconds(59))
+            #expect(text(try await client.get("/reports/growth-overview")).contains("could not be generated"))
+            #expect(try await attempts() == 1, "within the minute: not tried again")
+            portal.clock.advance(by: .seconds(1))
+            _ = try await client.get("/reports/growth-overview")
+            #expect(try await attempts() == 2, "a minute on: tried again")
         }
     }
 

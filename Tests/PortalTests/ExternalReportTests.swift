@@ -27,15 +27,15 @@ extension RealSocketTests {
         ) async throws
             -> TestPortal
         {
-            let directory = try TemporaryDirectory()
-            let catalog = try CatalogFixture.copyDemo(into: directory)
-            try CatalogFixture.edit(
-                catalog + "/backends/support-insights.yaml", replacing: "url: http://127.0.0.1:8601/",
-                with: "url: http://\(host):\(port)/app/")
-            try CatalogFixture.edit(
-                catalog + "/backends/support-insights.yaml", replacing: "timeout: 5s", with: "timeout: \(timeout)")
-            return try await TestPortal.make(
-                catalog: catalog, auth: AuthConfiguration(trustedProxies: ["127.0.0.1"], allowAnonymousLoopback: false))
+            try await TestPortal.make(
+                auth: AuthConfiguration(trustedProxies: ["127.0.0.1"], allowAnonymousLoopback: false)
+            ) { catalog in
+                try CatalogFixture.edit(
+                    catalog + "/backends/support-insights.yaml", replacing: "url: http://127.0.0.1:8601/",
+                    with: "url: http://\(host):\(port)/app/")
+                try CatalogFixture.edit(
+                    catalog + "/backends/support-insights.yaml", replacing: "timeout: 5s", with: "timeout: \(timeout)")
+            }
         }
 
         @Test func aBackendPageIsServedSandboxedAndCounted() async throws {
@@ -223,6 +223,41 @@ extension RealSocketTests {
                 #expect(response.status == .badGateway, "refused, not timed out")
                 #expect(text(response).contains("the report app could not be reached"))
                 #expect(!text(response).contains("127.0.0.1"), "no internal address on the page")
+            }
+        }
+
+        /// The system's resolver, counting the lookups.
+        final class CountingResolver: AddressResolver {
+            private let calls = Mutex(0)
+            var count: Int { calls.withLock { $0 } }
+            func addresses(of host: String) async throws -> [IPAddress] {
+                calls.withLock { $0 += 1 }
+                return try await SystemResolver().addresses(of: host)
+            }
+        }
+
+        @Test func aBackendNamesAddressesArePinnedForFiveMinutes() async throws {
+            try await TestBackend.run { port in
+                var portal = try await Self.portal(backendPort: port, host: "localhost")
+                let resolver = CountingResolver()
+                portal.environment.proxy = BackendProxy(
+                    resolver: resolver, identityHeaders: [portal.environment.auth.userHeader])
+                let running = portal
+                try await running.test { client in
+                    // Each request resolves the name to connect; pinning adds a lookup when due.
+                    var lookups: [Int] = []
+                    func view() async throws {
+                        #expect(try await client.get("/x/support-insights/", headers: Self.support).status == .ok)
+                        lookups.append(resolver.count)
+                    }
+                    try await view()
+                    try await view()
+                    running.clock.advance(by: .seconds(299))
+                    try await view()
+                    running.clock.advance(by: .seconds(1))
+                    try await view()
+                    #expect(lookups == [2, 3, 4, 6], "pinned at first, again five minutes later, not in between")
+                }
             }
         }
 

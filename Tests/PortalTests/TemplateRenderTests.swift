@@ -12,11 +12,11 @@ import Warehouse
 @Suite struct TemplateRenderTests {
     /// The domain of workspace `id` in the tiny demo.
     static func domain(_ id: Int) async throws -> String {
-        let rows = try await SQLiteWarehouse(path: TestWarehouse.tinyDemo).run(
+        let rows = try await TestWarehouse.open().run(
             CompiledStatement(
                 role: .value, sql: "SELECT domain FROM workspaces WHERE workspace_id = ?",
                 parameters: [.integer(Int64(id))], columns: ["domain"]),
-            timeout: .seconds(10))
+            timeout: .seconds(600))
         guard case .text(let domain)? = rows.first?.first else { throw CancellationError() }
         return domain
     }
@@ -98,6 +98,13 @@ import Warehouse
             #expect(portal.environment.templateRenders.computed == before + 1, "then served from the cache")
             #expect(try await client.get("/templates/customer?domain=\(third)").status == .ok)
             #expect(portal.environment.templateRenders.computed == before + 2, "other values are another render")
+            // Kept five minutes, then computed again.
+            portal.clock.advance(by: .seconds(299))
+            #expect(try await client.get("/templates/customer?domain=\(second)").status == .ok)
+            #expect(portal.environment.templateRenders.computed == before + 2, "4 min 59 s on: still kept")
+            portal.clock.advance(by: .seconds(1))
+            #expect(try await client.get("/templates/customer?domain=\(second)").status == .ok)
+            #expect(portal.environment.templateRenders.computed == before + 3, "5 min on: computed again")
         }
     }
 
@@ -112,11 +119,11 @@ import Warehouse
             catalog: catalog, auth: AuthConfiguration(trustedProxies: ["127.0.0.1"], allowAnonymousLoopback: false),
             dashboards: true)
         let domain = try await Self.domain(1)
-        let owner = try await SQLiteWarehouse(path: TestWarehouse.tinyDemo).run(
+        let owner = try await TestWarehouse.open().run(
             CompiledStatement(
                 role: .value, sql: "SELECT account_owner FROM crm_accounts WHERE workspace_id = 1", parameters: [],
                 columns: ["account_owner"]),
-            timeout: .seconds(10))
+            timeout: .seconds(600))
         guard case .text(let ownerName)? = owner.first?.first else {
             Issue.record("workspace 1 has no CRM account in the tiny demo")
             return

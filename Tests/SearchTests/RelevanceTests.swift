@@ -97,7 +97,7 @@ import Warehouse
     /// Built once, by whichever test gets here first (never by blocking a cooperative thread).
     static let index = Task {
         let catalog = TestWarehouse.demoCatalog
-        let warehouse = try SQLiteWarehouse(path: TestWarehouse.tinyDemo)
+        let warehouse = try TestWarehouse.open()
         let indexer = SearchIndexer(
             index: SearchIndex(), warehouse: warehouse, popularity: nil, state: nil, logger: Logger(label: "test"))
         indexer.indexCatalog(catalog)

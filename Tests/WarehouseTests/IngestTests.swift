@@ -109,7 +109,7 @@ import Warehouse
         let rows = try await warehouse.run(
             CompiledStatement(
                 role: .value, sql: "SELECT account_name, updated_at FROM crm_accounts WHERE account_id = ?",
-                parameters: [.integer(9001)], columns: []), timeout: .seconds(5))
+                parameters: [.integer(9001)], columns: []), timeout: noTimeLimit)
         #expect(rows == [[.text("Acme"), .text("2026-11-26 00:00:00")]])
     }
 
@@ -132,12 +132,12 @@ import Warehouse
         let names = try await warehouse.run(
             CompiledStatement(
                 role: .value, sql: "SELECT account_name, renewal_on FROM crm_accounts WHERE account_id = $1",
-                parameters: [.integer(9002)], columns: []), timeout: .seconds(5))
+                parameters: [.integer(9002)], columns: []), timeout: noTimeLimit)
         #expect(names == [[.text(awkward), .null]])
         #expect(try await warehouse.columns(of: SQLIdentifier("crm_accounts")!)?["renewal_on"] == "date")
         #expect(
             try await warehouse.newest(
-                SQLIdentifier("updated_at")!, in: SQLIdentifier("crm_accounts")!, timeout: .seconds(5))
+                SQLIdentifier("updated_at")!, in: SQLIdentifier("crm_accounts")!, timeout: noTimeLimit)
                 == "2026-11-26 08:30:00")
     }
 }

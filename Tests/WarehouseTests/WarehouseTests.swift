@@ -21,7 +21,7 @@ enum TinyDemo {
     @Test func countsMatchAHandWrittenQuery() async throws {
         let warehouse = try SQLiteWarehouse(path: TinyDemo.path)
         let range = DateRange(start: CalendarDay(parsing: "2026-11-01")!, end: CalendarDay(parsing: "2026-11-14")!)
-        let evaluator = MetricEvaluator(catalog: TinyDemo.catalog, warehouse: warehouse)
+        let evaluator = MetricEvaluator(catalog: TinyDemo.catalog, warehouse: warehouse, timeout: noTimeLimit)
         let result = try await evaluator.evaluate(MetricRequest(metric: "signups", grain: .day, range: range))
         let expected = CompiledStatement(
             role: .value,
@@ -127,8 +127,10 @@ enum TinyDemo {
 
     @Test func everyDemoMetricGivesIdenticalResultsOnSQLiteAndPostgreSQL() async throws {
         let url = try await Self.postgres.value
-        let sqlite = MetricEvaluator(catalog: TinyDemo.catalog, warehouse: try SQLiteWarehouse(path: TinyDemo.path))
-        let postgres = MetricEvaluator(catalog: TinyDemo.catalog, warehouse: try PostgresWarehouse(url: url))
+        let sqlite = MetricEvaluator(
+            catalog: TinyDemo.catalog, warehouse: try SQLiteWarehouse(path: TinyDemo.path), timeout: noTimeLimit)
+        let postgres = MetricEvaluator(
+            catalog: TinyDemo.catalog, warehouse: try PostgresWarehouse(url: url), timeout: noTimeLimit)
         var compared = 0
         for metric in TinyDemo.catalog.metrics {
             var requests = [
