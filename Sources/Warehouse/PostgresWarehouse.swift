@@ -17,6 +17,9 @@ public final class PostgresWarehouse: Warehouse {
     let logger: Logger
     /// How long to wait for a connection before calling the server unreachable.
     let connectTimeout: Duration
+    /// Set once any query got a connection: from then on, waiting for one is queueing behind
+    /// other queries (a busy pool), not a server that cannot be reached.
+    private let reached = Flag()
 
     /// - Parameter url: `postgres://user[:password]@host[:port]/database[?sslmode=disable|require]`.
     public init(url: String, poolSize: Int = 4, connectTimeout: Duration = .seconds(5)) throws {
@@ -93,9 +96,11 @@ public final class PostgresWarehouse: Warehouse {
                 }
                 // NB: the pool keeps retrying a server that is down for about a minute; give up
                 // on the lease after the connect timeout so pages fail fast with a clear error.
-                group.addTask { [connectTimeout, displayLocation] in
+                // Once the server has answered, a wait for a connection is a busy pool instead,
+                // and only the query's own time limit applies.
+                group.addTask { [connectTimeout, displayLocation, reached] in
                     try await Task.sleep(for: connectTimeout)
-                    if !leased.isSet {
+                    if !leased.isSet, !reached.isSet {
                         throw WarehouseError(
                             .unreachable, "cannot reach the warehouse at \(displayLocation) within \(connectTimeout)",
                             hint: "check that PostgreSQL is running and the URL, user and password are right")
@@ -120,8 +125,9 @@ public final class PostgresWarehouse: Warehouse {
 
     private func execute(_ query: PostgresQuery, milliseconds: Int, leased: Flag) async throws -> [[SQLValue]] {
         let logger = self.logger
-        return try await client.withConnection { connection in
+        return try await client.withConnection { [reached] connection in
             leased.set()
+            reached.set()
             // NB: the transaction, not the SQL text, is what makes this read-only.
             try await connection.query("BEGIN TRANSACTION READ ONLY", logger: logger)
             do {

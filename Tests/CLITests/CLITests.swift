@@ -209,18 +209,24 @@ extension BinaryTests {
             throw FixtureError("server did not report its port: \(log)")
         }
 
+        /// GETs `url` from a server the test started, waiting as long as a busy machine needs
+        /// (URLSession's own default gives up after a minute).
+        static func get(_ url: String) async throws -> (Data, URLResponse) {
+            var request = URLRequest(url: URL(string: url)!)
+            request.timeoutInterval = 600
+            return try await URLSession.shared.data(for: request)
+        }
+
         /// `almanac serve` starts, answers, and stops cleanly on SIGTERM.
         @Test func serveAnswersAndShutsDownGracefully() async throws {
             let state = try TemporaryDirectory()
             let (process, bound) = try Self.serve(state: state.file("state.sqlite"))
             defer { if process.isRunning { process.terminate() } }
-            let (data, response) = try await URLSession.shared.data(
-                from: URL(string: "http://127.0.0.1:\(bound)/healthz")!)
+            let (data, response) = try await Self.get("http://127.0.0.1:\(bound)/healthz")
             #expect((response as? HTTPURLResponse)?.statusCode == 200)
             #expect(String(decoding: data, as: UTF8.self) == "ok\n")
             for _ in 0..<3 {
-                let (_, page) = try await URLSession.shared.data(
-                    from: URL(string: "http://127.0.0.1:\(bound)/glossary/signups")!)
+                let (_, page) = try await CLITests.get("http://127.0.0.1:\(bound)/glossary/signups")
                 #expect((page as? HTTPURLResponse)?.statusCode == 200)
             }
 
@@ -240,8 +246,7 @@ extension BinaryTests {
             let (process, bound) = try CLITests.serve(state: state.file("state.sqlite"))
             defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
             func view() async throws {
-                let (_, page) = try await URLSession.shared.data(
-                    from: URL(string: "http://127.0.0.1:\(bound)/glossary/signups")!)
+                let (_, page) = try await CLITests.get("http://127.0.0.1:\(bound)/glossary/signups")
                 #expect((page as? HTTPURLResponse)?.statusCode == 200)
             }
             for _ in 0..<20 { try await view() }

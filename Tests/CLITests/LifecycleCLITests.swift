@@ -112,8 +112,7 @@ extension BinaryTests {
             let (process, port) = try CLITests.serve(state: state)
             defer { if process.isRunning { process.terminate() } }
             func status(_ path: String) async throws -> Int {
-                let (_, response) = try await URLSession.shared.data(
-                    from: URL(string: "http://127.0.0.1:\(port)\(path)")!)
+                let (_, response) = try await CLITests.get("http://127.0.0.1:\(port)\(path)")
                 return (response as? HTTPURLResponse)?.statusCode ?? 0
             }
             #expect(try await status("/reports/activation-funnel") == 200)

@@ -219,6 +219,29 @@ enum TinyDemo {
             try await warehouse.columns(of: SQLIdentifier("events")!)?["occurred_at"] == "timestamp without time zone")
     }
 
+    /// A query waiting for a free connection behind a long one is queued, not "unreachable",
+    /// however long it waits beyond the connect timeout.
+    @Test func aBusyPoolIsNotAnUnreachableServer() async throws {
+        let url = try await Self.postgres.value
+        let warehouse = try PostgresWarehouse(url: url, poolSize: 1, connectTimeout: .seconds(1))
+        let one = CompiledStatement(role: .value, sql: "SELECT 1", parameters: [], columns: [])
+        #expect(try await warehouse.run(one, timeout: noTimeLimit) == [[.integer(1)]])
+        let long = Task {
+            try await warehouse.run(
+                CompiledStatement(role: .value, sql: "SELECT pg_sleep(5)", parameters: [], columns: []),
+                timeout: noTimeLimit)
+        }
+        // The pool's only connection is busy with it (seen from another connection).
+        let observer = try PostgresWarehouse(url: url)
+        let sleeping = CompiledStatement(
+            role: .value,
+            sql: "SELECT count(*) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(5)' AND state = 'active'",
+            parameters: [], columns: [])
+        #expect(try await eventually { try await observer.run(sleeping, timeout: noTimeLimit) == [[.integer(1)]] })
+        #expect(try await warehouse.run(one, timeout: noTimeLimit) == [[.integer(1)]], "answered once its turn came")
+        _ = try await long.value
+    }
+
     @Test func anUnreachableServerFailsFast() async throws {
         // A query time limit no connection attempt comes near: only "unreachable" can end this.
         let warehouse = try PostgresWarehouse(url: "postgres://almanac@127.0.0.1:1/none", connectTimeout: .seconds(1))
