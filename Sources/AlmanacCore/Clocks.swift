@@ -5,21 +5,30 @@ import Synchronization
 ///
 /// One clock answers both "what time is it" (schedules are cron times in a time zone, views
 /// and runs are stamped with dates) and "wake me in two seconds", so a test that moves the
-/// clock moves both together.
+/// clock moves both together. Instants are kept as an exact duration since 1970, so that
+/// adding an interval k times and adding it once k-fold give the same instant.
 public struct WallInstant: InstantProtocol, Sendable, Hashable, CustomStringConvertible {
-    public var date: Date
+    /// Time since 1970-01-01 00:00 UTC.
+    public var sinceEpoch: Duration
 
-    public init(_ date: Date) { self.date = date }
+    public init(_ date: Date) { sinceEpoch = .seconds(date.timeIntervalSince1970) }
 
-    public func advanced(by duration: Duration) -> WallInstant {
-        WallInstant(date.addingTimeInterval(duration.timeInterval))
+    public init(sinceEpoch: Duration) { self.sinceEpoch = sinceEpoch }
+
+    /// The instant as a Foundation date.
+    public var date: Date { Date(timeIntervalSince1970: sinceEpoch.timeInterval) }
+
+    public func advanced(by duration: Duration) -> WallInstant { WallInstant(sinceEpoch: sinceEpoch + duration) }
+
+    public func duration(to other: WallInstant) -> Duration { other.sinceEpoch - sinceEpoch }
+
+    public static func < (lhs: WallInstant, rhs: WallInstant) -> Bool { lhs.sinceEpoch < rhs.sinceEpoch }
+
+    /// Whether this instant is less than `duration` before `now`: a cache entry made at this
+    /// instant is still fresh. One from the future (the clock was stepped back) is not.
+    public func isWithin(_ duration: Duration, of now: WallInstant) -> Bool {
+        self <= now && self.duration(to: now) < duration
     }
-
-    public func duration(to other: WallInstant) -> Duration {
-        .seconds(other.date.timeIntervalSince(date))
-    }
-
-    public static func < (lhs: WallInstant, rhs: WallInstant) -> Bool { lhs.date < rhs.date }
 
     public var description: String { date.description }
 }
@@ -39,9 +48,10 @@ extension WallClock {
 
 /// The system's clock: `Date()` for the time, the continuous clock for waiting.
 ///
-/// Sleeps are measured on the continuous clock from the moment they start, so a wall-clock
-/// step (NTP, a suspended laptop) delays or hastens one wake-up by the step at most; every
-/// loop reads `now` again when it wakes.
+/// A sleep until an instant becomes a wait on the continuous clock for the distance from
+/// `Date()` when it starts: a wall-clock step while it waits (NTP, a resumed VM) moves that
+/// one wake-up. Loops read `now` again when they wake, and ``Ticker`` starts over from the
+/// new time when the clock went back, so no loop stalls by the size of a step.
 public struct SystemClock: WallClock {
     public init() {}
 
@@ -71,10 +81,11 @@ public struct DeadlineExceeded: Error, Hashable {
 /// Runs `work` and cancels it when `limit` passes on `clock` before it ends; then, once the
 /// work has ended, throws ``DeadlineExceeded``.
 ///
-/// The work's own outcome decides: a result or an error it reached before the deadline is
-/// returned or thrown as is, however late this task gets to see it (a busy machine may run
-/// the timer first). Whatever the work throws after it was cancelled for the deadline (a
-/// `CancellationError`, an interrupted query, a cancelled request) is the deadline. It is
+/// Which came first, the work's end or the deadline, decides; not which of the two this task
+/// gets to see first (a busy machine may run the timer late or early). Work that ended before
+/// the deadline returns its result or throws its own error. Whatever work that was still
+/// running at the deadline throws afterwards (a `CancellationError`, an interrupted query, a
+/// cancelled request) is the deadline; a result it still produces is returned. The deadline is
 /// measured on `clock`, so a test decides when it passes.
 ///
 /// - Throws: ``DeadlineExceeded``; otherwise what `work` threw (`CancellationError` when the

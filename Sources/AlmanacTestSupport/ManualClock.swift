@@ -23,6 +23,7 @@ public final class ManualClock: WallClock {
         var continuation: CheckedContinuation<Void, any Error>
     }
     private struct Watcher {
+        var id: Int
         var count: Int
         var continuation: CheckedContinuation<Void, Never>
     }
@@ -36,10 +37,16 @@ public final class ManualClock: WallClock {
     }
     private let state: Mutex<State>
 
-    /// - Parameter now: where time starts; the current time by default (rounded to the second,
-    ///   so that pages showing it are the same within a test).
-    public init(now: Date = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down))) {
+    /// - Parameter now: where time starts; by default noon (UTC) of the current day, so that a
+    ///   test that moves the clock by minutes or hours stays on one day whenever it runs.
+    public init(now: Date = ManualClock.noonToday) {
         state = Mutex(State(now: WallInstant(now)))
+    }
+
+    /// 12:00 UTC of the current day.
+    public static var noonToday: Date {
+        let day = (Date().timeIntervalSince1970 / 86_400).rounded(.down)
+        return Date(timeIntervalSince1970: day * 86_400 + 43_200)
     }
 
     public var now: WallInstant { state.withLock { $0.now } }
@@ -74,8 +81,9 @@ public final class ManualClock: WallClock {
         }
     }
 
-    /// Moves time forward by `duration` and wakes, soonest first, every sleeper whose
-    /// deadline has come. Sleepers that were not yet asleep see the new time when they sleep.
+    /// Moves time forward by `duration` and wakes every sleeper whose deadline has come (they
+    /// are resumed soonest first, then run concurrently). Code that was not yet asleep sees the
+    /// new time when it sleeps. To see sleepers wake in order, advance to each deadline in turn.
     public func advance(by duration: Duration) {
         precondition(duration >= .zero, "a manual clock only moves forward")
         let due = state.withLock { state -> [Sleeper] in
@@ -105,15 +113,29 @@ public final class ManualClock: WallClock {
     public var nextDeadline: Date? { state.withLock { $0.sleepers.map(\.deadline).min()?.date } }
 
     /// Returns once at least `count` tasks are asleep on this clock: the services being tested
-    /// have finished what they were doing and wait for time to pass.
+    /// have finished what they were doing and wait for time to pass. Every sleep counts, time
+    /// limits (``AlmanacCore/withDeadline(_:clock:_:)``) on this clock too. Returns early if the
+    /// waiting task is cancelled (a test's time limit).
     public func sleepers(atLeast count: Int) async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let ready = state.withLock { state -> Bool in
-                if state.sleepers.count >= count { return true }
-                state.watchers.append(Watcher(count: count, continuation: continuation))
-                return false
+        let id = state.withLock { state -> Int in
+            state.nextID += 1
+            return state.nextID
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let ready = state.withLock { state -> Bool in
+                    if state.sleepers.count >= count || Task.isCancelled { return true }
+                    state.watchers.append(Watcher(id: id, count: count, continuation: continuation))
+                    return false
+                }
+                if ready { continuation.resume() }
             }
-            if ready { continuation.resume() }
+        } onCancel: {
+            let watcher = state.withLock { state -> Watcher? in
+                guard let index = state.watchers.firstIndex(where: { $0.id == id }) else { return nil }
+                return state.watchers.remove(at: index)
+            }
+            watcher?.continuation.resume()
         }
     }
 

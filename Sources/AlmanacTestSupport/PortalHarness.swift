@@ -201,13 +201,17 @@ public final class BoundPort: Sendable {
 
     public init() {}
 
-    /// Records the bound port and lets waiting tasks go.
+    /// Records the bound port (the first report wins) and lets waiting tasks go.
     public func set(_ port: Int?) {
-        value.withLock { $0 = port }
-        gate.open()
+        let first = value.withLock { value -> Bool in
+            guard !gate.isOpen else { return false }
+            value = port
+            return true
+        }
+        if first { gate.open() }
     }
 
-    /// The port, once the server reported one.
+    /// The port, once the server reported one (`nil` when it stopped without).
     public func wait() async -> Int? {
         await gate.wait()
         return value.withLock { $0 }
@@ -243,17 +247,22 @@ public func whileServing<T: Sendable>(
     var logger = Logger(label: "test-server")
     logger.logLevel = .critical
     let group = ServiceGroup(services: [service], gracefulShutdownSignals: [], logger: logger)
+    let failure = FailureNote()
     return try await withThrowingTaskGroup(of: Void.self) { tasks in
         tasks.addTask {
             do {
                 try await group.run()
             } catch {
+                failure.text.withLock { $0 = "\(error)" }
                 port.set(nil)  // a server that failed to start reports no port
                 throw error
             }
+            port.set(nil)  // nor does one that stopped before it listened
         }
         do {
-            guard let bound = await port.wait() else { throw FixtureError("the test server did not start") }
+            guard let bound = await port.wait() else {
+                throw FixtureError("the test server did not start: \(failure.text.withLock { $0 } ?? "it stopped")")
+            }
             let result = try await body(bound)
             await group.triggerGracefulShutdown()
             try await tasks.waitForAll()
@@ -264,4 +273,9 @@ public func whileServing<T: Sendable>(
             throw error
         }
     }
+}
+
+/// Why a test server stopped, for the error that says it did not start.
+private final class FailureNote: Sendable {
+    let text = Mutex<String?>(nil)
 }

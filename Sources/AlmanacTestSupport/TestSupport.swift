@@ -96,8 +96,11 @@ public struct TestPortal: Sendable {
     ///   - catalog: the catalog folder (default: a copy of the demo catalog).
     ///   - auth: who is trusted; the default lets loopback in as the local developer.
     ///   - dashboards: serve dashboards from the tiny demo warehouse, generated on demand into a temp folder.
-    ///   - clock: where the portal's time starts (the current second by default).
-    ///   - editCatalog: edits the portal's own copy of the demo catalog (given its path) first.
+    ///   - pollInterval: the catalog watcher's shortest wait between looks (it waits longer when
+    ///     looks are expensive, up to `CatalogWatcher.longestWait`).
+    ///   - clock: the portal's clock, and where its time starts (noon UTC today by default).
+    ///   - editCatalog: edits the catalog (the portal's own copy of the demo's, unless `catalog`
+    ///     is given) before the portal loads it.
     public static func make(
         catalog: String? = nil, auth: AuthConfiguration = AuthConfiguration(allowAnonymousLoopback: true),
         pollInterval: Duration = .milliseconds(200), dashboards: Bool = false, generators: GeneratorClient? = nil,
@@ -105,7 +108,7 @@ public struct TestPortal: Sendable {
     ) async throws -> TestPortal {
         let directory = try TemporaryDirectory(prefix: "almanac-portal")
         let catalogPath = try catalog ?? CatalogFixture.copyDemo(into: directory)
-        if catalog == nil { try editCatalog(catalogPath) }
+        try editCatalog(catalogPath)
         let store = try CatalogStore(directory: catalogPath)
         let state = try SQLiteStateStore(path: directory.file("state.sqlite"))
         let renderer = try await PageRenderer(webRoot: Repository.web)

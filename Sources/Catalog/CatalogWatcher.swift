@@ -16,6 +16,8 @@ public struct CatalogWatcher: Service {
     public let interval: Duration
     /// Paces the looks; a test moves a manual one.
     public let clock: any WallClock
+    /// When the watcher was built: its looks count from here.
+    let createdAt: WallInstant
     public let logger: Logger
     /// Called after a new catalog was swapped in.
     public let onUpdate: @Sendable (_ previous: Catalog, _ current: Catalog) async -> Void
@@ -28,12 +30,13 @@ public struct CatalogWatcher: Service {
         self.store = store
         self.interval = interval
         self.clock = clock
+        self.createdAt = clock.now
         self.logger = logger
         self.onUpdate = onUpdate
     }
 
     public func run() async throws {
-        var ticker = Ticker(every: interval, on: clock)
+        var ticker = Ticker(every: interval, on: clock, from: createdAt)
         while await ticker.tick() {
             await check(now: clock.date)
             // NB: the look's cost is real CPU time, measured on the real clock by the store.

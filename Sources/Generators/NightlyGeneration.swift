@@ -7,18 +7,21 @@ import Scheduling
 public import ServiceLifecycle
 import Storage
 
-/// Runs each report's generation on its schedule (the report's own `schedule`, else
+/// Runs each dashboard's generation on its schedule (the report's own `schedule`, else
 /// `generation.schedule` from almanac.yaml) while the portal runs.
 ///
-/// It wakes at the next due time of any report, generates the reports that are due with the
-/// catalog's bounded parallelism, and ends on graceful shutdown between runs rather than in
-/// the middle of writing an artifact.
+/// It wakes at the next due time of any report (and at least every minute, to see schedule
+/// edits), generates every report whose time has come since it last looked with the catalog's
+/// bounded parallelism, and ends on graceful shutdown between runs rather than in the middle
+/// of writing an artifact. External reports are not generated and have no schedule here.
 public struct NightlyGenerationService: Service {
     public let catalog: CatalogStore
     public let makeGenerator: @Sendable (Catalog) -> AggregateGenerator
     public let logger: Logger
     /// Decides when schedules are due; the system clock outside tests.
     public let clock: any WallClock
+    /// When the service was built: schedules count from here.
+    let createdAt: Date
 
     public init(
         catalog: CatalogStore, logger: Logger, clock: any WallClock = SystemClock(),
@@ -27,14 +30,16 @@ public struct NightlyGenerationService: Service {
         self.catalog = catalog
         self.logger = logger
         self.clock = clock
+        self.createdAt = clock.date
         self.makeGenerator = makeGenerator
     }
 
     public func run() async throws {
         // A fresh install (or a new report) should not wait for the night: generate every
-        // report that has no dashboard yet, then follow the schedule.
-        // Schedules count from the start: a time that comes during the first generation still runs.
-        var last = clock.date
+        // report that has no dashboard yet, then follow the schedule. Schedules count from when
+        // the service was built: a time that comes before it runs, or during that first
+        // generation, still runs (a report just generated as missing runs again at its time).
+        var last = createdAt
         let current = catalog.current
         let generator = makeGenerator(current)
         let missing = generator.generatableReports.filter { generator.artifacts.latest(id: $0.id.rawValue) == nil }

@@ -244,6 +244,7 @@ public struct LifecycleWatcher: Service {
     public func run() async throws {
         var ticker = Ticker(every: pollInterval, on: clock)
         await ready?.wait()
+        if let ready, !ready.isOpen { return }  // stopped before the state store was ready
         var seen: Int64 = -1
         var reviewDue = clock.now
         repeat {

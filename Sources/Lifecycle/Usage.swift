@@ -77,7 +77,7 @@ public final class UsageService: Sendable {
     public func totals() async throws -> [String: UsageTotals] {
         let now = clock.now
         let today = UsageDay.of(now.date)
-        if let cached = cache.withLock({ $0 }), cached.day == today, cached.at.duration(to: now) < maxAge {
+        if let cached = cache.withLock({ $0 }), cached.day == today, cached.at.isWithin(maxAge, of: now) {
             return cached.totals
         }
         await beforeRead()

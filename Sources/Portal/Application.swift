@@ -114,6 +114,7 @@ struct DeliveryServices: Service {
 
     func run() async throws {
         await environment.stateReady.wait()
+        guard environment.stateReady.isOpen else { return }  // stopped before the migrations ended
         let scheduler = JobScheduler(state: environment.state, logger: environment.logger, clock: environment.clock) {
             await delivery.jobs()
         }

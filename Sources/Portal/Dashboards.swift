@@ -49,7 +49,7 @@ final class DashboardCache: Sendable {
         }
         if name == nil, configuration.remote == nil {
             let now = clock.now
-            let recentlyFailed = failures.withLock { $0[id].map { $0.duration(to: now) < .seconds(60) } ?? false }
+            let recentlyFailed = failures.withLock { $0[id].map { $0.isWithin(.seconds(60), of: now) } ?? false }
             if !recentlyFailed {
                 await generateOnce(report, configuration: configuration, environment: environment)
                 name = configuration.artifacts.latestName(id: id)
@@ -93,7 +93,7 @@ final class DashboardCache: Sendable {
         _ id: String, remote: GeneratorClient, configuration: DashboardConfiguration, logger: Logger
     ) async -> String? {
         let now = clock.now
-        if let state = remoteStates.withLock({ $0[id] }), state.checked.duration(to: now) < remote.checkInterval {
+        if let state = remoteStates.withLock({ $0[id] }), state.checked.isWithin(remote.checkInterval, of: now) {
             return state.failure
         }
         let task = remoteInFlight.withLock { tasks -> Task<Void, Never> in

@@ -33,7 +33,7 @@ final class AllowListCache: Sendable {
                 version: catalog.version, list: AllowList(catalog.settings.allowedBackendHosts), pinnedAt: [:])
         }
         guard var fresh = entry else { return AllowList([]) }
-        if fresh.list.isPinned(host), let at = fresh.pinnedAt[host], at.duration(to: now) < Self.lifetime {
+        if fresh.list.isPinned(host), let at = fresh.pinnedAt[host], at.isWithin(Self.lifetime, of: now) {
             return fresh.list
         }
         if IPAddress(host) != nil || !fresh.list.hosts.contains(host) { return fresh.list }

@@ -143,6 +143,7 @@ extension PortalEnvironment {
     /// dashboards' warehouse when there is one.
     public var searchIndexer: SearchIndexer {
         SearchIndexer(
-            index: search, warehouse: dashboards?.warehouse, popularity: popularity, state: state, logger: logger)
+            index: search, warehouse: dashboards?.warehouse, popularity: popularity, state: state, logger: logger,
+            clock: clock)
     }
 }

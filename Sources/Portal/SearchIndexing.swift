@@ -28,16 +28,19 @@ public struct SearchIndexer: Sendable {
     public let popularity: (any PopularitySource)?
     public let state: (any StateStore)?
     public let logger: Logger
+    /// Stamps the recorded runs.
+    public let clock: any WallClock
 
     public init(
         index: SearchIndex, warehouse: (any Warehouse)?, popularity: (any PopularitySource)?,
-        state: (any StateStore)?, logger: Logger
+        state: (any StateStore)?, logger: Logger, clock: any WallClock = SystemClock()
     ) {
         self.index = index
         self.warehouse = warehouse
         self.popularity = popularity
         self.state = state
         self.logger = logger
+        self.clock = clock
     }
 
     /// Indexes the catalog's objects (only what changed since the last call is rebuilt).
@@ -56,9 +59,9 @@ public struct SearchIndexer: Sendable {
     public func loadEntities(_ entities: [Entity], catalog: Catalog) async {
         guard let warehouse else { return }
         var batches: [(entity: String, documents: [SearchDocument])] = []
-        var timings: [(Entity, Date, Int)] = []
+        var timings: [(Entity, Started, Int)] = []
         for entity in entities {
-            let started = Date()
+            let started = Started(at: clock.date, measured: .now)
             do {
                 let rows = try await EntityLookup.rows(for: entity, catalog: catalog, warehouse: warehouse)
                 let documents = CatalogDocuments.documents(
@@ -80,11 +83,18 @@ public struct SearchIndexer: Sendable {
         for (entity, started, rows) in timings { await record(entity, started: started, rows: rows, error: nil) }
     }
 
-    private func record(_ entity: Entity, started: Date, rows: Int, error: String?) async {
+    /// When a lookup started, on the injected clock, and (for how long it took) on the real one.
+    private struct Started {
+        var at: Date
+        var measured: ContinuousClock.Instant
+    }
+
+    private func record(_ entity: Entity, started: Started, rows: Int, error: String?) async {
         guard let state else { return }
         let run = RunRecord(
-            kind: "index", target: "entity:\(entity.id)", startedAt: started,
-            durationMilliseconds: Int(Date().timeIntervalSince(started) * 1000), rows: rows, error: error)
+            kind: "index", target: "entity:\(entity.id)", startedAt: started.at,
+            durationMilliseconds: Int((ContinuousClock.now - started.measured).timeInterval * 1000), rows: rows,
+            error: error)
         try? await state.recordRun(run)
     }
 
@@ -111,6 +121,8 @@ public struct SearchIndexingService: Service {
     public var clock: any WallClock
     /// Opened when the state store is migrated: popularity is read only after it.
     public var ready: Gate?
+    /// When the service was built: its polls and popularity refreshes count from here.
+    let createdAt: WallInstant
 
     public init(
         indexer: SearchIndexer, catalog: CatalogStore, pollInterval: Duration = .milliseconds(250),
@@ -122,20 +134,23 @@ public struct SearchIndexingService: Service {
         self.popularityInterval = popularityInterval
         self.clock = clock
         self.ready = ready
+        self.createdAt = clock.now
     }
 
     public func run() async throws {
-        // Beats count from the start: time that passes during the first load is not lost.
-        var ticker = Ticker(every: pollInterval, on: clock)
+        // Beats count from when the service was built: time that passes before it runs, or
+        // during the first load, is not lost.
+        var ticker = Ticker(every: pollInterval, on: clock, from: createdAt)
         var indexed = catalog.current
         let indexer = indexer
         let first = indexed
         _ = await offloaded { indexer.indexCatalog(first) }
         await ready?.wait()
+        if let ready, !ready.isOpen { return }  // stopped before the state store was ready
         await indexer.refreshPopularity()
         await indexer.loadEntities(indexed.entities, catalog: indexed)
         var due = Self.nextRefresh(indexed, after: clock.date)
-        var popularityDue = clock.now.advanced(by: popularityInterval)
+        var popularityDue = createdAt.advanced(by: popularityInterval)
         while await ticker.tick() {
             let current = catalog.current
             if current.revision != indexed.revision {

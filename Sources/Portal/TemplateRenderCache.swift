@@ -24,7 +24,7 @@ public final class TemplateRenderCache: Sendable {
 
     private struct Entry: Sendable {
         var task: Task<String, any Error>
-        var expires: WallInstant
+        var created: WallInstant
     }
 
     public let timeToLive: Duration
@@ -48,11 +48,11 @@ public final class TemplateRenderCache: Sendable {
     func html(for key: Key, compute: @escaping @Sendable () async throws -> String) async throws -> String {
         let now = clock.now
         let task = entries.withLock { entries -> Task<String, any Error> in
-            if let entry = entries[key], entry.expires > now { return entry.task }
+            if let entry = entries[key], entry.created.isWithin(timeToLive, of: now) { return entry.task }
             // Expired entries go whenever a new one comes in; past the cap, the oldest go too.
-            entries = entries.filter { $0.value.expires > now }
+            entries = entries.filter { $0.value.created.isWithin(timeToLive, of: now) }
             if entries.count >= Self.maximumEntries {
-                for (old, _) in entries.sorted(by: { $0.value.expires < $1.value.expires })
+                for (old, _) in entries.sorted(by: { $0.value.created < $1.value.created })
                     .prefix(entries.count - Self.maximumEntries + 1)
                 {
                     entries[old] = nil
@@ -62,7 +62,7 @@ public final class TemplateRenderCache: Sendable {
                 computations.add(1, ordering: .relaxed)
                 return try await compute()
             }
-            entries[key] = Entry(task: task, expires: now.advanced(by: timeToLive))
+            entries[key] = Entry(task: task, created: now)
             return task
         }
         do {

@@ -25,6 +25,8 @@ public final class ViewCounter: Service, Sendable {
     let flushInterval: Duration
     let refreshInterval: Duration
     let clock: any WallClock
+    /// When the counter was built: its flushes count from here.
+    let createdAt: WallInstant
 
     public init(
         store: any StateStore, logger: Logger, flushInterval: Duration = .seconds(1),
@@ -35,14 +37,15 @@ public final class ViewCounter: Service, Sendable {
         self.flushInterval = flushInterval
         self.refreshInterval = refreshInterval
         self.clock = clock
+        self.createdAt = clock.now
     }
 
-    /// Counts one view; it reaches the state store within `flushInterval`.
     /// Loads the totals once, so counts include earlier runs before the first refresh.
     public func load() async {
         if !state.withLock({ $0.loaded }) { await refresh() }
     }
 
+    /// Counts one view; it reaches the state store within `flushInterval`.
     public func record(_ view: ViewEvent) {
         state.withLock { state in
             state.pending.append(view)
@@ -100,8 +103,8 @@ public final class ViewCounter: Service, Sendable {
     public func run() async throws {
         // NB: no load here: this service starts beside the state store's migrations; totals are
         // loaded by the first page that needs them.
-        var ticker = Ticker(every: flushInterval, on: clock)
-        var refreshDue = clock.now.advanced(by: refreshInterval)
+        var ticker = Ticker(every: flushInterval, on: clock, from: createdAt)
+        var refreshDue = createdAt.advanced(by: refreshInterval)
         while await ticker.tick() {
             if clock.now >= refreshDue {
                 refreshDue = clock.now.advanced(by: refreshInterval)

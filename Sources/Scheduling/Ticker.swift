@@ -20,10 +20,12 @@ public struct Ticker: Sendable {
     /// The latest beat (the start, before the first).
     public private(set) var last: WallInstant
 
-    public init(every interval: Duration, on clock: any WallClock) {
+    /// - Parameter start: where beats count from (now by default). A service passes the time
+    ///   it was built, so that time a test lets pass before the service runs is not lost.
+    public init(every interval: Duration, on clock: any WallClock, from start: WallInstant? = nil) {
         self.clock = clock
         self.interval = interval
-        self.last = clock.now
+        self.last = start ?? clock.now
     }
 
     /// When the next beat comes.
@@ -32,6 +34,10 @@ public struct Ticker: Sendable {
     /// Waits for the next beat. Returns `false` when the service should stop instead (graceful
     /// shutdown or cancellation), without waiting for the beat.
     public mutating func tick() async -> Bool {
+        // The clock went back (a wall-clock step): count from now, or the loop would stall
+        // by the size of the step.
+        let now = clock.now
+        if last > now { last = now }
         let beat = next
         guard await clock.sleepUnlessStopping(until: beat) else { return false }
         last = beat

@@ -17,13 +17,21 @@ public final class PostgresWarehouse: Warehouse {
     let logger: Logger
     /// How long to wait for a connection before calling the server unreachable.
     let connectTimeout: Duration
-    /// Set once any query got a connection: from then on, waiting for one is queueing behind
-    /// other queries (a busy pool), not a server that cannot be reached.
-    private let reached = Flag()
+    /// Connections in use by queries right now: while any is, waiting for one is queueing
+    /// behind other queries (a busy pool), not a server that cannot be reached.
+    private let inUse = Atomic<Int>(0)
+    /// Measures the connect timeout and the client-side backstop of each query's time limit
+    /// (the server's `statement_timeout` is the limit itself).
+    let clock: any WallClock
 
-    /// - Parameter url: `postgres://user[:password]@host[:port]/database[?sslmode=disable|require]`.
-    public init(url: String, poolSize: Int = 4, connectTimeout: Duration = .seconds(5)) throws {
+    /// - Parameters:
+    ///   - url: `postgres://user[:password]@host[:port]/database[?sslmode=disable|require]`.
+    ///   - clock: measures the waits for a connection (a test passes a manual one).
+    public init(
+        url: String, poolSize: Int = 4, connectTimeout: Duration = .seconds(5), clock: any WallClock = SystemClock()
+    ) throws {
         self.connectTimeout = connectTimeout
+        self.clock = clock
         (client, runner, logger) = try Self.makeClient(
             url, label: "almanac.warehouse.postgres", connections: poolSize, connectTimeout: connectTimeout)
         displayLocation = WarehouseLocation.redacted(url)
@@ -96,16 +104,16 @@ public final class PostgresWarehouse: Warehouse {
                 }
                 // NB: the pool keeps retrying a server that is down for about a minute; give up
                 // on the lease after the connect timeout so pages fail fast with a clear error.
-                // Once the server has answered, a wait for a connection is a busy pool instead,
-                // and only the query's own time limit applies.
-                group.addTask { [connectTimeout, displayLocation, reached] in
-                    try await Task.sleep(for: connectTimeout)
-                    if !leased.isSet, !reached.isSet {
+                // While other queries hold connections, the wait is a busy pool instead, and
+                // only the query's own time limit applies.
+                group.addTask { [self] in
+                    try await clock.sleep(for: connectTimeout)
+                    if !leased.isSet, inUse.load(ordering: .relaxed) == 0 {
                         throw WarehouseError(
                             .unreachable, "cannot reach the warehouse at \(displayLocation) within \(connectTimeout)",
                             hint: "check that PostgreSQL is running and the URL, user and password are right")
                     }
-                    try await Task.sleep(for: timeout + .seconds(5))
+                    try await clock.sleep(for: timeout + .seconds(5))
                     throw WarehouseError(.timeout, "the query took longer than \(timeout) and was stopped")
                 }
                 let result = try await group.next()!
@@ -125,9 +133,10 @@ public final class PostgresWarehouse: Warehouse {
 
     private func execute(_ query: PostgresQuery, milliseconds: Int, leased: Flag) async throws -> [[SQLValue]] {
         let logger = self.logger
-        return try await client.withConnection { [reached] connection in
+        return try await client.withConnection { [self] connection in
             leased.set()
-            reached.set()
+            inUse.add(1, ordering: .relaxed)
+            defer { inUse.subtract(1, ordering: .relaxed) }
             // NB: the transaction, not the SQL text, is what makes this read-only.
             try await connection.query("BEGIN TRANSACTION READ ONLY", logger: logger)
             do {

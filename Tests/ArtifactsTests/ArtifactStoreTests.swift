@@ -3,7 +3,7 @@ import Artifacts
 import Foundation
 import Testing
 
-@Suite struct ArtifactStoreTests {
+@Suite(.timeLimit(.minutes(10))) struct ArtifactStoreTests {
     @Test func writesVersionsAndPointsLatestAtTheNewest() throws {
         let directory = try TemporaryDirectory()
         let store = ArtifactStore(root: directory.path)

@@ -13,7 +13,7 @@ import FoundationNetworking
 #endif
 extension BinaryTests {
     /// Runs the built `almanac` binary as a user would.
-    @Suite struct CLITests {
+    @Suite(.timeLimit(.minutes(10))) struct CLITests {
         struct Result {
             var status: Int32
             var stdout: String
@@ -239,9 +239,11 @@ extension BinaryTests {
         }
     }
 
-    /// Views are written every second: a crash loses at most those counted since the last write.
-    @Suite struct ViewDurabilityTests {
-        @Test func aCrashLosesAtMostTheLastSecondOfViews() async throws {
+    /// Views are written every second (each second's write is tested on a manual clock in
+    /// `BackgroundServiceTests`): what was written survives a crash of the binary, so a crash
+    /// loses at most the views counted since the last write.
+    @Suite(.timeLimit(.minutes(10))) struct ViewDurabilityTests {
+        @Test func viewsWrittenBeforeACrashSurviveIt() async throws {
             let state = try TemporaryDirectory()
             let (process, bound) = try CLITests.serve(state: state.file("state.sqlite"))
             defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
@@ -266,7 +268,7 @@ extension BinaryTests {
     }
 
     /// `almanac generate` killed midway never leaves a half-written dashboard visible.
-    @Suite struct GenerationAtomicityTests {
+    @Suite(.timeLimit(.minutes(10))) struct GenerationAtomicityTests {
         @Test func aGenerationKilledMidwayLeavesThePreviousArtifactServed() async throws {
             let directory = try TemporaryDirectory(prefix: "almanac-atomic")
             let artifacts = directory.file("artifacts")

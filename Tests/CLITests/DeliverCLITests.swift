@@ -6,7 +6,7 @@ import Testing
 
 extension BinaryTests {
     /// `almanac deliver` against the tiny demo warehouse, as an operator runs it.
-    @Suite struct DeliverCLITests {
+    @Suite(.timeLimit(.minutes(10))) struct DeliverCLITests {
         @Test func aDryRunPrintsEveryMessageAndWhoIsLeftOutAndWritesNothing() throws {
             let directory = try TemporaryDirectory(prefix: "almanac-deliver-cli")
             let state = directory.file("state.sqlite")

@@ -11,7 +11,7 @@ import FoundationNetworking
 #endif
 extension BinaryTests {
     /// `almanac lifecycle …` and `almanac usage stale` as an owner would use them.
-    @Suite struct LifecycleCLITests {
+    @Suite(.timeLimit(.minutes(10))) struct LifecycleCLITests {
         let directory: TemporaryDirectory
         let catalog: String
         let state: String

@@ -4,7 +4,7 @@ import Catalog
 import Foundation
 import Testing
 
-@Suite struct DemoCatalogTests {
+@Suite(.timeLimit(.minutes(10))) struct DemoCatalogTests {
     let result = CatalogLoader.load(directory: Repository.demoCatalog)
 
     @Test func loadsWithoutErrorsOrWarnings() throws {
@@ -54,7 +54,7 @@ import Testing
     }
 }
 
-@Suite struct BrokenCatalogTests {
+@Suite(.timeLimit(.minutes(10))) struct BrokenCatalogTests {
     static let fixtures = Repository.root + "/Tests/CatalogTests/Fixtures"
 
     @Test func theMinimalFixtureIsValid() {
@@ -79,7 +79,7 @@ import Testing
 
 /// One test per kind of problem: each writes a small catalog with one mistake and checks
 /// the message and its position.
-@Suite struct LoaderErrorTests {
+@Suite(.timeLimit(.minutes(10))) struct LoaderErrorTests {
     /// The minimal valid fixture copied into a temp dir, with one file replaced.
     func check(_ relative: String, _ contents: String) throws -> [Diagnostic] {
         let directory = try TemporaryDirectory()

@@ -6,7 +6,7 @@ import Logging
 import Synchronization
 import Testing
 
-@Suite struct CatalogStoreTests {
+@Suite(.timeLimit(.minutes(10))) struct CatalogStoreTests {
     @Test func aBrokenEditKeepsTheLastGoodCatalogAndAFixSwapsIn() throws {
         let directory = try TemporaryDirectory()
         let path = try CatalogFixture.copyDemo(into: directory)
@@ -52,7 +52,7 @@ extension CatalogReloadOutcome {
     }
 }
 
-@Suite struct AccessPolicyTests {
+@Suite(.timeLimit(.minutes(10))) struct AccessPolicyTests {
     let catalog = CatalogLoader.load(directory: BrokenCatalogTests.fixtures + "/minimal").catalog!
 
     @Test func restrictedItemsAreInvisibleToOutsiders() {
@@ -81,7 +81,7 @@ extension CatalogReloadOutcome {
 
 /// The watcher looks at the files on its clock: an edit is taken at the next look, never
 /// before, and once however many looks follow.
-@Suite(.timeLimit(.minutes(5))) struct CatalogWatcherTests {
+@Suite(.timeLimit(.minutes(10))) struct CatalogWatcherTests {
     /// The catalogs the watcher swapped in, in order.
     final class Updates: Sendable {
         private let titles = Mutex<[String]>([])

@@ -3,7 +3,7 @@ import Foundation
 import Scheduling
 import Testing
 
-@Suite struct CronScheduleTests {
+@Suite(.timeLimit(.minutes(10))) struct CronScheduleTests {
     @Test(arguments: [
         "0 7 * * *", "*/15 * * * *", "0 6 * * 1-5", "30 4 1 * *", "0 0 * jan,jul sun", "@daily", "5 4 * * 7",
     ])
@@ -39,7 +39,7 @@ import Testing
     }
 }
 
-@Suite struct ValueParsingTests {
+@Suite(.timeLimit(.minutes(10))) struct ValueParsingTests {
     @Test func timeSpans() {
         #expect(TimeSpan(parsing: "26h")?.seconds == 93_600)
         #expect(TimeSpan(parsing: "2w")?.days == 14)

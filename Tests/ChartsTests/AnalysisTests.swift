@@ -20,7 +20,7 @@ func expectClose(
     }
 }
 
-@Suite struct MovingAverageTests {
+@Suite(.timeLimit(.minutes(10))) struct MovingAverageTests {
     let values: [Double?] = [1, nil, 3, 4, nil, nil, 7, 8]
 
     @Test func trailingSkipsNilsAndNeedsHalfTheWindow() {
@@ -55,7 +55,7 @@ func expectClose(
     }
 }
 
-@Suite struct IntervalTests {
+@Suite(.timeLimit(.minutes(10))) struct IntervalTests {
     @Test(arguments: [
         (0.0, 0.0, 3.688879), (1, 0.025318, 5.571643), (10, 4.795389, 18.390356), (100, 81.363991, 121.626794),
     ])
@@ -111,7 +111,7 @@ func expectClose(
     }
 }
 
-@Suite struct ResidualBandTests {
+@Suite(.timeLimit(.minutes(10))) struct ResidualBandTests {
     @Test func byHand() {
         // Residuals 0, 1, −1, 1, 2. Sample SDs over trailing threes: 1, √(4/3), √(7/3).
         let band = Analysis.residualBand(

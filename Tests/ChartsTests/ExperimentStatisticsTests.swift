@@ -106,7 +106,7 @@ struct ComparisonReference: Sendable, CustomTestStringConvertible {
     ]
 }
 
-@Suite struct ComparisonTests {
+@Suite(.timeLimit(.minutes(10))) struct ComparisonTests {
     @Test(arguments: ComparisonReference.all)
     func matchesScipy(reference: ComparisonReference) throws {
         let result = try #require(
@@ -172,7 +172,7 @@ struct ComparisonReference: Sendable, CustomTestStringConvertible {
     }
 }
 
-@Suite struct SampleRatioTests {
+@Suite(.timeLimit(.minutes(10))) struct SampleRatioTests {
     @Test func scipyDocumentationExample() throws {
         let check = try #require(ExperimentStatistics.sampleRatio(exposures: [16, 18, 16, 14, 12, 12]))
         expectSignificant(check.chiSquare, 2.0)
@@ -216,7 +216,7 @@ struct ComparisonReference: Sendable, CustomTestStringConvertible {
     }
 }
 
-@Suite struct TailProbabilityTests {
+@Suite(.timeLimit(.minutes(10))) struct TailProbabilityTests {
     /// `chi2.sf(x, df)`, including tails where `1 − P` would have cancelled to 0.
     @Test(
         arguments: [

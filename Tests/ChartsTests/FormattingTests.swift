@@ -2,7 +2,7 @@ import AlmanacCore
 import Charts
 import Testing
 
-@Suite struct NumberFormatTests {
+@Suite(.timeLimit(.minutes(10))) struct NumberFormatTests {
     @Test(arguments: [
         (12_345.0, "12,345", "12.3k"), (1_234_567.8, "1,234,568", "1.2M"), (999_950, "999,950", "1M"),
         (123_456, "123,456", "123k"), (2_500_000_000, "2,500,000,000", "2.5B"), (950, "950", "950"), (0, "0", "0"),
@@ -46,7 +46,7 @@ import Testing
     }
 }
 
-@Suite struct AxisTickTests {
+@Suite(.timeLimit(.minutes(10))) struct AxisTickTests {
     @Test func niceNumbers() {
         #expect(AxisTicks.nice(min: 0, max: 97, count: 5) == [0, 20, 40, 60, 80, 100])
         #expect(AxisTicks.nice(min: 0.13, max: 0.87, count: 5) == [0, 0.2, 0.4, 0.6, 0.8, 1.0])

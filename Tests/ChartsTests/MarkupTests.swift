@@ -2,7 +2,7 @@ import AlmanacCore
 import Testing
 
 /// `Markup.escape`'s byte-level fast path against a plain scalar-by-scalar escape.
-@Suite struct MarkupTests {
+@Suite(.timeLimit(.minutes(10))) struct MarkupTests {
     static func reference(_ text: String, double: Bool, single: Bool) -> String {
         var out = ""
         for scalar in text.unicodeScalars {

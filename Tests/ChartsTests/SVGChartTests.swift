@@ -64,7 +64,7 @@ let start = CalendarDay(parsing: "2025-03-01")!
 
 func daily(_ name: String, _ values: [Double?]) -> Series { Series(name: name, start: start, values: values) }
 
-@Suite struct SVGStructureTests {
+@Suite(.timeLimit(.minutes(10))) struct SVGStructureTests {
     @Test func rootTitleAndDescription() throws {
         let spec = ChartSpec(
             id: "signups", title: "Sign-ups", description: "Daily sign-ups, last 30 days",

@@ -3,7 +3,7 @@ import Testing
 
 /// `Web/static/charts.js` must work under the portal's `script-src 'self'; style-src 'self'` policy
 /// and must read the attributes the renderer writes.
-@Test func chartScriptIsCSPSafeAndReadsTheRenderedAttributes() throws {
+@Test(.timeLimit(.minutes(10))) func chartScriptIsCSPSafeAndReadsTheRenderedAttributes() throws {
     let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("Web/static/charts.js")
     let script = try String(contentsOf: url, encoding: .utf8)

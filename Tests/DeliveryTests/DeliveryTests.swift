@@ -95,7 +95,7 @@ let noTimeLimit = Duration.seconds(600)
 /// 2026-11-26 07:00 UTC, the morning after the tiny demo's last day.
 let morning = Date(timeIntervalSince1970: 1_795_676_400)
 
-@Suite struct DigestContentTests {
+@Suite(.timeLimit(.minutes(10))) struct DigestContentTests {
     @Test func aDailyDigestsNumbersAreTheMetricModels() async throws {
         let catalog = TestWarehouse.demoCatalog
         let warehouse = try TestWarehouse.open()
@@ -196,7 +196,7 @@ let morning = Date(timeIntervalSince1970: 1_795_676_400)
     }
 }
 
-@Suite(.serialized) struct DeliveryTests {
+@Suite(.serialized, .timeLimit(.minutes(10))) struct DeliveryTests {
     @Test func recipientsOutsideAnItemsAccessGroupsNeverReceiveIt() async throws {
         // MRR is made finance-only and added to the marketing email.
         let harness = try await DeliveryHarness.make { catalog in

@@ -8,7 +8,7 @@ import Synchronization
 import Testing
 
 /// The catch-up rule on its own: what runs after a restart or an outage.
-@Suite struct CatchUpPlanTests {
+@Suite(.timeLimit(.minutes(10))) struct CatchUpPlanTests {
     let daily = try! CronSchedule(parsing: "0 8 * * *")
     /// 2026-11-27 00:00 UTC.
     let midnight = Date(timeIntervalSince1970: 1_795_737_600)
@@ -59,7 +59,7 @@ import Testing
 
 /// The scheduler over a real SQLite state store: exactly once per scheduled time across
 /// restarts and across instances, late runs marked, missed ones recorded.
-@Suite struct JobSchedulerTests {
+@Suite(.timeLimit(.minutes(10))) struct JobSchedulerTests {
     /// Counts how often each scheduled time ran.
     final class Runs: Sendable {
         let runs = Mutex<[(Date, Bool)]>([])

@@ -7,7 +7,7 @@ import Testing
 import Glibc
 #endif
 
-@Suite(.serialized) struct MailTests {
+@Suite(.serialized, .timeLimit(.minutes(10))) struct MailTests {
     @Test func aDigestReachesARealSMTPServerAsTextAndHTML() async throws {
         try await SMTPSink.run { sink in
             let mailer = SMTPMailer(

@@ -4,7 +4,7 @@ import GRDB
 import Testing
 
 /// The documented default size, generated for real.
-@Suite("Demo company at the default scale")
+@Suite("Demo company at the default scale", .timeLimit(.minutes(10)))
 struct DefaultScaleTests {
     @Test("the default options write at least 5,000 workspaces, 100,000 users and 2,000,000 events")
     func defaultScaleCounts() throws {

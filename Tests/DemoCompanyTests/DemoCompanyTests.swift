@@ -92,7 +92,7 @@ func tableChecksum(_ queue: DatabaseQueue, table: String) throws -> (rows: Int, 
     }
 }
 
-@Suite("Demo company warehouse")
+@Suite("Demo company warehouse", .timeLimit(.minutes(10)))
 struct DemoCompanyTests {
     @Test("the same options give identical tables; another seed gives different ones")
     func deterministic() throws {

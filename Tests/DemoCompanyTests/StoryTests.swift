@@ -3,7 +3,7 @@ import GRDB
 import Testing
 
 /// The shapes `docs/demo-company.md` promises, checked on the shared tiny warehouse.
-@Suite("Demo company story")
+@Suite("Demo company story", .timeLimit(.minutes(10)))
 struct StoryTests {
     let queue: DatabaseQueue
 

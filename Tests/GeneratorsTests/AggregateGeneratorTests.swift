@@ -32,7 +32,7 @@ struct GeneratorFixture {
     }
 }
 
-@Suite struct AggregateGeneratorTests {
+@Suite(.timeLimit(.minutes(10))) struct AggregateGeneratorTests {
     @Test func aReportBecomesAnArtifactWithChartsTablesAndCSV() async throws {
         let fixture = try await GeneratorFixture()
         let report = try #require(TestWarehouse.demoCatalog.report("growth-overview"))

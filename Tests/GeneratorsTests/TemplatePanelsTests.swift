@@ -11,7 +11,7 @@ import Warehouse
 
 /// The template panels that are not one metric over time, checked against SQL written
 /// independently here (other columns, other query shapes) on the tiny demo warehouse.
-@Suite struct TemplatePanelsTests {
+@Suite(.timeLimit(.minutes(10))) struct TemplatePanelsTests {
     let catalog = TestWarehouse.demoCatalog
 
     func warehouse() throws -> SQLiteWarehouse { try TestWarehouse.open() }

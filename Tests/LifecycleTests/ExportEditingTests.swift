@@ -5,7 +5,7 @@ import Testing
 @testable import Lifecycle
 
 /// The in-place edits of `almanac lifecycle export --write`, on the shapes YAML files take.
-@Suite struct ExportEditingTests {
+@Suite(.timeLimit(.minutes(10))) struct ExportEditingTests {
     @Test func aMultiLineValueIsReplacedWholeInCRLFFiles() {
         let text = [
             "id: old", "title: Old", "owner: growth", "status: deprecated", "status_reason: |", "  First line.", "",

@@ -10,7 +10,7 @@ import Testing
 
 /// Actions recorded in a real SQLite state store, folded into the catalog the portal serves,
 /// overridden by later file edits, reviewed on a clock, and exported back to the files.
-@Suite struct LedgerTests {
+@Suite(.timeLimit(.minutes(10))) struct LedgerTests {
     /// A copy of the demo catalog, its state store synced at `start`, and a movable clock.
     struct Fixture {
         let directory: TemporaryDirectory

@@ -7,7 +7,7 @@ import Storage
 import Testing
 
 /// Every transition and permission of ``LifecycleService/validate``, on the demo catalog.
-@Suite struct LifecycleActionTests {
+@Suite(.timeLimit(.minutes(10))) struct LifecycleActionTests {
     let catalog = TestWarehouse.demoCatalog
     let now = Date(timeIntervalSince1970: 1_790_000_000)
     /// A member of growth, by e-mail.

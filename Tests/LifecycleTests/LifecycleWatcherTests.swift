@@ -10,7 +10,7 @@ import Testing
 /// The lifecycle watcher and the usage figures on a manual clock: another instance's action
 /// shows at the next poll, the retirement review runs on its interval and no sooner, cached
 /// totals are read again when they are old enough.
-@Suite(.timeLimit(.minutes(5))) struct LifecycleWatcherTests {
+@Suite(.timeLimit(.minutes(10))) struct LifecycleWatcherTests {
     let admin = Viewer(user: "root", isAdmin: true)
 
     @Test func anotherInstancesActionShowsAtTheNextPollAndTheReviewKeepsItsInterval() async throws {

@@ -8,7 +8,7 @@ import Testing
 
 /// The candidate rule on constructed histories: views in the window, the report's age,
 /// its status, "keep" and the flag that starts the grace period.
-@Suite struct RetirementRuleTests {
+@Suite(.timeLimit(.minutes(10))) struct RetirementRuleTests {
     let now = Date(timeIntervalSince1970: 1_790_000_000)
     let day = 86_400.0
 

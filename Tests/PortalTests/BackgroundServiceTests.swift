@@ -12,7 +12,7 @@ import Testing
 
 /// The portal's background services on a manual clock: what each does, how often and in
 /// which order, as time passes.
-@Suite(.timeLimit(.minutes(5))) struct BackgroundServiceTests {
+@Suite(.timeLimit(.minutes(10))) struct BackgroundServiceTests {
     static func store() async throws -> (TemporaryDirectory, SQLiteStateStore) {
         let directory = try TemporaryDirectory(prefix: "almanac-services")
         let state = try SQLiteStateStore(path: directory.file("state.sqlite"))
@@ -72,7 +72,7 @@ import Testing
         let popularity = CountingPopularity()
         let indexer = SearchIndexer(
             index: SearchIndex(), warehouse: try TestWarehouse.open(), popularity: popularity, state: state,
-            logger: Logger(label: "test"))
+            logger: Logger(label: "test"), clock: clock)
         let service = SearchIndexingService(
             indexer: indexer, catalog: catalog, pollInterval: .seconds(1), popularityInterval: .seconds(30),
             clock: clock)

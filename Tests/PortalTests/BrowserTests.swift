@@ -11,7 +11,7 @@ import Testing
 extension RealSocketTests {
     /// Headless Chromium renders the home page and a report page; screenshots are kept in
     /// `test-artifacts/` for people to look at.
-    @Suite struct BrowserTests {
+    @Suite(.timeLimit(.minutes(10))) struct BrowserTests {
         static let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].first {
             FileManager.default.isExecutableFile(atPath: $0)
         }
@@ -32,12 +32,13 @@ extension RealSocketTests {
                 ]
                 for (name, path, title) in pages {
                     let url = "http://127.0.0.1:\(port)\(path)"
-                    let dom = try run(browser, ["--headless", "--no-sandbox", "--disable-gpu", "--dump-dom", url])
+                    let dom = try await run(
+                        browser, ["--headless", "--no-sandbox", "--disable-gpu", "--dump-dom", url])
                     #expect(dom.contains(title), "\(path) rendered in Chromium")
                     #expect(dom.contains("class=\"top\""))
                     let png = Repository.artifacts + "/\(name).png"
                     try? FileManager.default.removeItem(atPath: png)
-                    _ = try run(
+                    _ = try await run(
                         browser,
                         [
                             "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
@@ -77,7 +78,7 @@ extension RealSocketTests {
             // Mail clients run no scripts; the message has none (Chromium's --dump-dom needs them on).
             #expect(!(message.html ?? "").contains("<script"))
             let noScripts = ["--headless", "--no-sandbox", "--disable-gpu"]
-            let dom = try run(browser, noScripts + ["--dump-dom", "file://" + html])
+            let dom = try await run(browser, noScripts + ["--dump-dom", "file://" + html])
             for needle in [
                 "Daily sign-up email", "Sign-ups", "Invites sent", "By acquisition channel", "vs same day last week",
             ] {
@@ -85,7 +86,7 @@ extension RealSocketTests {
             }
             let png = Repository.artifacts + "/digest-email.png"
             try? FileManager.default.removeItem(atPath: png)
-            _ = try run(
+            _ = try await run(
                 browser,
                 noScripts + ["--hide-scrollbars", "--window-size=700,1300", "--screenshot=\(png)", "file://" + html])
             let size = (try FileManager.default.attributesOfItem(atPath: png)[.size] as? NSNumber)?.intValue ?? 0
@@ -99,11 +100,11 @@ extension RealSocketTests {
             try await running.serve { client in
                 let port = try #require(client.port)
                 let url = "http://127.0.0.1:\(port)/admin/deliveries"
-                let page = try run(browser, ["--headless", "--no-sandbox", "--disable-gpu", "--dump-dom", url])
+                let page = try await run(browser, ["--headless", "--no-sandbox", "--disable-gpu", "--dump-dom", url])
                 #expect(page.contains("subscription/daily-signups") && page.contains("chloe.dubois@larkspur.io"))
                 let shot = Repository.artifacts + "/admin-deliveries.png"
                 try? FileManager.default.removeItem(atPath: shot)
-                _ = try run(
+                _ = try await run(
                     browser,
                     [
                         "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--window-size=1280,1400",
@@ -175,17 +176,18 @@ extension RealSocketTests {
                 try await portal.serve { client in
                     let port = try #require(client.port)
                     let flags = ["--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=5000"]
-                    let page = try run(browser, flags + ["--dump-dom", "http://127.0.0.1:\(port)/x/support-insights/"])
+                    let page = try await run(
+                        browser, flags + ["--dump-dom", "http://127.0.0.1:\(port)/x/support-insights/"])
                     #expect(page.contains("Ticket volume"), "the app's page ran in Chromium")
                     #expect(page.contains("cookie: blocked (SecurityError)"), "\(page)")
                     #expect(page.contains("portal api: blocked (TypeError)"), "\(page)")
-                    let report = try run(
+                    let report = try await run(
                         browser, flags + ["--dump-dom", "http://127.0.0.1:\(port)/reports/support-insights"])
                     #expect(report.contains("<iframe class=\"external-frame\" src=\"/x/support-insights/\""))
                     try FileManager.default.createDirectory(
                         atPath: Repository.artifacts, withIntermediateDirectories: true)
                     let png = Repository.artifacts + "/external-report.png"
-                    _ = try run(
+                    _ = try await run(
                         browser,
                         flags + [
                             "--hide-scrollbars", "--window-size=1280,1100", "--screenshot=\(png)",
@@ -195,33 +197,37 @@ extension RealSocketTests {
             }
         }
 
-        /// Runs `executable` with a timeout and returns its standard output.
         /// Runs a browser script of `Browser/` and returns its exit status and everything it printed.
-        /// Its output is read while it runs: the portal answers the browser from this same process.
         func python(_ script: String, _ arguments: [String]) async throws -> (Int32, String) {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = ["python3", script] + arguments
-            let output = Pipe()
-            process.standardOutput = output
-            process.standardError = output
-            try process.run()
-            let data = await Task.detached { output.fileHandleForReading.readDataToEndOfFile() }.value
-            process.waitUntilExit()
-            return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+            let (status, output) = try await Self.capture(
+                "/usr/bin/env", ["python3", script] + arguments, errors: true)
+            return (status, output)
         }
 
-        func run(_ executable: String, _ arguments: [String]) throws -> String {
+        /// Runs `executable` and returns its standard output.
+        func run(_ executable: String, _ arguments: [String]) async throws -> String {
+            try await Self.capture(executable, arguments, errors: false).output
+        }
+
+        /// Runs a program to its end and returns its exit status and output. The waiting happens
+        /// on a Dispatch thread, not on one of the few threads that run Swift concurrency: the
+        /// browser asks the portal in this same process, whose handlers need those threads.
+        static func capture(
+            _ executable: String, _ arguments: [String], errors: Bool
+        ) async throws -> (status: Int32, output: String) {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: executable)
             process.arguments = arguments
             let output = Pipe()
             process.standardOutput = output
-            process.standardError = FileHandle.nullDevice
+            process.standardError = errors ? output : FileHandle.nullDevice
             try process.run()
-            let data = output.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            return String(decoding: data, as: UTF8.self)
+            let data = await offloaded {
+                let data = output.fileHandleForReading.readDataToEndOfFile()
+                process.waitUntilExit()
+                return data
+            }
+            return (process.terminationStatus, String(decoding: data, as: UTF8.self))
         }
     }
 }

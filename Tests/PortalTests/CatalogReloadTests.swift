@@ -8,7 +8,7 @@ import Portal
 import Testing
 
 /// Edits on disk reach a running portal; broken edits do not.
-@Suite struct CatalogReloadTests {
+@Suite(.timeLimit(.minutes(10))) struct CatalogReloadTests {
     @Test func editsArePickedUpAndBrokenEditsKeepTheLastGoodCatalog() async throws {
         let directory = try TemporaryDirectory()
         let catalog = try CatalogFixture.copyDemo(into: directory)

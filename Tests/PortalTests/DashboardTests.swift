@@ -9,7 +9,7 @@ import Storage
 import Testing
 
 /// Report pages serve generated dashboards, with their data and downloads behind the same access check.
-@Suite struct DashboardTests {
+@Suite(.timeLimit(.minutes(10))) struct DashboardTests {
     @Test func aReportPageGeneratesItsDashboardOnDemandAndServesIt() async throws {
         let portal = try await TestPortal.make(dashboards: true)
         try await portal.test { client in

@@ -10,7 +10,7 @@ import Storage
 import Testing
 
 /// The portal runs the outbox: what it sends shows on /admin/deliveries and in /metrics.
-@Suite struct DeliveryPagesTests {
+@Suite(.timeLimit(.minutes(10))) struct DeliveryPagesTests {
     @Test func theAdminPageAndMetricsShowWhatThePortalSent() async throws {
         var portal = try await TestPortal.make(
             auth: AuthConfiguration(trustedProxies: ["127.0.0.1"], allowAnonymousLoopback: false), dashboards: true)

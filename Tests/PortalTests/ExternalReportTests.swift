@@ -10,12 +10,9 @@ import Proxy
 import Synchronization
 import Testing
 
-#if canImport(Glibc)
-import Glibc
-#endif
 extension RealSocketTests {
     /// External reports through `/x/{report}/…` against a real backend on a loopback port.
-    @Suite struct ExternalReportTests {
+    @Suite(.timeLimit(.minutes(10))) struct ExternalReportTests {
         static let support = identity("sid@larkspur.io", groups: ["support"])
         /// A backend timeout no answer comes near, for checks that are not about the timeout: what
         /// they assert never depends on how busy the machine is.
@@ -201,20 +198,8 @@ extension RealSocketTests {
         @Test func aBackendThatIsDownFailsFast() async throws {
             // A port bound but never listened on refuses connections, and stays ours for the whole
             // test (a stopped server's port could be taken by another test running alongside).
-            let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            defer { close(socket) }
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            address.sin_port = 0
-            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-            let bound = withUnsafeMutablePointer(to: &address) { pointer in
-                pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { generic in
-                    bind(socket, generic, length) == 0 && getsockname(socket, generic, &length) == 0
-                }
-            }
-            try #require(bound, "could not reserve a port")
-            let port = Int(UInt16(bigEndian: address.sin_port))
+            let reserved = try ReservedPort()
+            let port = reserved.port
             // A backend timeout no answer comes near: waiting it out would end in a 504 after ten
             // minutes; a refused connection is a 502 at once, whatever else the machine is doing.
             let portal = try await Self.portal(backendPort: port, timeout: Self.noCutOff)
@@ -224,6 +209,7 @@ extension RealSocketTests {
                 #expect(text(response).contains("the report app could not be reached"))
                 #expect(!text(response).contains("127.0.0.1"), "no internal address on the page")
             }
+            withExtendedLifetime(reserved) {}
         }
 
         /// The system's resolver, counting the lookups.

@@ -17,7 +17,7 @@ extension RealSocketTests {
     /// `almanac generator` and a portal that uses it, over real HTTP. The portal's time limits on
     /// generators run on a manual clock: they pass when the test says, never because the machine
     /// is busy.
-    @Suite struct GeneratorServiceTests {
+    @Suite(.timeLimit(.minutes(10))) struct GeneratorServiceTests {
         /// Runs a generator service (on the tiny demo) for the duration of `body`.
         static func withGenerator<T: Sendable>(
             token: String? = nil, _ body: @Sendable (_ url: String, _ generator: TestPortal) async throws -> T
@@ -62,7 +62,16 @@ extension RealSocketTests {
             #expect(portal.environment.dashboards?.artifacts.latest(id: "growth-overview") != nil)
 
             // With the generator gone: the last good dashboard, marked stale; a render is a clear 503.
-            try await portal.test { client in
+            // "Gone" is a port that refuses connections and that no other test can take meanwhile,
+            // with the same mirror of dashboards the portal kept.
+            let gone = try ReservedPort()
+            var after = try await TestPortal.make(
+                generators: GeneratorClient(
+                    baseURLs: ["http://127.0.0.1:\(gone.port)"], checkInterval: .zero, clock: clock),
+                clock: clock)
+            after.environment.dashboards?.artifacts = try #require(portal.environment.dashboards?.artifacts)
+            let afterwards = after
+            try await afterwards.test { client in
                 let page = try await client.get("/reports/growth-overview")
                 #expect(page.status == .ok)
                 let html = text(page)
@@ -79,6 +88,7 @@ extension RealSocketTests {
                 )
                 #expect(!text(render).contains("127.0.0.1"), "no internal address on the page")
             }
+            withExtendedLifetime(gone) {}
         }
 
         @Test func aSlowGeneratorIsCutOffAndTheNextOneAnswers() async throws {

@@ -12,7 +12,7 @@ import Testing
 
 /// Lifecycle actions over HTTP: who may act, from where, and what every page shows afterwards
 /// (status banners, tombstones with 410, search, the home page, usage, "My reports").
-@Suite struct LifecycleRoutesTests {
+@Suite(.timeLimit(.minutes(10))) struct LifecycleRoutesTests {
     static let priya = identity("priya.raman@larkspur.io", groups: ["everyone"])  // member of growth
     static let visitor = identity("visitor@larkspur.io", groups: ["everyone"])
     static let admin = identity("marta.kowalczyk@larkspur.io", groups: ["data-platform"])
@@ -187,7 +187,7 @@ import Testing
             _ = try await portal.environment.state.appendLifecycleEvent(
                 LifecycleEvent(
                     itemKind: "report", itemID: "activation-funnel", action: .unflagged, title: "Activation funnel",
-                    at: Date()))
+                    at: portal.clock.date))
             #expect(try await client.get("/reports/activation-funnel", headers: Self.visitor).status == .gone)
             #expect(try await client.get("/reports/never-existed", headers: Self.visitor).status == .notFound)
         }

@@ -8,7 +8,7 @@ import Portal
 import Testing
 
 /// Identity from a trusted proxy, and restricted items that never leak.
-@Suite struct PortalAccessTests {
+@Suite(.timeLimit(.minutes(10))) struct PortalAccessTests {
     /// Loopback is the trusted proxy here; nobody is let in anonymously.
     func makePortal(trusting proxies: [String] = ["127.0.0.1"]) async throws -> TestPortal {
         try await TestPortal.make(auth: AuthConfiguration(trustedProxies: proxies, allowAnonymousLoopback: false))

@@ -8,7 +8,7 @@ import Portal
 import Testing
 
 /// Every page and its JSON twin, over real HTTP on loopback, as the local developer.
-@Suite struct PortalPageTests {
+@Suite(.timeLimit(.minutes(10))) struct PortalPageTests {
     @Test func everyPageRendersWithItsContent() async throws {
         let portal = try await TestPortal.make()
         try await portal.test { client in

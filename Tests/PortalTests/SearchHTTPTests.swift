@@ -8,7 +8,7 @@ import Portal
 import Testing
 
 /// `/search`, `/api/search` and `/api/suggest` through the portal's routes.
-@Suite struct SearchHTTPTests {
+@Suite(.timeLimit(.minutes(10))) struct SearchHTTPTests {
     func hits(_ body: [String: Any]) -> [[String: Any]] { body["hits"] as? [[String: Any]] ?? [] }
 
     func encoded(_ text: String) -> String {

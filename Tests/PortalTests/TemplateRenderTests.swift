@@ -9,7 +9,7 @@ import Testing
 import Warehouse
 
 /// A parameterized template generated on demand from its URL, and parameters checked.
-@Suite struct TemplateRenderTests {
+@Suite(.timeLimit(.minutes(10))) struct TemplateRenderTests {
     /// The domain of workspace `id` in the tiny demo.
     static func domain(_ id: Int) async throws -> String {
         let rows = try await TestWarehouse.open().run(

@@ -29,59 +29,60 @@ enum TestBackend {
         /// Opened when the test is over: hanging answers end, so the backend can stop.
         let release = Gate()
         private struct State {
-            var hung = 0
-            var abandoned = 0
-            var waiting: [(count: Int, continuation: CheckedContinuation<Void, Never>)] = []
-            var waitingForAbandoned: [(count: Int, continuation: CheckedContinuation<Void, Never>)] = []
+            var counts: [Kind: Int] = [:]
+            var waiting: [(id: Int, kind: Kind, count: Int, continuation: CheckedContinuation<Void, Never>)] = []
+            var nextID = 0
         }
+        private enum Kind { case hung, abandoned }
         private let state = Mutex(State())
 
         /// A request reached a route that hangs.
-        func hung() {
-            let ready = state.withLock { state -> [CheckedContinuation<Void, Never>] in
-                state.hung += 1
-                let count = state.hung
-                defer { state.waiting.removeAll { $0.count <= count } }
-                return state.waiting.filter { $0.count <= count }.map(\.continuation)
-            }
-            for continuation in ready { continuation.resume() }
-        }
-
-        /// How many requests in all have reached routes that hang.
-        var hungCount: Int { state.withLock { $0.hung } }
-
-        /// Returns once `count` requests in all have reached routes that hang.
-        func hanging(atLeast count: Int) async {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                let now = state.withLock { state -> Bool in
-                    if state.hung >= count { return true }
-                    state.waiting.append((count, continuation))
-                    return false
-                }
-                if now { continuation.resume() }
-            }
-        }
+        func hung() { happened(.hung) }
 
         /// A hanging answer found its connection closed by the client.
-        func abandon() {
+        func abandon() { happened(.abandoned) }
+
+        /// How many requests in all have reached routes that hang.
+        var hungCount: Int { state.withLock { $0.counts[.hung] ?? 0 } }
+
+        /// Returns once `count` requests in all have reached routes that hang.
+        func hanging(atLeast count: Int) async { await wait(for: .hung, atLeast: count) }
+
+        /// Returns once `count` hanging answers in all found their connection closed.
+        func abandoned(atLeast count: Int) async { await wait(for: .abandoned, atLeast: count) }
+
+        private func happened(_ kind: Kind) {
             let ready = state.withLock { state -> [CheckedContinuation<Void, Never>] in
-                state.abandoned += 1
-                let count = state.abandoned
-                defer { state.waitingForAbandoned.removeAll { $0.count <= count } }
-                return state.waitingForAbandoned.filter { $0.count <= count }.map(\.continuation)
+                state.counts[kind, default: 0] += 1
+                let count = state.counts[kind] ?? 0
+                let ready = state.waiting.filter { $0.kind == kind && $0.count <= count }
+                state.waiting.removeAll { $0.kind == kind && $0.count <= count }
+                return ready.map(\.continuation)
             }
             for continuation in ready { continuation.resume() }
         }
 
-        /// Returns once `count` hanging answers in all found their connection closed.
-        func abandoned(atLeast count: Int) async {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                let now = state.withLock { state -> Bool in
-                    if state.abandoned >= count { return true }
-                    state.waitingForAbandoned.append((count, continuation))
-                    return false
+        /// Waits for the event (or for the test's time limit, which cancels the wait).
+        private func wait(for kind: Kind, atLeast count: Int) async {
+            let id = state.withLock { state -> Int in
+                state.nextID += 1
+                return state.nextID
+            }
+            await withTaskCancellationHandler {
+                await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                    let now = state.withLock { state -> Bool in
+                        if (state.counts[kind] ?? 0) >= count || Task.isCancelled { return true }
+                        state.waiting.append((id, kind, count, continuation))
+                        return false
+                    }
+                    if now { continuation.resume() }
                 }
-                if now { continuation.resume() }
+            } onCancel: {
+                let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+                    guard let index = state.waiting.firstIndex(where: { $0.id == id }) else { return nil }
+                    return state.waiting.remove(at: index).continuation
+                }
+                waiter?.resume()
             }
         }
 

@@ -12,7 +12,7 @@ import Testing
 
 /// Usage figures on pages (a report's 7/30/90 days, trend and sparkline; most viewed and
 /// trending on the home page) and "My reports", over a constructed view history.
-@Suite struct UsagePagesTests {
+@Suite(.timeLimit(.minutes(10))) struct UsagePagesTests {
     static let now = Date(timeIntervalSince1970: 1_790_000_000)  // 2026-09-21 (UTC)
     static let day = 86_400.0
 

@@ -10,7 +10,7 @@ import Testing
 
 /// What each view is recorded with: where the viewer came from, page or API, a template
 /// render's parameters, and only people (not crawlers or monitors).
-@Suite struct ViewRecordingTests {
+@Suite(.timeLimit(.minutes(10))) struct ViewRecordingTests {
     @Test func viewsKnowWhereTheyCameFromAndWhatTheyWere() async throws {
         let portal = try await TestPortal.make(dashboards: true)
         try await portal.test { client in

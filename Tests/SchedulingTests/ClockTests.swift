@@ -16,7 +16,7 @@ final class Log: Sendable {
 
 /// The manual clock: time moves when the test says, sleepers wake in deadline order, and a
 /// test can wait until the code under test is asleep again.
-@Suite(.timeLimit(.minutes(5))) struct ManualClockTests {
+@Suite(.timeLimit(.minutes(10))) struct ManualClockTests {
     let start = Date(timeIntervalSince1970: 1_795_737_600)  // 2026-11-27 00:00 UTC
 
     @Test func sleepersWakeWhenTheirTimeComesInDeadlineOrder() async throws {
@@ -59,7 +59,7 @@ final class Log: Sendable {
 
 /// A loop's beats on an injected clock: counted from the previous beat, one beat for all that
 /// a slow pass or a jump missed, and an end on graceful shutdown without waiting.
-@Suite(.timeLimit(.minutes(5))) struct TickerTests {
+@Suite(.timeLimit(.minutes(10))) struct TickerTests {
     let start = Date(timeIntervalSince1970: 1_795_737_600)
 
     /// Runs a ticker loop that logs the clock's time at each beat, as a service does.
@@ -151,7 +151,7 @@ final class Log: Sendable {
 
 /// A time limit on a manual clock: the work is cut off when the test lets the limit pass,
 /// and only then.
-@Suite(.timeLimit(.minutes(5))) struct DeadlineTests {
+@Suite(.timeLimit(.minutes(10))) struct DeadlineTests {
     @Test func workThatOutlivesItsLimitIsCancelledAndReportedAsTheDeadline() async throws {
         let clock = ManualClock()
         let cancelled = Log()

@@ -1,7 +1,7 @@
 import Search
 import Testing
 
-@Suite struct AnalyzerTests {
+@Suite(.timeLimit(.minutes(10))) struct AnalyzerTests {
     @Test func foldsCaseDiacriticsAndCompatibilityForms() {
         #expect(Analyzer.words("Zürich") == ["zurich"])
         #expect(Analyzer.words("Zu\u{308}rich") == ["zurich"])
@@ -32,7 +32,7 @@ import Testing
     }
 }
 
-@Suite struct QueryParsingTests {
+@Suite(.timeLimit(.minutes(10))) struct QueryParsingTests {
     @Test func wordsPhrasesAndFilters() {
         let query = SearchQuery(parsing: #"kind:metric team:Growth "weekly active" users tag:engagement"#)
         #expect(query.kinds.contains("metric"))

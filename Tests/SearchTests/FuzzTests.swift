@@ -10,7 +10,7 @@ import Testing
 /// suggesting and building the page model. None may crash, break an invariant or show a
 /// restricted object to someone outside its groups. (The HTTP twin of this test is in
 /// PortalTests/SearchHTTPTests.)
-@Suite struct FuzzTests {
+@Suite(.timeLimit(.minutes(10))) struct FuzzTests {
     @Test func tenThousandNastyQueriesNeverBreakAnything() async throws {
         let index = try await RelevanceTests.index.value
         let catalog = TestWarehouse.demoCatalog
@@ -64,7 +64,7 @@ import Testing
 }
 
 /// The hand-written JSON of `/api/search` says exactly what `JSONEncoder` would.
-@Suite struct SearchJSONTests {
+@Suite(.timeLimit(.minutes(10))) struct SearchJSONTests {
     @Test func theWriterMatchesJSONEncoder() async throws {
         let index = try await RelevanceTests.index.value
         let builder = PageBuilder(view: CatalogView(TestWarehouse.demoCatalog, viewer: .localDeveloper))

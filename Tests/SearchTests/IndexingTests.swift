@@ -11,7 +11,7 @@ import Testing
 
 /// Keeping the index in step: popularity from the view log, entity refresh schedules, and
 /// which entities a catalog edit makes stale.
-@Suite struct IndexingTests {
+@Suite(.timeLimit(.minutes(10))) struct IndexingTests {
     @Test func viewsRaiseARankThroughThePopularityInterface() async throws {
         let directory = try TemporaryDirectory()
         let state = try SQLiteStateStore(path: directory.file("state.sqlite"))

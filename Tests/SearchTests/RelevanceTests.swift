@@ -11,7 +11,7 @@ import Warehouse
 /// The relevance suite: what people type, and what must be in the top 3, over the demo
 /// catalog and the demo company's entity values (customers, campaigns, cities, apps,
 /// experiments read from the tiny demo warehouse).
-@Suite struct RelevanceTests {
+@Suite(.timeLimit(.minutes(10))) struct RelevanceTests {
     struct Case: CustomStringConvertible {
         var category: String
         var query: String

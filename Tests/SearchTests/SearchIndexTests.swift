@@ -6,7 +6,7 @@ import Search
 import Testing
 
 /// The index on small hand-made documents, one behaviour at a time.
-@Suite struct SearchIndexTests {
+@Suite(.timeLimit(.minutes(10))) struct SearchIndexTests {
     static func document(
         _ id: String, _ title: String, kind: String = "report", description: String = "", tags: [String] = [],
         synonyms: [String] = [], team: String = "growth", status: SearchStatus = .active, certified: Bool = false,

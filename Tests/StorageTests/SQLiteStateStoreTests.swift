@@ -5,7 +5,7 @@ import Testing
 
 @testable import Storage
 
-@Suite struct SQLiteStateStoreTests {
+@Suite(.timeLimit(.minutes(10))) struct SQLiteStateStoreTests {
     let directory: TemporaryDirectory
     let store: SQLiteStateStore
 
@@ -107,7 +107,7 @@ import Testing
 
 /// The daily rollups agree with the raw view log, whatever the batches, and are built from
 /// it when a store from before them is migrated.
-@Suite struct UsageRollupTests {
+@Suite(.timeLimit(.minutes(10))) struct UsageRollupTests {
     let day = 86_400.0
     let start = Date(timeIntervalSince1970: 1_790_000_000)
 

@@ -5,7 +5,7 @@ import Foundation
 import Testing
 import Warehouse
 
-@Suite struct IngestTests {
+@Suite(.timeLimit(.minutes(10))) struct IngestTests {
     static var crm: Source { TestWarehouse.demoCatalog.source("crm_accounts")! }
     static let header =
         "account_id,workspace_id,account_name,account_owner,owner_email,segment,renewal_on,health,updated_at"

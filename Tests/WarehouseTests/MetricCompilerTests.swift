@@ -6,7 +6,7 @@ import Testing
 import Warehouse
 
 /// The compiled SQL of one metric of each type, in both dialects, against golden files.
-@Suite struct MetricCompilerTests {
+@Suite(.timeLimit(.minutes(10))) struct MetricCompilerTests {
     static let catalog = CatalogLoader.load(directory: Repository.demoCatalog).catalog!
     static let snapshots = Repository.root + "/Tests/WarehouseTests/__Snapshots__"
     static let range = DateRange(start: CalendarDay(parsing: "2026-09-01")!, end: CalendarDay(parsing: "2026-09-14")!)
