@@ -8,7 +8,6 @@ public final class Gate: Sendable {
     private struct State {
         var open = false
         var waiting: [(id: Int, continuation: CheckedContinuation<Void, Never>)] = []
-        var nextID = 0
     }
     private let state = Mutex(State())
 
@@ -17,25 +16,16 @@ public final class Gate: Sendable {
     /// Returns once the gate is open (at once if it already is), or when the waiting task is
     /// cancelled (check `isOpen` to tell which).
     public func wait() async {
-        let id = state.withLock { state -> Int in
-            state.nextID += 1
-            return state.nextID
-        }
-        await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                let resumeNow = state.withLock { state -> Bool in
-                    if state.open || Task.isCancelled { return true }
-                    state.waiting.append((id, continuation))
-                    return false
-                }
-                if resumeNow { continuation.resume() }
+        await suspendUntilResumed { id, continuation in
+            state.withLock { state in
+                if state.open || Task.isCancelled { return true }
+                state.waiting.append((id, continuation))
+                return false
             }
-        } onCancel: {
-            let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
-                guard let index = state.waiting.firstIndex(where: { $0.id == id }) else { return nil }
-                return state.waiting.remove(at: index).continuation
+        } dequeue: { id in
+            state.withLock { state in
+                state.waiting.firstIndex { $0.id == id }.map { state.waiting.remove(at: $0).continuation }
             }
-            waiter?.resume()
         }
     }
 

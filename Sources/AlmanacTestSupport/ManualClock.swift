@@ -117,25 +117,16 @@ public final class ManualClock: WallClock {
     /// limits (``AlmanacCore/withDeadline(_:clock:_:)``) on this clock too. Returns early if the
     /// waiting task is cancelled (a test's time limit).
     public func sleepers(atLeast count: Int) async {
-        let id = state.withLock { state -> Int in
-            state.nextID += 1
-            return state.nextID
-        }
-        await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                let ready = state.withLock { state -> Bool in
-                    if state.sleepers.count >= count || Task.isCancelled { return true }
-                    state.watchers.append(Watcher(id: id, count: count, continuation: continuation))
-                    return false
-                }
-                if ready { continuation.resume() }
+        await suspendUntilResumed { id, continuation in
+            state.withLock { state in
+                if state.sleepers.count >= count || Task.isCancelled { return true }
+                state.watchers.append(Watcher(id: id, count: count, continuation: continuation))
+                return false
             }
-        } onCancel: {
-            let watcher = state.withLock { state -> Watcher? in
-                guard let index = state.watchers.firstIndex(where: { $0.id == id }) else { return nil }
-                return state.watchers.remove(at: index)
+        } dequeue: { id in
+            state.withLock { state in
+                state.watchers.firstIndex { $0.id == id }.map { state.watchers.remove(at: $0).continuation }
             }
-            watcher?.continuation.resume()
         }
     }
 

@@ -40,6 +40,29 @@ import Testing
         }
 
         func report(_ id: String) -> Report? { store.current.report(ReportID(id)) }
+
+        /// Makes activation-funnel, which nobody opens, a retirement candidate: the policy flags
+        /// reports known for 30 days (deprecated 14 days after), 40 days pass, and every other
+        /// live report gets five views.
+        func makeActivationFunnelACandidate() async throws {
+            var settings = try String(contentsOfFile: catalogPath + "/almanac.yaml", encoding: .utf8)
+            settings = settings.replacingOccurrences(of: "older_than: 60d", with: "older_than: 30d")
+                .replacingOccurrences(of: "auto_deprecate_after: 30d", with: "auto_deprecate_after: 14d")
+            try settings.write(toFile: catalogPath + "/almanac.yaml", atomically: true, encoding: .utf8)
+            _ = store.reloadIfChanged(force: true)
+            clock.advance(by: .days(40))
+            var views: [ViewEvent] = []
+            for report in store.current.reports
+            where report.status.isLive && report.id.rawValue != "activation-funnel" {
+                for n in 0..<5 {
+                    views.append(
+                        ViewEvent(
+                            itemKind: "report", itemID: report.id.rawValue, viewer: "user\(n)",
+                            viewedAt: clock.date.addingTimeInterval(-Double(n) * 3600)))
+                }
+            }
+            try await state.recordViews(views)
+        }
     }
 
     let priya = Viewer(user: "priya.raman@larkspur.io")
@@ -106,24 +129,7 @@ import Testing
 
     @Test func theReviewFlagsUnflagsAndDeprecatesAfterTheGracePeriod() async throws {
         let fixture = try await Fixture()
-        // Growth's reports get views, except activation-funnel, which nobody opens.
-        var catalogText = try String(contentsOfFile: fixture.catalogPath + "/almanac.yaml", encoding: .utf8)
-        catalogText = catalogText.replacingOccurrences(of: "older_than: 60d", with: "older_than: 30d")
-            .replacingOccurrences(of: "auto_deprecate_after: 30d", with: "auto_deprecate_after: 14d")
-        try catalogText.write(toFile: fixture.catalogPath + "/almanac.yaml", atomically: true, encoding: .utf8)
-        _ = fixture.store.reloadIfChanged(force: true)
-        fixture.clock.advance(by: .days(40))
-        var views: [ViewEvent] = []
-        for report in fixture.store.current.reports
-        where report.status.isLive && report.id.rawValue != "activation-funnel" {
-            for n in 0..<5 {
-                views.append(
-                    ViewEvent(
-                        itemKind: "report", itemID: report.id.rawValue, viewer: "user\(n)",
-                        viewedAt: fixture.clock.date.addingTimeInterval(-Double(n) * 3600)))
-            }
-        }
-        try await fixture.state.recordViews(views)
+        try await fixture.makeActivationFunnelACandidate()
         let reviewer = RetirementReviewer(lifecycle: fixture.lifecycle)
         var outcome = try await reviewer.review()
         #expect(outcome.flagged == ["activation-funnel"] && outcome.deprecated.isEmpty)

@@ -15,24 +15,7 @@ import Testing
 
     @Test func anotherInstancesActionShowsAtTheNextPollAndTheReviewKeepsItsInterval() async throws {
         let fixture = try await LedgerTests.Fixture()
-        var settings = try String(contentsOfFile: fixture.catalogPath + "/almanac.yaml", encoding: .utf8)
-        settings = settings.replacingOccurrences(of: "older_than: 60d", with: "older_than: 30d")
-            .replacingOccurrences(of: "auto_deprecate_after: 30d", with: "auto_deprecate_after: 14d")
-        try settings.write(toFile: fixture.catalogPath + "/almanac.yaml", atomically: true, encoding: .utf8)
-        _ = fixture.store.reloadIfChanged(force: true)
-        fixture.clock.advance(by: .days(40))
-        // Every live report is read but activation-funnel, which nobody opens.
-        var views: [ViewEvent] = []
-        for report in fixture.store.current.reports
-        where report.status.isLive && report.id.rawValue != "activation-funnel" {
-            for n in 0..<5 {
-                views.append(
-                    ViewEvent(
-                        itemKind: "report", itemID: report.id.rawValue, viewer: "user\(n)",
-                        viewedAt: fixture.clock.date.addingTimeInterval(-Double(n) * 3600)))
-            }
-        }
-        try await fixture.state.recordViews(views)
+        try await fixture.makeActivationFunnelACandidate()
         // Another portal on the same state store, with its own copy of the catalog.
         let other = LifecycleService(
             catalog: try CatalogStore(directory: fixture.catalogPath), state: fixture.state,

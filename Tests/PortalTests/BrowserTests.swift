@@ -167,12 +167,11 @@ extension RealSocketTests {
                 Self.chromium,
                 "headless Chromium is needed for the browser check: apt-get install chromium (.ci/run does)")
             try await TestBackend.run { backendPort in
-                let directory = try TemporaryDirectory()
-                let catalog = try CatalogFixture.copyDemo(into: directory)
-                try CatalogFixture.edit(
-                    catalog + "/backends/support-insights.yaml", replacing: "url: http://127.0.0.1:8601/",
-                    with: "url: http://127.0.0.1:\(backendPort)/app/")
-                let portal = try await TestPortal.make(catalog: catalog)
+                let portal = try await TestPortal.make { catalog in
+                    try CatalogFixture.edit(
+                        catalog + "/backends/support-insights.yaml", replacing: "url: http://127.0.0.1:8601/",
+                        with: "url: http://127.0.0.1:\(backendPort)/app/")
+                }
                 try await portal.serve { client in
                     let port = try #require(client.port)
                     let flags = ["--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=5000"]

@@ -167,12 +167,11 @@ import Testing
     }
 
     @Test func catalogTextIsEscaped() async throws {
-        let directory = try TemporaryDirectory()
-        let catalog = try CatalogFixture.copyDemo(into: directory)
-        try CatalogFixture.edit(
-            catalog + "/reports/growth-overview.yaml", replacing: "title: Growth overview",
-            with: "title: \"Growth <script>alert(1)</script> & co\"")
-        let portal = try await TestPortal.make(catalog: catalog)
+        let portal = try await TestPortal.make { catalog in
+            try CatalogFixture.edit(
+                catalog + "/reports/growth-overview.yaml", replacing: "title: Growth overview",
+                with: "title: \"Growth <script>alert(1)</script> & co\"")
+        }
         try await portal.test { client in
             for path in ["/reports/growth-overview", "/browse?kind=report", "/teams/growth"] {
                 let body = text(try await client.get(path))

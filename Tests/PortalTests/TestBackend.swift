@@ -31,7 +31,6 @@ enum TestBackend {
         private struct State {
             var counts: [Kind: Int] = [:]
             var waiting: [(id: Int, kind: Kind, count: Int, continuation: CheckedContinuation<Void, Never>)] = []
-            var nextID = 0
         }
         private enum Kind { case hung, abandoned }
         private let state = Mutex(State())
@@ -64,25 +63,16 @@ enum TestBackend {
 
         /// Waits for the event (or for the test's time limit, which cancels the wait).
         private func wait(for kind: Kind, atLeast count: Int) async {
-            let id = state.withLock { state -> Int in
-                state.nextID += 1
-                return state.nextID
-            }
-            await withTaskCancellationHandler {
-                await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                    let now = state.withLock { state -> Bool in
-                        if (state.counts[kind] ?? 0) >= count || Task.isCancelled { return true }
-                        state.waiting.append((id, kind, count, continuation))
-                        return false
-                    }
-                    if now { continuation.resume() }
+            await suspendUntilResumed { id, continuation in
+                state.withLock { state in
+                    if (state.counts[kind] ?? 0) >= count || Task.isCancelled { return true }
+                    state.waiting.append((id, kind, count, continuation))
+                    return false
                 }
-            } onCancel: {
-                let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
-                    guard let index = state.waiting.firstIndex(where: { $0.id == id }) else { return nil }
-                    return state.waiting.remove(at: index).continuation
+            } dequeue: { id in
+                state.withLock { state in
+                    state.waiting.firstIndex { $0.id == id }.map { state.waiting.remove(at: $0).continuation }
                 }
-                waiter?.resume()
             }
         }
 
