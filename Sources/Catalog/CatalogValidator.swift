@@ -402,6 +402,47 @@ struct CatalogValidator {
                 origin, "backend", "report '\(report.id)' names unknown backend '\(backend)'",
                 hint: suggestion(backend.rawValue, among: ids(.backend), folder: "backends"))
         }
+        checkAudience(report, origin)
+    }
+
+    /// Warns when some readers of `report` may not see one of its panels (they see "You do
+    /// not have access to this panel" in its place): the report mixes audiences.
+    private mutating func checkAudience(_ report: Report, _ origin: ItemOrigin) {
+        let readers = Set(report.access)
+        for (index, panel) in report.panels.enumerated() {
+            for (what, groups) in restrictions(of: panel)
+            where readers.isEmpty || !readers.isSubset(of: Set(groups)) {
+                let audience = readers.isEmpty ? "everyone" : "members of \(report.access.joined(separator: ", "))"
+                warning(
+                    origin, "panels[\(index)]",
+                    "report '\(report.id)' is shown to \(audience), but panel \(index + 1) ('\(panel.title)') reads \(what), restricted to \(groups.joined(separator: ", ")): other readers see the panel withheld",
+                    hint:
+                        "give the report the same access, or move the panel to a report for that audience")
+                break
+            }
+        }
+    }
+
+    /// What `panel` reads that is restricted, with its groups: metrics (and a ratio's parts)
+    /// and the sources behind them and behind record and experiment panels.
+    private func restrictions(of panel: Panel) -> [(String, [String])] {
+        var out: [(String, [String])] = []
+        var sources = [panel.records?.source, panel.experiment?.assignments, panel.experiment?.conversions]
+            .compactMap { $0 }
+        for id in panel.metrics {
+            guard let metric = catalog.metric(id) else { continue }
+            for part in [metric] + [metric.numerator, metric.denominator].compactMap({ $0 }).compactMap(catalog.metric)
+            {
+                if !part.access.isEmpty { out.append(("metric '\(part.id)'", part.access)) }
+                sources.append(part.source)
+            }
+        }
+        for id in sources {
+            if let source = catalog.source(id), !source.access.isEmpty {
+                out.append(("source '\(source.id)'", source.access))
+            }
+        }
+        return out
     }
 
     private mutating func check(_ template: Template) {

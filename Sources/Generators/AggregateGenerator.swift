@@ -43,9 +43,7 @@ public struct AggregateGenerator: Sendable {
     }
 
     /// Reports that are generated: active and deprecated ones (drafts and retired ones are not).
-    public var generatableReports: [Report] {
-        catalog.reports.filter { ($0.status == .active || $0.status == .deprecated) && $0.kind == .dashboard }
-    }
+    public var generatableReports: [Report] { catalog.reports.filter(\.isGenerated) }
 
     /// Generates `reports` with at most `parallelism` at once; returns one run per report.
     public func generate(
@@ -170,12 +168,7 @@ public struct AggregateGenerator: Sendable {
         var failures = 0
         for (index, panel) in report.panels.enumerated() {
             if hiddenPanels.contains(index + 1) {
-                panels.append(
-                    DashboardModel.Panel(
-                        index: index + 1, title: panel.title, description: nil, chart: panel.chart.rawValue,
-                        metricID: "", metricName: "restricted", metricURL: nil, svg: nil, svgFile: nil, csvFile: nil,
-                        table: nil, showTable: false, headline: nil, headlineChange: nil,
-                        notes: ["You do not have access to this panel's data."], error: nil))
+                panels.append(.restricted(index: index + 1, title: panel.title, chart: panel.chart.rawValue))
                 continue
             }
             do {
@@ -213,7 +206,7 @@ public struct AggregateGenerator: Sendable {
                 panels[index].csvFile = nil
             }
         }
-        let freshness = await freshness(for: report)
+        let freshness = await freshness(for: report, skipping: hiddenPanels)
         let generatedAt = clock.date
         let formatter = Formatter(timeZone: TimeZone(identifier: catalog.settings.timezone) ?? .gmt, now: generatedAt)
         let model = DashboardModel(
@@ -222,13 +215,8 @@ public struct AggregateGenerator: Sendable {
             rangeText: "\(range.start) to \(range.end)", grain: report.grain.rawValue, freshness: freshness,
             anyStale: freshness.contains(where: \.stale), panels: panels)
         // The JSON twin is only written with the artifact (a render on demand is shown, not kept).
-        if downloads { files["dashboard.json"] = try JSONEncoder.dashboard.encode(model) }
-        var page = model
-        for index in page.panels.indices {
-            page.panels[index].tableHTML = page.panels[index].table?.html
-            page.panels[index].table = nil
-        }
-        files["dashboard.html"] = Data(try renderer.render(page, template: "dashboard/body").utf8)
+        if downloads { files["dashboard.json"] = try model.json() }
+        files["dashboard.html"] = Data(try model.html(renderer: renderer).utf8)
         let failed = panels.filter { $0.error != nil }
         return Output(
             files: files, rows: rows,
@@ -238,10 +226,12 @@ public struct AggregateGenerator: Sendable {
         )
     }
 
-    /// "Data as of …" for every source the report reads, flagged when older than declared.
-    func freshness(for report: Report) async -> [DashboardModel.Freshness] {
+    /// "Data as of …" for every source the report reads (but for the panels in `hidden`),
+    /// flagged when older than declared.
+    func freshness(for report: Report, skipping hidden: Set<Int> = []) async -> [DashboardModel.Freshness] {
         var sources: [SourceID] = []
-        for metricID in report.metrics {
+        let panels = report.panels.enumerated().filter { !hidden.contains($0.offset + 1) }.map(\.element)
+        for metricID in panels.flatMap(\.metrics) {
             guard let metric = catalog.metric(metricID) else { continue }
             let parts = metric.type == .ratio ? [metric.numerator, metric.denominator].compactMap { $0 } : [metric.id]
             for part in parts {
@@ -270,7 +260,7 @@ public struct AggregateGenerator: Sendable {
             }
             result.append(
                 .init(
-                    source: source.name, table: source.table.name, newest: newest,
+                    sourceID: source.id.rawValue, source: source.name, table: source.table.name, newest: newest,
                     expectedWithin: freshness.expectedWithin.description, stale: stale, note: note))
         }
         return result
@@ -288,6 +278,12 @@ public struct AggregateGenerator: Sendable {
         }
         return Date(timeIntervalSince1970: seconds)
     }
+}
+
+extension Report {
+    /// Whether the report has a generated dashboard: a live (active or deprecated) report of
+    /// kind dashboard. Drafts, retired and external reports never are, not even on demand.
+    public var isGenerated: Bool { (status == .active || status == .deprecated) && kind == .dashboard }
 }
 
 public struct GenerationError: Error, CustomStringConvertible, Sendable {

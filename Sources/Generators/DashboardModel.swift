@@ -5,6 +5,8 @@ public import Foundation
 /// and served as the report's data API.
 public struct DashboardModel: Codable, Sendable, Hashable {
     public struct Freshness: Codable, Sendable, Hashable {
+        /// The source's id (absent in artifacts written before it was recorded).
+        public var sourceID: String?
         public var source: String
         public var table: String
         public var newest: String?
@@ -75,4 +77,16 @@ public struct DashboardModel: Codable, Sendable, Hashable {
     public var freshness: [Freshness]
     public var anyStale: Bool
     public var panels: [Panel]
+}
+
+extension DashboardModel {
+    /// The model as `dashboard.json` holds it: ISO 8601 dates, sorted keys.
+    public func json() throws -> Data { try JSONEncoder.dashboard.encode(self) }
+
+    /// Reads a `dashboard.json`.
+    public init(json: Data) throws {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        self = try decoder.decode(DashboardModel.self, from: json)
+    }
 }

@@ -225,7 +225,9 @@ struct CatalogController {
     }
 
     /// A file of a report's latest artifact (a panel's CSV or SVG, or the dashboard's data),
-    /// after the same access check as the report page.
+    /// following the report page: the same access check, the tombstone of a retired report,
+    /// nothing for drafts and external reports (which have no generated dashboard), and
+    /// nothing of a panel the reader may not see (see ``DashboardRedaction``).
     private func artifactFile(
         _ request: Request, _ context: AppRequestContext, contentType: String?, file: String? = nil
     )
@@ -234,20 +236,49 @@ struct CatalogController {
         let viewer = try context.requireViewer()
         let id = try context.parameters.require("id")
         let view = CatalogView(environment.catalog.current, viewer: viewer)
-        guard let report = view.report(ReportID(id)) else { throw PortalError.notFound("report", id) }
+        let report = try await liveReport(id, builder: PageBuilder(view: view, now: environment.now()))
+        let notGenerated = PortalError(
+            status: .notFound, title: "Not generated yet", message: "Report '\(id)' has no generated dashboard yet.",
+            hint: "It is generated on its schedule, or with 'almanac generate --report \(id)'.")
+        guard report.isGenerated else {
+            throw PortalError(
+                status: .notFound, title: "No dashboard",
+                message:
+                    report.kind == .external
+                    ? "Report '\(id)' is an app the portal fronts; it has no generated dashboard or downloads."
+                    : "Report '\(id)' is a draft; its dashboard is generated once it is active.")
+        }
         guard let configuration = environment.dashboards,
             await dashboards.html(for: report, configuration: configuration, environment: environment) != nil,
             let version = configuration.artifacts.latest(id: id)
-        else {
-            throw PortalError(
-                status: .notFound, title: "Not generated yet",
-                message: "Report '\(id)' has no generated dashboard yet.",
-                hint: "It is generated on its schedule, or with 'almanac generate --report \(id)'.")
+        else { throw notGenerated }
+        let redaction = DashboardRedaction(report: report, view: view)
+        let model: DashboardModel
+        do throws(RedactionUnavailable) {
+            model = try dashboards.model(id: id, version: version.name, redaction: .none, configuration: configuration)
+        } catch {
+            throw notGenerated
         }
+        let data: Data
         let name = try file ?? context.parameters.require("file")
-        guard version.files.contains(name),
-            let data = configuration.artifacts.read(id: id, version: version.name, file: name)
-        else { throw PortalError.notFound("file", name) }
+        if let file {
+            // The data API: the dashboard's model as this reader may see it.
+            guard file == "dashboard.json" else { throw PortalError.notFound("file", file) }
+            data = try model.redacted(redaction).json()
+        } else {
+            guard DashboardRedaction.none.allows(file: name, in: model) else {
+                throw PortalError.notFound("file", name)
+            }
+            guard redaction.allows(file: name, in: model) else {
+                throw PortalError(
+                    status: .forbidden, title: "Not allowed",
+                    message: "You do not have access to the data of this panel of '\(report.title)'.")
+            }
+            guard version.files.contains(name),
+                let bytes = configuration.artifacts.read(id: id, version: version.name, file: name)
+            else { throw PortalError.notFound("file", name) }
+            data = bytes
+        }
         let type =
             contentType
             ?? (name.hasSuffix(".csv")
@@ -273,13 +304,21 @@ struct CatalogController {
         let history = try await environment.state.lifecycleEvents(kind: ItemKind.report.rawValue, id: id)
         var model = builder.report(report, history: history.map(Self.change))
         model.usage = builder.usageModel(try await environment.usage.usage(kind: ItemKind.report.rawValue, id: id))
-        if let configuration = environment.dashboards, report.status != .draft, report.status != .retired,
-            let dashboard = await dashboards.html(for: report, configuration: configuration, environment: environment)
-        {
+        var dashboard: DashboardCache.Dashboard?
+        if let configuration = environment.dashboards, report.isGenerated {
+            do throws(RedactionUnavailable) {
+                dashboard = try await dashboards.html(
+                    for: report, view: builder.view, configuration: configuration, environment: environment)
+            } catch {
+                model.dashboardError = error.description
+                return model
+            }
+        }
+        if let dashboard {
             model.dashboardHTML = dashboard.html
             model.dashboardNotice = dashboard.notice
             model.generatedAt = builder.formatter.dateTime(dashboard.version.generatedAt)
-        } else if let configuration = environment.dashboards, report.kind == .dashboard {
+        } else if let configuration = environment.dashboards, report.isGenerated {
             if configuration.remote != nil {
                 model.dashboardError = await dashboards.refresh(
                     id, configuration: configuration, logger: environment.logger

@@ -47,7 +47,8 @@ final class DashboardCache: Sendable {
         if let name, let cached = entries.withLock({ $0[id] }), cached.version.name == name {
             return Dashboard(html: cached.html, version: cached.version, notice: notice)
         }
-        if name == nil, configuration.remote == nil {
+        // Only what is generated at night is generated on demand: not drafts, retired or external reports.
+        if name == nil, configuration.remote == nil, report.isGenerated {
             let now = clock.now
             let recentlyFailed = failures.withLock { $0[id].map { $0.isWithin(.seconds(60), of: now) } ?? false }
             if !recentlyFailed {
@@ -64,6 +65,64 @@ final class DashboardCache: Sendable {
         entries.withLock { $0[id] = Entry(version: version, html: html) }
         return Dashboard(html: html, version: version, notice: notice)
     }
+
+    /// The dashboard of `report` as `view`'s reader may see it: panels and freshness lines
+    /// they may not see are taken out (see ``DashboardRedaction``). Each redaction is
+    /// assembled once per artifact version from the artifact's `dashboard.json` and kept.
+    ///
+    /// - Throws: ``RedactionUnavailable`` when something must be taken out but the artifact
+    ///   has no readable model to assemble the page from: nothing is shown rather than all.
+    func html(
+        for report: Report, view: CatalogView, configuration: DashboardConfiguration, environment: PortalEnvironment
+    ) async throws(RedactionUnavailable) -> Dashboard? {
+        guard var dashboard = await html(for: report, configuration: configuration, environment: environment) else {
+            return nil
+        }
+        let redaction = DashboardRedaction(report: report, view: view)
+        if redaction.isEmpty { return dashboard }
+        let id = report.id.rawValue
+        let version = dashboard.version.name
+        if let html = assembled.withLock({ $0[id].flatMap { $0.version == version ? $0.pages[redaction] : nil } }) {
+            dashboard.html = html
+            return dashboard
+        }
+        guard let model = model(id: id, version: version, configuration: configuration),
+            let html = try? model.redacted(redaction).html(renderer: environment.renderer)
+        else { throw RedactionUnavailable(report: id) }
+        assembled.withLock { pages in
+            if pages[id]?.version != version { pages[id] = Assembled(version: version) }
+            pages[id]?.pages[redaction] = html
+        }
+        dashboard.html = html
+        return dashboard
+    }
+
+    /// The model (`dashboard.json`) of one artifact version, as `redaction` leaves it.
+    func model(
+        id: String, version: String, redaction: DashboardRedaction, configuration: DashboardConfiguration
+    ) throws(RedactionUnavailable) -> DashboardModel {
+        guard let model = model(id: id, version: version, configuration: configuration) else {
+            throw RedactionUnavailable(report: id)
+        }
+        return model.redacted(redaction)
+    }
+
+    private func model(id: String, version: String, configuration: DashboardConfiguration) -> DashboardModel? {
+        if let cached = models.withLock({ $0[id] }), cached.version == version { return cached.model }
+        guard let data = configuration.artifacts.read(id: id, version: version, file: "dashboard.json"),
+            let model = try? DashboardModel(json: data)
+        else { return nil }
+        models.withLock { $0[id] = (version, model) }
+        return model
+    }
+
+    /// Pages assembled per redaction for the newest version of one report.
+    private struct Assembled {
+        var version: String
+        var pages: [DashboardRedaction: String] = [:]
+    }
+    private let assembled = Mutex([String: Assembled]())
+    private let models = Mutex([String: (version: String, model: DashboardModel)]())
 
     struct Dashboard {
         var html: String
@@ -151,5 +210,14 @@ final class DashboardCache: Sendable {
         }
         await task.value
         inFlight.withLock { $0[id] = nil }
+    }
+}
+
+/// A dashboard holds panels its reader may not see, and the artifact has no model to
+/// assemble the page without them.
+struct RedactionUnavailable: Error, CustomStringConvertible {
+    var report: String
+    var description: String {
+        "this dashboard has panels you may not see, and this copy of it cannot be shown without them; it is shown again after its next generation"
     }
 }
