@@ -194,9 +194,38 @@ public enum CatalogLoader {
     }
 
     static func decodeText(_ data: Data, reader: YAMLReader) -> String? {
-        guard let text = String(data: data, encoding: .utf8) else {
-            reader.error("file is not valid UTF-8", at: SourceLocation(file: reader.file))
+        guard data.count <= TextLimits.fileBytes else {
+            reader.error(
+                "file is \(data.count) bytes; catalog files may be at most \(TextLimits.fileBytes) bytes",
+                at: SourceLocation(file: reader.file))
             return nil
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            let (offset, line, column) = firstInvalidUTF8(data)
+            reader.error(
+                "file is not valid UTF-8: byte 0x\(String(format: "%02X", data[data.startIndex + offset])) cannot start or continue a character",
+                at: SourceLocation(file: reader.file, line: line, column: column),
+                hint: "save the file as UTF-8")
+            return nil
+        }
+        // YAML allows no control characters but tab, line feed and carriage return.
+        var line = 1
+        var column = 1
+        for scalar in text.unicodeScalars {
+            if scalar == "\n" {
+                line += 1
+                column = 1
+                continue
+            }
+            let value = scalar.value
+            if (value < 0x20 && value != 0x09 && value != 0x0D) || value == 0x7F || (0x80...0x9F).contains(value) {
+                reader.error(
+                    "control character U+\(String(format: "%04X", value)) is not allowed in a catalog file",
+                    at: SourceLocation(file: reader.file, line: line, column: column),
+                    hint: "remove it, or write it as an escape inside a double-quoted string")
+                return nil
+            }
+            column += 1
         }
         if text.contains("\t") {
             // NB: libyaml's message for tabs is cryptic; name the line instead.
@@ -210,6 +239,38 @@ public enum CatalogLoader {
             }
         }
         return text
+    }
+
+    /// Where the first byte that is not valid UTF-8 is: its offset, and its line and column
+    /// (columns count characters before it on its line, from 1).
+    static func firstInvalidUTF8(_ data: Data) -> (offset: Int, line: Int, column: Int) {
+        let bytes = [UInt8](data)
+        var index = 0
+        var line = 1
+        var column = 1
+        while index < bytes.count {
+            let byte = bytes[index]
+            let length: Int
+            switch byte {
+            case 0x00...0x7F: length = 1
+            case 0xC2...0xDF: length = 2
+            case 0xE0...0xEF: length = 3
+            case 0xF0...0xF4: length = 4
+            default: return (index, line, column)
+            }
+            guard index + length <= bytes.count,
+                bytes[(index + 1)..<(index + length)].allSatisfy({ $0 & 0xC0 == 0x80 }),
+                String(bytes: bytes[index..<(index + length)], encoding: .utf8) != nil
+            else { return (index, line, column) }
+            if byte == 0x0A {
+                line += 1
+                column = 1
+            } else {
+                column += 1
+            }
+            index += length
+        }
+        return (bytes.count, line, column)
     }
 
     static func join(_ directory: String, _ name: String) -> String {

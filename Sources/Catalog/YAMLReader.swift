@@ -135,6 +135,14 @@ final class MappingReader {
             reader.error("'\(childPath(key))' must be \(what), not a \(value.kindName)", at: value)
             return nil
         }
+        let limit = TextLimits.maximum(for: key)
+        let length = scalar.string.count
+        guard length <= limit else {
+            reader.error(
+                "'\(childPath(key))' is \(length) characters long; at most \(limit) are allowed", at: value,
+                hint: "shorten it; longer explanations belong in a linked document")
+            return nil
+        }
         return scalar.string
     }
 
@@ -348,5 +356,26 @@ extension Node {
     var shortDescription: String {
         if let scalar { return "'\(scalar.string)'" }
         return "a \(kindName)"
+    }
+}
+
+/// How long catalog text may be, in characters: titles and names are shown in lists and
+/// headings, descriptions on pages and in search results. Documented in docs/catalog.md.
+public enum TextLimits {
+    /// `title`, `name`, `label`.
+    public static let title = 200
+    /// `description`, `status_reason`.
+    public static let description = 4_000
+    /// Any other text value (queries, URLs, synonyms, …).
+    public static let other = 2_000
+    /// A catalog file, in bytes.
+    public static let fileBytes = 1 << 20
+
+    static func maximum(for key: String) -> Int {
+        switch key {
+        case "title", "name", "label": title
+        case "description", "status_reason": description
+        default: other
+        }
     }
 }

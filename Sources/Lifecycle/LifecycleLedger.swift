@@ -150,27 +150,51 @@ extension LifecycleLedger {
     /// digest, title, owner and declared lifecycle fields.
     public static func itemStates(_ catalog: Catalog) -> [CatalogItemState] {
         var items: [CatalogItemState] = []
-        func add(_ kind: ItemKind, _ id: String, _ title: String, _ owner: String?) {
+        func add(_ kind: ItemKind, _ id: String, _ title: String, _ owner: String?, _ access: [[String]]) {
             let key = ItemKey(kind, id)
             items.append(
                 CatalogItemState(
                     kind: kind.rawValue, id: id, digest: catalog.itemDigests[key] ?? "", title: title, owner: owner,
-                    declared: declaredFields(key, in: catalog)))
+                    declared: declaredFields(key, in: catalog), access: access.filter { !$0.isEmpty }))
         }
-        for team in catalog.teams { add(.team, team.id.rawValue, team.name, nil) }
-        for source in catalog.sources { add(.source, source.id.rawValue, source.name, source.owner.rawValue) }
-        for metric in catalog.metrics { add(.metric, metric.id.rawValue, metric.name, metric.owner.rawValue) }
-        for report in catalog.reports { add(.report, report.id.rawValue, report.title, report.owner.rawValue) }
+        // The same rules as CatalogView: a metric also needs its source, an external report
+        // its backend, an entity its template.
+        for team in catalog.teams { add(.team, team.id.rawValue, team.name, nil, [team.access]) }
+        for source in catalog.sources {
+            add(.source, source.id.rawValue, source.name, source.owner.rawValue, [source.access])
+        }
+        for metric in catalog.metrics {
+            add(
+                .metric, metric.id.rawValue, metric.name, metric.owner.rawValue,
+                [metric.access, catalog.source(metric.source)?.access ?? []])
+        }
+        for report in catalog.reports {
+            add(
+                .report, report.id.rawValue, report.title, report.owner.rawValue,
+                [report.access, report.backend.flatMap { catalog.backend($0)?.access } ?? []])
+        }
         for template in catalog.templates {
-            add(.template, template.id.rawValue, template.title, template.owner.rawValue)
+            add(.template, template.id.rawValue, template.title, template.owner.rawValue, [template.access])
         }
-        for entity in catalog.entities { add(.entity, entity.id.rawValue, entity.name, nil) }
-        for annotation in catalog.annotations { add(.annotation, annotation.id.rawValue, annotation.title, nil) }
+        for entity in catalog.entities {
+            add(
+                .entity, entity.id.rawValue, entity.name, nil,
+                [entity.access, catalog.template(entity.template)?.access ?? []])
+        }
+        for annotation in catalog.annotations {
+            add(.annotation, annotation.id.rawValue, annotation.title, nil, [annotation.access])
+        }
         for subscription in catalog.subscriptions {
-            add(.subscription, subscription.id.rawValue, subscription.title, subscription.owner.rawValue)
+            add(
+                .subscription, subscription.id.rawValue, subscription.title, subscription.owner.rawValue,
+                [subscription.access])
         }
-        for trigger in catalog.triggers { add(.trigger, trigger.id.rawValue, trigger.title, trigger.owner.rawValue) }
-        for backend in catalog.backends { add(.backend, backend.id.rawValue, backend.title, backend.owner.rawValue) }
+        for trigger in catalog.triggers {
+            add(.trigger, trigger.id.rawValue, trigger.title, trigger.owner.rawValue, [trigger.access])
+        }
+        for backend in catalog.backends {
+            add(.backend, backend.id.rawValue, backend.title, backend.owner.rawValue, [backend.access])
+        }
         return items
     }
 }

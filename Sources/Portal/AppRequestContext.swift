@@ -12,8 +12,14 @@ public struct AppRequestContext: RequestContext, RemoteAddressRequestContext {
     public let remoteAddress: SocketAddress?
     /// Set by ``AuthMiddleware``; `nil` only on public routes (health checks, static files).
     public var viewer: Viewer?
+    /// Whether the request came straight from a trusted proxy, whose `X-Forwarded-*` headers
+    /// are believed (set by ``AuthMiddleware``).
+    public var fromTrustedProxy = false
     /// Set by ``EdgeMiddleware``; shown on error pages and logged with errors.
     public var requestID: String = ""
+
+    /// Bodies are collected up to the portal's one limit (413 above it).
+    public var maxUploadSize: Int { EdgeMiddleware.maximumBodySize }
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)

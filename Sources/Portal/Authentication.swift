@@ -55,6 +55,12 @@ public struct Authenticator: Sendable {
         self.proxies = configuration.trustedProxies.compactMap(AddressMatcher.init)
     }
 
+    /// Whether `peer` is one of the configured proxies, whose identity and `X-Forwarded-*`
+    /// headers are believed.
+    public func isTrustedProxy(_ peer: String?) -> Bool {
+        peer.map { address in proxies.contains { $0.matches(address) } } ?? false
+    }
+
     /// - Parameters:
     ///   - peer: the IP address the TCP connection comes from, if known.
     ///   - user: the value of the user header, if sent.
@@ -65,8 +71,7 @@ public struct Authenticator: Sendable {
     ) throws(AuthenticationFailure)
         -> Viewer
     {
-        let fromTrustedProxy = peer.map { address in proxies.contains { $0.matches(address) } } ?? false
-        if fromTrustedProxy, let user = user?.trimmingWhitespace(), !user.isEmpty {
+        if isTrustedProxy(peer), let user = user?.trimmingWhitespace(), !user.isEmpty {
             let groupSet = Set(
                 (groups ?? "").split(separator: ",").map { String($0).trimmingWhitespace() }.filter { !$0.isEmpty })
             let isAdmin = !groupSet.isDisjoint(with: settings.adminGroups)

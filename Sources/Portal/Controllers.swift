@@ -34,7 +34,7 @@ struct CatalogController {
             let events = try await environment.state.recentLifecycleEvents(kind: ItemKind.report.rawValue, limit: 200)
             // The retirement review's bookkeeping (flagged, kept) is not news for the home page.
             let changes = events.filter { ![.flagged, .unflagged, .kept].contains($0.action) }
-            let model = builder.home(recentChanges: changes.map(Self.change))
+            let model = builder.home(recentChanges: changes.map { Self.change($0, view: builder.view) })
             return Rendered(model: model, template: "pages/home", title: "Home", route: .home)
         }
         page(router, "/browse", api: "/api/browse") { request, context, builder, viewer in
@@ -302,7 +302,7 @@ struct CatalogController {
     private func reportModel(_ report: Report, builder: PageBuilder) async throws -> ReportModel {
         let id = report.id.rawValue
         let history = try await environment.state.lifecycleEvents(kind: ItemKind.report.rawValue, id: id)
-        var model = builder.report(report, history: history.map(Self.change))
+        var model = builder.report(report, history: history.map { Self.change($0, view: builder.view) })
         model.usage = builder.usageModel(try await environment.usage.usage(kind: ItemKind.report.rawValue, id: id))
         var dashboard: DashboardCache.Dashboard?
         if let configuration = environment.dashboards, report.isGenerated {
@@ -405,16 +405,26 @@ struct CatalogController {
     }
 
     /// Throws the tombstone of an object the catalog once held and no longer does, so an old
-    /// link explains itself. An object that still exists but is hidden from the viewer is a 404.
+    /// link explains itself, to those who could see it then. An object that still exists but
+    /// is hidden from the viewer, and a removed one they could not have seen, are a 404.
     private func throwTombstoneIfRemoved(_ kind: ItemKind, _ id: String, builder: PageBuilder) async throws {
         guard !builder.catalog.contains(ItemKey(kind, id)) else { return }
         let events = try await environment.state.lifecycleEvents(kind: kind.rawValue, id: id)
         // The newest thing the catalog did to it (lifecycle bookkeeping may come after).
-        if let removed = events.first(where: { $0.action.isCatalogSync }), removed.action == .removed {
+        if let removed = events.first(where: { $0.action.isCatalogSync }), removed.action == .removed,
+            Self.couldSee(removed, viewer: builder.view.viewer)
+        {
             throw TombstoneError(
                 model: builder.removedTombstone(ItemKey(kind, id), title: removed.title, at: removed.at),
                 viewer: builder.view.viewer, apiURL: Route.item(ItemKey(kind, id))?.apiPath)
         }
+    }
+
+    /// Whether `viewer` could see the object a removal event is about. A removal recorded
+    /// before the store kept access is shown to admins only: it may have been restricted.
+    static func couldSee(_ removal: LifecycleEvent, viewer: Viewer) -> Bool {
+        guard let access = removal.access else { return viewer.isAdmin }
+        return access.allSatisfy { AccessPolicy.allows(viewer, groups: $0) }
     }
 
     /// Registers `path` (HTML, unless nil) and `api` (JSON) for one page built by `build`.
@@ -468,9 +478,11 @@ struct CatalogController {
                 channel: ViewContext.channel(request)))
     }
 
-    static func change(_ event: LifecycleEvent) -> ChangeEvent {
+    /// A lifecycle event as `view`'s reader may read it: the replacement it names only when
+    /// they may see it (an event on a public report can name a restricted one).
+    static func change(_ event: LifecycleEvent, view: CatalogView) -> ChangeEvent {
         var detail = event.detail
-        if let replacement = event.replacement {
+        if let replacement = event.replacement, Self.canSee(replacement, kind: event.itemKind, view: view) {
             detail = [detail, "use \(replacement) instead"].compactMap { $0 }.joined(separator: "; ")
         }
         if event.action == .kept, let until = event.value {
@@ -480,6 +492,16 @@ struct CatalogController {
             kind: event.itemKind, id: event.itemID,
             action: event.action.rawValue.replacingOccurrences(of: "_", with: " "), title: event.title, at: event.at,
             actor: event.actor, detail: detail)
+    }
+
+    /// Whether `view`'s reader may see the replacement `id` of an item of `kind`.
+    static func canSee(_ id: String, kind: String, view: CatalogView) -> Bool {
+        switch ItemKind(rawValue: kind) {
+        case .report: view.report(ReportID(id)) != nil
+        case .metric: view.metric(MetricID(id)) != nil
+        case .template: view.template(TemplateID(id)) != nil
+        default: false
+        }
     }
 
     static func browseFilter(_ request: Request) throws -> BrowseFilter {

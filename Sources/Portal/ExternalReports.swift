@@ -102,9 +102,7 @@ struct ExternalReportController {
             do {
                 body = try await request.body.collect(upTo: BackendProxy.maximumRequestBytes)
             } catch {
-                throw PortalError(
-                    status: .contentTooLarge, title: "Request too large",
-                    message: "The request body is larger than \(BackendProxy.maximumRequestBytes) bytes.")
+                throw EdgeMiddleware.bodyTooLarge(limit: BackendProxy.maximumRequestBytes)
             }
         }
         let catalog = environment.catalog.current

@@ -128,7 +128,7 @@ struct LifecycleController {
     /// Parses, checks the origin and performs one action.
     private func act(_ request: Request, _ context: AppRequestContext) async throws -> (LifecycleEvent, ItemKey) {
         let viewer = try context.requireViewer()
-        try Self.requireSameOrigin(request)
+        try Self.requireSameOrigin(request, context: context)
         let kindText = try context.parameters.require("kind")
         let id = try context.parameters.require("id")
         guard let kind = ItemKind(rawValue: kindText), [.report, .metric, .template].contains(kind) else {
@@ -160,7 +160,7 @@ struct LifecycleController {
     }
 
     static func body(_ request: Request) async throws -> ActionBody {
-        let buffer = try await request.body.collect(upTo: 64 * 1024)
+        let buffer = try await request.body.collect(upTo: EdgeMiddleware.maximumBodySize)
         let data = Data(buffer.readableBytesView)
         let type = request.headers[.contentType]?.lowercased() ?? ""
         if type.hasPrefix("application/json") {
@@ -183,9 +183,12 @@ struct LifecycleController {
     }
 
     /// Refuses requests a browser sent from another site (or from a sandboxed report page,
-    /// whose origin is opaque): the SSO cookie would ride along, so the origin must be the portal's.
-    /// Programs that send neither header (curl, scripts) act with their own credentials.
-    static func requireSameOrigin(_ request: Request) throws {
+    /// whose origin is opaque): the SSO cookie would ride along, so the origin must be the
+    /// portal's, scheme, host and port. Behind a trusted proxy the address the browser used is
+    /// `X-Forwarded-Proto` and `X-Forwarded-Host`; from anyone else those headers are ignored.
+    /// Programs that send neither `Origin` nor `Sec-Fetch-Site` (curl, scripts) act with their
+    /// own credentials.
+    static func requireSameOrigin(_ request: Request, context: AppRequestContext) throws {
         let refuse = PortalError(
             status: .forbidden, title: "Cross-site request refused",
             message: "Lifecycle actions are only accepted from the portal's own pages.",
@@ -193,15 +196,34 @@ struct LifecycleController {
         if let site = request.headers[HTTPField.Name("Sec-Fetch-Site")!] {
             guard site == "same-origin" || site == "none" else { throw refuse }
         }
-        if let origin = request.headers[.origin] {
-            guard origin != "null", let url = URL(string: origin), let host = url.host else { throw refuse }
-            let authority = (url.port.map { "\(host):\($0)" } ?? host).lowercased()
-            // Behind a proxy that rewrites Host, the address the browser used is X-Forwarded-Host (a
-            // cross-site page cannot set it: a custom header needs a CORS preflight the portal never grants).
-            let forwarded = request.headers[HTTPField.Name("X-Forwarded-Host")!]?.split(separator: ",").first
-                .map { $0.trimmingCharacters(in: .whitespaces) }
-            let accepted = [request.head.authority, forwarded].compactMap { $0?.lowercased() }
-            guard accepted.contains(authority) else { throw refuse }
+        guard let origin = request.headers[.origin] else { return }
+        guard origin != "null", let sent = WebOrigin(origin) else { throw refuse }
+        func first(_ name: String) -> String? {
+            guard context.fromTrustedProxy, let value = request.headers[HTTPField.Name(name)!] else { return nil }
+            return value.split(separator: ",").first.map { $0.trimmingCharacters(in: .whitespaces) }
         }
+        // The portal itself speaks plain HTTP; TLS ends at the proxy, which says so.
+        let scheme = first("X-Forwarded-Proto") ?? "http"
+        guard let authority = first("X-Forwarded-Host") ?? request.head.authority,
+            let expected = WebOrigin(scheme + "://" + authority), sent == expected
+        else { throw refuse }
+    }
+}
+
+/// The scheme, host and port of a web origin, with the scheme's default port filled in.
+struct WebOrigin: Equatable {
+    var scheme: String
+    var host: String
+    var port: Int
+
+    init?(_ text: String) {
+        guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), let host = url.host?.lowercased(),
+            !host.isEmpty, ["http", "https"].contains(scheme)
+        else { return nil }
+        self.scheme = scheme
+        self.host = host
+        let port = url.port ?? (scheme == "https" ? 443 : 80)
+        guard (1...65535).contains(port) else { return nil }
+        self.port = port
     }
 }

@@ -4,6 +4,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
+import NIOCore
 import Pages
 import Proxy
 import Synchronization
@@ -41,6 +42,12 @@ struct EdgeMiddleware: RouterMiddleware {
         context.logger[metadataKey: "request_id"] = .string(requestID)
         var response: Response
         do {
+            // Refused before any route reads it, whatever the route; bodies sent without a
+            // length are cut off at the same size where they are read.
+            let limit = Self.bodyLimit(path: request.uri.path)
+            if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
+                throw Self.bodyTooLarge(limit: limit)
+            }
             response = try await next(request, context)
         } catch {
             response = errorResponse(error, request: request, context: context)
@@ -57,6 +64,22 @@ struct EdgeMiddleware: RouterMiddleware {
         return response
     }
 
+    /// The largest request body the portal's own routes accept (lifecycle forms and API calls
+    /// are small).
+    static let maximumBodySize = 64 * 1024
+
+    /// The largest body a route accepts: the portal's limit, or the proxy's for report apps.
+    static func bodyLimit(path: String) -> Int {
+        path.drop { $0 == "/" }.hasPrefix("x/") ? BackendProxy.maximumRequestBytes : maximumBodySize
+    }
+
+    static func bodyTooLarge(limit: Int) -> PortalError {
+        PortalError(
+            status: .contentTooLarge, title: "Request too large",
+            message: "The request body is larger than \(limit / 1024) KiB, the most this route accepts.",
+            hint: "Send a shorter reason or fewer fields.")
+    }
+
     func errorResponse(_ error: any Error, request: Request, context: Context) -> Response {
         if let tombstone = error as? TombstoneError {
             return tombstoneResponse(tombstone, request: request)
@@ -66,6 +89,12 @@ struct EdgeMiddleware: RouterMiddleware {
         switch error {
         case let error as PortalError:
             status = error.status
+            model = ErrorModel(
+                status: Int(status.code), title: error.title, error: error.message, hint: error.hint,
+                requestID: context.requestID)
+        case is NIOTooManyBytesError:
+            status = .contentTooLarge
+            let error = Self.bodyTooLarge(limit: Self.bodyLimit(path: request.uri.path))
             model = ErrorModel(
                 status: Int(status.code), title: error.title, error: error.message, hint: error.hint,
                 requestID: context.requestID)
@@ -141,10 +170,26 @@ struct AuthMiddleware: RouterMiddleware {
         }
         let userHeader = HTTPField.Name(authenticator.configuration.userHeader)
         let groupsHeader = HTTPField.Name(authenticator.configuration.groupsHeader)
+        // A header sent twice is two claims: a proxy that appends instead of replacing would
+        // let a client add its own. HTTP field APIs join repeats with commas, so they are
+        // counted here, before anything reads them.
+        for name in [userHeader, groupsHeader].compactMap({ $0 }) where request.headers[values: name].count > 1 {
+            context.logger.warning(
+                "identity header repeated",
+                metadata: [
+                    "header": "\(name.rawName)", "peer": "\(context.remoteAddress?.ipAddress ?? "?")",
+                ])
+            throw PortalError(
+                status: .badRequest, title: "Bad request",
+                message: "The request carries the \(name.rawName) header more than once.",
+                hint: "The sign-on proxy must replace identity headers a client sends, not add to them.")
+        }
         var context = context
+        let peer = context.remoteAddress?.ipAddress
+        context.fromTrustedProxy = authenticator.isTrustedProxy(peer)
         do {
             context.viewer = try authenticator.viewer(
-                peer: context.remoteAddress?.ipAddress, user: userHeader.flatMap { request.headers[$0] },
+                peer: peer, user: userHeader.flatMap { request.headers[$0] },
                 groups: groupsHeader.flatMap { request.headers[$0] }, settings: catalog.current.settings)
         } catch {
             throw PortalError.notSignedIn

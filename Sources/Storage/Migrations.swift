@@ -189,5 +189,29 @@ enum StateMigrations {
                 );
                 CREATE INDEX trigger_firings_recent ON trigger_firings(fired_at);
                 """),
+        Migration(
+            name: "v6-item-access-api-tokens",
+            sqlite: """
+                -- Who may see each catalog object: its access group lists as JSON ([["finance"]];
+                -- [] for everyone). Copied onto the object's removal event, so that its tombstone
+                -- answers only those who could see it.
+                ALTER TABLE catalog_items ADD COLUMN access TEXT;
+                ALTER TABLE lifecycle_events ADD COLUMN access TEXT;
+                -- API tokens for programs: only a SHA-256 of the secret is kept. Groups and scopes
+                -- are JSON arrays; revocation is a time, read on every use by every instance.
+                CREATE TABLE api_tokens (
+                    id TEXT PRIMARY KEY,
+                    name TEXT NOT NULL,
+                    secret_hash TEXT NOT NULL UNIQUE,
+                    groups TEXT NOT NULL,
+                    scopes TEXT NOT NULL,
+                    created_by TEXT NOT NULL,
+                    created_at REAL NOT NULL,
+                    expires_at REAL,
+                    last_used_at REAL,
+                    revoked_at REAL,
+                    revoked_by TEXT
+                );
+                """),
     ]
 }

@@ -298,13 +298,17 @@ public final class SQLiteStateStore: StateStore {
         -> [LifecycleEvent]
     {
         try await pool.write { db in
-            var known: [String: (digest: String, title: String, declared: String?, marks: String?)] = [:]
+            var known: [String: (digest: String, title: String, declared: String?, marks: String?, access: String?)] =
+                [:]
             for row in try Row.fetchAll(
-                db, sql: "SELECT item_kind, item_id, digest, title, declared, declared_marks FROM catalog_items")
+                db,
+                sql: "SELECT item_kind, item_id, digest, title, declared, declared_marks, access FROM catalog_items")
             {
                 let kind: String = row["item_kind"]
                 let id: String = row["item_id"]
-                known["\(kind)/\(id)"] = (row["digest"], row["title"], row["declared"], row["declared_marks"])
+                known["\(kind)/\(id)"] = (
+                    row["digest"], row["title"], row["declared"], row["declared_marks"], row["access"]
+                )
             }
             // A field that changes now overrides (at most) the actions taken before this moment.
             let mark = try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM lifecycle_events") ?? 0
@@ -315,7 +319,13 @@ public final class SQLiteStateStore: StateStore {
                 let key = "\(item.kind)/\(item.id)"
                 seen.insert(key)
                 let declared = Self.encode(item.declared)
+                let access = Self.encode(item.access)
                 if let previous = known[key] {
+                    if previous.access != access {
+                        try db.execute(
+                            sql: "UPDATE catalog_items SET access = ? WHERE item_kind = ? AND item_id = ?",
+                            arguments: [access, item.kind, item.id])
+                    }
                     if previous.declared != declared {
                         // Fields learnt for the first time (stores from before they were kept) get no
                         // mark, so no earlier action is overridden; a changed field gets one.
@@ -350,13 +360,13 @@ public final class SQLiteStateStore: StateStore {
                         sql: """
                             INSERT INTO catalog_items
                                 (item_kind, item_id, digest, title, owner, first_seen_at, changed_at, declared,
-                                 declared_marks)
-                            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                 declared_marks, access)
+                            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                             """,
                         arguments: [
                             item.kind, item.id, item.digest, item.title, item.owner, time, time, declared,
                             // A new object (or one added back) starts with what its file says.
-                            Self.encode(item.declared.mapValues { _ in mark }),
+                            Self.encode(item.declared.mapValues { _ in mark }), access,
                         ])
                     events.append(
                         LifecycleEvent(
@@ -372,18 +382,20 @@ public final class SQLiteStateStore: StateStore {
                 events.append(
                     LifecycleEvent(
                         itemKind: parts[0], itemID: parts[1], action: .removed, title: previous.title,
-                        catalogVersion: catalogVersion, at: date))
+                        catalogVersion: catalogVersion, at: date,
+                        access: previous.access.flatMap { Self.decode([[String]].self, $0) }))
             }
             for index in events.indices {
                 let event = events[index]
                 try db.execute(
                     sql: """
-                        INSERT INTO lifecycle_events (item_kind, item_id, action, title, actor, detail, catalog_version, at)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                        INSERT INTO lifecycle_events
+                            (item_kind, item_id, action, title, actor, detail, catalog_version, at, access)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                         """,
                     arguments: [
                         event.itemKind, event.itemID, event.action.rawValue, event.title, event.actor, event.detail,
-                        event.catalogVersion, time,
+                        event.catalogVersion, time, event.access.map(Self.encode),
                     ])
                 events[index].id = db.lastInsertedRowID
             }
@@ -583,6 +595,10 @@ public final class SQLiteStateStore: StateStore {
         return (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
     }
 
+    private static func decode<T: Decodable>(_ type: T.Type, _ text: String) -> T? {
+        try? JSONDecoder().decode(type, from: Data(text.utf8))
+    }
+
     private static func decodeFields(_ text: String) -> [String: String]? {
         try? JSONDecoder().decode([String: String].self, from: Data(text.utf8))
     }
@@ -596,6 +612,7 @@ public final class SQLiteStateStore: StateStore {
             id: row["id"], itemKind: row["item_kind"], itemID: row["item_id"],
             action: LifecycleEvent.Action(rawValue: row["action"]) ?? .changed, title: row["title"],
             actor: row["actor"], detail: row["detail"], catalogVersion: row["catalog_version"],
-            at: Date(timeIntervalSince1970: row["at"]), replacement: row["replacement"], value: row["value"])
+            at: Date(timeIntervalSince1970: row["at"]), replacement: row["replacement"], value: row["value"],
+            access: (row["access"] as String?).flatMap { decode([[String]].self, $0) })
     }
 }

@@ -153,9 +153,13 @@ public struct CatalogItemState: Sendable, Hashable, Codable {
     /// The lifecycle fields the file declares, by field (`status`, `owner`, `certified`), each
     /// as text; the store notes when each one changes (``CatalogItemRecord/declaredMarks``).
     public var declared: [String: String]
+    /// Who may see the object: every list must admit the viewer (an empty list admits
+    /// everyone). Kept on its removal event for the tombstone.
+    public var access: [[String]]
 
     public init(
-        kind: String, id: String, digest: String, title: String, owner: String?, declared: [String: String] = [:]
+        kind: String, id: String, digest: String, title: String, owner: String?, declared: [String: String] = [:],
+        access: [[String]] = []
     ) {
         self.kind = kind
         self.id = id
@@ -163,6 +167,7 @@ public struct CatalogItemState: Sendable, Hashable, Codable {
         self.title = title
         self.owner = owner
         self.declared = declared
+        self.access = access
     }
 }
 
@@ -238,11 +243,14 @@ public struct LifecycleEvent: Sendable, Hashable, Codable {
     public var replacement: String?
     /// The new owner team (transfer) or the snooze's end as `YYYY-MM-DD` (keep).
     public var value: String?
+    /// Removal events: who could see the object (as ``CatalogItemState/access``); `nil` when
+    /// the store did not know (removed before it was recorded).
+    public var access: [[String]]? = nil
 
     public init(
         id: Int64? = nil, itemKind: String, itemID: String, action: Action, title: String, actor: String? = nil,
         detail: String? = nil, catalogVersion: String? = nil, at: Date, replacement: String? = nil,
-        value: String? = nil
+        value: String? = nil, access: [[String]]? = nil
     ) {
         self.id = id
         self.itemKind = itemKind
@@ -255,6 +263,7 @@ public struct LifecycleEvent: Sendable, Hashable, Codable {
         self.at = at
         self.replacement = replacement
         self.value = value
+        self.access = access
     }
 }
 

@@ -26,3 +26,61 @@ import Testing
         #expect(!mixed.contains { $0.message.contains("report 'finance-monthly-close'") })
     }
 }
+
+/// Text has limits, and bad bytes are found where they are.
+@Suite(.timeLimit(.minutes(10))) struct CatalogLimitTests {
+    func check(_ relative: String, _ contents: Data) throws -> [Diagnostic] {
+        let directory = try TemporaryDirectory()
+        let catalog = directory.file("cat")
+        try FileManager.default.copyItem(atPath: BrokenCatalogTests.fixtures + "/minimal", toPath: catalog)
+        try contents.write(to: URL(fileURLWithPath: catalog + "/" + relative))
+        return CatalogLoader.load(directory: catalog).diagnostics.map { diagnostic in
+            var copy = diagnostic
+            copy.location.file = String(diagnostic.location.file.dropFirst(catalog.count + 1))
+            return copy
+        }
+    }
+
+    @Test func aTitleOverTheLimitIsAnErrorAtTheTitle() throws {
+        let long = String(repeating: "x", count: TextLimits.title + 1)
+        let diagnostics = try check("teams/growth.yaml", Data("id: growth\nname: \(long)\n".utf8))
+        let error = try #require(diagnostics.first { $0.severity == .error })
+        #expect(error.location.file == "teams/growth.yaml")
+        #expect(error.location.line == 2)
+        #expect(error.message.contains("'name' is 201 characters long; at most 200 are allowed"))
+        // A title at the limit is fine.
+        let fits = try check(
+            "teams/growth.yaml", Data("id: growth\nname: \(String(repeating: "x", count: TextLimits.title))\n".utf8))
+        #expect(!fits.contains { $0.severity == .error })
+    }
+
+    @Test func aHugeFileIsRefusedBeforeItIsParsed() throws {
+        let huge =
+            "id: growth\nname: Growth\ndescription: " + String(repeating: "y", count: TextLimits.fileBytes) + "\n"
+        let diagnostics = try check("teams/growth.yaml", Data(huge.utf8))
+        #expect(diagnostics.contains { $0.message.contains("catalog files may be at most") })
+    }
+
+    @Test func invalidUTF8IsLocatedAtItsByte() throws {
+        var bytes = Data("id: growth\nname: Gro".utf8)
+        bytes.append(0xFF)
+        bytes.append(contentsOf: Data("wth\n".utf8))
+        let diagnostics = try check("teams/growth.yaml", bytes)
+        let error = try #require(diagnostics.first)
+        #expect(error.message.hasPrefix("file is not valid UTF-8: byte 0xFF"))
+        #expect((error.location.line, error.location.column) == (2, 10))
+        // A multi-byte character before it counts as one column.
+        var accented = Data("id: growth\nname: Grø".utf8)
+        accented.append(contentsOf: [0xC3])  // a lead byte with nothing after it
+        accented.append(contentsOf: Data("\n".utf8))
+        let second = try #require(try check("teams/growth.yaml", accented).first)
+        #expect((second.location.line, second.location.column) == (2, 10))
+    }
+
+    @Test func aControlCharacterIsLocatedAtItsPosition() throws {
+        let diagnostics = try check("teams/growth.yaml", Data("id: growth\nname: Grow\u{01}th\n".utf8))
+        let error = try #require(diagnostics.first)
+        #expect(error.message.contains("control character U+0001"))
+        #expect((error.location.line, error.location.column) == (2, 11))
+    }
+}
