@@ -101,16 +101,18 @@ public struct TestPortal: Sendable {
     ///   - clock: the portal's clock, and where its time starts (noon UTC today by default).
     ///   - editCatalog: edits the catalog (the portal's own copy of the demo's, unless `catalog`
     ///     is given) before the portal loads it.
+    ///   - statePath: the state store's file, to share it with another portal as a second
+    ///     instance would (default: the portal's own).
     public static func make(
         catalog: String? = nil, auth: AuthConfiguration = AuthConfiguration(allowAnonymousLoopback: true),
         pollInterval: Duration = .milliseconds(200), dashboards: Bool = false, generators: GeneratorClient? = nil,
-        clock: ManualClock = ManualClock(), editCatalog: (String) throws -> Void = { _ in }
+        clock: ManualClock = ManualClock(), statePath: String? = nil, editCatalog: (String) throws -> Void = { _ in }
     ) async throws -> TestPortal {
         let directory = try TemporaryDirectory(prefix: "almanac-portal")
         let catalogPath = try catalog ?? CatalogFixture.copyDemo(into: directory)
         try editCatalog(catalogPath)
         let store = try CatalogStore(directory: catalogPath)
-        let state = try SQLiteStateStore(path: directory.file("state.sqlite"))
+        let state = try SQLiteStateStore(path: statePath ?? directory.file("state.sqlite"))
         let renderer = try await PageRenderer(webRoot: Repository.web)
         var logger = Logger(label: "almanac-test")
         logger.logLevel = .warning

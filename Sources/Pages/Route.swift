@@ -15,6 +15,8 @@ public enum Route: Hashable, Sendable {
     case adminCatalog
     case adminRuns
     case adminDeliveries
+    /// API tokens: issue, list, revoke.
+    case adminTokens
     /// The retirement candidates and usage of the viewer's teams' reports (one team, when given).
     case myReports(TeamID?)
     case search(SearchRequest)
@@ -36,6 +38,7 @@ public enum Route: Hashable, Sendable {
         case .adminCatalog: "/admin/catalog"
         case .adminRuns: "/admin/runs"
         case .adminDeliveries: "/admin/deliveries"
+        case .adminTokens: "/admin/tokens"
         case .myReports(let team): "/me/reports" + (team.map { "?team=\(URLEncoding.queryValue($0.rawValue))" } ?? "")
         case .search(let request): "/search" + request.queryString
         case .templateWith(let id, let parameter, let value):
@@ -58,6 +61,7 @@ public enum Route: Hashable, Sendable {
         case .adminCatalog: "/api/admin/catalog"
         case .adminRuns: "/api/admin/runs"
         case .adminDeliveries: "/api/admin/deliveries"
+        case .adminTokens: "/api/admin/tokens"
         case .myReports(let team):
             "/api/me/reports" + (team.map { "?team=\(URLEncoding.queryValue($0.rawValue))" } ?? "")
         case .search(let request): "/api/search" + request.queryString

@@ -408,6 +408,74 @@ public struct AdminRunsModel: Encodable, Sendable {
     public var failures: Int
 }
 
+/// The API tokens page: every token (never a secret), and the one just created, once.
+public struct AdminTokensModel: Encodable, Sendable {
+    public struct Row: Encodable, Sendable {
+        public var id: String
+        public var name: String
+        public var subject: String
+        public var groups: [String]
+        public var scopes: [String]
+        public var createdBy: String
+        public var createdAt: Date
+        public var expiresAt: Date?
+        public var lastUsedAt: Date?
+        public var revokedAt: Date?
+        public var revokedBy: String?
+        /// "active", "expired" or "revoked".
+        public var state: String
+        public var active: Bool
+        /// Shown on the page: times in the catalog's time zone.
+        public var createdText: String
+        public var expiresText: String?
+        public var lastUsedText: String?
+        public var revokedText: String?
+
+        public init(
+            id: String, name: String, subject: String, groups: [String], scopes: [String], createdBy: String,
+            createdAt: Date, expiresAt: Date?, lastUsedAt: Date?, revokedAt: Date?, revokedBy: String?, state: String,
+            createdText: String, expiresText: String?, lastUsedText: String?, revokedText: String?
+        ) {
+            self.id = id
+            self.name = name
+            self.subject = subject
+            self.groups = groups
+            self.scopes = scopes
+            self.createdBy = createdBy
+            self.createdAt = createdAt
+            self.expiresAt = expiresAt
+            self.lastUsedAt = lastUsedAt
+            self.revokedAt = revokedAt
+            self.revokedBy = revokedBy
+            self.state = state
+            self.active = state == "active"
+            self.createdText = createdText
+            self.expiresText = expiresText
+            self.lastUsedText = lastUsedText
+            self.revokedText = revokedText
+        }
+    }
+    public var tokens: [Row]
+    /// The secret of the token just created: shown on this response only.
+    public var createdSecret: String?
+    public var created: Row?
+    public var scopes: [String]
+    public var defaultDays: Int
+    public var maximumDays: Int
+
+    public init(
+        tokens: [Row], createdSecret: String? = nil, created: Row? = nil, scopes: [String], defaultDays: Int,
+        maximumDays: Int
+    ) {
+        self.tokens = tokens
+        self.createdSecret = createdSecret
+        self.created = created
+        self.scopes = scopes
+        self.defaultDays = defaultDays
+        self.maximumDays = maximumDays
+    }
+}
+
 /// What an error page and an API error say.
 public struct ErrorModel: Encodable, Sendable {
     public var ok: Bool = false

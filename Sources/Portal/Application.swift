@@ -29,12 +29,14 @@ public func buildApplication(
             logger: environment.logger))
     router.add(
         middleware: AuthMiddleware(
-            authenticator: Authenticator(configuration: environment.auth), catalog: environment.catalog))
+            authenticator: Authenticator(configuration: environment.auth), catalog: environment.catalog,
+            tokens: environment.tokens))
     HealthController(environment: environment).addRoutes(to: router)
     CatalogController(environment: environment).addRoutes(to: router)
     SearchController(environment: environment).addRoutes(to: router)
     ExternalReportController(environment: environment).addRoutes(to: router)
     LifecycleController(environment: environment).addRoutes(to: router)
+    TokenController(environment: environment).addRoutes(to: router)
 
     let watcher = CatalogWatcher(
         store: environment.catalog, interval: environment.catalogPollInterval, clock: environment.clock,

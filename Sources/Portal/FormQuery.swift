@@ -6,6 +6,7 @@ import Hummingbird
 /// from the search box would keep its plus signs).
 struct FormQuery: Sendable {
     private var values: [String: String] = [:]
+    private var repeated: [String: [String]] = [:]
 
     init(_ request: Request) {
         self.init(encoded: request.uri.query ?? "")
@@ -15,13 +16,18 @@ struct FormQuery: Sendable {
     init(encoded query: String) {
         for pair in query.split(separator: "&", omittingEmptySubsequences: true) {
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            guard let key = Self.decode(parts[0]), values[key] == nil else { continue }
-            values[key] = parts.count > 1 ? Self.decode(parts[1]) ?? "" : ""
+            guard let key = Self.decode(parts[0]) else { continue }
+            let value = parts.count > 1 ? Self.decode(parts[1]) ?? "" : ""
+            repeated[key, default: []].append(value)
+            if values[key] == nil { values[key] = value }
         }
     }
 
     /// The first value of `name`, if present.
     func get(_ name: String) -> String? { values[name] }
+
+    /// Every value of `name`, in order (checkboxes send one per box ticked).
+    func values(_ name: String) -> [String] { repeated[name] ?? [] }
 
     /// Every name with its first value.
     var all: [String: String] { values }

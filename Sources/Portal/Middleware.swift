@@ -7,6 +7,7 @@ import Logging
 import NIOCore
 import Pages
 import Proxy
+import Storage
 import Synchronization
 
 /// The outermost layer: a request id for every request, security headers on every
@@ -157,6 +158,7 @@ struct AuthMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
     let authenticator: Authenticator
     let catalog: CatalogStore
+    let tokens: APITokenAuthority
     static let publicPrefixes = ["/healthz", "/readyz", "/metrics", "/static/", "/favicon.ico"]
 
     func handle(
@@ -187,6 +189,19 @@ struct AuthMiddleware: RouterMiddleware {
         var context = context
         let peer = context.remoteAddress?.ipAddress
         context.fromTrustedProxy = authenticator.isTrustedProxy(peer)
+        let authorization = request.headers[values: .authorization]
+        if let first = authorization.first, first.lowercased().hasPrefix("bearer ") {
+            guard authorization.count == 1 else {
+                throw PortalError(
+                    status: .badRequest, title: "Bad request",
+                    message: "The request carries the Authorization header more than once.")
+            }
+            context.viewer = try await tokenViewer(
+                secret: String(first.dropFirst("bearer ".count)).trimmingWhitespace(), request: request,
+                context: context)
+            context.logger[metadataKey: "user"] = .string(context.viewer?.user ?? "")
+            return try await next(request, context)
+        }
         do {
             context.viewer = try authenticator.viewer(
                 peer: peer, user: userHeader.flatMap { request.headers[$0] },
@@ -196,6 +211,59 @@ struct AuthMiddleware: RouterMiddleware {
         }
         if let user = context.viewer?.user { context.logger[metadataKey: "user"] = .string(user) }
         return try await next(request, context)
+    }
+}
+
+extension AuthMiddleware {
+    /// The viewer an API token stands for: its subject with exactly its groups (an admin when
+    /// they include an admin group), after the route's scope is checked.
+    func tokenViewer(secret: String, request: Request, context: Context) async throws -> Viewer {
+        let path = request.uri.path
+        guard path.hasPrefix("/api/") else {
+            throw PortalError(
+                status: .badRequest, title: "Bad request",
+                message: "API tokens are accepted on /api routes only; pages are for people, through the sign-on.")
+        }
+        let record: APITokenRecord
+        do throws(APITokenError) {
+            record = try await tokens.authenticate(secret: secret, peer: context.remoteAddress?.ipAddress)
+        } catch {
+            switch error {
+            case .rateLimited(let wait):
+                throw PortalError(
+                    status: .tooManyRequests, title: "Too many attempts",
+                    message:
+                        "Too many failed API token attempts from this address; try again in \(wait.components.seconds + 1) seconds."
+                )
+            case .unavailable:
+                throw PortalError(
+                    status: .serviceUnavailable, title: "Tokens unavailable",
+                    message: "API tokens cannot be checked right now.", hint: "Try again in a moment.")
+            case .invalidToken, .invalid:
+                throw PortalError(
+                    status: .unauthorized, title: "Invalid API token",
+                    message: "The API token is unknown, expired or revoked.",
+                    hint: "Ask an admin for a new token (Admin → API tokens).")
+            }
+        }
+        let needed = Self.scope(method: request.method, path: path)
+        guard record.scopes.contains(needed) else {
+            throw PortalError(
+                status: .forbidden, title: "Not allowed",
+                message: "This API token does not have the '\(needed.rawValue)' scope this route needs.")
+        }
+        let groups = Set(record.groups)
+        return Viewer(
+            user: record.subject, groups: groups,
+            isAdmin: !groups.isDisjoint(with: catalog.current.settings.adminGroups))
+    }
+
+    /// The scope a token needs for a route: `admin` under /api/admin, `lifecycle` to act
+    /// through /api/lifecycle, `read` to read anything else.
+    static func scope(method: HTTPRequest.Method, path: String) -> APITokenRecord.Scope {
+        if path.hasPrefix("/api/admin/") || path == "/api/admin" { return .admin }
+        if path.hasPrefix("/api/lifecycle/") { return .lifecycle }
+        return method == .get || method == .head ? .read : .admin
     }
 }
 

@@ -54,6 +54,8 @@ public struct PortalEnvironment: Sendable {
     public let metrics = PrometheusCollectorRegistry()
     /// Subscriptions and triggers: when set, the portal schedules them and sends the outbox.
     public var delivery: DeliveryService?
+    /// API tokens: issued by admins, checked on every `/api` request that carries one.
+    public let tokens: APITokenAuthority
 
     public init(
         catalog: CatalogStore, state: any StateStore, renderer: PageRenderer, auth: AuthConfiguration, logger: Logger,
@@ -68,6 +70,7 @@ public struct PortalEnvironment: Sendable {
         self.popularity = ViewLogPopularity(usage: usage)
         self.lifecycle = LifecycleService(catalog: catalog, state: state, logger: logger, clock: clock)
         self.templateRenders = TemplateRenderCache(clock: clock)
+        self.tokens = APITokenAuthority(state: state, clock: clock, logger: logger)
         self.allowLists = AllowListCache(clock: clock)
         self.proxy = BackendProxy(identityHeaders: [auth.userHeader, auth.groupsHeader])
         self.catalog = catalog

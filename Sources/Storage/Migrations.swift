@@ -202,6 +202,7 @@ enum StateMigrations {
                 CREATE TABLE api_tokens (
                     id TEXT PRIMARY KEY,
                     name TEXT NOT NULL,
+                    subject TEXT NOT NULL,
                     secret_hash TEXT NOT NULL UNIQUE,
                     groups TEXT NOT NULL,
                     scopes TEXT NOT NULL,

@@ -47,6 +47,17 @@ public protocol StateStore: Sendable {
     /// What the store remembers of each catalog object of `kind` (all kinds when `nil`).
     func catalogItemRecords(kind: String?) async throws -> [CatalogItemRecord]
 
+    /// Stores a new API token under the SHA-256 of its secret (the secret itself is never kept).
+    func createAPIToken(_ token: APITokenRecord, secretHash: String) async throws
+    /// The token whose secret hashes to `secretHash`, revoked and expired ones included.
+    func apiToken(secretHash: String) async throws -> APITokenRecord?
+    /// Every token, newest first.
+    func apiTokens() async throws -> [APITokenRecord]
+    /// Revokes token `id`; `false` when there is no such token or it was already revoked.
+    func revokeAPIToken(id: String, by actor: String, at date: Date) async throws -> Bool
+    /// Notes that token `id` was used at `date` (never moves the time back).
+    func recordAPITokenUse(id: String, at date: Date) async throws
+
     /// Claims the run of `job` at `scheduledFor` (inserts `run`); `false` when it was already
     /// claimed, by this or another instance: the caller must not run it. A claim still `running`
     /// from before `staleBefore` (its instance stopped midway), or a run that failed before it,
@@ -337,4 +348,54 @@ public struct RunRecord: Sendable, Hashable, Codable {
 public struct StateStoreError: Error, CustomStringConvertible, Sendable {
     public var description: String
     public init(_ description: String) { self.description = description }
+}
+
+/// An API token as the state store keeps it: everything but its secret.
+public struct APITokenRecord: Sendable, Hashable, Codable {
+    /// What a token may do: read every `/api` route (GET), act through `/api/lifecycle`, and
+    /// use `/api/admin` (with an admin group among its groups).
+    public enum Scope: String, Sendable, Hashable, Codable, CaseIterable, Comparable {
+        case read, lifecycle, admin
+        public static func < (a: Scope, b: Scope) -> Bool {
+            allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
+        }
+    }
+    /// Public, for listing and revoking (`tok_…`).
+    public var id: String
+    /// What the token is for ("nightly export", "Marta's notebook").
+    public var name: String
+    /// Who acts with it: a person's e-mail or a service account's name; lifecycle actions and
+    /// views are recorded under it.
+    public var subject: String
+    public var groups: [String]
+    public var scopes: [Scope]
+    public var createdBy: String
+    public var createdAt: Date
+    public var expiresAt: Date?
+    public var lastUsedAt: Date?
+    public var revokedAt: Date?
+    public var revokedBy: String?
+
+    public init(
+        id: String, name: String, subject: String, groups: [String], scopes: [Scope], createdBy: String,
+        createdAt: Date, expiresAt: Date? = nil, lastUsedAt: Date? = nil, revokedAt: Date? = nil,
+        revokedBy: String? = nil
+    ) {
+        self.id = id
+        self.name = name
+        self.subject = subject
+        self.groups = groups
+        self.scopes = scopes
+        self.createdBy = createdBy
+        self.createdAt = createdAt
+        self.expiresAt = expiresAt
+        self.lastUsedAt = lastUsedAt
+        self.revokedAt = revokedAt
+        self.revokedBy = revokedBy
+    }
+
+    /// Whether the token works at `date`: not revoked, not expired.
+    public func isValid(at date: Date) -> Bool {
+        revokedAt == nil && (expiresAt.map { date < $0 } ?? true)
+    }
 }

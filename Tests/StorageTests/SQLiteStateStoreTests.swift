@@ -20,7 +20,7 @@ import Testing
         #expect(
             try await store.appliedMigrations() == [
                 "v1-views-lifecycle-runs", "v2-view-context", "v3-usage-rollups-lifecycle-actions", "v4-job-runs",
-                "v5-deliveries",
+                "v5-deliveries", "v6-item-access-api-tokens",
             ])
         // A second process opening the same file sees the same schema.
         let reopened = try SQLiteStateStore(path: store.path)
@@ -28,7 +28,7 @@ import Testing
         #expect(
             try await reopened.appliedMigrations() == [
                 "v1-views-lifecycle-runs", "v2-view-context", "v3-usage-rollups-lifecycle-actions", "v4-job-runs",
-                "v5-deliveries",
+                "v5-deliveries", "v6-item-access-api-tokens",
             ])
     }
 
