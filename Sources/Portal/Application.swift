@@ -20,23 +20,7 @@ import Storage
 public func buildApplication(
     _ environment: PortalEnvironment, server: ServerConfiguration
 ) -> some ApplicationProtocol {
-    let router = Router(context: AppRequestContext.self)
-    router.add(middleware: EdgeMiddleware(renderer: environment.renderer, catalog: environment.catalog))
-    router.add(
-        middleware: FileMiddleware(
-            environment.renderer.staticDirectory, urlBasePath: "/static",
-            cacheControl: .init([(MediaType(type: .any), [.maxAge(3600)])]),
-            logger: environment.logger))
-    router.add(
-        middleware: AuthMiddleware(
-            authenticator: Authenticator(configuration: environment.auth), catalog: environment.catalog,
-            tokens: environment.tokens))
-    HealthController(environment: environment).addRoutes(to: router)
-    CatalogController(environment: environment).addRoutes(to: router)
-    SearchController(environment: environment).addRoutes(to: router)
-    ExternalReportController(environment: environment).addRoutes(to: router)
-    LifecycleController(environment: environment).addRoutes(to: router)
-    TokenController(environment: environment).addRoutes(to: router)
+    let router = buildRouter(environment)
 
     let watcher = CatalogWatcher(
         store: environment.catalog, interval: environment.catalogPollInterval, clock: environment.clock,
@@ -80,6 +64,29 @@ public func buildApplication(
         indexer.indexCatalog(environment.catalog.current)
     }
     return app
+}
+
+/// The portal's router: middleware and every route. Its `routes` are the portal's route
+/// table (the access-matrix test walks them all).
+public func buildRouter(_ environment: PortalEnvironment) -> Router<AppRequestContext> {
+    let router = Router(context: AppRequestContext.self)
+    router.add(middleware: EdgeMiddleware(renderer: environment.renderer, catalog: environment.catalog))
+    router.add(
+        middleware: FileMiddleware(
+            environment.renderer.staticDirectory, urlBasePath: "/static",
+            cacheControl: .init([(MediaType(type: .any), [.maxAge(3600)])]),
+            logger: environment.logger))
+    router.add(
+        middleware: AuthMiddleware(
+            authenticator: Authenticator(configuration: environment.auth), catalog: environment.catalog,
+            tokens: environment.tokens))
+    HealthController(environment: environment).addRoutes(to: router)
+    CatalogController(environment: environment).addRoutes(to: router)
+    SearchController(environment: environment).addRoutes(to: router)
+    ExternalReportController(environment: environment).addRoutes(to: router)
+    LifecycleController(environment: environment).addRoutes(to: router)
+    TokenController(environment: environment).addRoutes(to: router)
+    return router
 }
 
 /// Records what an accepted catalog added, changed or removed in the lifecycle log, and
