@@ -24,8 +24,13 @@ struct TokenStoreOptions: ParsableArguments {
     @Option(help: "The state store. (env: ALMANAC_STATE)")
     var state: String = EnvironmentDefaults.state ?? "var/state.sqlite"
 
-    @Option(help: "Who is acting, recorded with the token. (default: $USER on this machine)")
-    var by: String = "cli:" + (ProcessInfo.processInfo.environment["USER"] ?? "unknown")
+    @Option(help: "Who is acting, recorded with the token. (default: cli:<your user name on this machine>)")
+    var by: String?
+
+    /// `--by`, or the user running the command.
+    var actor: String {
+        by ?? "cli:" + (ProcessInfo.processInfo.environment["USER"] ?? ProcessInfo.processInfo.userName)
+    }
 
     func authority() async throws -> APITokenAuthority {
         let store = try SQLiteStateStore.open(location: state)
@@ -63,7 +68,7 @@ struct CreateTokenCommand: AsyncParsableCommand {
         do {
             let (record, secret) = try await authority.issue(
                 name: name, subject: subject, groups: groups.split(separator: ",").map(String.init), scopes: parsed,
-                lifetime: .seconds(expiresInDays * 86_400), by: store.by)
+                lifetime: .seconds(expiresInDays * 86_400), by: store.actor)
             let formatter = ISO8601DateFormatter()
             print("created \(record.id) for \(record.subject)")
             print("  groups:  \(record.groups.isEmpty ? "(none)" : record.groups.joined(separator: ", "))")
@@ -120,7 +125,7 @@ struct RevokeTokenCommand: AsyncParsableCommand {
             printError("there is no token '\(id)'; 'almanac token list' shows them")
             throw ExitCode(1)
         }
-        guard try await authority.revoke(id: id, by: store.by) else {
+        guard try await authority.revoke(id: id, by: store.actor) else {
             print("\(id) (\(token.name)) was already revoked")
             return
         }

@@ -410,6 +410,17 @@ public struct AdminRunsModel: Encodable, Sendable {
 
 /// The API tokens page: every token (never a secret), and the one just created, once.
 public struct AdminTokensModel: Encodable, Sendable {
+    /// A scope on the form: its name, what it allows, and whether it is ticked at first.
+    public struct ScopeOption: Encodable, Sendable {
+        public var name: String
+        public var hint: String
+        public var checked: Bool
+        public init(name: String, hint: String, checked: Bool) {
+            self.name = name
+            self.hint = hint
+            self.checked = checked
+        }
+    }
     public struct Row: Encodable, Sendable {
         public var id: String
         public var name: String
@@ -459,12 +470,12 @@ public struct AdminTokensModel: Encodable, Sendable {
     /// The secret of the token just created: shown on this response only.
     public var createdSecret: String?
     public var created: Row?
-    public var scopes: [String]
+    public var scopes: [ScopeOption]
     public var defaultDays: Int
     public var maximumDays: Int
 
     public init(
-        tokens: [Row], createdSecret: String? = nil, created: Row? = nil, scopes: [String], defaultDays: Int,
+        tokens: [Row], createdSecret: String? = nil, created: Row? = nil, scopes: [ScopeOption], defaultDays: Int,
         maximumDays: Int
     ) {
         self.tokens = tokens

@@ -20,6 +20,10 @@ public final class APITokenAuthority: Sendable {
     /// second per token, so a busy program does not queue a write per request.
     private let lastWritten = Mutex([String: WallInstant]())
 
+    /// What every secret starts with, so the portal (and secret scanners) can tell its tokens
+    /// from other bearer tokens.
+    public static let prefix = "almanac_"
+
     /// Longest lifetime a token may be given; the default when none is asked for.
     public static let maximumLifetime = Duration.seconds(366 * 86_400)
     public static let defaultLifetime = Duration.seconds(90 * 86_400)

@@ -189,8 +189,12 @@ struct AuthMiddleware: RouterMiddleware {
         var context = context
         let peer = context.remoteAddress?.ipAddress
         context.fromTrustedProxy = authenticator.isTrustedProxy(peer)
+        // Only Almanac's own tokens: an SSO proxy may pass its own bearer token along with the
+        // identity headers (oauth2-proxy's pass_authorization_header), which is not for us.
         let authorization = request.headers[values: .authorization]
-        if let first = authorization.first, first.lowercased().hasPrefix("bearer ") {
+        if let first = authorization.first, first.lowercased().hasPrefix("bearer "),
+            first.dropFirst("bearer ".count).trimmingPrefix(while: \.isWhitespace).hasPrefix(APITokenAuthority.prefix)
+        {
             guard authorization.count == 1 else {
                 throw PortalError(
                     status: .badRequest, title: "Bad request",

@@ -158,7 +158,10 @@ struct TokenController {
             tokens: try await environment.tokens.list().map { Self.row($0, formatter: formatter, now: now) },
             createdSecret: created?.secret,
             created: created.map { Self.row($0.record, formatter: formatter, now: now) },
-            scopes: APITokenRecord.Scope.allCases.map(\.rawValue),
+            scopes: APITokenRecord.Scope.allCases.map { scope in
+                AdminTokensModel.ScopeOption(
+                    name: scope.rawValue, hint: Self.hints[scope] ?? "", checked: scope == .read)
+            },
             defaultDays: Int(APITokenAuthority.defaultLifetime.components.seconds / 86_400), maximumDays: 366)
     }
 
@@ -172,6 +175,11 @@ struct TokenController {
             page: model)
         return HTMLResponse.make(try environment.renderer.render(page, template: "pages/admin-tokens"))
     }
+
+    static let hints: [APITokenRecord.Scope: String] = [
+        .read: "every GET under /api", .lifecycle: "POST /api/lifecycle/…, as its subject",
+        .admin: "/api/admin/… (with an admin group)",
+    ]
 
     static func row(_ token: APITokenRecord, formatter: Pages.Formatter, now: Date) -> AdminTokensModel.Row {
         let state =
