@@ -111,7 +111,7 @@ let package = Package(
         .target(
             name: "Pages",
             dependencies: [
-                "AlmanacCore", "Catalog", "Scheduling", "Search", "Lifecycle",
+                "AlmanacCore", "Catalog", "Scheduling", "Search", "Lifecycle", "Storage",
                 .product(name: "Mustache", package: "swift-mustache"),
             ]),
         // Talking to other HTTP services: the report apps teams run (allow-list, address

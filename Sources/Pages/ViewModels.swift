@@ -1,4 +1,5 @@
 public import Foundation
+public import Storage
 
 // View models: what a page shows, already decided (access applied, URLs built, values
 // formatted). Each is Encodable, so a page's JSON twin is the same model as JSON.
@@ -422,17 +423,7 @@ public struct AdminTokensModel: Encodable, Sendable {
         }
     }
     public struct Row: Encodable, Sendable {
-        public var id: String
-        public var name: String
-        public var subject: String
-        public var groups: [String]
-        public var scopes: [String]
-        public var createdBy: String
-        public var createdAt: Date
-        public var expiresAt: Date?
-        public var lastUsedAt: Date?
-        public var revokedAt: Date?
-        public var revokedBy: String?
+        public var token: APITokenRecord
         /// "active", "expired" or "revoked".
         public var state: String
         public var active: Bool
@@ -443,21 +434,10 @@ public struct AdminTokensModel: Encodable, Sendable {
         public var revokedText: String?
 
         public init(
-            id: String, name: String, subject: String, groups: [String], scopes: [String], createdBy: String,
-            createdAt: Date, expiresAt: Date?, lastUsedAt: Date?, revokedAt: Date?, revokedBy: String?, state: String,
-            createdText: String, expiresText: String?, lastUsedText: String?, revokedText: String?
+            token: APITokenRecord, state: String, createdText: String, expiresText: String?, lastUsedText: String?,
+            revokedText: String?
         ) {
-            self.id = id
-            self.name = name
-            self.subject = subject
-            self.groups = groups
-            self.scopes = scopes
-            self.createdBy = createdBy
-            self.createdAt = createdAt
-            self.expiresAt = expiresAt
-            self.lastUsedAt = lastUsedAt
-            self.revokedAt = revokedAt
-            self.revokedBy = revokedBy
+            self.token = token
             self.state = state
             self.active = state == "active"
             self.createdText = createdText

@@ -27,7 +27,7 @@ struct TokenController {
 
     struct Created: Encodable {
         var ok = true
-        var token: AdminTokensModel.Row
+        var token: APITokenRecord
         /// Shown once: only its hash is kept.
         var secret: String
     }
@@ -58,9 +58,7 @@ struct TokenController {
             let viewer = try requireAdmin(context)
             try LifecycleController.requireSameOrigin(request, context: context)
             let created = try await create(try await body(request), by: viewer)
-            let row = Self.row(
-                created.record, formatter: PageBuilder(view: view(viewer)).formatter, now: environment.now())
-            return JSONResponse.make(Created(token: row, secret: created.secret), status: .created)
+            return JSONResponse.make(Created(token: created.record, secret: created.secret), status: .created)
         }
         router.post("/admin/tokens/:id/revoke") { request, context in
             let viewer = try requireAdmin(context)
@@ -185,10 +183,7 @@ struct TokenController {
         let state =
             token.revokedAt != nil ? "revoked" : token.expiresAt.map { $0 <= now } == true ? "expired" : "active"
         return AdminTokensModel.Row(
-            id: token.id, name: token.name, subject: token.subject, groups: token.groups,
-            scopes: token.scopes.map(\.rawValue), createdBy: token.createdBy, createdAt: token.createdAt,
-            expiresAt: token.expiresAt, lastUsedAt: token.lastUsedAt, revokedAt: token.revokedAt,
-            revokedBy: token.revokedBy, state: state, createdText: formatter.dateTime(token.createdAt),
+            token: token, state: state, createdText: formatter.dateTime(token.createdAt),
             expiresText: token.expiresAt.map { formatter.dateTime($0) },
             lastUsedText: token.lastUsedAt.map { formatter.dateTime($0) },
             revokedText: token.revokedAt.map { formatter.dateTime($0) })

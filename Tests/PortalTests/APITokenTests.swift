@@ -132,7 +132,9 @@ import Testing
             #expect(try await client.get("/api/home", headers: Self.bearer(token.secret)).status == .unauthorized)
             let listed = try json(try await client.get("/api/admin/tokens", headers: Self.admin))
             let rows = try #require(listed["tokens"] as? [[String: Any]])
-            #expect(rows.first { $0["id"] as? String == token.id }?["state"] as? String == "expired")
+            #expect(
+                rows.first { ($0["token"] as? [String: Any])?["id"] as? String == token.id }?["state"] as? String
+                    == "expired")
         }
     }
 
