@@ -230,7 +230,7 @@ extension AuthMiddleware {
         }
         let record: APITokenRecord
         do throws(APITokenError) {
-            record = try await tokens.authenticate(secret: secret, peer: context.remoteAddress?.ipAddress)
+            record = try await tokens.authenticate(secret: secret, peer: Self.client(request, context: context))
         } catch {
             switch error {
             case .rateLimited(let wait):
@@ -260,6 +260,20 @@ extension AuthMiddleware {
         return Viewer(
             user: record.subject, groups: groups,
             isAdmin: !groups.isDisjoint(with: catalog.current.settings.adminGroups))
+    }
+
+    /// The address failed attempts are counted against: behind a trusted proxy, the client
+    /// address it reports (the last entry of `X-Forwarded-For`, the one it added), so that one
+    /// client's failures do not lock out everyone behind the same proxy; else the peer.
+    static func client(_ request: Request, context: Context) -> String? {
+        if context.fromTrustedProxy,
+            let forwarded = request.headers[values: HTTPField.Name("X-Forwarded-For")!].last?
+                .split(separator: ",").last?.trimmingCharacters(in: .whitespaces),
+            !forwarded.isEmpty
+        {
+            return forwarded
+        }
+        return context.remoteAddress?.ipAddress
     }
 
     /// The scope a token needs for a route: `admin` under /api/admin, `lifecycle` to act

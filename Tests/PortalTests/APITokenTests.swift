@@ -150,6 +150,18 @@ import Testing
             let limited = try await client.get("/api/home", headers: Self.bearer(token.secret))
             #expect(limited.status == .tooManyRequests, "past the limit even a good token waits")
             #expect(try json(limited)["status"] as? Int == 429)
+            // Behind the trusted proxy, clients are told apart by the address it reports.
+            func from(_ address: String, _ secret: String) -> HTTPFields {
+                var headers = Self.bearer(secret)
+                headers[HTTPField.Name("X-Forwarded-For")!] = address
+                return headers
+            }
+            for attempt in 1...10 {
+                _ = try await client.get("/api/home", headers: from("10.0.0.1", "almanac_wrong\(attempt)"))
+            }
+            #expect(
+                try await client.get("/api/home", headers: from("10.0.0.1", token.secret)).status == .tooManyRequests)
+            #expect(try await client.get("/api/home", headers: from("10.0.0.2", token.secret)).status == .ok)
             clock.advance(by: .seconds(60))
             #expect(try await client.get("/api/home", headers: Self.bearer(token.secret)).status == .ok)
         }
