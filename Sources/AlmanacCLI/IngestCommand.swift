@@ -12,7 +12,7 @@ struct IngestCommand: AsyncParsableCommand {
             The file's header (CSV) or keys (JSON Lines) must be declared columns of the source; \
             every value is checked against the column's type before anything is written, and the \
             first bad row is reported with its line, column and value. Rows are appended in one \
-            transaction; the table is created from the source's declared columns if missing.
+            transaction; the table is created from the source's declared columns if missing.             Timestamps are YYYY-MM-DD HH:MM:SS or ISO 8601; one with Z or an offset             (2013-01-01T05:15:00-05:00) is stored in UTC, one without is taken as UTC.
             """)
 
     enum FileFormat: String, ExpressibleByArgument, CaseIterable {

@@ -175,29 +175,58 @@ public enum Ingest {
             return .text(text)
         case .timestamp:
             guard let normalized = normalizeTimestamp(text) else {
-                throw bad("is not a timestamp (YYYY-MM-DD HH:MM:SS or ISO 8601)")
+                throw bad("is not a timestamp (YYYY-MM-DD HH:MM:SS, or ISO 8601 with Z or an offset such as -05:00)")
             }
             return .text(normalized)
         }
     }
 
-    /// `2026-11-25 14:03:00`, `2026-11-25T14:03:00Z` or a bare date → `YYYY-MM-DD HH:MM:SS` (UTC as written).
+    /// `2026-11-25 14:03:00`, ISO 8601 (`2026-11-25T14:03:00Z`, `2013-01-01T05:15:00-05:00`,
+    /// `…+0530`, fractional seconds) or a bare date → `YYYY-MM-DD HH:MM:SS` in UTC. A value
+    /// without a zone is taken as UTC.
     static func normalizeTimestamp(_ text: String) -> String? {
-        var value = text.trimmingCharacters(in: .whitespaces)
-        if value.hasSuffix("Z") { value.removeLast() }
+        let value = text.trimmingCharacters(in: .whitespaces)
         if value.count == 10, CalendarDay(parsing: value) != nil { return value + " 00:00:00" }
         guard value.count >= 19 else { return nil }
         let date = String(value.prefix(10))
         let separator = value[value.index(value.startIndex, offsetBy: 10)]
         let time = value.dropFirst(11).prefix(8)
-        guard CalendarDay(parsing: date) != nil, separator == " " || separator == "T" else { return nil }
+        guard let day = CalendarDay(parsing: date), separator == " " || separator == "T" || separator == "t" else {
+            return nil
+        }
         let parts = time.split(separator: ":")
-        guard parts.count == 3, let h = Int(parts[0]), let m = Int(parts[1]), let s = Int(parts[2]),
-            (0..<24).contains(h), (0..<60).contains(m), (0..<61).contains(s)
+        guard parts.count == 3, parts.allSatisfy({ $0.count == 2 }), let h = Int(parts[0]), let m = Int(parts[1]),
+            let s = Int(parts[2]), (0..<24).contains(h), (0..<60).contains(m), (0..<61).contains(s)
         else { return nil }
-        let rest = value.dropFirst(19)
-        guard rest.isEmpty || rest.first == "." else { return nil }  // fractional seconds are dropped
-        return "\(date) \(time)"
+        var rest = value.dropFirst(19)
+        if rest.first == "." {  // fractional seconds are dropped
+            rest = rest.dropFirst()
+            guard rest.first?.isASCII == true, rest.first?.isNumber == true else { return nil }
+            rest = rest.drop { $0.isASCII && $0.isNumber }
+        }
+        var offset = 0
+        if rest == "Z" || rest == "z" {
+            rest = ""
+        } else if let sign = rest.first, sign == "+" || sign == "-" {
+            let digits = rest.dropFirst()
+            let compact = digits.filter { $0 != ":" }
+            guard [2, 4].contains(compact.count), compact.allSatisfy({ $0.isASCII && $0.isNumber }),
+                digits.count == compact.count || (digits.count == 5 && digits.dropFirst(2).first == ":"),
+                let hours = Int(compact.prefix(2)),
+                let minutes = Int(compact.dropFirst(2).isEmpty ? "0" : compact.dropFirst(2)),
+                hours <= 18, minutes < 60
+            else { return nil }
+            offset = (hours * 3600 + minutes * 60) * (sign == "+" ? 1 : -1)
+            rest = ""
+        }
+        guard rest.isEmpty else { return nil }
+        if offset == 0 { return "\(date) \(time)" }
+        // Local time minus its offset is UTC.
+        let seconds = day.dayNumber * 86_400 + h * 3600 + m * 60 + min(s, 59) - offset
+        let utcDay = CalendarDay(dayNumber: Int((Double(seconds) / 86_400).rounded(.down)))
+        let ofDay = seconds - utcDay.dayNumber * 86_400
+        func two(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
+        return "\(utcDay) \(two(ofDay / 3600)):\(two(ofDay % 3600 / 60)):\(two(ofDay % 60))"
     }
 }
 

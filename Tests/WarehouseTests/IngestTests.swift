@@ -28,6 +28,37 @@ import Warehouse
         #expect(parsed.rows[1][6] == .null)
     }
 
+    /// ISO 8601 with a zone is stored in UTC; without one it is taken as UTC.
+    @Test(arguments: [
+        ("2013-01-01T05:15:00-05:00", "2013-01-01 10:15:00"),
+        ("2013-01-01T05:15:00Z", "2013-01-01 05:15:00"),
+        ("2013-12-31T22:30:00-05:00", "2014-01-01 03:30:00"),
+        ("2013-01-01T01:15:00+05:30", "2012-12-31 19:45:00"),
+        ("2013-01-01T01:15:00+0530", "2012-12-31 19:45:00"),
+        ("2013-01-01T01:15:00+09", "2012-12-31 16:15:00"),
+        ("2013-03-10T01:59:59.123-08:00", "2013-03-10 09:59:59"),
+        ("2013-01-01 05:15:00", "2013-01-01 05:15:00"),
+        ("2013-01-01", "2013-01-01 00:00:00"),
+    ])
+    func timestampsWithAnOffsetAreStoredInUTC(_ written: String, _ stored: String) throws {
+        let csv = "\(Self.header)\n9001,12,Acme,Jo,jo@x.io,enterprise,2027-02-28,green,\(written)\n"
+        let parsed = try Ingest.parse(Data(csv.utf8), file: "crm.csv", format: .csv, source: Self.crm)
+        #expect(parsed.rows[0][8] == .text(stored))
+    }
+
+    @Test(arguments: [
+        "2013-01-01T05:15:00-25:00", "2013-01-01T05:15:00+05:3", "2013-01-01T05:15:00 EST", "2013-01-01T5:15:00Z",
+    ])
+    func aBadOffsetIsNamedWithItsPlace(_ written: String) {
+        let csv = "\(Self.header)\n9001,12,Acme,Jo,jo@x.io,enterprise,2027-02-28,green,\(written)\n"
+        #expect {
+            try Ingest.parse(Data(csv.utf8), file: "crm.csv", format: .csv, source: Self.crm)
+        } throws: { error in
+            guard let error = error as? IngestError else { return false }
+            return error.userMessage.hasPrefix("crm.csv:2: column 'updated_at': '\(written)' is not a timestamp")
+        }
+    }
+
     @Test(arguments: [
         (
             "9001,12,Acme,Jo,jo@x.io,enterprise,2027-02-30,green,2026-11-26", 2, "renewal_on",
