@@ -66,6 +66,8 @@ public struct DashboardModel: Codable, Sendable, Hashable {
         public var alert: String? = nil
         /// ``table`` as escaped HTML, set just before the page fragment is rendered.
         public var tableHTML: String? = nil
+        /// When the last period is not over: how much of it the figures cover ("2 of 7 days").
+        public var partial: String? = nil
     }
     public var reportID: String
     public var title: String

@@ -51,21 +51,27 @@ struct PanelBuilder {
         }
 
         // Comparison only for a single series: a dashed line per breakdown value is unreadable.
+        // The last period may not be over yet (a Tuesday in a weekly report): it is marked, and
+        // compared only with the same days of its counterparts.
+        let unfinished = range.unfinishedPeriod(grain: report.grain)
+        let partialText = unfinished.map { "\($0.elapsed) of \($0.length) days" }
+
         var comparison: Series?
         if panel.compare != .none, panel.breakdown == nil {
+            // Whole periods against whole periods (docs/dashboards.md): the previous range is a
+            // whole number of weeks or months back, so the n-th period of each meet.
             let previousRange =
-                panel.compare == .previousYear ? range.previousYear(grain: report.grain) : range.previous
+                panel.compare == .previousYear
+                ? range.previousYear(grain: report.grain) : range.previous(grain: report.grain)
             var previousRequest = request
             previousRequest.range = previousRange
             let previous = try await evaluator.evaluate(previousRequest)
             rows += previous.rowCount
             let values = previous.series.first?.values ?? []
-            // Aligned by position: the n-th period of the previous range under the n-th of this one.
-            let offset = max(0, values.count - dates.count)
             comparison = Series(
                 name: panel.compare == .previousYear ? "Previous year" : "Previous period",
                 points: dates.enumerated().map { i, date in
-                    SeriesPoint(date: date, value: i + offset < values.count ? values[i + offset] : nil)
+                    SeriesPoint(date: date, value: i < values.count ? values[i] : nil)
                 })
         }
 
@@ -97,7 +103,10 @@ struct PanelBuilder {
             }
         }
 
-        let annotations = chartAnnotations(metric: metric)
+        var annotations = chartAnnotations(metric: metric)
+        if let unfinished, let partialText {
+            annotations.append(ChartAnnotation(date: unfinished.start, end: range.end, title: "so far: \(partialText)"))
+        }
 
         let table = makeTable(series: series, comparison: comparison, style: style, metric: metric)
         var svg: String?
@@ -108,10 +117,25 @@ struct PanelBuilder {
             let values = series.first?.values ?? []
             if let last = values.last ?? nil {
                 headline = NumberFormat.format(last, style: style, compact: false)
-                if values.count >= 2, let before = values[values.count - 2], before != 0 {
+                var before = values.count >= 2 ? values[values.count - 2] : nil
+                var against = "the \(report.grain.rawValue) before"
+                if let unfinished {
+                    // Two days of a week against the same two days of the week before, never all seven.
+                    let start = Periods.start(of: unfinished.start.adding(days: -1), grain: report.grain)
+                    let end = min(
+                        start.adding(days: unfinished.elapsed - 1),
+                        Periods.end(ofPeriodStarting: start, grain: report.grain))
+                    var sameDays = request
+                    sameDays.range = DateRange(start: start, end: end)
+                    let earlier = try await evaluator.evaluate(sameDays)
+                    rows += earlier.rowCount
+                    before = earlier.series.first?.values.first ?? nil
+                    against = "the same \(unfinished.elapsed) days of the \(report.grain.rawValue) before"
+                }
+                if let before, before != 0 {
                     let change = (last - before) / abs(before)
                     headlineChange =
-                        "\(change >= 0 ? "+" : "")\(NumberFormat.format(change, style: .percent, compact: false)) on the \(report.grain.rawValue) before"
+                        "\(change >= 0 ? "+" : "")\(NumberFormat.format(change, style: .percent, compact: false)) on \(against)"
                 }
             }
         case .table, .ocean, .facts, .records, .experiment:
@@ -136,8 +160,9 @@ struct PanelBuilder {
             index: index, title: panel.title, description: panel.description, chart: panel.chart.rawValue,
             metricID: metric.id.rawValue, metricName: metric.name, metricURL: Route.metric(metric.id).path, svg: svg,
             svgFile: svg == nil ? nil : "panel-\(index).svg", csvFile: "panel-\(index).csv", table: table,
-            showTable: panel.chart == .table, headline: headline, headlineChange: headlineChange, notes: notes,
-            error: nil)
+            showTable: panel.chart == .table, headline: headline, headlineChange: headlineChange,
+            notes: notes + (partialText.map { ["The last \(report.grain.rawValue) is not over: \($0) so far."] } ?? []),
+            error: nil, partial: partialText)
         return Built(
             model: model,
             csv: { [series, comparison] in makeCSV(series: series, comparison: comparison, dates: dates) }, rows: rows)
@@ -193,8 +218,12 @@ struct PanelBuilder {
             + series.map(\.name) + (comparison.map { [$0.name] } ?? [])
         let dates = series.first?.points.map(\.date) ?? []
         var rows: [[String]] = []
+        let unfinished = range.unfinishedPeriod(grain: report.grain)
         for (i, date) in dates.enumerated().reversed() {
-            var row = [date.description]
+            var row = [
+                date.description
+                    + (unfinished?.start == date ? " (\(unfinished!.elapsed) of \(unfinished!.length) days)" : "")
+            ]
             for s in series + (comparison.map { [$0] } ?? []) {
                 row.append(s.points[i].value.map { NumberFormat.format($0, style: style, compact: false) } ?? "–")
             }

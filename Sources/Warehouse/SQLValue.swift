@@ -90,9 +90,37 @@ public struct DateRange: Sendable, Hashable, CustomStringConvertible {
         return DateRange(start: Periods.start(of: rawStart, grain: grain), end: asOf)
     }
 
-    /// The same-length range right before this one.
+    /// The same-length range right before this one (for windows of days, such as triggers').
     public var previous: DateRange {
         DateRange(start: start.adding(days: -days), end: start.adding(days: -1))
+    }
+
+    /// The range whole periods of `grain` before this one, so that each period meets one like
+    /// it: n weeks back for n weeks, n months back for n months, and for n days the smallest
+    /// whole number of weeks covering them (weekdays line up). The range's last day moves by
+    /// the same amount, so an unfinished last period meets the same elapsed days of its
+    /// counterpart. The range starts on a period boundary (``ending(on:covering:grain:)``).
+    public func previous(grain: TimeGrain) -> DateRange {
+        let periods = Periods.starts(in: self, grain: grain).count
+        switch grain {
+        case .day:
+            let shift = 7 * ((periods + 6) / 7)
+            return DateRange(start: start.adding(days: -shift), end: end.adding(days: -shift))
+        case .week:
+            return DateRange(start: start.adding(days: -7 * periods), end: end.adding(days: -7 * periods))
+        case .month:
+            return DateRange(
+                start: Periods.shift(start, months: -periods), end: Periods.shift(end, months: -periods))
+        }
+    }
+
+    /// How much of the range's last period of `grain` has passed: its first day, the days
+    /// elapsed and the days it has in all; `nil` when the range ends with a whole period.
+    public func unfinishedPeriod(grain: TimeGrain) -> (start: CalendarDay, elapsed: Int, length: Int)? {
+        let last = Periods.start(of: end, grain: grain)
+        let full = Periods.end(ofPeriodStarting: last, grain: grain)
+        guard end < full else { return nil }
+        return (last, end.dayNumber - last.dayNumber + 1, full.dayNumber - last.dayNumber + 1)
     }
 
     /// This range a year earlier: 364 days back for day and week grains (so weekdays line
