@@ -71,9 +71,11 @@ public struct MetricEvaluator: Sendable {
                 }
                 series.append(.init(name: name, values: values, numerators: numerators, denominators: denominators))
             } else {
+                // One rule for both dialects: a period with no rows and a period whose values are
+                // all NULL (SUM gives NULL there) are alike, 0 for additive metrics, no value for averages.
                 let additive = metric.type != .avg
                 let values = keys.map { key -> Double? in
-                    if let value = tables[0][name]?[key] { return value }
+                    if let found = tables[0][name]?[key], let value = found { return value }
                     return additive ? 0 : nil
                 }
                 series.append(.init(name: name, values: values, numerators: nil, denominators: nil))

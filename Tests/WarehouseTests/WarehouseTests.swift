@@ -279,3 +279,43 @@ enum TinyDemo {
         }
     }
 }
+
+/// Empty periods and all-NULL periods follow one rule, on both dialects.
+@Suite(.serialized, .timeLimit(.minutes(10))) struct EmptyPeriodTests {
+    /// Three months of `mrr_monthly`: September with values, October with only NULLs,
+    /// November with no rows at all.
+    static let rows: [[SQLValue]] = [
+        [.text("2026-09-01"), .integer(1), .double(100)], [.text("2026-09-01"), .integer(2), .double(50)],
+        [.text("2026-10-01"), .integer(1), .null], [.text("2026-10-01"), .integer(2), .null],
+    ]
+    static var source: Source { TinyDemo.catalog.source("mrr_monthly")! }
+    static let range = DateRange(start: CalendarDay(parsing: "2026-09-01")!, end: CalendarDay(parsing: "2026-11-30")!)
+
+    static func evaluate(_ warehouse: any Warehouse, _ metric: String) async throws -> [Double?] {
+        let evaluator = MetricEvaluator(catalog: TinyDemo.catalog, warehouse: warehouse, timeout: noTimeLimit)
+        let result = try await evaluator.evaluate(MetricRequest(metric: MetricID(metric), grain: .month, range: range))
+        return result.series.first?.values ?? []
+    }
+
+    static func load(_ location: String) async throws {
+        let writer = try WarehouseWriters.open(location)
+        _ = try await writer.load(source, columns: ["month", "workspace_id", "mrr_usd"], rows: rows, replace: true)
+        await writer.close()
+    }
+
+    @Test func noRowsAndAllNullAreBothZeroForSumsAndGapsForAverages() async throws {
+        let directory = try TemporaryDirectory()
+        let sqlite = directory.file("nulls.sqlite")
+        try await Self.load(sqlite)
+        let postgres = try await TestPostgres.makeDatabase(prefix: "nulls")
+        try await Self.load(postgres)
+        for (name, location) in [("SQLite", sqlite), ("PostgreSQL", postgres)] {
+            let warehouse = try WarehouseLocation.open(location)
+            #expect(try await Self.evaluate(warehouse, "mrr") == [150, 0, 0], "\(name): sum")
+            #expect(try await Self.evaluate(warehouse, "paying_workspaces") == [2, 2, 0], "\(name): count distinct")
+            #expect(
+                try await Self.evaluate(warehouse, "average_seats") == [nil, nil, nil], "\(name): avg of NULL seats")
+            await warehouse.close()
+        }
+    }
+}
