@@ -2,7 +2,7 @@ public import AlmanacCore
 public import Artifacts
 public import Catalog
 import Charts
-import Foundation
+public import Foundation
 public import Logging
 public import Pages
 public import Storage
@@ -120,14 +120,17 @@ public struct AggregateGenerator: Sendable {
     }
 
     /// A template rendered on demand for one set of parameter values: the dashboard's HTML,
-    /// computed now and written nowhere (so it offers no per-panel downloads).
+    /// computed now and written nowhere, with the same data twins as a generated dashboard
+    /// (`dashboard.json` and a CSV and SVG per panel), whose links carry `query` (the
+    /// parameters as the page's address has them) so they name this render.
     ///
     /// Entity parameters are looked up here, where the warehouse is: a value that names no
     /// entity throws ``ParameterError``. Panels listed in `hiddenPanels` (1-based; those the
     /// viewer may not see) are not computed and say so.
     public func renderTemplate(
-        _ template: Template, values: [String: FilterValue], title: String, hiddenPanels: Set<Int> = []
-    ) async throws -> String {
+        _ template: Template, values: [String: FilterValue], title: String, hiddenPanels: Set<Int> = [],
+        query: String = ""
+    ) async throws -> TemplateRender {
         var values = values
         for parameter in template.parameters where parameter.type == .entity {
             guard case .string(let text)? = values[parameter.name], let id = parameter.entity,
@@ -151,12 +154,18 @@ public struct AggregateGenerator: Sendable {
             values[parameter.name] = key
         }
         let report = template.report(binding: values, title: title, asOf: asOf)
-        let output = try await render(report, downloads: false, hiddenPanels: hiddenPanels)
-        return String(decoding: output.files["dashboard.html"] ?? Data(), as: UTF8.self)
+        let output = try await render(
+            report, hiddenPanels: hiddenPanels,
+            downloadBase: "/templates/\(template.id.rawValue)/panels/", downloadQuery: query.isEmpty ? nil : "?" + query
+        )
+        return TemplateRender(files: output.files)
     }
 
     /// Computes and renders a report without writing it.
-    func render(_ report: Report, downloads: Bool = true, hiddenPanels: Set<Int> = []) async throws -> Output {
+    func render(
+        _ report: Report, downloads: Bool = true, hiddenPanels: Set<Int> = [], downloadBase: String? = nil,
+        downloadQuery: String? = nil
+    ) async throws -> Output {
         let range =
             report.fixedRange.map {
                 DateRange(start: Periods.start(of: $0.lowerBound, grain: report.grain), end: $0.upperBound)
@@ -181,8 +190,13 @@ public struct AggregateGenerator: Sendable {
                 ).build()
                 rows += built.rows
                 if let svg = built.model.svg, let name = built.model.svgFile { files[name] = Data(svg.utf8) }
-                if downloads, let csv = built.csv, let name = built.model.csvFile { files[name] = Data(csv().utf8) }
-                panels.append(built.model)
+                var model = built.model
+                if downloads, let csv = built.csv, let name = built.model.csvFile {
+                    let text = csv()
+                    files[name] = Data(text.utf8)
+                    model.data = DataTable(csv: text)
+                }
+                panels.append(model)
             } catch {
                 failures += 1
                 let metric = panel.metric.flatMap { catalog.metric($0) }
@@ -213,7 +227,8 @@ public struct AggregateGenerator: Sendable {
             reportID: report.id.rawValue, title: report.title, generatedAt: generatedAt,
             generatedAtText: formatter.dateTime(generatedAt), asOf: asOf.description,
             rangeText: "\(range.start) to \(range.end)", grain: report.grain.rawValue, freshness: freshness,
-            anyStale: freshness.contains(where: \.stale), panels: panels)
+            anyStale: freshness.contains(where: \.stale), panels: panels,
+            downloadBase: downloadBase ?? "/reports/\(report.id.rawValue)/panels/", downloadQuery: downloadQuery)
         // The JSON twin is only written with the artifact (a render on demand is shown, not kept).
         if downloads { files["dashboard.json"] = try model.json() }
         files["dashboard.html"] = Data(try model.html(renderer: renderer).utf8)
@@ -277,6 +292,24 @@ public struct AggregateGenerator: Sendable {
             seconds += 86_400
         }
         return Date(timeIntervalSince1970: seconds)
+    }
+}
+
+/// A template render's files: `dashboard.html`, `dashboard.json` and each panel's CSV and
+/// SVG, as a generated dashboard's artifact holds them.
+public struct TemplateRender: Sendable, Codable, Hashable {
+    public var files: [String: Data]
+    public init(files: [String: Data]) { self.files = files }
+    /// The dashboard's HTML fragment.
+    public var html: String { String(decoding: files["dashboard.html"] ?? Data(), as: UTF8.self) }
+
+    /// The query string that names a render: its parameter values, sorted, percent-encoded.
+    public static func query(_ values: [String: String]) -> String {
+        let allowed = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "-._~"))
+        return values.sorted { $0.key < $1.key }.map { key, value in
+            (key.addingPercentEncoding(withAllowedCharacters: allowed) ?? key) + "="
+                + (value.addingPercentEncoding(withAllowedCharacters: allowed) ?? value)
+        }.joined(separator: "&")
     }
 }
 

@@ -1,5 +1,6 @@
 import AlmanacCore
 public import Foundation
+import Warehouse
 
 /// What a generated dashboard shows; written as `dashboard.json` beside the rendered HTML
 /// and served as the report's data API.
@@ -68,6 +69,8 @@ public struct DashboardModel: Codable, Sendable, Hashable {
         public var tableHTML: String? = nil
         /// When the last period is not over: how much of it the figures cover ("2 of 7 days").
         public var partial: String? = nil
+        /// The panel's data at full precision (what its CSV holds), for the data API.
+        public var data: DataTable? = nil
     }
     public var reportID: String
     public var title: String
@@ -79,6 +82,55 @@ public struct DashboardModel: Codable, Sendable, Hashable {
     public var freshness: [Freshness]
     public var anyStale: Bool
     public var panels: [Panel]
+    /// Where the panels' downloads are (`/reports/{id}/panels/`, or a template's) and the
+    /// query string that names the render they belong to (a template's parameters).
+    public var downloadBase: String? = nil
+    public var downloadQuery: String? = nil
+}
+
+/// A panel's data as its CSV holds it: numbers at full precision, text as text.
+public struct DataTable: Codable, Sendable, Hashable {
+    /// One value: a number, text, or nothing.
+    public enum Cell: Codable, Sendable, Hashable {
+        case number(Double)
+        case text(String)
+        case empty
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.singleValueContainer()
+            if container.decodeNil() {
+                self = .empty
+            } else if let number = try? container.decode(Double.self) {
+                self = .number(number)
+            } else {
+                self = .text(try container.decode(String.self))
+            }
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.singleValueContainer()
+            switch self {
+            case .number(let number): try container.encode(number)
+            case .text(let text): try container.encode(text)
+            case .empty: try container.encodeNil()
+            }
+        }
+    }
+    public var columns: [String]
+    public var rows: [[Cell]]
+
+    /// The table a CSV (header row first) holds; `nil` when it is not CSV.
+    public init?(csv: String) {
+        guard let records = try? CSV.records(csv, file: "panel"), let header = records.first else { return nil }
+        columns = header.fields
+        rows = records.dropFirst().map { record in
+            record.fields.map { field in
+                if field.isEmpty { return .empty }
+                if let number = Double(field), number.isFinite { return .number(number) }
+                return .text(field)
+            }
+        }
+    }
 }
 
 extension DashboardModel {

@@ -73,6 +73,8 @@ extension DashboardModel {
     /// The dashboard's HTML fragment, as the report page embeds it.
     public func html(renderer: PageRenderer) throws -> String {
         var page = self
+        // Artifacts written before the model carried it link to the report's downloads.
+        if page.downloadBase == nil { page.downloadBase = "/reports/\(reportID)/panels/" }
         for index in page.panels.indices {
             page.panels[index].tableHTML = page.panels[index].table?.html
             page.panels[index].table = nil

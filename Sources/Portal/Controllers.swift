@@ -84,70 +84,30 @@ struct CatalogController {
             var title = template.title
             // With parameters in the URL, the dashboard is generated for them, now.
             if !values.isEmpty {
-                for parameter in template.parameters where parameter.type == .entity && values[parameter.name] != nil {
-                    if let entity = parameter.entity, builder.view.entity(entity) == nil {
-                        throw PortalError(
-                            status: .forbidden, title: "Not allowed",
-                            message:
-                                "Parameter '\(parameter.name)' names \(parameter.label.lowercased()) values you may not see."
-                        )
-                    }
-                }
-                let bound: [String: FilterValue]
-                do throws(ParameterError) {
-                    bound = try template.bind(values)
-                } catch {
-                    throw PortalError(
-                        status: .badRequest, title: "Bad request",
-                        message: "Parameter '\(error.parameter)': \(error.userMessage)", hint: error.hint)
-                }
-                let described = template.parameters.compactMap { parameter in
-                    bound[parameter.name].map { "\(parameter.label) \($0.plainText)" }
-                }.joined(separator: ", ")
-                title = "\(template.title): \(described)"
-                model.renderedFor = described
-                if let configuration = environment.dashboards {
-                    let catalog = builder.catalog
-                    let hidden = builder.view.hiddenPanels(template.panels)
-                    let key = TemplateRenderCache.Key(
-                        template: template.id.rawValue, values: bound.mapValues(\.plainText),
-                        catalogVersion: catalog.revision, asOf: configuration.asOf().description,
-                        access: template.access, hiddenPanels: hidden.sorted())
+                let bound = try Self.bind(template, values, view: builder.view)
+                model.renderedFor = Self.described(template, bound)
+                title = "\(template.title): \(model.renderedFor ?? "")"
+                if environment.dashboards != nil {
                     do {
-                        model.dashboardHTML = try await templateRenders.html(for: key) { [title] in
-                            if let remote = configuration.remote {
-                                return try await remote.renderTemplate(
-                                    template.id.rawValue, values: values, title: title, hiddenPanels: hidden,
-                                    catalogVersion: catalog.version)
-                            }
-                            return try await configuration.generator(catalog: catalog, environment: environment)
-                                .renderTemplate(template, values: bound, title: title, hiddenPanels: hidden)
-                        }
-                    } catch let error as ParameterError {
-                        throw PortalError(
-                            status: .badRequest, title: "Bad request",
-                            message: "Parameter '\(error.parameter)': \(error.userMessage)", hint: error.hint)
-                    } catch GeneratorClientError.parameter(let name, let message, let hint) {
-                        throw PortalError(
-                            status: .badRequest, title: "Bad request", message: "Parameter '\(name)': \(message)",
-                            hint: hint)
-                    } catch let error as GeneratorClientError {
-                        context.logger.warning("generator unavailable", metadata: ["error": "\(error)"])
-                        let reason =
-                            error.description.contains("did not answer within")
-                            ? "no generator answered within \(configuration.remote?.renderTimeout ?? .zero)"
-                            : "no generator could be reached"
-                        throw PortalError(
-                            status: .serviceUnavailable, title: "Generator unavailable",
-                            message:
-                                "The dashboard for \(model.renderedFor ?? template.title) could not be generated: \(reason).",
-                            hint: "The generators may be restarting or overloaded; try again in a minute.")
+                        model.dashboardHTML = try await templateRender(
+                            template, bound: bound, values: values, title: title, builder: builder, context: context
+                        ).html
+                    } catch let error as PortalError {
+                        throw error
                     } catch {
                         model.dashboardError = "\(error)"
                     }
                 }
             }
             return Rendered(model: model, template: "pages/template", title: title, route: .template(template.id))
+        }
+        // A template render's data twins: its dashboard's data and each panel's CSV and SVG,
+        // for the same parameters, access and cache as the page.
+        router.get("/api/templates/:id/data") { request, context in
+            try await templateFile(request, context, file: "dashboard.json")
+        }
+        router.get("/templates/:id/panels/:file") { request, context in
+            try await templateFile(request, context, file: nil)
         }
         page(router, "/glossary", api: "/api/glossary") { request, context, builder, viewer in
             Rendered(model: builder.glossary(), template: "pages/glossary", title: "Metric glossary", route: .glossary)
@@ -284,6 +244,120 @@ struct CatalogController {
             ?? (name.hasSuffix(".csv")
                 ? "text/csv; charset=utf-8" : name.hasSuffix(".svg") ? "image/svg+xml" : "application/octet-stream")
         var headers: HTTPFields = [.contentType: type, .cacheControl: "private, max-age=300"]
+        if name.hasSuffix(".csv") || name.hasSuffix(".svg") {
+            headers[.contentDisposition] = "attachment; filename=\"\(id)-\(name)\""
+        }
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    /// The parameter values bound to `template`, after checking that the viewer may see the
+    /// entities they name.
+    static func bind(
+        _ template: Template, _ values: [String: String], view: CatalogView
+    ) throws -> [String: FilterValue] {
+        for parameter in template.parameters where parameter.type == .entity && values[parameter.name] != nil {
+            if let entity = parameter.entity, view.entity(entity) == nil {
+                throw PortalError(
+                    status: .forbidden, title: "Not allowed",
+                    message:
+                        "Parameter '\(parameter.name)' names \(parameter.label.lowercased()) values you may not see.")
+            }
+        }
+        do throws(ParameterError) {
+            return try template.bind(values)
+        } catch {
+            throw PortalError(
+                status: .badRequest, title: "Bad request",
+                message: "Parameter '\(error.parameter)': \(error.userMessage)", hint: error.hint)
+        }
+    }
+
+    /// "Customer Acme, Since 2026-01-01".
+    static func described(_ template: Template, _ bound: [String: FilterValue]) -> String {
+        template.parameters.compactMap { parameter in
+            bound[parameter.name].map { "\(parameter.label) \($0.plainText)" }
+        }.joined(separator: ", ")
+    }
+
+    /// The render of `template` for `bound` values, from the cache or computed now (here or by
+    /// a generator), leaving out the panels the viewer may not see.
+    private func templateRender(
+        _ template: Template, bound: [String: FilterValue], values: [String: String], title: String,
+        builder: PageBuilder, context: AppRequestContext
+    ) async throws -> TemplateRender {
+        guard let configuration = environment.dashboards else {
+            throw PortalError(
+                status: .notFound, title: "Not available", message: "This portal does not generate dashboards.")
+        }
+        let catalog = builder.catalog
+        let hidden = builder.view.hiddenPanels(template.panels)
+        let canonical = bound.mapValues(\.plainText)
+        let key = TemplateRenderCache.Key(
+            template: template.id.rawValue, values: canonical, catalogVersion: catalog.revision,
+            asOf: configuration.asOf().description, access: template.access, hiddenPanels: hidden.sorted())
+        do {
+            return try await templateRenders.render(for: key) { [title] in
+                if let remote = configuration.remote {
+                    return TemplateRender(
+                        files: try await remote.renderTemplate(
+                            template.id.rawValue, values: values, title: title, hiddenPanels: hidden,
+                            catalogVersion: catalog.version))
+                }
+                return try await configuration.generator(catalog: catalog, environment: environment)
+                    .renderTemplate(
+                        template, values: bound, title: title, hiddenPanels: hidden,
+                        query: TemplateRender.query(canonical))
+            }
+        } catch let error as ParameterError {
+            throw PortalError(
+                status: .badRequest, title: "Bad request",
+                message: "Parameter '\(error.parameter)': \(error.userMessage)", hint: error.hint)
+        } catch GeneratorClientError.parameter(let name, let message, let hint) {
+            throw PortalError(
+                status: .badRequest, title: "Bad request", message: "Parameter '\(name)': \(message)", hint: hint)
+        } catch let error as GeneratorClientError {
+            context.logger.warning("generator unavailable", metadata: ["error": "\(error)"])
+            let reason =
+                error.description.contains("did not answer within")
+                ? "no generator answered within \(configuration.remote?.renderTimeout ?? .zero)"
+                : "no generator could be reached"
+            throw PortalError(
+                status: .serviceUnavailable, title: "Generator unavailable",
+                message: "The dashboard for \(title) could not be generated: \(reason).",
+                hint: "The generators may be restarting or overloaded; try again in a minute.")
+        }
+    }
+
+    /// A file of a template render: its data (`dashboard.json`) or a panel's CSV or SVG, for
+    /// the parameters in the query string, after the same checks as the page.
+    private func templateFile(_ request: Request, _ context: AppRequestContext, file: String?) async throws -> Response
+    {
+        let viewer = try context.requireViewer()
+        let id = try context.parameters.require("id")
+        let builder = PageBuilder(
+            view: CatalogView(environment.catalog.current, viewer: viewer), now: environment.now())
+        guard let template = builder.view.template(TemplateID(id)) else { throw PortalError.notFound("template", id) }
+        let values = FormQuery(request).all
+        guard !values.isEmpty else {
+            throw PortalError.badParameter(
+                template.parameters.first?.name ?? "parameters", "say which render: give the template's parameters")
+        }
+        let bound = try Self.bind(template, values, view: builder.view)
+        let title = "\(template.title): \(Self.described(template, bound))"
+        let render = try await templateRender(
+            template, bound: bound, values: values, title: title, builder: builder, context: context)
+        let name = try file ?? context.parameters.require("file")
+        let model = render.files["dashboard.json"].flatMap { try? DashboardModel(json: $0) }
+        let allowed =
+            name == "dashboard.json"
+            ? file != nil : model.map { DashboardRedaction.none.allows(file: name, in: $0) } ?? false
+        guard allowed, let data = render.files[name] else { throw PortalError.notFound("file", name) }
+        var headers: HTTPFields = [
+            .contentType: name.hasSuffix(".csv")
+                ? "text/csv; charset=utf-8"
+                : name.hasSuffix(".svg") ? "image/svg+xml" : "application/json; charset=utf-8",
+            .cacheControl: "private, max-age=300",
+        ]
         if name.hasSuffix(".csv") || name.hasSuffix(".svg") {
             headers[.contentDisposition] = "attachment; filename=\"\(id)-\(name)\""
         }

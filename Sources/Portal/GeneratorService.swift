@@ -67,6 +67,7 @@ public func buildGeneratorApplication(
                 .conflict, message: "this generator serves catalog version \(catalog.version), not \(version)")
         }
         let title = values.removeValue(forKey: "_title") ?? template.title
+        let format = values.removeValue(forKey: "_format")
         let hidden = Set(
             (values.removeValue(forKey: "_hidden") ?? "").split(separator: ",").compactMap { Int($0) })
         do {
@@ -74,13 +75,18 @@ public func buildGeneratorApplication(
             let key = TemplateRenderCache.Key(
                 template: id, values: bound.mapValues(\.plainText), catalogVersion: catalog.version,
                 asOf: configuration.asOf().description, access: [], hiddenPanels: hidden.sorted(), title: title)
-            let html = try await renders.html(for: key) {
+            let canonical = bound.mapValues(\.plainText)
+            let render = try await renders.render(for: key) {
                 try await configuration.generator(catalog: catalog, environment: environment)
-                    .renderTemplate(template, values: bound, title: title, hiddenPanels: hidden)
+                    .renderTemplate(
+                        template, values: bound, title: title, hiddenPanels: hidden,
+                        query: TemplateRender.query(canonical))
             }
+            // The portal asks for every file (its data twins); a person's browser gets the HTML.
+            if format == "files" { return JSONResponse.make(render) }
             return Response(
                 status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
-                body: .init(byteBuffer: ByteBuffer(string: html)))
+                body: .init(byteBuffer: ByteBuffer(string: render.html)))
         } catch let error as ParameterError {
             return JSONResponse.make(
                 RefusedParameter(parameter: error.parameter, message: error.userMessage, hint: error.hint),

@@ -1,5 +1,6 @@
 public import AlmanacCore
 import Foundation
+import Generators
 import Synchronization
 
 /// Dashboards of parameterized templates, kept for a while and computed once however many
@@ -23,7 +24,7 @@ public final class TemplateRenderCache: Sendable {
     }
 
     private struct Entry: Sendable {
-        var task: Task<String, any Error>
+        var task: Task<TemplateRender, any Error>
         var created: WallInstant
     }
 
@@ -45,9 +46,13 @@ public final class TemplateRenderCache: Sendable {
 
     /// The cached dashboard for `key`, or `compute`'s, shared with every request that asks
     /// while it runs. A failure is not kept.
-    func html(for key: Key, compute: @escaping @Sendable () async throws -> String) async throws -> String {
+    func render(
+        for key: Key, compute: @escaping @Sendable () async throws -> TemplateRender
+    ) async throws
+        -> TemplateRender
+    {
         let now = clock.now
-        let task = entries.withLock { entries -> Task<String, any Error> in
+        let task = entries.withLock { entries -> Task<TemplateRender, any Error> in
             if let entry = entries[key], entry.created.isWithin(timeToLive, of: now) { return entry.task }
             // Expired entries go whenever a new one comes in; past the cap, the oldest go too.
             entries = entries.filter { $0.value.created.isWithin(timeToLive, of: now) }

@@ -130,13 +130,15 @@ public final class GeneratorClient: Sendable {
         return Data(reply.body.readableBytesView)
     }
 
-    /// The dashboard HTML of `template` for `values`, leaving out `hiddenPanels` (1-based,
-    /// in the catalog of `catalogVersion`: a generator on another version refuses, so a panel
-    /// moved between versions can never be shown by position to the wrong viewer).
+    /// The files of `template`'s render for `values` (`dashboard.html`, `dashboard.json`, each
+    /// panel's CSV and SVG), leaving out `hiddenPanels` (1-based, in the catalog of
+    /// `catalogVersion`: a generator on another version refuses, so a panel moved between
+    /// versions can never be shown by position to the wrong viewer).
     public func renderTemplate(
         _ template: String, values: [String: String], title: String, hiddenPanels: Set<Int>, catalogVersion: String
-    ) async throws(GeneratorClientError) -> String {
+    ) async throws(GeneratorClientError) -> [String: Data] {
         var items = values.sorted { $0.key < $1.key }.map { URLQueryItem(name: $0.key, value: $0.value) }
+        items.append(URLQueryItem(name: "_format", value: "files"))
         items.append(URLQueryItem(name: "_title", value: title))
         items.append(URLQueryItem(name: "_catalog", value: catalogVersion))
         if !hiddenPanels.isEmpty {
@@ -160,7 +162,11 @@ public final class GeneratorClient: Sendable {
                 "the generator serves another catalog version than this portal; it reloads within seconds")
         }
         try Self.check(reply, what: "template '\(template)'")
-        return String(buffer: reply.body)
+        struct Files: Decodable { var files: [String: Data] }
+        guard let decoded = try? JSONDecoder().decode(Files.self, from: Data(reply.body.readableBytesView)) else {
+            throw .unavailable("the generator's answer for template '\(template)' is not a render")
+        }
+        return decoded.files
     }
 
     static func check(_ reply: Reply, what: String) throws(GeneratorClientError) {

@@ -231,13 +231,15 @@ public enum Ingest {
 }
 
 /// RFC 4180 CSV: quoted fields, doubled quotes, line breaks inside quotes.
-enum CSV {
-    struct Record: Equatable {
-        var line: Int
-        var fields: [String]
+public enum CSV {
+    /// One record and the line it starts on.
+    public struct Record: Equatable, Sendable {
+        public var line: Int
+        public var fields: [String]
     }
 
-    static func records(_ text: String, file: String) throws(IngestError) -> [Record] {
+    /// The records of `text`; `file` names it in errors.
+    public static func records(_ text: String, file: String) throws(IngestError) -> [Record] {
         var records: [Record] = []
         var fields: [String] = []
         var field = ""

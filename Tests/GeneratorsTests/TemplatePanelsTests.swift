@@ -173,8 +173,10 @@ import Warehouse
         let fixture = try await GeneratorFixture()
         let customer = try await biggestCustomer()
         let template = try #require(catalog.template("customer"))
-        let html = try await fixture.generator.renderTemplate(
+        let render = try await fixture.generator.renderTemplate(
             template, values: ["domain": .string(customer.domain)], title: "t", hiddenPanels: [3])
+        let html = render.html
+        #expect(!render.files.keys.contains { $0.hasPrefix("panel-3.") }, "no download of a hidden panel")
         #expect(
             html.contains("You do not have access to this panel&#39;s data.")
                 || html.contains("You do not have access to this panel's data."))
@@ -196,6 +198,26 @@ import Warehouse
         } catch let error as ParameterError {
             #expect(error.parameter == "app")
             #expect(error.userMessage.contains("no marketplace app has slug"))
+        }
+    }
+
+    /// A render has the same data twins as a generated dashboard: its data at full precision
+    /// and a CSV per panel, linked with the render's parameters.
+    @Test func aRenderHasDataTwinsLinkedWithItsParameters() async throws {
+        let fixture = try await GeneratorFixture()
+        let customer = try await biggestCustomer()
+        let template = try #require(catalog.template("customer"))
+        let render = try await fixture.generator.renderTemplate(
+            template, values: ["domain": .string(customer.domain)], title: "t",
+            query: TemplateRender.query(["domain": customer.domain]))
+        let model = try DashboardModel(json: try #require(render.files["dashboard.json"]))
+        let withCSV = model.panels.filter { $0.csvFile != nil }
+        #expect(!withCSV.isEmpty)
+        for panel in withCSV {
+            let csv = String(decoding: try #require(render.files[panel.csvFile!]), as: UTF8.self)
+            let data = try #require(panel.data)
+            #expect(data == DataTable(csv: csv), "the data API holds what the CSV holds")
+            #expect(render.html.contains("/templates/customer/panels/\(panel.csvFile!)?domain="))
         }
     }
 }

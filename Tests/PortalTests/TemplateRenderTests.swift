@@ -34,6 +34,7 @@ import Warehouse
             #expect(html.contains("Billing history"))
             #expect(html.contains("<svg"), "charts are drawn")
             #expect(!html.contains("/reports/customer/panels/"), "no downloads point at artifacts that do not exist")
+            #expect(html.contains("/templates/customer/panels/panel-"), "downloads of this render")
             #expect(html.contains("name=\"domain\" value=\"\(domain)\""), "the form keeps the value")
             #expect(html.contains("name=\"period\" value=\"365d\""), "the date range shows its default")
 
@@ -144,6 +145,40 @@ import Warehouse
             #expect(portal.environment.templateRenders.computed == 2, "two viewers, two different renders")
             _ = try await client.get(url, headers: identity("sue@larkspur.io", groups: ["customer-success"]))
             #expect(portal.environment.templateRenders.computed == 2, "the same visible panels share a render")
+        }
+    }
+
+    /// A render's data twins: its data with full-precision values and a CSV per panel, for the
+    /// same parameters, access and cache as the page.
+    @Test func aRenderHasItsDataAndDownloadsUnderTheSameAccessAndCache() async throws {
+        let portal = try await TestPortal.make(
+            auth: AuthConfiguration(trustedProxies: ["127.0.0.1"]), dashboards: true)
+        try await portal.test { client in
+            let domain = try await TemplateRenderTests.domain(1)
+            let reader = identity("pat@larkspur.io", groups: ["everyone"])
+            let page = text(try await client.get("/templates/customer?domain=\(domain)", headers: reader))
+            let link = try #require(
+                page.range(of: #"/templates/customer/panels/panel-\d+\.csv\?[^"]+"#, options: .regularExpression)
+                    .map { String(page[$0]).replacingOccurrences(of: "&amp;", with: "&") })
+            let csv = try await client.get(link, headers: reader)
+            #expect(csv.status == .ok)
+            #expect(csv.headers[.contentType] == "text/csv; charset=utf-8")
+            let data = try json(try await client.get("/api/templates/customer/data?domain=\(domain)", headers: reader))
+            let panels = try #require(data["panels"] as? [[String: Any]])
+            let file = String(link.split(separator: "/").last!.split(separator: "?").first!)
+            let panel = try #require(panels.first { $0["csvFile"] as? String == file })
+            let columns = try #require((panel["data"] as? [String: Any])?["columns"] as? [String])
+            #expect(text(csv).hasPrefix(columns.joined(separator: ",")), "the data holds what the CSV holds")
+            #expect(portal.environment.templateRenders.computed == 1, "page, CSV and data share one render")
+
+            #expect(try await client.get("/api/templates/customer/data", headers: reader).status == .badRequest)
+            #expect(
+                try await client.get("/templates/customer/panels/dashboard.html?domain=\(domain)", headers: reader)
+                    .status == .notFound)
+            // A template the reader may not see has no data for them either.
+            for path in ["/api/templates/plan/data?plan=business", "/templates/plan/panels/panel-1.csv?plan=business"] {
+                #expect(try await client.get(path, headers: reader).status == .notFound, "\(path)")
+            }
         }
     }
 }
