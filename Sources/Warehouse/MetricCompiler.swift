@@ -133,6 +133,8 @@ public struct MetricCompiler: Sendable {
         var builder = StatementBuilder(dialect: dialect)
         let table = source.table.quoted
         let time = "t." + timeColumn.name.quoted
+        // Timestamps are cut into the company's days (dates already are its days).
+        let local = timeColumn.type == .timestamp && !localTime.isUTC ? localTime : nil
         let dimensionSelect =
             dimensionColumn.map { ", " + builder.textCast("t." + $0.name.quoted) + " AS dimension" } ?? ""
         let dimensionGroup = dimensionColumn.map { ", " + builder.textCast("t." + $0.name.quoted) } ?? ""
@@ -145,7 +147,7 @@ public struct MetricCompiler: Sendable {
             return try rollingStatement(
                 metric: metric, source: source, request: request, timeColumn: timeColumn, table: table, time: time,
                 dimensionSelect: dimensionSelect, dimensionGroup: dimensionGroup, filters: filters,
-                builder: &builder, columns: columns)
+                builder: &builder, columns: columns, local: local)
         }
 
         let aggregate: String
@@ -160,14 +162,17 @@ public struct MetricCompiler: Sendable {
         let period =
             request.wholeRange
             ? builder.bind(.text(request.range.start.description), as: .string)
-            : builder.bucket(time, grain: request.grain)
-        let lower = builder.bind(.text(request.range.start.description), as: timeColumn.type)
-        let upper = builder.bind(.text(request.range.end.adding(days: 1).description), as: timeColumn.type)
+            : builder.bucket(
+                local.map { builder.local(time, $0, range: request.range) } ?? time, grain: request.grain)
+        let lower = builder.bind(bound(request.range.start, local), as: timeColumn.type)
+        let upper = builder.bind(bound(request.range.end.adding(days: 1), local), as: timeColumn.type)
         var conditions: [String] = []
         for filter in filters { conditions.append(try builder.condition(filter, source: source, alias: "t")) }
         let whereClause = (["\(time) >= \(lower)", "\(time) < \(upper)"] + conditions).joined(separator: "\n  AND ")
+        // By position when the period holds placeholders: SQLite's `?` would need its values again.
         let groups =
-            (request.wholeRange ? [] : [period]) + (dimensionColumn == nil ? [] : [String(dimensionGroup.dropFirst(2))])
+            (request.wholeRange ? [] : [local == nil ? period : "1"])
+            + (dimensionColumn == nil ? [] : [String(dimensionGroup.dropFirst(2))])
         let sql = """
             SELECT \(period) AS period\(dimensionSelect), \(aggregate) AS value
             FROM \(table) t
@@ -185,7 +190,7 @@ public struct MetricCompiler: Sendable {
     private func rollingStatement(
         metric: Metric, source: Source, request: MetricRequest, timeColumn: Source.Column, table: String, time: String,
         dimensionSelect: String, dimensionGroup: String, filters: [Filter], builder: inout StatementBuilder,
-        columns: [String]
+        columns: [String], local: LocalTime?
     ) throws(CompileError) -> CompiledStatement {
         let windowDays = max(metric.window?.days ?? 1, 1)
         let target = try column(metric, source)
@@ -195,8 +200,8 @@ public struct MetricCompiler: Sendable {
                 request.wholeRange
                 ? request.range.end : min(Periods.end(ofPeriodStarting: start, grain: request.grain), request.range.end)
             let period = builder.bind(.text(start.description), as: .string)
-            let lower = builder.bind(.text(evaluationDay.adding(days: 1 - windowDays).description), as: timeColumn.type)
-            let upper = builder.bind(.text(evaluationDay.adding(days: 1).description), as: timeColumn.type)
+            let lower = builder.bind(bound(evaluationDay.adding(days: 1 - windowDays), local), as: timeColumn.type)
+            let upper = builder.bind(bound(evaluationDay.adding(days: 1), local), as: timeColumn.type)
             rows.append("SELECT \(period) AS period, \(lower) AS lo, \(upper) AS hi")
         }
         var conditions: [String] = []
@@ -213,6 +218,15 @@ public struct MetricCompiler: Sendable {
             ORDER BY 1\(dimensionGroup.isEmpty ? "" : ", 2")
             """
         return CompiledStatement(role: .value, sql: sql, parameters: builder.parameters, columns: columns)
+    }
+
+    /// The company's time zone, in which timestamps are cut into days.
+    var localTime: LocalTime { LocalTime(identifier: catalog.settings.timezone) }
+
+    /// The first instant of `day` as the time column compares it: the day itself, or its local
+    /// midnight in UTC for a timestamp column in a zone other than UTC.
+    private func bound(_ day: CalendarDay, _ local: LocalTime?) -> SQLValue {
+        .text(local.map { $0.utcText(startOf: day) } ?? day.description)
     }
 
     private func column(_ metric: Metric, _ source: Source) throws(CompileError) -> SQLIdentifier {
@@ -255,6 +269,34 @@ struct StatementBuilder {
 
     func textCast(_ expression: String) -> String {
         dialect == .sqlite ? "CAST(\(expression) AS TEXT)" : "CAST(\(expression) AS VARCHAR)"
+    }
+
+    /// `expression` (a UTC timestamp) in local time: plus the zone's offset, by piece between
+    /// daylight-saving changes over the days `range` reads.
+    mutating func local(_ expression: String, _ local: LocalTime, range: DateRange) -> String {
+        // A day's margin either side: rows are cut by the bounds, the pieces only need to cover them.
+        let pieces = local.offsets(
+            from: local.start(of: range.start.adding(days: -1)), to: local.start(of: range.end.adding(days: 2)))
+        func shifted(_ seconds: Int) -> String {
+            switch dialect {
+            case .sqlite:
+                return
+                    "datetime(\(expression), \(bind(.text("\(seconds >= 0 ? "+" : "")\(seconds) seconds"), as: .string)))"
+            case .postgres:
+                return "(\(expression) + \(bind(.integer(Int64(seconds)), as: .integer)) * INTERVAL '1 second')"
+            }
+        }
+        guard pieces.count > 1 else { return shifted(pieces[0].seconds) }
+        var cases = "CASE"
+        for piece in pieces {
+            if let until = piece.until {
+                let limit = bind(.text(LocalTime.utcText(until)), as: .timestamp)
+                cases += " WHEN \(expression) < \(limit) THEN \(shifted(piece.seconds))"
+            } else {
+                cases += " ELSE \(shifted(piece.seconds)) END"
+            }
+        }
+        return cases
     }
 
     /// The first day of the period holding `expression`, as `YYYY-MM-DD` text; weeks start on Monday.

@@ -319,3 +319,71 @@ enum TinyDemo {
         }
     }
 }
+
+/// Days, weeks and months of timestamps are the company's, in its time zone, on both dialects,
+/// across a daylight-saving change.
+@Suite(.serialized, .timeLimit(.minutes(10))) struct TimeZoneTests {
+    static let zone = "America/New_York"
+    static var catalog: Catalog {
+        var catalog = TinyDemo.catalog
+        catalog.settings.timezone = zone
+        return catalog
+    }
+
+    /// Sign-ups per local period, counted here from the raw timestamps.
+    static func expected(_ range: DateRange, grain: TimeGrain) async throws -> [CalendarDay: Double] {
+        let local = LocalTime(identifier: zone)
+        let rows = try await SQLiteWarehouse(path: TinyDemo.path).run(
+            CompiledStatement(
+                role: .value, sql: "SELECT signed_up_at FROM users", parameters: [], columns: ["signed_up_at"]),
+            timeout: noTimeLimit)
+        var counts: [CalendarDay: Double] = [:]
+        for row in rows {
+            guard case .text(let text)? = row.first else { continue }
+            let day = CalendarDay(parsing: String(text.prefix(10)))!
+            let parts = text.dropFirst(11).prefix(8).split(separator: ":").compactMap { Double($0) }
+            let seconds = Double(day.dayNumber) * 86_400 + parts[0] * 3600 + parts[1] * 60 + parts[2]
+            let localDay = local.day(of: Date(timeIntervalSince1970: seconds))
+            guard localDay >= range.start, localDay <= range.end else { continue }
+            counts[Periods.start(of: localDay, grain: grain), default: 0] += 1
+        }
+        return counts
+    }
+
+    @Test(arguments: [TimeGrain.day, .week, .month])
+    func periodsAreCutInTheCompanysZoneOnBothDialects(_ grain: TimeGrain) async throws {
+        let url = try await DialectEqualityTests.postgres.value
+        // 2026-11-01: New York leaves daylight saving time inside every range.
+        let range = DateRange.ending(
+            on: TinyDemo.asOf, covering: TimeSpan(grain == .day ? 30 : 120, .days), grain: grain)
+        let expected = try await Self.expected(range, grain: grain)
+        #expect(expected.values.reduce(0, +) > 0)
+        for (name, warehouse) in [
+            ("SQLite", try SQLiteWarehouse(path: TinyDemo.path) as any Warehouse),
+            ("PostgreSQL", try PostgresWarehouse(url: url)),
+        ] {
+            let evaluator = MetricEvaluator(catalog: Self.catalog, warehouse: warehouse, timeout: noTimeLimit)
+            let result = try await evaluator.evaluate(MetricRequest(metric: "signups", grain: grain, range: range))
+            let values = try #require(result.series.first?.values)
+            for (period, value) in zip(result.periods, values) {
+                #expect(value == (expected[period] ?? 0), "\(name) \(grain) \(period)")
+            }
+            // The same request in UTC differs: the zone changed the numbers.
+            let utc = try await MetricEvaluator(catalog: TinyDemo.catalog, warehouse: warehouse, timeout: noTimeLimit)
+                .evaluate(MetricRequest(metric: "signups", grain: grain, range: range))
+            #expect(utc.series.first?.values != values, "\(name) \(grain): UTC and New York days differ")
+            await warehouse.close()
+        }
+    }
+
+    @Test func localMidnightsAreUTCBoundsAcrossTheChange() {
+        let local = LocalTime(identifier: Self.zone)
+        #expect(local.utcText(startOf: CalendarDay(parsing: "2026-10-31")!) == "2026-10-31 04:00:00")
+        #expect(local.utcText(startOf: CalendarDay(parsing: "2026-11-02")!) == "2026-11-02 05:00:00")
+        let pieces = local.offsets(
+            from: local.start(of: CalendarDay(parsing: "2026-10-30")!),
+            to: local.start(of: CalendarDay(parsing: "2026-11-03")!))
+        #expect(pieces.map(\.seconds) == [-4 * 3600, -5 * 3600])
+        #expect(pieces.first?.until == Date(timeIntervalSince1970: 1_793_512_800), "06:00 UTC, 2:00 local")
+    }
+}
