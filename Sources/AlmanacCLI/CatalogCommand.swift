@@ -60,7 +60,9 @@ struct CheckCommand: AsyncParsableCommand {
                 printError("\(error)")
                 throw ExitCode(1)
             }
-            let day = asOf.flatMap(CalendarDay.init(parsing:)) ?? CalendarDay.yesterday()
+            let day =
+                asOf.flatMap(CalendarDay.init(parsing:))
+                ?? CalendarDay.yesterday(in: TimeZone(identifier: catalog.settings.timezone) ?? .gmt)
             result.diagnostics += await SchemaCheck(catalog: catalog, warehouse: connection).run(asOf: day)
             await connection.close()
             if !result.errors.isEmpty { result.catalog = nil }

@@ -93,7 +93,8 @@ struct GenerateCommand: AsyncParsableCommand {
         let generator = AggregateGenerator(
             catalog: catalogValue, warehouse: warehouseConnection, artifacts: ArtifactStore(root: artifacts),
             state: stateStore, renderer: try await PageRenderer(webRoot: webRoot), logger: logger,
-            asOf: asOf.flatMap(CalendarDay.init(parsing:)) ?? CalendarDay.yesterday())
+            asOf: asOf.flatMap(CalendarDay.init(parsing:))
+                ?? CalendarDay.yesterday(in: TimeZone(identifier: catalogValue.settings.timezone) ?? .gmt))
         if report == nil { reports = generator.generatableReports }
         let started = ContinuousClock.now
         let runs = await generator.generate(

@@ -210,7 +210,9 @@ enum Serving {
             let asOf = dashboards.asOf
             environment.dashboards = DashboardConfiguration(
                 warehouse: warehouse, artifacts: ArtifactStore(root: dashboards.artifacts),
-                asOf: { asOf ?? CalendarDay.yesterday() }, runsSchedule: dashboards.schedule,
+                asOf: {
+                    asOf ?? CalendarDay.yesterday(in: TimeZone(identifier: store.current.settings.timezone) ?? .gmt)
+                }, runsSchedule: dashboards.schedule,
                 remote: dashboards.generators.isEmpty
                     ? nil
                     : GeneratorClient(

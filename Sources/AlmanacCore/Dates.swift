@@ -84,4 +84,10 @@ extension CalendarDay {
     public static func yesterday(now: Date = Date()) -> CalendarDay {
         CalendarDay(now).adding(days: -1)
     }
+
+    /// Yesterday in `zone` (the catalog's `timezone`): the company's last whole day.
+    public static func yesterday(now: Date = Date(), in zone: TimeZone) -> CalendarDay {
+        let seconds = now.timeIntervalSince1970 + Double(zone.secondsFromGMT(for: now))
+        return CalendarDay(dayNumber: Int((seconds / 86_400).rounded(.down))).adding(days: -1)
+    }
 }

@@ -266,10 +266,11 @@ public struct AggregateGenerator: Sendable {
             let stale = age.map { $0 > Double(freshness.expectedWithin.seconds) } ?? true
             let note: String
             if let newest {
+                let shown = localText(newest)
                 note =
                     stale
-                    ? "stale: newest \(freshness.column.name) is \(newest), older than the expected \(freshness.expectedWithin)"
-                    : "data as of \(newest)"
+                    ? "stale: newest \(freshness.column.name) is \(shown), older than the expected \(freshness.expectedWithin)"
+                    : "data as of \(shown)"
             } else {
                 note = "no data, or the freshness check failed"
             }
@@ -279,6 +280,18 @@ public struct AggregateGenerator: Sendable {
                     expectedWithin: freshness.expectedWithin.description, stale: stale, note: note))
         }
         return result
+    }
+
+    /// A newest value as the company reads it: a UTC timestamp in the catalog's time zone
+    /// ("2026-11-24 19:30 EST"), a date as it is.
+    func localText(_ newest: String) -> String {
+        let local = LocalTime(identifier: catalog.settings.timezone)
+        guard !local.isUTC, newest.count >= 19, let date = Self.date(newest) else { return newest }
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = local.zone
+        formatter.dateFormat = "yyyy-MM-dd HH:mm zzz"
+        return formatter.string(from: date)
     }
 
     /// Parses `YYYY-MM-DD` or `YYYY-MM-DD HH:MM:SS` (UTC); a date counts from its end.

@@ -127,7 +127,10 @@ struct CatalogController {
             var model = builder.metric(metric)
             model.views += 1  // the counts were read before this view was recorded
             model.usage = builder.usageModel(try await environment.usage.usage(kind: ItemKind.metric.rawValue, id: id))
-            let asOf = environment.dashboards?.asOf() ?? CalendarDay.yesterday(now: environment.now())
+            let asOf =
+                environment.dashboards?.asOf()
+                ?? CalendarDay.yesterday(
+                    now: environment.now(), in: TimeZone(identifier: builder.catalog.settings.timezone) ?? .gmt)
             let range = DateRange(start: asOf.adding(days: -6), end: asOf)
             model.sqlExample = "For the 7 days \(range.start) to \(range.end), by day:"
             for dialect in SQLDialect.allCases {

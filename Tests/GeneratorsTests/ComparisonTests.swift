@@ -164,4 +164,18 @@ import Warehouse
             on: CalendarDay(parsing: "2013-12-31")!, covering: TimeSpan(30, .days), grain: .day)
         #expect(daily.previous(grain: .day).start.weekday == daily.start.weekday)
     }
+
+    /// "Data as of" reads a timestamp in the company's time zone.
+    @Test func freshnessIsShownInTheCompanysZone() async throws {
+        var catalog = TestWarehouse.demoCatalog
+        catalog.settings.timezone = "America/New_York"
+        let fixture = try await GeneratorFixture(catalog: catalog)
+        _ = await fixture.generator.generate(try #require(catalog.report("growth-overview")))
+        let version = try #require(fixture.artifacts.latest(id: "growth-overview"))
+        let model = try DashboardModel(
+            json: try #require(
+                fixture.artifacts.read(id: "growth-overview", version: version.name, file: "dashboard.json")))
+        let users = try #require(model.freshness.first { $0.sourceID == "users" })
+        #expect(users.note.hasSuffix(" EST") || users.note.contains(" EST,"), "\(users.note)")
+    }
 }

@@ -376,6 +376,16 @@ enum TinyDemo {
         }
     }
 
+    @Test func yesterdayIsTheCompanysYesterday() {
+        let evening = Date(timeIntervalSince1970: 1_796_500_800)  // 2026-12-05 20:00 UTC
+        #expect(CalendarDay.yesterday(now: evening).description == "2026-12-04")
+        #expect(
+            CalendarDay.yesterday(now: evening, in: TimeZone(identifier: "Asia/Tokyo")!).description == "2026-12-05")
+        #expect(
+            CalendarDay.yesterday(now: Date(timeIntervalSince1970: 1_796_443_200), in: TimeZone(identifier: Self.zone)!)
+                .description == "2026-12-03", "2026-12-05 04:00 UTC is still the 4th in New York")
+    }
+
     @Test func localMidnightsAreUTCBoundsAcrossTheChange() {
         let local = LocalTime(identifier: Self.zone)
         #expect(local.utcText(startOf: CalendarDay(parsing: "2026-10-31")!) == "2026-10-31 04:00:00")
