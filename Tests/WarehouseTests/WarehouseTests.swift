@@ -131,12 +131,16 @@ enum TinyDemo {
         return url
     }
 
-    @Test func everyDemoMetricGivesIdenticalResultsOnSQLiteAndPostgreSQL() async throws {
+    /// In UTC and in a zone with daylight saving (its November change falls in the ranges).
+    @Test(arguments: ["UTC", "America/New_York"])
+    func everyDemoMetricGivesIdenticalResultsOnSQLiteAndPostgreSQL(_ zone: String) async throws {
         let url = try await Self.postgres.value
+        var catalog = TinyDemo.catalog
+        catalog.settings.timezone = zone
         let sqlite = MetricEvaluator(
-            catalog: TinyDemo.catalog, warehouse: try SQLiteWarehouse(path: TinyDemo.path), timeout: noTimeLimit)
+            catalog: catalog, warehouse: try SQLiteWarehouse(path: TinyDemo.path), timeout: noTimeLimit)
         let postgres = MetricEvaluator(
-            catalog: TinyDemo.catalog, warehouse: try PostgresWarehouse(url: url), timeout: noTimeLimit)
+            catalog: catalog, warehouse: try PostgresWarehouse(url: url), timeout: noTimeLimit)
         var compared = 0
         for metric in TinyDemo.catalog.metrics {
             var requests = [
@@ -372,6 +376,84 @@ enum TinyDemo {
             let utc = try await MetricEvaluator(catalog: TinyDemo.catalog, warehouse: warehouse, timeout: noTimeLimit)
                 .evaluate(MetricRequest(metric: "signups", grain: grain, range: range))
             #expect(utc.series.first?.values != values, "\(name) \(grain): UTC and New York days differ")
+            await warehouse.close()
+        }
+    }
+
+    /// Sign-ups per local day, counted here from the raw timestamps.
+    static let perDay: Task<[CalendarDay: Double], any Error> = Task {
+        let local = LocalTime(identifier: zone)
+        let rows = try await SQLiteWarehouse(path: TinyDemo.path).run(
+            CompiledStatement(
+                role: .value, sql: "SELECT signed_up_at FROM users", parameters: [], columns: ["signed_up_at"]),
+            timeout: noTimeLimit)
+        var counts: [CalendarDay: Double] = [:]
+        for row in rows {
+            guard case .text(let text)? = row.first else { continue }
+            let day = CalendarDay(parsing: String(text.prefix(10)))!
+            let parts = text.dropFirst(11).prefix(8).split(separator: ":").compactMap { Double($0) }
+            let seconds = Double(day.dayNumber) * 86_400 + parts[0] * 3600 + parts[1] * 60 + parts[2]
+            counts[local.day(of: Date(timeIntervalSince1970: seconds)), default: 0] += 1
+        }
+        return counts
+    }
+
+    static func count(_ start: CalendarDay, _ end: CalendarDay) async throws -> Double {
+        let days = try await perDay.value
+        var total = 0.0
+        var day = start
+        while day <= end {
+            total += days[day] ?? 0
+            day = day.adding(days: 1)
+        }
+        return total
+    }
+
+    /// Every period of a range and of its comparison range (whole periods back, the last one
+    /// only its elapsed days), in New York, against the count above: at a month end, over a
+    /// year end, and across the November daylight-saving change, on both dialects.
+    @Test(arguments: ["2025-12-31", "2026-01-06", "2026-01-15", "2026-10-31", "2026-11-03"])
+    func comparisonsMeetWholePeriodsOnBothDialects(_ asOf: String) async throws {
+        let url = try await DialectEqualityTests.postgres.value
+        let day = CalendarDay(parsing: asOf)!
+        for (name, warehouse) in [
+            ("SQLite", try SQLiteWarehouse(path: TinyDemo.path) as any Warehouse),
+            ("PostgreSQL", try PostgresWarehouse(url: url)),
+        ] {
+            let evaluator = MetricEvaluator(catalog: Self.catalog, warehouse: warehouse, timeout: noTimeLimit)
+            for (grain, span) in [(TimeGrain.day, 30), (.week, 91), (.month, 120)] {
+                let range = DateRange.ending(on: day, covering: TimeSpan(span, .days), grain: grain)
+                for (compared, label) in [
+                    (range.previous(grain: grain), "previous period"),
+                    (range.previousYear(grain: grain), "previous year"),
+                ] {
+                    let result = try await evaluator.evaluate(
+                        MetricRequest(metric: "signups", grain: grain, range: compared))
+                    let values = try #require(result.series.first?.values)
+                    let current = Periods.starts(in: range, grain: grain)
+                    #expect(values.count == current.count, "\(name) \(grain) \(asOf) \(label)")
+                    for (index, start) in current.enumerated() where index < values.count {
+                        // The counterpart of this period: as many periods back as the shift.
+                        let earlier = result.periods[index]
+                        let end = min(
+                            Periods.end(ofPeriodStarting: earlier, grain: grain), compared.end)
+                        #expect(
+                            values[index] == (try await Self.count(earlier, end)),
+                            "\(name) \(grain) \(asOf) \(label): \(start) meets \(earlier)–\(end)")
+                        let n = current.count
+                        let counterpart: CalendarDay =
+                            switch (grain, label) {
+                            case (.day, "previous period"): start.adding(days: -7 * ((n + 6) / 7))
+                            case (.week, "previous period"): start.adding(days: -7 * n)
+                            case (.month, "previous period"): Periods.shift(start, months: -n)
+                            case (.month, _): Periods.shift(start, months: -12)
+                            default: start.adding(days: -364)
+                            }
+                        #expect(earlier == counterpart, "\(name) \(grain) \(asOf) \(label): \(start)")
+                        if grain != .month { #expect(earlier.weekday == start.weekday) }
+                    }
+                }
+            }
             await warehouse.close()
         }
     }
