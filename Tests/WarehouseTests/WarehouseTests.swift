@@ -334,22 +334,11 @@ enum TinyDemo {
         return catalog
     }
 
-    /// Sign-ups per local period, counted here from the raw timestamps.
+    /// Sign-ups per local period, summed from ``perDay``.
     static func expected(_ range: DateRange, grain: TimeGrain) async throws -> [CalendarDay: Double] {
-        let local = LocalTime(identifier: zone)
-        let rows = try await SQLiteWarehouse(path: TinyDemo.path).run(
-            CompiledStatement(
-                role: .value, sql: "SELECT signed_up_at FROM users", parameters: [], columns: ["signed_up_at"]),
-            timeout: noTimeLimit)
         var counts: [CalendarDay: Double] = [:]
-        for row in rows {
-            guard case .text(let text)? = row.first else { continue }
-            let day = CalendarDay(parsing: String(text.prefix(10)))!
-            let parts = text.dropFirst(11).prefix(8).split(separator: ":").compactMap { Double($0) }
-            let seconds = Double(day.dayNumber) * 86_400 + parts[0] * 3600 + parts[1] * 60 + parts[2]
-            let localDay = local.day(of: Date(timeIntervalSince1970: seconds))
-            guard localDay >= range.start, localDay <= range.end else { continue }
-            counts[Periods.start(of: localDay, grain: grain), default: 0] += 1
+        for (day, count) in try await perDay.value where day >= range.start && day <= range.end {
+            counts[Periods.start(of: day, grain: grain), default: 0] += count
         }
         return counts
     }
