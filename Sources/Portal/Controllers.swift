@@ -34,7 +34,7 @@ struct CatalogController {
             let events = try await environment.state.recentLifecycleEvents(kind: ItemKind.report.rawValue, limit: 200)
             // The retirement review's bookkeeping (flagged, kept) is not news for the home page.
             let changes = events.filter { ![.flagged, .unflagged, .kept].contains($0.action) }
-            let model = builder.home(recentChanges: changes.map { Self.change($0, view: builder.view) })
+            let model = builder.home(recentChanges: changes.map { Self.change($0, builder: builder) })
             return Rendered(model: model, template: "pages/home", title: "Home", route: .home)
         }
         page(router, "/browse", api: "/api/browse") { request, context, builder, viewer in
@@ -61,11 +61,10 @@ struct CatalogController {
             return Rendered(model: model, template: "pages/report", title: report.title, route: .report(report.id))
         }
         router.get("/reports/:id/panels/:file") { request, context in
-            try await artifactFile(request, context, contentType: nil)
+            try await artifactFile(request, context)
         }
         router.get("/api/reports/:id/data") { request, context in
-            try await artifactFile(
-                request, context, contentType: "application/json; charset=utf-8", file: "dashboard.json")
+            try await artifactFile(request, context, file: "dashboard.json")
         }
         page(router, "/templates", api: "/api/templates") { request, context, builder, viewer in
             var filter = try Self.browseFilter(request)
@@ -192,7 +191,7 @@ struct CatalogController {
     /// nothing for drafts and external reports (which have no generated dashboard), and
     /// nothing of a panel the reader may not see (see ``DashboardRedaction``).
     private func artifactFile(
-        _ request: Request, _ context: AppRequestContext, contentType: String?, file: String? = nil
+        _ request: Request, _ context: AppRequestContext, file: String? = nil
     )
         async throws -> Response
     {
@@ -242,10 +241,15 @@ struct CatalogController {
             else { throw PortalError.notFound("file", name) }
             data = bytes
         }
+        return Self.download(data, name: name, of: id)
+    }
+
+    /// A dashboard's file as a response: its data as JSON, a panel's CSV or SVG as an attachment
+    /// named after the report or template `id`.
+    static func download(_ data: Data, name: String, of id: String) -> Response {
         let type =
-            contentType
-            ?? (name.hasSuffix(".csv")
-                ? "text/csv; charset=utf-8" : name.hasSuffix(".svg") ? "image/svg+xml" : "application/octet-stream")
+            name.hasSuffix(".csv")
+            ? "text/csv; charset=utf-8" : name.hasSuffix(".svg") ? "image/svg+xml" : "application/json; charset=utf-8"
         var headers: HTTPFields = [.contentType: type, .cacheControl: "private, max-age=300"]
         if name.hasSuffix(".csv") || name.hasSuffix(".svg") {
             headers[.contentDisposition] = "attachment; filename=\"\(id)-\(name)\""
@@ -355,16 +359,7 @@ struct CatalogController {
             name == "dashboard.json"
             ? file != nil : model.map { DashboardRedaction.none.allows(file: name, in: $0) } ?? false
         guard allowed, let data = render.files[name] else { throw PortalError.notFound("file", name) }
-        var headers: HTTPFields = [
-            .contentType: name.hasSuffix(".csv")
-                ? "text/csv; charset=utf-8"
-                : name.hasSuffix(".svg") ? "image/svg+xml" : "application/json; charset=utf-8",
-            .cacheControl: "private, max-age=300",
-        ]
-        if name.hasSuffix(".csv") || name.hasSuffix(".svg") {
-            headers[.contentDisposition] = "attachment; filename=\"\(id)-\(name)\""
-        }
-        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        return Self.download(data, name: name, of: id)
     }
 
     struct Rendered<Model: Encodable & Sendable> {
@@ -379,7 +374,7 @@ struct CatalogController {
     private func reportModel(_ report: Report, builder: PageBuilder) async throws -> ReportModel {
         let id = report.id.rawValue
         let history = try await environment.state.lifecycleEvents(kind: ItemKind.report.rawValue, id: id)
-        var model = builder.report(report, history: history.map { Self.change($0, view: builder.view) })
+        var model = builder.report(report, history: history.map { Self.change($0, builder: builder) })
         model.usage = builder.usageModel(try await environment.usage.usage(kind: ItemKind.report.rawValue, id: id))
         var dashboard: DashboardCache.Dashboard?
         if let configuration = environment.dashboards, report.isGenerated {
@@ -555,11 +550,11 @@ struct CatalogController {
                 channel: ViewContext.channel(request)))
     }
 
-    /// A lifecycle event as `view`'s reader may read it: the replacement it names only when
+    /// A lifecycle event as `builder`'s reader may read it: the replacement it names only when
     /// they may see it (an event on a public report can name a restricted one).
-    static func change(_ event: LifecycleEvent, view: CatalogView) -> ChangeEvent {
+    static func change(_ event: LifecycleEvent, builder: PageBuilder) -> ChangeEvent {
         var detail = event.detail
-        if let replacement = event.replacement, Self.canSee(replacement, kind: event.itemKind, view: view) {
+        if let replacement = event.replacement, builder.canSee(kind: event.itemKind, id: replacement) {
             detail = [detail, "use \(replacement) instead"].compactMap { $0 }.joined(separator: "; ")
         }
         if event.action == .kept, let until = event.value {
@@ -569,16 +564,6 @@ struct CatalogController {
             kind: event.itemKind, id: event.itemID,
             action: event.action.rawValue.replacingOccurrences(of: "_", with: " "), title: event.title, at: event.at,
             actor: event.actor, detail: detail)
-    }
-
-    /// Whether `view`'s reader may see the replacement `id` of an item of `kind`.
-    static func canSee(_ id: String, kind: String, view: CatalogView) -> Bool {
-        switch ItemKind(rawValue: kind) {
-        case .report: view.report(ReportID(id)) != nil
-        case .metric: view.metric(MetricID(id)) != nil
-        case .template: view.template(TemplateID(id)) != nil
-        default: false
-        }
     }
 
     static func browseFilter(_ request: Request) throws -> BrowseFilter {

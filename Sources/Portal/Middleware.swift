@@ -85,17 +85,14 @@ struct EdgeMiddleware: RouterMiddleware {
         if let tombstone = error as? TombstoneError {
             return tombstoneResponse(tombstone, request: request)
         }
+        // A body cut off where a route reads it is the same 413 as one refused by its length.
+        let error =
+            error is NIOTooManyBytesError ? Self.bodyTooLarge(limit: Self.bodyLimit(path: request.uri.path)) : error
         let model: ErrorModel
         let status: HTTPResponse.Status
         switch error {
         case let error as PortalError:
             status = error.status
-            model = ErrorModel(
-                status: Int(status.code), title: error.title, error: error.message, hint: error.hint,
-                requestID: context.requestID)
-        case is NIOTooManyBytesError:
-            status = .contentTooLarge
-            let error = Self.bodyTooLarge(limit: Self.bodyLimit(path: request.uri.path))
             model = ErrorModel(
                 status: Int(status.code), title: error.title, error: error.message, hint: error.hint,
                 requestID: context.requestID)
