@@ -85,9 +85,14 @@ extension CalendarDay {
         CalendarDay(now).adding(days: -1)
     }
 
+    /// The day `date` falls on in `zone` (the catalog's `timezone`).
+    public init(_ date: Date, in zone: TimeZone) {
+        let seconds = date.timeIntervalSince1970 + Double(zone.secondsFromGMT(for: date))
+        self.init(dayNumber: Int((seconds / 86_400).rounded(.down)))
+    }
+
     /// Yesterday in `zone` (the catalog's `timezone`): the company's last whole day.
     public static func yesterday(now: Date = Date(), in zone: TimeZone) -> CalendarDay {
-        let seconds = now.timeIntervalSince1970 + Double(zone.secondsFromGMT(for: now))
-        return CalendarDay(dayNumber: Int((seconds / 86_400).rounded(.down))).adding(days: -1)
+        CalendarDay(now, in: zone).adding(days: -1)
     }
 }

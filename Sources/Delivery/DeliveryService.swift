@@ -219,11 +219,7 @@ public final class DeliveryService: Sendable {
     /// The last day of data a run scheduled for `date` reads.
     public func dataDay(for date: Date, _ catalog: Catalog) -> CalendarDay {
         if let asOf { return asOf }
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: catalog.settings.timezone) ?? .gmt
-        let local = calendar.dateComponents([.year, .month, .day], from: date)
-        let day = CalendarDay(year: local.year ?? 1970, month: local.month ?? 1, day: local.day ?? 1)
-        return (day ?? CalendarDay(date)).adding(days: -1)
+        return CalendarDay.yesterday(now: date, in: TimeZone(identifier: catalog.settings.timezone) ?? .gmt)
     }
 
     // MARK: - Subscriptions

@@ -223,10 +223,7 @@ public enum Ingest {
         if offset == 0 { return "\(date) \(time)" }
         // Local time minus its offset is UTC.
         let seconds = day.dayNumber * 86_400 + h * 3600 + m * 60 + min(s, 59) - offset
-        let utcDay = CalendarDay(dayNumber: Int((Double(seconds) / 86_400).rounded(.down)))
-        let ofDay = seconds - utcDay.dayNumber * 86_400
-        func two(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
-        return "\(utcDay) \(two(ofDay / 3600)):\(two(ofDay % 3600 / 60)):\(two(ofDay % 60))"
+        return LocalTime.utcText(Date(timeIntervalSince1970: Double(seconds)))
     }
 }
 
