@@ -85,11 +85,13 @@ struct TokenController {
 
     private func view(_ viewer: Viewer) -> CatalogView { CatalogView(environment.catalog.current, viewer: viewer) }
 
+    /// Revokes token `id`: `true`, or `false` when it was already revoked; 404 when there is none.
     private func revoke(_ id: String, by viewer: Viewer) async throws -> Bool {
+        if try await environment.tokens.revoke(id: id, by: viewer.displayName) { return true }
         guard try await environment.tokens.list().contains(where: { $0.id == id }) else {
             throw PortalError.notFound("API token", id)
         }
-        return try await environment.tokens.revoke(id: id, by: viewer.displayName)
+        return false
     }
 
     private func create(_ body: CreateBody, by viewer: Viewer) async throws -> (record: APITokenRecord, secret: String)
