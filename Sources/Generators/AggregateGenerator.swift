@@ -6,6 +6,7 @@ public import Foundation
 public import Logging
 public import Pages
 public import Storage
+import Synchronization
 public import Warehouse
 
 /// Generates aggregate dashboards: for each panel, the metric through the warehouse, then
@@ -117,6 +118,8 @@ public struct AggregateGenerator: Sendable {
         var rows: Int
         /// "2 of 5 panels failed: …" when some (not all) panels could not be computed.
         var panelFailure: String?
+        /// With deferred twins: the CSVs and `dashboard.json`, made when first asked for.
+        var twins: (@Sendable () -> [String: Data])? = nil
     }
 
     /// A template rendered on demand for one set of parameter values: the dashboard's HTML,
@@ -154,16 +157,21 @@ public struct AggregateGenerator: Sendable {
             values[parameter.name] = key
         }
         let report = template.report(binding: values, title: title, asOf: asOf)
+        // Most renders are only looked at: their CSVs and data are made when first downloaded.
         let output = try await render(
-            report, hiddenPanels: hiddenPanels,
+            report, deferTwins: true, hiddenPanels: hiddenPanels,
             downloadBase: "/templates/\(template.id.rawValue)/panels/", downloadQuery: query.isEmpty ? nil : "?" + query
         )
-        return TemplateRender(files: output.files)
+        let shown = output.files
+        return TemplateRender(html: output.files["dashboard.html"] ?? Data()) {
+            shown.merging(output.twins?() ?? [:]) { first, _ in first }
+        }
     }
 
-    /// Computes and renders a report without writing it.
+    /// Computes and renders a report without writing it. With `deferTwins`, the panels' CSVs,
+    /// their full-precision data and `dashboard.json` are left to ``Output/twins``.
     func render(
-        _ report: Report, downloads: Bool = true, hiddenPanels: Set<Int> = [], downloadBase: String? = nil,
+        _ report: Report, deferTwins: Bool = false, hiddenPanels: Set<Int> = [], downloadBase: String? = nil,
         downloadQuery: String? = nil
     ) async throws -> Output {
         let range =
@@ -173,6 +181,7 @@ public struct AggregateGenerator: Sendable {
         let evaluator = MetricEvaluator(catalog: catalog, warehouse: warehouse, timeout: queryTimeout)
         var files: [String: Data] = [:]
         var panels: [DashboardModel.Panel] = []
+        var deferredCSVs: [(panel: Int, name: String, csv: @Sendable () -> String)] = []
         var rows = 0
         var failures = 0
         for (index, panel) in report.panels.enumerated() {
@@ -191,10 +200,14 @@ public struct AggregateGenerator: Sendable {
                 rows += built.rows
                 if let svg = built.model.svg, let name = built.model.svgFile { files[name] = Data(svg.utf8) }
                 var model = built.model
-                if downloads, let csv = built.csv, let name = built.model.csvFile {
-                    let text = csv()
-                    files[name] = Data(text.utf8)
-                    model.data = DataTable(csv: text)
+                if let csv = built.csv, let name = built.model.csvFile {
+                    if deferTwins {
+                        deferredCSVs.append((panels.count, name, csv))
+                    } else {
+                        let text = csv()
+                        files[name] = Data(text.utf8)
+                        model.data = DataTable(csv: text)
+                    }
                 }
                 panels.append(model)
             } catch {
@@ -214,12 +227,6 @@ public struct AggregateGenerator: Sendable {
         if failures == report.panels.count - hiddenPanels.count, failures > 0 {
             throw GenerationError("every panel failed; first: \(panels.first?.error ?? "?")")
         }
-        if !downloads {
-            for index in panels.indices {
-                panels[index].svgFile = nil
-                panels[index].csvFile = nil
-            }
-        }
         let freshness = await freshness(for: report, skipping: hiddenPanels)
         let generatedAt = clock.date
         let formatter = Formatter(timeZone: TimeZone(identifier: catalog.settings.timezone) ?? .gmt, now: generatedAt)
@@ -229,16 +236,29 @@ public struct AggregateGenerator: Sendable {
             rangeText: "\(range.start) to \(range.end)", grain: report.grain.rawValue, freshness: freshness,
             anyStale: freshness.contains(where: \.stale), panels: panels,
             downloadBase: downloadBase ?? "/reports/\(report.id.rawValue)/panels/", downloadQuery: downloadQuery)
-        // The JSON twin is only written with the artifact (a render on demand is shown, not kept).
-        if downloads { files["dashboard.json"] = try model.json() }
+        if !deferTwins { files["dashboard.json"] = try model.json() }
         files["dashboard.html"] = Data(try model.html(renderer: renderer).utf8)
         let failed = panels.filter { $0.error != nil }
-        return Output(
+        var output = Output(
             files: files, rows: rows,
             panelFailure: failed.isEmpty
                 ? nil
                 : "\(failed.count) of \(panels.count) panels failed; first ('\(failed[0].title)'): \(failed[0].error ?? "")"
         )
+        if deferTwins {
+            output.twins = { [model, deferredCSVs] in
+                var model = model
+                var twins: [String: Data] = [:]
+                for (panel, name, csv) in deferredCSVs {
+                    let text = csv()
+                    twins[name] = Data(text.utf8)
+                    model.panels[panel].data = DataTable(csv: text)
+                }
+                twins["dashboard.json"] = try? model.json()
+                return twins
+            }
+        }
+        return output
     }
 
     /// "Data as of …" for every source the report reads (but for the panels in `hidden`),
@@ -308,13 +328,36 @@ public struct AggregateGenerator: Sendable {
     }
 }
 
-/// A template render's files: `dashboard.html`, `dashboard.json` and each panel's CSV and
-/// SVG, as a generated dashboard's artifact holds them.
-public struct TemplateRender: Sendable, Codable, Hashable {
-    public var files: [String: Data]
-    public init(files: [String: Data]) { self.files = files }
+/// A template render: its HTML at once, and the same data twins as a generated dashboard's
+/// artifact (`dashboard.json`, each panel's CSV and SVG), made once when first asked for.
+public final class TemplateRender: Sendable {
+    /// The dashboard's HTML fragment, as bytes.
+    public let htmlData: Data
+    private let make: @Sendable () -> [String: Data]
+    private let made = Mutex<[String: Data]?>(nil)
+
+    public init(html: Data, files make: @escaping @Sendable () -> [String: Data]) {
+        self.htmlData = html
+        self.make = make
+    }
+
+    /// A render whose files are all at hand (from a remote generator).
+    public convenience init(files: [String: Data]) {
+        self.init(html: files["dashboard.html"] ?? Data()) { files }
+    }
+
     /// The dashboard's HTML fragment.
-    public var html: String { String(decoding: files["dashboard.html"] ?? Data(), as: UTF8.self) }
+    public var html: String { String(decoding: htmlData, as: UTF8.self) }
+
+    /// Every file: `dashboard.html`, `dashboard.json`, `panel-N.csv` and `panel-N.svg`.
+    public var files: [String: Data] {
+        made.withLock { made in
+            if let made { return made }
+            let files = make()
+            made = files
+            return files
+        }
+    }
 
     /// The query string that names a render: its parameter values, sorted, percent-encoded.
     public static func query(_ values: [String: String]) -> String {

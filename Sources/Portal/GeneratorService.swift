@@ -83,7 +83,7 @@ public func buildGeneratorApplication(
                         query: TemplateRender.query(canonical))
             }
             // The portal asks for every file (its data twins); a person's browser gets the HTML.
-            if format == "files" { return JSONResponse.make(render) }
+            if format == "files" { return JSONResponse.make(RenderFiles(files: render.files)) }
             return Response(
                 status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
                 body: .init(byteBuffer: ByteBuffer(string: render.html)))
@@ -161,4 +161,9 @@ struct BearerTokenMiddleware<Context: RequestContext>: RouterMiddleware {
         }
         return try await next(request, context)
     }
+}
+
+/// A template render's files as the portal asks a generator for them.
+struct RenderFiles: Encodable {
+    var files: [String: Data]
 }
