@@ -28,6 +28,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        // Already in the graph through Hummingbird and swift-prometheus: the metrics API the
+        // modules record into; the portal's Prometheus registry is its backend.
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         // Already in the graph through postgres-nio; SHA-256 for API token secrets.
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
     ],
@@ -59,7 +62,7 @@ let package = Package(
                 "AlmanacCore", "Catalog",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
-                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics"),
             ]),
         // Rendered reports on disk: atomic versions, a pointer to the latest, pruning.
         .target(name: "Artifacts", dependencies: ["AlmanacCore"]),
@@ -70,13 +73,16 @@ let package = Package(
             name: "Generators",
             dependencies: [
                 "AlmanacCore", "Catalog", "Warehouse", "Charts", "Artifacts", "Storage", "Pages", "Scheduling",
-                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
         // Almanac's own state (views, runs, lifecycle log): protocol + SQLite implementation.
         .target(
             name: "Storage",
-            dependencies: ["AlmanacCore", "SQLiteRows", .product(name: "GRDB", package: "GRDB.swift")]),
+            dependencies: [
+                "AlmanacCore", "SQLiteRows", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ]),
         // Usage figures, lifecycle actions (deprecate, retire, transfer, certify) and the
         // retirement review, over the catalog and the state store.
         .target(
@@ -132,6 +138,7 @@ let package = Package(
                 "AlmanacCore", "Catalog", "Storage", "Pages", "Warehouse", "Artifacts", "Generators", "Search",
                 "Scheduling", "Proxy", "Lifecycle", "Delivery", .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

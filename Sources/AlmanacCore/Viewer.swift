@@ -10,11 +10,15 @@ public struct Viewer: Hashable, Sendable, Codable {
     /// Whether this viewer may open admin pages and see every item (set by the portal from
     /// the catalog's admin groups, or for the anonymous developer on loopback).
     public var isAdmin: Bool
+    /// The teams this viewer belongs to, when already decided (the stand-in reader of an
+    /// audience has no name to look up in the member lists); `nil` decides by name and groups.
+    public var memberOf: Set<String>?
 
-    public init(user: String?, groups: Set<String> = [], isAdmin: Bool = false) {
+    public init(user: String?, groups: Set<String> = [], isAdmin: Bool = false, memberOf: Set<String>? = nil) {
         self.user = user
         self.groups = groups
         self.isAdmin = isAdmin
+        self.memberOf = memberOf
     }
 
     /// The developer on loopback in dev mode: sees everything, so the demo shows it all.

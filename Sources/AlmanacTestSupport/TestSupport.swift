@@ -106,7 +106,8 @@ public struct TestPortal: Sendable {
     public static func make(
         catalog: String? = nil, auth: AuthConfiguration = AuthConfiguration(allowAnonymousLoopback: true),
         pollInterval: Duration = .milliseconds(200), dashboards: Bool = false, generators: GeneratorClient? = nil,
-        clock: ManualClock = ManualClock(), statePath: String? = nil, editCatalog: (String) throws -> Void = { _ in }
+        clock: ManualClock = ManualClock(), statePath: String? = nil, pageCacheBytes: Int = 64 << 20,
+        editCatalog: (String) throws -> Void = { _ in }
     ) async throws -> TestPortal {
         let directory = try TemporaryDirectory(prefix: "almanac-portal")
         let catalogPath = try catalog ?? CatalogFixture.copyDemo(into: directory)
@@ -118,7 +119,7 @@ public struct TestPortal: Sendable {
         logger.logLevel = .warning
         var environment = PortalEnvironment(
             catalog: store, state: state, renderer: renderer, auth: auth, logger: logger, clock: clock,
-            catalogPollInterval: pollInterval)
+            catalogPollInterval: pollInterval, pageCacheBytes: pageCacheBytes)
         if dashboards || generators != nil {
             let asOf = TestWarehouse.asOf
             environment.dashboards = DashboardConfiguration(

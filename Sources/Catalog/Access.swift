@@ -125,3 +125,50 @@ public struct CatalogView: Sendable {
         return counts.map { ($0.key, $0.value) }.sorted { ($1.count, $0.tag) < ($0.count, $1.tag) }
     }
 }
+
+/// What a reader may see and act on, without who they are: the page a portal renders for one
+/// reader is right for every reader of the same audience, so pages are cached per audience.
+///
+/// Everything ``AccessPolicy`` decides depends on the groups that some access list of the
+/// catalog names (other groups change nothing) and on being an admin; owner controls and
+/// drafts depend on the teams the reader belongs to. Those three make the audience.
+public struct Audience: Hashable, Sendable {
+    public let isAdmin: Bool
+    /// The reader's groups that some access list of the catalog names, sorted.
+    public let groups: [String]
+    /// The teams the reader belongs to, sorted.
+    public let teams: [String]
+
+    public init(isAdmin: Bool, groups: [String], teams: [String]) {
+        self.isAdmin = isAdmin
+        self.groups = groups.sorted()
+        self.teams = teams.sorted()
+    }
+
+    /// A nameless reader with exactly this audience's rights: what pages are built for.
+    public var reader: Viewer { Viewer(user: nil, groups: Set(groups), isAdmin: isAdmin, memberOf: Set(teams)) }
+}
+
+extension Catalog {
+    /// Every group some access list of the catalog names: the only groups visibility depends on.
+    public var accessGroups: Set<String> {
+        var groups = Set<String>()
+        for list in [
+            teams.map(\.access), sources.map(\.access), metrics.map(\.access), reports.map(\.access),
+            templates.map(\.access), entities.map(\.access), annotations.map(\.access),
+            subscriptions.map(\.access), triggers.map(\.access), backends.map(\.access),
+        ] {
+            for access in list { groups.formUnion(access) }
+        }
+        return groups
+    }
+
+    /// The audience `viewer` belongs to in this catalog; `accessGroups` may be passed when
+    /// already computed (it is the same for every viewer).
+    public func audience(of viewer: Viewer, accessGroups: Set<String>? = nil) -> Audience {
+        let named = accessGroups ?? self.accessGroups
+        return Audience(
+            isAdmin: viewer.isAdmin, groups: Array(viewer.groups.intersection(named)),
+            teams: teams.filter { $0.includes(viewer) }.map(\.id.rawValue))
+    }
+}

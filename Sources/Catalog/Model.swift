@@ -153,6 +153,7 @@ public struct Team: Hashable, Sendable, Codable, Identifiable {
     /// Whether `viewer` belongs to the team: a member's e-mail (or its local part) is the
     /// viewer's user name, or the SSO proxy puts the viewer in a group named like the team.
     public func includes(_ viewer: Viewer) -> Bool {
+        if let teams = viewer.memberOf { return teams.contains(id.rawValue) }
         if viewer.groups.contains(id.rawValue) { return true }
         guard let user = viewer.user?.lowercased(), !user.isEmpty else { return false }
         return members.contains { member in

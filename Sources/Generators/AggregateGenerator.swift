@@ -4,6 +4,7 @@ public import Catalog
 import Charts
 public import Foundation
 public import Logging
+import Metrics
 public import Pages
 public import Storage
 import Synchronization
@@ -99,6 +100,9 @@ public struct AggregateGenerator: Sendable {
             logger.error("report generation failed", metadata: ["report": "\(report.id)", "error": "\(error)"])
         }
         let elapsed = ContinuousClock.now - measured
+        let dimensions = [("report", report.id.rawValue)]
+        Metrics.Timer(label: "almanac_generation_duration_seconds", dimensions: dimensions).record(duration: elapsed)
+        if failure != nil { Counter(label: "almanac_generation_failures_total", dimensions: dimensions).increment() }
         let run = RunRecord(
             kind: "generation", target: report.id.rawValue, startedAt: started,
             durationMilliseconds: Int(
@@ -348,6 +352,11 @@ public final class TemplateRender: Sendable {
 
     /// The dashboard's HTML fragment.
     public var html: String { String(decoding: htmlData, as: UTF8.self) }
+
+    /// Bytes held: the HTML, and the data twins once made.
+    public var bytes: Int {
+        htmlData.count + (made.withLock { $0?.values.reduce(0) { $0 + $1.count } } ?? 0)
+    }
 
     /// Every file: `dashboard.html`, `dashboard.json`, `panel-N.csv` and `panel-N.svg`.
     public var files: [String: Data] {

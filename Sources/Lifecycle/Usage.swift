@@ -59,6 +59,9 @@ public final class UsageService: Sendable {
         var at: WallInstant
     }
     private let cache = Mutex<Cached?>(nil)
+    /// The refresh running now, if any: one at a time, whoever notices the totals are old.
+    private let refreshing = Mutex<Task<Void, Never>?>(nil)
+    private let refreshes = Atomic<Int>(0)
 
     /// Runs before the store is read (the portal writes its buffered views first).
     let beforeRead: @Sendable () async -> Void
@@ -73,17 +76,48 @@ public final class UsageService: Sendable {
         self.beforeRead = beforeRead
     }
 
-    /// Totals of every viewed item (`kind/id`); read at most every `maxAge`.
+    /// Counts the totals read from the store: pages that show them are cached per revision.
+    public var revision: Int { refreshes.load(ordering: .relaxed) }
+
+    /// Totals of every viewed item (`kind/id`).
+    ///
+    /// Only the first call reads the store on its caller's time. Later, totals older than
+    /// `maxAge` (or of another day) are returned as they are while one refresh runs in the
+    /// background: no request waits for the rollup query.
     public func totals() async throws -> [String: UsageTotals] {
         let now = clock.now
-        let today = UsageDay.of(now.date)
-        if let cached = cache.withLock({ $0 }), cached.day == today, cached.at.isWithin(maxAge, of: now) {
-            return cached.totals
+        guard let cached = cache.withLock({ $0 }) else {
+            try await refresh()
+            return cache.withLock { $0?.totals } ?? [:]
         }
+        if cached.day != UsageDay.of(now.date) || !cached.at.isWithin(maxAge, of: now) {
+            refreshInBackground()
+        }
+        return cached.totals
+    }
+
+    /// Starts a refresh unless one is running.
+    func refreshInBackground() {
+        refreshing.withLock { running in
+            guard running == nil else { return }
+            running = Task { [self] in
+                do {
+                    try await refresh()
+                } catch {
+                    // Kept as they were; the next request after maxAge tries again.
+                }
+                refreshing.withLock { $0 = nil }
+            }
+        }
+    }
+
+    /// Reads the totals from the store now.
+    public func refresh() async throws {
+        let now = clock.now
         await beforeRead()
         let totals = try await Self.totals(state: state, kind: nil, at: now.date)
-        cache.withLock { $0 = Cached(totals: totals, day: today, at: now) }
-        return totals
+        cache.withLock { $0 = Cached(totals: totals, day: UsageDay.of(now.date), at: now) }
+        refreshes.add(1, ordering: .relaxed)
     }
 
     /// Adds a view just counted (not yet in the store) to the cached totals; the next read

@@ -70,6 +70,9 @@ public func buildApplication(
 /// table (the access-matrix test walks them all).
 public func buildRouter(_ environment: PortalEnvironment) -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
+    // Outermost, so it sees every request's final status (errors are pages by the next one).
+    PortalMetrics.bootstrap()
+    router.add(middleware: MetricsMiddleware<AppRequestContext>())
     router.add(middleware: EdgeMiddleware(renderer: environment.renderer, catalog: environment.catalog))
     router.add(
         middleware: FileMiddleware(

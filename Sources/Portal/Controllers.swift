@@ -20,7 +20,8 @@ import Warehouse
 struct CatalogController {
     let environment: PortalEnvironment
     let dashboards: DashboardCache
-    let pageCache = RenderedPageCache()
+    var pageCache: RenderedPageCache { environment.pages }
+    var audiences: Audiences { environment.audiences }
     var templateRenders: TemplateRenderCache { environment.templateRenders }
 
     init(environment: PortalEnvironment) {
@@ -55,10 +56,11 @@ struct CatalogController {
         page(router, nil, api: "/api/reports/:id") { request, context, builder, viewer in
             let id = try context.parameters.require("id")
             let report = try await liveReport(id, builder: builder)
-            recordView(.report, id, viewer, request)
             var model = try await reportModel(report, builder: builder)
             model.views += 1  // the counts were read before this view was recorded
-            return Rendered(model: model, template: "pages/report", title: report.title, route: .report(report.id))
+            return Rendered(
+                model: model, template: "pages/report", title: report.title, route: .report(report.id),
+                countedView: .init(kind: .report, id: id))
         }
         router.get("/reports/:id/panels/:file") { request, context in
             try await artifactFile(request, context)
@@ -78,7 +80,6 @@ struct CatalogController {
                 throw PortalError.notFound("template", id)
             }
             let values = FormQuery(request).all
-            recordView(.template, id, viewer, request, parameters: values)
             var model = builder.template(template, values: values)
             var title = template.title
             // With parameters in the URL, the dashboard is generated for them, now.
@@ -98,7 +99,9 @@ struct CatalogController {
                     }
                 }
             }
-            return Rendered(model: model, template: "pages/template", title: title, route: .template(template.id))
+            return Rendered(
+                model: model, template: "pages/template", title: title, route: .template(template.id),
+                countedView: .init(kind: .template, id: id, parameters: values))
         }
         // A template render's data twins: its dashboard's data and each panel's CSV and SVG,
         // for the same parameters, access and cache as the page.
@@ -122,7 +125,6 @@ struct CatalogController {
                     ItemKey(.metric, id), title: metric.name, owner: metric.owner, reason: metric.statusReason,
                     replacement: metric.replacedBy?.rawValue, builder: builder)
             }
-            recordView(.metric, id, viewer, request)
             var model = builder.metric(metric)
             model.views += 1  // the counts were read before this view was recorded
             model.usage = builder.usageModel(try await environment.usage.usage(kind: ItemKind.metric.rawValue, id: id))
@@ -142,7 +144,9 @@ struct CatalogController {
                         CompiledSQLModel(dialect: dialect == .sqlite ? "SQLite" : "PostgreSQL / Redshift", sql: text))
                 }
             }
-            return Rendered(model: model, template: "pages/metric", title: metric.name, route: .metric(metric.id))
+            return Rendered(
+                model: model, template: "pages/metric", title: metric.name, route: .metric(metric.id),
+                countedView: .init(kind: .metric, id: id), viewsField: \.views)
         }
         page(router, "/teams", api: "/api/teams") { request, context, builder, viewer in
             Rendered(model: builder.teams(), template: "pages/teams", title: "Teams", route: .teams)
@@ -152,20 +156,21 @@ struct CatalogController {
             guard let team = builder.view.team(TeamID(id)) else { throw PortalError.notFound("team", id) }
             return Rendered(model: builder.team(team), template: "pages/team", title: team.name, route: .team(team.id))
         }
-        page(router, "/admin/catalog", api: "/api/admin/catalog") { request, context, builder, viewer in
+        page(router, "/admin/catalog", cached: false, api: "/api/admin/catalog") { request, context, builder, viewer in
             guard viewer.isAdmin else { throw PortalError.adminOnly }
             let model = builder.adminCatalog(environment.catalog.status)
             return Rendered(
                 model: model, template: "pages/admin-catalog", title: "Catalog status", route: .adminCatalog)
         }
-        page(router, "/admin/runs", api: "/api/admin/runs") { request, context, builder, viewer in
+        page(router, "/admin/runs", cached: false, api: "/api/admin/runs") { request, context, builder, viewer in
             guard viewer.isAdmin else { throw PortalError.adminOnly }
             let runs = try await environment.state.recentRuns(kind: nil, limit: 100)
             let model = builder.adminRuns(
                 runs.map { ($0.kind, $0.target, $0.startedAt, $0.durationMilliseconds, $0.rows, $0.bytes, $0.error) })
             return Rendered(model: model, template: "pages/admin-runs", title: "Runs", route: .adminRuns)
         }
-        page(router, "/admin/deliveries", api: "/api/admin/deliveries") { request, context, builder, viewer in
+        page(router, "/admin/deliveries", cached: false, api: "/api/admin/deliveries") {
+            request, context, builder, viewer in
             guard viewer.isAdmin else { throw PortalError.adminOnly }
             let query = FormQuery(request)
             var status: DeliveryRecord.Status?
@@ -301,7 +306,8 @@ struct CatalogController {
         let canonical = bound.mapValues(\.plainText)
         let key = TemplateRenderCache.Key(
             template: template.id.rawValue, values: canonical, catalogVersion: catalog.revision,
-            asOf: configuration.asOf().description, access: template.access, hiddenPanels: hidden.sorted())
+            asOf: configuration.asOf().description,
+            audience: audiences.audience(of: builder.view.viewer, in: catalog), hiddenPanels: hidden.sorted())
         do {
             return try await templateRenders.render(for: key) { [title] in
                 if let remote = configuration.remote {
@@ -368,6 +374,10 @@ struct CatalogController {
         var title: String
         var route: Route
         var searchText: String? = nil
+        /// The item whose view the page counts (on every request, cached or not).
+        var countedView: RenderedPageCache.CountedView? = nil
+        /// Where the model shows that item's view count, filled in per request on cached pages.
+        var viewsField: WritableKeyPath<Model, Int>? = nil
     }
 
     /// The report's page model with its dashboard (generated on demand when there is none yet).
@@ -404,48 +414,59 @@ struct CatalogController {
         return model
     }
 
-    /// The report page, from a cache of rendered pages keyed by everything they show: the
-    /// artifact version, the catalog version, the viewer (name, groups, admin) and the minute
-    /// (for "next run" and "… ago"). Only the view count changes between hits; it is written
-    /// into a gap left in the cached bytes. A hit costs the access check, one small file read
-    /// (the artifact's LATEST) and a copy of the page.
+    /// The report page, from the cache of rendered pages (see ``RenderedPageCache``), keyed
+    /// besides the audience by the artifact version it shows and the generators' notice. A hit
+    /// costs the access check, one small file read (the artifact's LATEST) and a copy of the page.
     private func reportPage(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         let viewer = try context.requireViewer()
         let id = try context.parameters.require("id")
         let catalog = environment.catalog.current
-        let view = CatalogView(catalog, viewer: viewer)
-        let report = try await liveReport(id, builder: PageBuilder(view: view, now: environment.now()))
-        recordView(.report, id, viewer, request)
-        let now = environment.now()
+        let report = try await liveReport(
+            id, builder: PageBuilder(view: CatalogView(catalog, viewer: viewer), now: environment.now()))
         var notice: String?
         if let configuration = environment.dashboards, report.kind == .dashboard {
             notice = await dashboards.refresh(id, configuration: configuration, logger: environment.logger)
         }
-        let key = RenderedPageCache.Key(
-            path: request.uri.path, artifactVersion: environment.dashboards?.artifacts.latestName(id: id),
-            catalogVersion: catalog.revision, viewer: viewer,
-            catalogBroken: !environment.catalog.status.rejectedDiagnostics.isEmpty,
-            minute: Int(now.timeIntervalSince1970 / 60), notice: notice)
-        await environment.views.load()
-        let views = environment.views.count(kind: ItemKind.report.rawValue, id: id)
-        if key.artifactVersion != nil || environment.dashboards == nil, let page = pageCache.page(for: key) {
-            return HTMLResponse.make(page.filled(with: views))
-        }
-        let builder = PageBuilder(view: view, now: now, viewCounts: [:])
-        var model = try await reportModel(report, builder: builder)
-        model.views = RenderedPageCache.placeholder
-        let page = Page(
-            layout: builder.layout(
+        var key = pageKey(request, audience: audiences.audience(of: viewer, in: catalog), catalog: catalog)
+        key.artifactVersion = environment.dashboards?.artifacts.latestName(id: id)
+        key.notice = notice
+        let render: @Sendable () async throws -> RenderedPageCache.Entry = { [environment, key] in
+            let builder = try await builder(for: key.audience.reader, catalog: catalog)
+            var model = try await reportModel(report, builder: builder)
+            model.views = RenderedPageCache.placeholder
+            var layout = builder.layout(
                 title: report.title, active: .report(report.id), apiURL: Route.report(report.id).apiPath,
-                catalogBroken: key.catalogBroken),
-            page: model)
-        let html = try environment.renderer.render(page, template: "pages/report")
-        let cached = RenderedPageCache.Entry(html: html)
-        // A page just generated on demand is cached under the version it shows.
-        var storedKey = key
-        storedKey.artifactVersion = environment.dashboards?.artifacts.latestName(id: id)
-        pageCache.store(cached, for: storedKey)
-        return HTMLResponse.make(cached.filled(with: views))
+                catalogBroken: key.catalogBroken)
+            layout.viewerName = RenderedPageCache.readerMarker
+            let html = try environment.renderer.render(Page(layout: layout, page: model), template: "pages/report")
+            return RenderedPageCache.Entry(html: html, countedView: .init(kind: .report, id: id))
+        }
+        // A page without its dashboard (generated on demand now, or failing) is not kept: the
+        // next reader gets the dashboard once it exists.
+        let entry =
+            key.artifactVersion == nil && environment.dashboards != nil
+            ? try await render() : try await pageCache.page(for: key, render: render)
+        return respond(entry, to: viewer, request)
+    }
+
+    /// The cache key of the page `request` asks for, as `audience` sees it now.
+    private func pageKey(_ request: Request, audience: Audience, catalog: Catalog) -> RenderedPageCache.Key {
+        RenderedPageCache.Key(
+            path: request.uri.path, query: FormQuery(request).all.map { "\($0.key)=\($0.value)" }.sorted(),
+            audience: audience, catalogRevision: catalog.revision,
+            catalogBroken: !environment.catalog.status.rejectedDiagnostics.isEmpty,
+            minute: Int(environment.now().timeIntervalSince1970 / 60), usageRevision: environment.usage.revision,
+            dataDay: environment.dashboards?.asOf().description)
+    }
+
+    /// A cached page filled in for `viewer`, after counting its view.
+    private func respond(_ entry: RenderedPageCache.Entry, to viewer: Viewer, _ request: Request) -> Response {
+        var count = 0
+        if let counted = entry.countedView {
+            recordView(counted.kind, counted.id, viewer, request, parameters: counted.parameters)
+            count = environment.views.count(kind: counted.kind.rawValue, id: counted.id)
+        }
+        return HTMLResponse.make(entry.filled(readerName: viewer.displayName, count: count))
     }
 
     /// The report `id` if it is live (or a draft); its tombstone when it was retired or removed.
@@ -500,38 +521,72 @@ struct CatalogController {
     }
 
     /// Registers `path` (HTML, unless nil) and `api` (JSON) for one page built by `build`.
+    ///
+    /// `build` must depend on the reader only through the ``PageBuilder`` it is given (and the
+    /// request): the HTML is rendered once per audience and cached, unless `cached` is false
+    /// (pages of live state, like the admin pages). The JSON is built per request.
     private func page<Model: Encodable & Sendable>(
-        _ router: Router<AppRequestContext>, _ path: RouterPath?, api: RouterPath,
+        _ router: Router<AppRequestContext>, _ path: RouterPath?, cached: Bool = true, api: RouterPath,
         _ build: @escaping @Sendable (Request, AppRequestContext, PageBuilder, Viewer) async throws -> Rendered<Model>
     ) {
-        if let path { htmlPage(router, path, build) }
+        if let path { htmlPage(router, path, cached: cached, build) }
         router.get(api) { request, context in
             let viewer = try context.requireViewer()
-            let builder = try await builder(for: viewer)
-            return JSONResponse.make(try await build(request, context, builder, viewer).model)
+            let builder = try await builder(for: viewer, catalog: environment.catalog.current)
+            let rendered = try await build(request, context, builder, viewer)
+            if let counted = rendered.countedView {
+                recordView(counted.kind, counted.id, viewer, request, parameters: counted.parameters)
+            }
+            return JSONResponse.make(rendered.model)
         }
     }
 
     private func htmlPage<Model: Encodable & Sendable>(
-        _ router: Router<AppRequestContext>, _ path: RouterPath,
+        _ router: Router<AppRequestContext>, _ path: RouterPath, cached: Bool,
         _ build: @escaping @Sendable (Request, AppRequestContext, PageBuilder, Viewer) async throws -> Rendered<Model>
     ) {
         router.get(path) { request, context in
             let viewer = try context.requireViewer()
-            let builder = try await builder(for: viewer)
-            let rendered = try await build(request, context, builder, viewer)
-            let page = Page(
-                layout: builder.layout(
-                    title: rendered.title, active: rendered.route, apiURL: rendered.route.apiPath,
-                    catalogBroken: !environment.catalog.status.rejectedDiagnostics.isEmpty,
-                    searchText: rendered.searchText),
-                page: rendered.model)
-            return HTMLResponse.make(try environment.renderer.render(page, template: rendered.template))
+            let catalog = environment.catalog.current
+            guard cached else {
+                let builder = try await builder(for: viewer, catalog: catalog)
+                let rendered = try await build(request, context, builder, viewer)
+                let page = Page(
+                    layout: builder.layout(
+                        title: rendered.title, active: rendered.route, apiURL: rendered.route.apiPath,
+                        catalogBroken: !environment.catalog.status.rejectedDiagnostics.isEmpty,
+                        searchText: rendered.searchText),
+                    page: rendered.model)
+                return HTMLResponse.make(try environment.renderer.render(page, template: rendered.template))
+            }
+            let key = pageKey(request, audience: audiences.audience(of: viewer, in: catalog), catalog: catalog)
+            let entry: RenderedPageCache.Entry
+            do {
+                entry = try await pageCache.page(for: key) { [environment] in
+                    let reader = key.audience.reader
+                    let builder = try await builder(for: reader, catalog: catalog)
+                    var rendered = try await build(request, context, builder, reader)
+                    if let field = rendered.viewsField {
+                        rendered.model[keyPath: field] = RenderedPageCache.placeholder
+                    }
+                    var layout = builder.layout(
+                        title: rendered.title, active: rendered.route, apiURL: rendered.route.apiPath,
+                        catalogBroken: key.catalogBroken, searchText: rendered.searchText)
+                    layout.viewerName = RenderedPageCache.readerMarker
+                    let html = try environment.renderer.render(
+                        Page(layout: layout, page: rendered.model), template: rendered.template)
+                    return RenderedPageCache.Entry(html: html, countedView: rendered.countedView)
+                }
+            } catch var tombstone as TombstoneError {
+                tombstone.viewer = viewer  // built for the audience; the page around it is the reader's
+                throw tombstone
+            }
+            return respond(entry, to: viewer, request)
         }
     }
 
-    private func builder(for viewer: Viewer) async throws -> PageBuilder {
-        let catalog = environment.catalog.current
+    /// A page builder for `viewer` with view counts and usage as of the last background refresh.
+    private func builder(for viewer: Viewer, catalog: Catalog) async throws -> PageBuilder {
         let counts = await environment.views.counts()
         let usage = try await environment.usage.totals()
         return PageBuilder(
@@ -624,6 +679,7 @@ struct HealthController {
                     }
                 }
             }
+            PortalMetrics.process.update()
             return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                 body: .init(byteBuffer: ByteBuffer(string: environment.metrics.emitToString())))

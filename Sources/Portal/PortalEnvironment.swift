@@ -50,8 +50,12 @@ public struct PortalEnvironment: Sendable {
     public var proxy: BackendProxy
     /// The allow-list of the current catalog with its names' addresses pinned.
     let allowLists: AllowListCache
-    /// What `/metrics` exposes (delivery counters, the outbox by status).
-    public let metrics = PrometheusCollectorRegistry()
+    /// What `/metrics` exposes: the process's registry (see ``PortalMetrics``).
+    public let metrics: PrometheusCollectorRegistry
+    /// Rendered pages, one per audience, bounded in bytes.
+    let pages: RenderedPageCache
+    /// Which audience each reader belongs to.
+    let audiences = Audiences()
     /// Subscriptions and triggers: when set, the portal schedules them and sends the outbox.
     public var delivery: DeliveryService?
     /// API tokens: issued by admins, checked on every `/api` request that carries one.
@@ -60,8 +64,11 @@ public struct PortalEnvironment: Sendable {
     public init(
         catalog: CatalogStore, state: any StateStore, renderer: PageRenderer, auth: AuthConfiguration, logger: Logger,
         clock: any WallClock = SystemClock(), catalogPollInterval: Duration = .seconds(2),
-        dashboards: DashboardConfiguration? = nil
+        dashboards: DashboardConfiguration? = nil, pageCacheBytes: Int = 64 << 20,
+        templateCacheBytes: Int = 128 << 20
     ) {
+        self.metrics = PortalMetrics.registry
+        self.pages = RenderedPageCache(capacityBytes: pageCacheBytes)
         self.dashboards = dashboards
         self.views = ViewCounter(store: state, logger: logger, clock: clock)
         self.search = SearchIndex()
@@ -69,7 +76,7 @@ public struct PortalEnvironment: Sendable {
         self.usage = UsageService(state: state, clock: clock, beforeRead: { await views.flush() })
         self.popularity = ViewLogPopularity(usage: usage)
         self.lifecycle = LifecycleService(catalog: catalog, state: state, logger: logger, clock: clock)
-        self.templateRenders = TemplateRenderCache(clock: clock)
+        self.templateRenders = TemplateRenderCache(capacityBytes: templateCacheBytes, clock: clock)
         self.tokens = APITokenAuthority(state: state, clock: clock, logger: logger)
         self.allowLists = AllowListCache(clock: clock)
         self.proxy = BackendProxy(identityHeaders: [auth.userHeader, auth.groupsHeader])
@@ -86,6 +93,13 @@ public struct PortalEnvironment: Sendable {
 extension PortalEnvironment {
     /// The current time on ``clock``.
     public func now() -> Date { clock.now.date }
+
+    /// The page cache's figures: pages rendered into it so far, and the bytes it holds now
+    /// (at most ``pageCacheCapacity``).
+    public var pageCacheFigures: (rendered: Int, bytes: Int, entries: Int) {
+        (pages.rendered, pages.bytes, pages.count)
+    }
+    public var pageCacheCapacity: Int { pages.capacityBytes }
 
     /// Counts one view: buffered for the state store, and added to the cached usage figures at
     /// once, so "most viewed" and a page's numbers include it before the next refresh.

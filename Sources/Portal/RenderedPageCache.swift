@@ -1,68 +1,228 @@
 import AlmanacCore
+import Catalog
 import Foundation
 import Hummingbird
 import NIOCore
 import Synchronization
 
-/// Rendered pages kept in memory, split around the one number that changes between
-/// requests (the view count), so a hit is a dictionary lookup and one copy.
+/// Rendered pages kept in memory, one per audience rather than per reader.
+///
+/// A page is rendered for an ``Audience``'s nameless reader with two gaps: the reader's name
+/// and the view count of the item it shows. A hit fills the gaps into copies of the cached
+/// bytes, so thousands of readers in the same groups cost one render. Concurrent misses on the
+/// same page wait for one render. The cache is bounded in bytes; past the bound, the pages
+/// used longest ago go.
 final class RenderedPageCache: Sendable {
-    /// Everything a cached page depends on besides its view count.
+    /// Everything a cached page depends on besides the reader's name and its view count.
     struct Key: Hashable, Sendable {
         var path: String
-        var artifactVersion: String?
-        var catalogVersion: String
-        var viewer: Viewer
+        /// The query's parameters, sorted, so their order does not split the cache.
+        var query: [String] = []
+        var audience: Audience
+        var catalogRevision: String
         var catalogBroken: Bool
+        /// "… ago" and "next run" are written to the minute.
         var minute: Int
+        /// Lists show view counts and usage as of the last background refresh.
+        var usageRevision: Int = 0
+        /// Search pages: the index's answers change with it (entity values, popularity).
+        var indexGeneration: Int = 0
+        /// The day the data ends on (template renders).
+        var dataDay: String? = nil
+        var artifactVersion: String? = nil
         /// The stale-dashboard notice shown while remote generators fail.
         var notice: String? = nil
+
+        /// What the key itself costs, roughly, beside the page.
+        var bytes: Int {
+            200 + path.utf8.count + query.reduce(0) { $0 + $1.utf8.count + 16 } + catalogRevision.utf8.count
+                + (audience.groups + audience.teams).reduce(0) { $0 + $1.utf8.count + 16 }
+        }
     }
 
-    /// A page's bytes before and after the view count.
-    struct Entry: Sendable {
-        let prefix: ByteBuffer
-        let suffix: ByteBuffer
+    /// The item a page counts a view of, recorded again on every hit.
+    struct CountedView: Sendable {
+        var kind: ItemKind
+        var id: String
+        var parameters: [String: String] = [:]
+    }
 
-        init(html: String) {
-            let marker = String(RenderedPageCache.placeholder)
-            if let range = html.range(of: marker) {
-                prefix = ByteBuffer(string: String(html[..<range.lowerBound]))
-                suffix = ByteBuffer(string: String(html[range.upperBound...]))
-            } else {
-                prefix = ByteBuffer(string: html)
-                suffix = ByteBuffer()
+    /// A page's bytes around its gaps.
+    struct Entry: Sendable {
+        enum Gap: Sendable { case readerName, viewCount }
+        let pieces: [ByteBuffer]
+        let gaps: [Gap]
+        let countedView: CountedView?
+
+        init(html: String, countedView: CountedView?) {
+            var pieces: [ByteBuffer] = []
+            var gaps: [Gap] = []
+            var rest = Substring(html)
+            let markers: [(String, Gap)] = [
+                (RenderedPageCache.readerMarker, .readerName), (RenderedPageCache.countMarker, .viewCount),
+            ]
+            while true {
+                let next = markers.compactMap { marker, gap in rest.range(of: marker).map { ($0, gap) } }
+                    .min { $0.0.lowerBound < $1.0.lowerBound }
+                guard let (range, gap) = next else { break }
+                pieces.append(ByteBuffer(substring: rest[..<range.lowerBound]))
+                gaps.append(gap)
+                rest = rest[range.upperBound...]
             }
+            pieces.append(ByteBuffer(substring: rest))
+            self.pieces = pieces
+            self.gaps = gaps
+            self.countedView = countedView
         }
 
-        func filled(with count: Int) -> ByteBuffer {
+        var bytes: Int { pieces.reduce(0) { $0 + $1.readableBytes } }
+
+        /// The page for one reader: their name (HTML-escaped) and the current count in the gaps.
+        func filled(readerName: String, count: Int) -> ByteBuffer {
+            let name = Markup.escape(readerName, doubleQuote: true, singleQuote: true)
             let number = count.formatted()
             var buffer = ByteBuffer()
-            buffer.reserveCapacity(prefix.readableBytes + number.utf8.count + suffix.readableBytes)
-            buffer.writeImmutableBuffer(prefix)
-            if suffix.readableBytes > 0 { buffer.writeString(number) }
-            buffer.writeImmutableBuffer(suffix)
+            buffer.reserveCapacity(bytes + gaps.count * max(name.utf8.count, number.utf8.count))
+            for (index, piece) in pieces.enumerated() {
+                buffer.writeImmutableBuffer(piece)
+                if index < gaps.count {
+                    buffer.writeString(gaps[index] == .readerName ? name : number)
+                }
+            }
             return buffer
         }
     }
 
-    /// Rendered in place of the view count, then cut out; no page shows this number otherwise.
+    /// Rendered in place of the view count; no page shows this number otherwise.
     static let placeholder = 9_090_909_090_909_090
+    static let countMarker = String(placeholder)
+    /// Rendered in place of the reader's name: private-use characters no catalog text holds
+    /// next to this word, and that HTML escaping leaves alone.
+    static let readerMarker = "\u{F8FF}reader\u{F8FF}"
 
-    private let entries = Mutex([Key: Entry]())
-    private let capacity: Int
+    private struct Stored {
+        var entry: Entry
+        var bytes: Int
+        var lastUsed: UInt64
+    }
+    private struct State {
+        var entries: [Key: Stored] = [:]
+        var rendering: [Key: Task<Entry, any Error>] = [:]
+        var bytes = 0
+        var tick: UInt64 = 0
+    }
+    private let state = Mutex(State())
+    private let renders = Atomic<Int>(0)
+    /// The most the cache holds, in bytes of pages and keys.
+    let capacityBytes: Int
+    private let metrics: CacheMetrics
 
-    init(capacity: Int = 512) {
-        self.capacity = capacity
+    init(capacityBytes: Int = 64 << 20) {
+        self.capacityBytes = capacityBytes
+        self.metrics = CacheMetrics(cache: "page", capacityBytes: capacityBytes)
     }
 
-    func page(for key: Key) -> Entry? { entries.withLock { $0[key] } }
+    /// Bytes held now (pages and keys).
+    var bytes: Int { state.withLock { $0.bytes } }
+    var count: Int { state.withLock { $0.entries.count } }
+    /// Pages rendered for the cache so far.
+    var rendered: Int { renders.load(ordering: .relaxed) }
 
-    func store(_ entry: Entry, for key: Key) {
-        entries.withLock { entries in
-            // NB: a full cache starts over rather than tracking recency; keys expire by the minute anyway.
-            if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
-            entries[key] = entry
+    /// The cached page for `key`, or `render`'s, rendered once however many ask at once.
+    /// A failure (a 404, a tombstone) is not kept.
+    func page(for key: Key, render: @escaping @Sendable () async throws -> Entry) async throws -> Entry {
+        enum Found {
+            case hit(Entry)
+            case wait(Task<Entry, any Error>)
         }
+        let found = state.withLock { state -> Found in
+            if let stored = state.entries[key] {
+                state.tick += 1
+                state.entries[key]?.lastUsed = state.tick
+                return .hit(stored.entry)
+            }
+            if let task = state.rendering[key] { return .wait(task) }
+            let task = Task { [self] in
+                renders.add(1, ordering: .relaxed)
+                return try await render()
+            }
+            state.rendering[key] = task
+            return .wait(task)
+        }
+        switch found {
+        case .hit(let entry):
+            metrics.hit()
+            return entry
+        case .wait(let task):
+            metrics.miss()
+            do {
+                let entry = try await task.value
+                store(entry, for: key, task: task)
+                return entry
+            } catch {
+                state.withLock { state in
+                    if state.rendering[key] == task { state.rendering[key] = nil }
+                }
+                throw error
+            }
+        }
+    }
+
+    private func store(_ entry: Entry, for key: Key, task: Task<Entry, any Error>) {
+        let (evicted, bytes, count) = state.withLock { state -> (Int, Int, Int) in
+            guard state.rendering[key] == task else { return (0, state.bytes, state.entries.count) }
+            state.rendering[key] = nil
+            let size = entry.bytes + key.bytes
+            guard size <= capacityBytes / 4 else { return (0, state.bytes, state.entries.count) }
+            state.tick += 1
+            if let old = state.entries.updateValue(Stored(entry: entry, bytes: size, lastUsed: state.tick), forKey: key)
+            {
+                state.bytes -= old.bytes
+            }
+            state.bytes += size
+            var evicted = 0
+            if state.bytes > capacityBytes {
+                // Down to 90%, so eviction (a sort) runs once per many stores, not on each.
+                for (old, stored) in state.entries.sorted(by: { $0.value.lastUsed < $1.value.lastUsed }) {
+                    guard state.bytes > capacityBytes * 9 / 10 else { break }
+                    state.entries[old] = nil
+                    state.bytes -= stored.bytes
+                    evicted += 1
+                }
+            }
+            return (evicted, state.bytes, state.entries.count)
+        }
+        metrics.held(bytes: bytes, entries: count, evicted: evicted)
+    }
+}
+
+/// Which audience each reader belongs to in the current catalog, remembered per reader so a
+/// request costs a dictionary lookup (the audience needs a pass over the catalog's teams).
+final class Audiences: Sendable {
+    private struct State {
+        var revision = ""
+        var accessGroups: Set<String> = []
+        var known: [Viewer: Audience] = [:]
+    }
+    private let state = Mutex(State())
+    /// Readers remembered at most; past it the memory starts over.
+    let capacity: Int
+
+    init(capacity: Int = 50_000) { self.capacity = capacity }
+
+    func audience(of viewer: Viewer, in catalog: Catalog) -> Audience {
+        let revision = catalog.revision
+        if let known = state.withLock({ $0.revision == revision ? $0.known[viewer] : nil }) { return known }
+        let groups =
+            state.withLock { $0.revision == revision ? $0.accessGroups : nil } ?? catalog.accessGroups
+        let audience = catalog.audience(of: viewer, accessGroups: groups)
+        state.withLock { state in
+            if state.revision != revision {
+                state = State(revision: revision, accessGroups: groups)
+            }
+            if state.known.count >= capacity { state.known.removeAll(keepingCapacity: true) }
+            state.known[viewer] = audience
+        }
+        return audience
     }
 }

@@ -2,6 +2,7 @@ import AlmanacCore
 import Catalog
 import Foundation
 import Hummingbird
+import Metrics
 import Pages
 import Search
 
@@ -13,18 +14,32 @@ struct SearchController {
     let environment: PortalEnvironment
 
     func addRoutes(to router: Router<AppRequestContext>) {
+        // The search page is cached per audience like the catalog's pages: the same words from
+        // people in the same groups get the same page while the index does not change.
         router.get("/search") { request, context in
             let viewer = try context.requireViewer()
             let search = try Self.searchRequest(request)
-            let builder = builder(for: viewer)
-            let model = run(search, builder: builder, viewer: viewer)
-            let title = search.text.isEmpty ? "Search" : "Search: \(search.text.prefix(80))"
-            let page = Page(
-                layout: builder.layout(
+            let catalog = environment.catalog.current
+            let audience = environment.audiences.audience(of: viewer, in: catalog)
+            let key = RenderedPageCache.Key(
+                path: "/search", query: FormQuery(request).all.map { "\($0.key)=\($0.value)" }.sorted(),
+                audience: audience, catalogRevision: catalog.revision,
+                catalogBroken: !environment.catalog.status.rejectedDiagnostics.isEmpty,
+                minute: Int(environment.now().timeIntervalSince1970 / 60),
+                indexGeneration: environment.search.generation)
+            let entry = try await environment.pages.page(for: key) { [environment] in
+                let reader = audience.reader
+                let builder = PageBuilder(view: CatalogView(catalog, viewer: reader), now: environment.now())
+                let model = run(search, builder: builder, viewer: reader)
+                let title = search.text.isEmpty ? "Search" : "Search: \(search.text.prefix(80))"
+                var layout = builder.layout(
                     title: title, active: nil, apiURL: Route.search(search).apiPath,
-                    catalogBroken: !environment.catalog.status.rejectedDiagnostics.isEmpty, searchText: search.text),
-                page: model)
-            return HTMLResponse.make(try environment.renderer.render(page, template: "pages/search"))
+                    catalogBroken: key.catalogBroken, searchText: search.text)
+                layout.viewerName = RenderedPageCache.readerMarker
+                let html = try environment.renderer.render(Page(layout: layout, page: model), template: "pages/search")
+                return RenderedPageCache.Entry(html: html, countedView: nil)
+            }
+            return HTMLResponse.make(entry.filled(readerName: viewer.displayName, count: 0))
         }
         router.get("/api/search") { request, context in
             let viewer = try context.requireViewer()
@@ -38,15 +53,19 @@ struct SearchController {
             let viewer = try context.requireViewer()
             let text = FormQuery(request).get("q") ?? ""
             let limit = try Self.integer(request, "limit", default: 8, in: 1...20)
+            let started = ContinuousClock.now
             let hits = environment.search.suggest(text, viewer: viewer, limit: limit)
+            SearchMetrics.suggest.record(ContinuousClock.now - started, empty: hits.isEmpty)
             return JSONResponse.make(builder(for: viewer).suggestions(text, hits: hits))
         }
     }
 
     private func run(_ search: SearchRequest, builder: PageBuilder, viewer: Viewer) -> SearchPageModel {
+        let started = ContinuousClock.now
         let results = environment.search.search(
             search.query, viewer: viewer,
             options: SearchOptions(limit: search.limit, offset: search.offset, explain: search.debug))
+        SearchMetrics.search.record(ContinuousClock.now - started, empty: results.total == 0)
         return builder.search(search, results: results)
     }
 
@@ -94,5 +113,28 @@ struct SearchController {
                 name, "'\(text.prefix(40))' is not a whole number from \(range.lowerBound) to \(range.upperBound)")
         }
         return number
+    }
+}
+
+/// Search latency, queries and queries with no result, per kind (`search` or `suggest`).
+struct SearchMetrics: Sendable {
+    static let search = SearchMetrics(kind: "search")
+    static let suggest = SearchMetrics(kind: "suggest")
+
+    let duration: Metrics.Timer
+    let queries: Counter
+    let empty: Counter
+
+    init(kind: String) {
+        PortalMetrics.bootstrap()
+        duration = Metrics.Timer(label: "almanac_search_duration_seconds", dimensions: [("kind", kind)])
+        queries = Counter(label: "almanac_search_queries_total", dimensions: [("kind", kind)])
+        empty = Counter(label: "almanac_search_zero_results_total", dimensions: [("kind", kind)])
+    }
+
+    func record(_ elapsed: Duration, empty isEmpty: Bool) {
+        duration.record(duration: elapsed)
+        queries.increment()
+        if isEmpty { empty.increment() }
     }
 }

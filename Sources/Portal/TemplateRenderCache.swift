@@ -1,4 +1,5 @@
 public import AlmanacCore
+import Catalog
 import Foundation
 import Generators
 import Synchronization
@@ -7,16 +8,18 @@ import Synchronization
 /// people ask at the same moment.
 ///
 /// The key holds everything the dashboard depends on: the template, its bound values, the
-/// catalog version, the day the data ends on, and the template's access groups. Access is
-/// checked before the cache is asked, and the generated HTML is the same for every viewer
-/// allowed to see the template, so no viewer's render can reach a viewer who may not see it.
+/// catalog version, the day the data ends on, and the reader's audience (with the panels it
+/// may not see). Two people in the same groups share a render; two in different groups never
+/// do. The cache is bounded in bytes (the HTML and any data twins made from it); past the
+/// bound, the renders used longest ago go.
 public final class TemplateRenderCache: Sendable {
     struct Key: Hashable, Sendable {
         var template: String
         var values: [String: String]
         var catalogVersion: String
         var asOf: String
-        var access: [String]
+        /// Whose render it is (`nil` on a generator, which is told the hidden panels).
+        var audience: Audience?
         /// The panels this viewer may not see, which are not computed for them.
         var hiddenPanels: [Int] = []
         /// The dashboard's heading, when the caller chooses it.
@@ -26,23 +29,38 @@ public final class TemplateRenderCache: Sendable {
     private struct Entry: Sendable {
         var task: Task<TemplateRender, any Error>
         var created: WallInstant
+        var lastUsed: UInt64
+        /// Set once computed, to count its bytes.
+        var render: TemplateRender?
+    }
+    private struct State {
+        var entries: [Key: Entry] = [:]
+        var tick: UInt64 = 0
     }
 
     public let timeToLive: Duration
     /// Decides when entries expire.
     let clock: any WallClock
-    /// Renders kept at most (a dashboard is ~50 KB: about 100 MB).
-    static let maximumEntries = 2_000
-    private let entries = Mutex<[Key: Entry]>([:])
+    /// The most the renders may hold, in bytes.
+    public let capacityBytes: Int
+    private let state = Mutex(State())
     private let computations = Atomic<Int>(0)
+    private let metrics: CacheMetrics
 
-    public init(timeToLive: Duration = .seconds(300), clock: any WallClock = SystemClock()) {
+    public init(
+        timeToLive: Duration = .seconds(300), capacityBytes: Int = 128 << 20, clock: any WallClock = SystemClock()
+    ) {
         self.timeToLive = timeToLive
+        self.capacityBytes = capacityBytes
         self.clock = clock
+        self.metrics = CacheMetrics(cache: "template", capacityBytes: capacityBytes)
     }
 
     /// How many renders were actually computed (for tests and the admin pages).
     public var computed: Int { computations.load(ordering: .relaxed) }
+
+    /// Bytes held by the renders kept now.
+    public var bytes: Int { state.withLock { $0.entries.values.reduce(0) { $0 + ($1.render?.bytes ?? 0) } } }
 
     /// The cached dashboard for `key`, or `compute`'s, shared with every request that asks
     /// while it runs. A failure is not kept.
@@ -52,31 +70,51 @@ public final class TemplateRenderCache: Sendable {
         -> TemplateRender
     {
         let now = clock.now
-        let task = entries.withLock { entries -> Task<TemplateRender, any Error> in
-            if let entry = entries[key], entry.created.isWithin(timeToLive, of: now) { return entry.task }
-            // Expired entries go whenever a new one comes in; past the cap, the oldest go too.
-            entries = entries.filter { $0.value.created.isWithin(timeToLive, of: now) }
-            if entries.count >= Self.maximumEntries {
-                for (old, _) in entries.sorted(by: { $0.value.created < $1.value.created })
-                    .prefix(entries.count - Self.maximumEntries + 1)
-                {
-                    entries[old] = nil
-                }
+        let (task, hit) = state.withLock { state -> (Task<TemplateRender, any Error>, Bool) in
+            state.tick += 1
+            if let entry = state.entries[key], entry.created.isWithin(timeToLive, of: now) {
+                state.entries[key]?.lastUsed = state.tick
+                return (entry.task, true)
             }
             let task = Task { [self] in
                 computations.add(1, ordering: .relaxed)
                 return try await compute()
             }
-            entries[key] = Entry(task: task, created: now)
-            return task
+            state.entries[key] = Entry(task: task, created: now, lastUsed: state.tick)
+            return (task, false)
         }
+        if hit { metrics.hit() } else { metrics.miss() }
         do {
-            return try await task.value
+            let render = try await task.value
+            if !hit { stored(render, for: key, task: task, now: now) }
+            return render
         } catch {
-            entries.withLock { entries in
-                if let entry = entries[key], entry.task == task { entries[key] = nil }
+            state.withLock { state in
+                if let entry = state.entries[key], entry.task == task { state.entries[key] = nil }
             }
             throw error
         }
+    }
+
+    /// Notes a computed render's size, and drops expired renders and, past the bound, the
+    /// ones used longest ago (a miss costs a dashboard's queries; this pass is small beside it).
+    private func stored(_ render: TemplateRender, for key: Key, task: Task<TemplateRender, any Error>, now: WallInstant)
+    {
+        let (evicted, bytes, count) = state.withLock { state -> (Int, Int, Int) in
+            if let entry = state.entries[key], entry.task == task { state.entries[key]?.render = render }
+            let before = state.entries.count
+            state.entries = state.entries.filter { $0.value.created.isWithin(timeToLive, of: now) }
+            var bytes = state.entries.values.reduce(0) { $0 + ($1.render?.bytes ?? 0) }
+            if bytes > capacityBytes {
+                for (old, entry) in state.entries.sorted(by: { $0.value.lastUsed < $1.value.lastUsed }) {
+                    guard bytes > capacityBytes * 9 / 10 else { break }
+                    guard let size = entry.render?.bytes else { continue }  // still computing
+                    state.entries[old] = nil
+                    bytes -= size
+                }
+            }
+            return (before - state.entries.count, bytes, state.entries.count)
+        }
+        metrics.held(bytes: bytes, entries: count, evicted: evicted)
     }
 }

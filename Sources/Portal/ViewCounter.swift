@@ -1,6 +1,7 @@
 public import AlmanacCore
 import Foundation
 public import Logging
+import Metrics
 import Scheduling
 public import ServiceLifecycle
 public import Storage
@@ -20,6 +21,10 @@ public final class ViewCounter: Service, Sendable {
         var loaded = false
     }
     private let state = Mutex(State())
+    /// Views counted, written to the store, and waiting to be written (for /metrics).
+    private let recorded: Counter
+    private let written: Counter
+    private let buffered: Gauge
     let store: any StateStore
     let logger: Logger
     let flushInterval: Duration
@@ -38,6 +43,10 @@ public final class ViewCounter: Service, Sendable {
         self.refreshInterval = refreshInterval
         self.clock = clock
         self.createdAt = clock.now
+        PortalMetrics.bootstrap()
+        recorded = Counter(label: "almanac_views_recorded_total")
+        written = Counter(label: "almanac_views_written_total")
+        buffered = Gauge(label: "almanac_views_buffered")
     }
 
     /// Loads the totals once, so counts include earlier runs before the first refresh.
@@ -47,10 +56,13 @@ public final class ViewCounter: Service, Sendable {
 
     /// Counts one view; it reaches the state store within `flushInterval`.
     public func record(_ view: ViewEvent) {
-        state.withLock { state in
+        let pending = state.withLock { state in
             state.pending.append(view)
             state.sinceSnapshot["\(view.itemKind)/\(view.itemID)", default: 0] += 1
+            return state.pending.count
         }
+        recorded.increment()
+        buffered.record(pending)
     }
 
     /// Views per `kind/id`, including those not yet written.
@@ -76,6 +88,8 @@ public final class ViewCounter: Service, Sendable {
         guard !batch.isEmpty else { return }
         do {
             try await store.recordViews(batch)
+            written.increment(by: batch.count)
+            buffered.record(state.withLock { $0.pending.count })
         } catch {
             logger.error(
                 "could not record views; will retry", metadata: ["views": "\(batch.count)", "error": "\(error)"])

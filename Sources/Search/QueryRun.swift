@@ -103,8 +103,9 @@ struct QueryRun {
             // items only to `status:retired`.
             let ownedTeams = columns.teamNames.indices.map { code in
                 code > 0
-                    && (viewer.groups.contains(columns.teamNames[code])
-                        || viewer.user.map { columns.teamIdentities[code].contains($0.lowercased()) } ?? false)
+                    && (viewer.memberOf.map { $0.contains(columns.teamNames[code]) }
+                        ?? (viewer.groups.contains(columns.teamNames[code])
+                            || viewer.user.map { columns.teamIdentities[code].contains($0.lowercased()) } ?? false))
             }
 
             let (docs, scores): ([UInt32], [Float])

@@ -122,6 +122,10 @@ public final class SearchIndex: Sendable {
 
     public init() {}
 
+    /// Counts every change to the index (catalog, entity values, popularity, synonyms):
+    /// results cached under one generation are the index's answers until it moves.
+    public var generation: Int { state.withLock { $0.generation } }
+
     // MARK: - Updates
 
     /// Replaces the catalog's documents, rebuilding only what changed: when few documents

@@ -1,6 +1,7 @@
 import AlmanacCore
 public import Foundation
 import GRDB
+import Metrics
 import SQLiteRows
 
 /// The embedded state store: one SQLite file in WAL mode, opened through GRDB.
@@ -17,6 +18,13 @@ public final class SQLiteStateStore: StateStore {
         }
         var configuration = Configuration()
         configuration.busyMode = .timeout(5)
+        // Every statement's time, as GRDB measures it, for /metrics.
+        let latency = Metrics.Timer(label: "almanac_state_query_duration_seconds", dimensions: [("store", "sqlite")])
+        configuration.prepareDatabase { db in
+            db.trace(options: .profile) { event in
+                if case .profile(_, let duration) = event { latency.recordSeconds(duration) }
+            }
+        }
         do {
             pool = try DatabasePool(path: path, configuration: configuration)
         } catch {

@@ -100,7 +100,9 @@ public final class PostgresWarehouse: Warehouse {
         do {
             return try await withThrowingTaskGroup(of: [[SQLValue]].self) { group in
                 group.addTask {
-                    try await self.execute(query, milliseconds: milliseconds, leased: leased)
+                    try await measuredQuery(engine: "postgres") {
+                        try await self.execute(query, milliseconds: milliseconds, leased: leased)
+                    }
                 }
                 // NB: the pool keeps retrying a server that is down for about a minute; give up
                 // on the lease after the connect timeout so pages fail fast with a clear error.

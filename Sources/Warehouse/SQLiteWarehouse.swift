@@ -52,16 +52,18 @@ public final class SQLiteWarehouse: Warehouse {
         // read (and only that one), so the deadline cancels the read's task; a cancellation
         // that reaches GRDB before or during the statement ends it with CancellationError.
         do {
-            return try await withDeadline(timeout, clock: clock) { [self] in
-                try await pool.read { db in
-                    running.add(1, ordering: .relaxed)
-                    defer { running.subtract(1, ordering: .relaxed) }
-                    let rows = try Row.fetchCursor(db, sql: statement.sql, arguments: arguments)
-                    var result: [[SQLValue]] = []
-                    while let row = try rows.next() {
-                        result.append(row.databaseValues.map(Self.sqlValue))
+            return try await measuredQuery(engine: "sqlite") {
+                try await withDeadline(timeout, clock: clock) { [self] in
+                    try await pool.read { db in
+                        running.add(1, ordering: .relaxed)
+                        defer { running.subtract(1, ordering: .relaxed) }
+                        let rows = try Row.fetchCursor(db, sql: statement.sql, arguments: arguments)
+                        var result: [[SQLValue]] = []
+                        while let row = try rows.next() {
+                            result.append(row.databaseValues.map(Self.sqlValue))
+                        }
+                        return result
                     }
-                    return result
                 }
             }
         } catch is DeadlineExceeded {

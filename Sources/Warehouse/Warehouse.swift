@@ -1,6 +1,7 @@
 public import AlmanacCore
 public import Catalog
 import Foundation
+import Metrics
 
 /// The stats database Almanac reads metrics from: read-only, enforced by the connection.
 ///
@@ -59,4 +60,16 @@ public enum WarehouseLocation {
         guard let colon = credentials.firstIndex(of: ":") else { return location }
         return String(location[..<colon]) + ":***" + String(location[at.lowerBound...])
     }
+}
+
+/// Each warehouse query's time, per engine, for the portal's `/metrics`.
+func measuredQuery<T: Sendable>(
+    engine: String, _ query: () async throws -> T
+) async throws -> T {
+    let started = ContinuousClock.now
+    defer {
+        Metrics.Timer(label: "almanac_warehouse_query_duration_seconds", dimensions: [("engine", engine)])
+            .record(duration: ContinuousClock.now - started)
+    }
+    return try await query()
 }
