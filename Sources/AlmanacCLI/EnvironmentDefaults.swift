@@ -17,4 +17,6 @@ enum EnvironmentDefaults {
     static var trustedProxies: String? { value("TRUSTED_PROXIES") }
     static var generators: String? { value("GENERATORS") }
     static var generatorToken: String? { value("GENERATOR_TOKEN") }
+    static var pageCacheMB: Int? { value("PAGE_CACHE_MB").flatMap(Int.init) }
+    static var templateCacheMB: Int? { value("TEMPLATE_CACHE_MB").flatMap(Int.init) }
 }

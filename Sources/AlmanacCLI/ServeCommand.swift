@@ -56,7 +56,21 @@ struct ServerOptions: ParsableArguments {
             """)
     var noDelivery = false
 
+    @Option(
+        name: .customLong("page-cache-mb"),
+        help: "Memory for rendered pages, in MiB (one render per audience). (env: ALMANAC_PAGE_CACHE_MB)")
+    var pageCacheMB: Int = EnvironmentDefaults.pageCacheMB ?? 64
+
+    @Option(
+        name: .customLong("template-cache-mb"),
+        help: "Memory for parameterized dashboards and their downloads, in MiB. (env: ALMANAC_TEMPLATE_CACHE_MB)")
+    var templateCacheMB: Int = EnvironmentDefaults.templateCacheMB ?? 128
+
     func validate() throws {
+        for (name, value) in [("--page-cache-mb", pageCacheMB), ("--template-cache-mb", templateCacheMB)]
+        where !(1...65536).contains(value) {
+            throw ValidationError("\(name) must be between 1 and 65536 (MiB), got \(value)")
+        }
         guard (0...65535).contains(port) else {
             throw ValidationError("--port must be between 0 (any free port) and 65535, got \(port)")
         }
@@ -197,7 +211,8 @@ enum Serving {
         let renderer = try await PageRenderer(webRoot: webRoot)
         let stateStore = try SQLiteStateStore.open(location: location)
         var environment = PortalEnvironment(
-            catalog: store, state: stateStore, renderer: renderer, auth: options.auth, logger: logger)
+            catalog: store, state: stateStore, renderer: renderer, auth: options.auth, logger: logger,
+            pageCacheBytes: options.pageCacheMB << 20, templateCacheBytes: options.templateCacheMB << 20)
         environment.recordsViews = !options.noViewRecording
         if let dashboards {
             let warehouse: any Warehouse

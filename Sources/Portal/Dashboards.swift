@@ -148,12 +148,17 @@ final class DashboardCache: Sendable {
 
     /// Copies the report's newest version from a generator into the mirror when it changed;
     /// returns a notice while generators fail. Concurrent callers share one check.
+    ///
+    /// Only a report's first check makes its request wait: later, once the last check is older
+    /// than the generators' check interval, the request gets what the mirror has while the
+    /// check runs in the background (the next request sees its outcome).
     private func syncFromRemote(
         _ id: String, remote: GeneratorClient, configuration: DashboardConfiguration, logger: Logger
     ) async -> String? {
         let now = clock.now
-        if let state = remoteStates.withLock({ $0[id] }), state.checked.isWithin(remote.checkInterval, of: now) {
-            return state.failure
+        let previous = remoteStates.withLock { $0[id] }
+        if let previous, previous.checked.isWithin(remote.checkInterval, of: now) {
+            return previous.failure
         }
         let task = remoteInFlight.withLock { tasks -> Task<Void, Never> in
             if let running = tasks[id] { return running }
@@ -184,12 +189,13 @@ final class DashboardCache: Sendable {
                 }
                 let final = state
                 remoteStates.withLock { $0[id] = final }
+                remoteInFlight.withLock { $0[id] = nil }
             }
             tasks[id] = task
             return task
         }
+        if let previous, previous.mirrored != nil || previous.failure != nil { return previous.failure }
         await task.value
-        remoteInFlight.withLock { $0[id] = nil }
         return remoteStates.withLock { $0[id]?.failure }
     }
 
