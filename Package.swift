@@ -224,7 +224,7 @@ let package = Package(
             name: "PortalTests",
             dependencies: [
                 "Portal", "Catalog", "Pages", "Storage", "AlmanacTestSupport", "Proxy", "Lifecycle", "Delivery",
-                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                "Generators", .product(name: "HummingbirdTesting", package: "hummingbird"),
             ], exclude: ["Browser"]),
         .testTarget(
             name: "CLITests", dependencies: ["AlmanacCLI", "AlmanacTestSupport", "Storage", "Catalog", "Lifecycle"]),

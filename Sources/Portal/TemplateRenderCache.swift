@@ -1,7 +1,7 @@
 public import AlmanacCore
-import Catalog
+package import Catalog
 import Foundation
-import Generators
+package import Generators
 import Synchronization
 
 /// Dashboards of parameterized templates, kept for a while and computed once however many
@@ -13,17 +13,30 @@ import Synchronization
 /// do. The cache is bounded in bytes (the HTML and any data twins made from it); past the
 /// bound, the renders used longest ago go.
 public final class TemplateRenderCache: Sendable {
-    struct Key: Hashable, Sendable {
-        var template: String
-        var values: [String: String]
-        var catalogVersion: String
-        var asOf: String
+    package struct Key: Hashable, Sendable {
+        package var template: String
+        package var values: [String: String]
+        package var catalogVersion: String
+        package var asOf: String
         /// Whose render it is (`nil` on a generator, which is told the hidden panels).
-        var audience: Audience?
+        package var audience: Audience?
         /// The panels this viewer may not see, which are not computed for them.
-        var hiddenPanels: [Int] = []
+        package var hiddenPanels: [Int] = []
         /// The dashboard's heading, when the caller chooses it.
-        var title: String = ""
+        package var title: String = ""
+
+        package init(
+            template: String, values: [String: String], catalogVersion: String, asOf: String, audience: Audience?,
+            hiddenPanels: [Int] = [], title: String = ""
+        ) {
+            self.template = template
+            self.values = values
+            self.catalogVersion = catalogVersion
+            self.asOf = asOf
+            self.audience = audience
+            self.hiddenPanels = hiddenPanels
+            self.title = title
+        }
     }
 
     private struct Entry: Sendable {
@@ -64,15 +77,15 @@ public final class TemplateRenderCache: Sendable {
 
     /// The cached dashboard for `key`, or `compute`'s, shared with every request that asks
     /// while it runs. A failure is not kept.
-    func render(
+    package func render(
         for key: Key, compute: @escaping @Sendable () async throws -> TemplateRender
     ) async throws
         -> TemplateRender
     {
-        let now = clock.now
         let (task, hit) = state.withLock { state -> (Task<TemplateRender, any Error>, Bool) in
+            let now = clock.now
             state.tick += 1
-            if let entry = state.entries[key], entry.created.isWithin(timeToLive, of: now) {
+            if let entry = state.entries[key], isFresh(entry, at: now) {
                 state.entries[key]?.lastUsed = state.tick
                 return (entry.task, true)
             }
@@ -86,7 +99,7 @@ public final class TemplateRenderCache: Sendable {
         if hit { metrics.hit() } else { metrics.miss() }
         do {
             let render = try await task.value
-            if !hit { stored(render, for: key, task: task, now: now) }
+            if !hit { stored(render, for: key, task: task) }
             return render
         } catch {
             state.withLock { state in
@@ -96,14 +109,22 @@ public final class TemplateRenderCache: Sendable {
         }
     }
 
+    /// Whether `entry` is younger than the time to live at `now` (an entry made after `now`,
+    /// by a request that read the clock later, is young).
+    private func isFresh(_ entry: Entry, at now: WallInstant) -> Bool {
+        now < entry.created.advanced(by: timeToLive)
+    }
+
     /// Notes a computed render's size, and drops expired renders and, past the bound, the
     /// ones used longest ago (a miss costs a dashboard's queries; this pass is small beside it).
-    private func stored(_ render: TemplateRender, for key: Key, task: Task<TemplateRender, any Error>, now: WallInstant)
-    {
+    private func stored(_ render: TemplateRender, for key: Key, task: Task<TemplateRender, any Error>) {
         let (evicted, bytes, count) = state.withLock { state -> (Int, Int, Int) in
             if let entry = state.entries[key], entry.task == task { state.entries[key]?.render = render }
             let before = state.entries.count
-            state.entries = state.entries.filter { $0.value.created.isWithin(timeToLive, of: now) }
+            // NB: the time is read under the lock: renders started while this one computed
+            // are younger than this request, not expired.
+            let now = clock.now
+            state.entries = state.entries.filter { isFresh($0.value, at: now) }
             var bytes = state.entries.values.reduce(0) { $0 + ($1.render?.bytes ?? 0) }
             if bytes > capacityBytes {
                 for (old, entry) in state.entries.sorted(by: { $0.value.lastUsed < $1.value.lastUsed }) {

@@ -2,6 +2,7 @@ import AlmanacCore
 import AlmanacTestSupport
 import Catalog
 import Foundation
+import Generators
 import HTTPTypes
 import Hummingbird
 import Portal
@@ -211,5 +212,50 @@ import Testing
         )
         let object = try JSONSerialization.jsonObject(with: data.isEmpty ? Data("{}".utf8) : data)
         return try #require(object as? [String: Any])
+    }
+}
+
+/// The template cache keeps what it computed, however renders overlap in time.
+@Suite(.timeLimit(.minutes(10))) struct TemplateRenderCacheTests {
+    static func key(_ domain: String) -> TemplateRenderCache.Key {
+        TemplateRenderCache.Key(
+            template: "customer", values: ["domain": domain], catalogVersion: "v1", asOf: "2026-11-25",
+            audience: Audience(isAdmin: false, groups: [], teams: []))
+    }
+
+    @Test func aRenderFinishingLateKeepsTheRendersStartedWhileItComputed() async throws {
+        let clock = ManualClock()
+        let cache = TemplateRenderCache(clock: clock)
+        let (released, release) = AsyncStream<Void>.makeStream()
+        let slow = Task {
+            try await cache.render(for: Self.key("slow.example")) {
+                for await _ in released { break }
+                return TemplateRender(html: Data("slow".utf8)) { [:] }
+            }
+        }
+        #expect(try await eventually { cache.computed == 1 }, "the slow render started (at the first second)")
+        clock.advance(by: .seconds(1))
+        _ = try await cache.render(for: Self.key("quick.example")) { TemplateRender(html: Data("quick".utf8)) { [:] } }
+        release.yield()
+        _ = try await slow.value
+        _ = try await cache.render(for: Self.key("quick.example")) { TemplateRender(html: Data("again".utf8)) { [:] } }
+        _ = try await cache.render(for: Self.key("slow.example")) { TemplateRender(html: Data("again".utf8)) { [:] } }
+        #expect(cache.computed == 2, "both renders were kept: none computed again")
+        clock.advance(by: cache.timeToLive)
+        _ = try await cache.render(for: Self.key("quick.example")) { TemplateRender(html: Data("later".utf8)) { [:] } }
+        #expect(cache.computed == 3, "after the time to live, computed again")
+    }
+
+    @Test func theCacheStaysWithinItsBoundInBytes() async throws {
+        let cache = TemplateRenderCache(capacityBytes: 100_000, clock: ManualClock())
+        for n in 0..<50 {
+            _ = try await cache.render(for: Self.key("d\(n).example")) {
+                TemplateRender(html: Data(repeating: 65, count: 10_000)) { [:] }
+            }
+            #expect(cache.bytes <= 100_000)
+        }
+        // The most recently used render is still there.
+        _ = try await cache.render(for: Self.key("d49.example")) { TemplateRender(html: Data()) { [:] } }
+        #expect(cache.computed == 50)
     }
 }
