@@ -124,7 +124,7 @@ struct AddressMatcher: Sendable, Hashable {
 
     /// Parses dotted IPv4 or IPv6 (with `::` and an optional trailing IPv4 part).
     static func parse(_ text: String) -> [UInt8]? {
-        if !text.contains(":") {
+        if !text.contains(where: { $0 == ":" }) {
             let parts = text.split(separator: ".", omittingEmptySubsequences: false)
             guard parts.count == 4 else { return nil }
             var bytes: [UInt8] = []
@@ -143,7 +143,7 @@ struct AddressMatcher: Sendable, Hashable {
             var bytes: [UInt8] = []
             let pieces = part.split(separator: ":", omittingEmptySubsequences: false)
             for (index, piece) in pieces.enumerated() {
-                if index == pieces.count - 1, piece.contains(".") {
+                if index == pieces.count - 1, piece.contains(where: { $0 == "." }) {
                     guard let v4 = parse(String(piece)) else { return nil }
                     bytes += v4
                     continue

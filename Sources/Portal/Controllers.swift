@@ -101,7 +101,7 @@ struct CatalogController {
             }
             return Rendered(
                 model: model, template: "pages/template", title: title, route: .template(template.id),
-                countedView: .init(kind: .template, id: id, parameters: values))
+                countedView: .init(kind: .template, id: id, parameters: values), sharedField: \.dashboardHTML)
         }
         // A template render's data twins: its dashboard's data and each panel's CSV and SVG,
         // for the same parameters, access and cache as the page.
@@ -293,6 +293,11 @@ struct CatalogController {
 
     /// The render of `template` for `bound` values, from the cache or computed now (here or by
     /// a generator), leaving out the panels the viewer may not see.
+    ///
+    /// What a render shows of the reader's access is which panels it leaves out (a generator is
+    /// told nothing else), so renders are shared by everyone who may see the same panels:
+    /// readers in different groups who see the same panels share one, and no reader gets a
+    /// panel they may not see.
     private func templateRender(
         _ template: Template, bound: [String: FilterValue], values: [String: String], title: String,
         builder: PageBuilder, context: AppRequestContext
@@ -307,7 +312,7 @@ struct CatalogController {
         let key = TemplateRenderCache.Key(
             template: template.id.rawValue, values: canonical, catalogVersion: catalog.revision,
             asOf: configuration.asOf().description,
-            audience: audiences.audience(of: builder.view.viewer, in: catalog), hiddenPanels: hidden.sorted())
+            audience: nil, hiddenPanels: hidden.sorted())
         do {
             return try await templateRenders.render(for: key) { [title] in
                 if let remote = configuration.remote {
@@ -378,6 +383,8 @@ struct CatalogController {
         var countedView: RenderedPageCache.CountedView? = nil
         /// Where the model shows that item's view count, filled in per request on cached pages.
         var viewsField: WritableKeyPath<Model, Int>? = nil
+        /// A large part of the page (HTML, not escaped) that many audiences' pages share.
+        var sharedField: WritableKeyPath<Model, String?>? = nil
     }
 
     /// The report's page model with its dashboard (generated on demand when there is none yet).
@@ -434,12 +441,15 @@ struct CatalogController {
             let builder = try await builder(for: key.audience.reader, catalog: catalog)
             var model = try await reportModel(report, builder: builder)
             model.views = RenderedPageCache.placeholder
+            // The dashboard is the bulk of the page and the same for many audiences: kept once.
+            let dashboard = model.dashboardHTML
+            if dashboard != nil { model.dashboardHTML = RenderedPageCache.sharedMarker }
             var layout = builder.layout(
                 title: report.title, active: .report(report.id), apiURL: Route.report(report.id).apiPath,
                 catalogBroken: key.catalogBroken)
             layout.viewerName = RenderedPageCache.readerMarker
             let html = try environment.renderer.render(Page(layout: layout, page: model), template: "pages/report")
-            return RenderedPageCache.Entry(html: html, countedView: .init(kind: .report, id: id))
+            return RenderedPageCache.Entry(html: html, countedView: .init(kind: .report, id: id), shared: dashboard)
         }
         // A page without its dashboard (generated on demand now, or failing) is not kept: the
         // next reader gets the dashboard once it exists.
@@ -466,7 +476,7 @@ struct CatalogController {
             recordView(counted.kind, counted.id, viewer, request, parameters: counted.parameters)
             count = environment.views.count(kind: counted.kind.rawValue, id: counted.id)
         }
-        return HTMLResponse.make(entry.filled(readerName: viewer.displayName, count: count))
+        return HTMLResponse.make(pieces: entry.pieces(readerName: viewer.displayName, count: count))
     }
 
     /// The report `id` if it is live (or a draft); its tombstone when it was retired or removed.
@@ -569,13 +579,18 @@ struct CatalogController {
                     if let field = rendered.viewsField {
                         rendered.model[keyPath: field] = RenderedPageCache.placeholder
                     }
+                    var shared: String?
+                    if let field = rendered.sharedField, let part = rendered.model[keyPath: field] {
+                        shared = part
+                        rendered.model[keyPath: field] = RenderedPageCache.sharedMarker
+                    }
                     var layout = builder.layout(
                         title: rendered.title, active: rendered.route, apiURL: rendered.route.apiPath,
                         catalogBroken: key.catalogBroken, searchText: rendered.searchText)
                     layout.viewerName = RenderedPageCache.readerMarker
                     let html = try environment.renderer.render(
                         Page(layout: layout, page: rendered.model), template: rendered.template)
-                    return RenderedPageCache.Entry(html: html, countedView: rendered.countedView)
+                    return RenderedPageCache.Entry(html: html, countedView: rendered.countedView, shared: shared)
                 }
             } catch var tombstone as TombstoneError {
                 tombstone.viewer = viewer  // built for the audience; the page around it is the reader's

@@ -292,6 +292,13 @@ enum HTMLResponse {
             status: status, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
             body: .init(byteBuffer: body))
     }
+
+    /// A page written from several buffers in turn (a cached page and its gaps), none copied.
+    static func make(pieces: [ByteBuffer], status: HTTPResponse.Status = .ok) -> Response {
+        Response(
+            status: status, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
+            body: .init(contentsOf: pieces))
+    }
 }
 
 enum JSONResponse {

@@ -49,18 +49,25 @@ final class RenderedPageCache: Sendable {
 
     /// A page's bytes around its gaps.
     struct Entry: Sendable {
-        enum Gap: Sendable { case readerName, viewCount }
+        enum Gap: Sendable { case readerName, viewCount, shared }
         let pieces: [ByteBuffer]
         let gaps: [Gap]
         let countedView: CountedView?
+        /// A large part many audiences' pages have in common (a dashboard), kept once however
+        /// many pages hold it (see ``RenderedPageCache/page(for:render:)``).
+        fileprivate(set) var shared: ByteBuffer?
 
-        init(html: String, countedView: CountedView?) {
+        /// - Parameters:
+        ///   - html: the page, with ``RenderedPageCache/sharedMarker`` where `shared` goes.
+        ///   - shared: the part in common, if any.
+        init(html: String, countedView: CountedView?, shared: String? = nil) {
             var pieces: [ByteBuffer] = []
             var gaps: [Gap] = []
             var rest = Substring(html)
-            let markers: [(String, Gap)] = [
+            var markers: [(String, Gap)] = [
                 (RenderedPageCache.readerMarker, .readerName), (RenderedPageCache.countMarker, .viewCount),
             ]
+            if shared != nil { markers.append((RenderedPageCache.sharedMarker, .shared)) }
             while true {
                 let next = markers.compactMap { marker, gap in rest.range(of: marker).map { ($0, gap) } }
                     .min { $0.0.lowerBound < $1.0.lowerBound }
@@ -73,23 +80,41 @@ final class RenderedPageCache: Sendable {
             self.pieces = pieces
             self.gaps = gaps
             self.countedView = countedView
+            self.shared = shared.map { ByteBuffer(string: $0) }
         }
 
+        /// The page's own bytes (not the shared part).
         var bytes: Int { pieces.reduce(0) { $0 + $1.readableBytes } }
 
-        /// The page for one reader: their name (HTML-escaped) and the current count in the gaps.
-        func filled(readerName: String, count: Int) -> ByteBuffer {
-            let name = Markup.escape(readerName, doubleQuote: true, singleQuote: true)
-            let number = count.formatted()
-            var buffer = ByteBuffer()
-            buffer.reserveCapacity(bytes + gaps.count * max(name.utf8.count, number.utf8.count))
+        /// The page for one reader as the pieces to write: the cached bytes themselves (not
+        /// copied) with their name (HTML-escaped) and the current count in the gaps.
+        func pieces(readerName: String, count: Int) -> [ByteBuffer] {
+            let name = ByteBuffer(string: Markup.escape(readerName, doubleQuote: true, singleQuote: true))
+            let number = ByteBuffer(string: Self.grouped(count))
+            var result: [ByteBuffer] = []
+            result.reserveCapacity(pieces.count * 2)
             for (index, piece) in pieces.enumerated() {
-                buffer.writeImmutableBuffer(piece)
-                if index < gaps.count {
-                    buffer.writeString(gaps[index] == .readerName ? name : number)
+                result.append(piece)
+                guard index < gaps.count else { continue }
+                switch gaps[index] {
+                case .readerName: result.append(name)
+                case .viewCount: result.append(number)
+                case .shared: if let shared { result.append(shared) }
                 }
             }
-            return buffer
+            return result
+        }
+
+        /// `count` with thousands separators, as the pages write numbers ("12,345"), without
+        /// asking ICU on every request.
+        static func grouped(_ count: Int) -> String {
+            let digits = String(count.magnitude)
+            var result = count < 0 ? "-" : ""
+            for (index, digit) in digits.enumerated() {
+                if index > 0, (digits.count - index) % 3 == 0 { result.append(",") }
+                result.append(digit)
+            }
+            return result
         }
     }
 
@@ -99,6 +124,8 @@ final class RenderedPageCache: Sendable {
     /// Rendered in place of the reader's name: private-use characters no catalog text holds
     /// next to this word, and that HTML escaping leaves alone.
     static let readerMarker = "\u{F8FF}reader\u{F8FF}"
+    /// Rendered in place of a page's shared part (a dashboard's HTML, not escaped).
+    static let sharedMarker = "\u{F8FF}shared\u{F8FF}"
 
     private struct Stored {
         var entry: Entry
@@ -108,8 +135,33 @@ final class RenderedPageCache: Sendable {
     private struct State {
         var entries: [Key: Stored] = [:]
         var rendering: [Key: Task<Entry, any Error>] = [:]
+        /// Shared parts by content, with how many kept pages hold each: a part is counted in
+        /// `bytes` once, while some page holds it.
+        var shared: [ByteBuffer: Int] = [:]
         var bytes = 0
         var tick: UInt64 = 0
+
+        /// Takes the entry's shared part in (or finds the same bytes already kept) and counts it.
+        mutating func hold(_ entry: inout Entry) {
+            guard let part = entry.shared else { return }
+            if let index = shared.index(forKey: part) {
+                entry.shared = shared.keys[index]  // the same storage, not a second copy
+                shared.values[index] += 1
+            } else {
+                shared[part] = 1
+                bytes += part.readableBytes
+            }
+        }
+
+        mutating func release(_ entry: Entry) {
+            guard let part = entry.shared, let count = shared[part] else { return }
+            if count > 1 {
+                shared[part] = count - 1
+            } else {
+                shared[part] = nil
+                bytes -= part.readableBytes
+            }
+        }
     }
     private let state = Mutex(State())
     private let renders = Atomic<Int>(0)
@@ -173,11 +225,16 @@ final class RenderedPageCache: Sendable {
             guard state.rendering[key] == task else { return (0, state.bytes, state.entries.count) }
             state.rendering[key] = nil
             let size = entry.bytes + key.bytes
-            guard size <= capacityBytes / 4 else { return (0, state.bytes, state.entries.count) }
+            guard size + (entry.shared?.readableBytes ?? 0) <= capacityBytes / 4 else {
+                return (0, state.bytes, state.entries.count)
+            }
             state.tick += 1
-            if let old = state.entries.updateValue(Stored(entry: entry, bytes: size, lastUsed: state.tick), forKey: key)
-            {
+            var kept = entry
+            state.hold(&kept)
+            let stored = Stored(entry: kept, bytes: size, lastUsed: state.tick)
+            if let old = state.entries.updateValue(stored, forKey: key) {
                 state.bytes -= old.bytes
+                state.release(old.entry)
             }
             state.bytes += size
             var evicted = 0
@@ -187,6 +244,7 @@ final class RenderedPageCache: Sendable {
                     guard state.bytes > capacityBytes * 9 / 10 else { break }
                     state.entries[old] = nil
                     state.bytes -= stored.bytes
+                    state.release(stored.entry)
                     evicted += 1
                 }
             }

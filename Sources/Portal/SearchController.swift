@@ -39,7 +39,7 @@ struct SearchController {
                 let html = try environment.renderer.render(Page(layout: layout, page: model), template: "pages/search")
                 return RenderedPageCache.Entry(html: html, countedView: nil)
             }
-            return HTMLResponse.make(entry.filled(readerName: viewer.displayName, count: 0))
+            return HTMLResponse.make(pieces: entry.pieces(readerName: viewer.displayName, count: 0))
         }
         router.get("/api/search") { request, context in
             let viewer = try context.requireViewer()

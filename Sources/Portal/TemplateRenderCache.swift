@@ -8,9 +8,9 @@ import Synchronization
 /// people ask at the same moment.
 ///
 /// The key holds everything the dashboard depends on: the template, its bound values, the
-/// catalog version, the day the data ends on, and the reader's audience (with the panels it
-/// may not see). Two people in the same groups share a render; two in different groups never
-/// do. The cache is bounded in bytes (the HTML and any data twins made from it); past the
+/// catalog version, the day the data ends on, and the reader's access as far as the render
+/// shows it: the panels left out. Two people in the same groups share a render; so do people in
+/// different groups who may see the same panels. The cache is bounded in bytes (the HTML and any data twins made from it); past the
 /// bound, the renders used longest ago go.
 public final class TemplateRenderCache: Sendable {
     package struct Key: Hashable, Sendable {
@@ -18,7 +18,8 @@ public final class TemplateRenderCache: Sendable {
         package var values: [String: String]
         package var catalogVersion: String
         package var asOf: String
-        /// Whose render it is (`nil` on a generator, which is told the hidden panels).
+        /// Whose render it is, when it is one audience's alone (`nil`: the hidden panels say
+        /// everything about the reader that the render shows).
         package var audience: Audience?
         /// The panels this viewer may not see, which are not computed for them.
         package var hiddenPanels: [Int] = []

@@ -74,6 +74,24 @@ import Testing
         }
     }
 
+    @Test func audiencesThatSeeTheSameDashboardKeepItOnce() async throws {
+        let portal = try await TestPortal.make(auth: AuthConfiguration(trustedProxies: ["127.0.0.1"]), dashboards: true)
+        try await portal.test { client in
+            let path = "/reports/growth-overview"
+            _ = try await client.get(path, headers: Self.plain)  // generated on demand, not kept
+            let first = try await client.get(path, headers: Self.plain)
+            let held = portal.environment.pageCacheFigures.bytes
+            let other = try await client.get(path, headers: Self.executive)
+            let added = portal.environment.pageCacheFigures.bytes - held
+            #expect(first.status == .ok && other.status == .ok)
+            #expect(first.text.contains("class=\"dashboard") && other.text.contains("class=\"dashboard"))
+            #expect(
+                added < other.body.readableBytes / 2,
+                "a second audience's page added \(added) bytes; the dashboard (most of its \(other.body.readableBytes)) is shared"
+            )
+        }
+    }
+
     @Test func theViewCountOnACachedPageIsLiveAndEveryViewIsRecordedOnce() async throws {
         let portal = try await TestPortal.make(auth: AuthConfiguration(trustedProxies: ["127.0.0.1"]), dashboards: true)
         try await portal.test { client in
