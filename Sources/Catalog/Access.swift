@@ -145,6 +145,12 @@ public struct Audience: Hashable, Sendable {
         self.teams = teams.sorted()
     }
 
+    /// The same audience as far as a page that only asks about `teams` can tell: a page with
+    /// owner controls for one team's item asks about that team; most pages ask about none.
+    public func asking(about teams: Set<String>) -> Audience {
+        Audience(isAdmin: isAdmin, groups: groups, teams: self.teams.filter(teams.contains))
+    }
+
     /// A nameless reader with exactly this audience's rights: what pages are built for.
     public var reader: Viewer { Viewer(user: nil, groups: Set(groups), isAdmin: isAdmin, memberOf: Set(teams)) }
 }

@@ -74,7 +74,12 @@ struct CatalogController {
             let model = builder.browse(filter)
             return Rendered(model: model, template: "pages/browse", title: "Templates", route: .browse(filter))
         }
-        page(router, "/templates/:id", api: "/api/templates/:id") { request, context, builder, viewer in
+        page(
+            router, "/templates/:id", api: "/api/templates/:id",
+            owner: { context, catalog in
+                context.parameters.get("id").flatMap { catalog.template(TemplateID($0))?.owner }
+            }
+        ) { request, context, builder, viewer in
             let id = try context.parameters.require("id")
             guard let template = builder.view.template(TemplateID(id)) else {
                 throw PortalError.notFound("template", id)
@@ -114,7 +119,10 @@ struct CatalogController {
         page(router, "/glossary", api: "/api/glossary") { request, context, builder, viewer in
             Rendered(model: builder.glossary(), template: "pages/glossary", title: "Metric glossary", route: .glossary)
         }
-        page(router, "/glossary/:id", api: "/api/glossary/:id") { request, context, builder, viewer in
+        page(
+            router, "/glossary/:id", api: "/api/glossary/:id",
+            owner: { context, catalog in context.parameters.get("id").flatMap { catalog.metric(MetricID($0))?.owner } }
+        ) { request, context, builder, viewer in
             let id = try context.parameters.require("id")
             guard let metric = builder.view.metric(MetricID(id)) else {
                 try await throwTombstoneIfRemoved(.metric, id, builder: builder)
@@ -434,7 +442,9 @@ struct CatalogController {
         if let configuration = environment.dashboards, report.kind == .dashboard {
             notice = await dashboards.refresh(id, configuration: configuration, logger: environment.logger)
         }
-        var key = pageKey(request, audience: audiences.audience(of: viewer, in: catalog), catalog: catalog)
+        var key = pageKey(
+            request, audience: audiences.audience(of: viewer, in: catalog).asking(about: [report.owner.rawValue]),
+            catalog: catalog)
         key.artifactVersion = environment.dashboards?.artifacts.latestName(id: id)
         key.notice = notice
         let render: @Sendable () async throws -> RenderedPageCache.Entry = { [environment, key] in
@@ -459,7 +469,8 @@ struct CatalogController {
         return respond(entry, to: viewer, request)
     }
 
-    /// The cache key of the page `request` asks for, as `audience` sees it now.
+    /// The cache key of the page `request` asks for, as `audience` sees it now (narrowed to the
+    /// teams the page asks about: see ``Audience/asking(about:)``).
     private func pageKey(_ request: Request, audience: Audience, catalog: Catalog) -> RenderedPageCache.Key {
         RenderedPageCache.Key(
             path: request.uri.path, query: FormQuery(request).all.map { "\($0.key)=\($0.value)" }.sorted(),
@@ -537,9 +548,10 @@ struct CatalogController {
     /// (pages of live state, like the admin pages). The JSON is built per request.
     private func page<Model: Encodable & Sendable>(
         _ router: Router<AppRequestContext>, _ path: RouterPath?, cached: Bool = true, api: RouterPath,
+        owner: @escaping @Sendable (AppRequestContext, Catalog) -> TeamID? = { _, _ in nil },
         _ build: @escaping @Sendable (Request, AppRequestContext, PageBuilder, Viewer) async throws -> Rendered<Model>
     ) {
-        if let path { htmlPage(router, path, cached: cached, build) }
+        if let path { htmlPage(router, path, cached: cached, owner: owner, build) }
         router.get(api) { request, context in
             let viewer = try context.requireViewer()
             let builder = try await builder(for: viewer, catalog: environment.catalog.current)
@@ -553,6 +565,7 @@ struct CatalogController {
 
     private func htmlPage<Model: Encodable & Sendable>(
         _ router: Router<AppRequestContext>, _ path: RouterPath, cached: Bool,
+        owner: @escaping @Sendable (AppRequestContext, Catalog) -> TeamID?,
         _ build: @escaping @Sendable (Request, AppRequestContext, PageBuilder, Viewer) async throws -> Rendered<Model>
     ) {
         router.get(path) { request, context in
@@ -569,7 +582,10 @@ struct CatalogController {
                     page: rendered.model)
                 return HTMLResponse.make(try environment.renderer.render(page, template: rendered.template))
             }
-            let key = pageKey(request, audience: audiences.audience(of: viewer, in: catalog), catalog: catalog)
+            // Only owner controls ask which teams the reader belongs to, on their team's items.
+            let teams = owner(context, catalog).map { Set([$0.rawValue]) } ?? []
+            let key = pageKey(
+                request, audience: audiences.audience(of: viewer, in: catalog).asking(about: teams), catalog: catalog)
             let entry: RenderedPageCache.Entry
             do {
                 entry = try await pageCache.page(for: key) { [environment] in
