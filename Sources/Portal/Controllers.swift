@@ -53,14 +53,17 @@ struct CatalogController {
         }
         // The report page is the busiest page: its HTML is served from a cache (see reportPage).
         router.get("/reports/:id") { request, context in try await reportPage(request, context) }
-        page(router, nil, api: "/api/reports/:id") { request, context, builder, viewer in
+        page(
+            router, nil, api: "/api/reports/:id",
+            owner: { context, catalog in context.parameters.get("id").flatMap { catalog.report(ReportID($0))?.owner } }
+        ) { request, context, builder, viewer in
             let id = try context.parameters.require("id")
             let report = try await liveReport(id, builder: builder)
             var model = try await reportModel(report, builder: builder)
             model.views += 1  // the counts were read before this view was recorded
             return Rendered(
                 model: model, template: "pages/report", title: report.title, route: .report(report.id),
-                countedView: .init(kind: .report, id: id))
+                countedView: .init(kind: .report, id: id), viewsField: \.views)
         }
         router.get("/reports/:id/panels/:file") { request, context in
             try await artifactFile(request, context)
@@ -554,12 +557,44 @@ struct CatalogController {
         if let path { htmlPage(router, path, cached: cached, owner: owner, build) }
         router.get(api) { request, context in
             let viewer = try context.requireViewer()
-            let builder = try await builder(for: viewer, catalog: environment.catalog.current)
-            let rendered = try await build(request, context, builder, viewer)
-            if let counted = rendered.countedView {
-                recordView(counted.kind, counted.id, viewer, request, parameters: counted.parameters)
+            let catalog = environment.catalog.current
+            guard cached else {
+                let builder = try await builder(for: viewer, catalog: catalog)
+                let rendered = try await build(request, context, builder, viewer)
+                if let counted = rendered.countedView {
+                    recordView(counted.kind, counted.id, viewer, request, parameters: counted.parameters)
+                }
+                return JSONResponse.make(rendered.model)
             }
-            return JSONResponse.make(rendered.model)
+            // The JSON twin is cached per audience like the page (it names no reader).
+            let teams = owner(context, catalog).map { Set([$0.rawValue]) } ?? []
+            var key = pageKey(
+                request, audience: audiences.audience(of: viewer, in: catalog).asking(about: teams), catalog: catalog)
+            key.format = .json
+            let entry: RenderedPageCache.Entry
+            do {
+                entry = try await pageCache.page(for: key) { [key] in
+                    let reader = key.audience.reader
+                    var rendered = try await build(
+                        request, context, try await builder(for: reader, catalog: catalog), reader)
+                    if let field = rendered.viewsField {
+                        rendered.model[keyPath: field] = RenderedPageCache.placeholder
+                    }
+                    let json = String(decoding: try JSONResponse.encoder.encode(rendered.model), as: UTF8.self)
+                    var entry = RenderedPageCache.Entry(html: json, countedView: rendered.countedView)
+                    entry.plainCount = true
+                    return entry
+                }
+            } catch var tombstone as TombstoneError {
+                tombstone.viewer = viewer
+                throw tombstone
+            }
+            var count = 0
+            if let counted = entry.countedView {
+                recordView(counted.kind, counted.id, viewer, request, parameters: counted.parameters)
+                count = environment.views.count(kind: counted.kind.rawValue, id: counted.id)
+            }
+            return JSONResponse.make(pieces: entry.pieces(readerName: "", count: count))
         }
     }
 

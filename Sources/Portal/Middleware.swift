@@ -309,6 +309,13 @@ enum JSONResponse {
         return encoder
     }()
 
+    /// JSON written from several buffers in turn (a cached answer and its gap), none copied.
+    static func make(pieces: [ByteBuffer]) -> Response {
+        Response(
+            status: .ok, headers: [.contentType: "application/json; charset=utf-8", .cacheControl: "no-store"],
+            body: .init(contentsOf: pieces))
+    }
+
     static func make(_ value: some Encodable, status: HTTPResponse.Status = .ok) -> Response {
         let data =
             (try? encoder.encode(value))

@@ -15,7 +15,9 @@ import Synchronization
 final class RenderedPageCache: Sendable {
     /// Everything a cached page depends on besides the reader's name and its view count.
     struct Key: Hashable, Sendable {
+        enum Format: Hashable, Sendable { case html, json }
         var path: String
+        var format = Format.html
         /// The query's parameters, sorted, so their order does not split the cache.
         var query: [String] = []
         var audience: Audience
@@ -53,6 +55,8 @@ final class RenderedPageCache: Sendable {
         let pieces: [ByteBuffer]
         let gaps: [Gap]
         let countedView: CountedView?
+        /// Whether the count is written as JSON writes numbers ("12345") rather than for people.
+        var plainCount = false
         /// A large part many audiences' pages have in common (a dashboard), kept once however
         /// many pages hold it (see ``RenderedPageCache/page(for:render:)``).
         fileprivate(set) var shared: ByteBuffer?
@@ -61,22 +65,35 @@ final class RenderedPageCache: Sendable {
         ///   - html: the page, with ``RenderedPageCache/sharedMarker`` where `shared` goes.
         ///   - shared: the part in common, if any.
         init(html: String, countedView: CountedView?, shared: String? = nil) {
+            // One pass over the bytes: every marker starts with a byte no other text here does
+            // (the count's "9090…" is checked where a '9' starts it).
+            let bytes = Array(html.utf8)
+            var markers: [([UInt8], Gap)] = [
+                (Array(RenderedPageCache.readerMarker.utf8), .readerName),
+                (Array(RenderedPageCache.countMarker.utf8), .viewCount),
+            ]
+            if shared != nil { markers.append((Array(RenderedPageCache.sharedMarker.utf8), .shared)) }
             var pieces: [ByteBuffer] = []
             var gaps: [Gap] = []
-            var rest = Substring(html)
-            var markers: [(String, Gap)] = [
-                (RenderedPageCache.readerMarker, .readerName), (RenderedPageCache.countMarker, .viewCount),
-            ]
-            if shared != nil { markers.append((RenderedPageCache.sharedMarker, .shared)) }
-            while true {
-                let next = markers.compactMap { marker, gap in rest.range(of: marker).map { ($0, gap) } }
-                    .min { $0.0.lowerBound < $1.0.lowerBound }
-                guard let (range, gap) = next else { break }
-                pieces.append(ByteBuffer(substring: rest[..<range.lowerBound]))
-                gaps.append(gap)
-                rest = rest[range.upperBound...]
+            var start = 0
+            var index = 0
+            scan: while index < bytes.count {
+                let byte = bytes[index]
+                if byte == 0xEF || byte == UInt8(ascii: "9") {
+                    for (marker, gap) in markers where marker.first == byte {
+                        guard index + marker.count <= bytes.count,
+                            bytes[index..<index + marker.count].elementsEqual(marker)
+                        else { continue }
+                        pieces.append(ByteBuffer(bytes: bytes[start..<index]))
+                        gaps.append(gap)
+                        index += marker.count
+                        start = index
+                        continue scan
+                    }
+                }
+                index += 1
             }
-            pieces.append(ByteBuffer(substring: rest))
+            pieces.append(ByteBuffer(bytes: bytes[start..<bytes.count]))
             self.pieces = pieces
             self.gaps = gaps
             self.countedView = countedView
@@ -90,7 +107,7 @@ final class RenderedPageCache: Sendable {
         /// copied) with their name (HTML-escaped) and the current count in the gaps.
         func pieces(readerName: String, count: Int) -> [ByteBuffer] {
             let name = ByteBuffer(string: Markup.escape(readerName, doubleQuote: true, singleQuote: true))
-            let number = ByteBuffer(string: Self.grouped(count))
+            let number = ByteBuffer(string: plainCount ? String(count) : Self.grouped(count))
             var result: [ByteBuffer] = []
             result.reserveCapacity(pieces.count * 2)
             for (index, piece) in pieces.enumerated() {
