@@ -59,7 +59,7 @@ struct ServerOptions: ParsableArguments {
     @Option(
         name: .customLong("page-cache-mb"),
         help: "Memory for rendered pages, in MiB (one render per audience). (env: ALMANAC_PAGE_CACHE_MB)")
-    var pageCacheMB: Int = EnvironmentDefaults.pageCacheMB ?? 64
+    var pageCacheMB: Int = EnvironmentDefaults.pageCacheMB ?? 256
 
     @Option(
         name: .customLong("template-cache-mb"),

@@ -106,7 +106,7 @@ public struct TestPortal: Sendable {
     public static func make(
         catalog: String? = nil, auth: AuthConfiguration = AuthConfiguration(allowAnonymousLoopback: true),
         pollInterval: Duration = .milliseconds(200), dashboards: Bool = false, generators: GeneratorClient? = nil,
-        clock: ManualClock = ManualClock(), statePath: String? = nil, pageCacheBytes: Int = 64 << 20,
+        clock: ManualClock = ManualClock(), statePath: String? = nil, pageCacheBytes: Int = 256 << 20,
         editCatalog: (String) throws -> Void = { _ in }
     ) async throws -> TestPortal {
         let directory = try TemporaryDirectory(prefix: "almanac-portal")

@@ -64,7 +64,7 @@ public struct PortalEnvironment: Sendable {
     public init(
         catalog: CatalogStore, state: any StateStore, renderer: PageRenderer, auth: AuthConfiguration, logger: Logger,
         clock: any WallClock = SystemClock(), catalogPollInterval: Duration = .seconds(2),
-        dashboards: DashboardConfiguration? = nil, pageCacheBytes: Int = 64 << 20,
+        dashboards: DashboardConfiguration? = nil, pageCacheBytes: Int = 256 << 20,
         templateCacheBytes: Int = 128 << 20
     ) {
         self.metrics = PortalMetrics.registry

@@ -186,7 +186,7 @@ final class RenderedPageCache: Sendable {
     let capacityBytes: Int
     private let metrics: CacheMetrics
 
-    init(capacityBytes: Int = 64 << 20) {
+    init(capacityBytes: Int = 256 << 20) {
         self.capacityBytes = capacityBytes
         self.metrics = CacheMetrics(cache: "page", capacityBytes: capacityBytes)
     }
