@@ -211,3 +211,71 @@ datasette_harness() {
     fi
     say "versions: $(datasette --version), $(sqlite-utils --version), SQLite $(python3 -c 'import sqlite3; print(sqlite3.sqlite_version)')"
 }
+
+# --- helpers of readers.sh, mixed-load.sh and soak.sh (issue 17: a whole company on one portal) ---
+
+# What the SSO proxy sends the portal (the portal's own defaults, `--user-header`/`--groups-header`),
+# and a browser's User-Agent: the load is people, never a client the portal treats as automated.
+USER_HEADER="${USER_HEADER:-X-Forwarded-User}"
+GROUPS_HEADER="${GROUPS_HEADER:-X-Forwarded-Groups}"
+USER_AGENT="${USER_AGENT:-Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36}"
+
+# check_user_agent: stops when USER_AGENT contains a word of ViewContext.automatedAgents (read from
+# Sources/Portal/ViewContext.swift): the portal would answer those requests but count no views.
+check_user_agent() {
+    local file="$REPO/Sources/Portal/ViewContext.swift" words lower word
+    words=$(sed -n '/static let automatedAgents/,/\]/p' "$file" 2>/dev/null | grep -o '"[^"]*"' | tr -d '"' || true)
+    if [ -z "$words" ]; then
+        say "note: no automatedAgents list found in $file; not checking USER_AGENT against it"
+        return 0
+    fi
+    lower=$(printf '%s' "$USER_AGENT" | tr '[:upper:]' '[:lower:]')
+    for word in $words; do
+        case "$lower" in *"$word"*) die "USER_AGENT '$USER_AGENT' contains '$word': the portal would count none of its views (ViewContext.isAutomated)";; esac
+    done
+    say "User-Agent: $USER_AGENT (contains none of the $(echo "$words" | wc -w) automated-agent words of ViewContext.swift, so every view counts)"
+}
+
+# company_portal WORK: the demo warehouse at scale 1 (Benchmarks/.data/demo-scale1), every report
+# generated into WORK (`almanac generate --all`, ~30 s), then `almanac serve` (release) on a free
+# port with its own state store in WORK, behind a "trusted proxy" at 127.0.0.1: every request must
+# name its reader in USER_HEADER/GROUPS_HEADER (no anonymous loopback; a request without them is
+# refused with 401, checked here). No nightly schedule and no deliveries in this process, so the
+# load is the only work. PORTAL_ARGS adds options (word-split), e.g. "--page-cache-mb 32".
+# Waits until search has read every entity from the warehouse.
+# Sets WAREHOUSE, STATE, ARTIFACTS, PORT, BASE, ALMANAC_PID; the portal's log is WORK/almanac.log.
+company_portal() {
+    local work=$1 code entities indexed
+    demo_warehouse 1
+    STATE="$work/state.sqlite"
+    ARTIFACTS="$work/artifacts"
+    say "almanac generate --all (as of $AS_OF) into $work"
+    (cd "$REPO" && "$ALMANAC" generate --all --catalog "$REPO/Catalog" --warehouse "$WAREHOUSE" --state "$STATE" \
+        --artifacts "$ARTIFACTS" --as-of "$AS_OF" --web "$REPO/Web" 2>&1 | tail -1 | cut -c1-200 | sed 's/^/  /')
+    PORT=$(free_port)
+    BASE="http://127.0.0.1:$PORT"
+    (cd "$REPO" && exec "$ALMANAC" serve --catalog "$REPO/Catalog" --warehouse "$WAREHOUSE" --state "$STATE" \
+        --artifacts "$ARTIFACTS" --as-of "$AS_OF" --web "$REPO/Web" --port "$PORT" \
+        --trusted-proxy 127.0.0.1 --user-header "$USER_HEADER" --groups-header "$GROUPS_HEADER" \
+        --no-schedule --no-delivery --log-level "${LOG_LEVEL:-error}" ${PORTAL_ARGS:-}) >"$work/almanac.log" 2>&1 &
+    ALMANAC_PID=$!
+    wait_http "$BASE/healthz" 120
+    code=$(curl -s -o /dev/null -w '%{http_code}' "$BASE/")
+    [ "$code" = 401 ] || die "GET / without identity headers answered $code, not 401: is the portal behind its trusted proxy?"
+    entities=$(find "$REPO/Catalog/entities" -name '*.y*ml' | wc -l)
+    for _ in $(seq 3000); do
+        indexed=$("$SQLITE3" "$STATE" "SELECT count(DISTINCT target) FROM runs WHERE kind = 'index'" 2>/dev/null || echo 0)
+        [ "${indexed:-0}" -ge "$entities" ] && break
+        sleep 0.1
+    done
+    [ "${indexed:-0}" -ge "$entities" ] || die "search read only $indexed of $entities entities from the warehouse in 300 s"
+    say "almanac serve: pid $ALMANAC_PID on $BASE, trusted proxy 127.0.0.1 ($USER_HEADER, $GROUPS_HEADER);" \
+        "search has read all $entities entities; RSS now $(awk '/^VmRSS/ {printf "%.0f MB", $2/1024}' "/proc/$ALMANAC_PID/status")"
+}
+
+# results_dir NAME: a folder kept after the run for the RSS CSV and wrk's outputs
+# (DATA_DIR/results/NAME-TIMESTAMP; DATA_DIR defaults to Benchmarks/.data, git-ignored). Sets RESULTS.
+results_dir() {
+    RESULTS="${RESULTS_DIR:-${DATA_DIR:-$REPO/Benchmarks/.data}/results/$1-$(date +%Y%m%d-%H%M%S)}"
+    mkdir -p "$RESULTS"
+}

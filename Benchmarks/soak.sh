@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Soak (issue 17): the morning mix of mixed-load.sh (5,000 distinct readers, 64 connections, search,
+# suggest, report pages, JSON API, customer dashboards, home, browse) for 10 minutes after a
+# 1-minute warm-up, then three checks, each printed with its figures, and PASS or FAIL (exit 1):
+#   1. no errors: 0 non-2xx responses, 0 socket errors (connect, read, write, and timeouts: a
+#      response slower than TIMEOUT, 5 s) over the warm-up and the timed run;
+#   2. RSS flat after the warm-up: the median of the portal's VmRSS (sampled every RSS_EVERY, 5 s,
+#      into rss.csv) over the first minute of the timed run against the last minute (RSS_WINDOW,
+#      60 s); both are printed with the growth in percent, which must be <= RSS_GROWTH_MAX (10%);
+#   3. every view recorded once: after the load, the portal is stopped gracefully (SIGTERM: it
+#      writes every view accepted before it; otherwise it writes its buffer every second), and the
+#      rows of the state store's `views` table are compared with the view-counting requests the
+#      portal served. Views are counted by GET /reports/{id}, /templates/{id} (with or without
+#      parameters), /glossary/{id} and their /api twins (recordView in Controllers.swift), for
+#      clients that are not automated (ViewContext.isAutomated: the load sends a browser's
+#      User-Agent, checked against that list before the run). The served count is the portal's own
+#      http_server_requests_total{http_route=…, http_request_method="GET", http_response_status_code=2xx}
+#      from /metrics when that family exists; otherwise wrk's 2xx responses on those routes (the
+#      Lua response() hook, summed over wrk's threads in done()) plus the verification requests.
+#      Allowed: views - served between 0 and the requests in flight when wrk stopped (written by
+#      wrk, answer never read: their view may be recorded with no count on either side); fewer
+#      views than served means views were lost. The daily rollup must equal the raw log.
+#
+# Environment: as mixed-load.sh; here DURATION defaults to 600 s, WARMUP to 60 s, RSS_EVERY to 5 s.
+set -euo pipefail
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+export MODE=soak
+export DURATION="${DURATION:-600}" WARMUP="${WARMUP:-60}" RSS_EVERY="${RSS_EVERY:-5}"
+exec "$HERE/mixed-load.sh" "$@"
