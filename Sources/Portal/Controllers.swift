@@ -21,7 +21,6 @@ struct CatalogController {
     let environment: PortalEnvironment
     let dashboards: DashboardCache
     var pageCache: RenderedPageCache { environment.pages }
-    var audiences: Audiences { environment.audiences }
     var templateRenders: TemplateRenderCache { environment.templateRenders }
 
     init(environment: PortalEnvironment) {
@@ -323,7 +322,7 @@ struct CatalogController {
         let key = TemplateRenderCache.Key(
             template: template.id.rawValue, values: canonical, catalogVersion: catalog.revision,
             asOf: configuration.asOf().description,
-            audience: nil, hiddenPanels: hidden.sorted())
+            hiddenPanels: hidden.sorted())
         do {
             return try await templateRenders.render(for: key) { [title] in
                 if let remote = configuration.remote {
@@ -445,9 +444,7 @@ struct CatalogController {
         if let configuration = environment.dashboards, report.kind == .dashboard {
             notice = await dashboards.refresh(id, configuration: configuration, logger: environment.logger)
         }
-        var key = pageKey(
-            request, audience: audiences.audience(of: viewer, in: catalog).asking(about: [report.owner.rawValue]),
-            catalog: catalog)
+        var key = environment.pageKey(request, viewer: viewer, catalog: catalog, teams: [report.owner.rawValue])
         key.artifactVersion = environment.dashboards?.artifacts.latestName(id: id)
         key.notice = notice
         let render: @Sendable () async throws -> RenderedPageCache.Entry = { [environment, key] in
@@ -472,25 +469,31 @@ struct CatalogController {
         return respond(entry, to: viewer, request)
     }
 
-    /// The cache key of the page `request` asks for, as `audience` sees it now (narrowed to the
-    /// teams the page asks about: see ``Audience/asking(about:)``).
-    private func pageKey(_ request: Request, audience: Audience, catalog: Catalog) -> RenderedPageCache.Key {
-        RenderedPageCache.Key(
-            path: request.uri.path, query: FormQuery(request).all.map { "\($0.key)=\($0.value)" }.sorted(),
-            audience: audience, catalogRevision: catalog.revision,
-            catalogBroken: !environment.catalog.status.rejectedDiagnostics.isEmpty,
-            minute: Int(environment.now().timeIntervalSince1970 / 60), usageRevision: environment.usage.revision,
-            dataDay: environment.dashboards?.asOf().description)
-    }
-
     /// A cached page filled in for `viewer`, after counting its view.
     private func respond(_ entry: RenderedPageCache.Entry, to viewer: Viewer, _ request: Request) -> Response {
-        var count = 0
-        if let counted = entry.countedView {
-            recordView(counted.kind, counted.id, viewer, request, parameters: counted.parameters)
-            count = environment.views.count(kind: counted.kind.rawValue, id: counted.id)
+        HTMLResponse.make(
+            pieces: entry.pieces(readerName: viewer.displayName, count: countView(entry, viewer, request)))
+    }
+
+    /// Counts the view of the item a cached page shows, if any; its views now, this one included.
+    private func countView(_ entry: RenderedPageCache.Entry, _ viewer: Viewer, _ request: Request) -> Int {
+        guard let counted = entry.countedView else { return 0 }
+        recordView(counted.kind, counted.id, viewer, request, parameters: counted.parameters)
+        return environment.views.count(kind: counted.kind.rawValue, id: counted.id)
+    }
+
+    /// The cached entry for `key`, rendered for its audience when missing. A tombstone thrown
+    /// while rendering is shown in the page of `viewer`, who asked.
+    private func cachedEntry(
+        _ key: RenderedPageCache.Key, for viewer: Viewer,
+        render: @escaping @Sendable () async throws -> RenderedPageCache.Entry
+    ) async throws -> RenderedPageCache.Entry {
+        do {
+            return try await pageCache.page(for: key, render: render)
+        } catch var tombstone as TombstoneError {
+            tombstone.viewer = viewer
+            throw tombstone
         }
-        return HTMLResponse.make(pieces: entry.pieces(readerName: viewer.displayName, count: count))
     }
 
     /// The report `id` if it is live (or a draft); its tombstone when it was retired or removed.
@@ -567,34 +570,20 @@ struct CatalogController {
                 return JSONResponse.make(rendered.model)
             }
             // The JSON twin is cached per audience like the page (it names no reader).
-            let teams = owner(context, catalog).map { Set([$0.rawValue]) } ?? []
-            var key = pageKey(
-                request, audience: audiences.audience(of: viewer, in: catalog).asking(about: teams), catalog: catalog)
+            var key = environment.pageKey(
+                request, viewer: viewer, catalog: catalog, teams: owner(context, catalog).map { [$0.rawValue] } ?? [])
             key.format = .json
-            let entry: RenderedPageCache.Entry
-            do {
-                entry = try await pageCache.page(for: key) { [key] in
-                    let reader = key.audience.reader
-                    var rendered = try await build(
-                        request, context, try await builder(for: reader, catalog: catalog), reader)
-                    if let field = rendered.viewsField {
-                        rendered.model[keyPath: field] = RenderedPageCache.placeholder
-                    }
-                    let json = String(decoding: try JSONResponse.encoder.encode(rendered.model), as: UTF8.self)
-                    var entry = RenderedPageCache.Entry(html: json, countedView: rendered.countedView)
-                    entry.plainCount = true
-                    return entry
-                }
-            } catch var tombstone as TombstoneError {
-                tombstone.viewer = viewer
-                throw tombstone
+            let entry = try await cachedEntry(key, for: viewer) { [key] in
+                let reader = key.audience.reader
+                var rendered = try await build(
+                    request, context, try await builder(for: reader, catalog: catalog), reader)
+                if let field = rendered.viewsField { rendered.model[keyPath: field] = RenderedPageCache.placeholder }
+                let json = String(decoding: try JSONResponse.encoder.encode(rendered.model), as: UTF8.self)
+                var entry = RenderedPageCache.Entry(html: json, countedView: rendered.countedView)
+                entry.plainCount = true
+                return entry
             }
-            var count = 0
-            if let counted = entry.countedView {
-                recordView(counted.kind, counted.id, viewer, request, parameters: counted.parameters)
-                count = environment.views.count(kind: counted.kind.rawValue, id: counted.id)
-            }
-            return JSONResponse.make(pieces: entry.pieces(readerName: "", count: count))
+            return JSONResponse.make(pieces: entry.pieces(readerName: "", count: countView(entry, viewer, request)))
         }
     }
 
@@ -618,34 +607,27 @@ struct CatalogController {
                 return HTMLResponse.make(try environment.renderer.render(page, template: rendered.template))
             }
             // Only owner controls ask which teams the reader belongs to, on their team's items.
-            let teams = owner(context, catalog).map { Set([$0.rawValue]) } ?? []
-            let key = pageKey(
-                request, audience: audiences.audience(of: viewer, in: catalog).asking(about: teams), catalog: catalog)
-            let entry: RenderedPageCache.Entry
-            do {
-                entry = try await pageCache.page(for: key) { [environment] in
-                    let reader = key.audience.reader
-                    let builder = try await builder(for: reader, catalog: catalog)
-                    var rendered = try await build(request, context, builder, reader)
-                    if let field = rendered.viewsField {
-                        rendered.model[keyPath: field] = RenderedPageCache.placeholder
-                    }
-                    var shared: String?
-                    if let field = rendered.sharedField, let part = rendered.model[keyPath: field] {
-                        shared = part
-                        rendered.model[keyPath: field] = RenderedPageCache.sharedMarker
-                    }
-                    var layout = builder.layout(
-                        title: rendered.title, active: rendered.route, apiURL: rendered.route.apiPath,
-                        catalogBroken: key.catalogBroken, searchText: rendered.searchText)
-                    layout.viewerName = RenderedPageCache.readerMarker
-                    let html = try environment.renderer.render(
-                        Page(layout: layout, page: rendered.model), template: rendered.template)
-                    return RenderedPageCache.Entry(html: html, countedView: rendered.countedView, shared: shared)
+            let key = environment.pageKey(
+                request, viewer: viewer, catalog: catalog, teams: owner(context, catalog).map { [$0.rawValue] } ?? [])
+            let entry = try await cachedEntry(key, for: viewer) { [environment] in
+                let reader = key.audience.reader
+                let builder = try await builder(for: reader, catalog: catalog)
+                var rendered = try await build(request, context, builder, reader)
+                if let field = rendered.viewsField {
+                    rendered.model[keyPath: field] = RenderedPageCache.placeholder
                 }
-            } catch var tombstone as TombstoneError {
-                tombstone.viewer = viewer  // built for the audience; the page around it is the reader's
-                throw tombstone
+                var shared: String?
+                if let field = rendered.sharedField, let part = rendered.model[keyPath: field] {
+                    shared = part
+                    rendered.model[keyPath: field] = RenderedPageCache.sharedMarker
+                }
+                var layout = builder.layout(
+                    title: rendered.title, active: rendered.route, apiURL: rendered.route.apiPath,
+                    catalogBroken: key.catalogBroken, searchText: rendered.searchText)
+                layout.viewerName = RenderedPageCache.readerMarker
+                let html = try environment.renderer.render(
+                    Page(layout: layout, page: rendered.model), template: rendered.template)
+                return RenderedPageCache.Entry(html: html, countedView: rendered.countedView, shared: shared)
             }
             return respond(entry, to: viewer, request)
         }

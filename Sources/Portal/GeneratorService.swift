@@ -74,7 +74,7 @@ public func buildGeneratorApplication(
             let bound = try template.bind(values)
             let key = TemplateRenderCache.Key(
                 template: id, values: bound.mapValues(\.plainText), catalogVersion: catalog.version,
-                asOf: configuration.asOf().description, audience: nil, hiddenPanels: hidden.sorted(), title: title)
+                asOf: configuration.asOf().description, hiddenPanels: hidden.sorted(), title: title)
             let canonical = bound.mapValues(\.plainText)
             let render = try await renders.render(for: key) {
                 try await configuration.generator(catalog: catalog, environment: environment)

@@ -5,6 +5,7 @@ public import Delivery
 public import Foundation
 public import Generators
 import HTTPTypes
+import Hummingbird
 public import Lifecycle
 public import Logging
 public import Pages
@@ -94,12 +95,22 @@ extension PortalEnvironment {
     /// The current time on ``clock``.
     public func now() -> Date { clock.now.date }
 
-    /// The page cache's figures: pages rendered into it so far, and the bytes it holds now
-    /// (at most ``pageCacheCapacity``).
+    /// The page cache's figures: pages rendered into it so far, and the bytes and entries it
+    /// holds now.
     public var pageCacheFigures: (rendered: Int, bytes: Int, entries: Int) {
         (pages.rendered, pages.bytes, pages.count)
     }
-    public var pageCacheCapacity: Int { pages.capacityBytes }
+
+    /// The cache key of the page `request` asks for, as `viewer`'s audience sees it now,
+    /// narrowed to the `teams` the page asks about (see ``Audience/asking(about:)``).
+    func pageKey(_ request: Request, viewer: Viewer, catalog: Catalog, teams: Set<String>) -> RenderedPageCache.Key {
+        RenderedPageCache.Key(
+            path: request.uri.path, query: FormQuery(request).all.map { "\($0.key)=\($0.value)" }.sorted(),
+            audience: audiences.audience(of: viewer, in: catalog).asking(about: teams),
+            catalogRevision: catalog.revision, catalogBroken: !self.catalog.status.rejectedDiagnostics.isEmpty,
+            minute: Int(now().timeIntervalSince1970 / 60), usageRevision: usage.revision,
+            dataDay: dashboards?.asOf().description)
+    }
 
     /// Counts one view: buffered for the state store, and added to the cached usage figures at
     /// once, so "most viewed" and a page's numbers include it before the next refresh.

@@ -20,15 +20,13 @@ struct SearchController {
             let viewer = try context.requireViewer()
             let search = try Self.searchRequest(request)
             let catalog = environment.catalog.current
-            let audience = environment.audiences.audience(of: viewer, in: catalog)
-            let key = RenderedPageCache.Key(
-                path: "/search", query: FormQuery(request).all.map { "\($0.key)=\($0.value)" }.sorted(),
-                audience: audience, catalogRevision: catalog.revision,
-                catalogBroken: !environment.catalog.status.rejectedDiagnostics.isEmpty,
-                minute: Int(environment.now().timeIntervalSince1970 / 60),
-                indexGeneration: environment.search.generation)
-            let entry = try await environment.pages.page(for: key) { [environment] in
-                let reader = audience.reader
+            // Drafts show to their owners' teams: search asks about every team of the reader.
+            var key = environment.pageKey(
+                request, viewer: viewer, catalog: catalog,
+                teams: Set(environment.audiences.audience(of: viewer, in: catalog).teams))
+            key.indexGeneration = environment.search.generation
+            let entry = try await environment.pages.page(for: key) { [environment, key] in
+                let reader = key.audience.reader
                 let builder = PageBuilder(view: CatalogView(catalog, viewer: reader), now: environment.now())
                 let model = run(search, builder: builder, viewer: reader)
                 let title = search.text.isEmpty ? "Search" : "Search: \(search.text.prefix(80))"

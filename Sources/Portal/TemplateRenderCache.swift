@@ -1,5 +1,4 @@
 public import AlmanacCore
-package import Catalog
 import Foundation
 package import Generators
 import Synchronization
@@ -18,23 +17,19 @@ public final class TemplateRenderCache: Sendable {
         package var values: [String: String]
         package var catalogVersion: String
         package var asOf: String
-        /// Whose render it is, when it is one audience's alone (`nil`: the hidden panels say
-        /// everything about the reader that the render shows).
-        package var audience: Audience?
         /// The panels this viewer may not see, which are not computed for them.
         package var hiddenPanels: [Int] = []
         /// The dashboard's heading, when the caller chooses it.
         package var title: String = ""
 
         package init(
-            template: String, values: [String: String], catalogVersion: String, asOf: String, audience: Audience?,
+            template: String, values: [String: String], catalogVersion: String, asOf: String,
             hiddenPanels: [Int] = [], title: String = ""
         ) {
             self.template = template
             self.values = values
             self.catalogVersion = catalogVersion
             self.asOf = asOf
-            self.audience = audience
             self.hiddenPanels = hiddenPanels
             self.title = title
         }

@@ -237,8 +237,7 @@ import Testing
 @Suite(.timeLimit(.minutes(10))) struct TemplateRenderCacheTests {
     static func key(_ domain: String) -> TemplateRenderCache.Key {
         TemplateRenderCache.Key(
-            template: "customer", values: ["domain": domain], catalogVersion: "v1", asOf: "2026-11-25",
-            audience: Audience(isAdmin: false, groups: [], teams: []))
+            template: "customer", values: ["domain": domain], catalogVersion: "v1", asOf: "2026-11-25")
     }
 
     @Test func aRenderFinishingLateKeepsTheRendersStartedWhileItComputed() async throws {
