@@ -500,19 +500,36 @@ def readers(args):
 
 
 class RSSSampler(threading.Thread):
-    """VmRSS of one process every `every` seconds: (time.monotonic(), phase, kB) samples."""
+    """VmRSS of one process every `every` seconds: (time.monotonic(), phase, kB) samples; and,
+    when the portal's /metrics URL is given, the bytes its bounded caches hold at that moment
+    (almanac_cache_bytes, all caches, in kB) in `caches`, one per sample (None when unread)."""
 
-    def __init__(self, pid, every):
+    def __init__(self, pid, every, metrics_url=None):
         super().__init__(daemon=True)
-        self.pid, self.every = pid, every
+        self.pid, self.every, self.metrics_url = pid, every, metrics_url
         self.phase = "warm-up"
         self.samples = []
+        self.caches = []
         self.stop = threading.Event()
 
     def sample(self):
         rss = self.read()
         if rss is not None:
             self.samples.append((time.monotonic(), self.phase, rss))
+            self.caches.append(self.cache_kb())
+
+    def cache_kb(self):
+        if not self.metrics_url:
+            return None
+        text = fetch_text(self.metrics_url)
+        if not text:
+            return None
+        total = 0.0
+        for line in text.splitlines():
+            m = SAMPLE_RE.match(line.strip())
+            if m and m.group(1) == "almanac_cache_bytes":
+                total += float(m.group(3))
+        return total / 1024
 
     def read(self):
         try:
@@ -536,7 +553,7 @@ def mixed(args):
     env = dict(MIX_PLAN=args.plan, MIX_USERS=args.users, USER_HEADER=args.user_header,
                GROUPS_HEADER=args.groups_header, USER_AGENT=args.user_agent, ADMIN_GROUPS=args.admin_groups,
                SEED=str(args.seed))
-    sampler = RSSSampler(args.pid, args.rss_every)
+    sampler = RSSSampler(args.pid, args.rss_every, args.url.rstrip("/") + "/metrics")
     sampler.start()
     runs = []
     if args.warmup > 0:
@@ -566,10 +583,11 @@ def mixed(args):
     sampler.stop.set()
     sampler.join()
     samples = [(m - zero, phase, rss) for m, phase, rss in sampler.samples]  # seconds since the timed start
+    caches = sampler.caches
     with open(args.rss_csv, "w") as f:
-        f.write("seconds_since_timed_start,phase,rss_kb\n")
-        for t, phase, rss in samples:
-            f.write(f"{t:.1f},{phase},{rss}\n")
+        f.write("seconds_since_timed_start,phase,rss_kb,caches_kb\n")
+        for (t, phase, rss), cache in zip(samples, caches):
+            f.write(f"{t:.1f},{phase},{rss},{'' if cache is None else f'{cache:.0f}'}\n")
 
     # --- throughput and latency
     print()
@@ -631,6 +649,24 @@ def mixed(args):
               f" (max {mb(max(first)):,.1f}, {len(first)} samples); last {window:g} s: median {mb(l_med):,.1f} MB"
               f" (max {mb(max(last)):,.1f}, {len(last)} samples); growth {growth:+.1f}%")
         result.update(rss_first_mb=mb(f_med), rss_last_mb=mb(l_med), rss_growth_pct=growth, rss_window=window)
+        # The same without the bytes the bounded caches hold (they fill up to their stated bound:
+        # growth there is the cache warming, not a leak).
+        outside = sorted((t, rss - cache) for (t, phase, rss), cache in zip(samples, caches)
+                         if phase == "timed" and cache is not None)
+        if outside:
+            o_first = [r for t, r in outside if t < window] or [outside[0][1]]
+            o_last = [r for t, r in outside if t >= args.duration - window] or [outside[-1][1]]
+            of_med, ol_med = statistics.median(o_first), statistics.median(o_last)
+            o_growth = (ol_med - of_med) / of_med * 100
+            c_first = statistics.median([c for (t, phase, _), c in zip(samples, caches)
+                                         if phase == "timed" and c is not None and t < window] or [0])
+            c_last = statistics.median([c for (t, phase, _), c in zip(samples, caches)
+                                        if phase == "timed" and c is not None and t >= args.duration - window] or [0])
+            print(f"  the caches' bytes (almanac_cache_bytes, within their bounds): median {mb(c_first):,.1f} MB in the"
+                  f" first {window:g} s, {mb(c_last):,.1f} MB in the last; RSS outside them: median {mb(of_med):,.1f} MB"
+                  f" -> {mb(ol_med):,.1f} MB, growth {o_growth:+.1f}%")
+            result.update(outside_first_mb=mb(of_med), outside_last_mb=mb(ol_med), outside_growth_pct=o_growth,
+                          caches_first_mb=mb(c_first), caches_last_mb=mb(c_last))
         # a coarse profile over time: ten points
         points = timed[::max(1, len(timed) // 10)]
         if points[-1] != timed[-1]:
@@ -685,11 +721,13 @@ def portal_counters(text):
         lines.append("the portal's view counters (/metrics): " + ", ".join(views))
     for cache in sorted({c for (name, c, _) in values if name.startswith("almanac_cache_") and c}):
         hits = values.get(("almanac_cache_requests_total", cache, "hit"), 0)
+        stale = values.get(("almanac_cache_requests_total", cache, "stale"), 0)
         misses = values.get(("almanac_cache_requests_total", cache, "miss"), 0)
         mib = values.get(("almanac_cache_bytes", cache, ""), 0) / 2 ** 20
         cap = values.get(("almanac_cache_capacity_bytes", cache, ""), 0) / 2 ** 20
-        lines.append(f"cache {cache}: {hits:,.0f} hits, {misses:,.0f} misses"
-                     f" ({hits / max(1, hits + misses) * 100:.1f}% hits), {values.get(('almanac_cache_entries', cache, ''), 0):,.0f}"
+        lines.append(f"cache {cache}: {hits:,.0f} hits, {stale:,.0f} served out of date (figures moved since the render),"
+                     f" {misses:,.0f} misses ({(hits + stale) / max(1, hits + stale + misses) * 100:.1f}% answered"
+                     f" without waiting for a render), {values.get(('almanac_cache_entries', cache, ''), 0):,.0f}"
                      f" entries, {mib:,.1f} of {cap:,.1f} MiB, {values.get(('almanac_cache_evictions_total', cache, ''), 0):,.0f}"
                      f" evictions")
     return lines

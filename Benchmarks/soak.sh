@@ -7,6 +7,9 @@
 #   2. RSS flat after the warm-up: the median of the portal's VmRSS (sampled every RSS_EVERY, 5 s,
 #      into rss.csv) over the first minute of the timed run against the last minute (RSS_WINDOW,
 #      60 s); both are printed with the growth in percent, which must be <= RSS_GROWTH_MAX (10%);
+#      or, while the bounded caches are still filling toward their stated bounds, the same for
+#      RSS minus the bytes they hold (almanac_cache_bytes, sampled with it): a cache filling to its
+#      bound is not growth. Both figures are printed, whichever decides;
 #   3. every view recorded once: after the load, the portal is stopped gracefully (SIGTERM: it
 #      writes every view accepted before it; otherwise it writes its buffer every second), and the
 #      rows of the state store's `views` table are compared with the view-counting requests the

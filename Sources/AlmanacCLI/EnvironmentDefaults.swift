@@ -19,4 +19,5 @@ enum EnvironmentDefaults {
     static var generatorToken: String? { value("GENERATOR_TOKEN") }
     static var pageCacheMB: Int? { value("PAGE_CACHE_MB").flatMap(Int.init) }
     static var templateCacheMB: Int? { value("TEMPLATE_CACHE_MB").flatMap(Int.init) }
+    static var pageStaleSeconds: Int? { value("PAGE_STALE_SECONDS").flatMap(Int.init) }
 }

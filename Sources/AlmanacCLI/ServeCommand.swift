@@ -66,7 +66,20 @@ struct ServerOptions: ParsableArguments {
         help: "Memory for parameterized dashboards and their downloads, in MiB. (env: ALMANAC_TEMPLATE_CACHE_MB)")
     var templateCacheMB: Int = EnvironmentDefaults.templateCacheMB ?? 128
 
+    @Option(
+        name: .customLong("page-stale-seconds"),
+        help: """
+            How long a cached page whose figures moved ("… ago" texts, usage lists, search ranking) \
+            is served as it is; then it is served while it renders again in the background, up to \
+            three times as long. 0 renders every such page before serving it. \
+            (env: ALMANAC_PAGE_STALE_SECONDS)
+            """)
+    var pageStaleSeconds: Int = EnvironmentDefaults.pageStaleSeconds ?? 60
+
     func validate() throws {
+        guard (0...3600).contains(pageStaleSeconds) else {
+            throw ValidationError("--page-stale-seconds must be between 0 and 3600, got \(pageStaleSeconds)")
+        }
         for (name, value) in [("--page-cache-mb", pageCacheMB), ("--template-cache-mb", templateCacheMB)]
         where !(1...65536).contains(value) {
             throw ValidationError("\(name) must be between 1 and 65536 (MiB), got \(value)")
@@ -212,7 +225,8 @@ enum Serving {
         let stateStore = try SQLiteStateStore.open(location: location)
         var environment = PortalEnvironment(
             catalog: store, state: stateStore, renderer: renderer, auth: options.auth, logger: logger,
-            pageCacheBytes: options.pageCacheMB << 20, templateCacheBytes: options.templateCacheMB << 20)
+            pageCacheBytes: options.pageCacheMB << 20, templateCacheBytes: options.templateCacheMB << 20,
+            pageStaleSeconds: options.pageStaleSeconds > 0 ? options.pageStaleSeconds : nil)
         environment.recordsViews = !options.noViewRecording
         if let dashboards {
             let warehouse: any Warehouse

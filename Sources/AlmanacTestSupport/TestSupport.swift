@@ -103,11 +103,13 @@ public struct TestPortal: Sendable {
     ///     is given) before the portal loads it.
     ///   - statePath: the state store's file, to share it with another portal as a second
     ///     instance would (default: the portal's own).
+    ///   - pageStaleSeconds: how long a cached page whose figures moved is served as it is
+    ///     (`almanac serve --page-stale-seconds`); `nil`, the default: never.
     public static func make(
         catalog: String? = nil, auth: AuthConfiguration = AuthConfiguration(allowAnonymousLoopback: true),
         pollInterval: Duration = .milliseconds(200), dashboards: Bool = false, generators: GeneratorClient? = nil,
         clock: ManualClock = ManualClock(), statePath: String? = nil, pageCacheBytes: Int = 256 << 20,
-        editCatalog: (String) throws -> Void = { _ in }
+        pageStaleSeconds: Int? = nil, editCatalog: (String) throws -> Void = { _ in }
     ) async throws -> TestPortal {
         let directory = try TemporaryDirectory(prefix: "almanac-portal")
         let catalogPath = try catalog ?? CatalogFixture.copyDemo(into: directory)
@@ -119,7 +121,7 @@ public struct TestPortal: Sendable {
         logger.logLevel = .warning
         var environment = PortalEnvironment(
             catalog: store, state: state, renderer: renderer, auth: auth, logger: logger, clock: clock,
-            catalogPollInterval: pollInterval, pageCacheBytes: pageCacheBytes)
+            catalogPollInterval: pollInterval, pageCacheBytes: pageCacheBytes, pageStaleSeconds: pageStaleSeconds)
         if dashboards || generators != nil {
             let asOf = TestWarehouse.asOf
             environment.dashboards = DashboardConfiguration(

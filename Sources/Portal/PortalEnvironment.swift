@@ -66,10 +66,12 @@ public struct PortalEnvironment: Sendable {
         catalog: CatalogStore, state: any StateStore, renderer: PageRenderer, auth: AuthConfiguration, logger: Logger,
         clock: any WallClock = SystemClock(), catalogPollInterval: Duration = .seconds(2),
         dashboards: DashboardConfiguration? = nil, pageCacheBytes: Int = 256 << 20,
-        templateCacheBytes: Int = 128 << 20
+        templateCacheBytes: Int = 128 << 20, pageStaleSeconds: Int? = nil
     ) {
         self.metrics = PortalMetrics.registry
-        self.pages = RenderedPageCache(capacityBytes: pageCacheBytes)
+        self.pages = RenderedPageCache(
+            capacityBytes: pageCacheBytes, stalePolicy: pageStaleSeconds.map { .init(seconds: Double($0)) },
+            now: { clock.now.date.timeIntervalSince1970 })
         self.dashboards = dashboards
         self.views = ViewCounter(store: state, logger: logger, clock: clock)
         self.search = SearchIndex()

@@ -47,16 +47,23 @@ public enum PortalMetrics {
 /// Hits, misses, evictions and size of one cache, as `almanac_cache_*{cache="…"}`.
 struct CacheMetrics: Sendable {
     let hits: Metrics.Counter
+    /// Out-of-date entries served while a fresh one renders (page cache).
+    let staleHits: Metrics.Counter
     let misses: Metrics.Counter
     let evictions: Metrics.Counter
     let bytes: Metrics.Gauge
     let entries: Metrics.Gauge
     let capacity: Metrics.Gauge
+    /// Out-of-date pages waiting for their background render (page cache): a queue that keeps
+    /// growing means readers get pages further behind, up to `--page-stale-minutes`.
+    let refreshesWaiting: Metrics.Gauge
 
     init(cache: String, capacityBytes: Int) {
         PortalMetrics.bootstrap()
         hits = Metrics.Counter(
             label: "almanac_cache_requests_total", dimensions: [("cache", cache), ("result", "hit")])
+        staleHits = Metrics.Counter(
+            label: "almanac_cache_requests_total", dimensions: [("cache", cache), ("result", "stale")])
         misses = Metrics.Counter(
             label: "almanac_cache_requests_total", dimensions: [("cache", cache), ("result", "miss")])
         evictions = Metrics.Counter(label: "almanac_cache_evictions_total", dimensions: [("cache", cache)])
@@ -64,9 +71,11 @@ struct CacheMetrics: Sendable {
         entries = Metrics.Gauge(label: "almanac_cache_entries", dimensions: [("cache", cache)])
         capacity = Metrics.Gauge(label: "almanac_cache_capacity_bytes", dimensions: [("cache", cache)])
         capacity.record(capacityBytes)
+        refreshesWaiting = Metrics.Gauge(label: "almanac_cache_refreshes_waiting", dimensions: [("cache", cache)])
     }
 
-    func hit() { hits.increment() }
+    func waiting(_ refreshes: Int) { refreshesWaiting.record(refreshes) }
+    func hit(stale: Bool = false) { stale ? staleHits.increment() : hits.increment() }
     func miss() { misses.increment() }
 
     /// After a store: what was evicted, and what is held now.

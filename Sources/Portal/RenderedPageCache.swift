@@ -12,6 +12,13 @@ import Synchronization
 /// bytes, so thousands of readers in the same groups cost one render. Concurrent misses on the
 /// same page wait for one render. The cache is bounded in bytes; past the bound, the pages
 /// used longest ago go.
+///
+/// A page is kept once per ``Key/stable`` key. What changes by the minute on its own (the
+/// "… ago" texts, usage lists, search ranking: ``Key/freshness``) makes a page out of date,
+/// not wrong for its audience. With a ``StalePolicy``, a kept page whose figures have moved is
+/// served as it is for a while after its render, then while one render of the current page
+/// runs in the background, so no reader waits for those renders and a page is rendered again
+/// at most about once per ``StalePolicy/refreshAfter`` however often its figures move.
 final class RenderedPageCache: Sendable {
     /// Everything a cached page depends on besides the reader's name and its view count.
     struct Key: Hashable, Sendable {
@@ -35,11 +42,33 @@ final class RenderedPageCache: Sendable {
         /// The stale-dashboard notice shown while remote generators fail.
         var notice: String? = nil
 
+        /// The parts that only date a page (see ``Freshness``).
+        var freshness: Freshness {
+            Freshness(minute: minute, usageRevision: usageRevision, indexGeneration: indexGeneration)
+        }
+
+        /// The key without its ``freshness``: one page is kept per stable key.
+        var stable: Key {
+            var key = self
+            key.minute = 0
+            key.usageRevision = 0
+            key.indexGeneration = 0
+            return key
+        }
+
         /// What the key itself costs, roughly, beside the page.
         var bytes: Int {
             200 + path.utf8.count + query.reduce(0) { $0 + $1.utf8.count + 16 } + catalogRevision.utf8.count
                 + (audience.groups + audience.teams).reduce(0) { $0 + $1.utf8.count + 16 }
         }
+    }
+
+    /// What dates a page without changing who may read it: the minute it was rendered in, and
+    /// the usage figures and search index it was rendered from.
+    struct Freshness: Hashable, Sendable {
+        var minute: Int
+        var usageRevision: Int
+        var indexGeneration: Int
     }
 
     /// The item a page counts a view of, recorded again on every hit.
@@ -57,6 +86,8 @@ final class RenderedPageCache: Sendable {
         let countedView: CountedView?
         /// Whether the count is written as JSON writes numbers ("12345") rather than for people.
         var plainCount = false
+        /// A search page's number of results, for the search log.
+        var resultCount: Int?
         /// A large part many audiences' pages have in common (a dashboard), kept once however
         /// many pages hold it (see ``RenderedPageCache/page(for:render:)``).
         fileprivate(set) var shared: ByteBuffer?
@@ -144,19 +175,52 @@ final class RenderedPageCache: Sendable {
     /// Rendered in place of a page's shared part (a dashboard's HTML, not escaped).
     static let sharedMarker = "\u{F8FF}shared\u{F8FF}"
 
+    /// When a kept page whose figures have moved (another ``Freshness``) is served as it is.
+    struct StalePolicy: Sendable {
+        /// For this long after its render (plus up to half as much again, different for each
+        /// page, so pages rendered together are not all rendered again together), it is served
+        /// as it is.
+        var refreshAfter: Double
+        /// Until it is this old, it is served while one background render replaces it; an
+        /// older page is rendered before it is served.
+        var servedUntil: Double
+
+        /// Pages out of date served as they are for `seconds`, then while they re-render, up
+        /// to three times as long.
+        init(seconds: Double) {
+            refreshAfter = seconds
+            servedUntil = seconds * 3
+        }
+    }
+
     private struct Stored {
         var entry: Entry
+        var freshness: Freshness
         var bytes: Int
         var lastUsed: UInt64
+        /// When it was rendered and when it is rendered again if its figures moved (seconds).
+        var renderedAt: Double
+        var refreshAt: Double
     }
+    /// A render under way: it keeps its page itself, as the freshness of the key that started it.
+    private struct Rendering {
+        var id: UInt64
+        var task: Task<Entry, any Error>
+        /// Waiting for its turn behind other refreshes: nobody waits for it.
+        var inBackground: Bool
+    }
+    /// A background render whose page was rendered in the foreground meanwhile.
+    private struct Superseded: Error {}
     private struct State {
+        /// By stable key.
         var entries: [Key: Stored] = [:]
-        var rendering: [Key: Task<Entry, any Error>] = [:]
+        var rendering: [Key: Rendering] = [:]
         /// Shared parts by content, with how many kept pages hold each: a part is counted in
         /// `bytes` once, while some page holds it.
         var shared: [ByteBuffer: Int] = [:]
         var bytes = 0
         var tick: UInt64 = 0
+        var renderIDs: UInt64 = 0
 
         /// Takes the entry's shared part in (or finds the same bytes already kept) and counts it.
         mutating func hold(_ entry: inout Entry) {
@@ -182,13 +246,26 @@ final class RenderedPageCache: Sendable {
     }
     private let state = Mutex(State())
     private let renders = Atomic<Int>(0)
+    /// One background render at a time.
+    private let backgroundRenders: TakingTurns
     /// The most the cache holds, in bytes of pages and keys.
     let capacityBytes: Int
+    /// `nil`: every out-of-date page is rendered before it is served.
+    let stalePolicy: StalePolicy?
+    /// Seconds since 1970, from the portal's clock.
+    private let now: @Sendable () -> Double
     private let metrics: CacheMetrics
 
-    init(capacityBytes: Int = 256 << 20) {
+    init(
+        capacityBytes: Int = 256 << 20, stalePolicy: StalePolicy? = nil,
+        now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }
+    ) {
         self.capacityBytes = capacityBytes
-        self.metrics = CacheMetrics(cache: "page", capacityBytes: capacityBytes)
+        self.stalePolicy = stalePolicy
+        self.now = now
+        let metrics = CacheMetrics(cache: "page", capacityBytes: capacityBytes)
+        self.metrics = metrics
+        self.backgroundRenders = TakingTurns(onWaiting: { metrics.waiting($0) })
     }
 
     /// Bytes held now (pages and keys).
@@ -199,47 +276,86 @@ final class RenderedPageCache: Sendable {
 
     /// The cached page for `key`, or `render`'s, rendered once however many ask at once.
     /// A failure (a 404, a tombstone) is not kept.
+    ///
+    /// A kept page of another ``Key/freshness`` is served as ``stalePolicy`` allows.
     func page(for key: Key, render: @escaping @Sendable () async throws -> Entry) async throws -> Entry {
         enum Found {
             case hit(Entry)
+            case stale(Entry)
             case wait(Task<Entry, any Error>)
         }
+        let stable = key.stable
+        let freshness = key.freshness
+        let policy = stalePolicy
+        let now = policy == nil ? 0 : self.now()
         let found = state.withLock { state -> Found in
-            if let stored = state.entries[key] {
-                state.tick += 1
-                state.entries[key]?.lastUsed = state.tick
-                return .hit(stored.entry)
-            }
-            if let task = state.rendering[key] { return .wait(task) }
-            let task = Task { [self] in
+            func startRender(inBackground: Bool) -> Task<Entry, any Error> {
+                state.renderIDs += 1
+                let id = state.renderIDs
                 renders.add(1, ordering: .relaxed)
-                return try await render()
+                let task = Task { [self] in
+                    do {
+                        let entry: Entry
+                        if inBackground {
+                            // Refreshes take turns: rendering every page whose figures moved at
+                            // once would stall the event loops that answer requests.
+                            entry = try await backgroundRenders.run {
+                                guard self.state.withLock({ $0.rendering[stable]?.id == id }) else {
+                                    throw Superseded()
+                                }
+                                return try await render()
+                            }
+                        } else {
+                            entry = try await render()
+                        }
+                        store(entry, for: stable, freshness, render: id)
+                        return entry
+                    } catch {
+                        self.state.withLock { state in
+                            if state.rendering[stable]?.id == id { state.rendering[stable] = nil }
+                        }
+                        throw error
+                    }
+                }
+                state.rendering[stable] = Rendering(id: id, task: task, inBackground: inBackground)
+                return task
             }
-            state.rendering[key] = task
-            return .wait(task)
+            if let stored = state.entries[stable] {
+                state.tick += 1
+                state.entries[stable]?.lastUsed = state.tick
+                if stored.freshness == freshness { return .hit(stored.entry) }
+                if let policy, now < stored.renderedAt + policy.servedUntil {
+                    if now >= stored.refreshAt && state.rendering[stable] == nil {
+                        _ = startRender(inBackground: true)
+                    }
+                    return .stale(stored.entry)
+                }
+            }
+            // A reader waits for a render of their own, not for one queued behind refreshes.
+            if let rendering = state.rendering[stable], !rendering.inBackground { return .wait(rendering.task) }
+            return .wait(startRender(inBackground: false))
         }
         switch found {
         case .hit(let entry):
             metrics.hit()
             return entry
+        case .stale(let entry):
+            metrics.hit(stale: true)
+            return entry
         case .wait(let task):
             metrics.miss()
-            do {
-                let entry = try await task.value
-                store(entry, for: key, task: task)
-                return entry
-            } catch {
-                state.withLock { state in
-                    if state.rendering[key] == task { state.rendering[key] = nil }
-                }
-                throw error
-            }
+            return try await task.value
         }
     }
 
-    private func store(_ entry: Entry, for key: Key, task: Task<Entry, any Error>) {
+    /// Waits for the renders under way now, background ones included (tests).
+    func rendersSettled() async {
+        for task in state.withLock({ $0.rendering.values.map(\.task) }) { _ = try? await task.value }
+    }
+
+    private func store(_ entry: Entry, for key: Key, _ freshness: Freshness, render id: UInt64) {
         let (evicted, bytes, count) = state.withLock { state -> (Int, Int, Int) in
-            guard state.rendering[key] == task else { return (0, state.bytes, state.entries.count) }
+            guard state.rendering[key]?.id == id else { return (0, state.bytes, state.entries.count) }
             state.rendering[key] = nil
             let size = entry.bytes + key.bytes
             guard size + (entry.shared?.readableBytes ?? 0) <= capacityBytes / 4 else {
@@ -248,7 +364,12 @@ final class RenderedPageCache: Sendable {
             state.tick += 1
             var kept = entry
             state.hold(&kept)
-            let stored = Stored(entry: kept, bytes: size, lastUsed: state.tick)
+            let renderedAt = stalePolicy == nil ? 0 : now()
+            // Spread by the key: pages rendered together are not all due again together.
+            let spread = Double(UInt(bitPattern: key.hashValue) % 1_000) / 2_000
+            let stored = Stored(
+                entry: kept, freshness: freshness, bytes: size, lastUsed: state.tick, renderedAt: renderedAt,
+                refreshAt: renderedAt + (stalePolicy?.refreshAfter ?? 0) * (1 + spread))
             if let old = state.entries.updateValue(stored, forKey: key) {
                 state.bytes -= old.bytes
                 state.release(old.entry)
@@ -268,6 +389,50 @@ final class RenderedPageCache: Sendable {
             return (evicted, state.bytes, state.entries.count)
         }
         metrics.held(bytes: bytes, entries: count, evicted: evicted)
+    }
+}
+
+/// Runs the work given to it one piece at a time, in the order given.
+final class TakingTurns: Sendable {
+    private struct State {
+        var busy = false
+        /// First in, first out: `waiting[next...]` (thousands wait when every page goes out of date).
+        var waiting: [CheckedContinuation<Void, Never>] = []
+        var next = 0
+    }
+    private let state = Mutex(State())
+    /// How many wait for their turn (exported as a gauge by the owner).
+    private let onWaiting: @Sendable (Int) -> Void
+
+    init(onWaiting: @escaping @Sendable (Int) -> Void = { _ in }) { self.onWaiting = onWaiting }
+
+    func run<T: Sendable>(_ work: @Sendable () async throws -> T) async throws -> T {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let waiting = state.withLock { state -> Int? in
+                guard state.busy else {
+                    state.busy = true
+                    return nil
+                }
+                state.waiting.append(continuation)
+                return state.waiting.count - state.next
+            }
+            if let waiting { onWaiting(waiting) } else { continuation.resume() }
+        }
+        defer {
+            let (next, waiting) = state.withLock { state -> (CheckedContinuation<Void, Never>?, Int) in
+                guard state.next < state.waiting.count else {
+                    state.waiting.removeAll(keepingCapacity: true)
+                    state.next = 0
+                    state.busy = false
+                    return (nil, 0)
+                }
+                state.next += 1
+                return (state.waiting[state.next - 1], state.waiting.count - state.next)
+            }
+            onWaiting(waiting)
+            next?.resume()
+        }
+        return try await work()
     }
 }
 
