@@ -14,6 +14,8 @@ public enum Route: Hashable, Sendable {
     case team(TeamID)
     case adminCatalog
     case adminRuns
+    /// What people searched for: no results, results nobody opens, what they open.
+    case adminSearch
     case adminDeliveries
     /// API tokens: issue, list, revoke.
     case adminTokens
@@ -37,6 +39,7 @@ public enum Route: Hashable, Sendable {
         case .team(let id): "/teams/\(id.rawValue)"
         case .adminCatalog: "/admin/catalog"
         case .adminRuns: "/admin/runs"
+        case .adminSearch: "/admin/search"
         case .adminDeliveries: "/admin/deliveries"
         case .adminTokens: "/admin/tokens"
         case .myReports(let team): "/me/reports" + (team.map { "?team=\(URLEncoding.queryValue($0.rawValue))" } ?? "")
@@ -60,6 +63,7 @@ public enum Route: Hashable, Sendable {
         case .team(let id): "/api/teams/\(id.rawValue)"
         case .adminCatalog: "/api/admin/catalog"
         case .adminRuns: "/api/admin/runs"
+        case .adminSearch: "/api/admin/search"
         case .adminDeliveries: "/api/admin/deliveries"
         case .adminTokens: "/api/admin/tokens"
         case .myReports(let team):

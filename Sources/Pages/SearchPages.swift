@@ -224,6 +224,11 @@ extension PageBuilder {
             didYouMean = SearchLinkModel(text: corrected, url: Route.search(copy).path)
         }
         var notes: [String] = []
+        if let partial = results.partialWords, !partial.isEmpty {
+            notes.append(
+                "No result has all the words; showing results for \(partial.map { "“\($0)”" }.joined(separator: " "))."
+            )
+        }
         if !results.ignoredWords.isEmpty {
             notes.append(
                 "Nothing matched \(results.ignoredWords.map { "“\($0)”" }.joined(separator: ", ")), so it was left out."
@@ -262,7 +267,7 @@ extension PageBuilder {
             })
     }
 
-    func hit(for hit: SearchHit, debug: Bool) -> SearchHitModel {
+    public func hit(for hit: SearchHit, debug: Bool) -> SearchHitModel {
         let document = hit.document
         let url: String
         var entityLabel: String?

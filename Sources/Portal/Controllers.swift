@@ -11,6 +11,7 @@ import Logging
 import Pages
 import Prometheus
 import Proxy
+import Search
 import Storage
 import Warehouse
 
@@ -178,6 +179,22 @@ struct CatalogController {
             let model = builder.adminRuns(
                 runs.map { ($0.kind, $0.target, $0.startedAt, $0.durationMilliseconds, $0.rows, $0.bytes, $0.error) })
             return Rendered(model: model, template: "pages/admin-runs", title: "Runs", route: .adminRuns)
+        }
+        page(router, "/admin/search", cached: false, api: "/api/admin/search") { request, context, builder, viewer in
+            guard viewer.isAdmin else { throw PortalError.adminOnly }
+            let days = 30
+            let stats = try await environment.state.searchQueries(
+                since: UsageDay.of(environment.now()) - (days - 1), limit: 5_000)
+            let model = builder.adminSearch(stats, days: days) { query in
+                guard
+                    let hit = environment.search.search(
+                        query, viewer: viewer, options: SearchOptions(limit: 1, facets: false, snippets: false)
+                    ).hits.first
+                else { return nil }
+                let link = builder.hit(for: hit, debug: false)
+                return (hit.document.title, link.url)
+            }
+            return Rendered(model: model, template: "pages/admin-search", title: "Searches", route: .adminSearch)
         }
         page(router, "/admin/deliveries", cached: false, api: "/api/admin/deliveries") {
             request, context, builder, viewer in
@@ -646,11 +663,22 @@ struct CatalogController {
         _ kind: ItemKind, _ id: String, _ viewer: Viewer, _ request: Request, parameters: [String: String] = [:]
     ) {
         guard !ViewContext.isAutomated(request) else { return }
+        let now = environment.now()
         environment.record(
             ViewEvent(
-                itemKind: kind.rawValue, itemID: id, viewer: viewer.user, viewedAt: environment.now(),
+                itemKind: kind.rawValue, itemID: id, viewer: viewer.user, viewedAt: now,
                 parametersHash: ViewContext.parametersHash(parameters), source: ViewContext.source(request),
                 channel: ViewContext.channel(request)))
+        if environment.recordsViews, ViewContext.channel(request) == .page,
+            let query = ViewContext.searchQuery(request)
+        {
+            // The search log names an entity value's page by its one parameter, as search does.
+            let item =
+                parameters.count == 1
+                ? "\(kind.rawValue)/\(id)?\(parameters.first!.key)=\(parameters.first!.value)"
+                : "\(kind.rawValue)/\(id)"
+            environment.views.recordSearchClick(query: query, item: item, at: now)
+        }
     }
 
     /// A lifecycle event as `builder`'s reader may read it: the replacement it names only when

@@ -35,7 +35,14 @@ struct SearchController {
                     catalogBroken: key.catalogBroken, searchText: search.text)
                 layout.viewerName = RenderedPageCache.readerMarker
                 let html = try environment.renderer.render(Page(layout: layout, page: model), template: "pages/search")
-                return RenderedPageCache.Entry(html: html, countedView: nil)
+                var entry = RenderedPageCache.Entry(html: html, countedView: nil)
+                entry.resultCount = model.total
+                return entry
+            }
+            // The search log: each search typed into the box (its first page), not who typed it.
+            if environment.recordsViews, search.offset == 0, !ViewContext.isAutomated(request) {
+                environment.views.recordSearch(
+                    query: search.query.normalized, found: (entry.resultCount ?? 0) > 0, at: environment.now())
             }
             return HTMLResponse.make(pieces: entry.pieces(readerName: viewer.displayName, count: 0))
         }

@@ -98,13 +98,21 @@ public struct SearchIndexer: Sendable {
         try? await state.recordRun(run)
     }
 
-    /// Re-reads view counts into the ranking.
+    /// Re-reads view counts, and the results opened after each query (90 days), into the ranking.
     public func refreshPopularity() async {
-        guard let popularity else { return }
-        do {
-            index.updatePopularity(try await popularity.popularity())
-        } catch {
-            logger.warning("could not read popularity for search", metadata: ["error": "\(error)"])
+        if let popularity {
+            do {
+                index.updatePopularity(try await popularity.popularity())
+            } catch {
+                logger.warning("could not read popularity for search", metadata: ["error": "\(error)"])
+            }
+        }
+        if let state {
+            do {
+                index.updateQueryClicks(try await state.searchClicks(since: UsageDay.of(clock.now.date) - 89))
+            } catch {
+                logger.warning("could not read search clicks", metadata: ["error": "\(error)"])
+            }
         }
     }
 }

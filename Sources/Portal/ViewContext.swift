@@ -3,6 +3,7 @@ import Catalog
 import Foundation
 import HTTPTypes
 import Hummingbird
+import Search
 import Storage
 
 /// What a view is recorded with besides its item: where the viewer came from, page or API,
@@ -24,6 +25,17 @@ enum ViewContext {
         if url.path == "/search" || url.path == "/api/search" { return .search }
         if url.path == "/" || url.path.isEmpty { return .home }
         return .direct
+    }
+
+    /// The query whose results page the request came from (the referer's `q` on `/search`,
+    /// normalised for the search log), if it came from one of the portal's own.
+    static func searchQuery(_ request: Request) -> String? {
+        guard source(request) == .search, let referer = request.headers[.referer],
+            let components = URLComponents(string: referer),
+            let text = components.queryItems?.first(where: { $0.name == "q" })?.value, !text.isEmpty
+        else { return nil }
+        let normalized = SearchQuery(parsing: text).normalized
+        return normalized.isEmpty ? nil : normalized
     }
 
     static func channel(_ request: Request) -> ViewEvent.Channel {

@@ -1,5 +1,5 @@
 public import AlmanacCore
-import Foundation
+public import Foundation
 public import Logging
 import Metrics
 import Scheduling
@@ -7,7 +7,8 @@ public import ServiceLifecycle
 public import Storage
 import Synchronization
 
-/// Counts every page view without a database write on the request's path.
+/// Counts every page view, and every search with the results opened from it, without a
+/// database write on the request's path.
 ///
 /// Views are buffered in memory and written in one transaction every `flushInterval` (on the
 /// injected clock) by the counter's service, which also flushes on graceful shutdown. Totals for pages come
@@ -16,6 +17,7 @@ import Synchronization
 public final class ViewCounter: Service, Sendable {
     private struct State {
         var pending: [ViewEvent] = []
+        var searches = SearchActivity()
         var snapshot: [String: Int] = [:]
         var sinceSnapshot: [String: Int] = [:]
         var loaded = false
@@ -65,6 +67,23 @@ public final class ViewCounter: Service, Sendable {
         buffered.record(pending)
     }
 
+    /// Counts one search (its normalised query, whether it found anything); not who searched.
+    public func recordSearch(query: String, found: Bool, at date: Date) {
+        guard !query.isEmpty else { return }
+        let key = SearchActivity.Key(day: UsageDay.of(date), query: query)
+        state.withLock { state in
+            state.searches.searches[key, default: .init()].searches += 1
+            if !found { state.searches.searches[key, default: .init()].zeroResults += 1 }
+        }
+    }
+
+    /// Counts a result opened from the results of `query`.
+    public func recordSearchClick(query: String, item: String, at date: Date) {
+        guard !query.isEmpty else { return }
+        let click = SearchActivity.Click(day: UsageDay.of(date), query: query, item: item)
+        state.withLock { $0.searches.clicks[click, default: 0] += 1 }
+    }
+
     /// Views per `kind/id`, including those not yet written.
     public func counts() async -> [String: Int] {
         if !state.withLock({ $0.loaded }) { await refresh() }
@@ -81,9 +100,20 @@ public final class ViewCounter: Service, Sendable {
 
     /// Writes the buffered views; on failure they are kept for the next attempt.
     public func flush() async {
-        let batch = state.withLock { state -> [ViewEvent] in
-            defer { state.pending.removeAll(keepingCapacity: true) }
-            return state.pending
+        let (batch, searches) = state.withLock { state -> ([ViewEvent], SearchActivity) in
+            defer {
+                state.pending.removeAll(keepingCapacity: true)
+                state.searches = SearchActivity()
+            }
+            return (state.pending, state.searches)
+        }
+        if !searches.isEmpty {
+            do {
+                try await store.recordSearchActivity(searches)
+            } catch {
+                logger.error("could not record searches; will retry", metadata: ["error": "\(error)"])
+                state.withLock { $0.searches.add(searches) }
+            }
         }
         guard !batch.isEmpty else { return }
         do {

@@ -374,6 +374,39 @@ final class IndexSegment: Sendable {
         return (docs, scores)
     }
 
+    /// Documents matching at least one group (unordered): per document the sum over the groups
+    /// it matches of the best factor-weighted term score, and which groups those are (bit `i`
+    /// for group `i`; at most 64 groups). Used when no document matches them all.
+    func evaluateAny(_ groups: [Group]) -> (docs: [UInt32], scores: [Float], masks: [UInt64]) {
+        var position: [UInt32: Int] = [:]
+        var docs: [UInt32] = []
+        var scores: [Float] = []
+        var masks: [UInt64] = []
+        for (index, group) in groups.prefix(64).enumerated() {
+            var best: [UInt32: Float] = [:]
+            for (term, factor) in group.terms {
+                for posting in postingStart[Int(term)]..<postingStart[Int(term) + 1] {
+                    let doc = postingDocs[posting]
+                    let score = postingScores[posting] * factor
+                    if let known = best[doc], known >= score { continue }
+                    best[doc] = score
+                }
+            }
+            for (doc, score) in best {
+                if let at = position[doc] {
+                    scores[at] += score
+                    masks[at] |= 1 << UInt64(index)
+                } else {
+                    position[doc] = docs.count
+                    docs.append(doc)
+                    scores.append(score)
+                    masks.append(1 << UInt64(index))
+                }
+            }
+        }
+        return (docs, scores, masks)
+    }
+
     /// The score of `term` in `doc`, by binary search in its postings.
     func score(of term: UInt32, in doc: UInt32) -> Float? {
         var low = postingStart[Int(term)]

@@ -1,4 +1,5 @@
 import AlmanacCore
+import Catalog
 import Foundation
 
 /// How a query term was found, for its weight and for the score explanation.
@@ -22,6 +23,8 @@ struct QueryRun {
     let options: SearchOptions
     let slots: [SearchIndex.Slot]
     let synonyms: SynonymTable
+    /// Results opened after this query before, by ``SearchDocument/clickKey``.
+    var clicks: [String: Int] = [:]
 
     /// A query word resolved in every segment.
     struct Word {
@@ -35,33 +38,17 @@ struct QueryRun {
     }
 
     struct Candidate {
+        /// Tiers before score: how many of the query's words the result covers, then an exact
+        /// name, then an entity value whose template the other words describe.
+        var rank: Int32
         var score: Float
         var slot: Int
         var doc: UInt32
         var text: Float
     }
 
-    func run() -> SearchResults {
-        var words = query.words.enumerated().map { index, word in
-            resolve(word, isPrefix: query.lastWordIsPrefix && index == query.words.count - 1)
-        }
-        let phraseWords = Set(query.phrases.flatMap { $0 })
-        var ignored: [String] = []
-        // Forgiving: a word that matches nothing anywhere is left out, unless it is all there is
-        // or part of a quoted phrase.
-        if words.contains(where: \.matched) {
-            ignored = words.filter { !$0.matched && !phraseWords.contains($0.text) }.map(\.text)
-            words.removeAll { !$0.matched && !phraseWords.contains($0.text) }
-        }
-        let corrections = words.compactMap { word in word.correction.map { (from: word.text, to: $0) } }
-        var empty = SearchResults(
-            query: query, hits: [], total: 0, facets: [], corrections: corrections,
-            didYouMean: corrections.isEmpty ? nil : correctedText(corrections), ignoredWords: ignored,
-            hiddenStatuses: 0)
-        if words.isEmpty && !query.hasFilters { return empty }
-        if words.contains(where: { !$0.matched }) { return empty }
-
-        let limit = options.offset + options.limit
+    /// What one pass over the segments found.
+    struct Scan {
         var top: [Candidate] = []
         var total = 0
         var hidden = 0
@@ -69,7 +56,226 @@ struct QueryRun {
         var teamFacet = FacetCounter()
         var statusFacet = FacetCounter()
         var tagFacet = FacetCounter()
+    }
 
+    /// The query's words sorted out: `content` must match (all of them, or as many as can be),
+    /// `hints` only add to the score (see ``QueryHints``).
+    struct Words {
+        var content: [Word]
+        var hints: [Word]
+        var hintedKinds: Set<String>
+        /// Per template id: which content words its own document matches, and how well. An
+        /// entity value whose template matches some words needs only the others ("hooli ocean").
+        var templates: [String: (words: UInt64, score: Float)] = [:]
+    }
+
+    /// Rank weights: coverage dominates, then an exact name, then entity-and-intent.
+    static let coverageRank: Int32 = 4
+    static let exactRank: Int32 = 2
+    static let intentRank: Int32 = 1
+    /// Results looked at for an exact name, however few are asked for.
+    static let exactPool = 32
+
+    func run() -> SearchResults {
+        let resolved = query.words.enumerated().map { index, word in
+            resolve(word, isPrefix: query.lastWordIsPrefix && index == query.words.count - 1)
+        }
+        let phraseWords = Set(query.phrases.flatMap { $0 })
+        let isHint = { (word: Word) in !phraseWords.contains(word.text) && QueryHints.isHint(word.text) }
+        var content = resolved.filter { !isHint($0) }
+        var hints = resolved.filter(isHint)
+        let hintedKinds = Set(hints.flatMap { QueryHints.kinds[$0.text] ?? [] })
+        // Hints are searched as words when nothing else is there to search for.
+        if !content.contains(where: \.matched) && hints.contains(where: \.matched) {
+            content = hints.filter(\.matched)
+            hints = []
+        }
+        hints.removeAll { !$0.matched }
+        var ignored: [String] = []
+        // Forgiving: a word that matches nothing anywhere is left out, unless it is all there is
+        // or part of a quoted phrase.
+        if content.contains(where: \.matched) {
+            ignored = content.filter { !$0.matched && !phraseWords.contains($0.text) }.map(\.text)
+            content.removeAll { !$0.matched && !phraseWords.contains($0.text) }
+        }
+        let corrections = (content + hints).compactMap { word in word.correction.map { (from: word.text, to: $0) } }
+        var empty = SearchResults(
+            query: query, hits: [], total: 0, facets: [], corrections: corrections,
+            didYouMean: corrections.isEmpty ? nil : correctedText(corrections), ignoredWords: ignored,
+            hiddenStatuses: 0)
+        if content.isEmpty && !query.hasFilters { return empty }
+        if content.contains(where: { !$0.matched }) { return empty }
+
+        var words = Words(content: content, hints: hints, hintedKinds: hintedKinds)
+        if content.count >= 2 { words.templates = templateMatches(content) }
+        var scan = self.scan(words, partial: false)
+        var partial = false
+        if scan.total == 0 && content.count >= 2 {
+            // No result has every word: rank those with some of them by how many (and how rare).
+            scan = self.scan(words, partial: true)
+            partial = true
+        }
+        var top = rerank(scan.top, words)
+
+        let matchedStems = Set(
+            (content + hints).flatMap { word in
+                word.terms.enumerated().flatMap { slot, terms in terms.map { slots[slot].segment.terms[Int($0.term)] } }
+            })
+        let prefix = (content + hints).last { $0.isPrefix }?.text
+        let highlighter = Highlighter(stems: matchedStems, prefix: prefix)
+        if top.count > options.offset + options.limit { top.removeLast(top.count - options.offset - options.limit) }
+        let page = top.dropFirst(options.offset)
+        empty.hits = page.map { candidate in
+            let slot = slots[candidate.slot]
+            let document = slot.segment.documents[Int(candidate.doc)]
+            var hit = SearchHit(
+                document: document, score: Double(candidate.score),
+                title: options.snippets
+                    ? highlighter.highlight(document.title) : HighlightedText(plain: document.title),
+                snippet: options.snippets ? highlighter.snippet(of: document) : HighlightedText(parts: []),
+                views30: Int(slot.views30[Int(candidate.doc)]))
+            if options.explain { hit.explanation = explain(candidate, words: content + hints) }
+            return hit
+        }
+        if partial, let best = top.first {
+            empty.partialWords = coveredWords(by: best, words)
+        }
+        empty.total = scan.total
+        empty.hiddenStatuses = scan.hidden
+        if options.facets {
+            empty.facets = [
+                SearchFacet(name: "kind", values: scan.kindFacet.top(20)),
+                SearchFacet(name: "team", values: scan.teamFacet.top(15)),
+                SearchFacet(
+                    name: "status",
+                    values: scan.statusFacet.top(4).sorted {
+                        SearchStatus(rawValue: $0.value)!.order < SearchStatus(rawValue: $1.value)!.order
+                    }),
+                SearchFacet(name: "tag", values: scan.tagFacet.top(15)),
+            ].filter { !$0.values.isEmpty }
+        }
+        return empty
+    }
+
+    /// The template an entity slot's values open, if it is one.
+    private func template(of slot: SearchIndex.Slot) -> String? {
+        guard case .entityValue(_, let template, _, _) = slot.segment.documents.first?.target else { return nil }
+        return template.rawValue
+    }
+
+    /// Which content words each template's own document (that the viewer may see) matches.
+    private func templateMatches(_ content: [Word]) -> [String: (words: UInt64, score: Float)] {
+        var found: [String: (words: UInt64, score: Float)] = [:]
+        for (slotIndex, slot) in slots.enumerated() where template(of: slot) == nil {
+            let segment = slot.segment
+            guard let templateCode = segment.columns.kindNames.firstIndex(of: ItemKind.template.rawValue) else {
+                continue
+            }
+            for (index, word) in content.enumerated() {
+                var best: [UInt32: Float] = [:]
+                for (term, kind) in word.terms[slotIndex] {
+                    for posting in segment.postingStart[Int(term)]..<segment.postingStart[Int(term) + 1] {
+                        let doc = segment.postingDocs[posting]
+                        guard Int(segment.columns.kinds[Int(doc)]) == templateCode else { continue }
+                        best[doc] = max(best[doc] ?? 0, segment.postingScores[posting] * kind.factor)
+                    }
+                }
+                for (doc, score) in best {
+                    let document = segment.documents[Int(doc)]
+                    guard !slot.deleted.contains(doc), document.status.isListed,
+                        viewer.isAdmin || document.isVisible(to: viewer),
+                        case .item(let key) = document.target
+                    else { continue }
+                    var entry = found[key.id] ?? (0, 0)
+                    entry.words |= 1 << UInt64(index)
+                    entry.score += score
+                    found[key.id] = entry
+                }
+            }
+        }
+        return found
+    }
+
+    /// The documents of one segment that match, with their scores and rank tiers.
+    private func candidates(
+        in slotIndex: Int, _ words: Words, partial: Bool
+    ) -> (
+        docs: [UInt32], scores: [Float], ranks: [Int32]
+    ) {
+        let slot = slots[slotIndex]
+        let segment = slot.segment
+        let content = words.content
+        let groups = content.map { word in
+            IndexSegment.Group(terms: word.terms[slotIndex].map { ($0.term, $0.kind.factor) })
+        }
+        let full = Int32(content.count) * Self.coverageRank
+        // An entity value needs only the words its template does not already match.
+        let intent = template(of: slot).flatMap { words.templates[$0] }
+        var docs: [UInt32]
+        var scores: [Float]
+        var ranks: [Int32]
+        if groups.isEmpty {
+            docs = (0..<UInt32(segment.count)).map { $0 }
+            scores = [Float](repeating: 1, count: segment.count)
+            ranks = [Int32](repeating: 0, count: segment.count)
+        } else if !partial {
+            (docs, scores) = segment.evaluate(groups)
+            ranks = [Int32](repeating: full, count: docs.count)
+            if let intent, intent.words != 0, intent.words.nonzeroBitCount < content.count {
+                let rest = groups.indices.filter { intent.words & (1 << UInt64($0)) == 0 }.map { groups[$0] }
+                let (more, moreScores) = segment.evaluate(rest)
+                var at: [UInt32: Int] = [:]
+                for (index, doc) in docs.enumerated() { at[doc] = index }
+                for (index, doc) in more.enumerated() {
+                    if let known = at[doc] {
+                        ranks[known] = full + Self.intentRank
+                    } else {
+                        docs.append(doc)
+                        scores.append(moreScores[index] + intent.score / 2)
+                        ranks.append(full + Self.intentRank)
+                    }
+                }
+            }
+        } else {
+            let masks: [UInt64]
+            (docs, scores, masks) = segment.evaluateAny(groups)
+            ranks = masks.indices.map { index in
+                var covered = masks[index]
+                if let intent, intent.words & ~covered != 0 {
+                    covered |= intent.words
+                    scores[index] += intent.score / 2
+                    return Int32(covered.nonzeroBitCount) * Self.coverageRank + Self.intentRank
+                }
+                return Int32(covered.nonzeroBitCount) * Self.coverageRank
+            }
+        }
+        // Hints: their words add to the score where present, their kinds lift the score.
+        let hintGroups = words.hints.map { $0.terms[slotIndex] }.filter { !$0.isEmpty }
+        let kindBoost: [Float]? =
+            words.hintedKinds.isEmpty
+            ? nil : segment.columns.kindNames.map { words.hintedKinds.contains($0) ? 1.5 : 1 }
+        if !hintGroups.isEmpty || kindBoost != nil {
+            let kinds = segment.columns.kinds
+            for index in docs.indices {
+                let doc = docs[index]
+                for group in hintGroups {
+                    var best: Float = 0
+                    for (term, kind) in group {
+                        if let score = segment.score(of: term, in: doc) { best = max(best, score * kind.factor) }
+                    }
+                    scores[index] += best
+                }
+                if let kindBoost { scores[index] *= kindBoost[Int(kinds[Int(doc)])] }
+            }
+        }
+        return (docs, scores, ranks)
+    }
+
+    /// One pass over every segment: the best `offset + limit` results (at least
+    /// ``exactPool``, for ``rerank(_:_:)``), their count and facets.
+    private func scan(_ words: Words, partial: Bool) -> Scan {
+        let limit = max(options.offset + options.limit, Self.exactPool)
+        var scan = Scan()
         for (slotIndex, slot) in slots.enumerated() {
             let segment = slot.segment
             let columns = segment.columns
@@ -80,9 +286,6 @@ struct QueryRun {
             let tagStart = columns.tagStart
             let tags = columns.tags
             let priors = slot.priors
-            let groups = words.map { word in
-                IndexSegment.Group(terms: word.terms[slotIndex].map { ($0.term, $0.kind.factor) })
-            }
             // Phrases as term sequences; a phrase with a word this segment lacks matches nothing here.
             var phrases: [[UInt32]] = []
             var phraseImpossible = false
@@ -108,13 +311,7 @@ struct QueryRun {
                             || viewer.user.map { columns.teamIdentities[code].contains($0.lowercased()) } ?? false))
             }
 
-            let (docs, scores): ([UInt32], [Float])
-            if groups.isEmpty {
-                docs = (0..<UInt32(segment.count)).map { $0 }
-                scores = [Float](repeating: 1, count: segment.count)
-            } else {
-                (docs, scores) = segment.evaluate(groups)
-            }
+            let (docs, scores, ranks) = candidates(in: slotIndex, words, partial: partial)
             var kindLocal = [Int](repeating: 0, count: columns.kindNames.count)
             var teamLocal = [Int](repeating: 0, count: columns.teamNames.count)
             var tagLocal = [Int](repeating: 0, count: columns.tagNames.count)
@@ -199,26 +396,23 @@ struct QueryRun {
                                 }
                                 guard kindOK && teamOK && tagOK else { continue }
                                 guard statusOK else {
-                                    if statusFilter == nil { hidden += 1 }
+                                    if statusFilter == nil { scan.hidden += 1 }
                                     continue
                                 }
-                                total += 1
-                                let score = scores[index] * priors[d]
+                                scan.total += 1
                                 let candidate = Candidate(
-                                    score: score, slot: slotIndex, doc: doc,
+                                    rank: ranks[index], score: scores[index] * priors[d], slot: slotIndex, doc: doc,
                                     text: scores[index])
                                 if limit > Self.insertionLimit {
                                     // Deep pages: collected, sorted once below.
-                                    top.append(candidate)
-                                } else if top.count < limit {
-                                    insert(candidate, into: &top)
-                                } else if let last = top.last,
-                                    precedes(score, slotIndex, doc, last)
-                                {
+                                    scan.top.append(candidate)
+                                } else if scan.top.count < limit {
+                                    insert(candidate, into: &scan.top)
+                                } else if let last = scan.top.last, precedes(candidate, last) {
                                     // Candidates are not in document order (a word with several terms merges
                                     // them), so ties are settled by (segment, document) here too.
-                                    top.removeLast()
-                                    insert(candidate, into: &top)
+                                    scan.top.removeLast()
+                                    insert(candidate, into: &scan.top)
                                 }
                             }
                         }
@@ -226,55 +420,69 @@ struct QueryRun {
                 }
             }
             if options.facets {
-                kindFacet.add(kindLocal, values: columns.kindNames, labels: columns.kindLabels)
+                scan.kindFacet.add(kindLocal, values: columns.kindNames, labels: columns.kindLabels)
                 // Team code 0 is "no team".
                 teamLocal[0] = 0
-                teamFacet.add(teamLocal, values: columns.teamNames, labels: columns.teamLabels)
-                tagFacet.add(tagLocal, values: columns.tagNames, labels: columns.tagNames)
+                scan.teamFacet.add(teamLocal, values: columns.teamNames, labels: columns.teamLabels)
+                scan.tagFacet.add(tagLocal, values: columns.tagNames, labels: columns.tagNames)
                 let names = SearchStatus.allCases.map(\.rawValue)
-                statusFacet.add(statusLocal, values: names, labels: names.map(\.capitalized))
+                scan.statusFacet.add(statusLocal, values: names, labels: names.map(\.capitalized))
             }
         }
-
         if limit > Self.insertionLimit {
-            top.sort { precedes($0.score, $0.slot, $0.doc, $1) }
-            if top.count > limit { top.removeLast(top.count - limit) }
+            scan.top.sort(by: precedes)
+            if scan.top.count > limit { scan.top.removeLast(scan.top.count - limit) }
         }
+        return scan
+    }
 
-        let matchedStems = Set(
-            words.flatMap { word in
-                word.terms.enumerated().flatMap { slot, terms in terms.map { slots[slot].segment.terms[Int($0.term)] } }
-            })
-        let prefix = words.last { $0.isPrefix }?.text
-        let highlighter = Highlighter(stems: matchedStems, prefix: prefix)
-        let page = top.dropFirst(options.offset)
-        empty.hits = page.map { candidate in
-            let slot = slots[candidate.slot]
-            let document = slot.segment.documents[Int(candidate.doc)]
-            var hit = SearchHit(
-                document: document, score: Double(candidate.score),
-                title: options.snippets
-                    ? highlighter.highlight(document.title) : HighlightedText(plain: document.title),
-                snippet: options.snippets ? highlighter.snippet(of: document) : HighlightedText(parts: []),
-                views30: Int(slot.views30[Int(candidate.doc)]))
-            if options.explain { hit.explanation = explain(candidate, words: words) }
-            return hit
+    /// Lifts the results whose title, id or a synonym is the query itself (case, punctuation
+    /// and little words aside), with or without its hints: "MRR" is the metric named MRR
+    /// before "Net new MRR"; "marketing team" the Marketing team. Then results people opened
+    /// after this query score higher, by the logarithm of how often.
+    private func rerank(_ top: [Candidate], _ words: Words) -> [Candidate] {
+        let typed = query.words
+        let content = typed.filter { word in words.content.contains { $0.text == word } }
+        let forms = Set([typed, content].filter { !$0.isEmpty })
+        guard !forms.isEmpty || !clicks.isEmpty else { return top }
+        let vocabulary = Set(typed)
+        func isQuery(_ name: String) -> Bool {
+            var nameWords: [String] = []
+            var possible = true
+            Analyzer.forEachWord(in: name) { word in
+                guard possible, !Analyzer.stopWords.contains(word) else { return }
+                if vocabulary.contains(word) { nameWords.append(word) } else { possible = false }
+            }
+            return possible && forms.contains(nameWords)
         }
-        empty.total = total
-        empty.hiddenStatuses = hidden
-        if options.facets {
-            empty.facets = [
-                SearchFacet(name: "kind", values: kindFacet.top(20)),
-                SearchFacet(name: "team", values: teamFacet.top(15)),
-                SearchFacet(
-                    name: "status",
-                    values: statusFacet.top(4).sorted {
-                        SearchStatus(rawValue: $0.value)!.order < SearchStatus(rawValue: $1.value)!.order
-                    }),
-                SearchFacet(name: "tag", values: tagFacet.top(15)),
-            ].filter { !$0.values.isEmpty }
+        var ranked = top
+        var lifted = false
+        for index in ranked.indices {
+            let document = slots[ranked[index].slot].segment.documents[Int(ranked[index].doc)]
+            if !forms.isEmpty,
+                isQuery(document.title) || document.keywords.contains(where: isQuery)
+                    || document.synonyms.contains(where: isQuery)
+            {
+                ranked[index].rank += Self.exactRank
+                lifted = true
+            }
+            if !clicks.isEmpty, let key = document.clickKey, let opened = clicks[key], opened > 0 {
+                ranked[index].score *= 1 + 0.5 * log2(1 + Float(opened))
+                lifted = true
+            }
         }
-        return empty
+        if lifted { ranked.sort(by: precedes) }
+        return ranked
+    }
+
+    /// The content words `candidate` covers, itself or through its template.
+    private func coveredWords(by candidate: Candidate, _ words: Words) -> [String] {
+        let slot = slots[candidate.slot]
+        let intent = template(of: slot).flatMap { words.templates[$0] }?.words ?? 0
+        return words.content.enumerated().compactMap { index, word in
+            let own = word.terms[candidate.slot].contains { slot.segment.score(of: $0.term, in: candidate.doc) != nil }
+            return own || intent & (1 << UInt64(index)) != 0 ? word.text : nil
+        }
     }
 
     private func allowedCodes(_ wanted: Set<String>, _ names: [String]) -> [Bool]? {
@@ -285,16 +493,18 @@ struct QueryRun {
     /// pages) candidates are collected and sorted once.
     static let insertionLimit = 200
 
-    /// Higher score first; ties by segment and document order, so results are stable.
-    private func precedes(_ score: Float, _ slot: Int, _ doc: UInt32, _ other: Candidate) -> Bool {
-        if score != other.score { return score > other.score }
-        if slot != other.slot { return slot < other.slot }
-        return doc < other.doc
+    /// Higher rank first, then higher score; ties by segment and document order, so results
+    /// are stable.
+    private func precedes(_ candidate: Candidate, _ other: Candidate) -> Bool {
+        if candidate.rank != other.rank { return candidate.rank > other.rank }
+        if candidate.score != other.score { return candidate.score > other.score }
+        if candidate.slot != other.slot { return candidate.slot < other.slot }
+        return candidate.doc < other.doc
     }
 
     private func insert(_ candidate: Candidate, into top: inout [Candidate]) {
         var index = top.count
-        while index > 0 && precedes(candidate.score, candidate.slot, candidate.doc, top[index - 1]) { index -= 1 }
+        while index > 0 && precedes(candidate, top[index - 1]) { index -= 1 }
         top.insert(candidate, at: index)
     }
 
@@ -400,7 +610,16 @@ struct QueryRun {
         if views > 0 { reasons.append("\(views) views in 30 days") }
         if document.certified { reasons.append("certified ×1.3") }
         if document.status == .deprecated { reasons.append("deprecated ×0.4") }
+        if let key = document.clickKey, let opened = clicks[key], opened > 0 {
+            reasons.append("opened \(opened) times after this query")
+        }
         if !reasons.isEmpty { factors.append("(" + reasons.joined(separator: ", ") + ")") }
+        // The tiers that come before the score.
+        let tier = candidate.rank % Self.coverageRank
+        var tiers = ["\(candidate.rank / Self.coverageRank) of \(words.count) words"]
+        if tier >= Self.exactRank { tiers.append("exact name") }
+        if tier % Self.exactRank >= Self.intentRank { tiers.append("opens a template those words describe") }
+        factors.insert("[" + tiers.joined(separator: ", ") + "]", at: 0)
         return parts.joined(separator: " + ") + "; " + factors.joined(separator: " ")
             + String(format: " = %.3f", candidate.score)
     }

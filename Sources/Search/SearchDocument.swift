@@ -95,6 +95,17 @@ public struct SearchDocument: Hashable, Sendable {
         self.popularityKey = popularityKey
     }
 
+    /// How the search log names this result when it is opened (`kind/id`, or for an entity
+    /// value the template and its parameter); `nil` for people.
+    public var clickKey: String? {
+        switch target {
+        case .item(let key): "\(key.kind.rawValue)/\(key.id)"
+        case .person: nil
+        case .entityValue(_, let template, let parameter, let value):
+            "\(ItemKind.template.rawValue)/\(template.rawValue)?\(parameter)=\(value)"
+        }
+    }
+
     /// Whether `viewer` may see this document at all.
     public func isVisible(to viewer: Viewer) -> Bool {
         access.allSatisfy { AccessPolicy.allows(viewer, groups: $0) }

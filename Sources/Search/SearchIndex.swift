@@ -82,6 +82,8 @@ public struct SearchResults: Sendable {
     public var ignoredWords: [String]
     /// How many matches were drafts or retired and left out (so the page can say how to see them).
     public var hiddenStatuses: Int
+    /// Set when no result has every word: the words the first result has.
+    public var partialWords: [String]? = nil
 }
 
 /// The search index: the catalog's documents and each entity's values, with popularity,
@@ -105,6 +107,9 @@ public final class SearchIndex: Sendable {
         var catalogDelta: Slot?
         var entities: [String: Slot] = [:]
         var popularity: [String: Popularity] = [:]
+        /// Results opened from each normalised query: `[query: [item: clicks]]` (see
+        /// ``SearchDocument/clickKey``).
+        var queryClicks: [String: [String: Int]] = [:]
         var synonyms = SynonymTable()
         var rawSynonyms: [[String]] = []
         var generation = 0
@@ -244,6 +249,17 @@ public final class SearchIndex: Sendable {
         }
     }
 
+    /// The results people opened from each query (`[normalised query: [item: clicks]]`): a
+    /// result opened often after a query ranks higher for that query.
+    public func updateQueryClicks(_ clicks: [String: [String: Int]]) {
+        writer.withLock { _ in
+            state.withLock {
+                $0.queryClicks = clicks
+                $0.generation += 1
+            }
+        }
+    }
+
     /// New view counts: only the ranking factors are recomputed, no text is re-indexed.
     public func updatePopularity(_ popularity: [String: Popularity]) {
         writer.withLock { _ in
@@ -316,7 +332,8 @@ public final class SearchIndex: Sendable {
     {
         let snapshot = state.withLock { $0 }
         return QueryRun(
-            query: query, viewer: viewer, options: options, slots: snapshot.slots, synonyms: snapshot.synonyms
+            query: query, viewer: viewer, options: options, slots: snapshot.slots, synonyms: snapshot.synonyms,
+            clicks: snapshot.queryClicks.isEmpty ? [:] : snapshot.queryClicks[query.normalized] ?? [:]
         ).run()
     }
 

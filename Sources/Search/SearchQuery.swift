@@ -28,6 +28,16 @@ public struct SearchQuery: Sendable, Hashable {
     /// Filters that were not understood, e.g. `status:gone`, to tell the user.
     public var unknownFilters: [String] = []
 
+    /// The query as the search log keeps it: its words, folded, then its filters, sorted
+    /// ("MRR", " mrr" and "Mrr " are one query), at most 200 characters.
+    public var normalized: String {
+        var parts = words
+        parts += kinds.sorted().map { "kind:\($0)" } + teams.sorted().map { "team:\($0)" }
+        parts += owners.map { "owner:\($0)" } + tags.sorted().map { "tag:\($0)" }
+        parts += statuses.map(\.rawValue).sorted().map { "status:\($0)" }
+        return String(parts.joined(separator: " ").prefix(200))
+    }
+
     public var hasFilters: Bool {
         !kinds.isEmpty || !teams.isEmpty || !owners.isEmpty || !tags.isEmpty || !statuses.isEmpty
     }

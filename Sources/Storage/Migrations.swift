@@ -214,5 +214,27 @@ enum StateMigrations {
                     revoked_by TEXT
                 );
                 """),
+        Migration(
+            name: "v7-search-log",
+            sqlite: """
+                -- What people searched for (issue 18), per UTC day and normalised query, and never
+                -- who: the search box's blind spots and the results people open.
+                CREATE TABLE search_queries (
+                    day INTEGER NOT NULL,
+                    query TEXT NOT NULL,
+                    searches INTEGER NOT NULL,
+                    zero_results INTEGER NOT NULL,
+                    PRIMARY KEY (day, query)
+                );
+                -- Which result was opened from a query's results: `kind/id`, or for an entity
+                -- value `template/id?parameter=value`.
+                CREATE TABLE search_clicks (
+                    day INTEGER NOT NULL,
+                    query TEXT NOT NULL,
+                    item TEXT NOT NULL,
+                    clicks INTEGER NOT NULL,
+                    PRIMARY KEY (day, query, item)
+                );
+                """),
     ]
 }

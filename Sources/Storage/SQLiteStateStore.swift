@@ -78,6 +78,78 @@ public final class SQLiteStateStore: StateStore {
         return StateMigrations.all.map(\.name).filter(applied.contains)
     }
 
+    public func recordSearchActivity(_ activity: SearchActivity) async throws {
+        guard !activity.isEmpty else { return }
+        try await pool.write { db in
+            for (key, counts) in activity.searches {
+                try db.execute(
+                    sql: """
+                        INSERT INTO search_queries (day, query, searches, zero_results) VALUES (?, ?, ?, ?)
+                        ON CONFLICT (day, query) DO UPDATE SET
+                            searches = searches + excluded.searches,
+                            zero_results = zero_results + excluded.zero_results
+                        """,
+                    arguments: [key.day, key.query, counts.searches, counts.zeroResults])
+            }
+            for (click, count) in activity.clicks {
+                try db.execute(
+                    sql: """
+                        INSERT INTO search_clicks (day, query, item, clicks) VALUES (?, ?, ?, ?)
+                        ON CONFLICT (day, query, item) DO UPDATE SET clicks = clicks + excluded.clicks
+                        """,
+                    arguments: [click.day, click.query, click.item, count])
+            }
+        }
+    }
+
+    public func searchQueries(since day: Int, limit: Int) async throws -> [SearchQueryStats] {
+        try await pool.read { db in
+            // Clicks of queries nobody searched in the period (only clicked) are left out.
+            try Row.fetchAll(
+                db,
+                sql: """
+                    WITH searched AS (
+                        SELECT query, SUM(searches) AS searches, SUM(zero_results) AS zero_results
+                        FROM search_queries WHERE day >= ? GROUP BY query
+                    ), clicked AS (
+                        SELECT query, item, SUM(clicks) AS clicks FROM search_clicks WHERE day >= ?
+                        GROUP BY query, item
+                    ), best AS (
+                        SELECT query, item, clicks,
+                            ROW_NUMBER() OVER (PARTITION BY query ORDER BY clicks DESC, item) AS position,
+                            SUM(clicks) OVER (PARTITION BY query) AS total
+                        FROM clicked
+                    )
+                    SELECT searched.query, searched.searches, searched.zero_results,
+                        COALESCE(best.total, 0) AS clicks, best.item AS top_item,
+                        COALESCE(best.clicks, 0) AS top_item_clicks
+                    FROM searched LEFT JOIN best ON best.query = searched.query AND best.position = 1
+                    ORDER BY searched.searches DESC, searched.query
+                    LIMIT ?
+                    """,
+                arguments: [day, day, limit]
+            ).map { row in
+                SearchQueryStats(
+                    query: row["query"], searches: row["searches"], zeroResults: row["zero_results"],
+                    clicks: row["clicks"], topItem: row["top_item"], topItemClicks: row["top_item_clicks"])
+            }
+        }
+    }
+
+    public func searchClicks(since day: Int) async throws -> [String: [String: Int]] {
+        try await pool.read { db in
+            var clicks: [String: [String: Int]] = [:]
+            for row in try Row.fetchAll(
+                db,
+                sql: "SELECT query, item, SUM(clicks) AS clicks FROM search_clicks WHERE day >= ? GROUP BY query, item",
+                arguments: [day])
+            {
+                clicks[row["query"], default: [:]][row["item"]] = row["clicks"]
+            }
+            return clicks
+        }
+    }
+
     public func recordViews(_ views: [ViewEvent]) async throws {
         guard !views.isEmpty else { return }
         struct Item: Hashable {

@@ -105,6 +105,13 @@ public protocol StateStore: Sendable {
     /// The newest trigger firings, optionally of one trigger.
     func triggerFirings(trigger: String?, limit: Int) async throws -> [TriggerFiring]
 
+    /// Adds searches and result clicks, summed per day and query, in one transaction.
+    func recordSearchActivity(_ activity: SearchActivity) async throws
+    /// Queries searched since `day` (a ``UsageDay``), most searched first, with their clicks.
+    func searchQueries(since day: Int, limit: Int) async throws -> [SearchQueryStats]
+    /// Clicks per query and item since `day`: `[query: [item: clicks]]`.
+    func searchClicks(since day: Int) async throws -> [String: [String: Int]]
+
     /// Records a finished run (a generation, a delivery batch, an index build).
     func recordRun(_ run: RunRecord) async throws
     /// The newest runs, optionally of one kind.
@@ -115,6 +122,71 @@ extension StateStore {
     /// Records that someone opened an item's page.
     public func recordView(_ view: ViewEvent) async throws {
         try await recordViews([view])
+    }
+}
+
+/// Searches and the results opened from them, counted in memory and written together; no
+/// one's identity is part of them.
+public struct SearchActivity: Sendable, Hashable {
+    public struct Key: Sendable, Hashable {
+        public var day: Int
+        public var query: String
+        public init(day: Int, query: String) {
+            self.day = day
+            self.query = query
+        }
+    }
+    public struct Click: Sendable, Hashable {
+        public var day: Int
+        public var query: String
+        /// `kind/id`, or `template/id?parameter=value` for an entity value.
+        public var item: String
+        public init(day: Int, query: String, item: String) {
+            self.day = day
+            self.query = query
+            self.item = item
+        }
+    }
+    public struct Counts: Sendable, Hashable {
+        public var searches = 0
+        /// Of them, how many found nothing.
+        public var zeroResults = 0
+        public init(searches: Int = 0, zeroResults: Int = 0) {
+            self.searches = searches
+            self.zeroResults = zeroResults
+        }
+    }
+    public var searches: [Key: Counts] = [:]
+    public var clicks: [Click: Int] = [:]
+    public var isEmpty: Bool { searches.isEmpty && clicks.isEmpty }
+    public init() {}
+
+    /// Adds `other`'s counts (a failed write put back in front of newer ones).
+    public mutating func add(_ other: SearchActivity) {
+        for (key, counts) in other.searches {
+            searches[key, default: Counts()].searches += counts.searches
+            searches[key, default: Counts()].zeroResults += counts.zeroResults
+        }
+        clicks.merge(other.clicks, uniquingKeysWith: +)
+    }
+}
+
+/// One query's searches over a period.
+public struct SearchQueryStats: Sendable, Hashable, Codable {
+    public var query: String
+    public var searches: Int
+    public var zeroResults: Int
+    public var clicks: Int
+    /// The result opened most often after it, and how often.
+    public var topItem: String?
+    public var topItemClicks: Int
+    public init(query: String, searches: Int, zeroResults: Int, clicks: Int, topItem: String?, topItemClicks: Int) {
+        self.query = query
+        self.searches = searches
+        self.zeroResults = zeroResults
+        self.clicks = clicks
+        self.topItem = topItem
+        self.topItemClicks = topItemClicks
     }
 }
 

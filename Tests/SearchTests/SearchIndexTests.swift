@@ -44,11 +44,17 @@ import Testing
     @Test func tagsAndSynonymsRankBetweenTitleAndDescription() {
         let index = index([
             Self.document("desc", "Alpha", description: "about attrition"),
-            Self.document("syn", "Beta", synonyms: ["attrition"]),
+            Self.document("syn", "Beta", synonyms: ["attrition rate"]),
             Self.document("tag", "Gamma", tags: ["attrition"]),
-            Self.document("title", "Attrition"),
+            Self.document("title", "Attrition overview"),
         ])
         #expect(ids(index.search("attrition", viewer: Self.everyone)) == ["title", "tag", "syn", "desc"])
+        // A synonym that is the query itself is an exact name: it comes first (issue 18).
+        let exact = self.index([
+            Self.document("tag", "Gamma", tags: ["attrition"]),
+            Self.document("syn", "Beta", synonyms: ["attrition"]),
+        ])
+        #expect(ids(exact.search("attrition", viewer: Self.everyone)) == ["syn", "tag"])
     }
 
     @Test func popularityCertificationAndDeprecationReorderEqualMatches() {

@@ -20,7 +20,7 @@ import Testing
         #expect(
             try await store.appliedMigrations() == [
                 "v1-views-lifecycle-runs", "v2-view-context", "v3-usage-rollups-lifecycle-actions", "v4-job-runs",
-                "v5-deliveries", "v6-item-access-api-tokens",
+                "v5-deliveries", "v6-item-access-api-tokens", "v7-search-log",
             ])
         // A second process opening the same file sees the same schema.
         let reopened = try SQLiteStateStore(path: store.path)
@@ -28,8 +28,30 @@ import Testing
         #expect(
             try await reopened.appliedMigrations() == [
                 "v1-views-lifecycle-runs", "v2-view-context", "v3-usage-rollups-lifecycle-actions", "v4-job-runs",
-                "v5-deliveries", "v6-item-access-api-tokens",
+                "v5-deliveries", "v6-item-access-api-tokens", "v7-search-log",
             ])
+    }
+
+    @Test func searchesAndClicksAreSummedPerDayAndQuery() async throws {
+        var first = SearchActivity()
+        first.searches[.init(day: 100, query: "mrr")] = .init(searches: 3, zeroResults: 0)
+        first.searches[.init(day: 100, query: "zorblax")] = .init(searches: 2, zeroResults: 2)
+        first.clicks[.init(day: 100, query: "mrr", item: "metric/mrr")] = 2
+        try await store.recordSearchActivity(first)
+        var second = SearchActivity()
+        second.searches[.init(day: 101, query: "mrr")] = .init(searches: 1, zeroResults: 0)
+        second.clicks[.init(day: 101, query: "mrr", item: "metric/mrr")] = 1
+        second.clicks[.init(day: 101, query: "mrr", item: "metric/net_new_mrr")] = 1
+        try await store.recordSearchActivity(second)
+        try await store.recordSearchActivity(SearchActivity())  // nothing to write
+
+        let stats = try await store.searchQueries(since: 100, limit: 10)
+        #expect(stats.map(\.query) == ["mrr", "zorblax"])
+        #expect(stats[0].searches == 4 && stats[0].clicks == 4 && stats[0].topItem == "metric/mrr")
+        #expect(stats[0].topItemClicks == 3)
+        #expect(stats[1].zeroResults == 2 && stats[1].clicks == 0 && stats[1].topItem == nil)
+        #expect(try await store.searchQueries(since: 101, limit: 10).map(\.searches) == [1])
+        #expect(try await store.searchClicks(since: 0) == ["mrr": ["metric/mrr": 3, "metric/net_new_mrr": 1]])
     }
 
     @Test func recordsViewsAndCountsThem() async throws {
