@@ -378,29 +378,36 @@ final class IndexSegment: Sendable {
     /// it matches of the best factor-weighted term score, and which groups those are (bit `i`
     /// for group `i`; at most 64 groups). Used when no document matches them all.
     func evaluateAny(_ groups: [Group]) -> (docs: [UInt32], scores: [Float], masks: [UInt64]) {
-        var position: [UInt32: Int] = [:]
+        let scratch = takeScratch()
+        defer { returnScratch(scratch) }
         var docs: [UInt32] = []
         var scores: [Float] = []
         var masks: [UInt64] = []
-        for (index, group) in groups.prefix(64).enumerated() {
-            var best: [UInt32: Float] = [:]
-            for (term, factor) in group.terms {
-                for posting in postingStart[Int(term)]..<postingStart[Int(term) + 1] {
-                    let doc = postingDocs[posting]
-                    let score = postingScores[posting] * factor
-                    if let known = best[doc], known >= score { continue }
-                    best[doc] = score
-                }
-            }
-            for (doc, score) in best {
-                if let at = position[doc] {
-                    scores[at] += score
-                    masks[at] |= 1 << UInt64(index)
-                } else {
-                    position[doc] = docs.count
-                    docs.append(doc)
-                    scores.append(score)
-                    masks.append(1 << UInt64(index))
+        // Where each document is in `docs`, for documents seen under `seen` in `positions`.
+        let seen = scratch.nextUnionEpoch()
+        for (index, group) in groups.prefix(64).enumerated() where !group.terms.isEmpty {
+            let epoch = scratch.nextEpoch()
+            var touched: [UInt32] = []
+            scratch.accumulate(group.terms, of: self, epoch: epoch) { touched.append($0) }
+            let bit = UInt64(1) << UInt64(index)
+            scratch.unionStamps.withUnsafeMutableBufferPointer { stamps in
+                scratch.positions.withUnsafeMutableBufferPointer { positions in
+                    scratch.scores.withUnsafeBufferPointer { groupScores in
+                        for doc in touched {
+                            let d = Int(doc)
+                            if stamps[d] == seen {
+                                let at = Int(positions[d])
+                                scores[at] += groupScores[d]
+                                masks[at] |= bit
+                            } else {
+                                stamps[d] = seen
+                                positions[d] = Int32(docs.count)
+                                docs.append(doc)
+                                scores.append(groupScores[d])
+                                masks.append(bit)
+                            }
+                        }
+                    }
                 }
             }
         }
@@ -458,6 +465,24 @@ final class Scratch: @unchecked Sendable {
     var scores: [Float]
     var stamps: [UInt32]
     private var epoch: UInt32 = 0
+    /// For ``IndexSegment/evaluateAny(_:)`` only (made on its first use): whether a document
+    /// is in the union being built, and where.
+    var unionStamps: [UInt32] = []
+    var positions: [Int32] = []
+    private var unionEpoch: UInt32 = 0
+
+    func nextUnionEpoch() -> UInt32 {
+        if unionStamps.isEmpty {
+            unionStamps = [UInt32](repeating: 0, count: scores.count)
+            positions = [Int32](repeating: 0, count: scores.count)
+        }
+        if unionEpoch == UInt32.max - 1 {
+            unionEpoch = 0
+            for index in unionStamps.indices { unionStamps[index] = 0 }
+        }
+        unionEpoch += 1
+        return unionEpoch
+    }
 
     init(count: Int) {
         scores = [Float](repeating: 0, count: count)
@@ -522,6 +547,8 @@ struct DocumentColumns: Sendable {
     /// Words `owner:` matches (team id, name, members), by team code.
     var teamOwnerWords: [Set<String>] = [[]]
     var hasRestricted = false
+    /// The templates' documents: their words lend meaning to their entities' values.
+    var templateDocs: [UInt32] = []
 
     init(_ documents: [SearchDocument]) {
         var kindCodes: [String: UInt16] = [:]
@@ -536,7 +563,8 @@ struct DocumentColumns: Sendable {
         }
         kinds.reserveCapacity(documents.count)
         teams.reserveCapacity(documents.count)
-        for document in documents {
+        for (index, document) in documents.enumerated() {
+            if document.kind == "template" { templateDocs.append(UInt32(index)) }
             let kind = code(document.kind, &kindCodes, &kindNames)
             if Int(kind) == kindLabels.count { kindLabels.append(document.kindLabel) }
             kinds.append(kind)

@@ -73,8 +73,8 @@ struct QueryRun {
     static let coverageRank: Int32 = 4
     static let exactRank: Int32 = 2
     static let intentRank: Int32 = 1
-    /// Results looked at for an exact name, however few are asked for.
-    static let exactPool = 32
+    /// Results looked at for an exact name, however few are asked for (type-ahead asks for 8).
+    static let exactPool = 10
 
     func run() -> SearchResults {
         let resolved = query.words.enumerated().map { index, word in
@@ -107,7 +107,10 @@ struct QueryRun {
         if content.contains(where: { !$0.matched }) { return empty }
 
         var words = Words(content: content, hints: hints, hintedKinds: hintedKinds)
-        if content.count >= 2 { words.templates = templateMatches(content) }
+        // Entity and intent needs two words and entity values to open templates with.
+        if content.count >= 2, slots.contains(where: { template(of: $0) != nil }) {
+            words.templates = templateMatches(content)
+        }
         var scan = self.scan(words, partial: false)
         var partial = false
         if scan.total == 0 && content.count >= 2 {
@@ -171,10 +174,21 @@ struct QueryRun {
             guard let templateCode = segment.columns.kindNames.firstIndex(of: ItemKind.template.rawValue) else {
                 continue
             }
+            let templateDocs = segment.columns.templateDocs
             for (index, word) in content.enumerated() {
                 var best: [UInt32: Float] = [:]
                 for (term, kind) in word.terms[slotIndex] {
-                    for posting in segment.postingStart[Int(term)]..<segment.postingStart[Int(term) + 1] {
+                    let postings = segment.postingStart[Int(term)]..<segment.postingStart[Int(term) + 1]
+                    if templateDocs.count * 16 < postings.count {
+                        // Few templates, a common word: look the templates up in its postings.
+                        for doc in templateDocs {
+                            if let score = segment.score(of: term, in: doc) {
+                                best[doc] = max(best[doc] ?? 0, score * kind.factor)
+                            }
+                        }
+                        continue
+                    }
+                    for posting in postings {
                         let doc = segment.postingDocs[posting]
                         guard Int(segment.columns.kinds[Int(doc)]) == templateCode else { continue }
                         best[doc] = max(best[doc] ?? 0, segment.postingScores[posting] * kind.factor)
@@ -196,11 +210,12 @@ struct QueryRun {
         return found
     }
 
-    /// The documents of one segment that match, with their scores and rank tiers.
+    /// The documents of one segment that match, with their scores and rank tiers (`ranks` is
+    /// empty when every candidate has the rank `uniformRank`).
     private func candidates(
         in slotIndex: Int, _ words: Words, partial: Bool
     ) -> (
-        docs: [UInt32], scores: [Float], ranks: [Int32]
+        docs: [UInt32], scores: [Float], ranks: [Int32], uniformRank: Int32
     ) {
         let slot = slots[slotIndex]
         let segment = slot.segment
@@ -213,15 +228,16 @@ struct QueryRun {
         let intent = template(of: slot).flatMap { words.templates[$0] }
         var docs: [UInt32]
         var scores: [Float]
-        var ranks: [Int32]
+        var ranks: [Int32] = []
+        var uniformRank: Int32 = 0
         if groups.isEmpty {
             docs = (0..<UInt32(segment.count)).map { $0 }
             scores = [Float](repeating: 1, count: segment.count)
-            ranks = [Int32](repeating: 0, count: segment.count)
         } else if !partial {
             (docs, scores) = segment.evaluate(groups)
-            ranks = [Int32](repeating: full, count: docs.count)
+            uniformRank = full
             if let intent, intent.words != 0, intent.words.nonzeroBitCount < content.count {
+                ranks = [Int32](repeating: full, count: docs.count)
                 let rest = groups.indices.filter { intent.words & (1 << UInt64($0)) == 0 }.map { groups[$0] }
                 let (more, moreScores) = segment.evaluate(rest)
                 var at: [UInt32: Int] = [:]
@@ -249,26 +265,15 @@ struct QueryRun {
                 return Int32(covered.nonzeroBitCount) * Self.coverageRank
             }
         }
-        // Hints: their words add to the score where present, their kinds lift the score.
-        let hintGroups = words.hints.map { $0.terms[slotIndex] }.filter { !$0.isEmpty }
-        let kindBoost: [Float]? =
-            words.hintedKinds.isEmpty
-            ? nil : segment.columns.kindNames.map { words.hintedKinds.contains($0) ? 1.5 : 1 }
-        if !hintGroups.isEmpty || kindBoost != nil {
-            let kinds = segment.columns.kinds
-            for index in docs.indices {
-                let doc = docs[index]
-                for group in hintGroups {
-                    var best: Float = 0
-                    for (term, kind) in group {
-                        if let score = segment.score(of: term, in: doc) { best = max(best, score * kind.factor) }
-                    }
-                    scores[index] += best
-                }
-                if let kindBoost { scores[index] *= kindBoost[Int(kinds[Int(doc)])] }
+        // Hints' kinds lift the score (their words count in ``rerank(_:_:)``, for the best few).
+        if !words.hintedKinds.isEmpty {
+            let kindBoost: [Float] = segment.columns.kindNames.map { words.hintedKinds.contains($0) ? 1.5 : 1 }
+            if kindBoost.contains(where: { $0 != 1 }) {
+                let kinds = segment.columns.kinds
+                for index in docs.indices { scores[index] *= kindBoost[Int(kinds[Int(docs[index])])] }
             }
         }
-        return (docs, scores, ranks)
+        return (docs, scores, ranks, uniformRank)
     }
 
     /// One pass over every segment: the best `offset + limit` results (at least
@@ -311,7 +316,7 @@ struct QueryRun {
                             || viewer.user.map { columns.teamIdentities[code].contains($0.lowercased()) } ?? false))
             }
 
-            let (docs, scores, ranks) = candidates(in: slotIndex, words, partial: partial)
+            let (docs, scores, ranks, uniformRank) = candidates(in: slotIndex, words, partial: partial)
             var kindLocal = [Int](repeating: 0, count: columns.kindNames.count)
             var teamLocal = [Int](repeating: 0, count: columns.teamNames.count)
             var tagLocal = [Int](repeating: 0, count: columns.tagNames.count)
@@ -401,7 +406,8 @@ struct QueryRun {
                                 }
                                 scan.total += 1
                                 let candidate = Candidate(
-                                    rank: ranks[index], score: scores[index] * priors[d], slot: slotIndex, doc: doc,
+                                    rank: ranks.isEmpty ? uniformRank : ranks[index], score: scores[index] * priors[d],
+                                    slot: slotIndex, doc: doc,
                                     text: scores[index])
                                 if limit > Self.insertionLimit {
                                     // Deep pages: collected, sorted once below.
@@ -444,9 +450,14 @@ struct QueryRun {
         let typed = query.words
         let content = typed.filter { word in words.content.contains { $0.text == word } }
         let forms = Set([typed, content].filter { !$0.isEmpty })
-        guard !forms.isEmpty || !clicks.isEmpty else { return top }
+        guard !forms.isEmpty || !clicks.isEmpty || !words.hints.isEmpty else { return top }
         let vocabulary = Set(typed)
+        // Most names are told apart by their count of letters and digits outside little words
+        // (one pass over the bytes) before any is split into words.
+        let letters = forms.map { $0.reduce(0) { $0 + $1.utf8.count } }
         func isQuery(_ name: String) -> Bool {
+            let (ascii, other) = QueryRun.letterCount(name)
+            guard letters.contains(where: { $0 >= ascii && $0 <= ascii + 2 * other }) else { return false }
             var nameWords: [String] = []
             var possible = true
             Analyzer.forEachWord(in: name) { word in
@@ -466,6 +477,19 @@ struct QueryRun {
                 ranked[index].rank += Self.exactRank
                 lifted = true
             }
+            // A hint word the result has adds its score (its own form and synonyms only).
+            for hint in words.hints {
+                var best: Float = 0
+                for (term, kind) in hint.terms[ranked[index].slot] where kind == .exact || kind == .synonym {
+                    if let score = slots[ranked[index].slot].segment.score(of: term, in: ranked[index].doc) {
+                        best = max(best, score * kind.factor)
+                    }
+                }
+                if best > 0 {
+                    ranked[index].score += best * slots[ranked[index].slot].priors[Int(ranked[index].doc)]
+                    lifted = true
+                }
+            }
             if !clicks.isEmpty, let key = document.clickKey, let opened = clicks[key], opened > 0 {
                 ranked[index].score *= 1 + 0.5 * log2(1 + Float(opened))
                 lifted = true
@@ -474,6 +498,41 @@ struct QueryRun {
         if lifted { ranked.sort(by: precedes) }
         return ranked
     }
+
+    /// Letters and digits of a name outside the analyzer's stop words: those in ASCII, and
+    /// how many other characters there are (each folds to at most two letters, or none).
+    static func letterCount(_ name: String) -> (ascii: Int, other: Int) {
+        var count = 0
+        var other = 0
+        var word: UInt32 = 0
+        var length = 0
+        func endWord() {
+            if length > 0 && !(length <= 4 && stopWordsPacked.contains(word)) { count += length }
+            word = 0
+            length = 0
+        }
+        for byte in name.utf8 {
+            if byte >= 0x80 {
+                if byte >= 0xC0 { other += 1 }  // the first byte of a character, not a continuation
+                endWord()
+                continue
+            }
+            let lower = byte | 0x20
+            if (byte >= 0x30 && byte <= 0x39) || (lower >= 0x61 && lower <= 0x7A) {
+                let folded = byte >= 0x41 && byte <= 0x5A ? lower : byte
+                if length < 4 { word = word << 8 | UInt32(folded) }
+                length += 1
+            } else {
+                endWord()
+            }
+        }
+        endWord()
+        return (count, other)
+    }
+
+    /// The analyzer's stop words (all of four letters or fewer), each packed into an integer.
+    static let stopWordsPacked: Set<UInt32> = Set(
+        Analyzer.stopWords.filter { $0.utf8.count <= 4 }.map { $0.utf8.reduce(UInt32(0)) { $0 << 8 | UInt32($1) } })
 
     /// The content words `candidate` covers, itself or through its template.
     private func coveredWords(by candidate: Candidate, _ words: Words) -> [String] {
