@@ -29,7 +29,7 @@
 # soak.sh runs this script with MODE=soak: 10 minutes, and the checks become a PASS/FAIL verdict.
 #
 # Environment: DURATION (default 120 s; soak 600), WARMUP (10 s of the same mix before the timed
-# run; soak 60), CONNECTIONS (64), THREADS (2), READERS (5000), DOMAINS (600), ZIPF_S (1.0), MIX
+# run; soak 360), CONNECTIONS (64), THREADS (2), READERS (5000), DOMAINS (600), ZIPF_S (1.0), MIX
 # (search=20,suggest=20,report=25,api=10,customer=10,home=5,browse=10), VERIFY_CUSTOMERS (20),
 # RSS_EVERY (2 s; soak 5), RSS_WINDOW (min(60, DURATION/3) s), RSS_GROWTH_MAX (10, percent; soak
 # verdict), TIMEOUT (wrk's, 5 s: a slower response counts as a timeout error), SEED, USER_HEADER,
@@ -47,7 +47,7 @@ source "$HERE/common.sh"
 
 MODE="${MODE:-mixed}"
 if [ "$MODE" = soak ]; then
-    DURATION="${DURATION:-600}"; WARMUP="${WARMUP:-60}"; RSS_EVERY="${RSS_EVERY:-5}"
+    DURATION="${DURATION:-600}"; WARMUP="${WARMUP:-360}"; RSS_EVERY="${RSS_EVERY:-5}"
 else
     DURATION="${DURATION:-120}"; WARMUP="${WARMUP:-10}"; RSS_EVERY="${RSS_EVERY:-2}"
 fi

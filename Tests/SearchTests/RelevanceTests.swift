@@ -204,4 +204,26 @@ import Warehouse
         for failure in failures { print("  miss: \(failure)") }
         #expect(failures.isEmpty, "\(failures.joined(separator: "\n"))")
     }
+
+    /// Issue 18's target: no empty page for a query where at least one word matches an item.
+    /// Words of two unrelated titles side by side (which no one item holds together), with a
+    /// word that matches nothing, and with question and kind words around them.
+    @Test func noEmptyPageWhenSomeWordMatchesAnItem() async throws {
+        let index = try await Self.index.value
+        let catalog = TestWarehouse.demoCatalog
+        let titles = catalog.reports.map(\.title) + catalog.metrics.map(\.name) + catalog.teams.map(\.name)
+        let words = titles.compactMap { Analyzer.words($0).first { $0.count >= 4 } }
+        #expect(words.count >= 50)
+        var empty: [String] = []
+        for (offset, word) in words.enumerated() {
+            let other = words[(offset * 7 + 3) % words.count]
+            for query in [
+                "\(word) \(other)", "\(word) qzxvbn \(other)", "how many \(word) per \(other) dashboard",
+                "what is the \(other) of \(word)",
+            ] where index.search(query, viewer: .localDeveloper, options: SearchOptions(limit: 3)).hits.isEmpty {
+                empty.append(query)
+            }
+        }
+        #expect(empty.isEmpty, "empty pages: \(empty.prefix(10))")
+    }
 }
