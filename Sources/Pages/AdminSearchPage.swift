@@ -84,7 +84,16 @@ extension PageBuilder {
             )
         }
         guard let route = Route.item(ItemKey(kind, parts[1])) else { return nil }
-        return (key, route.path)
+        let id = parts[1]
+        let title: String? =
+            switch kind {
+            case .report: view.report(ReportID(id))?.title
+            case .metric: view.metric(MetricID(id))?.name
+            case .template: view.template(TemplateID(id))?.title
+            case .team: view.team(TeamID(id))?.name
+            default: nil
+            }
+        return (title ?? key, route.path)
     }
 
     /// `synonyms: [the query]`, quoted for YAML when it must be.
