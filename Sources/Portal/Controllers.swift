@@ -664,12 +664,14 @@ struct CatalogController {
     ) {
         guard !ViewContext.isAutomated(request) else { return }
         let now = environment.now()
+        let source = ViewContext.source(request)
+        let channel = ViewContext.channel(request)
         environment.record(
             ViewEvent(
                 itemKind: kind.rawValue, itemID: id, viewer: viewer.user, viewedAt: now,
-                parametersHash: ViewContext.parametersHash(parameters), source: ViewContext.source(request),
-                channel: ViewContext.channel(request)))
-        if environment.recordsViews, ViewContext.channel(request) == .page,
+                parametersHash: ViewContext.parametersHash(parameters), source: source, channel: channel))
+        // Only views that came from a results page read its query (the referer parsed once more).
+        if environment.recordsViews, source == .search, channel == .page,
             let query = ViewContext.searchQuery(request)
         {
             // The search log names an entity value's page by its one parameter, as search does.

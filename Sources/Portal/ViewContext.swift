@@ -27,10 +27,10 @@ enum ViewContext {
         return .direct
     }
 
-    /// The query whose results page the request came from (the referer's `q` on `/search`,
-    /// normalised for the search log), if it came from one of the portal's own.
+    /// The query of the results page a request whose ``source(_:)`` is `.search` came from
+    /// (the referer's `q`, normalised for the search log).
     static func searchQuery(_ request: Request) -> String? {
-        guard source(request) == .search, let referer = request.headers[.referer],
+        guard let referer = request.headers[.referer],
             let components = URLComponents(string: referer),
             let text = components.queryItems?.first(where: { $0.name == "q" })?.value, !text.isEmpty
         else { return nil }
