@@ -37,11 +37,13 @@ let package = Package(
     targets: [
         // Shared vocabulary: typed ids, source locations, diagnostics, progress, viewers.
         .target(name: "AlmanacCore"),
-        // Cron expressions, schedules and the rhythm of background loops on an injected clock.
+        // Cron expressions, the one job scheduler (claimed once per time through the state store)
+        // and the rhythm of background loops, on an injected clock.
         .target(
             name: "Scheduling",
             dependencies: [
-                "AlmanacCore", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                "AlmanacCore", .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
         // Catalog-as-code: YAML model, loader with positions, validator, live store.
         .target(
@@ -80,7 +82,7 @@ let package = Package(
         .target(
             name: "Storage",
             dependencies: [
-                "AlmanacCore", "SQLiteRows", .product(name: "GRDB", package: "GRDB.swift"),
+                "AlmanacCore", "Scheduling", "SQLiteRows", .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ]),
         // Usage figures, lifecycle actions (deprecate, retire, transfer, certify) and the
@@ -184,7 +186,7 @@ let package = Package(
         .testTarget(
             name: "SchedulingTests",
             dependencies: [
-                "Scheduling", "AlmanacCore", "AlmanacTestSupport",
+                "Scheduling", "AlmanacCore", "AlmanacTestSupport", "Storage",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ]),

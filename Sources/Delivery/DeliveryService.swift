@@ -4,7 +4,7 @@ import Charts
 public import Foundation
 public import Logging
 public import Pages
-import Scheduling
+public import Scheduling
 public import Storage
 public import Warehouse
 

@@ -2,7 +2,7 @@ public import AlmanacCore
 public import Foundation
 public import Logging
 public import Prometheus
-import Scheduling
+public import Scheduling
 public import ServiceLifecycle
 public import Storage
 

@@ -2,7 +2,7 @@ public import AlmanacCore
 public import Catalog
 public import Foundation
 import Logging
-import Scheduling
+public import Scheduling
 public import ServiceLifecycle
 public import Storage
 
@@ -220,24 +220,42 @@ public struct RetirementReviewer: Sendable {
     }
 }
 
-/// Keeps a portal's overlay current (actions taken by the CLI or another instance show up
-/// within `pollInterval`) and runs the retirement review every `reviewInterval`.
+extension RetirementReviewer {
+    /// The review's job id in the scheduler.
+    public static let jobID = "lifecycle/retirement-review"
+
+    /// The review as a job of the portal's ``JobScheduler``: hourly (at the top of the hour, in
+    /// the catalog's time zone), claimed once per hour across instances, so two portals never
+    /// flag a report twice. A portal that starts runs the hour's review at once unless another
+    /// instance already has.
+    public static func job(lifecycle: LifecycleService, startingAt start: Date) -> ScheduledJob {
+        let zone = TimeZone(identifier: lifecycle.catalog.current.settings.timezone) ?? .gmt
+        // NB: "0 * * * *" always parses; the force is checked by the scheduler's tests.
+        let hourly = try! CronSchedule(parsing: "0 * * * *")
+        return ScheduledJob(
+            id: jobID, schedule: hourly, timeZone: zone, since: start.addingTimeInterval(-3600), window: 3600
+        ) { _, _ in
+            let outcome = try await RetirementReviewer(lifecycle: lifecycle).review()
+            return
+                "flagged \(outcome.flagged.count), unflagged \(outcome.unflagged.count), deprecated \(outcome.deprecated.count)"
+        }
+    }
+}
+
+/// Keeps a portal's overlay current: actions taken by the CLI or another instance show up
+/// within `pollInterval`. (The retirement review is a job of the scheduler:
+/// ``RetirementReviewer/job(lifecycle:startingAt:)``.)
 public struct LifecycleWatcher: Service {
     public let lifecycle: LifecycleService
     public let pollInterval: Duration
-    public let reviewInterval: Duration
-    /// Paces the polls and reviews: the lifecycle service's clock.
+    /// Paces the polls: the lifecycle service's clock.
     public var clock: any WallClock { lifecycle.clock }
     /// Opened when the state store is migrated; nothing is read before.
     public let ready: Gate?
 
-    public init(
-        lifecycle: LifecycleService, pollInterval: Duration = .seconds(2), reviewInterval: Duration = .seconds(3600),
-        ready: Gate? = nil
-    ) {
+    public init(lifecycle: LifecycleService, pollInterval: Duration = .seconds(2), ready: Gate? = nil) {
         self.lifecycle = lifecycle
         self.pollInterval = pollInterval
-        self.reviewInterval = reviewInterval
         self.ready = ready
     }
 
@@ -246,13 +264,8 @@ public struct LifecycleWatcher: Service {
         await ready?.wait()
         if let ready, !ready.isOpen { return }  // stopped before the state store was ready
         var seen: Int64 = -1
-        var reviewDue = clock.now
         repeat {
             do {
-                if clock.now >= reviewDue {
-                    try await RetirementReviewer(lifecycle: lifecycle).review()
-                    reviewDue = clock.now.advanced(by: reviewInterval)  // a failed review is retried at the next poll
-                }
                 let latest = try await lifecycle.state.latestLifecycleEventID()
                 if latest != seen {
                     seen = latest

@@ -8,6 +8,7 @@ public import Hummingbird
 import Lifecycle
 import Logging
 import Pages
+import Scheduling
 import Search
 import ServiceLifecycle
 import Storage
@@ -36,19 +37,19 @@ public func buildApplication(
             indexer: indexer, catalog: environment.catalog, clock: environment.clock, ready: environment.stateReady),
         LifecycleWatcher(lifecycle: environment.lifecycle, ready: environment.stateReady),
     ]
+    let review = RetirementReviewer.job(lifecycle: environment.lifecycle, startingAt: environment.clock.date)
+    var groups = [JobGroup(name: "lifecycle") { [review] }]
+    var worker: DeliveryWorker?
     if let delivery = environment.delivery {
         // Registered before the server starts, so /metrics shows every series from the first scrape.
         let metrics = DeliveryMetrics(registry: environment.metrics)
-        services.append(DeliveryServices(delivery: delivery, metrics: metrics, environment: environment))
+        groups.append(JobGroup(name: "delivery") { await delivery.jobs() })
+        worker = DeliveryWorker(
+            state: environment.state, sender: delivery.sender, retry: delivery.configuration.retry,
+            metrics: metrics, logger: environment.logger, clock: environment.clock)
     }
-    if let dashboards = environment.dashboards, dashboards.runsSchedule {
-        services.append(
-            NightlyGenerationService(
-                catalog: environment.catalog, logger: environment.logger, clock: environment.clock
-            ) { catalog in
-                dashboards.generator(catalog: catalog, environment: environment)
-            })
-    }
+    if let generation = environment.scheduledGeneration { groups.append(generation.group) }
+    services.append(ScheduledServices(environment: environment, groups: groups, worker: worker))
     var app = Application(
         router: router,
         configuration: .init(address: .hostname(server.host, port: server.port), serverName: "Almanac"),
@@ -118,24 +119,31 @@ public func runPortal(_ environment: PortalEnvironment, server: ServerConfigurat
     try await app.runService()
 }
 
-/// The job scheduler and the outbox worker, started once the state store is migrated.
-struct DeliveryServices: Service {
-    let delivery: DeliveryService
-    let metrics: DeliveryMetrics
+/// The portal's one job scheduler (digests, triggers, generation, the retirement review) and
+/// the outbox worker, started once the state store is migrated.
+struct ScheduledServices: Service {
     let environment: PortalEnvironment
+    let groups: [JobGroup]
+    let worker: DeliveryWorker?
 
     func run() async throws {
         await environment.stateReady.wait()
         guard environment.stateReady.isOpen else { return }  // stopped before the migrations ended
-        let scheduler = JobScheduler(state: environment.state, logger: environment.logger, clock: environment.clock) {
-            await delivery.jobs()
-        }
-        let worker = DeliveryWorker(
-            state: environment.state, sender: delivery.sender, retry: delivery.configuration.retry,
-            metrics: metrics, logger: environment.logger, clock: environment.clock)
+        let scheduler = JobScheduler(
+            store: environment.state, logger: environment.logger, clock: environment.clock, groups: groups)
         try await withThrowingDiscardingTaskGroup { group in
             group.addTask { try await scheduler.run() }
-            group.addTask { try await worker.run() }
+            if let worker { group.addTask { try await worker.run() } }
+        }
+    }
+}
+
+extension PortalEnvironment {
+    /// Nightly generation on this instance's schedule, unless remote generators do it.
+    var scheduledGeneration: ScheduledGeneration? {
+        guard let dashboards, dashboards.runsSchedule else { return nil }
+        return ScheduledGeneration(catalog: catalog, logger: logger, clock: clock) { [self] catalog in
+            dashboards.generator(catalog: catalog, environment: self)
         }
     }
 }

@@ -2,6 +2,8 @@ import AlmanacCore
 import Catalog
 import Delivery
 import Foundation
+import Generators
+import Lifecycle
 import Pages
 import Scheduling
 import Storage
@@ -73,11 +75,20 @@ enum DeliveryPages {
         let state = environment.state
         let counts = try await state.deliveryStatusCounts()
         var jobs: [AdminDeliveriesModel.Job] = []
-        let items =
-            catalog.subscriptions.map { (ItemKey(.subscription, $0.id.rawValue), $0.title, $0.schedule) }
-            + catalog.triggers.map { (ItemKey(.trigger, $0.id.rawValue), $0.title, $0.schedule) }
-        for (key, title, schedule) in items {
-            let id = DeliveryService.jobID(key)
+        // Every job of the scheduler: digests and triggers, the retirement review, and each
+        // report's generation when this portal generates.
+        var items =
+            catalog.subscriptions.map {
+                (DeliveryService.jobID(ItemKey(.subscription, $0.id.rawValue)), $0.title, $0.schedule)
+            }
+            + catalog.triggers.map { (DeliveryService.jobID(ItemKey(.trigger, $0.id.rawValue)), $0.title, $0.schedule) }
+        items.append((RetirementReviewer.jobID, "Retirement review", "0 * * * *"))
+        if environment.scheduledGeneration != nil {
+            items += ScheduledGeneration.scheduledReports(catalog).map { report, schedule in
+                (ScheduledGeneration.jobID(report.id), "Generate \(report.title)", schedule.description)
+            }
+        }
+        for (id, title, schedule) in items {
             let last = try await state.lastJobRun(job: id)
             jobs.append(
                 AdminDeliveriesModel.Job(

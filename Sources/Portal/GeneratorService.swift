@@ -99,13 +99,8 @@ public func buildGeneratorApplication(
         logger: environment.logger
     ) { _, _ in }
     var services: [any Service] = [watcher]
-    if let configuration = environment.dashboards, configuration.runsSchedule {
-        services.append(
-            NightlyGenerationService(
-                catalog: environment.catalog, logger: environment.logger, clock: environment.clock
-            ) { catalog in
-                configuration.generator(catalog: catalog, environment: environment)
-            })
+    if let generation = environment.scheduledGeneration {
+        services.append(ScheduledServices(environment: environment, groups: [generation.group], worker: nil))
     }
     var app = Application(
         router: router,
@@ -114,6 +109,7 @@ public func buildGeneratorApplication(
         logger: environment.logger)
     app.beforeServerStarts {
         try await environment.state.migrate()
+        environment.stateReady.open()
         if token == nil, !["127.0.0.1", "::1", "localhost"].contains(server.host) {
             environment.logger.warning(
                 "the generator listens beyond loopback without ALMANAC_GENERATOR_TOKEN: anyone who reaches it can render every template, with nothing hidden",

@@ -3,6 +3,7 @@ public import Foundation
 import GRDB
 import Metrics
 import SQLiteRows
+public import Scheduling
 
 /// The embedded state store: one SQLite file in WAL mode, opened through GRDB.
 public final class SQLiteStateStore: StateStore {

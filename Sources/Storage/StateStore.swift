@@ -1,12 +1,13 @@
 public import Foundation
+public import Scheduling
 
 /// Almanac's own state: what was viewed, what changed in the catalog, what ran.
 ///
 /// Unlike the search index or rendered artifacts, this is never derived and never
-/// rebuilt; it is the one store whose loss loses information. It has two backends with
-/// the same schema: SQLite (the embedded default) and PostgreSQL (for several portal
-/// instances), and one contract test suite runs against each.
-public protocol StateStore: Sendable {
+/// rebuilt; it is the one store whose loss loses information. ``SQLiteStateStore`` is the
+/// embedded default and, so far, the only backend; the scheduler's part of it
+/// (``JobRunStore``) has a contract suite that a second backend must pass as well.
+public protocol StateStore: JobRunStore {
     /// Applies pending migrations; safe to call on every start.
     func migrate() async throws
     /// The names of applied migrations, oldest first.
@@ -57,21 +58,6 @@ public protocol StateStore: Sendable {
     func revokeAPIToken(id: String, by actor: String, at date: Date) async throws -> Bool
     /// Notes that token `id` was used at `date` (never moves the time back).
     func recordAPITokenUse(id: String, at date: Date) async throws
-
-    /// Claims the run of `job` at `scheduledFor` (inserts `run`); `false` when it was already
-    /// claimed, by this or another instance: the caller must not run it. A claim still `running`
-    /// from before `staleBefore` (its instance stopped midway), or a run that failed before it,
-    /// is taken over.
-    func claimJobRun(_ run: JobRunRecord, staleBefore: Date?) async throws -> Bool
-    /// Records how a claimed run ended, if it is still `running` under `instance` (any instance
-    /// when `nil`): a slow instance whose run was taken over does not overwrite the result.
-    func finishJobRun(
-        job: String, scheduledFor: Date, status: JobRunRecord.Status, detail: String?, at: Date, instance: String?)
-        async throws
-    /// The newest scheduled time recorded for `job` (run, missed or superseded).
-    func lastJobRun(job: String) async throws -> JobRunRecord?
-    /// The newest job runs, optionally of one job.
-    func recentJobRuns(job: String?, limit: Int) async throws -> [JobRunRecord]
 
     /// Adds messages to the outbox; those whose idempotency key is already there are left out.
     /// Returns how many were added.
@@ -347,43 +333,6 @@ public struct LifecycleEvent: Sendable, Hashable, Codable {
         self.replacement = replacement
         self.value = value
         self.access = access
-    }
-}
-
-/// One scheduled time of a job (a digest, a trigger's check) and what became of it.
-public struct JobRunRecord: Sendable, Hashable, Codable {
-    public enum Status: String, Sendable, Hashable, Codable, CaseIterable {
-        /// Claimed by an instance and under way (or that instance stopped during it).
-        case running
-        case succeeded, failed
-        /// Not run: a newer time of the same job ran instead (after an outage).
-        case superseded
-        /// Not run: too long ago when the scheduler came back.
-        case missed
-    }
-    public var job: String
-    public var scheduledFor: Date
-    public var status: Status
-    /// Run more than a couple of minutes after its time (after a restart or an outage).
-    public var late: Bool
-    /// Which portal instance claimed it.
-    public var instance: String?
-    public var claimedAt: Date
-    public var finishedAt: Date?
-    public var detail: String?
-
-    public init(
-        job: String, scheduledFor: Date, status: Status, late: Bool = false, instance: String? = nil,
-        claimedAt: Date, finishedAt: Date? = nil, detail: String? = nil
-    ) {
-        self.job = job
-        self.scheduledFor = scheduledFor
-        self.status = status
-        self.late = late
-        self.instance = instance
-        self.claimedAt = claimedAt
-        self.finishedAt = finishedAt
-        self.detail = detail
     }
 }
 

@@ -284,7 +284,7 @@ let morning = Date(timeIntervalSince1970: 1_795_676_400)
         let clock = ManualClock(now: morning.addingTimeInterval(30))
         try await SMTPSink.run { sink in
             func scheduler(_ service: DeliveryService) -> JobScheduler {
-                JobScheduler(state: harness.state, logger: Logger(label: "test"), clock: clock) {
+                JobScheduler(store: harness.state, logger: Logger(label: "test"), clock: clock) {
                     await service.jobs().filter { $0.id == "subscription/daily-signups" }.map { job in
                         var job = job
                         job.since = morning.addingTimeInterval(-86_400 * 3)

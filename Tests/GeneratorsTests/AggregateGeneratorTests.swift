@@ -127,7 +127,7 @@ struct GeneratorFixture {
     @Test func schedulesComeFromTheReportOrTheCatalog() throws {
         let catalog = TestWarehouse.demoCatalog
         let start = Date(timeIntervalSince1970: 1_795_500_000)  // 2026-11-24 05:20 UTC
-        let due = NightlyGenerationService.nextRuns(catalog, after: start)
+        let due = ScheduledGeneration.nextRuns(catalog, after: start)
         #expect(!due.isEmpty)
         let next = try #require(due.first?.at)
         #expect(next > start)
@@ -155,65 +155,109 @@ enum CronScheduleProbe {
     }
 }
 
-/// The nightly generation service on a manual clock: what has no dashboard is generated at
-/// start, then each report when its schedule comes, once; when the clock jumps over several
-/// reports' times, each of them runs once.
-@Suite(.timeLimit(.minutes(10))) struct NightlyGenerationServiceTests {
-    @Test func eachReportIsGeneratedWhenItsScheduleComesAndOnce() async throws {
-        let directory = try TemporaryDirectory(prefix: "almanac-nightly")
-        let catalogPath = try CatalogFixture.copyDemo(into: directory)
-        // Two dashboards are generated: growth-overview at 05:00, daily-signups at 06:30 (UTC).
-        let kept = ["growth-overview.yaml", "daily-signups.yaml"]
-        for file in try FileManager.default.contentsOfDirectory(atPath: catalogPath + "/reports")
-        where !kept.contains(file) {
-            let path = catalogPath + "/reports/" + file
-            let text = try String(contentsOfFile: path, encoding: .utf8)
-            for status in ["status: active", "status: deprecated"] where text.contains(status) {
-                try CatalogFixture.edit(path, replacing: status, with: "status: draft")
-            }
-        }
-        let catalog = try CatalogStore(directory: catalogPath)
-        let state = try SQLiteStateStore(path: directory.file("state.sqlite"))
-        try await state.migrate()
-        let artifacts = ArtifactStore(root: directory.file("artifacts"))
-        let renderer = try await PageRenderer(webRoot: Repository.web)
-        let warehouse = try TestWarehouse.open()
+/// The nightly generation as jobs of the scheduler, on a manual clock: what has no dashboard is
+/// generated at start, then each report when its schedule comes, once; when the clock jumps
+/// over several reports' times, each of them runs once; two instances on one state store
+/// generate each time once between them.
+@Suite(.timeLimit(.minutes(10))) struct ScheduledGenerationTests {
+    /// The demo catalog with two dashboards left generated: growth-overview at 05:00 and
+    /// daily-signups at 06:30 (UTC); its state store, artifacts and a clock at 04:59:30.
+    struct Fixture {
+        let directory: TemporaryDirectory
+        let catalog: CatalogStore
+        let state: SQLiteStateStore
+        let artifacts: ArtifactStore
+        let renderer: PageRenderer
+        let warehouse: any Warehouse
+        let clock: ManualClock
+        let logger: Logger
         let five = Date(timeIntervalSince1970: 1_795_669_200)  // 2026-11-26 05:00 UTC
-        let start = five.addingTimeInterval(-30)
-        let nextDay = five.addingTimeInterval(86_400)
-        let clock = ManualClock(now: start)
-        var logger = Logger(label: "nightly-test")
-        logger.logLevel = .critical
-        let service = NightlyGenerationService(catalog: catalog, logger: logger, clock: clock) { [logger] current in
-            AggregateGenerator(
-                catalog: current, warehouse: warehouse, artifacts: artifacts, state: state, renderer: renderer,
-                logger: logger, asOf: TestWarehouse.asOf, clock: clock)
+        var start: Date { five.addingTimeInterval(-30) }
+
+        init() async throws {
+            directory = try TemporaryDirectory(prefix: "almanac-nightly")
+            let catalogPath = try CatalogFixture.copyDemo(into: directory)
+            let kept = ["growth-overview.yaml", "daily-signups.yaml"]
+            for file in try FileManager.default.contentsOfDirectory(atPath: catalogPath + "/reports")
+            where !kept.contains(file) {
+                let path = catalogPath + "/reports/" + file
+                let text = try String(contentsOfFile: path, encoding: .utf8)
+                for status in ["status: active", "status: deprecated"] where text.contains(status) {
+                    try CatalogFixture.edit(path, replacing: status, with: "status: draft")
+                }
+            }
+            catalog = try CatalogStore(directory: catalogPath)
+            state = try SQLiteStateStore(path: directory.file("state.sqlite"))
+            try await state.migrate()
+            artifacts = ArtifactStore(root: directory.file("artifacts"))
+            renderer = try await PageRenderer(webRoot: Repository.web)
+            warehouse = try TestWarehouse.open()
+            clock = ManualClock(now: five.addingTimeInterval(-30))
+            var logger = Logger(label: "nightly-test")
+            logger.logLevel = .critical
+            self.logger = logger
         }
+
+        /// One instance's scheduler with the generation group alone.
+        func scheduler(_ instance: String) -> JobScheduler {
+            let generation = ScheduledGeneration(catalog: catalog, logger: logger, clock: clock) {
+                [self] current in
+                AggregateGenerator(
+                    catalog: current, warehouse: warehouse, artifacts: artifacts, state: state, renderer: renderer,
+                    logger: logger, asOf: TestWarehouse.asOf, clock: clock)
+            }
+            return JobScheduler(
+                store: state, logger: logger, instance: instance, clock: clock, groups: [generation.group])
+        }
+
         func runs(_ report: String) async throws -> [Date] {
             try await state.recentRuns(kind: "generation", limit: 100).filter { $0.target == report }.map(\.startedAt)
                 .sorted()
         }
-        try await whileRunning([service]) { () async throws in
+    }
+
+    @Test func eachReportIsGeneratedWhenItsScheduleComesAndOnce() async throws {
+        let fixture = try await Fixture()
+        let (clock, start, five) = (fixture.clock, fixture.start, fixture.five)
+        let nextDay = five.addingTimeInterval(86_400)
+        try await whileRunning([fixture.scheduler("a")]) { () async throws in
             await clock.sleepers(atLeast: 1)
-            #expect(try await runs("growth-overview") == [start], "the missing dashboards, at start")
-            #expect(try await runs("daily-signups") == [start])
+            #expect(try await fixture.runs("growth-overview") == [start], "the missing dashboards, at start")
+            #expect(try await fixture.runs("daily-signups") == [start])
             clock.advance(by: .seconds(29))
             await clock.sleepers(atLeast: 1)
-            #expect(try await runs("growth-overview") == [start], "04:59:59: not yet")
+            #expect(try await fixture.runs("growth-overview") == [start], "04:59:59: not yet")
             clock.advance(by: .seconds(1))
             await clock.sleepers(atLeast: 1)
-            #expect(try await runs("growth-overview") == [start, five], "05:00: generated")
+            #expect(try await fixture.runs("growth-overview") == [start, five], "05:00: generated, on the second")
             for _ in 0..<5 {
                 clock.advance(by: .seconds(60))
                 await clock.sleepers(atLeast: 1)
             }
-            #expect(try await runs("growth-overview") == [start, five], "once")
+            #expect(try await fixture.runs("growth-overview") == [start, five], "once")
             // The clock jumps a day: over daily-signups' 06:30 and the next 05:00. Each runs, once.
             clock.advance(to: nextDay)
             await clock.sleepers(atLeast: 1)
-            #expect(try await runs("growth-overview") == [start, five, nextDay])
-            #expect(try await runs("daily-signups") == [start, nextDay])
+            #expect(try await fixture.runs("growth-overview") == [start, five, nextDay])
+            #expect(try await fixture.runs("daily-signups") == [start, nextDay])
         }
-        #expect(try await state.recentRuns(kind: "generation", limit: 100).count == 5, "nothing else was generated")
+        #expect(
+            try await fixture.state.recentRuns(kind: "generation", limit: 100).count == 5, "nothing else was generated")
+        let log = try await fixture.state.recentJobRuns(job: "generation/daily-signups", limit: 10)
+        #expect(log.map(\.status) == [.succeeded] && log.first?.late == true, "06:30 caught up, late")
+    }
+
+    @Test func twoInstancesOnOneStateStoreGenerateEachTimeOnce() async throws {
+        let fixture = try await Fixture()
+        let (clock, five) = (fixture.clock, fixture.five)
+        let (first, second) = (fixture.scheduler("a"), fixture.scheduler("b"))
+        let early = await first.runDue() + second.runDue()
+        #expect(early.isEmpty, "04:59:30: nothing due")
+        clock.advance(to: five)
+        let outcomes = await first.runDue() + second.runDue()
+        #expect(outcomes.compactMap(\.ran) == [five], "growth-overview's 05:00, by one instance")
+        #expect(try await fixture.runs("growth-overview") == [five])
+        let log = try await fixture.state.recentJobRuns(job: "generation/growth-overview", limit: 10)
+        #expect(log.count == 1 && log.first?.instance == "a" && log.first?.status == .succeeded)
     }
 }

@@ -4,47 +4,75 @@ import Catalog
 import Foundation
 import Lifecycle
 import Logging
+import Scheduling
 import Storage
 import Testing
 
-/// The lifecycle watcher and the usage figures on a manual clock: another instance's action
-/// shows at the next poll, the retirement review runs on its interval and no sooner, cached
-/// totals are read again when they are old enough.
+/// The lifecycle watcher, the retirement review's job and the usage figures on a manual
+/// clock: another instance's action shows at the next poll, the review runs once an hour
+/// whichever instance claims it, cached totals are read again when they are old enough.
 @Suite(.timeLimit(.minutes(10))) struct LifecycleWatcherTests {
     let admin = Viewer(user: "root", isAdmin: true)
 
-    @Test func anotherInstancesActionShowsAtTheNextPollAndTheReviewKeepsItsInterval() async throws {
+    @Test func anotherInstancesActionShowsAtTheNextPoll() async throws {
         let fixture = try await LedgerTests.Fixture()
-        try await fixture.makeActivationFunnelACandidate()
         // Another portal on the same state store, with its own copy of the catalog.
         let other = LifecycleService(
             catalog: try CatalogStore(directory: fixture.catalogPath), state: fixture.state,
             logger: Logger(label: "other"), clock: fixture.clock)
-        let watcher = LifecycleWatcher(
-            lifecycle: fixture.lifecycle, pollInterval: .seconds(2), reviewInterval: .days(30))
+        let watcher = LifecycleWatcher(lifecycle: fixture.lifecycle, pollInterval: .seconds(2))
         let clock = fixture.clock
         try await whileRunning([watcher]) { () async throws in
             await clock.sleepers(atLeast: 1)
-            let flagged = try await fixture.state.lifecycleEvents(kind: "report", id: "activation-funnel")
-            #expect(flagged.first?.action == .flagged, "the first pass reviewed")
-
             _ = try await other.perform(
                 LifecycleRequest(action: .deprecate, kind: .report, id: "sync-health", reason: "Moved"), by: admin)
             #expect(fixture.report("sync-health")?.status == .active, "not before the next poll")
             clock.advance(by: .seconds(2))
             await clock.sleepers(atLeast: 1)
             #expect(fixture.report("sync-health")?.status == .deprecated, "picked up at the next poll")
-
-            // Past the 14-day grace, but the next review is 30 days after the first: not yet.
-            clock.advance(by: .days(15))
-            await clock.sleepers(atLeast: 1)
-            #expect(fixture.report("activation-funnel")?.status == .active)
-            clock.advance(by: .days(15))
-            await clock.sleepers(atLeast: 1)
-            let report = try #require(fixture.report("activation-funnel"))
-            #expect(report.status == .deprecated, "the review 30 days on deprecated it")
-            #expect(report.statusReason?.contains("Deprecated automatically") == true)
         }
+    }
+
+    @Test func theRetirementReviewRunsOnceAnHourWhicheverInstanceClaimsIt() async throws {
+        let fixture = try await LedgerTests.Fixture()
+        try await fixture.makeActivationFunnelACandidate()
+        let clock = fixture.clock
+        let other = LifecycleService(
+            catalog: try CatalogStore(directory: fixture.catalogPath), state: fixture.state,
+            logger: Logger(label: "other"), clock: clock)
+        var logger = Logger(label: "review-test")
+        logger.logLevel = .critical
+        func scheduler(_ lifecycle: LifecycleService, _ instance: String) -> JobScheduler {
+            let job = RetirementReviewer.job(lifecycle: lifecycle, startingAt: clock.date)
+            return JobScheduler(store: fixture.state, logger: logger, instance: instance, clock: clock) { [job] }
+        }
+        func flags() async throws -> Int {
+            try await fixture.state.lifecycleEvents(kind: "report", id: "activation-funnel")
+                .filter { $0.action == .flagged }.count
+        }
+        let (first, second) = (scheduler(fixture.lifecycle, "a"), scheduler(other, "b"))
+        #expect(await first.runDue().compactMap(\.ran).count == 1, "a portal that starts reviews the hour at once")
+        #expect(await second.runDue().compactMap(\.ran).isEmpty, "the other instance does not review that hour again")
+        #expect(try await flags() == 1)
+        let nextHour = Date(
+            timeIntervalSince1970: (clock.date.timeIntervalSince1970 / 3600).rounded(.down) * 3600 + 3600)
+        clock.advance(to: nextHour.addingTimeInterval(-1))
+        #expect(await first.runDue().compactMap(\.ran).isEmpty, "not before the next hour")
+        clock.advance(to: nextHour)
+        let hourly = await second.runDue() + first.runDue()
+        #expect(hourly.compactMap(\.ran) == [nextHour], "the next hour: once, by the instance that came first")
+
+        // Past the 14-day grace: the next review, on whichever instance comes first, deprecates it.
+        clock.advance(by: .days(15))
+        let outcomes = await second.runDue() + first.runDue()
+        #expect(outcomes.compactMap(\.ran).count == 1, "one review for the hour")
+        try await fixture.lifecycle.reloadOverlay()
+        let report = try #require(fixture.report("activation-funnel"))
+        #expect(report.status == .deprecated, "the review past the grace deprecated it")
+        #expect(report.statusReason?.contains("Deprecated automatically") == true)
+        #expect(try await flags() == 1, "flagged once, not once per instance")
+        let log = try await fixture.state.recentJobRuns(job: RetirementReviewer.jobID, limit: 1)
+        #expect(log.first?.status == .succeeded && log.first?.detail?.contains("deprecated 1") == true)
     }
 
     @Test func usageTotalsAreReadAgainOnceTheyAreOldEnoughWithoutMakingTheRequestWait() async throws {

@@ -46,7 +46,7 @@ import Testing
             for needle in [
                 "Deliveries", "subscription/daily-signups", "chloe.dubois@larkspur.io", "<strong>sent</strong>",
                 "Scheduled jobs", "Daily sign-up email", "daily at 07:00 UTC", "trigger/upgrade-opportunity",
-                "folder ",
+                "folder ", "lifecycle/retirement-review", "Retirement review",
             ] {
                 #expect(body.contains(needle), "the admin page shows \(needle)")
             }

@@ -1,5 +1,5 @@
+import AlmanacCore
 import AlmanacTestSupport
-import Delivery
 import Foundation
 import Logging
 import Scheduling
@@ -83,7 +83,7 @@ import Testing
             if fails { throw FixtureError("the SMTP server said no") }
             return "sent to 4 recipients"
         }
-        return JobScheduler(state: state, logger: Logger(label: "test"), instance: instance, tick: tick, clock: clock) {
+        return JobScheduler(store: state, logger: Logger(label: "test"), instance: instance, tick: tick, clock: clock) {
             [job]
         }
     }
@@ -249,5 +249,83 @@ import Testing
         }
         let log = try await state.recentJobRuns(job: "subscription/daily-signups", limit: 10)
         #expect(log.prefix(2).map(\.status) == [.succeeded, .succeeded])
+    }
+
+    /// A running scheduler wakes at a job's time, not at its next tick: the 08:00 digest runs at
+    /// 08:00:00 although the ticks fall at 07:59:50 and 08:00:10.
+    @Test func aRunningSchedulerWakesAtTheScheduledTime() async throws {
+        let (directory, state) = try await store()
+        defer { withExtendedLifetime(directory) {} }
+        let eight = midnight.addingTimeInterval(8 * hour)
+        let clock = ManualClock(now: eight.addingTimeInterval(-30))
+        let ranAt = Mutex<[Date]>([])
+        let job = ScheduledJob(
+            id: "subscription/daily-signups", schedule: try CronSchedule(parsing: "0 8 * * *"), timeZone: .gmt,
+            since: eight.addingTimeInterval(-3600)
+        ) { _, _ in
+            ranAt.withLock { $0.append(clock.date) }
+            return nil
+        }
+        let scheduler = JobScheduler(store: state, logger: Logger(label: "test"), clock: clock) { [job] }
+        try await whileRunning([scheduler]) { () async throws in
+            await clock.sleepers(atLeast: 1)
+            #expect(clock.nextDeadline == eight.addingTimeInterval(-10), "the next tick comes first")
+            clock.advance(by: .seconds(20))  // 07:59:50
+            await clock.sleepers(atLeast: 1)
+            #expect(clock.nextDeadline == eight, "then the job's time, before the tick at 08:00:10")
+            clock.advance(to: eight)
+            await clock.sleepers(atLeast: 1)
+            #expect(ranAt.withLock { $0 } == [eight])
+        }
+    }
+
+    /// Groups pass on their own: a generation that takes its time does not hold up the digest
+    /// due meanwhile; within a group, no more than its parallelism run at once.
+    @Test func groupsPassOnTheirOwnAndAGroupKeepsItsParallelism() async throws {
+        let (directory, state) = try await store()
+        defer { withExtendedLifetime(directory) {} }
+        let eight = midnight.addingTimeInterval(8 * hour)
+        let clock = ManualClock(now: eight)
+        let every = try CronSchedule(parsing: "0 8 * * *")
+        let release = Gate()
+        let twoRunning = Gate()
+        let running = Mutex<(now: Int, most: Int)>((0, 0))
+        let generation = JobGroup(name: "generation", parallelism: 2) {
+            (1...5).map { n in
+                ScheduledJob(id: "generation/report-\(n)", schedule: every, timeZone: .gmt, since: midnight) { _, _ in
+                    let now = running.withLock {
+                        $0.now += 1
+                        $0.most = max($0.most, $0.now)
+                        return $0.now
+                    }
+                    if now == 2 { twoRunning.open() }
+                    await release.wait()
+                    running.withLock { $0.now -= 1 }
+                    return nil
+                }
+            }
+        }
+        let digestSent = Gate()
+        let delivery = JobGroup(name: "delivery") {
+            [
+                ScheduledJob(id: "subscription/daily-signups", schedule: every, timeZone: .gmt, since: midnight) {
+                    _, _ in
+                    digestSent.open()
+                    return nil
+                }
+            ]
+        }
+        let scheduler = JobScheduler(
+            store: state, logger: Logger(label: "test"), clock: clock, groups: [generation, delivery])
+        try await whileRunning([scheduler]) { () async throws in
+            await twoRunning.wait()
+            await digestSent.wait()
+            #expect(running.withLock { $0.now } == 2, "two generations under way, three waiting, the digest sent")
+            release.open()
+            await clock.sleepers(atLeast: 2)
+        }
+        #expect(running.withLock { $0.most } == 2)
+        let log = try await state.recentJobRuns(job: nil, limit: 10)
+        #expect(log.filter { $0.status == .succeeded }.count == 6)
     }
 }
