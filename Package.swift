@@ -226,7 +226,7 @@ let package = Package(
             name: "PortalTests",
             dependencies: [
                 "Portal", "Catalog", "Pages", "Storage", "AlmanacTestSupport", "Proxy", "Lifecycle", "Delivery",
-                "Generators", .product(name: "HummingbirdTesting", package: "hummingbird"),
+                "Generators", "Warehouse", .product(name: "HummingbirdTesting", package: "hummingbird"),
             ], exclude: ["Browser"]),
         .testTarget(
             name: "CLITests", dependencies: ["AlmanacCLI", "AlmanacTestSupport", "Storage", "Catalog", "Lifecycle"]),

@@ -474,13 +474,19 @@ public struct ErrorModel: Encodable, Sendable {
     public var title: String
     public var error: String
     public var hint: String?
+    /// The request parameter at fault, when one is (a program can point at its field).
+    public var parameter: String?
     public var requestID: String?
 
-    public init(status: Int, title: String, error: String, hint: String? = nil, requestID: String? = nil) {
+    public init(
+        status: Int, title: String, error: String, hint: String? = nil, parameter: String? = nil,
+        requestID: String? = nil
+    ) {
         self.status = status
         self.title = title
         self.error = error
         self.hint = hint
+        self.parameter = parameter
         self.requestID = requestID
     }
 }

@@ -100,10 +100,16 @@ struct CatalogController {
                         model.dashboardHTML = try await templateRender(
                             template, bound: bound, values: values, title: title, builder: builder, context: context
                         ).html
-                    } catch let error as PortalError {
-                        throw error
                     } catch {
-                        model.dashboardError = "\(error)"
+                        // A refused parameter or an unavailable generator is the error page (400, 503);
+                        // a failed computation is told on the page, beside the form to try other values.
+                        if error is PortalError || error is ParameterError || error is GeneratorClientError {
+                            throw error
+                        }
+                        context.logger.warning("template render failed", metadata: ["error": "\(error)"])
+                        model.dashboardError =
+                            PortalError(mapping: error)?.message
+                            ?? "This dashboard could not be computed (request id: \(context.requestID))."
                     }
                 }
             }
@@ -302,13 +308,7 @@ struct CatalogController {
                         "Parameter '\(parameter.name)' names \(parameter.label.lowercased()) values you may not see.")
             }
         }
-        do throws(ParameterError) {
-            return try template.bind(values)
-        } catch {
-            throw PortalError(
-                status: .badRequest, title: "Bad request",
-                message: "Parameter '\(error.parameter)': \(error.userMessage)", hint: error.hint)
-        }
+        return try template.bind(values)
     }
 
     /// "Customer Acme, Since 2026-01-01".
@@ -340,36 +340,17 @@ struct CatalogController {
             template: template.id.rawValue, values: canonical, catalogVersion: catalog.revision,
             asOf: configuration.asOf().description,
             hiddenPanels: hidden.sorted())
-        do {
-            return try await templateRenders.render(for: key) { [title] in
-                if let remote = configuration.remote {
-                    return TemplateRender(
-                        files: try await remote.renderTemplate(
-                            template.id.rawValue, values: values, title: title, hiddenPanels: hidden,
-                            catalogVersion: catalog.version))
-                }
-                return try await configuration.generator(catalog: catalog, environment: environment)
-                    .renderTemplate(
-                        template, values: bound, title: title, hiddenPanels: hidden,
-                        query: TemplateRender.query(canonical))
+        return try await templateRenders.render(for: key) { [title] in
+            if let remote = configuration.remote {
+                return TemplateRender(
+                    files: try await remote.renderTemplate(
+                        template.id.rawValue, values: values, title: title, hiddenPanels: hidden,
+                        catalogVersion: catalog.version))
             }
-        } catch let error as ParameterError {
-            throw PortalError(
-                status: .badRequest, title: "Bad request",
-                message: "Parameter '\(error.parameter)': \(error.userMessage)", hint: error.hint)
-        } catch GeneratorClientError.parameter(let name, let message, let hint) {
-            throw PortalError(
-                status: .badRequest, title: "Bad request", message: "Parameter '\(name)': \(message)", hint: hint)
-        } catch let error as GeneratorClientError {
-            context.logger.warning("generator unavailable", metadata: ["error": "\(error)"])
-            let reason =
-                error.description.contains("did not answer within")
-                ? "no generator answered within \(configuration.remote?.renderTimeout ?? .zero)"
-                : "no generator could be reached"
-            throw PortalError(
-                status: .serviceUnavailable, title: "Generator unavailable",
-                message: "The dashboard for \(title) could not be generated: \(reason).",
-                hint: "The generators may be restarting or overloaded; try again in a minute.")
+            return try await configuration.generator(catalog: catalog, environment: environment)
+                .renderTemplate(
+                    template, values: bound, title: title, hiddenPanels: hidden,
+                    query: TemplateRender.query(canonical))
         }
     }
 

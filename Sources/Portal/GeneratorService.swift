@@ -6,6 +6,7 @@ import Generators
 import HTTPTypes
 public import Hummingbird
 import Logging
+import Pages
 import ServiceLifecycle
 import Storage
 
@@ -18,7 +19,9 @@ import Storage
 /// - `GET /reports/{id}/versions/{version}/{file}`: one file of a version.
 /// - `GET /templates/{id}?param=value…`: the template's dashboard HTML for those values;
 ///   `_title` sets its title and `_hidden=1,3` leaves out panels the viewer may not see.
-///   A refused parameter is a 400 with `{"parameter", "message", "hint"}`.
+///
+/// Errors have the portal's one shape (`{"status", "title", "error", "hint", "parameter"}`):
+/// a refused parameter is a 400 that names it.
 ///
 /// Access control stays with the portal: it checks the viewer and names the hidden panels.
 /// With `token` set, every request but `/healthz` needs `Authorization: Bearer <token>`.
@@ -29,6 +32,7 @@ public func buildGeneratorApplication(
     let router = Router()
     let dashboards = DashboardCache(clock: environment.clock)
     let renders = TemplateRenderCache(clock: environment.clock)
+    router.add(middleware: GeneratorErrorMiddleware())
     router.add(middleware: BearerTokenMiddleware(token: token))
     router.get("/healthz") { _, _ in "ok\n" }
     router.get("/reports/:id/latest") { _, context in
@@ -70,28 +74,22 @@ public func buildGeneratorApplication(
         let format = values.removeValue(forKey: "_format")
         let hidden = Set(
             (values.removeValue(forKey: "_hidden") ?? "").split(separator: ",").compactMap { Int($0) })
-        do {
-            let bound = try template.bind(values)
-            let key = TemplateRenderCache.Key(
-                template: id, values: bound.mapValues(\.plainText), catalogVersion: catalog.version,
-                asOf: configuration.asOf().description, hiddenPanels: hidden.sorted(), title: title)
-            let canonical = bound.mapValues(\.plainText)
-            let render = try await renders.render(for: key) {
-                try await configuration.generator(catalog: catalog, environment: environment)
-                    .renderTemplate(
-                        template, values: bound, title: title, hiddenPanels: hidden,
-                        query: TemplateRender.query(canonical))
-            }
-            // The portal asks for every file (its data twins); a person's browser gets the HTML.
-            if format == "files" { return JSONResponse.make(RenderFiles(files: render.files)) }
-            return Response(
-                status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
-                body: .init(byteBuffer: ByteBuffer(string: render.html)))
-        } catch let error as ParameterError {
-            return JSONResponse.make(
-                RefusedParameter(parameter: error.parameter, message: error.userMessage, hint: error.hint),
-                status: .badRequest)
+        let bound = try template.bind(values)
+        let key = TemplateRenderCache.Key(
+            template: id, values: bound.mapValues(\.plainText), catalogVersion: catalog.version,
+            asOf: configuration.asOf().description, hiddenPanels: hidden.sorted(), title: title)
+        let canonical = bound.mapValues(\.plainText)
+        let render = try await renders.render(for: key) {
+            try await configuration.generator(catalog: catalog, environment: environment)
+                .renderTemplate(
+                    template, values: bound, title: title, hiddenPanels: hidden,
+                    query: TemplateRender.query(canonical))
         }
+        // The portal asks for every file (its data twins); a person's browser gets the HTML.
+        if format == "files" { return JSONResponse.make(RenderFiles(files: render.files)) }
+        return Response(
+            status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(string: render.html)))
     }
 
     let watcher = CatalogWatcher(
@@ -130,10 +128,21 @@ struct GeneratedVersion: Encodable {
     var files: [String]
 }
 
-struct RefusedParameter: Encodable {
-    var parameter: String
-    var message: String
-    var hint: String?
+/// The generator's errors in the portal's one shape, as JSON (its callers are programs).
+struct GeneratorErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(
+        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+    )
+        async throws -> Response
+    {
+        do {
+            return try await next(request, context)
+        } catch {
+            let model = EdgeMiddleware.errorModel(
+                error, path: request.uri.path, requestID: "generator", logger: context.logger)
+            return JSONResponse.make(model, status: HTTPResponse.Status(code: model.status))
+        }
+    }
 }
 
 /// Refuses requests without the shared token (when one is configured); `/healthz` is open.

@@ -143,20 +143,8 @@ struct LifecycleController {
         }
         let lifecycleRequest = LifecycleRequest(
             action: action, kind: kind, id: id, reason: body.reason, replacement: body.replacement, team: body.team)
-        do {
-            let event = try await environment.lifecycle.perform(lifecycleRequest, by: viewer)
-            return (event, ItemKey(kind, id))
-        } catch let error as LifecycleError {
-            switch error {
-            case .notFound: throw PortalError.notFound(kind.rawValue, id)
-            case .forbidden(let message):
-                throw PortalError(status: .forbidden, title: "Not allowed", message: message)
-            case .conflict(let message):
-                throw PortalError(status: .conflict, title: "Not possible now", message: message)
-            case .invalid(let field, let message):
-                throw PortalError.badParameter(field, message)
-            }
-        }
+        let event = try await environment.lifecycle.perform(lifecycleRequest, by: viewer)
+        return (event, ItemKey(kind, id))
     }
 
     static func body(_ request: Request) async throws -> ActionBody {

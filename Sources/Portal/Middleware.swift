@@ -88,32 +88,8 @@ struct EdgeMiddleware: RouterMiddleware {
         // A body cut off where a route reads it is the same 413 as one refused by its length.
         let error =
             error is NIOTooManyBytesError ? Self.bodyTooLarge(limit: Self.bodyLimit(path: request.uri.path)) : error
-        let model: ErrorModel
-        let status: HTTPResponse.Status
-        switch error {
-        case let error as PortalError:
-            status = error.status
-            model = ErrorModel(
-                status: Int(status.code), title: error.title, error: error.message, hint: error.hint,
-                requestID: context.requestID)
-        case let error as HTTPError:
-            status = error.status
-            let message =
-                status == .notFound
-                ? "There is no page at \(request.uri.path)." : (error.body ?? status.reasonPhrase)
-            model = ErrorModel(
-                status: Int(status.code), title: status == .notFound ? "Page not found" : status.reasonPhrase,
-                error: message, hint: status == .notFound ? "Check the address, or start from the home page." : nil,
-                requestID: context.requestID)
-        default:
-            status = .internalServerError
-            context.logger.error("request failed", metadata: ["error": "\(String(reflecting: error))"])
-            model = ErrorModel(
-                status: 500, title: "Something went wrong",
-                error: "Something went wrong on our side (request id: \(context.requestID)).",
-                hint: "Try again in a moment; if it keeps happening, tell the data platform team the request id.",
-                requestID: context.requestID)
-        }
+        let model = Self.errorModel(error, path: request.uri.path, requestID: context.requestID, logger: context.logger)
+        let status = HTTPResponse.Status(code: model.status)
         if request.uri.path.hasPrefix("/api/") || request.uri.path == "/readyz" {
             return JSONResponse.make(model, status: status)
         }
@@ -132,6 +108,34 @@ struct EdgeMiddleware: RouterMiddleware {
 }
 
 extension EdgeMiddleware {
+    /// The one error shape of pages and API alike (and of the generator service): the mapped
+    /// domain error, Hummingbird's own HTTP errors, or a 500 that names only the request id.
+    static func errorModel(_ error: any Error, path: String, requestID: String, logger: Logger) -> ErrorModel {
+        switch PortalError(mapping: error) ?? error {
+        case let mapped as PortalError:
+            if mapped.status.code >= 500 {
+                logger.warning("request failed", metadata: ["error": "\(String(reflecting: error))"])
+            }
+            return ErrorModel(
+                status: Int(mapped.status.code), title: mapped.title, error: mapped.message, hint: mapped.hint,
+                parameter: mapped.parameter, requestID: requestID)
+        case let error as HTTPError:
+            let status = error.status
+            let message = error.body ?? (status == .notFound ? "There is no page at \(path)." : status.reasonPhrase)
+            return ErrorModel(
+                status: Int(status.code), title: status == .notFound ? "Page not found" : status.reasonPhrase,
+                error: message, hint: status == .notFound ? "Check the address, or start from the home page." : nil,
+                requestID: requestID)
+        default:
+            logger.error("request failed", metadata: ["error": "\(String(reflecting: error))"])
+            return ErrorModel(
+                status: 500, title: "Something went wrong",
+                error: "Something went wrong on our side (request id: \(requestID)).",
+                hint: "Try again in a moment; if it keeps happening, tell the data platform team the request id.",
+                requestID: requestID)
+        }
+    }
+
     /// 410 Gone with the tombstone: a page for people, the model as JSON under /api.
     func tombstoneResponse(_ tombstone: TombstoneError, request: Request) -> Response {
         let model = tombstone.model
@@ -228,24 +232,9 @@ extension AuthMiddleware {
         let record: APITokenRecord
         do throws(APITokenError) {
             record = try await tokens.authenticate(secret: secret, peer: Self.client(request, context: context))
-        } catch {
-            switch error {
-            case .rateLimited(let wait):
-                throw PortalError(
-                    status: .tooManyRequests, title: "Too many attempts",
-                    message:
-                        "Too many failed API token attempts from this address; try again in \(wait.components.seconds + 1) seconds."
-                )
-            case .unavailable:
-                throw PortalError(
-                    status: .serviceUnavailable, title: "Tokens unavailable",
-                    message: "API tokens cannot be checked right now.", hint: "Try again in a moment.")
-            case .invalidToken, .invalid:
-                throw PortalError(
-                    status: .unauthorized, title: "Invalid API token",
-                    message: "The API token is unknown, expired or revoked.",
-                    hint: "Ask an admin for a new token (Admin → API tokens).")
-            }
+        } catch .invalid {
+            // Signing in, a malformed token is as unknown as a revoked one.
+            throw APITokenError.invalidToken
         }
         let needed = Self.scope(method: request.method, path: path)
         guard record.scopes.contains(needed) else {

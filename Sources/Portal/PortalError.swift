@@ -7,18 +7,23 @@ import Logging
 
 /// Errors the portal shows to people, each with a status, a message and what to do.
 ///
-/// Domain modules keep their own error types; this is where they become HTTP.
+/// Domain modules keep their own error types; ``init(mapping:)`` is where they become HTTP.
 public struct PortalError: Error, Sendable {
     public var status: HTTPResponse.Status
     public var title: String
     public var message: String
     public var hint: String?
+    /// The request parameter at fault, when one is.
+    public var parameter: String?
 
-    public init(status: HTTPResponse.Status, title: String, message: String, hint: String? = nil) {
+    public init(
+        status: HTTPResponse.Status, title: String, message: String, hint: String? = nil, parameter: String? = nil
+    ) {
         self.status = status
         self.title = title
         self.message = message
         self.hint = hint
+        self.parameter = parameter
     }
 
     static func notFound(_ what: String, _ id: String, hint: String? = nil) -> PortalError {
@@ -39,7 +44,9 @@ public struct PortalError: Error, Sendable {
         message: "This page is for the catalog's administrators.",
         hint: "Ask a member of an admin group listed in almanac.yaml (settings.admin_groups).")
 
-    static func badParameter(_ name: String, _ message: String) -> PortalError {
-        PortalError(status: .badRequest, title: "Bad request", message: "Parameter '\(name)': \(message)")
+    static func badParameter(_ name: String, _ message: String, hint: String? = nil) -> PortalError {
+        PortalError(
+            status: .badRequest, title: "Bad request", message: "Parameter '\(name)': \(message)", hint: hint,
+            parameter: name)
     }
 }

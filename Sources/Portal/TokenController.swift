@@ -110,13 +110,9 @@ struct TokenController {
         guard (1...366).contains(days) else {
             throw PortalError.badParameter("expires_in_days", "\(days) is not between 1 and 366")
         }
-        do {
-            return try await environment.tokens.issue(
-                name: body.name, subject: body.subject, groups: body.groups ?? [], scopes: scopes,
-                lifetime: .seconds(days * 86_400), by: viewer.displayName)
-        } catch APITokenError.invalid(let field, let message) {
-            throw PortalError.badParameter(field, message)
-        }
+        return try await environment.tokens.issue(
+            name: body.name, subject: body.subject, groups: body.groups ?? [], scopes: scopes,
+            lifetime: .seconds(days * 86_400), by: viewer.displayName)
     }
 
     private func body(_ request: Request) async throws -> CreateBody {

@@ -154,8 +154,12 @@ public final class GeneratorClient: Sendable {
             let object = try? JSONSerialization.jsonObject(with: Data(reply.body.readableBytesView)) as? [String: Any],
             let parameter = object["parameter"] as? String
         {
+            // The portal's error shape names the parameter and says why in `error`, after "Parameter 'x': ".
+            let text = object["error"] as? String ?? object["message"] as? String ?? "refused"
+            let prefix = "Parameter '\(parameter)': "
             throw .parameter(
-                name: parameter, message: object["message"] as? String ?? "refused", hint: object["hint"] as? String)
+                name: parameter, message: text.hasPrefix(prefix) ? String(text.dropFirst(prefix.count)) : text,
+                hint: object["hint"] as? String)
         }
         if reply.status == 409 {
             throw .unavailable(

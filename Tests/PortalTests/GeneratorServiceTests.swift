@@ -54,6 +54,15 @@ extension RealSocketTests {
                     #expect(refused.status == .badRequest)
                     #expect(text(refused).contains("no customer has domain &#39;nobody.example&#39;"))
                 }
+                // Asked directly, the generator refuses in the portal's error shape, naming the parameter.
+                do {
+                    _ = try await GeneratorClient(baseURLs: [url], clock: clock).renderTemplate(
+                        "customer", values: ["domain": "nobody.example"], title: "Customer", hiddenPanels: [],
+                        catalogVersion: generator.environment.catalog.current.version)
+                    Issue.record("the generator rendered a customer that does not exist")
+                } catch GeneratorClientError.parameter(let name, let message, _) {
+                    #expect(name == "domain" && message.contains("nobody.example") && !message.hasPrefix("Parameter"))
+                }
                 return (portal, generator)
             }
             // The portal generated nothing itself: the generator ran the report, the portal mirrored it.
