@@ -3,6 +3,7 @@ public import Catalog
 import Foundation
 import HTTPTypes
 import Logging
+import Proxy
 
 /// Who may be trusted to say who a request is from, and how.
 ///
@@ -35,7 +36,7 @@ public struct AuthConfiguration: Sendable, Hashable {
 
     /// Checks the proxy list; returns the entries that are not addresses or networks.
     public func invalidProxies() -> [String] {
-        trustedProxies.filter { AddressMatcher($0) == nil }
+        trustedProxies.filter { IPNetwork($0) == nil }
     }
 }
 
@@ -48,17 +49,17 @@ public enum AuthenticationFailure: Error, Equatable, Sendable {
 /// Decides the viewer of one request from the peer address and the identity headers.
 public struct Authenticator: Sendable {
     public let configuration: AuthConfiguration
-    private let proxies: [AddressMatcher]
+    private let proxies: [IPNetwork]
 
     public init(configuration: AuthConfiguration) {
         self.configuration = configuration
-        self.proxies = configuration.trustedProxies.compactMap(AddressMatcher.init)
+        self.proxies = configuration.trustedProxies.compactMap(IPNetwork.init)
     }
 
     /// Whether `peer` is one of the configured proxies, whose identity and `X-Forwarded-*`
     /// headers are believed.
     public func isTrustedProxy(_ peer: String?) -> Bool {
-        peer.map { address in proxies.contains { $0.matches(address) } } ?? false
+        peer.flatMap(IPAddress.init).map { address in proxies.contains { $0.contains(address) } } ?? false
     }
 
     /// - Parameters:
@@ -77,86 +78,10 @@ public struct Authenticator: Sendable {
             let isAdmin = !groupSet.isDisjoint(with: settings.adminGroups)
             return Viewer(user: user, groups: groupSet, isAdmin: isAdmin)
         }
-        if configuration.allowAnonymousLoopback, let peer, AddressMatcher.isLoopback(peer) {
+        if configuration.allowAnonymousLoopback, let peer, IPAddress(peer)?.isLoopback == true {
             return .localDeveloper
         }
         throw .notSignedIn
-    }
-}
-
-/// An IP address or an IPv4/IPv6 network in CIDR notation.
-struct AddressMatcher: Sendable, Hashable {
-    let network: [UInt8]
-    let prefixLength: Int
-
-    init?(_ text: String) {
-        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
-        guard parts.count <= 2, let bytes = Self.parse(String(parts[0])) else { return nil }
-        let maximum = bytes.count * 8
-        if parts.count == 2 {
-            guard let length = Int(parts[1]), (0...maximum).contains(length) else { return nil }
-            prefixLength = length
-        } else {
-            prefixLength = maximum
-        }
-        network = bytes
-    }
-
-    func matches(_ address: String) -> Bool {
-        guard let bytes = Self.parse(address), bytes.count == network.count else { return false }
-        var remaining = prefixLength
-        for (a, b) in zip(bytes, network) where remaining > 0 {
-            let bits = min(8, remaining)
-            let mask: UInt8 = bits == 8 ? 0xFF : ~(0xFF >> UInt8(bits))
-            if a & mask != b & mask { return false }
-            remaining -= bits
-        }
-        return true
-    }
-
-    static func isLoopback(_ address: String) -> Bool {
-        guard let bytes = parse(address) else { return false }
-        if bytes.count == 4 { return bytes[0] == 127 }
-        if bytes == [UInt8](repeating: 0, count: 15) + [1] { return true }
-        // IPv4-mapped ::ffff:127.x.x.x
-        return bytes.prefix(10).allSatisfy { $0 == 0 } && bytes[10] == 0xFF && bytes[11] == 0xFF && bytes[12] == 127
-    }
-
-    /// Parses dotted IPv4 or IPv6 (with `::` and an optional trailing IPv4 part).
-    static func parse(_ text: String) -> [UInt8]? {
-        if !text.contains(where: { $0 == ":" }) {
-            let parts = text.split(separator: ".", omittingEmptySubsequences: false)
-            guard parts.count == 4 else { return nil }
-            var bytes: [UInt8] = []
-            for part in parts {
-                guard !part.isEmpty, part.count <= 3, let value = UInt8(part) else { return nil }
-                bytes.append(value)
-            }
-            return bytes
-        }
-        var address = text
-        if let zone = address.firstIndex(of: "%") { address = String(address[..<zone]) }
-        let halves = address.components(separatedBy: "::")
-        guard halves.count <= 2 else { return nil }
-        func groups(_ part: String) -> [UInt8]? {
-            if part.isEmpty { return [] }
-            var bytes: [UInt8] = []
-            let pieces = part.split(separator: ":", omittingEmptySubsequences: false)
-            for (index, piece) in pieces.enumerated() {
-                if index == pieces.count - 1, piece.contains(where: { $0 == "." }) {
-                    guard let v4 = parse(String(piece)) else { return nil }
-                    bytes += v4
-                    continue
-                }
-                guard !piece.isEmpty, piece.count <= 4, let value = UInt16(piece, radix: 16) else { return nil }
-                bytes += [UInt8(value >> 8), UInt8(value & 0xFF)]
-            }
-            return bytes
-        }
-        guard let head = groups(halves[0]) else { return nil }
-        if halves.count == 1 { return head.count == 16 ? head : nil }
-        guard let tail = groups(halves[1]), head.count + tail.count < 16 else { return nil }
-        return head + [UInt8](repeating: 0, count: 16 - head.count - tail.count) + tail
     }
 }
 

@@ -6,8 +6,13 @@ public struct IPAddress: Hashable, Sendable, CustomStringConvertible {
     /// 4 bytes for IPv4, 16 for IPv6.
     public let bytes: [UInt8]
 
+    /// Dotted IPv4, or IPv6 in any form `inet_pton` reads (in brackets too, with a `%zone`
+    /// left off). An IPv4-mapped IPv6 address (`::ffff:127.0.0.1`, how a dual-stack socket
+    /// reports an IPv4 peer) is its IPv4 address: the same peer is the same address whichever
+    /// socket it came through.
     public init?(_ text: String) {
-        let trimmed = text.hasPrefix("[") && text.hasSuffix("]") ? String(text.dropFirst().dropLast()) : text
+        var trimmed = text.hasPrefix("[") && text.hasSuffix("]") ? String(text.dropFirst().dropLast()) : text
+        if trimmed.contains(":"), let zone = trimmed.firstIndex(of: "%") { trimmed = String(trimmed[..<zone]) }
         var v4 = in_addr()
         if inet_pton(AF_INET, trimmed, &v4) == 1 {
             bytes = withUnsafeBytes(of: &v4) { Array($0) }
@@ -15,7 +20,9 @@ public struct IPAddress: Hashable, Sendable, CustomStringConvertible {
         }
         var v6 = in6_addr()
         if inet_pton(AF_INET6, trimmed, &v6) == 1 {
-            bytes = withUnsafeBytes(of: &v6) { Array($0) }
+            let bytes = withUnsafeBytes(of: &v6) { Array($0) }
+            let mapped = bytes[0..<10].allSatisfy { $0 == 0 } && bytes[10] == 0xFF && bytes[11] == 0xFF
+            self.bytes = mapped ? Array(bytes[12...]) : bytes
             return
         }
         return nil
@@ -39,12 +46,12 @@ public struct IPAddress: Hashable, Sendable, CustomStringConvertible {
         isIPv6 ? bytes == [UInt8](repeating: 0, count: 15) + [1] : bytes[0] == 127
     }
 
-    /// Unspecified, loopback, link-local, multicast, or an IPv4-mapped IPv6 address.
+    /// Unspecified, loopback, link-local or multicast (an IPv4-mapped address is judged as the
+    /// IPv4 address it is).
     var isSpecial: Bool {
         if isLoopback { return true }
         if isIPv6 {
             return bytes.allSatisfy { $0 == 0 } || (bytes[0] == 0xFE && bytes[1] & 0xC0 == 0x80) || bytes[0] == 0xFF
-                || (bytes[0..<10].allSatisfy { $0 == 0 } && bytes[10] == 0xFF && bytes[11] == 0xFF)
         }
         return bytes[0] == 0 || (bytes[0] == 169 && bytes[1] == 254) || bytes[0] >= 224
     }
@@ -64,6 +71,33 @@ public struct IPAddress: Hashable, Sendable, CustomStringConvertible {
         }
         return true
     }
+}
+
+/// An IPv4 or IPv6 network in CIDR notation (`10.0.0.0/8`, `fd00::/8`), or one address.
+public struct IPNetwork: Hashable, Sendable, CustomStringConvertible {
+    public let address: IPAddress
+    public let prefix: Int
+
+    /// `nil` for anything but an address with an optional prefix that fits it (`/0` to `/32`
+    /// for IPv4, `/128` for IPv6): a typo in a trusted-proxy list must not widen it.
+    public init?(_ text: String) {
+        let parts = text.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+        guard let address = IPAddress(parts[0]) else { return nil }
+        let full = address.isIPv6 ? 128 : 32
+        if parts.count == 2 {
+            guard parts[1].allSatisfy(\.isASCII), let prefix = Int(parts[1]), (0...full).contains(prefix) else {
+                return nil
+            }
+            self.prefix = prefix
+        } else {
+            self.prefix = full
+        }
+        self.address = address
+    }
+
+    public func contains(_ other: IPAddress) -> Bool { other.matches(address, prefix: prefix) }
+
+    public var description: String { "\(address)/\(prefix)" }
 }
 
 /// Finds the addresses a host name stands for.
@@ -117,7 +151,7 @@ public struct SystemResolver: AddressResolver {
 /// another address (DNS rebinding) is refused at connection time.
 public struct AllowList: Sendable {
     public let hosts: Set<String>
-    let networks: [(address: IPAddress, prefix: Int)]
+    let networks: [IPNetwork]
     /// Addresses of the listed names, resolved when they were pinned.
     var pinned: [String: Set<IPAddress>] = [:]
     /// Names whose lookup failed when pinning (they are retried, never cached as empty).
@@ -125,15 +159,14 @@ public struct AllowList: Sendable {
 
     public init(_ entries: [String]) {
         var hosts = Set<String>()
-        var networks: [(IPAddress, Int)] = []
+        var networks: [IPNetwork] = []
         for entry in entries.map({ $0.lowercased() }) {
-            let parts = entry.split(separator: "/", maxSplits: 1).map(String.init)
-            if let address = IPAddress(parts[0]) {
-                let full = address.isIPv6 ? 128 : 32
-                let prefix = parts.count == 2 ? min(max(Int(parts[1]) ?? full, 0), full) : full
-                networks.append((address, prefix))
-                if parts.count == 1 { hosts.insert(parts[0].trimmingCharacters(in: CharacterSet(charactersIn: "[]"))) }
+            if let network = IPNetwork(entry) {
+                networks.append(network)
+                if !entry.contains("/") { hosts.insert(entry.trimmingCharacters(in: CharacterSet(charactersIn: "[]"))) }
             } else {
+                // A name, or an entry that is neither name nor network ("10.0.0.0/99"): it only
+                // ever matches a host spelled the same, so it widens nothing.
                 hosts.insert(entry)
             }
         }
@@ -180,6 +213,6 @@ public struct AllowList: Sendable {
     /// or network, or one `host` had when it was pinned.
     public func permits(address: IPAddress, for host: String) -> Bool {
         pinned[host.lowercased()]?.contains(address) == true
-            || networks.contains { address.matches($0.address, prefix: $0.prefix) }
+            || networks.contains { $0.contains(address) }
     }
 }
