@@ -70,6 +70,15 @@ let package = Package(
         .target(name: "Artifacts", dependencies: ["AlmanacCore"]),
         // Full-text search over the catalog and entity values; no I/O of its own.
         .target(name: "Search", dependencies: ["AlmanacCore", "Catalog"]),
+        // Keeps the search index current beside the portal: the catalog, entity values from the
+        // warehouse on their schedules, and popularity from the usage rollups.
+        .target(
+            name: "SearchIndexing",
+            dependencies: [
+                "AlmanacCore", "Catalog", "Search", "Storage", "Warehouse", "Scheduling", "Lifecycle",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]),
         // Nightly aggregate dashboards: panels → metric results → analysis → charts → artifacts.
         .target(
             name: "Generators",
@@ -138,7 +147,8 @@ let package = Package(
             name: "Portal",
             dependencies: [
                 "AlmanacCore", "Catalog", "Storage", "Pages", "Warehouse", "Artifacts", "Generators", "Search",
-                "Scheduling", "Proxy", "Lifecycle", "Delivery", .product(name: "Hummingbird", package: "hummingbird"),
+                "SearchIndexing", "Scheduling", "Proxy", "Lifecycle", "Delivery",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -151,7 +161,7 @@ let package = Package(
             name: "AlmanacCLI",
             dependencies: [
                 "AlmanacCore", "Catalog", "Storage", "DemoCompany", "Portal", "Warehouse", "Generators", "Artifacts",
-                "Pages", "Search", "Lifecycle", "Delivery",
+                "Pages", "Search", "SearchIndexing", "Lifecycle", "Delivery",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -204,7 +214,8 @@ let package = Package(
         .testTarget(
             name: "SearchTests",
             dependencies: [
-                "Search", "Catalog", "Warehouse", "Portal", "Pages", "Storage", "Lifecycle", "AlmanacTestSupport",
+                "Search", "SearchIndexing", "Catalog", "Warehouse", "Pages", "Storage", "Lifecycle",
+                "AlmanacTestSupport",
             ]),
         .testTarget(
             name: "StorageTests",

@@ -5,8 +5,8 @@ import Foundation
 import Lifecycle
 import Logging
 import Pages
-import Portal
 import Search
+import SearchIndexing
 import Storage
 import Warehouse
 

@@ -10,6 +10,7 @@ import Logging
 import Pages
 import Scheduling
 import Search
+import SearchIndexing
 import ServiceLifecycle
 import Storage
 

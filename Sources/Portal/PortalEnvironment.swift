@@ -12,6 +12,7 @@ public import Pages
 public import Prometheus
 public import Proxy
 public import Search
+public import SearchIndexing
 public import Storage
 public import Warehouse
 

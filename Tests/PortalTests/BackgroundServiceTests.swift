@@ -6,6 +6,7 @@ import Lifecycle
 import Logging
 import Portal
 import Search
+import SearchIndexing
 import Storage
 import Synchronization
 import Testing

@@ -4,8 +4,8 @@ import Catalog
 import Foundation
 import Lifecycle
 import Logging
-import Portal
 import Search
+import SearchIndexing
 import Storage
 import Testing
 

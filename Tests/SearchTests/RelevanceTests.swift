@@ -3,8 +3,8 @@ import AlmanacTestSupport
 import Catalog
 import Foundation
 import Logging
-import Portal
 import Search
+import SearchIndexing
 import Testing
 import Warehouse
 
