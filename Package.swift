@@ -79,12 +79,14 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
-        // Nightly aggregate dashboards: panels → metric results → analysis → charts → artifacts.
+        // Dashboards: panels → metric results → analysis → charts → artifacts, and where a portal
+        // gets them (generated here, or copied from remote generators: DashboardSource).
         .target(
             name: "Generators",
             dependencies: [
                 "AlmanacCore", "Catalog", "Warehouse", "Charts", "Artifacts", "Storage", "Pages", "Scheduling",
-                .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics"),
+                "Proxy", .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
         // Almanac's own state (views, runs, lifecycle log): protocol + SQLite implementation.

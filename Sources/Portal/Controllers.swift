@@ -26,7 +26,7 @@ struct CatalogController {
 
     init(environment: PortalEnvironment) {
         self.environment = environment
-        self.dashboards = DashboardCache(clock: environment.clock)
+        self.dashboards = DashboardCache(source: environment.dashboards?.source(environment: environment))
     }
 
     func addRoutes(to router: Router<AppRequestContext>) {
@@ -248,14 +248,13 @@ struct CatalogController {
                     ? "Report '\(id)' is an app the portal fronts; it has no generated dashboard or downloads."
                     : "Report '\(id)' is a draft; its dashboard is generated once it is active.")
         }
-        guard let configuration = environment.dashboards,
-            await dashboards.html(for: report, configuration: configuration, environment: environment) != nil,
-            let version = configuration.artifacts.latest(id: id)
+        guard await dashboards.html(for: report) != nil, let artifacts = dashboards.artifacts,
+            let version = artifacts.latest(id: id)
         else { throw notGenerated }
         let redaction = DashboardRedaction(report: report, view: view)
         let model: DashboardModel
         do throws(RedactionUnavailable) {
-            model = try dashboards.model(id: id, version: version.name, redaction: .none, configuration: configuration)
+            model = try dashboards.model(id: id, version: version.name, redaction: .none)
         } catch {
             throw notGenerated
         }
@@ -275,7 +274,7 @@ struct CatalogController {
                     message: "You do not have access to the data of this panel of '\(report.title)'.")
             }
             guard version.files.contains(name),
-                let bytes = configuration.artifacts.read(id: id, version: version.name, file: name)
+                let bytes = artifacts.read(id: id, version: version.name, file: name)
             else { throw PortalError.notFound("file", name) }
             data = bytes
         }
@@ -329,7 +328,7 @@ struct CatalogController {
         _ template: Template, bound: [String: FilterValue], values: [String: String], title: String,
         builder: PageBuilder, context: AppRequestContext
     ) async throws -> TemplateRender {
-        guard let configuration = environment.dashboards else {
+        guard let configuration = environment.dashboards, let source = dashboards.source else {
             throw PortalError(
                 status: .notFound, title: "Not available", message: "This portal does not generate dashboards.")
         }
@@ -341,16 +340,8 @@ struct CatalogController {
             asOf: configuration.asOf().description,
             hiddenPanels: hidden.sorted())
         return try await templateRenders.render(for: key) { [title] in
-            if let remote = configuration.remote {
-                return TemplateRender(
-                    files: try await remote.renderTemplate(
-                        template.id.rawValue, values: values, title: title, hiddenPanels: hidden,
-                        catalogVersion: catalog.version))
-            }
-            return try await configuration.generator(catalog: catalog, environment: environment)
-                .renderTemplate(
-                    template, values: bound, title: title, hiddenPanels: hidden,
-                    query: TemplateRender.query(canonical))
+            try await source.renderTemplate(
+                template, values: bound, raw: values, title: title, hiddenPanels: hidden, catalog: catalog)
         }
     }
 
@@ -402,10 +393,9 @@ struct CatalogController {
         var model = builder.report(report, history: history.map { Self.change($0, builder: builder) })
         model.usage = builder.usageModel(try await environment.usage.usage(kind: ItemKind.report.rawValue, id: id))
         var dashboard: DashboardCache.Dashboard?
-        if let configuration = environment.dashboards, report.isGenerated {
+        if report.isGenerated {
             do throws(RedactionUnavailable) {
-                dashboard = try await dashboards.html(
-                    for: report, view: builder.view, configuration: configuration, environment: environment)
+                dashboard = try await dashboards.html(for: report, view: builder.view, renderer: environment.renderer)
             } catch {
                 model.dashboardError = error.description
                 return model
@@ -415,16 +405,8 @@ struct CatalogController {
             model.dashboardHTML = dashboard.html
             model.dashboardNotice = dashboard.notice
             model.generatedAt = builder.formatter.dateTime(dashboard.version.generatedAt)
-        } else if let configuration = environment.dashboards, report.isGenerated {
-            if configuration.remote != nil {
-                model.dashboardError = await dashboards.refresh(
-                    id, configuration: configuration, logger: environment.logger
-                )
-                .map { _ in "no generator answered, and the portal has no earlier copy of this dashboard" }
-            } else {
-                let runs = try await environment.state.recentRuns(kind: "generation", limit: 200)
-                model.dashboardError = runs.first { $0.target == id }?.error
-            }
+        } else if let source = dashboards.source, report.isGenerated {
+            model.dashboardError = try await source.missingReason(report)
         }
         return model
     }
@@ -439,11 +421,11 @@ struct CatalogController {
         let report = try await liveReport(
             id, builder: PageBuilder(view: CatalogView(catalog, viewer: viewer), now: environment.now()))
         var notice: String?
-        if let configuration = environment.dashboards, report.kind == .dashboard {
-            notice = await dashboards.refresh(id, configuration: configuration, logger: environment.logger)
+        if let source = dashboards.source, report.kind == .dashboard {
+            notice = await source.refresh(report)
         }
         var key = environment.pageKey(request, viewer: viewer, catalog: catalog, teams: [report.owner.rawValue])
-        key.artifactVersion = environment.dashboards?.artifacts.latestName(id: id)
+        key.artifactVersion = dashboards.artifacts?.latestName(id: id)
         key.notice = notice
         let render: @Sendable () async throws -> RenderedPageCache.Entry = { [environment, key] in
             let builder = try await builder(for: key.audience.reader, catalog: catalog)

@@ -30,17 +30,23 @@ public func buildGeneratorApplication(
     onServerRunning: @escaping @Sendable (_ port: Int) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
     let router = Router()
-    let dashboards = DashboardCache(clock: environment.clock)
+    // A generator generates here, whatever remote generators its environment names.
+    let source = environment.dashboards.map { configuration in
+        var local = configuration
+        local.remote = nil
+        return local.source(environment: environment)
+    }
+    let dashboards = DashboardCache(source: source)
     let renders = TemplateRenderCache(clock: environment.clock)
     router.add(middleware: GeneratorErrorMiddleware())
     router.add(middleware: BearerTokenMiddleware(token: token))
     router.get("/healthz") { _, _ in "ok\n" }
     router.get("/reports/:id/latest") { _, context in
         let id = try context.parameters.require("id")
-        guard let configuration = environment.dashboards,
-            let report = environment.catalog.current.report(ReportID(id)), report.kind == .dashboard
-        else { throw HTTPError(.notFound, message: "no report '\(id)'") }
-        guard let dashboard = await dashboards.html(for: report, configuration: configuration, environment: environment)
+        guard let report = environment.catalog.current.report(ReportID(id)), report.kind == .dashboard else {
+            throw HTTPError(.notFound, message: "no report '\(id)'")
+        }
+        guard let dashboard = await dashboards.html(for: report)
         else { throw HTTPError(.serviceUnavailable, message: "report '\(id)' could not be generated") }
         let version = dashboard.version
         return JSONResponse.make(
@@ -62,7 +68,8 @@ public func buildGeneratorApplication(
     router.get("/templates/:id") { request, context in
         let id = try context.parameters.require("id")
         let catalog = environment.catalog.current
-        guard let configuration = environment.dashboards, let template = catalog.template(TemplateID(id)) else {
+        guard let configuration = environment.dashboards, let source, let template = catalog.template(TemplateID(id))
+        else {
             throw HTTPError(.notFound, message: "no template '\(id)'")
         }
         var values = FormQuery(request).all
@@ -78,12 +85,9 @@ public func buildGeneratorApplication(
         let key = TemplateRenderCache.Key(
             template: id, values: bound.mapValues(\.plainText), catalogVersion: catalog.version,
             asOf: configuration.asOf().description, hiddenPanels: hidden.sorted(), title: title)
-        let canonical = bound.mapValues(\.plainText)
-        let render = try await renders.render(for: key) {
-            try await configuration.generator(catalog: catalog, environment: environment)
-                .renderTemplate(
-                    template, values: bound, title: title, hiddenPanels: hidden,
-                    query: TemplateRender.query(canonical))
+        let render = try await renders.render(for: key) { [values] in
+            try await source.renderTemplate(
+                template, values: bound, raw: values, title: title, hiddenPanels: hidden, catalog: catalog)
         }
         // The portal asks for every file (its data twins); a person's browser gets the HTML.
         if format == "files" { return JSONResponse.make(RenderFiles(files: render.files)) }

@@ -167,6 +167,21 @@ public struct DashboardConfiguration: Sendable {
             catalog: catalog, warehouse: warehouse, artifacts: artifacts, state: environment.state,
             renderer: environment.renderer, logger: environment.logger, asOf: asOf(), clock: environment.clock)
     }
+
+    /// Where `environment`'s dashboards come from: the remote generators when there are some,
+    /// else this process. Each call makes a new source (with its own on-demand bookkeeping):
+    /// a server builds one and keeps it.
+    public func source(environment: PortalEnvironment) -> any DashboardSource {
+        if let remote {
+            return RemoteDashboards(
+                client: remote, mirror: artifacts, clock: environment.clock, logger: environment.logger)
+        }
+        return LocalDashboards(
+            artifacts: artifacts, catalog: environment.catalog, state: environment.state, clock: environment.clock
+        ) { catalog in
+            generator(catalog: catalog, environment: environment)
+        }
+    }
 }
 
 extension PortalEnvironment {
