@@ -118,6 +118,7 @@ let package = Package(
             dependencies: [
                 "AlmanacCore", "Catalog", "Charts", "Scheduling", "Storage", "Warehouse", "Pages", "CCurl",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -80,8 +80,8 @@ struct BenchUsageCommand: AsyncParsableCommand {
             // Alternating per batch, so both see the same machine.
             let raw = try clock.measure { try StorageBenchmark.insertRawViews(chunk, path: dir + "/baseline.sqlite") }
             let full = try await clock.measure { try await recorder.recordViews(chunk) }
-            baselineSeconds += raw.seconds
-            recorderSeconds += full.seconds
+            baselineSeconds += raw.timeInterval
+            recorderSeconds += full.timeInterval
             offset += chunk.count
         }
         print(
@@ -110,12 +110,12 @@ struct BenchUsageCommand: AsyncParsableCommand {
                 try await fresh.recordViews(chunk)
                 written += chunk.count
                 if written % 5_000_000 < batch * 10 {
-                    let elapsed = (ContinuousClock.now - began).seconds
+                    let elapsed = (ContinuousClock.now - began).timeInterval
                     print(
                         String(format: "  history: %d views, %.0f views/s so far", written, Double(written) / elapsed))
                 }
             }
-            let elapsed = (ContinuousClock.now - began).seconds
+            let elapsed = (ContinuousClock.now - began).timeInterval
             print(
                 String(
                     format: "history: %d views written in %.1f s (%.0f views/s)", views, elapsed,
@@ -134,7 +134,7 @@ struct BenchUsageCommand: AsyncParsableCommand {
         var timings: [Double] = []
         for _ in 0..<max(1, scans) {
             let elapsed = try await clock.measure { report = try await reviewer.report() }
-            timings.append(elapsed.seconds * 1000)
+            timings.append(elapsed.timeInterval * 1000)
         }
         let policy = store.current.settings.retirement
         print(
@@ -152,7 +152,7 @@ struct BenchUsageCommand: AsyncParsableCommand {
             let elapsed = try clock.measure {
                 raw = try StorageBenchmark.rawLogTotals(path: statePath, kind: "report", in: ranges)
             }
-            baseline.append(elapsed.seconds * 1000)
+            baseline.append(elapsed.timeInterval * 1000)
         }
         let rollup = try await state.viewTotals(kind: "report", id: nil, in: ranges)
         print("baseline_ms=\(baseline.map { String(format: "%.1f", $0) }.joined(separator: ","))")
@@ -232,8 +232,4 @@ struct BenchUsageCommand: AsyncParsableCommand {
             }
         }
     }
-}
-
-extension Duration {
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }

@@ -63,15 +63,23 @@ struct DemoCommand: AsyncParsableCommand {
         let warehousePath = (dir as NSString).appendingPathComponent("warehouse.sqlite")
         let manifestPath = (dir as NSString).appendingPathComponent("demo.json")
         let options = DemoCompanyOptions(seed: seed, scale: scale, asOf: asOf)
-        let manifest = "{\"seed\":\(seed),\"scale\":\(scale),\"asOf\":\"\(asOf)\"}"
-        let existing = (try? String(contentsOfFile: manifestPath, encoding: .utf8)) ?? ""
+        /// What the warehouse in `dir` was written with: the same options reuse it.
+        struct Manifest: Codable, Equatable {
+            var seed: UInt64
+            var scale: Int
+            var asOf: String
+        }
+        let manifest = Manifest(seed: seed, scale: scale, asOf: asOf)
+        let existing = FileManager.default.contents(atPath: manifestPath).flatMap {
+            try? JSONDecoder().decode(Manifest.self, from: $0)
+        }
         if force || existing != manifest || !FileManager.default.fileExists(atPath: warehousePath) {
             print(
                 "Writing the demo company's warehouse to \(warehousePath) (scale \(scale), seed \(seed), as of \(asOf))…"
             )
             let started = ContinuousClock.now
             let summary = try DemoCompany.write(to: warehousePath, options: options, progress: ConsoleProgress())
-            try manifest.write(toFile: manifestPath, atomically: true, encoding: .utf8)
+            try JSONEncoder().encode(manifest).write(to: URL(fileURLWithPath: manifestPath), options: .atomic)
             let total = summary.rowCounts.values.reduce(0, +)
             print(
                 "Wrote \(total.formatted()) rows in \((ContinuousClock.now - started).formatted(.units(allowed: [.seconds], fractionalPart: .show(length: 1)))): "

@@ -746,19 +746,23 @@ private struct Layout {
         if let comparison = spec.comparison, let values = renderer.comparison {
             rows.append((comparison.name, ChartRenderer.comparisonColor, { text(values[$0]) }))
         }
-        let series = rows.map { "[" + SVGWriter.json($0.name) + "," + SVGWriter.json($0.color) + "]" }
-        var points: [String] = []
-        for (index, day) in renderer.days.enumerated() {
-            let values = rows.map { SVGWriter.json($0.value(index)) }.joined(separator: ",")
-            points.append(
-                "{\"x\":\(SVGWriter.number(x(index: index))),\"d\":"
-                    + SVGWriter.json(AxisTicks.fullDayLabel(CalendarDay(dayNumber: day))) + ",\"v\":[" + values + "]}")
+        /// One day under the pointer: its x (to a tenth, as drawn), its date and each row's text.
+        struct Point: Encodable {
+            var x: Double
+            var d: String
+            var v: [String]
+        }
+        let series = rows.map { [$0.name, $0.color] }
+        let points = renderer.days.enumerated().map { index, day in
+            Point(
+                x: (x(index: index) * 10).rounded() / 10, d: AxisTicks.fullDayLabel(CalendarDay(dayNumber: day)),
+                v: rows.map { $0.value(index) })
         }
         svg.element(
             "g",
             [
-                ("class", "hover"), SVGWriter.singleQuoted("data-series", "[" + series.joined(separator: ",") + "]"),
-                SVGWriter.singleQuoted("data-points", "[" + points.joined(separator: ",") + "]"),
+                ("class", "hover"), SVGWriter.singleQuoted("data-series", SVGWriter.json(encoding: series)),
+                SVGWriter.singleQuoted("data-points", SVGWriter.json(encoding: points)),
             ])
     }
 }

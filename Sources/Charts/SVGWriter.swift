@@ -1,4 +1,5 @@
 import AlmanacCore
+import Foundation
 
 /// A minimal writer for SVG markup: escaped text and attributes, coordinates at one decimal.
 struct SVGWriter {
@@ -54,27 +55,17 @@ struct SVGWriter {
         return sign + String(magnitude / 10) + (magnitude % 10 == 0 ? "" : "." + String(magnitude % 10))
     }
 
-    /// A JSON string literal.
-    static func json(_ text: String) -> String {
-        var result = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": result += "\\\""
-            case "\\": result += "\\\\"
-            case "\n": result += "\\n"
-            case "\r": result += "\\r"
-            case "\t": result += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    let hex = String(scalar.value, radix: 16)
-                    result += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    result.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return result + "\""
+    /// `value` as compact JSON (keys in order, `/` as itself) for a data attribute.
+    static func json(encoding value: some Encodable) -> String {
+        // NB: the values are strings, numbers and arrays of them: encoding cannot fail.
+        (try? String(decoding: encoder.encode(value), as: UTF8.self)) ?? "[]"
     }
+
+    private static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }()
 }
 
 /// A path's `d` attribute, built from runs of points.

@@ -2,6 +2,7 @@ public import AlmanacCore
 public import Catalog
 import Charts
 import Foundation
+import Mustache
 public import Warehouse
 
 /// One entity (a customer, a campaign) for which a trigger's condition held.
@@ -16,6 +17,17 @@ public struct TriggerHit: Sendable, Hashable, Codable {
     public var previous: Double?
     /// What the condition compared with its threshold (the value, the change or the relative change).
     public var measured: Double
+
+    public init(
+        key: String, label: String, linkValue: String, current: Double?, previous: Double?, measured: Double
+    ) {
+        self.key = key
+        self.label = label
+        self.linkValue = linkValue
+        self.current = current
+        self.previous = previous
+        self.measured = measured
+    }
 }
 
 /// What one check of a trigger found.
@@ -134,14 +146,16 @@ public struct TriggerEvaluator: Sendable {
             case .change: text(abs(hit.measured))
             case .value: text(hit.current)
             }
-        var title = trigger.action.title
-        for (name, value) in [
-            ("label", hit.label), ("change", change), ("value", text(hit.current)), ("previous", text(hit.previous)),
-            ("metric", metric?.name ?? trigger.metric.rawValue),
-        ] {
-            title = title.replacingOccurrences(of: "{{\(name)}}", with: value)
-            title = title.replacingOccurrences(of: "{{ \(name) }}", with: value)
+        let values = [
+            "label": hit.label, "change": change, "value": text(hit.current), "previous": text(hit.previous),
+            "metric": metric?.name ?? trigger.metric.rawValue,
+        ]
+        // Mustache, as plain text: nothing is HTML-escaped, and a label that itself reads
+        // "{{metric}}" is shown as written, never expanded again. A title Mustache cannot parse
+        // is sent as written.
+        guard let template = try? MustacheTemplate(string: "{{% CONTENT_TYPE: TEXT}}" + trigger.action.title) else {
+            return trigger.action.title
         }
-        return title
+        return template.render(values)
     }
 }

@@ -105,8 +105,7 @@ public struct AggregateGenerator: Sendable {
         if failure != nil { Counter(label: "almanac_generation_failures_total", dimensions: dimensions).increment() }
         let run = RunRecord(
             kind: "generation", target: report.id.rawValue, startedAt: started,
-            durationMilliseconds: Int(
-                elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000),
+            durationMilliseconds: Int(elapsed / .milliseconds(1)),
             rows: rows, bytes: bytes, error: failure)
         do {
             try await state.recordRun(run)

@@ -374,8 +374,7 @@ func withEventLoopDeadline<T: Sendable>(
 ) async throws -> T {
     let task = Task(operation: work)
     let fired = TimerFlag()
-    let nanoseconds = limit.components.seconds * 1_000_000_000 + limit.components.attoseconds / 1_000_000_000
-    let timer = HTTPClient.defaultEventLoopGroup.any().scheduleTask(in: .nanoseconds(nanoseconds)) {
+    let timer = HTTPClient.defaultEventLoopGroup.any().scheduleTask(in: .nanoseconds(Int64(limit / .nanoseconds(1)))) {
         fired.value.store(true, ordering: .releasing)
         task.cancel()
     }

@@ -93,7 +93,7 @@ public struct SearchIndexer: Sendable {
         guard let state else { return }
         let run = RunRecord(
             kind: "index", target: "entity:\(entity.id)", startedAt: started.at,
-            durationMilliseconds: Int((ContinuousClock.now - started.measured).timeInterval * 1000), rows: rows,
+            durationMilliseconds: Int((ContinuousClock.now - started.measured) / .milliseconds(1)), rows: rows,
             error: error)
         try? await state.recordRun(run)
     }

@@ -94,8 +94,7 @@ public final class PostgresWarehouse: Warehouse {
             }
         }
         let query = PostgresQuery(unsafeSQL: statement.sql, binds: bindings)
-        let milliseconds = max(
-            1, Int(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000))
+        let milliseconds = max(1, Int(timeout / .milliseconds(1)))
         let leased = Flag()
         do {
             return try await withThrowingTaskGroup(of: [[SQLValue]].self) { group in
