@@ -68,6 +68,11 @@ let package = Package(
             ]),
         // Rendered reports on disk: atomic versions, a pointer to the latest, pruning.
         .target(name: "Artifacts", dependencies: ["AlmanacCore"]),
+        // Rendering infrastructure: Mustache pages, formatting for people, and every URL
+        // (Route, the one mount table). Generators and Delivery render with it alone.
+        .target(
+            name: "Rendering",
+            dependencies: ["AlmanacCore", "Catalog", .product(name: "Mustache", package: "swift-mustache")]),
         // Full-text search over the catalog and entity values; no I/O of its own.
         .target(name: "Search", dependencies: ["AlmanacCore", "Catalog"]),
         // Keeps the search index current beside the portal: the catalog, entity values from the
@@ -84,7 +89,7 @@ let package = Package(
         .target(
             name: "Generators",
             dependencies: [
-                "AlmanacCore", "Catalog", "Warehouse", "Charts", "Artifacts", "Storage", "Pages", "Scheduling",
+                "AlmanacCore", "Catalog", "Warehouse", "Charts", "Artifacts", "Storage", "Rendering", "Scheduling",
                 "Proxy", .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -116,7 +121,7 @@ let package = Package(
         .target(
             name: "Delivery",
             dependencies: [
-                "AlmanacCore", "Catalog", "Charts", "Scheduling", "Storage", "Warehouse", "Pages", "CCurl",
+                "AlmanacCore", "Catalog", "Charts", "Scheduling", "Storage", "Warehouse", "Rendering", "CCurl",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -131,8 +136,7 @@ let package = Package(
         .target(
             name: "Pages",
             dependencies: [
-                "AlmanacCore", "Catalog", "Scheduling", "Search", "Lifecycle", "Storage",
-                .product(name: "Mustache", package: "swift-mustache"),
+                "AlmanacCore", "Catalog", "Scheduling", "Search", "Lifecycle", "Storage", "Rendering",
             ]),
         // Talking to other HTTP services: the report apps teams run (allow-list, address
         // pinning, header policy) and remote generators.
@@ -149,8 +153,8 @@ let package = Package(
         .target(
             name: "Portal",
             dependencies: [
-                "AlmanacCore", "Catalog", "Storage", "Pages", "Warehouse", "Artifacts", "Generators", "Search",
-                "SearchIndexing", "Scheduling", "Proxy", "Lifecycle", "Delivery",
+                "AlmanacCore", "Catalog", "Storage", "Pages", "Rendering", "Warehouse", "Artifacts", "Generators",
+                "Search", "SearchIndexing", "Scheduling", "Proxy", "Lifecycle", "Delivery",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -164,7 +168,7 @@ let package = Package(
             name: "AlmanacCLI",
             dependencies: [
                 "AlmanacCore", "Catalog", "Storage", "DemoCompany", "Portal", "Warehouse", "Generators", "Artifacts",
-                "Pages", "Search", "SearchIndexing", "Lifecycle", "Delivery",
+                "Pages", "Rendering", "Search", "SearchIndexing", "Lifecycle", "Delivery",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -180,7 +184,7 @@ let package = Package(
             name: "AlmanacTestSupport",
             dependencies: [
                 "AlmanacCore", "Catalog", "Storage", "Portal", "DemoCompany", "Warehouse", "Artifacts", "Generators",
-                "Proxy",
+                "Proxy", "Rendering",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -207,7 +211,7 @@ let package = Package(
         .testTarget(
             name: "GeneratorsTests",
             dependencies: [
-                "Generators", "Warehouse", "Artifacts", "Storage", "DemoCompany", "Pages", "Scheduling",
+                "Generators", "Warehouse", "Artifacts", "Storage", "DemoCompany", "Rendering", "Scheduling",
                 "AlmanacTestSupport",
             ]),
         .testTarget(
@@ -217,7 +221,7 @@ let package = Package(
         .testTarget(
             name: "SearchTests",
             dependencies: [
-                "Search", "SearchIndexing", "Catalog", "Warehouse", "Pages", "Storage", "Lifecycle",
+                "Search", "SearchIndexing", "Catalog", "Warehouse", "Pages", "Rendering", "Storage", "Lifecycle",
                 "AlmanacTestSupport",
             ]),
         .testTarget(
@@ -226,7 +230,7 @@ let package = Package(
         .testTarget(
             name: "DeliveryTests",
             dependencies: [
-                "Delivery", "Scheduling", "Storage", "Catalog", "Charts", "Warehouse", "DemoCompany", "Pages",
+                "Delivery", "Scheduling", "Storage", "Catalog", "Charts", "Warehouse", "DemoCompany", "Rendering",
                 "AlmanacTestSupport", .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             exclude: ["Support"]),
@@ -239,7 +243,8 @@ let package = Package(
         .testTarget(
             name: "PortalTests",
             dependencies: [
-                "Portal", "Catalog", "Pages", "Storage", "AlmanacTestSupport", "Proxy", "Lifecycle", "Delivery",
+                "Portal", "Catalog", "Pages", "Rendering", "Storage", "AlmanacTestSupport", "Proxy", "Lifecycle",
+                "Delivery",
                 "Generators", "Warehouse", .product(name: "HummingbirdTesting", package: "hummingbird"),
             ], exclude: ["Browser"]),
         .testTarget(

@@ -6,6 +6,7 @@ import Foundation
 import Generators
 import Logging
 import Pages
+import Rendering
 import Storage
 import Warehouse
 

@@ -5,6 +5,7 @@ import Delivery
 import Foundation
 import Logging
 import Pages
+import Rendering
 import Storage
 import Warehouse
 

@@ -7,6 +7,7 @@ import Generators
 import Lifecycle
 import Logging
 import Pages
+import Rendering
 import Storage
 import Warehouse
 

@@ -5,6 +5,7 @@ import Foundation
 import Lifecycle
 import Logging
 import Pages
+import Rendering
 import Search
 import SearchIndexing
 import Storage

@@ -8,6 +8,7 @@ import Logging
 import Pages
 import Portal
 import Proxy
+import Rendering
 import Storage
 import Warehouse
 

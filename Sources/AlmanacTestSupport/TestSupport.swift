@@ -6,6 +6,7 @@ import Logging
 import Pages
 public import Portal
 public import Proxy
+import Rendering
 import Storage
 import Warehouse
 

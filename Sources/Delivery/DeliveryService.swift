@@ -3,7 +3,7 @@ public import Catalog
 import Charts
 public import Foundation
 public import Logging
-public import Pages
+public import Rendering
 public import Scheduling
 public import Storage
 public import Warehouse

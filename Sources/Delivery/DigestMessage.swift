@@ -2,7 +2,7 @@ public import AlmanacCore
 public import Catalog
 import Charts
 public import Foundation
-public import Pages
+public import Rendering
 
 /// Turns a digest's numbers into the e-mail one recipient gets: only the metrics, report
 /// and annotations that recipient may see, as plain text and as HTML that common mail

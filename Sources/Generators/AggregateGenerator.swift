@@ -5,7 +5,7 @@ import Charts
 public import Foundation
 public import Logging
 import Metrics
-public import Pages
+public import Rendering
 public import Storage
 import Synchronization
 public import Warehouse

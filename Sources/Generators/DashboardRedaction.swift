@@ -1,6 +1,6 @@
 import AlmanacCore
 public import Catalog
-public import Pages
+public import Rendering
 
 /// What of a shared dashboard one reader may not see: the panels whose metric, ratio
 /// parts or source they may not see, and the sources whose freshness they may not read.

@@ -2,7 +2,7 @@ import AlmanacCore
 import Catalog
 import Charts
 import Foundation
-import Pages
+import Rendering
 import Warehouse
 
 /// One panel: its metric evaluated, analysed and drawn.
@@ -98,7 +98,7 @@ struct PanelBuilder {
             band = makeBand(raw: first, smoothed: smoothed.first?.values)
             if band != nil, panel.bands != .none {
                 notes.append(
-                    "Shaded: \(PageBuilder.bandText(panel.bands))\(panel.smoothing.map { " of the \($0.window)-point \($0.method.rawValue) average" } ?? "")."
+                    "Shaded: \(Formatter.bandText(panel.bands))\(panel.smoothing.map { " of the \($0.window)-point \($0.method.rawValue) average" } ?? "")."
                 )
             }
         }

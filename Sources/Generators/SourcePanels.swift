@@ -2,7 +2,7 @@ import AlmanacCore
 import Catalog
 import Charts
 import Foundation
-import Pages
+import Rendering
 import Warehouse
 
 /// The panels that read more than one metric over time: a source's rows (`facts`,

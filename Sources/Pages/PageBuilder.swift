@@ -2,6 +2,7 @@ import AlmanacCore
 public import Catalog
 public import Foundation
 public import Lifecycle
+public import Rendering
 import Scheduling
 
 /// Builds view models from a catalog as one viewer sees it.
@@ -11,7 +12,7 @@ import Scheduling
 /// not see it.
 public struct PageBuilder: Sendable {
     public let view: CatalogView
-    public let formatter: Formatter
+    public let formatter: Rendering.Formatter
     /// Views per `kind/id`, from the state store.
     public let viewCounts: [String: Int]
     /// Views per `kind/id` in the last 7, 30 and 90 days.
@@ -164,20 +165,11 @@ public struct PageBuilder: Sendable {
             metricName: metric?.name ?? panel.records.flatMap { view.source($0.source) }.map { "rows of \($0.name)" },
             metricURL: metric.map { Route.metric($0.id).path }, restricted: !view.canSee(panel),
             smoothing: panel.smoothing.map { "\($0.method.rawValue) average over \($0.window) points" },
-            bands: panel.bands == .none ? nil : Self.bandText(panel.bands),
+            bands: panel.bands == .none ? nil : Formatter.bandText(panel.bands),
             breakdown: dimension?.label ?? panel.breakdown?.rawValue,
             comparison: panel.compare == .none ? nil : panel.compare.rawValue.replacingOccurrences(of: "_", with: " "),
             annotationTags: panel.annotationTags,
             filters: panel.filters.map(Self.filterText))
-    }
-
-    public static func bandText(_ method: BandMethod) -> String {
-        switch method {
-        case .none: "none"
-        case .poisson: "Poisson 95% interval"
-        case .wilson: "Wilson score 95% interval"
-        case .residual: "rolling residual band (±2σ)"
-        }
     }
 
     func changeRow(_ event: ChangeEvent) -> ChangeRow {

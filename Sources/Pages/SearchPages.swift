@@ -1,43 +1,17 @@
 import AlmanacCore
 import Catalog
 import Foundation
+public import Rendering
 public import Search
 
-/// A search as the URL carries it: `q` plus optional `kind`, `team`, `tag`, `status`
-/// parameters (the same filters can be typed into `q`), paging and `debug`.
-public struct SearchRequest: Hashable, Sendable {
-    public var text: String
-    public var kind: String?
-    public var team: String?
-    public var tag: String?
-    public var status: String?
-    public var limit: Int
-    public var offset: Int
-    public var debug: Bool
-
-    public static let defaultLimit = 20
-
-    public init(
-        text: String, kind: String? = nil, team: String? = nil, tag: String? = nil, status: String? = nil,
-        limit: Int = SearchRequest.defaultLimit, offset: Int = 0, debug: Bool = false
-    ) {
-        self.text = text
-        self.kind = kind
-        self.team = team
-        self.tag = tag
-        self.status = status
-        self.limit = limit
-        self.offset = offset
-        self.debug = debug
-    }
-
+extension SearchRequest {
     /// The parsed query with the URL's filters added.
     public var query: SearchQuery {
         var query = SearchQuery(parsing: text)
-        if let kind { query.kinds.insert(kind.lowercased()) }
-        if let team { query.teams.insert(team.lowercased()) }
-        if let tag { query.tags.insert(tag.lowercased()) }
-        if let status {
+        if let kind = filters[.kind] { query.kinds.insert(kind.lowercased()) }
+        if let team = filters[.team] { query.teams.insert(team.lowercased()) }
+        if let tag = filters[.tag] { query.tags.insert(tag.lowercased()) }
+        if let status = filters[.status] {
             if let value = SearchStatus(rawValue: status.lowercased()) {
                 query.statuses.insert(value)
             } else {
@@ -45,56 +19,6 @@ public struct SearchRequest: Hashable, Sendable {
             }
         }
         return query
-    }
-
-    var queryString: String {
-        var parts = ["q=" + URLEncoding.queryValue(text)]
-        if let kind { parts.append("kind=" + URLEncoding.queryValue(kind)) }
-        if let team { parts.append("team=" + URLEncoding.queryValue(team)) }
-        if let tag { parts.append("tag=" + URLEncoding.queryValue(tag)) }
-        if let status { parts.append("status=" + URLEncoding.queryValue(status)) }
-        if limit != Self.defaultLimit { parts.append("limit=\(limit)") }
-        if offset > 0 { parts.append("offset=\(offset)") }
-        if debug { parts.append("debug=1") }
-        return "?" + parts.joined(separator: "&")
-    }
-
-    /// The same search with one filter set or cleared, from the first page. A filter of the
-    /// same key typed into the text goes too, so clicking a facet switches rather than adds.
-    func with(_ parameter: String, _ value: String?) -> SearchRequest {
-        var copy = self
-        copy.offset = 0
-        copy.text = Self.removingTypedFilter(parameter, from: text)
-        switch parameter {
-        case "kind": copy.kind = value
-        case "team": copy.team = value
-        case "tag": copy.tag = value
-        case "status": copy.status = value
-        default: break
-        }
-        return copy
-    }
-
-    /// `text` without its `key:value` and `key:"a value"` chunks.
-    public static func removingTypedFilter(_ key: String, from text: String) -> String {
-        guard text.range(of: key + ":", options: .caseInsensitive) != nil else { return text }
-        let pattern = "(^|\\s)" + NSRegularExpression.escapedPattern(for: key) + ":(\"[^\"]*\"?|\\S*)"
-        guard let expression = try? NSRegularExpression(pattern: pattern, options: [.caseInsensitive]) else {
-            return text
-        }
-        let range = NSRange(text.startIndex..., in: text)
-        let stripped = expression.stringByReplacingMatches(in: text, range: range, withTemplate: "$1")
-        return stripped.split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ")
-    }
-
-    func value(of parameter: String) -> String? {
-        switch parameter {
-        case "kind": kind
-        case "team": team
-        case "tag": tag
-        case "status": status
-        default: nil
-        }
     }
 }
 
@@ -176,29 +100,27 @@ extension PageBuilder {
     public func search(_ request: SearchRequest, results: SearchResults) -> SearchPageModel {
         let hits = results.hits.map { hit(for: $0, debug: request.debug) }
         var facets: [FacetGroupModel] = []
-        let names = ["kind": "Kind", "team": "Team", "status": "Status", "tag": "Tag"]
         for facet in results.facets {
-            var selectedValues = Set([request.value(of: facet.name)?.lowercased()].compactMap { $0 })
-            switch facet.name {
-            case "kind": selectedValues.formUnion(results.query.kinds)
-            case "team": selectedValues.formUnion(results.query.teams)
-            case "tag": selectedValues.formUnion(results.query.tags)
-            case "status": selectedValues.formUnion(results.query.statuses.map(\.rawValue))
-            default: break
+            guard let filter = SearchFilter(rawValue: facet.name) else { continue }
+            var selectedValues = Set([request.filters[filter]?.lowercased()].compactMap { $0 })
+            switch filter {
+            case .kind: selectedValues.formUnion(results.query.kinds)
+            case .team: selectedValues.formUnion(results.query.teams)
+            case .tag: selectedValues.formUnion(results.query.tags)
+            case .status: selectedValues.formUnion(results.query.statuses.map(\.rawValue))
             }
             // A team the viewer may not see is not named, as on every other page.
-            let values =
-                facet.name == "team" ? facet.values.filter { view.team(TeamID($0.value)) != nil } : facet.values
+            let values = filter == .team ? facet.values.filter { view.team(TeamID($0.value)) != nil } : facet.values
             guard !values.isEmpty else { continue }
             facets.append(
                 FacetGroupModel(
-                    name: names[facet.name] ?? facet.name, parameter: facet.name,
+                    name: filter.label, parameter: filter.rawValue,
                     values: values.map { item in
                         let value = item.value
                         let isSelected = selectedValues.contains(value.lowercased())
                         return FacetValueModel(
                             label: item.label, value: value, count: item.count,
-                            url: Route.search(request.with(facet.name, isSelected ? nil : value)).path,
+                            url: Route.search(request.with(filter, isSelected ? nil : value)).path,
                             selected: isSelected)
                     }))
         }

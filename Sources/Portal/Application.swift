@@ -8,6 +8,7 @@ public import Hummingbird
 import Lifecycle
 import Logging
 import Pages
+import Rendering
 import Scheduling
 import Search
 import SearchIndexing
@@ -147,4 +148,11 @@ extension PortalEnvironment {
             dashboards.generator(catalog: catalog, environment: self)
         }
     }
+}
+
+extension Route.Mount {
+    /// The page's path as the router mounts it.
+    var routerPath: RouterPath { RouterPath(rawValue) }
+    /// The JSON twin's path as the router mounts it (`/api` before the page's).
+    var apiRouterPath: RouterPath { RouterPath(api ?? "/api" + rawValue) }
 }

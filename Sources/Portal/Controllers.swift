@@ -11,6 +11,7 @@ import Logging
 import Pages
 import Prometheus
 import Proxy
+import Rendering
 import Search
 import Storage
 import Warehouse
@@ -31,30 +32,30 @@ struct CatalogController {
 
     func addRoutes(to router: Router<AppRequestContext>) {
         // Each page is registered twice: HTML at its path, JSON under /api.
-        page(router, "/", api: "/api/home") { request, context, builder, viewer in
+        page(router, .home) { request, context, builder, viewer in
             let events = try await environment.state.recentLifecycleEvents(kind: ItemKind.report.rawValue, limit: 200)
             // The retirement review's bookkeeping (flagged, kept) is not news for the home page.
             let changes = events.filter { ![.flagged, .unflagged, .kept].contains($0.action) }
             let model = builder.home(recentChanges: changes.map { Self.change($0, builder: builder) })
             return Rendered(model: model, template: "pages/home", title: "Home", route: .home)
         }
-        page(router, "/browse", api: "/api/browse") { request, context, builder, viewer in
+        page(router, .browse) { request, context, builder, viewer in
             let filter = try Self.browseFilter(request)
             let model = builder.browse(filter)
             return Rendered(
                 model: model, template: "pages/browse", title: model.heading, route: .browse(filter),
                 searchText: filter.text)
         }
-        page(router, "/reports", api: "/api/reports") { request, context, builder, viewer in
+        page(router, .reports) { request, context, builder, viewer in
             var filter = try Self.browseFilter(request)
             filter.kind = .report
             let model = builder.browse(filter)
             return Rendered(model: model, template: "pages/browse", title: "Reports", route: .browse(filter))
         }
         // The report page is the busiest page: its HTML is served from a cache (see reportPage).
-        router.get("/reports/:id") { request, context in try await reportPage(request, context) }
+        router.get(Route.Mount.report.routerPath) { request, context in try await reportPage(request, context) }
         page(
-            router, nil, api: "/api/reports/:id",
+            router, .report, html: false,
             owner: { context, catalog in context.parameters.get("id").flatMap { catalog.report(ReportID($0))?.owner } }
         ) { request, context, builder, viewer in
             let id = try context.parameters.require("id")
@@ -65,20 +66,20 @@ struct CatalogController {
                 model: model, template: "pages/report", title: report.title, route: .report(report.id),
                 countedView: .init(kind: .report, id: id), viewsField: \.views)
         }
-        router.get("/reports/:id/panels/:file") { request, context in
+        router.get(Route.Mount.reportPanel.routerPath) { request, context in
             try await artifactFile(request, context)
         }
-        router.get("/api/reports/:id/data") { request, context in
+        router.get(Route.Mount.reportData.apiRouterPath) { request, context in
             try await artifactFile(request, context, file: "dashboard.json")
         }
-        page(router, "/templates", api: "/api/templates") { request, context, builder, viewer in
+        page(router, .templates) { request, context, builder, viewer in
             var filter = try Self.browseFilter(request)
             filter.kind = .template
             let model = builder.browse(filter)
             return Rendered(model: model, template: "pages/browse", title: "Templates", route: .browse(filter))
         }
         page(
-            router, "/templates/:id", api: "/api/templates/:id",
+            router, .template,
             owner: { context, catalog in
                 context.parameters.get("id").flatMap { catalog.template(TemplateID($0))?.owner }
             }
@@ -119,17 +120,17 @@ struct CatalogController {
         }
         // A template render's data twins: its dashboard's data and each panel's CSV and SVG,
         // for the same parameters, access and cache as the page.
-        router.get("/api/templates/:id/data") { request, context in
+        router.get(Route.Mount.templateData.apiRouterPath) { request, context in
             try await templateFile(request, context, file: "dashboard.json")
         }
-        router.get("/templates/:id/panels/:file") { request, context in
+        router.get(Route.Mount.templatePanel.routerPath) { request, context in
             try await templateFile(request, context, file: nil)
         }
-        page(router, "/glossary", api: "/api/glossary") { request, context, builder, viewer in
+        page(router, .glossary) { request, context, builder, viewer in
             Rendered(model: builder.glossary(), template: "pages/glossary", title: "Metric glossary", route: .glossary)
         }
         page(
-            router, "/glossary/:id", api: "/api/glossary/:id",
+            router, .metric,
             owner: { context, catalog in context.parameters.get("id").flatMap { catalog.metric(MetricID($0))?.owner } }
         ) { request, context, builder, viewer in
             let id = try context.parameters.require("id")
@@ -165,28 +166,28 @@ struct CatalogController {
                 model: model, template: "pages/metric", title: metric.name, route: .metric(metric.id),
                 countedView: .init(kind: .metric, id: id), viewsField: \.views)
         }
-        page(router, "/teams", api: "/api/teams") { request, context, builder, viewer in
+        page(router, .teams) { request, context, builder, viewer in
             Rendered(model: builder.teams(), template: "pages/teams", title: "Teams", route: .teams)
         }
-        page(router, "/teams/:id", api: "/api/teams/:id") { request, context, builder, viewer in
+        page(router, .team) { request, context, builder, viewer in
             let id = try context.parameters.require("id")
             guard let team = builder.view.team(TeamID(id)) else { throw PortalError.notFound("team", id) }
             return Rendered(model: builder.team(team), template: "pages/team", title: team.name, route: .team(team.id))
         }
-        page(router, "/admin/catalog", cached: false, api: "/api/admin/catalog") { request, context, builder, viewer in
+        page(router, .adminCatalog, cached: false) { request, context, builder, viewer in
             guard viewer.isAdmin else { throw PortalError.adminOnly }
             let model = builder.adminCatalog(environment.catalog.status)
             return Rendered(
                 model: model, template: "pages/admin-catalog", title: "Catalog status", route: .adminCatalog)
         }
-        page(router, "/admin/runs", cached: false, api: "/api/admin/runs") { request, context, builder, viewer in
+        page(router, .adminRuns, cached: false) { request, context, builder, viewer in
             guard viewer.isAdmin else { throw PortalError.adminOnly }
             let runs = try await environment.state.recentRuns(kind: nil, limit: 100)
             let model = builder.adminRuns(
                 runs.map { ($0.kind, $0.target, $0.startedAt, $0.durationMilliseconds, $0.rows, $0.bytes, $0.error) })
             return Rendered(model: model, template: "pages/admin-runs", title: "Runs", route: .adminRuns)
         }
-        page(router, "/admin/search", cached: false, api: "/api/admin/search") { request, context, builder, viewer in
+        page(router, .adminSearch, cached: false) { request, context, builder, viewer in
             guard viewer.isAdmin else { throw PortalError.adminOnly }
             let days = 30
             let stats = try await environment.state.searchQueries(
@@ -202,7 +203,7 @@ struct CatalogController {
             }
             return Rendered(model: model, template: "pages/admin-search", title: "Searches", route: .adminSearch)
         }
-        page(router, "/admin/deliveries", cached: false, api: "/api/admin/deliveries") {
+        page(router, .adminDeliveries, cached: false) {
             request, context, builder, viewer in
             guard viewer.isAdmin else { throw PortalError.adminOnly }
             let query = FormQuery(request)
@@ -527,18 +528,19 @@ struct CatalogController {
         return access.allSatisfy { AccessPolicy.allows(viewer, groups: $0) }
     }
 
-    /// Registers `path` (HTML, unless nil) and `api` (JSON) for one page built by `build`.
+    /// Mounts `mount`'s page (HTML, unless `html` is false: the report page has its own route)
+    /// and its JSON twin for one page built by `build`.
     ///
     /// `build` must depend on the reader only through the ``PageBuilder`` it is given (and the
     /// request): the HTML is rendered once per audience and cached, unless `cached` is false
-    /// (pages of live state, like the admin pages). The JSON is built per request.
+    /// (pages of live state, like the admin pages). The JSON is cached the same way.
     private func page<Model: Encodable & Sendable>(
-        _ router: Router<AppRequestContext>, _ path: RouterPath?, cached: Bool = true, api: RouterPath,
+        _ router: Router<AppRequestContext>, _ mount: Route.Mount, html: Bool = true, cached: Bool = true,
         owner: @escaping @Sendable (AppRequestContext, Catalog) -> TeamID? = { _, _ in nil },
         _ build: @escaping @Sendable (Request, AppRequestContext, PageBuilder, Viewer) async throws -> Rendered<Model>
     ) {
-        if let path { htmlPage(router, path, cached: cached, owner: owner, build) }
-        router.get(api) { request, context in
+        if html { htmlPage(router, mount.routerPath, cached: cached, owner: owner, build) }
+        router.get(mount.apiRouterPath) { request, context in
             let viewer = try context.requireViewer()
             let catalog = environment.catalog.current
             guard cached else {
@@ -701,13 +703,13 @@ struct HealthController {
     }
 
     func addRoutes(to router: Router<AppRequestContext>) {
-        router.get("/healthz") { _, _ in
+        router.get(Route.Mount.healthz.routerPath) { _, _ in
             Response(
                 status: .ok, headers: [.contentType: "text/plain; charset=utf-8"],
                 body: .init(byteBuffer: ByteBuffer(string: "ok\n")))
         }
         // Prometheus text format: delivery counters of this instance, and the shared outbox by status.
-        router.get("/metrics") { _, context in
+        router.get(Route.Mount.metrics.routerPath) { _, context in
             if environment.delivery != nil {
                 if let counts = try? await environment.state.deliveryStatusCounts() {
                     for status in DeliveryRecord.Status.allCases {
@@ -725,7 +727,7 @@ struct HealthController {
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                 body: .init(byteBuffer: ByteBuffer(string: environment.metrics.emitToString())))
         }
-        router.get("/readyz") { _, context in
+        router.get(Route.Mount.readyz.routerPath) { _, context in
             let status = environment.catalog.status
             var stateStore = "ok"
             do {

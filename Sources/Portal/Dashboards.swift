@@ -6,6 +6,7 @@ import Generators
 import Logging
 import Pages
 import Proxy
+import Rendering
 import Synchronization
 
 /// Finds the HTML of a report's latest dashboard from its ``DashboardSource`` (generated on

@@ -5,6 +5,7 @@ import Foundation
 import Generators
 import Lifecycle
 import Pages
+import Rendering
 import Scheduling
 import Storage
 

@@ -4,6 +4,7 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import Proxy
+import Rendering
 import Storage
 import Synchronization
 
@@ -54,7 +55,7 @@ struct ExternalReportController {
         for method in [HTTPRequest.Method.get, .head, .post] {
             // The router matches `/x/r/` as `/x/r`; only the bare form is redirected, so that
             // relative links in the backend's pages resolve under the prefix.
-            router.on("/x/:report", method: method) { request, context in
+            router.on(Route.Mount.externalReport.routerPath, method: method) { request, context in
                 let id = try context.parameters.require("report")
                 guard request.uri.path == "/x/\(id)/" else {
                     guard request.uri.path == "/x/\(id)" else { throw PortalError.notFound("page", request.uri.path) }
@@ -64,7 +65,7 @@ struct ExternalReportController {
                 }
                 return try await forward(request, context: context)
             }
-            router.on("/x/:report/**", method: method) { request, context in
+            router.on(Route.Mount.externalReportPath.routerPath, method: method) { request, context in
                 try await forward(request, context: context)
             }
         }

@@ -6,6 +6,7 @@ import Hummingbird
 import Lifecycle
 import Logging
 import Pages
+import Rendering
 import Storage
 
 /// A retired or removed object's page: answered with 410 Gone, as a page or as JSON.
@@ -50,7 +51,7 @@ struct LifecycleController {
     }
 
     func addRoutes(to router: Router<AppRequestContext>) {
-        router.post("/lifecycle/:kind/:id") { request, context in
+        router.post(Route.Mount.lifecycle.routerPath) { request, context in
             let (event, key) = try await act(request, context)
             // Back to the page the form was on, which now shows the new state.
             let page =
@@ -58,7 +59,7 @@ struct LifecycleController {
                 ? Route.myReports(nil).path : (Route.item(key)?.path ?? "/")
             return Response(status: .seeOther, headers: [.location: page, .cacheControl: "no-store"])
         }
-        router.post("/api/lifecycle/:kind/:id") { request, context in
+        router.post(Route.Mount.lifecycle.apiRouterPath) { request, context in
             let (event, key) = try await act(request, context)
             let catalog = environment.catalog.current
             var result = ActionResult(
@@ -80,7 +81,7 @@ struct LifecycleController {
             }
             return JSONResponse.make(result)
         }
-        router.get("/me/reports") { request, context in
+        router.get(Route.Mount.myReports.routerPath) { request, context in
             let viewer = try context.requireViewer()
             let (model, builder) = try await myReports(request, viewer: viewer)
             let page = Page(
@@ -90,7 +91,7 @@ struct LifecycleController {
                 page: model)
             return HTMLResponse.make(try environment.renderer.render(page, template: "pages/my-reports"))
         }
-        router.get("/api/me/reports") { request, context in
+        router.get(Route.Mount.myReports.apiRouterPath) { request, context in
             let viewer = try context.requireViewer()
             return JSONResponse.make(try await myReports(request, viewer: viewer).0)
         }

@@ -7,6 +7,7 @@ import Logging
 import NIOCore
 import Pages
 import Proxy
+import Rendering
 import Storage
 import Synchronization
 

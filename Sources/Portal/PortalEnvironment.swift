@@ -11,6 +11,7 @@ public import Logging
 public import Pages
 public import Prometheus
 public import Proxy
+public import Rendering
 public import Search
 public import SearchIndexing
 public import Storage

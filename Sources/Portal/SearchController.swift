@@ -4,6 +4,7 @@ import Foundation
 import Hummingbird
 import Metrics
 import Pages
+import Rendering
 import Search
 
 /// `/search` (page), `/api/search` (JSON) and `/api/suggest` (type-ahead).
@@ -16,7 +17,7 @@ struct SearchController {
     func addRoutes(to router: Router<AppRequestContext>) {
         // The search page is cached per audience like the catalog's pages: the same words from
         // people in the same groups get the same page while the index does not change.
-        router.get("/search") { request, context in
+        router.get(Route.Mount.search.routerPath) { request, context in
             let viewer = try context.requireViewer()
             let search = try Self.searchRequest(request)
             let catalog = environment.catalog.current
@@ -46,7 +47,7 @@ struct SearchController {
             }
             return HTMLResponse.make(pieces: entry.pieces(readerName: viewer.displayName, count: 0))
         }
-        router.get("/api/search") { request, context in
+        router.get(Route.Mount.search.apiRouterPath) { request, context in
             let viewer = try context.requireViewer()
             let search = try Self.searchRequest(request)
             let bytes = run(search, builder: builder(for: viewer), viewer: viewer).jsonBytes()
@@ -54,7 +55,7 @@ struct SearchController {
                 status: .ok, headers: [.contentType: "application/json; charset=utf-8", .cacheControl: "no-store"],
                 body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
         }
-        router.get("/api/suggest") { request, context in
+        router.get(Route.Mount.suggest.apiRouterPath) { request, context in
             let viewer = try context.requireViewer()
             let text = FormQuery(request).get("q") ?? ""
             let limit = try Self.integer(request, "limit", default: 8, in: 1...20)
@@ -81,20 +82,16 @@ struct SearchController {
     static func searchRequest(_ request: Request) throws -> SearchRequest {
         let query = FormQuery(request)
         var search = SearchRequest(text: String((query.get("q") ?? "").prefix(SearchQuery.maximumLength)))
-        for parameter in ["kind", "team", "tag", "status"] {
-            guard let value = query.get(parameter), !value.isEmpty else { continue }
-            guard value.count <= 64 else { throw PortalError.badParameter(parameter, "longer than 64 characters") }
-            switch parameter {
-            case "kind": search.kind = value
-            case "team": search.team = value
-            case "tag": search.tag = value
-            default:
-                guard SearchStatus(rawValue: value.lowercased()) != nil else {
-                    throw PortalError.badParameter(
-                        "status", "'\(value)' is not a status; use one of active, deprecated, draft, retired")
-                }
-                search.status = value
+        for filter in SearchFilter.allCases {
+            guard let value = query.get(filter.rawValue), !value.isEmpty else { continue }
+            guard value.count <= 64 else {
+                throw PortalError.badParameter(filter.rawValue, "longer than 64 characters")
             }
+            if filter == .status, SearchStatus(rawValue: value.lowercased()) == nil {
+                throw PortalError.badParameter(
+                    "status", "'\(value)' is not a status; use one of active, deprecated, draft, retired")
+            }
+            search.filters[filter] = value
         }
         search.limit = try integer(request, "limit", default: SearchRequest.defaultLimit, in: 1...100)
         search.offset = try integer(request, "offset", default: 0, in: 0...10_000)

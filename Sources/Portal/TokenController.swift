@@ -4,6 +4,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Pages
+import Rendering
 import Storage
 
 /// Admins issue, list and revoke API tokens: `/admin/tokens` for people, `/api/admin/tokens`
@@ -39,35 +40,36 @@ struct TokenController {
     }
 
     func addRoutes(to router: Router<AppRequestContext>) {
-        router.get("/admin/tokens") { request, context in
+        router.get(Route.Mount.adminTokens.routerPath) { request, context in
             let viewer = try requireAdmin(context)
             return try await page(viewer: viewer, created: nil)
         }
-        router.get("/api/admin/tokens") { request, context in
+        router.get(Route.Mount.adminTokens.apiRouterPath) { request, context in
             let viewer = try requireAdmin(context)
             return JSONResponse.make(try await model(viewer: viewer))
         }
-        router.post("/admin/tokens") { request, context in
+        router.post(Route.Mount.adminTokens.routerPath) { request, context in
             let viewer = try requireAdmin(context)
             try LifecycleController.requireSameOrigin(request, context: context)
             let created = try await create(try await body(request), by: viewer)
             // The secret is on this response only (no redirect: a reload must not show it again).
             return try await page(viewer: viewer, created: created)
         }
-        router.post("/api/admin/tokens") { request, context in
+        router.post(Route.Mount.adminTokens.apiRouterPath) { request, context in
             let viewer = try requireAdmin(context)
             try LifecycleController.requireSameOrigin(request, context: context)
             let created = try await create(try await body(request), by: viewer)
             return JSONResponse.make(Created(token: created.record, secret: created.secret), status: .created)
         }
-        router.post("/admin/tokens/:id/revoke") { request, context in
+        router.post(Route.Mount.adminTokenRevoke.routerPath) { request, context in
             let viewer = try requireAdmin(context)
             try LifecycleController.requireSameOrigin(request, context: context)
             _ = try await revoke(try context.parameters.require("id"), by: viewer)
             return Response(status: .seeOther, headers: [.location: Route.adminTokens.path, .cacheControl: "no-store"])
         }
         for method in [HTTPRequest.Method.post, .delete] {
-            let path: RouterPath = method == .post ? "/api/admin/tokens/:id/revoke" : "/api/admin/tokens/:id"
+            let path =
+                method == .post ? Route.Mount.adminTokenRevoke.apiRouterPath : Route.Mount.adminToken.apiRouterPath
             router.on(path, method: method) { request, context in
                 let viewer = try requireAdmin(context)
                 try LifecycleController.requireSameOrigin(request, context: context)
@@ -177,7 +179,7 @@ struct TokenController {
         .admin: "/api/admin/… (with an admin group)",
     ]
 
-    static func row(_ token: APITokenRecord, formatter: Pages.Formatter, now: Date) -> AdminTokensModel.Row {
+    static func row(_ token: APITokenRecord, formatter: Rendering.Formatter, now: Date) -> AdminTokensModel.Row {
         let state =
             token.revokedAt != nil ? "revoked" : token.expiresAt.map { $0 <= now } == true ? "expired" : "active"
         return AdminTokensModel.Row(

@@ -5,8 +5,8 @@ import Charts
 import Delivery
 import Foundation
 import Logging
-import Pages
 import Prometheus
+import Rendering
 import Scheduling
 import Storage
 import Synchronization

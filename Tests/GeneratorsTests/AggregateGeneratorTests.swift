@@ -5,7 +5,7 @@ import Catalog
 import Foundation
 import Generators
 import Logging
-import Pages
+import Rendering
 import Scheduling
 import Storage
 import Testing

@@ -3,6 +3,7 @@ import AlmanacTestSupport
 import Catalog
 import Foundation
 import Pages
+import Rendering
 import Search
 import Testing
 

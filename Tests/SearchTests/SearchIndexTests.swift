@@ -2,6 +2,7 @@ import AlmanacCore
 import Catalog
 import Foundation
 import Pages
+import Rendering
 import Search
 import Testing
 

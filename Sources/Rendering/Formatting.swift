@@ -1,3 +1,4 @@
+public import Catalog
 public import Foundation
 
 /// Formats values for people: dates in the catalog's time zone, "3 hours ago",
@@ -71,6 +72,16 @@ public struct Formatter: Sendable {
         case ("*", "*", let day) where days[day.lowercased()] != nil: return "\(days[day.lowercased()]!) at \(time)"
         case (let day, "*", "*") where Int(day) != nil: return "monthly on day \(day) at \(time)"
         default: return "cron \(expression) (\(timeZone))"
+        }
+    }
+
+    /// How a chart's significance band is computed, in words.
+    public static func bandText(_ method: BandMethod) -> String {
+        switch method {
+        case .none: "none"
+        case .poisson: "Poisson 95% interval"
+        case .wilson: "Wilson score 95% interval"
+        case .residual: "rolling residual band (±2σ)"
         }
     }
 }
