@@ -13,7 +13,8 @@ let package = Package(
     name: "Almanac",
     platforms: [.macOS(.v15)],
     products: [
-        .executable(name: "almanac", targets: ["almanac"])
+        .executable(name: "almanac", targets: ["almanac"]),
+        .executable(name: "almanac-bench", targets: ["almanac-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -173,6 +174,15 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
+        // In-process benchmarks for Benchmarks/ (their own binary: nothing of them ships in almanac).
+        .target(
+            name: "AlmanacBench",
+            dependencies: [
+                "AlmanacCLI", "AlmanacCore", "Catalog", "Storage", "Generators", "Artifacts", "Rendering", "Search",
+                "Lifecycle", "Warehouse", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
+            ]),
+        .executableTarget(name: "almanac-bench", dependencies: ["AlmanacBench"]),
         .executableTarget(
             name: "almanac",
             dependencies: [

@@ -40,17 +40,21 @@ ensure_sqlite3() {
     say "sqlite3 CLI: $(command -v "$SQLITE3") $("$SQLITE3" --version | cut -d' ' -f1-2)"
 }
 
-# ALMANAC: the release binary in REPO/.build-release (never REPO/.build). Built when missing,
-# or always with REBUILD=1.
+# ALMANAC: the release binary in REPO/.build-release (never REPO/.build); ALMANAC_BENCH: the
+# in-process benchmarks' binary beside it (almanac-bench, not shipped). Built when missing, or
+# always with REBUILD=1.
 ensure_almanac() {
     local scratch="$REPO/.build-release"
     ALMANAC="$scratch/release/almanac"
-    if [ ! -x "$ALMANAC" ] || [ "${REBUILD:-0}" = 1 ]; then
+    ALMANAC_BENCH="$scratch/release/almanac-bench"
+    if [ ! -x "$ALMANAC" ] || [ ! -x "$ALMANAC_BENCH" ] || [ "${REBUILD:-0}" = 1 ]; then
         command -v swift >/dev/null 2>&1 || die "swift is not installed; it is needed to build the release binary"
-        say "building the release binary into $scratch (the first build takes ~15 min on 2 cores)"
-        (cd "$REPO" && swift build -c release --product almanac --scratch-path "$scratch")
+        say "building the release binaries into $scratch (the first build takes ~15 min on 2 cores)"
+        (cd "$REPO" && swift build -c release --product almanac --scratch-path "$scratch" \
+            && swift build -c release --product almanac-bench --scratch-path "$scratch")
     fi
     [ -x "$ALMANAC" ] || die "no release binary at $ALMANAC"
+    [ -x "$ALMANAC_BENCH" ] || die "no release binary at $ALMANAC_BENCH"
     say "almanac: $ALMANAC (built $(date -r "$ALMANAC" '+%Y-%m-%d %H:%M'); REBUILD=1 rebuilds it)"
     local newer
     newer=$(find "$REPO/Sources" -name '*.swift' -newer "$ALMANAC" 2>/dev/null | head -3 || true)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Generation overhead: the time to generate every demo aggregate report (release binary) against
 # running the very same compiled SQL statements bare, in the same process, on the same warehouse,
-# in the same run (`almanac bench-generation`, a hidden subcommand: it captures every statement
+# in the same run (`almanac-bench bench-generation`, a separate binary: it captures every statement
 # one real generation runs, then alternates timing the bare statements, with the same
 # parallelism, and full generations). At the default scale (2,000,000 events) and at scale 10
 # (20,000,000 events). Target: overhead <= 15% at both.
@@ -38,8 +38,8 @@ for scale in $SCALES; do
     cases+=(--case "$scale:$WAREHOUSE:$runs")
 done
 
-say "timing: almanac bench-generation per scale (bare SQL and generation alternate within one process)"
-python3 "$HERE/bench_helper.py" generation-bench --repo "$REPO" --almanac "$ALMANAC" --catalog "$REPO/Catalog" \
+say "timing: almanac-bench bench-generation per scale (bare SQL and generation alternate within one process)"
+python3 "$HERE/bench_helper.py" generation-bench --repo "$REPO" --almanac "$ALMANAC_BENCH" --catalog "$REPO/Catalog" \
     --web "$REPO/Web" --as-of "$AS_OF" --parallelism "$PARALLELISM" --target 15 --summary "$WORK/summary.json" \
     "${cases[@]}"
 

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Catalog search, in-process: Almanac's search index (`almanac bench-search`, release) side by side
+# Catalog search, in-process: Almanac's search index (`almanac-bench bench-search`, release) side by side
 # with the peer engines of the shared search harness (SQLite FTS5, tantivy, a linear scan; whoosh
 # on request), same catalog, same queries, same machine, same run. Then the index build with
-# entity values (`almanac bench-search-build`).
+# entity values (`almanac-bench bench-search-build`).
 #
 # Measures, per engine, over the harness's catalog of N entries (default 100,000, seed 42) and its
 # 400 queries (seed 7): build s, p50/p95/p99 latency of one query (sanitise + search + top-10 ids,
@@ -28,7 +28,7 @@
 # timed pass after this many seconds of them), WARMUP (1), ENGINES ("sqlite_fts5 tantivy whoosh
 # linear"), WHOOSH (auto: only when N <= 10000; 1 always; 0 never), ENTITY_VALUES (1000000),
 # BUILD_RUNS (3), DATE (today, UTC), DATA_DIR (Benchmarks/.data), SHARED_BENCH, REBUILD=1
-# (rebuild the release binary), ALMANAC_BIN (use this binary instead of the release build),
+# (rebuild the release binary), ALMANAC_BENCH_BIN (use this almanac-bench binary instead of the release build),
 # SKIP_ALMANAC=1, SKIP_BUILD_BENCH=1.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -53,9 +53,13 @@ say "search engines benchmark: N=$N entries, ${NQ:-400} queries, $REPEATS timed 
 machine_summary
 command -v python3 >/dev/null 2>&1 || apt_install python3 python3-pip
 if [ "$SKIP_ALMANAC" != 1 ]; then
-    if [ -n "${ALMANAC_BIN:-}" ]; then ALMANAC="$ALMANAC_BIN"; say "almanac: $ALMANAC (ALMANAC_BIN)"; else ensure_almanac; fi
-    "$ALMANAC" bench-search --help >/dev/null 2>&1 \
-        || die "$ALMANAC has no 'bench-search' command (REBUILD=1 rebuilds it; SKIP_ALMANAC=1 runs the peers only)"
+    if [ -n "${ALMANAC_BENCH_BIN:-}" ]; then
+        ALMANAC_BENCH="$ALMANAC_BENCH_BIN"; say "almanac-bench: $ALMANAC_BENCH (ALMANAC_BENCH_BIN)"
+    else
+        ensure_almanac
+    fi
+    "$ALMANAC_BENCH" bench-search --help >/dev/null 2>&1 \
+        || die "$ALMANAC_BENCH has no 'bench-search' command (REBUILD=1 rebuilds it; SKIP_ALMANAC=1 runs the peers only)"
 fi
 search_harness "$N"
 
@@ -81,8 +85,8 @@ done
 
 if [ "$SKIP_ALMANAC" != 1 ]; then
     start=$SECONDS
-    say "almanac: almanac bench-search --data $SEARCH_DATA --queries data/queries.txt --out $RAW/almanac.json --repeats $REPEATS --max-seconds $MAXSEC --warmup $WARMUP"
-    (cd "$HARNESS" && "$ALMANAC" bench-search --data "$SEARCH_DATA" --queries data/queries.txt --out "$RAW/almanac.json" \
+    say "almanac: almanac-bench bench-search --data $SEARCH_DATA --queries data/queries.txt --out $RAW/almanac.json --repeats $REPEATS --max-seconds $MAXSEC --warmup $WARMUP"
+    (cd "$HARNESS" && "$ALMANAC_BENCH" bench-search --data "$SEARCH_DATA" --queries data/queries.txt --out "$RAW/almanac.json" \
         --repeats "$REPEATS" --max-seconds "$MAXSEC" --warmup "$WARMUP")
     say "almanac: $((SECONDS - start)) s wall"
     [ -f "$HARNESS/$RAW/almanac.json" ] || die "almanac bench-search wrote no $RAW/almanac.json"
@@ -180,8 +184,8 @@ fi
 
 if [ "$SKIP_ALMANAC" != 1 ] && [ "${SKIP_BUILD_BENCH:-0}" != 1 ]; then
     echo
-    say "index build: almanac bench-search-build --data $SEARCH_DATA --entity-values $ENTITY_VALUES, $BUILD_RUNS runs"
-    (cd "$HARNESS" && python3 - "$ALMANAC" "$SEARCH_DATA" "$ENTITY_VALUES" "$BUILD_RUNS" "$RAW" "$N") <<'PY' | tee -a "$SUMMARY"
+    say "index build: almanac-bench bench-search-build --data $SEARCH_DATA --entity-values $ENTITY_VALUES, $BUILD_RUNS runs"
+    (cd "$HARNESS" && python3 - "$ALMANAC_BENCH" "$SEARCH_DATA" "$ENTITY_VALUES" "$BUILD_RUNS" "$RAW" "$N") <<'PY' | tee -a "$SUMMARY"
 import glob, json, os, resource, statistics, subprocess, sys, time
 almanac, data, values, runs, raw, n = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5], int(sys.argv[6])
 results = []

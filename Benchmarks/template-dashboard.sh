@@ -6,7 +6,7 @@
 #
 # Per scale, N customers (default 30) are chosen deterministically from the warehouse:
 #   SELECT domain FROM workspaces ORDER BY (workspace_id*7919)%5003, workspace_id LIMIT N
-# 1. In-process, uncached (`almanac bench-template`, hidden, release): for each value one untimed
+# 1. In-process, uncached (`almanac-bench bench-template`, hidden, release): for each value one untimed
 #    render through a recording warehouse captures its SQL statements; then ROUNDS rounds, each
 #    timing (a) a full render of the dashboard (SQL + charts + HTML, not cached: the render cache is
 #    the portal's) and (b) the captured statements run bare, one after another as the render runs
@@ -69,9 +69,9 @@ for scale in $SCALES; do
     values=$(IFS=,; echo "${domains[*]}")
     say "scale $scale: $events events; $N customers: ${domains[*]:0:5} …"
 
-    say "in-process: almanac bench-template --rounds $ROUNDS (uncached render vs the same SQL bare)"
+    say "in-process: almanac-bench bench-template --rounds $ROUNDS (uncached render vs the same SQL bare)"
     (cd "$REPO" && python3 "$HERE/http_timing.py" inprocess --out "$WORK/inprocess-$scale.json" --rounds "$ROUNDS" -- \
-        "$ALMANAC" bench-template --catalog "$REPO/Catalog" --warehouse "$WAREHOUSE" --as-of "$AS_OF" \
+        "$ALMANAC_BENCH" bench-template --catalog "$REPO/Catalog" --warehouse "$WAREHOUSE" --as-of "$AS_OF" \
         --web "$REPO/Web" --template customer --parameter domain --values "$values" --rounds "$ROUNDS")
 
     PORT=$(free_port)

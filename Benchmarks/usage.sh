@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Usage tracking in-process (`almanac bench-usage`, release):
+# Usage tracking in-process (`almanac-bench bench-usage`, release):
 #  1. The view recorder (the state store's recordViews: raw log + daily rollups, one transaction per
 #     batch) on the first MEASURE views of the history, in batches of BATCH, into a fresh SQLite
 #     file, against the baseline of the same rows inserted into the raw view log alone (the table
@@ -40,7 +40,7 @@ mkdir -p "$DIR"
 if [ "${REBUILD_HISTORY:-0}" = 1 ]; then rm -f "$DIR"/state.sqlite*; fi
 say "data: $DIR ($(df -h "$DIR" | awk 'NR==2 {print $4}') free)"
 
-(cd "$REPO" && "$ALMANAC" bench-usage --dir "$DIR" --catalog "$REPO/Catalog" --items "$ITEMS" --views "$VIEWS" \
+(cd "$REPO" && "$ALMANAC_BENCH" bench-usage --dir "$DIR" --catalog "$REPO/Catalog" --items "$ITEMS" --views "$VIEWS" \
     --days "$DAYS" --batch "$BATCH" --measure "$MEASURE" --scans "$SCANS" --baseline-scans "$BASELINE_SCANS") \
     | tee "$DIR/last-run.txt"
 

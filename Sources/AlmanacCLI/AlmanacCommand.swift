@@ -13,8 +13,7 @@ public struct AlmanacCommand: AsyncParsableCommand {
         subcommands: [
             ServeCommand.self, GeneratorCommand.self, DemoCommand.self, CatalogCommand.self, GenerateCommand.self,
             IngestCommand.self, LifecycleCommand.self, UsageCommand.self, DeliverCommand.self,
-            SearchCommand.self, BenchGenerationCommand.self, BenchTemplateCommand.self, BenchSearchCommand.self,
-            BenchSearchBuildCommand.self, BenchUsageCommand.self, TokenCommand.self,
+            SearchCommand.self, TokenCommand.self,
         ])
 
     public init() {}

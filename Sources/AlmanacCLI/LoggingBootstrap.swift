@@ -1,11 +1,11 @@
-import Logging
+public import Logging
 import Synchronization
 
 /// Bootstraps swift-log once per process (it traps on a second bootstrap).
-enum LoggingBootstrap {
+public enum LoggingBootstrap {
     private static let done = Mutex(false)
 
-    static func once(level: Logger.Level) {
+    public static func once(level: Logger.Level) {
         let first = done.withLock { done in
             defer { done = true }
             return !done

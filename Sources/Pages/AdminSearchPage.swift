@@ -1,7 +1,7 @@
 import AlmanacCore
 import Catalog
 import Foundation
-public import Rendering
+import Rendering
 public import Storage
 
 /// `/admin/search`: what the search box is asked and where it fails, from the search log

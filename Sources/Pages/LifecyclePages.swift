@@ -2,7 +2,7 @@ public import AlmanacCore
 public import Catalog
 public import Foundation
 public import Lifecycle
-public import Rendering
+import Rendering
 
 // MARK: - Models
 

@@ -8,7 +8,7 @@ import HTTPTypes
 import Hummingbird
 public import Lifecycle
 public import Logging
-public import Pages
+import Pages
 public import Prometheus
 public import Proxy
 public import Rendering

@@ -11,8 +11,7 @@ import Storage
 struct BenchUsageCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench-usage",
-        abstract: "Time the view recorder and the staleness scan against the raw view log (same run, same rows).",
-        shouldDisplay: false)
+        abstract: "Time the view recorder and the staleness scan against the raw view log (same run, same rows).")
 
     @Option(help: "Where the generated catalog and state stores are kept (reused when they match).")
     var dir: String

@@ -10,8 +10,7 @@ import Search
 /// the top 10 ids) and writes the JSON its `report.py` reads.
 struct BenchSearchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench-search", abstract: "Run the search harness's query set in-process.",
-        shouldDisplay: false)
+        commandName: "bench-search", abstract: "Run the search harness's query set in-process.")
 
     @Option(help: "Folder with the harness's catalog.jsonl (and manifest.json).")
     var data: String
@@ -188,7 +187,7 @@ struct BenchSearchCommand: ParsableCommand {
 /// Hidden: times building the index from the harness catalog plus synthetic entity values.
 struct BenchSearchBuildCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench-search-build", abstract: "Time building the search index at scale.", shouldDisplay: false)
+        commandName: "bench-search-build", abstract: "Time building the search index at scale.")
 
     @Option(help: "Folder with the harness's catalog.jsonl.")
     var data: String

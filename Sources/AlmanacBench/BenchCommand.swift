@@ -1,3 +1,4 @@
+import AlmanacCLI
 import AlmanacCore
 import ArgumentParser
 import Artifacts
@@ -14,8 +15,7 @@ import Warehouse
 struct BenchGenerationCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench-generation",
-        abstract: "Time generating every report against running the same SQL bare (same process, same warehouse).",
-        shouldDisplay: false)
+        abstract: "Time generating every report against running the same SQL bare (same process, same warehouse).")
 
     @OptionGroup var setup: BenchGeneratorOptions
 
@@ -52,8 +52,7 @@ struct BenchGenerationCommand: AsyncParsableCommand {
 struct BenchTemplateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench-template",
-        abstract: "Time uncached template renders against running the same SQL bare (same process, same warehouse).",
-        shouldDisplay: false)
+        abstract: "Time uncached template renders against running the same SQL bare (same process, same warehouse).")
 
     @OptionGroup var setup: BenchGeneratorOptions
 

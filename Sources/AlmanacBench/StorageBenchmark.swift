@@ -1,12 +1,13 @@
 import Foundation
 import GRDB
+import Storage
 
 /// Baselines for Benchmarks/usage.sh, measured on the same rows as the recorder and the
 /// staleness scan: what the raw view log alone costs to write and to aggregate.
-public enum StorageBenchmark {
+enum StorageBenchmark {
     /// Inserts `views` into a `views` table with the state store's own columns and indexes,
     /// in one transaction per call, as the recorder did before the daily rollups existed.
-    public static func insertRawViews(_ views: [ViewEvent], path: String) throws {
+    static func insertRawViews(_ views: [ViewEvent], path: String) throws {
         let queue = try DatabaseQueue(path: path)
         try queue.write { db in
             try db.execute(
@@ -35,8 +36,7 @@ public enum StorageBenchmark {
 
     /// Views per item of `kind` in each of `ranges`, counted from the raw log of the state store
     /// at `path` rather than from its rollups.
-    public static func rawLogTotals(path: String, kind: String, in ranges: [ClosedRange<Int>]) throws -> [String: [Int]]
-    {
+    static func rawLogTotals(path: String, kind: String, in ranges: [ClosedRange<Int>]) throws -> [String: [Int]] {
         let queue = try DatabaseQueue(path: path)
         defer { try? queue.close() }
         let low = Double((ranges.map(\.lowerBound).min() ?? 0)) * 86_400
@@ -64,7 +64,7 @@ public enum StorageBenchmark {
     }
 
     /// Rows in the raw log.
-    public static func viewRows(path: String) throws -> Int {
+    static func viewRows(path: String) throws -> Int {
         let queue = try DatabaseQueue(path: path)
         defer { try? queue.close() }
         return try queue.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM views") ?? 0 }

@@ -1,0 +1,3 @@
+import AlmanacBench
+
+await AlmanacBenchMain.run()
