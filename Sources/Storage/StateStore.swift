@@ -4,15 +4,20 @@ public import Scheduling
 /// Almanac's own state: what was viewed, what changed in the catalog, what ran.
 ///
 /// Unlike the search index or rendered artifacts, this is never derived and never
-/// rebuilt; it is the one store whose loss loses information. ``SQLiteStateStore`` is the
-/// embedded default and, so far, the only backend; the scheduler's part of it
-/// (``JobRunStore``) has a contract suite that a second backend must pass as well.
-public protocol StateStore: JobRunStore {
+/// rebuilt; it is the one store whose loss loses information. It is the sum of one protocol per
+/// concern (views, the lifecycle log, tokens, the outbox, the search log, runs, and the
+/// scheduler's ``JobRunStore``), so a part of the portal can ask for only what it uses.
+/// ``SQLiteStateStore`` is the embedded default and, so far, the only backend; every backend
+/// must pass the contract suite in `Tests/StorageTests/StateStoreContractTests.swift`.
+public protocol StateStore: JobRunStore, ViewStore, LifecycleLog, APITokenStore, Outbox, SearchLog, RunLog {
     /// Applies pending migrations; safe to call on every start.
     func migrate() async throws
     /// The names of applied migrations, oldest first.
     func appliedMigrations() async throws -> [String]
+}
 
+/// Page views: the raw log and its daily running totals, per item and viewer.
+public protocol ViewStore: Sendable {
     /// Records many views in one transaction (the portal buffers views and flushes them).
     func recordViews(_ views: [ViewEvent]) async throws
     /// Views per item (`kind/id`), optionally only since a date's UTC day and only of one kind.
@@ -28,7 +33,11 @@ public protocol StateStore: JobRunStore {
     func dailyViews(kind: String, id: String, in range: ClosedRange<Int>) async throws -> [Int: Int]
     /// The newest recorded views, newest first.
     func recentViews(limit: Int) async throws -> [ViewEvent]
+}
 
+/// What happened to each catalog object: the catalog's additions, changes and removals, and
+/// the lifecycle actions people took.
+public protocol LifecycleLog: Sendable {
     /// Compares the catalog's objects with the last ones seen and records what was added,
     /// changed or removed, in one transaction; returns the events it recorded.
     func syncCatalogItems(
@@ -47,7 +56,10 @@ public protocol StateStore: JobRunStore {
     func latestLifecycleEventID() async throws -> Int64
     /// What the store remembers of each catalog object of `kind` (all kinds when `nil`).
     func catalogItemRecords(kind: String?) async throws -> [CatalogItemRecord]
+}
 
+/// API tokens, kept by the hash of their secret.
+public protocol APITokenStore: Sendable {
     /// Stores a new API token under the SHA-256 of its secret (the secret itself is never kept).
     func createAPIToken(_ token: APITokenRecord, secretHash: String) async throws
     /// The token whose secret hashes to `secretHash`, revoked and expired ones included.
@@ -58,7 +70,11 @@ public protocol StateStore: JobRunStore {
     func revokeAPIToken(id: String, by actor: String, at date: Date) async throws -> Bool
     /// Notes that token `id` was used at `date` (never moves the time back).
     func recordAPITokenUse(id: String, at date: Date) async throws
+}
 
+/// Messages to send (e-mail, webhooks, tasks), each queued once by its key and leased to one
+/// instance at a time; trigger firings and their cooldowns.
+public protocol Outbox: Sendable {
     /// Adds messages to the outbox; those whose idempotency key is already there are left out.
     /// Returns how many were added.
     func enqueueDeliveries(_ deliveries: [DeliveryRecord]) async throws -> Int
@@ -90,14 +106,20 @@ public protocol StateStore: JobRunStore {
     func deliveryStatusCounts() async throws -> [DeliveryRecord.Status: Int]
     /// The newest trigger firings, optionally of one trigger.
     func triggerFirings(trigger: String?, limit: Int) async throws -> [TriggerFiring]
+}
 
+/// What people searched for and opened, per day and normalised query (never who).
+public protocol SearchLog: Sendable {
     /// Adds searches and result clicks, summed per day and query, in one transaction.
     func recordSearchActivity(_ activity: SearchActivity) async throws
     /// Queries searched since `day` (a ``UsageDay``), most searched first, with their clicks.
     func searchQueries(since day: Int, limit: Int) async throws -> [SearchQueryStats]
     /// Clicks per query and item since `day`: `[query: [item: clicks]]`.
     func searchClicks(since day: Int) async throws -> [String: [String: Int]]
+}
 
+/// Long work that ran (generations, index builds), for the admin pages.
+public protocol RunLog: Sendable {
     /// Records a finished run (a generation, a delivery batch, an index build).
     func recordRun(_ run: RunRecord) async throws
     /// The newest runs, optionally of one kind.
