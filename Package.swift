@@ -236,7 +236,9 @@ let package = Package(
             ]),
         .testTarget(
             name: "StorageTests",
-            dependencies: ["Storage", "Scheduling", "AlmanacTestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
+            dependencies: [
+                "Storage", "Scheduling", "AlmanacTestSupport", .product(name: "GRDB", package: "GRDB.swift"),
+            ]),
         .testTarget(
             name: "DeliveryTests",
             dependencies: [
