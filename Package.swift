@@ -64,7 +64,7 @@ let package = Package(
             dependencies: [
                 "AlmanacCore", "Catalog",
                 .product(name: "GRDB", package: "GRDB.swift"),
-                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics"),
             ]),
         // Rendered reports on disk: atomic versions, a pointer to the latest, pruning.
@@ -107,7 +107,7 @@ let package = Package(
         .target(
             name: "Lifecycle",
             dependencies: [
-                "AlmanacCore", "Catalog", "Storage", .product(name: "Logging", package: "swift-log"),
+                "AlmanacCore", "Catalog", "Storage", "Scheduling", .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
         // Writing many rows fast: statements bound through SQLite's C API on GRDB's statements.
@@ -118,13 +118,14 @@ let package = Package(
             ]),
         // libcurl for SMTP, through non-variadic wrappers of curl_easy_setopt (Debian: libcurl4-openssl-dev).
         .target(name: "CCurl", linkerSettings: [.linkedLibrary("curl")]),
-        // Push delivery: the job scheduler (exactly once per scheduled time), e-mail over SMTP, digests, triggers.
+        // Push delivery: digests and triggers (jobs of the scheduler), the outbox, e-mail over SMTP.
         .target(
             name: "Delivery",
             dependencies: [
                 "AlmanacCore", "Catalog", "Charts", "Scheduling", "Storage", "Warehouse", "Rendering", "CCurl",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "Mustache", package: "swift-mustache"), .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -133,7 +134,7 @@ let package = Package(
         .target(
             name: "DemoCompany",
             dependencies: ["AlmanacCore", "SQLiteRows", .product(name: "GRDB", package: "GRDB.swift")]),
-        // Turning catalog data into HTML: routes, view models, templates.
+        // The portal's view models (PageBuilder), drawn with Rendering.
         .target(
             name: "Pages",
             dependencies: [
@@ -156,7 +157,7 @@ let package = Package(
             dependencies: [
                 "AlmanacCore", "Catalog", "Storage", "Pages", "Rendering", "Warehouse", "Artifacts", "Generators",
                 "Search", "SearchIndexing", "Scheduling", "Proxy", "Lifecycle", "Delivery",
-                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Hummingbird", package: "hummingbird"), .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -169,7 +170,7 @@ let package = Package(
             name: "AlmanacCLI",
             dependencies: [
                 "AlmanacCore", "Catalog", "Storage", "DemoCompany", "Portal", "Warehouse", "Generators", "Artifacts",
-                "Pages", "Rendering", "Search", "SearchIndexing", "Lifecycle", "Delivery",
+                "Pages", "Rendering", "Search", "SearchIndexing", "Lifecycle", "Delivery", "Proxy",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -178,8 +179,8 @@ let package = Package(
         .target(
             name: "AlmanacBench",
             dependencies: [
-                "AlmanacCLI", "AlmanacCore", "Catalog", "Storage", "Generators", "Artifacts", "Rendering", "Search",
-                "Lifecycle", "Warehouse", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "AlmanacCLI", "AlmanacCore", "Catalog", "Storage", "Generators", "Artifacts", "Pages", "Rendering",
+                "Search", "Lifecycle", "Warehouse", .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
             ]),
         .executableTarget(name: "almanac-bench", dependencies: ["AlmanacBench"]),
@@ -194,8 +195,8 @@ let package = Package(
             name: "AlmanacTestSupport",
             dependencies: [
                 "AlmanacCore", "Catalog", "Storage", "Portal", "DemoCompany", "Warehouse", "Artifacts", "Generators",
-                "Proxy", "Rendering",
-                .product(name: "Hummingbird", package: "hummingbird"),
+                "Proxy", "Pages", "Rendering", .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -8,6 +8,10 @@ import PostgresNIO
 /// There is no fallback and no skip: without `ALMANAC_TEST_POSTGRES_URL` a test that needs
 /// PostgreSQL fails and says how to run it.
 public enum TestPostgres {
+    /// How long a test waits for a connection: far beyond any healthy server, so that a busy
+    /// machine (a build beside the suite) cannot fail a test that is not about timeouts.
+    public static let connectTimeout: Duration = .seconds(120)
+
     public static var serverURL: String {
         get throws {
             guard let url = ProcessInfo.processInfo.environment["ALMANAC_TEST_POSTGRES_URL"], !url.isEmpty else {

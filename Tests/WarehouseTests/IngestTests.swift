@@ -159,7 +159,7 @@ import Warehouse
             Self.crm, columns: ["account_id", "account_name", "renewal_on"],
             rows: [[.integer(9002), .text(awkward), .null]], replace: false)
         await writer2.close()
-        let warehouse = try PostgresWarehouse(url: url)
+        let warehouse = try PostgresWarehouse(url: url, connectTimeout: TestPostgres.connectTimeout)
         let names = try await warehouse.run(
             CompiledStatement(
                 role: .value, sql: "SELECT account_name, renewal_on FROM crm_accounts WHERE account_id = $1",

@@ -140,7 +140,7 @@ enum TinyDemo {
         let sqlite = MetricEvaluator(
             catalog: catalog, warehouse: try SQLiteWarehouse(path: TinyDemo.path), timeout: noTimeLimit)
         let postgres = MetricEvaluator(
-            catalog: catalog, warehouse: try PostgresWarehouse(url: url), timeout: noTimeLimit)
+            catalog: catalog, warehouse: try PostgresWarehouse(url: url, connectTimeout: TestPostgres.connectTimeout), timeout: noTimeLimit)
         var compared = 0
         for metric in TinyDemo.catalog.metrics {
             var requests = [
@@ -197,7 +197,7 @@ enum TinyDemo {
 
     @Test func postgresConnectionsAreReadOnlyAndTimeOut() async throws {
         let url = try await Self.postgres.value
-        let warehouse = try PostgresWarehouse(url: url)
+        let warehouse = try PostgresWarehouse(url: url, connectTimeout: TestPostgres.connectTimeout)
         await #expect {
             _ = try await warehouse.run(
                 CompiledStatement(role: .value, sql: "DELETE FROM users", parameters: [], columns: []),
@@ -237,7 +237,7 @@ enum TinyDemo {
         let warehouse = try PostgresWarehouse(url: url, poolSize: 1, connectTimeout: .seconds(1), clock: clock)
         // Another session holds an advisory lock: the pool's one connection waits on it for as
         // long as the test says.
-        let holder = try PostgresWarehouse(url: url, poolSize: 1, clock: ManualClock())
+        let holder = try PostgresWarehouse(url: url, poolSize: 1, connectTimeout: TestPostgres.connectTimeout, clock: ManualClock())
         func statement(_ sql: String) -> CompiledStatement {
             CompiledStatement(role: .value, sql: sql, parameters: [], columns: [])
         }
@@ -353,7 +353,7 @@ enum TinyDemo {
         #expect(expected.values.reduce(0, +) > 0)
         for (name, warehouse) in [
             ("SQLite", try SQLiteWarehouse(path: TinyDemo.path) as any Warehouse),
-            ("PostgreSQL", try PostgresWarehouse(url: url)),
+            ("PostgreSQL", try PostgresWarehouse(url: url, connectTimeout: TestPostgres.connectTimeout)),
         ] {
             let evaluator = MetricEvaluator(catalog: Self.catalog, warehouse: warehouse, timeout: noTimeLimit)
             let result = try await evaluator.evaluate(MetricRequest(metric: "signups", grain: grain, range: range))
@@ -407,7 +407,7 @@ enum TinyDemo {
         let day = CalendarDay(parsing: asOf)!
         for (name, warehouse) in [
             ("SQLite", try SQLiteWarehouse(path: TinyDemo.path) as any Warehouse),
-            ("PostgreSQL", try PostgresWarehouse(url: url)),
+            ("PostgreSQL", try PostgresWarehouse(url: url, connectTimeout: TestPostgres.connectTimeout)),
         ] {
             let evaluator = MetricEvaluator(catalog: Self.catalog, warehouse: warehouse, timeout: noTimeLimit)
             for (grain, span) in [(TimeGrain.day, 30), (.week, 91), (.month, 120)] {
