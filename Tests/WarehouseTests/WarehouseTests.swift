@@ -140,7 +140,8 @@ enum TinyDemo {
         let sqlite = MetricEvaluator(
             catalog: catalog, warehouse: try SQLiteWarehouse(path: TinyDemo.path), timeout: noTimeLimit)
         let postgres = MetricEvaluator(
-            catalog: catalog, warehouse: try PostgresWarehouse(url: url, connectTimeout: TestPostgres.connectTimeout), timeout: noTimeLimit)
+            catalog: catalog, warehouse: try PostgresWarehouse(url: url, connectTimeout: TestPostgres.connectTimeout),
+            timeout: noTimeLimit)
         var compared = 0
         for metric in TinyDemo.catalog.metrics {
             var requests = [
@@ -237,7 +238,8 @@ enum TinyDemo {
         let warehouse = try PostgresWarehouse(url: url, poolSize: 1, connectTimeout: .seconds(1), clock: clock)
         // Another session holds an advisory lock: the pool's one connection waits on it for as
         // long as the test says.
-        let holder = try PostgresWarehouse(url: url, poolSize: 1, connectTimeout: TestPostgres.connectTimeout, clock: ManualClock())
+        let holder = try PostgresWarehouse(
+            url: url, poolSize: 1, connectTimeout: TestPostgres.connectTimeout, clock: ManualClock())
         func statement(_ sql: String) -> CompiledStatement {
             CompiledStatement(role: .value, sql: sql, parameters: [], columns: [])
         }
