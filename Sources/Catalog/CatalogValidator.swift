@@ -1,4 +1,5 @@
 import AlmanacCore
+import Foundation
 
 /// Checks every reference between catalog objects, and the rules that need two objects
 /// to decide (a breakdown must be a dimension of the panel's metric, a filter column must
@@ -636,6 +637,31 @@ struct CatalogValidator {
                 hint: "add the host to almanac.yaml backends.allowed_hosts")
         }
         checkTeamRecipients(trigger.action.recipients, origin, path: "action.recipients")
+        checkTitlePlaceholders(trigger.action.title, origin)
+    }
+
+    /// The names a trigger's title may fill in: anything else between `{{` and `}}` would be
+    /// left out of the task's title (it is rendered by Mustache), so it is refused here.
+    static let titlePlaceholders = ["label", "change", "value", "previous", "metric"]
+
+    private mutating func checkTitlePlaceholders(_ title: String, _ origin: ItemOrigin) {
+        var rest = Substring(title)
+        while let open = rest.range(of: "{{") {
+            guard let close = rest[open.upperBound...].range(of: "}}") else {
+                error(
+                    origin, "action.title", "'{{' without a closing '}}' in the title",
+                    hint: "placeholders are \(Self.titlePlaceholders.map { "{{\($0)}}" }.joined(separator: ", "))")
+                return
+            }
+            let name = rest[open.upperBound..<close.lowerBound].trimmingCharacters(in: .whitespaces)
+            if !Self.titlePlaceholders.contains(name) {
+                error(
+                    origin, "action.title", "'{{\(name)}}' is not something a trigger's title can say",
+                    hint: closestMatch(to: name, in: Self.titlePlaceholders).map { "did you mean '{{\($0)}}'?" }
+                        ?? "placeholders are \(Self.titlePlaceholders.map { "{{\($0)}}" }.joined(separator: ", "))")
+            }
+            rest = rest[close.upperBound...]
+        }
     }
 
     /// The groups a metric's numbers are restricted to (the metric's, its source's, or a ratio

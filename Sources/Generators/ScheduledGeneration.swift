@@ -11,25 +11,37 @@ import Storage
 ///
 /// One job per generated report, `generation/<report>`: its scheduled time is claimed in the
 /// state store, so portals sharing one store generate each night once, and a portal that was
-/// down at the time catches up on its return (within a day). Before the first pass, reports
-/// that have no dashboard yet are generated, so a fresh install does not wait for the night.
-/// External reports are not generated and have no schedule here.
+/// down at the time generates it late on its return (within a day). Before the first pass,
+/// reports that have no dashboard yet are generated, so a fresh install does not wait for the
+/// night; that generation stands for the report's latest scheduled time, which is not run again.
+/// A run that writes its dashboard with some panels failed counts as done (the dashboard shows
+/// them); one that writes nothing is tried again every two hours within the day. External
+/// reports are not generated and have no schedule here.
 public struct ScheduledGeneration: Sendable {
     public let catalog: CatalogStore
     public let makeGenerator: @Sendable (Catalog) -> AggregateGenerator
     public let logger: Logger
-    /// When the schedule was set up: a report's times count from here until it has run once.
+    /// Where scheduled times are claimed (the state store).
+    public let store: any JobRunStore
+    let clock: any WallClock
+    /// A day before the schedule was set up: a report's times count from here (so a time missed
+    /// while the portal was down is caught up) until it has run once.
     let since: Date
     /// How late a generation is still worth doing: a dashboard a few hours late beats yesterday's.
     public static let window: TimeInterval = 24 * 3600
+    /// How long a generation may run before another instance takes it over (or a failed one is
+    /// tried again): far beyond the longest report, so a slow one is never generated twice.
+    public static let staleAfter: TimeInterval = 2 * 3600
 
     public init(
-        catalog: CatalogStore, logger: Logger, clock: any WallClock = SystemClock(),
+        catalog: CatalogStore, store: any JobRunStore, logger: Logger, clock: any WallClock = SystemClock(),
         makeGenerator: @escaping @Sendable (Catalog) -> AggregateGenerator
     ) {
         self.catalog = catalog
+        self.store = store
         self.logger = logger
-        self.since = clock.date
+        self.clock = clock
+        self.since = clock.date.addingTimeInterval(-Self.window)
         self.makeGenerator = makeGenerator
     }
 
@@ -40,14 +52,26 @@ public struct ScheduledGeneration: Sendable {
             onStart: { await generateMissing() }, jobs: { jobs() })
     }
 
-    /// Generates every report that has no dashboard yet (a fresh install, a new report).
+    /// Generates every report that has no dashboard yet (a fresh install, a new report), and
+    /// records each as its latest scheduled time's run, so the first pass does not repeat it.
     public func generateMissing() async {
         let current = catalog.current
         let generator = makeGenerator(current)
         let missing = generator.generatableReports.filter { generator.artifacts.latest(id: $0.id.rawValue) == nil }
         guard !missing.isEmpty else { return }
         logger.info("generating reports that have no dashboard yet", metadata: ["reports": "\(missing.count)"])
-        _ = await generator.generate(missing, parallelism: current.settings.parallelism)
+        let runs = await generator.generate(missing, parallelism: current.settings.parallelism)
+        let zone = TimeZone(identifier: current.settings.timezone) ?? .gmt
+        let now = clock.date
+        for (report, schedule) in Self.scheduledReports(current) {
+            guard let run = runs.first(where: { $0.target == report.id.rawValue }), run.bytes > 0,
+                let latest = schedule.fires(after: since, through: now, in: zone).last
+            else { continue }
+            _ = try? await store.claimJobRun(
+                JobRunRecord(
+                    job: Self.jobID(report.id), scheduledFor: latest, status: .succeeded, claimedAt: now,
+                    finishedAt: now, detail: "generated at start: it had no dashboard yet"), staleBefore: nil)
+        }
     }
 
     /// The job id of `report`'s generation.
@@ -59,14 +83,18 @@ public struct ScheduledGeneration: Sendable {
         let zone = TimeZone(identifier: current.settings.timezone) ?? .gmt
         return Self.scheduledReports(current).map { report, schedule in
             ScheduledJob(
-                id: Self.jobID(report.id), schedule: schedule, timeZone: zone, since: since, window: Self.window
+                id: Self.jobID(report.id), schedule: schedule, timeZone: zone, since: since, window: Self.window,
+                staleAfter: Self.staleAfter
             ) { [catalog, makeGenerator] _, _ in
                 // The catalog as it is when the time comes (the report may have changed since).
                 let current = catalog.current
                 guard let report = current.report(report.id) else { return "no longer in the catalog" }
                 let run = await makeGenerator(current).generate(report)
-                if let error = run.error { throw GenerationError(error) }
-                return "\(run.rows) rows, \(run.bytes) bytes in \(run.durationMilliseconds) ms"
+                let written = "\(run.rows) rows, \(run.bytes) bytes in \(run.durationMilliseconds) ms"
+                guard let error = run.error else { return written }
+                // Nothing written: tried again later. Written with failed panels: done, as shown.
+                if run.bytes == 0 { throw GenerationError(error) }
+                return written + "; \(error)"
             }
         }
     }

@@ -144,7 +144,7 @@ extension PortalEnvironment {
     /// Nightly generation on this instance's schedule, unless remote generators do it.
     var scheduledGeneration: ScheduledGeneration? {
         guard let dashboards, dashboards.runsSchedule else { return nil }
-        return ScheduledGeneration(catalog: catalog, logger: logger, clock: clock) { [self] catalog in
+        return ScheduledGeneration(catalog: catalog, store: state, logger: logger, clock: clock) { [self] catalog in
             dashboards.generator(catalog: catalog, environment: self)
         }
     }

@@ -61,8 +61,9 @@ extension PortalError {
             case .parameter(let name, let message, let hint):
                 self = .badParameter(name, message, hint: hint)
             case .notFound:
+                // The portal knows the report or template (it checked): the generators do not yet.
                 self.init(
-                    status: .notFound, title: "Not found",
+                    status: .serviceUnavailable, title: "Generator unavailable",
                     message: "The generators do not know this dashboard yet.",
                     hint: "They may run an older catalog; try again once they have reloaded it.")
             case .unavailable(let text):

@@ -43,7 +43,8 @@ public func buildGeneratorApplication(
     router.get("/healthz") { _, _ in "ok\n" }
     router.get("/reports/:id/latest") { _, context in
         let id = try context.parameters.require("id")
-        guard let report = environment.catalog.current.report(ReportID(id)), report.kind == .dashboard else {
+        guard source != nil, let report = environment.catalog.current.report(ReportID(id)), report.kind == .dashboard
+        else {
             throw HTTPError(.notFound, message: "no report '\(id)'")
         }
         guard let dashboard = await dashboards.html(for: report)

@@ -15,20 +15,27 @@ public struct IPAddress: Hashable, Sendable, CustomStringConvertible {
         if trimmed.contains(":"), let zone = trimmed.firstIndex(of: "%") { trimmed = String(trimmed[..<zone]) }
         var v4 = in_addr()
         if inet_pton(AF_INET, trimmed, &v4) == 1 {
-            bytes = withUnsafeBytes(of: &v4) { Array($0) }
+            self.init(bytes: withUnsafeBytes(of: &v4) { Array($0) })
             return
         }
         var v6 = in6_addr()
         if inet_pton(AF_INET6, trimmed, &v6) == 1 {
-            let bytes = withUnsafeBytes(of: &v6) { Array($0) }
-            let mapped = bytes[0..<10].allSatisfy { $0 == 0 } && bytes[10] == 0xFF && bytes[11] == 0xFF
-            self.bytes = mapped ? Array(bytes[12...]) : bytes
+            self.init(bytes: withUnsafeBytes(of: &v6) { Array($0) })
             return
         }
         return nil
     }
 
-    init(bytes: [UInt8]) { self.bytes = bytes }
+    /// From 4 or 16 bytes (a resolver's answer); an IPv4-mapped IPv6 address becomes its IPv4
+    /// address here too, so `::ffff:169.254.169.254` in a DNS answer is judged as 169.254.169.254.
+    public init(bytes: [UInt8]) {
+        self.bytes = Self.isMapped(bytes) ? Array(bytes[12...]) : bytes
+    }
+
+    /// `::ffff:a.b.c.d`.
+    static func isMapped(_ bytes: [UInt8]) -> Bool {
+        bytes.count == 16 && bytes[0..<10].allSatisfy { $0 == 0 } && bytes[10] == 0xFF && bytes[11] == 0xFF
+    }
 
     public var isIPv6: Bool { bytes.count == 16 }
 
@@ -83,14 +90,22 @@ public struct IPNetwork: Hashable, Sendable, CustomStringConvertible {
     public init?(_ text: String) {
         let parts = text.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
         guard let address = IPAddress(parts[0]) else { return nil }
-        let full = address.isIPv6 ? 128 : 32
+        // An IPv4 network written as IPv4-mapped IPv6 (`::ffff:10.0.0.0/104`) has a 96–128 bit
+        // prefix: the IPv4 part's prefix is what is left after the 96 mapped bits.
+        let mapped = !address.isIPv6 && parts[0].contains(":")
+        let full = address.isIPv6 || mapped ? 128 : 32
         if parts.count == 2 {
             guard parts[1].allSatisfy(\.isASCII), let prefix = Int(parts[1]), (0...full).contains(prefix) else {
                 return nil
             }
-            self.prefix = prefix
+            if mapped {
+                guard prefix >= 96 else { return nil }
+                self.prefix = prefix - 96
+            } else {
+                self.prefix = prefix
+            }
         } else {
-            self.prefix = full
+            self.prefix = address.isIPv6 ? 128 : 32
         }
         self.address = address
     }

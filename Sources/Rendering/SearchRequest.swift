@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// The filters a search URL can carry besides its text (the same ones can be typed into `q`
 /// as `kind:report`).

@@ -70,11 +70,15 @@ public struct ScheduledJob: Sendable {
     public var since: Date
     /// How long after its time a run is still worth doing; the scheduler's window when `nil`.
     public var window: TimeInterval?
+    /// How long a claimed run may stay `running` before another instance takes it over (and how
+    /// long after a failure it is tried again); the scheduler's `staleAfter` when `nil`.
+    public var staleAfter: TimeInterval?
     /// Runs the job for its scheduled time; returns a line for the log (what was sent) or throws.
     public var run: @Sendable (_ scheduledFor: Date, _ late: Bool) async throws -> String?
 
     public init(
         id: String, schedule: CronSchedule, timeZone: TimeZone, since: Date, window: TimeInterval? = nil,
+        staleAfter: TimeInterval? = nil,
         run: @escaping @Sendable (_ scheduledFor: Date, _ late: Bool) async throws -> String?
     ) {
         self.id = id
@@ -82,6 +86,7 @@ public struct ScheduledJob: Sendable {
         self.timeZone = timeZone
         self.since = since
         self.window = window
+        self.staleAfter = staleAfter
         self.run = run
     }
 }
@@ -211,12 +216,15 @@ public final class JobScheduler: Service, Sendable {
     private func runDue(_ job: ScheduledJob) async throws -> Outcome? {
         let date = clock.date
         let window = job.window ?? self.window
+        let staleAfter = job.staleAfter ?? self.staleAfter
         let lastRun = try await store.lastJobRun(job: job.id)
         let since = max(lastRun?.scheduledFor ?? job.since, job.since)
         let plan = CatchUpPlan(schedule: job.schedule, timeZone: job.timeZone, since: since, now: date, window: window)
         if let lastRun, lastRun.status == .running, lastRun.claimedAt < date.addingTimeInterval(-staleAfter) {
             if plan.run == nil, date.timeIntervalSince(lastRun.scheduledFor) <= window {
-                return try await run(job, at: lastRun.scheduledFor, late: true, outcome: nil, staleBefore: date)
+                return try await run(
+                    job, at: lastRun.scheduledFor, late: true, outcome: nil,
+                    staleBefore: date.addingTimeInterval(-staleAfter))
             }
             try await store.finishJobRun(
                 job: job.id, scheduledFor: lastRun.scheduledFor, status: .failed,
@@ -231,7 +239,9 @@ public final class JobScheduler: Service, Sendable {
             let finished = lastRun.finishedAt, finished < date.addingTimeInterval(-staleAfter)
         {
             let late = date.timeIntervalSince(lastRun.scheduledFor) > 120
-            return try await run(job, at: lastRun.scheduledFor, late: late, outcome: nil, staleBefore: date)
+            return try await run(
+                job, at: lastRun.scheduledFor, late: late, outcome: nil,
+                staleBefore: date.addingTimeInterval(-staleAfter))
         }
         guard plan.run != nil || !plan.superseded.isEmpty || !plan.missed.isEmpty else { return nil }
         let outcome = Outcome(
@@ -256,7 +266,8 @@ public final class JobScheduler: Service, Sendable {
         return try await run(job, at: time, late: late, outcome: outcome, staleBefore: nil)
     }
 
-    /// Claims `time` of `job` (taking over a claim older than `staleBefore`), runs it and records the end.
+    /// Claims `time` of `job` (taking over a claim, or a failure, from before `staleBefore`), runs
+    /// it and records the end.
     private func run(
         _ job: ScheduledJob, at time: Date, late: Bool, outcome: Outcome?, staleBefore: Date?
     ) async throws -> Outcome? {
@@ -264,7 +275,7 @@ public final class JobScheduler: Service, Sendable {
         let claimed = try await store.claimJobRun(
             JobRunRecord(
                 job: job.id, scheduledFor: time, status: .running, late: late, instance: instance, claimedAt: date),
-            staleBefore: staleBefore.map { $0.addingTimeInterval(-staleAfter) })
+            staleBefore: staleBefore)
         var outcome =
             outcome ?? Outcome(job: job.id, ran: nil, late: false, failed: false, superseded: [], missed: [])
         guard claimed else { return outcome.superseded.isEmpty && outcome.missed.isEmpty ? nil : outcome }

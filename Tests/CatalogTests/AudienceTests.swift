@@ -84,3 +84,26 @@ import Testing
         #expect((error.location.line, error.location.column) == (2, 11))
     }
 }
+
+/// A trigger's task title may say only what a trigger knows: a typo is found by `catalog
+/// check`, at its line, rather than left out of every task.
+@Suite struct TriggerTitleCheckTests {
+    @Test func anUnknownPlaceholderIsAnErrorAtItsLine() throws {
+        let directory = try TemporaryDirectory()
+        let catalog = try CatalogFixture.copyDemo(into: directory)
+        #expect(CatalogLoader.load(directory: catalog).errors.isEmpty)
+        try CatalogFixture.edit(
+            catalog + "/triggers/upgrade-opportunity.yaml", replacing: "{{label}} grew {{change}}",
+            with: "{{lable}} grew {{ change }}")
+        let result = CatalogLoader.load(directory: catalog)
+        let typo = try #require(result.errors.first { $0.message.contains("{{lable}}") })
+        #expect(typo.location.file.hasSuffix("triggers/upgrade-opportunity.yaml"))
+        #expect(typo.location.line == 28, "the title's line")
+        #expect(typo.hint == "did you mean '{{label}}'?")
+        #expect(result.errors.count == 1, "{{ change }} with spaces is fine")
+        try CatalogFixture.edit(
+            catalog + "/triggers/upgrade-opportunity.yaml", replacing: "{{lable}} grew {{ change }}",
+            with: "{{label}} grew {{change")
+        #expect(CatalogLoader.load(directory: catalog).errors.contains { $0.message.contains("without a closing") })
+    }
+}

@@ -26,6 +26,10 @@ import Testing
         let (inside, outside) = (try #require(IPAddress("fd12::1")), try #require(IPAddress("fe80::1")))
         #expect(ula.contains(inside) && !ula.contains(outside))
         #expect(IPNetwork("192.0.2.7")?.prefix == 32 && IPNetwork("::1")?.prefix == 128)
+        // An IPv4 network written as mapped IPv6 keeps its meaning; a prefix inside the mapped
+        // bits is no IPv4 network.
+        #expect(IPNetwork("::ffff:10.0.0.0/104") == IPNetwork("10.0.0.0/8"))
+        #expect(IPNetwork("::ffff:0:0/96")?.prefix == 0 && IPNetwork("::ffff:10.0.0.0/8") == nil)
         for bad in ["10.0.0.0/33", "10.0.0.0/-1", "10.0.0.0/", "10.0.0.0/8/8", "fd00::/129", "10.0.0.0/٨", "name/8"] {
             #expect(IPNetwork(bad) == nil, "\(bad) is refused, not clamped")
         }
@@ -49,5 +53,22 @@ import Testing
         #expect(list.permits(host: "192.0.2.9") && list.permits(host: "reports.internal"))
         #expect(
             !list.permits(address: try #require(IPAddress("10.9.0.1")), for: "anything"), "a bad prefix widens nothing")
+    }
+
+    /// A name whose DNS answer is written as IPv4-mapped IPv6: judged as the IPv4 address it is,
+    /// so cloud metadata and loopback stay out however the answer is spelled.
+    @Test func aMappedAnswerForMetadataOrLoopbackIsNotPinned() async throws {
+        struct Answers: AddressResolver {
+            func addresses(of host: String) async throws -> [IPAddress] {
+                // As getaddrinfo hands them over: 16 bytes each.
+                let mapped: [UInt8] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF]
+                return [[169, 254, 169, 254], [127, 0, 0, 1], [10, 1, 2, 3]].map { IPAddress(bytes: mapped + $0) }
+            }
+        }
+        let list = await AllowList(["reports.internal"]).pin(using: Answers())
+        let metadata = try #require(IPAddress("169.254.169.254"))
+        #expect(!list.permits(address: metadata, for: "reports.internal"))
+        #expect(!list.permits(address: try #require(IPAddress("127.0.0.1")), for: "reports.internal"))
+        #expect(list.permits(address: try #require(IPAddress("10.1.2.3")), for: "reports.internal"))
     }
 }

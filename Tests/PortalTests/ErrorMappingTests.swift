@@ -34,7 +34,7 @@ import Warehouse
             (APITokenError.rateLimited(retryAfter: .seconds(30)), 429),
             (APITokenError.unavailable, 503),
             (GeneratorClientError.parameter(name: "domain", message: "unknown", hint: nil), 400),
-            (GeneratorClientError.notFound("template 'customer'"), 404),
+            (GeneratorClientError.notFound("template 'customer'"), 503),
             (GeneratorClientError.unavailable("http://10.0.0.7:8090 is unreachable (refused)"), 503),
             (WarehouseError(.timeout, "the query took longer than 5.0 seconds and was stopped"), 504),
             (WarehouseError(.unreachable, "cannot connect to db.internal:5432"), 503),
