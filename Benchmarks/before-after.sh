@@ -17,7 +17,7 @@
 #
 #   BEFORE=/path/to/almanac Benchmarks/before-after.sh
 # Environment: BEFORE (required), BEFORE_BENCH (default BEFORE), ROUNDS (2), DURATION (15),
-# WARMUP (5), GEN_RUNS (3), SEARCH_REPEATS (5), READERS (5000), SEED (17), SKIP_SERVING=1,
+# WARMUP (5), GEN_RUNS (3), SEARCH_REPEATS (5), READERS (5000), READER_SEED (17), SKIP_SERVING=1,
 # SKIP_SEARCH=1, SKIP_GENERATION=1. Raw output: Benchmarks/.data/results/before-after-<time>/.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -33,7 +33,7 @@ WARMUP="${WARMUP:-5}"
 GEN_RUNS="${GEN_RUNS:-3}"
 SEARCH_REPEATS="${SEARCH_REPEATS:-5}"
 READERS="${READERS:-5000}"
-SEED="${SEED:-17}"
+READER_SEED="${READER_SEED:-17}"   # not SEED: search_harness reads that as its catalog seed (42)
 
 machine_summary
 command -v python3 >/dev/null 2>&1 || apt_install python3
@@ -56,7 +56,7 @@ trap cleanup EXIT
 results_dir before-after
 demo_warehouse 1
 "$PYTHON" "$HERE/company_load.py" prepare --catalog "$REPO/Catalog" --warehouse "$WAREHOUSE" --out "$WORK" \
-    --readers "$READERS" --seed "$SEED" >/dev/null
+    --readers "$READERS" --seed "$READER_SEED" >/dev/null
 echo "/reports/growth-overview" > "$WORK/report.paths"
 echo "/" > "$WORK/home.paths"
 "$PYTHON" -c 'import sys, urllib.parse
@@ -105,10 +105,10 @@ serving() {  # LABEL BINARY ROUND
     ALMANAC="$2"
     company_portal "$work"
     for page in report home search; do
-        PATHS="$WORK/$page.paths" READERS_FILE="$WORK/users.tsv" READERS="$READERS" SEED="$SEED" WRK_THREADS=2 \
+        PATHS="$WORK/$page.paths" READERS_FILE="$WORK/users.tsv" READERS="$READERS" SEED="$READER_SEED" WRK_THREADS=2 \
             USER_HEADER="$USER_HEADER" GROUPS_HEADER="$GROUPS_HEADER" USER_AGENT="$USER_AGENT" \
             wrk -t2 -c64 -d"${WARMUP}s" --timeout 5s -s "$HERE/readers-wrk.lua" "$BASE" > /dev/null 2>&1
-        PATHS="$WORK/$page.paths" READERS_FILE="$WORK/users.tsv" READERS="$READERS" SEED="$SEED" WRK_THREADS=2 \
+        PATHS="$WORK/$page.paths" READERS_FILE="$WORK/users.tsv" READERS="$READERS" SEED="$READER_SEED" WRK_THREADS=2 \
             USER_HEADER="$USER_HEADER" GROUPS_HEADER="$GROUPS_HEADER" USER_AGENT="$USER_AGENT" \
             wrk -t2 -c64 -d"${DURATION}s" --timeout 5s --latency -s "$HERE/readers-wrk.lua" "$BASE" \
             > "$RESULTS/wrk-$page-$1-$3.txt" 2>&1
