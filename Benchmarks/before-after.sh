@@ -62,7 +62,7 @@ echo "/" > "$WORK/home.paths"
 "$PYTHON" -c 'import sys, urllib.parse
 for line in open(sys.argv[1]):
     if line.strip(): print("/api/search?q=" + urllib.parse.quote(line.rstrip("\n"), safe=""))' \
-    "$WORK/search-queries.txt" > "$WORK/search.paths"
+    "$WORK/search-queries.txt" > "$WORK/api_search.paths"
 RESULTS_TSV="$RESULTS/results.tsv"
 : > "$RESULTS_TSV"
 record() { printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" >> "$RESULTS_TSV"; }  # build measure round value
@@ -94,9 +94,9 @@ if p50 is None:
 print(p50, p99)
 PY
 )
-    say "  search $1: p50 ${p50} ms, p99 ${p99} ms"
-    record "$1" search_p50_ms "$3" "$p50"
-    record "$1" search_p99_ms "$3" "$p99"
+    say "  in-process search $1: p50 ${p50} ms, p99 ${p99} ms"
+    record "$1" inprocess_search_p50_ms "$3" "$p50"
+    record "$1" inprocess_search_p99_ms "$3" "$p99"
 }
 
 serving() {  # LABEL BINARY ROUND
@@ -104,7 +104,7 @@ serving() {  # LABEL BINARY ROUND
     mkdir -p "$work"
     ALMANAC="$2"
     company_portal "$work"
-    for page in report home search; do
+    for page in report home api_search; do
         PATHS="$WORK/$page.paths" READERS_FILE="$WORK/users.tsv" READERS="$READERS" SEED="$READER_SEED" WRK_THREADS=2 \
             USER_HEADER="$USER_HEADER" GROUPS_HEADER="$GROUPS_HEADER" USER_AGENT="$USER_AGENT" \
             wrk -t2 -c64 -d"${WARMUP}s" --timeout 5s -s "$HERE/readers-wrk.lua" "$BASE" > /dev/null 2>&1
