@@ -145,8 +145,25 @@ struct GeneratorErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch {
             let model = EdgeMiddleware.errorModel(
                 error, path: request.uri.path, requestID: "generator", logger: context.logger)
-            return JSONResponse.make(model, status: HTTPResponse.Status(code: model.status))
+            return JSONResponse.make(GeneratorError(model: model), status: HTTPResponse.Status(code: model.status))
         }
+    }
+}
+
+/// The portal's error shape, plus `message` as generators before 2026-12-05 sent it (what a
+/// refused parameter's problem is), so that a portal not yet upgraded still reads the reason.
+struct GeneratorError: Encodable {
+    var model: ErrorModel
+
+    private enum Key: String, CodingKey { case message }
+
+    func encode(to encoder: any Encoder) throws {
+        try model.encode(to: encoder)
+        guard let parameter = model.parameter else { return }
+        var container = encoder.container(keyedBy: Key.self)
+        let prefix = "Parameter '\(parameter)': "
+        try container.encode(
+            model.error.hasPrefix(prefix) ? String(model.error.dropFirst(prefix.count)) : model.error, forKey: .message)
     }
 }
 

@@ -71,4 +71,17 @@ import Warehouse
         let unknown = model(StoreBroke())
         #expect(unknown.status == 500 && unknown.error.contains("req-1") && !unknown.error.contains("state.sqlite"))
     }
+
+    /// The generator's errors carry `message` too, as generators did before the one shape, so a
+    /// portal not yet upgraded still reads a refused parameter's reason.
+    @Test func theGeneratorsShapeStillSaysWhatOlderPortalsRead() throws {
+        let model = EdgeMiddleware.errorModel(
+            ParameterError(parameter: "domain", "no customer has domain 'x'"), path: "/templates/customer",
+            requestID: "generator", logger: logger)
+        let data = try JSONEncoder().encode(GeneratorError(model: model))
+        let object = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        #expect(object["parameter"] as? String == "domain" && object["status"] as? Int == 400)
+        #expect(object["message"] as? String == "no customer has domain 'x'")
+        #expect(object["error"] as? String == "Parameter 'domain': no customer has domain 'x'")
+    }
 }
