@@ -187,14 +187,13 @@ public final class JobScheduler: Service, Sendable {
     @discardableResult
     public func runDue() async -> [Outcome] {
         var outcomes: [Outcome] = []
-        for group in groups { outcomes += await pass(group) }
+        for group in groups { outcomes += await pass(group, await group.jobs()) }
         return outcomes
     }
 
-    /// One pass over `group`: its due jobs, at most `parallelism` at once, in job order.
-    private func pass(_ group: JobGroup) async -> [Outcome] {
-        let jobs = await group.jobs()
-        return await withTaskGroup(of: (Int, Outcome?).self) { tasks in
+    /// One pass over `group`'s `jobs`: the due ones, at most `parallelism` at once, in job order.
+    private func pass(_ group: JobGroup, _ jobs: [ScheduledJob]) async -> [Outcome] {
+        await withTaskGroup(of: (Int, Outcome?).self) { tasks in
             var results: [(Int, Outcome?)] = []
             for (index, job) in jobs.enumerated() {
                 if index >= group.parallelism, let done = await tasks.next() { results.append(done) }
@@ -310,16 +309,20 @@ public final class JobScheduler: Service, Sendable {
 
     private func run(_ group: JobGroup) async {
         await group.onStart?()
+        var jobs: [ScheduledJob]
         repeat {
-            _ = await pass(group)
-        } while await clock.sleepUnlessStopping(until: await nextPass(group))
+            // Read once per pass (delivery's jobs come from the state store): the pass and the
+            // time of the next one use the same list.
+            jobs = await group.jobs()
+            _ = await pass(group, jobs)
+        } while await clock.sleepUnlessStopping(until: nextPass(jobs))
     }
 
-    /// The soonest of the group's next scheduled times and the next tick.
-    private func nextPass(_ group: JobGroup) async -> WallInstant {
+    /// The soonest of `jobs`' next scheduled times and the next tick.
+    private func nextPass(_ jobs: [ScheduledJob]) -> WallInstant {
         let date = clock.date
         var next = clock.now.advanced(by: tick)
-        for job in await group.jobs() {
+        for job in jobs {
             guard let fire = job.schedule.nextFire(after: date, in: job.timeZone) else { continue }
             next = min(next, WallInstant(fire))
         }
