@@ -640,25 +640,28 @@ struct CatalogValidator {
         checkTitlePlaceholders(trigger.action.title, origin)
     }
 
-    /// The names a trigger's title may fill in: anything else between `{{` and `}}` would be
-    /// left out of the task's title (it is rendered by Mustache), so it is refused here.
-    static let titlePlaceholders = ["label", "change", "value", "previous", "metric"]
-
+    /// Anything but ``TriggerAction/titlePlaceholders`` between `{{` and `}}` would be left out
+    /// of the task's title (it is rendered by Mustache), so it is refused here.
     private mutating func checkTitlePlaceholders(_ title: String, _ origin: ItemOrigin) {
         var rest = Substring(title)
         while let open = rest.range(of: "{{") {
             guard let close = rest[open.upperBound...].range(of: "}}") else {
                 error(
                     origin, "action.title", "'{{' without a closing '}}' in the title",
-                    hint: "placeholders are \(Self.titlePlaceholders.map { "{{\($0)}}" }.joined(separator: ", "))")
+                    hint:
+                        "placeholders are \(TriggerAction.titlePlaceholders.map { "{{\($0)}}" }.joined(separator: ", "))"
+                )
                 return
             }
             let name = rest[open.upperBound..<close.lowerBound].trimmingCharacters(in: .whitespaces)
-            if !Self.titlePlaceholders.contains(name) {
+            if !TriggerAction.titlePlaceholders.contains(name) {
                 error(
                     origin, "action.title", "'{{\(name)}}' is not something a trigger's title can say",
-                    hint: closestMatch(to: name, in: Self.titlePlaceholders).map { "did you mean '{{\($0)}}'?" }
-                        ?? "placeholders are \(Self.titlePlaceholders.map { "{{\($0)}}" }.joined(separator: ", "))")
+                    hint: closestMatch(to: name, in: TriggerAction.titlePlaceholders).map {
+                        "did you mean '{{\($0)}}'?"
+                    }
+                        ?? "placeholders are \(TriggerAction.titlePlaceholders.map { "{{\($0)}}" }.joined(separator: ", "))"
+                )
             }
             rest = rest[close.upperBound...]
         }

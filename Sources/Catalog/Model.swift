@@ -668,7 +668,11 @@ public struct TriggerAction: Hashable, Sendable, Codable {
     }
     public var kind: Kind
     public var assignee: Assignee?
+    /// A Mustache template over ``titlePlaceholders`` (the hit's name, change, values, metric).
     public var title: String
+    /// What a title may say: `catalog check` refuses any other `{{name}}`, and Delivery fills
+    /// in exactly these.
+    public static let titlePlaceholders = ["label", "change", "value", "previous", "metric"]
     public var url: String?
     public var recipients: [Recipient]
     /// A task is due this long after the check that fired it (`due: 3d`).
