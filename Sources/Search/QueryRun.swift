@@ -456,8 +456,7 @@ struct QueryRun {
         // (one pass over the bytes) before any is split into words.
         let letters = forms.map { $0.reduce(0) { $0 + $1.utf8.count } }
         func isQuery(_ name: String) -> Bool {
-            let (ascii, other) = QueryRun.letterCount(name)
-            guard letters.contains(where: { $0 >= ascii && $0 <= ascii + 2 * other }) else { return false }
+            guard QueryRun.mayBe(name, ofLetters: letters) else { return false }
             var nameWords: [String] = []
             var possible = true
             Analyzer.forEachWord(in: name) { word in
@@ -487,6 +486,8 @@ struct QueryRun {
                 }
                 if best > 0 {
                     ranked[index].score += best * slots[ranked[index].slot].priors[Int(ranked[index].doc)]
+                    // The explanation's "text × ranking factors = score" includes the hint too.
+                    ranked[index].text += best
                     lifted = true
                 }
             }
@@ -501,6 +502,14 @@ struct QueryRun {
 
     /// Letters and digits of a name outside the analyzer's stop words: those in ASCII, and
     /// how many other characters there are (each folds to at most two letters, or none).
+    /// Whether `name` may be a query whose words (stop words aside) hold one of `letters` bytes
+    /// in all. The count is exact for ASCII names; a name with other letters ("Inés", whose
+    /// "in" the count would drop as a stop word) is left to the full comparison.
+    static func mayBe(_ name: String, ofLetters letters: [Int]) -> Bool {
+        let (ascii, other) = letterCount(name)
+        return other > 0 || letters.contains(ascii)
+    }
+
     static func letterCount(_ name: String) -> (ascii: Int, other: Int) {
         var count = 0
         var other = 0
