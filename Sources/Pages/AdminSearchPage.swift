@@ -84,17 +84,10 @@ extension PageBuilder {
                 Route.templateWith(TemplateID(parts[1]), parameter: name, value: value).path
             )
         }
-        guard let route = Route.item(ItemKey(kind, parts[1])) else { return nil }
-        let id = parts[1]
-        let title: String? =
-            switch kind {
-            case .report: view.report(ReportID(id))?.title
-            case .metric: view.metric(MetricID(id))?.name
-            case .template: view.template(TemplateID(id))?.title
-            case .team: view.team(TeamID(id))?.name
-            default: nil
-            }
-        return (title ?? key, route.path)
+        // Only reports, metrics, templates and teams have a route, and each has a title.
+        let itemKey = ItemKey(kind, parts[1])
+        guard let route = Route.item(itemKey) else { return nil }
+        return (title(of: itemKey), route.path)
     }
 
     /// `synonyms: [the query]`, quoted for YAML when it must be.
