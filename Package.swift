@@ -85,6 +85,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
+        // Opens the catalog, state store and warehouse every command and portal starts from.
+        .target(name: "Composition", dependencies: ["AlmanacCore", "Catalog", "Storage", "Warehouse"]),
         // Dashboards: panels → metric results → analysis → charts → artifacts, and where a portal
         // gets them (generated here, or copied from remote generators: DashboardSource).
         .target(
@@ -156,7 +158,7 @@ let package = Package(
             name: "Portal",
             dependencies: [
                 "AlmanacCore", "Catalog", "Storage", "Pages", "Rendering", "Warehouse", "Artifacts", "Generators",
-                "Search", "SearchIndexing", "Scheduling", "Proxy", "Lifecycle", "Delivery",
+                "Search", "SearchIndexing", "Scheduling", "Proxy", "Lifecycle", "Delivery", "Composition",
                 .product(name: "Hummingbird", package: "hummingbird"), .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -170,7 +172,7 @@ let package = Package(
             name: "AlmanacCLI",
             dependencies: [
                 "AlmanacCore", "Catalog", "Storage", "DemoCompany", "Portal", "Warehouse", "Generators", "Artifacts",
-                "Pages", "Rendering", "Search", "SearchIndexing", "Lifecycle", "Delivery", "Proxy",
+                "Pages", "Rendering", "Search", "SearchIndexing", "Lifecycle", "Delivery", "Proxy", "Composition",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -195,7 +197,7 @@ let package = Package(
             name: "AlmanacTestSupport",
             dependencies: [
                 "AlmanacCore", "Catalog", "Storage", "Portal", "DemoCompany", "Warehouse", "Artifacts", "Generators",
-                "Proxy", "Pages", "Rendering", .product(name: "NIOCore", package: "swift-nio"),
+                "Proxy", "Pages", "Rendering", "Composition", .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -257,7 +259,7 @@ let package = Package(
             name: "PortalTests",
             dependencies: [
                 "Portal", "Catalog", "Pages", "Rendering", "Storage", "AlmanacTestSupport", "Proxy", "Lifecycle",
-                "Delivery",
+                "Delivery", "Composition",
                 "Generators", "Warehouse", .product(name: "HummingbirdTesting", package: "hummingbird"),
             ], exclude: ["Browser"]),
         .testTarget(

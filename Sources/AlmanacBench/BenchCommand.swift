@@ -89,30 +89,34 @@ struct BenchTemplateCommand: AsyncParsableCommand {
 
 /// The options the benchmark commands share, and the generator they build from them.
 struct BenchGeneratorOptions: ParsableArguments {
-    @Option(help: "The catalog folder.")
-    var catalog: String = "Catalog"
+    @OptionGroup var catalog: CatalogOption
 
-    @Option(help: "The warehouse: a SQLite file or postgres:// URL.")
-    var warehouse: String
+    @OptionGroup var warehouse: WarehouseOption
 
-    @Option(help: "The last day shown (YYYY-MM-DD).")
-    var asOf: String
+    @OptionGroup var asOf: AsOfOption
 
-    @Option(help: "The folder with templates/.")
-    var web: String?
+    @OptionGroup var web: WebOption
+
+    func validate() throws {
+        _ = try warehouse.required("the benchmark generates from it")
+        try warehouse.checkReadable()
+        // A benchmark's figures must not depend on the day it runs.
+        guard asOf.day != nil else { throw ValidationError("--as-of is required") }
+    }
 
     /// A generator over the catalog and warehouse, writing into `scratch`, logging errors only.
     func generator(scratch: BenchScratch) async throws -> AggregateGenerator {
         LoggingBootstrap.once(level: .error)
-        guard let catalogValue = CatalogLoader.load(directory: catalog).catalog,
-            let day = CalendarDay(parsing: asOf), let webRoot = PageRenderer.locateWebRoot(web)
+        guard let catalogValue = CatalogLoader.load(directory: catalog.directory).catalog,
+            let day = asOf.day, let webRoot = PageRenderer.locateWebRoot(web.directory)
         else { throw ValidationError("needs a valid catalog, --as-of and Web/") }
         let state = try SQLiteStateStore(path: scratch.path + "/state.sqlite")
         try await state.migrate()
         var logger = Logger(label: "bench")
         logger.logLevel = .error
         return AggregateGenerator(
-            catalog: catalogValue, warehouse: try WarehouseLocation.open(warehouse),
+            catalog: catalogValue,
+            warehouse: try WarehouseLocation.open(try warehouse.required("the benchmark generates from it")),
             artifacts: ArtifactStore(root: scratch.path + "/artifacts"), state: state,
             renderer: try await PageRenderer(webRoot: webRoot), logger: logger, asOf: day)
     }

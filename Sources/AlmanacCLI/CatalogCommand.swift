@@ -26,7 +26,7 @@ struct CheckCommand: AsyncParsableCommand {
     }
 
     @Argument(help: "The catalog folder (the one holding almanac.yaml).")
-    var directory: String = EnvironmentDefaults.catalog ?? "Catalog"
+    var directory: String = Settings.process[.catalog] ?? "Catalog"
 
     @Option(help: "Output format: text or json.")
     var format: OutputFormat = .text
@@ -40,14 +40,8 @@ struct CheckCommand: AsyncParsableCommand {
             """)
     var warehouse: String?
 
-    @Option(help: "With --warehouse: the last day of the week each metric is run over (default: yesterday, UTC).")
-    var asOf: String?
-
-    func validate() throws {
-        if let asOf, CalendarDay(parsing: asOf) == nil {
-            throw ValidationError("--as-of '\(asOf)' is not a date (YYYY-MM-DD)")
-        }
-    }
+    /// With --warehouse: the last day of the week each metric is run over.
+    @OptionGroup var asOf: AsOfOption
 
     func run() async throws {
         let started = ContinuousClock.now
@@ -61,7 +55,7 @@ struct CheckCommand: AsyncParsableCommand {
                 throw ExitCode(1)
             }
             let day =
-                asOf.flatMap(CalendarDay.init(parsing:))
+                asOf.day
                 ?? CalendarDay.yesterday(in: TimeZone(identifier: catalog.settings.timezone) ?? .gmt)
             result.diagnostics += await SchemaCheck(catalog: catalog, warehouse: connection).run(asOf: day)
             await connection.close()

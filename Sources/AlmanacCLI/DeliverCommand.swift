@@ -1,6 +1,7 @@
 import AlmanacCore
 import ArgumentParser
 import Catalog
+import Composition
 import Delivery
 import Foundation
 import Logging
@@ -25,14 +26,11 @@ struct DeliverCommand: AsyncParsableCommand {
 
     @OptionGroup var stores: StoreOptions
 
-    @Option(help: "The warehouse: a SQLite file or postgres:// URL. (env: ALMANAC_WAREHOUSE)")
-    var warehouse: String = EnvironmentDefaults.warehouse ?? "var/demo/warehouse.sqlite"
+    @OptionGroup var warehouseOption: WarehouseOption
 
-    @Option(help: "Last day of data the numbers are for (YYYY-MM-DD; default: yesterday, UTC).")
-    var asOf: String?
+    @OptionGroup var asOf: AsOfOption
 
-    @Option(help: "The portal's Web/ folder (e-mail templates). (env: ALMANAC_WEB)")
-    var web: String?
+    @OptionGroup var web: WebOption
 
     @Flag(help: "Print what would be sent now, and write nothing (the default without --now).")
     var dryRun = false
@@ -47,26 +45,22 @@ struct DeliverCommand: AsyncParsableCommand {
     var job: String?
 
     func validate() throws {
-        if let asOf, CalendarDay(parsing: asOf) == nil {
-            throw ValidationError("--as-of '\(asOf)' is not a date (YYYY-MM-DD)")
-        }
+        try warehouseOption.checkReadable()
         if dryRun && sendNow != nil { throw ValidationError("--dry-run and --now exclude each other") }
     }
 
     func run() async throws {
-        let (store, state) = try await stores.open()
-        _ = try await stores.service(store, state)  // the lifecycle overlay: retired metrics stay out
-        guard let webRoot = PageRenderer.locateWebRoot(web ?? EnvironmentDefaults.web) else {
+        guard let webRoot = PageRenderer.locateWebRoot(web.directory) else {
             printError("cannot find the portal's Web/ folder (e-mail templates); pass --web DIR")
             throw ExitCode(1)
         }
-        let connection: any Warehouse
-        do {
-            connection = try WarehouseLocation.open(warehouse)
-        } catch {
-            printError("\(error)")
-            throw ExitCode(1)
-        }
+        // The demo's warehouse unless one is given.
+        let opened = try Stores.opened(
+            catalog: stores.catalog.directory, state: stores.state.location(),
+            warehouse: .location(warehouseOption.location ?? "var/demo/warehouse.sqlite"))
+        let (store, state) = (opened.catalog, try await opened.migrated())
+        _ = try await stores.service(store, state)  // the lifecycle overlay: retired metrics stay out
+        guard let connection = opened.warehouse else { return }
         do {
             try await run(store: store, state: state, webRoot: webRoot, warehouse: connection)
         } catch {
@@ -79,11 +73,19 @@ struct DeliverCommand: AsyncParsableCommand {
     private func run(
         store: CatalogStore, state: SQLiteStateStore, webRoot: String, warehouse connection: any Warehouse
     ) async throws {
-        let configuration = try deliveryConfiguration(
-            state: state, catalog: store, defaultBaseURL: "http://127.0.0.1:8080")
+        let configuration: DeliveryConfiguration
+        do {
+            configuration = try DeliveryConfiguration.from(
+                defaultBaseURL: "http://127.0.0.1:8080",
+                outbox: DeliveryConfiguration.outbox(besideStateFile: state.path),
+                companyDomain: store.current.settings.companyDomain)
+        } catch {
+            printError(error.description)
+            throw ExitCode(1)
+        }
         var logger = Logger(label: "almanac.deliver")
         logger.logLevel = .warning
-        let fixed = asOf.flatMap(CalendarDay.init(parsing:))
+        let fixed = asOf.day
         let service = DeliveryService(
             catalog: store, state: state, warehouse: connection, renderer: try await PageRenderer(webRoot: webRoot),
             configuration: configuration, logger: logger, asOf: fixed)
@@ -120,7 +122,7 @@ struct DeliverCommand: AsyncParsableCommand {
         guard matches.count == 1 else {
             printError(
                 matches.isEmpty
-                    ? "'\(text)' is neither a subscription nor a trigger in \(stores.catalog)"
+                    ? "'\(text)' is neither a subscription nor a trigger in \(stores.catalog.directory)"
                     : "'\(text)' is ambiguous: \(matches.joined(separator: ", "))")
             throw ExitCode(1)
         }

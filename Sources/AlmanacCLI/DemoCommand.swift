@@ -1,9 +1,11 @@
 import AlmanacCore
 import ArgumentParser
 import Catalog
+import Composition
 import DemoCompany
 import Foundation
 import Lifecycle
+import Portal
 import Storage
 import Warehouse
 
@@ -30,8 +32,7 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(help: "Last day of the demo's history (YYYY-MM-DD; default: yesterday, UTC, so the data looks fresh).")
     var asOf: String?
 
-    @Option(help: "The demo catalog folder. (env: ALMANAC_CATALOG)")
-    var catalog: String = EnvironmentDefaults.catalog ?? "Catalog"
+    @OptionGroup var catalogOption: CatalogOption
 
     @Option(
         help: """
@@ -58,6 +59,7 @@ struct DemoCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        let catalog = catalogOption.directory
         let asOf = self.asOf ?? CalendarDay.yesterday().description
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let warehousePath = (dir as NSString).appendingPathComponent("warehouse.sqlite")
@@ -89,11 +91,7 @@ struct DemoCommand: AsyncParsableCommand {
             print("Using the existing demo warehouse at \(warehousePath).")
         }
         if let target = warehouse {
-            let loaded = CatalogLoader.load(directory: catalog)
-            guard let catalogValue = loaded.catalog else {
-                printError("the catalog in '\(catalog)' has errors; run 'almanac catalog check \(catalog)'")
-                throw ExitCode(1)
-            }
+            let catalogValue = try Stores.opened(catalog: catalog, state: nil, warehouse: nil).catalog.current
             print("Loading the demo company into \(WarehouseLocation.redacted(target))…")
             let started = ContinuousClock.now
             let writer = try WarehouseWriters.open(target)
@@ -117,11 +115,14 @@ struct DemoCommand: AsyncParsableCommand {
             throw ExitCode(1)
         }
         print("Almanac demo portal: http://\(server.host):\(server.port)/  (Ctrl-C to stop)")
-        try await Serving.run(
-            catalog: catalog, state: (dir as NSString).appendingPathComponent("state.sqlite"), server: server,
-            dashboards: Serving.Dashboards(
-                warehouse: warehouse ?? warehousePath, artifacts: (dir as NSString).appendingPathComponent("artifacts"),
-                asOf: CalendarDay(parsing: asOf), schedule: true))
+        let dashboards = PortalSetup.Dashboards(
+            warehouse: .location(warehouse ?? warehousePath),
+            artifacts: (dir as NSString).appendingPathComponent("artifacts"), asOf: CalendarDay(parsing: asOf))
+        let environment = try await server.environment(
+            server.setup(
+                catalog: catalog, state: (dir as NSString).appendingPathComponent("state.sqlite"),
+                dashboards: dashboards, delivers: true))
+        try await runPortal(environment, server: server.listening)
     }
 }
 

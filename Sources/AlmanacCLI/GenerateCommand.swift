@@ -2,6 +2,7 @@ import AlmanacCore
 import ArgumentParser
 import Artifacts
 import Catalog
+import Composition
 import Foundation
 import Generators
 import Lifecycle
@@ -27,32 +28,25 @@ struct GenerateCommand: AsyncParsableCommand {
     @Flag(help: "Generate every active and deprecated report.")
     var all = false
 
-    @Option(help: "The catalog folder. (env: ALMANAC_CATALOG)")
-    var catalog: String = EnvironmentDefaults.catalog ?? "Catalog"
+    @OptionGroup var catalogOption: CatalogOption
 
-    @Option(help: "The warehouse: a SQLite file or postgres:// URL. (env: ALMANAC_WAREHOUSE)")
-    var warehouse: String?
+    @OptionGroup var warehouse: WarehouseOption
 
-    @Option(help: "The state store, where runs are recorded. (env: ALMANAC_STATE)")
-    var state: String = EnvironmentDefaults.state ?? "var/state.sqlite"
+    @OptionGroup var state: StateOption
 
-    @Option(help: "Where dashboards are written. (env: ALMANAC_ARTIFACTS)")
-    var artifacts: String = EnvironmentDefaults.artifacts ?? "var/artifacts"
+    @OptionGroup var artifactsOption: ArtifactsOption
 
-    @Option(help: "The last day shown (YYYY-MM-DD; default: yesterday, UTC).")
-    var asOf: String?
+    @OptionGroup var asOf: AsOfOption
 
     @Option(help: "Reports generated at once (default: generation.parallelism in almanac.yaml).")
     var parallelism: Int?
 
-    @Option(help: "The folder with templates/ and static/. (env: ALMANAC_WEB)")
-    var web: String?
+    @OptionGroup var web: WebOption
 
     func validate() throws {
         guard (report == nil) != !all else { throw ValidationError("pass either --report ID or --all") }
-        if let asOf, CalendarDay(parsing: asOf) == nil {
-            throw ValidationError("--as-of '\(asOf)' is not a date (YYYY-MM-DD)")
-        }
+        _ = try warehouse.required("reports are generated from it")
+        try warehouse.checkReadable()
         if let parallelism, !(1...64).contains(parallelism) {
             throw ValidationError("--parallelism must be between 1 and 64")
         }
@@ -60,16 +54,13 @@ struct GenerateCommand: AsyncParsableCommand {
 
     func run() async throws {
         LoggingBootstrap.once(level: .warning)
-        guard let location = warehouse ?? EnvironmentDefaults.warehouse else {
-            throw ValidationError("--warehouse is required (or set ALMANAC_WAREHOUSE)")
-        }
-        let loaded = CatalogLoader.load(directory: catalog)
-        guard let declared = loaded.catalog else {
-            printError("the catalog in '\(catalog)' has errors; run 'almanac catalog check \(catalog)'")
-            throw ExitCode(1)
-        }
-        let stateStore = try SQLiteStateStore.open(location: state)
-        try await stateStore.migrate()
+        let location = try warehouse.required("reports are generated from it")
+        let catalog = catalogOption.directory
+        let artifacts = artifactsOption.directory()
+        let stores = try Stores.opened(catalog: catalog, state: state.location(), warehouse: .location(location))
+        let declared = stores.catalog.current
+        let stateStore = try await stores.migrated()
+        guard let warehouseConnection = stores.warehouse else { return }
         // Reports retired in the portal are not generated, as in the portal's own schedule.
         let catalogValue = try await LifecycleLedger.effective(declared, state: stateStore)
         var reports: [Report] = []
@@ -84,17 +75,16 @@ struct GenerateCommand: AsyncParsableCommand {
             }
             reports = [found]
         }
-        guard let webRoot = PageRenderer.locateWebRoot(web ?? EnvironmentDefaults.web) else {
+        guard let webRoot = PageRenderer.locateWebRoot(web.directory) else {
             printError("cannot find the portal's Web/ folder (templates); pass --web DIR")
             throw ExitCode(1)
         }
-        let warehouseConnection = try WarehouseLocation.open(location)
         var logger = Logger(label: "almanac.generate")
         logger.logLevel = .warning
         let generator = AggregateGenerator(
             catalog: catalogValue, warehouse: warehouseConnection, artifacts: ArtifactStore(root: artifacts),
             state: stateStore, renderer: try await PageRenderer(webRoot: webRoot), logger: logger,
-            asOf: asOf.flatMap(CalendarDay.init(parsing:))
+            asOf: asOf.day
                 ?? CalendarDay.yesterday(in: TimeZone(identifier: catalogValue.settings.timezone) ?? .gmt))
         if report == nil { reports = generator.generatableReports }
         let started = ContinuousClock.now

@@ -1,5 +1,6 @@
 import AlmanacCore
 import ArgumentParser
+import Composition
 import Foundation
 import Portal
 
@@ -16,47 +17,37 @@ struct GeneratorCommand: AsyncParsableCommand {
             Set ALMANAC_GENERATOR_TOKEN on both sides to require a shared bearer token.
             """)
 
-    @Option(help: "The catalog folder (holding almanac.yaml). (env: ALMANAC_CATALOG)")
-    var catalog: String = EnvironmentDefaults.catalog ?? "Catalog"
+    @OptionGroup var catalog: CatalogOption
 
-    @Option(help: "The warehouse: a SQLite file or postgres:// URL. (env: ALMANAC_WAREHOUSE)")
-    var warehouse: String?
+    @OptionGroup var warehouse: WarehouseOption
 
-    @Option(help: "Where generated dashboards are kept. (env: ALMANAC_ARTIFACTS)")
-    var artifacts: String = EnvironmentDefaults.artifacts ?? "var/generator-artifacts"
+    @OptionGroup var artifacts: ArtifactsOption
 
-    @Option(help: "The last day dashboards show (YYYY-MM-DD; default: yesterday, UTC).")
-    var asOf: String?
+    @OptionGroup var asOf: AsOfOption
 
     @Flag(help: "Do not run the nightly generation schedule in this process.")
     var noSchedule = false
 
-    @Option(help: "The state store for generation runs. (env: ALMANAC_STATE)")
-    var state: String = EnvironmentDefaults.state ?? "var/generator-state.sqlite"
+    @OptionGroup var state: StateOption
 
     @OptionGroup var server: ServerOptions
 
     func validate() throws {
-        guard let warehouse = warehouse ?? EnvironmentDefaults.warehouse else {
-            throw ValidationError("--warehouse is required: the generator reads it")
-        }
-        if !warehouse.contains("://"), !FileManager.default.fileExists(atPath: warehouse) {
-            throw ValidationError("--warehouse: no file at '\(warehouse)'")
-        }
-        if let asOf, CalendarDay(parsing: asOf) == nil {
-            throw ValidationError("--as-of '\(asOf)' is not a date (YYYY-MM-DD)")
-        }
+        _ = try warehouse.required("the generator reads it")
+        try warehouse.checkReadable()
     }
 
     func run() async throws {
-        let environment = try await Serving.environment(
-            catalog: catalog, state: state, server: server,
-            dashboards: Serving.Dashboards(
-                warehouse: warehouse ?? EnvironmentDefaults.warehouse ?? "", artifacts: artifacts,
-                asOf: asOf.flatMap(CalendarDay.init(parsing:)),
-                schedule: !noSchedule), delivers: false)
-        try await runGenerator(
-            environment, server: ServerConfiguration(host: server.host, port: server.port),
-            token: EnvironmentDefaults.generatorToken)
+        // Defaults apart from a portal's, so that a generator beside a portal on one machine
+        // keeps its own runs and artifacts.
+        let dashboards = PortalSetup.Dashboards(
+            warehouse: .location(try warehouse.required("the generator reads it")),
+            artifacts: artifacts.directory(default: "var/generator-artifacts"), asOf: asOf.day,
+            schedule: !noSchedule)
+        let environment = try await server.environment(
+            server.setup(
+                catalog: catalog.directory, state: state.location(default: "var/generator-state.sqlite"),
+                dashboards: dashboards, delivers: false))
+        try await runGenerator(environment, server: server.listening, token: Settings.process[.generatorToken])
     }
 }

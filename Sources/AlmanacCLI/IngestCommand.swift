@@ -1,6 +1,7 @@
 import AlmanacCore
 import ArgumentParser
 import Catalog
+import Composition
 import Foundation
 import Warehouse
 
@@ -28,24 +29,21 @@ struct IngestCommand: AsyncParsableCommand {
     @Option(help: "The catalog source whose table receives the rows.")
     var source: String
 
-    @Option(help: "The catalog folder. (env: ALMANAC_CATALOG)")
-    var catalog: String = EnvironmentDefaults.catalog ?? "Catalog"
+    @OptionGroup var catalogOption: CatalogOption
 
-    @Option(help: "The warehouse to write to: a SQLite file or postgres:// URL. (env: ALMANAC_WAREHOUSE)")
-    var warehouse: String?
+    @OptionGroup var warehouse: WarehouseOption
 
     @Flag(help: "Replace the table's contents instead of appending.")
     var replace = false
 
+    func validate() throws {
+        _ = try warehouse.required("the rows are written to it")
+    }
+
     func run() async throws {
-        guard let location = warehouse ?? EnvironmentDefaults.warehouse else {
-            throw ValidationError("--warehouse is required (or set ALMANAC_WAREHOUSE)")
-        }
-        let loaded = CatalogLoader.load(directory: catalog)
-        guard let catalogValue = loaded.catalog else {
-            printError("the catalog in '\(catalog)' has errors; run 'almanac catalog check \(catalog)'")
-            throw ExitCode(1)
-        }
+        let location = try warehouse.required("the rows are written to it")
+        let catalog = catalogOption.directory
+        let catalogValue = try Stores.opened(catalog: catalog, state: nil, warehouse: nil).catalog.current
         guard let target = catalogValue.source(SourceID(source)) else {
             let hint =
                 closestMatch(to: source, in: catalogValue.sources.map(\.id.rawValue)).map { " (did you mean '\($0)'?)" }

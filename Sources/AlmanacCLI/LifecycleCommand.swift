@@ -1,6 +1,7 @@
 import AlmanacCore
 import ArgumentParser
 import Catalog
+import Composition
 import Foundation
 import Lifecycle
 import Logging
@@ -26,25 +27,15 @@ struct LifecycleCommand: AsyncParsableCommand {
 
 /// Where the catalog and the state store are.
 struct StoreOptions: ParsableArguments {
-    @Option(help: "The catalog folder. (env: ALMANAC_CATALOG)")
-    var catalog: String = EnvironmentDefaults.catalog ?? "Catalog"
+    @OptionGroup var catalog: CatalogOption
 
-    @Option(help: "The state store. (env: ALMANAC_STATE)")
-    var state: String = EnvironmentDefaults.state ?? "var/state.sqlite"
+    @OptionGroup var state: StateOption
 
     /// The catalog and the state store. Only the portal records what the catalog holds (so that
     /// a different checkout here never rewrites what the portal serves); this reads it.
     func open() async throws -> (CatalogStore, SQLiteStateStore) {
-        let store: CatalogStore
-        do {
-            store = try CatalogStore(directory: catalog)
-        } catch {
-            printError(error.userMessage)
-            throw ExitCode(1)
-        }
-        let stateStore = try SQLiteStateStore.open(location: state)
-        try await stateStore.migrate()
-        return (store, stateStore)
+        let stores = try Stores.opened(catalog: catalog.directory, state: state.location(), warehouse: nil)
+        return (stores.catalog, try await stores.migrated())
     }
 
     func service(_ store: CatalogStore, _ state: SQLiteStateStore) async throws -> LifecycleService {
@@ -80,7 +71,7 @@ struct ActionOptions: ParsableArguments {
     )
     var actorOption: String?
 
-    var actor: String? { actorOption ?? EnvironmentDefaults.value("USER") }
+    var actor: String? { actorOption ?? Settings.process[.user] }
 
     @OptionGroup var stores: StoreOptions
 
@@ -93,7 +84,8 @@ struct ActionOptions: ParsableArguments {
         let probe = Viewer(user: actor)
         let teams = Set(catalog.teams.filter { $0.includes(probe) }.map(\.id.rawValue))
         guard !teams.isEmpty else {
-            printError("'\(actor)' is not a member of any team in the catalog (\(stores.catalog)/teams/*.yaml)")
+            printError(
+                "'\(actor)' is not a member of any team in the catalog (\(stores.catalog.directory)/teams/*.yaml)")
             throw ExitCode(1)
         }
         let admin = !teams.isDisjoint(with: catalog.settings.adminGroups)
@@ -206,11 +198,11 @@ struct LifecycleHistoryCommand: AsyncParsableCommand {
     @Argument(help: "The object, as kind/id.") var item: ItemArgument
     @OptionGroup var stores: StoreOptions
     func run() async throws {
-        let state = try SQLiteStateStore.open(location: stores.state)
+        let state = try SQLiteStateStore.open(location: stores.state.location())
         try await state.migrate()
         let events = try await state.lifecycleEvents(kind: item.kind.rawValue, id: item.id)
         guard !events.isEmpty else {
-            print("no history for \(item.kind.rawValue)/\(item.id) in \(stores.state)")
+            print("no history for \(item.kind.rawValue)/\(item.id) in \(stores.state.location())")
             return
         }
         let formatter = ISO8601DateFormatter()
@@ -245,15 +237,15 @@ struct LifecycleExportCommand: AsyncParsableCommand {
         let (store, state) = try await stores.open()
         _ = try await stores.service(store, state)
         let patches = LifecycleExport.patches(
-            overlay: store.overlay, declared: store.declared, directory: stores.catalog)
+            overlay: store.overlay, declared: store.declared, directory: stores.catalog.directory)
         if write {
             guard !patches.isEmpty else {
                 print("the catalog files already say what the portal serves; nothing to write")
                 return
             }
             do {
-                let files = try LifecycleExport.write(patches, directory: stores.catalog)
-                print("updated \(files.count) file\(files.count == 1 ? "" : "s") in \(stores.catalog):")
+                let files = try LifecycleExport.write(patches, directory: stores.catalog.directory)
+                print("updated \(files.count) file\(files.count == 1 ? "" : "s") in \(stores.catalog.directory):")
                 for file in files { print("  \(file)") }
                 print("review with 'git diff' and commit")
             } catch let error as LifecycleExportError {

@@ -1,6 +1,7 @@
 import AlmanacCore
 import ArgumentParser
 import Catalog
+import Composition
 import Foundation
 import Lifecycle
 import Logging
@@ -25,14 +26,11 @@ struct SearchCommand: AsyncParsableCommand {
     @Argument(help: "What to search for.")
     var query: String
 
-    @Option(help: "The catalog folder. (env: ALMANAC_CATALOG)")
-    var catalog: String = EnvironmentDefaults.catalog ?? "Catalog"
+    @OptionGroup var catalogOption: CatalogOption
 
-    @Option(help: "A warehouse (SQLite file or postgres:// URL) to search entity values too. (env: ALMANAC_WAREHOUSE)")
-    var warehouse: String?
+    @OptionGroup var warehouse: WarehouseOption
 
-    @Option(help: "The state store, for popularity (used when the file exists). (env: ALMANAC_STATE)")
-    var state: String = EnvironmentDefaults.state ?? "var/state.sqlite"
+    @OptionGroup var stateOption: StateOption
 
     @Option(help: "Search as a non-admin member of these comma-separated groups.")
     var groups: String?
@@ -51,24 +49,22 @@ struct SearchCommand: AsyncParsableCommand {
     }
 
     func validate() throws {
+        try warehouse.checkReadable()
         guard (1...100).contains(limit) else { throw ValidationError("--limit must be between 1 and 100") }
     }
 
     func run() async throws {
         LoggingBootstrap.once(level: .warning)
-        let loaded = CatalogLoader.load(directory: catalog)
-        guard var catalogValue = loaded.catalog else {
-            printError("the catalog in '\(catalog)' has errors; run 'almanac catalog check \(catalog)'")
-            throw ExitCode(1)
-        }
-        var warehouseValue: (any Warehouse)?
-        if let location = warehouse ?? EnvironmentDefaults.warehouse {
-            warehouseValue = try WarehouseLocation.open(location)
-        }
+        let state = stateOption.location()
+        // The state store only when there is one: searching must not create it.
+        let stores = try Stores.opened(
+            catalog: catalogOption.directory, state: FileManager.default.fileExists(atPath: state) ? state : nil,
+            warehouse: warehouse.location.map { .location($0) })
+        var catalogValue = stores.catalog.current
+        let warehouseValue = stores.warehouse
         var stateStore: (any StateStore)?
-        if FileManager.default.fileExists(atPath: state) {
-            let store = try SQLiteStateStore(path: state)
-            try await store.migrate()
+        if stores.state != nil {
+            let store = try await stores.migrated()
             stateStore = store
             // Statuses set in the portal (a retired report leaves search) apply here too.
             catalogValue = try await LifecycleLedger.effective(catalogValue, state: store)

@@ -1,27 +1,20 @@
 import AlmanacCore
 import ArgumentParser
-import Artifacts
 import Catalog
-import Delivery
+import Composition
 import Foundation
 import Logging
-import Pages
 import Portal
-import Proxy
-import Rendering
-import Storage
-import Warehouse
 
-/// Options shared by `serve` and `demo`: where the portal listens and who it trusts.
+/// Options shared by `serve`, `demo` and `generator`: where the process listens and who it trusts.
 struct ServerOptions: ParsableArguments {
     @Option(help: "Address to listen on. (env: ALMANAC_HOST)")
-    var host: String = EnvironmentDefaults.host ?? "127.0.0.1"
+    var host: String = Settings.process[.host] ?? "127.0.0.1"
 
-    @Option(help: "Port to listen on. (env: ALMANAC_PORT)")
-    var port: Int = EnvironmentDefaults.port ?? 8080
+    @Option(name: .customLong("port"), help: "Port to listen on (default: 8080). (env: ALMANAC_PORT)")
+    var portOption: Int?
 
-    @Option(help: "The folder with templates/ and static/ (default: ./Web or next to the binary). (env: ALMANAC_WEB)")
-    var web: String?
+    @OptionGroup var web: WebOption
 
     @Option(
         name: .customLong("trusted-proxy"),
@@ -29,10 +22,7 @@ struct ServerOptions: ParsableArguments {
             Address or CIDR network of the SSO proxy whose identity headers are trusted; repeat for several. \
             (env: ALMANAC_TRUSTED_PROXIES, comma-separated)
             """)
-    var trustedProxies: [String] =
-        EnvironmentDefaults.trustedProxies?.split(separator: ",").map {
-            $0.trimmingCharacters(in: .whitespaces)
-        } ?? []
+    var trustedProxyOptions: [String] = []
 
     @Option(help: "Header carrying the signed-in user, set by the trusted proxy.")
     var userHeader: String = "X-Forwarded-User"
@@ -59,30 +49,54 @@ struct ServerOptions: ParsableArguments {
 
     @Option(
         name: .customLong("page-cache-mb"),
-        help: "Memory for rendered pages, in MiB (one render per audience). (env: ALMANAC_PAGE_CACHE_MB)")
-    var pageCacheMB: Int = EnvironmentDefaults.pageCacheMB ?? 256
+        help: "Memory for rendered pages, in MiB (default: 256; one render per audience). (env: ALMANAC_PAGE_CACHE_MB)")
+    var pageCacheOption: Int?
 
     @Option(
         name: .customLong("template-cache-mb"),
-        help: "Memory for parameterized dashboards and their downloads, in MiB. (env: ALMANAC_TEMPLATE_CACHE_MB)")
-    var templateCacheMB: Int = EnvironmentDefaults.templateCacheMB ?? 128
+        help: """
+            Memory for parameterized dashboards and their downloads, in MiB (default: 128). \
+            (env: ALMANAC_TEMPLATE_CACHE_MB)
+            """)
+    var templateCacheOption: Int?
 
     @Option(
         name: .customLong("page-stale-seconds"),
         help: """
             How long a cached page whose figures moved ("… ago" texts, usage lists, search ranking) \
             is served as it is; then it is served while it renders again in the background, up to \
-            three times as long. 0 renders every such page before serving it. \
+            three times as long. 0 renders every such page before serving it (default: 60). \
             (env: ALMANAC_PAGE_STALE_SECONDS)
             """)
-    var pageStaleSeconds: Int = EnvironmentDefaults.pageStaleSeconds ?? 60
+    var pageStaleOption: Int?
+
+    /// The option, else its `ALMANAC_*` variable (a malformed one is an error), else `fallback`.
+    private func resolved(_ option: Int?, _ key: Settings.Key, _ fallback: Int) throws -> Int {
+        do {
+            return try option ?? Settings.process.integer(key) ?? fallback
+        } catch {
+            throw ValidationError("\(error)")
+        }
+    }
+    var port: Int { (try? resolved(portOption, .port, 8080)) ?? 8080 }
+    var pageCacheMB: Int { (try? resolved(pageCacheOption, .pageCacheMB, 256)) ?? 256 }
+    var templateCacheMB: Int { (try? resolved(templateCacheOption, .templateCacheMB, 128)) ?? 128 }
+    var pageStaleSeconds: Int { (try? resolved(pageStaleOption, .pageStaleSeconds, 60)) ?? 60 }
+    var trustedProxies: [String] {
+        trustedProxyOptions.isEmpty ? Settings.process.list(.trustedProxies) : trustedProxyOptions
+    }
 
     func validate() throws {
+        // Resolving each number once here reports a malformed variable before anything starts.
+        let port = try resolved(portOption, .port, 8080)
+        let pageStaleSeconds = try resolved(pageStaleOption, .pageStaleSeconds, 60)
         guard (0...3600).contains(pageStaleSeconds) else {
             throw ValidationError("--page-stale-seconds must be between 0 and 3600, got \(pageStaleSeconds)")
         }
-        for (name, value) in [("--page-cache-mb", pageCacheMB), ("--template-cache-mb", templateCacheMB)]
-        where !(1...65536).contains(value) {
+        for (name, value) in [
+            ("--page-cache-mb", try resolved(pageCacheOption, .pageCacheMB, 256)),
+            ("--template-cache-mb", try resolved(templateCacheOption, .templateCacheMB, 128)),
+        ] where !(1...65536).contains(value) {
             throw ValidationError("\(name) must be between 1 and 65536 (MiB), got \(value)")
         }
         guard (0...65535).contains(port) else {
@@ -105,10 +119,44 @@ struct ServerOptions: ParsableArguments {
             allowAnonymousLoopback: allowAnonymousLoopback)
     }
 
+    var listening: ServerConfiguration { ServerConfiguration(host: host, port: port) }
+
+    /// What the portal is built from, with these options and the stores given.
+    func setup(catalog: String, state: String, dashboards: PortalSetup.Dashboards?, delivers: Bool) -> PortalSetup {
+        var setup = PortalSetup(catalog: catalog, state: state, web: web.directory, auth: auth)
+        setup.pageCacheBytes = pageCacheMB << 20
+        setup.templateCacheBytes = templateCacheMB << 20
+        setup.pageStaleSeconds = pageStaleSeconds > 0 ? pageStaleSeconds : nil
+        setup.recordsViews = !noViewRecording
+        setup.dashboards = dashboards
+        if delivers && !noDelivery { setup.delivery = .init(defaultBaseURL: "http://\(host):\(port)") }
+        return setup
+    }
+
     func makeLogger() -> Logger {
         var logger = Logger(label: "almanac")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
         return logger
+    }
+
+    /// The environment `setup` describes, with logging started; a setup error ends the command.
+    func environment(_ setup: PortalSetup) async throws -> PortalEnvironment {
+        LoggingBootstrap.once(level: Logger.Level(rawValue: logLevel) ?? .info)
+        let logger = makeLogger()
+        do {
+            let environment = try await PortalEnvironment.make(setup, logger: logger)
+            logger.info(
+                "serving",
+                metadata: [
+                    "url": "http://\(host):\(port)/", "catalog": "\(setup.catalog)", "state": "\(setup.state)",
+                    "catalog_version": "\(environment.catalog.current.version)",
+                    "generators": "\(setup.dashboards?.generators?.urls.joined(separator: ",") ?? "")",
+                ])
+            return environment
+        } catch let error as any AlmanacError {
+            printError(error.description)
+            throw ExitCode(1)
+        }
     }
 }
 
@@ -122,23 +170,18 @@ struct ServeCommand: AsyncParsableCommand {
             from its ALMANAC_* environment variable.
             """)
 
-    @Option(help: "The catalog folder (holding almanac.yaml). (env: ALMANAC_CATALOG)")
-    var catalog: String = EnvironmentDefaults.catalog ?? "Catalog"
+    @OptionGroup var catalog: CatalogOption
 
-    @Option(help: "The warehouse dashboards read: a SQLite file or postgres:// URL. (env: ALMANAC_WAREHOUSE)")
-    var warehouse: String?
+    @OptionGroup(title: "Dashboards") var warehouse: WarehouseOption
 
-    @Option(help: "Where generated dashboards are kept. (env: ALMANAC_ARTIFACTS)")
-    var artifacts: String = EnvironmentDefaults.artifacts ?? "var/artifacts"
+    @OptionGroup(title: "Dashboards") var artifacts: ArtifactsOption
 
-    @Option(help: "The last day dashboards show (YYYY-MM-DD; default: yesterday, UTC).")
-    var asOf: String?
+    @OptionGroup(title: "Dashboards") var asOf: AsOfOption
 
     @Flag(help: "Do not run the nightly generation schedule in this process (another instance runs it).")
     var noSchedule = false
 
-    @Option(help: "The state store: a SQLite file path or sqlite://PATH. (env: ALMANAC_STATE)")
-    var state: String = EnvironmentDefaults.state ?? "var/state.sqlite"
+    @OptionGroup var state: StateOption
 
     @Option(
         name: .customLong("generator"),
@@ -146,142 +189,41 @@ struct ServeCommand: AsyncParsableCommand {
             URL of an 'almanac generator' service to get dashboards and template renders from instead of \
             generating them in this process; repeat for several. (env: ALMANAC_GENERATORS, comma-separated)
             """)
-    var generators: [String] =
-        EnvironmentDefaults.generators?.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } ?? []
+    var generatorOptions: [String] = []
 
     @Option(help: "Seconds a remote generator may take for one template render.")
     var generatorTimeout: Int = 60
 
     @OptionGroup var server: ServerOptions
 
+    var generators: [String] { generatorOptions.isEmpty ? Settings.process.list(.generators) : generatorOptions }
+
     func validate() throws {
+        try warehouse.checkReadable()
         for url in generators where !(url.hasPrefix("http://") || url.hasPrefix("https://")) {
             throw ValidationError("--generator '\(url)' is not an http(s) URL")
         }
-        if !generators.isEmpty, (warehouse ?? EnvironmentDefaults.warehouse) == nil {
+        if !generators.isEmpty, warehouse.location == nil {
             throw ValidationError("--generator needs --warehouse too: search reads the entities' values from it")
         }
         guard (1...3600).contains(generatorTimeout) else {
             throw ValidationError("--generator-timeout must be between 1 and 3600 seconds")
         }
-        if let asOf, CalendarDay(parsing: asOf) == nil {
-            throw ValidationError("--as-of '\(asOf)' is not a date (YYYY-MM-DD)")
-        }
-        if let warehouse = warehouse ?? EnvironmentDefaults.warehouse, !warehouse.contains("://"),
-            !FileManager.default.fileExists(atPath: warehouse)
-        {
-            throw ValidationError("--warehouse: no file at '\(warehouse)'")
-        }
     }
 
     func run() async throws {
-        try await Serving.run(
-            catalog: catalog, state: state, server: server,
-            dashboards: (warehouse ?? EnvironmentDefaults.warehouse).map {
-                Serving.Dashboards(
-                    warehouse: $0, artifacts: artifacts, asOf: asOf.flatMap(CalendarDay.init(parsing:)),
-                    schedule: !noSchedule, generators: generators, generatorTimeout: generatorTimeout)
-            })
-    }
-}
-
-/// Builds the portal's environment from command-line values and runs it until SIGTERM/SIGINT.
-enum Serving {
-    struct Dashboards {
-        var warehouse: String
-        var artifacts: String
-        var asOf: CalendarDay?
-        var schedule: Bool
-        var generators: [String] = []
-        var generatorTimeout: Int = 60
-    }
-
-    static func run(
-        catalog directory: String, state location: String, server options: ServerOptions, dashboards: Dashboards?
-    ) async throws {
-        let environment = try await environment(
-            catalog: directory, state: location, server: options, dashboards: dashboards)
-        try await runPortal(environment, server: ServerConfiguration(host: options.host, port: options.port))
-    }
-
-    /// The environment `serve` and `generator` run on.
-    static func environment(
-        catalog directory: String, state location: String, server options: ServerOptions, dashboards: Dashboards?,
-        delivers: Bool = true
-    ) async throws -> PortalEnvironment {
-        LoggingBootstrap.once(level: Logger.Level(rawValue: options.logLevel) ?? .info)
-        let logger = options.makeLogger()
-        let store: CatalogStore
-        do {
-            store = try CatalogStore(directory: directory)
-        } catch {
-            printError(error.description)
-            throw ExitCode(1)
-        }
-        guard let webRoot = PageRenderer.locateWebRoot(options.web ?? EnvironmentDefaults.web) else {
-            printError("cannot find the portal's Web/ folder (templates and static files); pass --web DIR")
-            throw ExitCode(1)
-        }
-        let renderer = try await PageRenderer(webRoot: webRoot)
-        let stateStore = try SQLiteStateStore.open(location: location)
-        var environment = PortalEnvironment(
-            catalog: store, state: stateStore, renderer: renderer, auth: options.auth, logger: logger,
-            pageCacheBytes: options.pageCacheMB << 20, templateCacheBytes: options.templateCacheMB << 20,
-            pageStaleSeconds: options.pageStaleSeconds > 0 ? options.pageStaleSeconds : nil)
-        environment.recordsViews = !options.noViewRecording
-        if let dashboards {
-            let warehouse: any Warehouse
-            do {
-                warehouse = try WarehouseLocation.open(dashboards.warehouse)
-            } catch {
-                printError("\(error)")
-                throw ExitCode(1)
-            }
-            let asOf = dashboards.asOf
-            environment.dashboards = DashboardConfiguration(
-                warehouse: warehouse, artifacts: ArtifactStore(root: dashboards.artifacts),
-                asOf: {
-                    asOf ?? CalendarDay.yesterday(in: TimeZone(identifier: store.current.settings.timezone) ?? .gmt)
-                }, runsSchedule: dashboards.schedule,
-                remote: dashboards.generators.isEmpty
+        let dashboards = warehouse.location.map {
+            PortalSetup.Dashboards(
+                warehouse: .location($0), artifacts: artifacts.directory(), asOf: asOf.day, schedule: !noSchedule,
+                generators: generators.isEmpty
                     ? nil
-                    : GeneratorClient(
-                        baseURLs: dashboards.generators, token: EnvironmentDefaults.generatorToken,
-                        renderTimeout: .seconds(dashboards.generatorTimeout)))
-            if delivers && !options.noDelivery {
-                let configuration = try deliveryConfiguration(
-                    state: stateStore, catalog: store, defaultBaseURL: "http://\(options.host):\(options.port)")
-                environment.delivery = DeliveryService(
-                    catalog: store, state: stateStore, warehouse: warehouse, renderer: renderer,
-                    configuration: configuration, logger: logger, asOf: asOf)
-                logger.info(
-                    "delivering digests and triggers",
-                    metadata: ["mail": "\(configuration.mail.displayName)", "links": "\(configuration.baseURL)"])
-            }
+                    : PortalSetup.Generators(
+                        urls: generators, token: Settings.process[.generatorToken],
+                        renderTimeout: .seconds(generatorTimeout)))
         }
-        logger.info(
-            "serving",
-            metadata: [
-                "url": "http://\(options.host):\(options.port)/", "catalog": "\(directory)", "state": "\(location)",
-                "catalog_version": "\(store.current.version)",
-                "generators": "\(dashboards?.generators.joined(separator: ",") ?? "")",
-            ])
-        return environment
-    }
-}
-
-/// Delivery's configuration from `ALMANAC_*`, with e-mail in `outbox/` beside the state file
-/// when no SMTP server is set; a bad value ends the command with the variable's name.
-func deliveryConfiguration(
-    state: SQLiteStateStore, catalog: CatalogStore, defaultBaseURL: String
-) throws -> DeliveryConfiguration {
-    let outbox = ((state.path as NSString).deletingLastPathComponent as NSString).appendingPathComponent("outbox")
-    do {
-        return try DeliveryConfiguration.fromEnvironment(
-            defaultBaseURL: defaultBaseURL, outbox: outbox, companyDomain: catalog.current.settings.companyDomain)
-    } catch {
-        printError(error.description)
-        throw ExitCode(1)
+        let environment = try await server.environment(
+            server.setup(catalog: catalog.directory, state: state.location(), dashboards: dashboards, delivers: true))
+        try await runPortal(environment, server: server.listening)
     }
 }
 

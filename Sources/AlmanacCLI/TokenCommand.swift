@@ -21,8 +21,7 @@ struct TokenCommand: AsyncParsableCommand {
 
 /// The state store, and who is acting on it.
 struct TokenStoreOptions: ParsableArguments {
-    @Option(help: "The state store. (env: ALMANAC_STATE)")
-    var state: String = EnvironmentDefaults.state ?? "var/state.sqlite"
+    @OptionGroup var state: StateOption
 
     @Option(help: "Who is acting, recorded with the token. (default: cli:<your user name on this machine>)")
     var by: String?
@@ -33,7 +32,7 @@ struct TokenStoreOptions: ParsableArguments {
     }
 
     func authority() async throws -> APITokenAuthority {
-        let store = try SQLiteStateStore.open(location: state)
+        let store = try SQLiteStateStore.open(location: state.location())
         try await store.migrate()
         var logger = Logger(label: "almanac.tokens")
         logger.logLevel = .warning

@@ -34,14 +34,15 @@ struct UsageStaleCommand: AsyncParsableCommand {
         let (store, state) = try await stores.open()
         let service = try await stores.service(store, state)
         if let team, store.current.team(TeamID(team)) == nil {
-            printError("--team '\(team)' is not a team in \(stores.catalog)/teams")
+            printError("--team '\(team)' is not a team in \(stores.catalog.directory)/teams")
             throw ExitCode(1)
         }
         var report = try await RetirementReviewer(lifecycle: service).report()
         if try await state.catalogItemRecords(kind: ItemKind.report.rawValue).isEmpty {
             printError(
-                "note: \(stores.state) has no record of when the reports were first seen, so none is old enough "
-                    + "to be a candidate; the portal records it when it starts (almanac serve --state \(stores.state))")
+                "note: \(stores.state.location()) has no record of when the reports were first seen, so none is old enough "
+                    + "to be a candidate; the portal records it when it starts (almanac serve --state \(stores.state.location()))"
+            )
         }
         if let team {
             report.candidates = report.candidates.filter { $0.owner == team }

@@ -1,6 +1,10 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+#if canImport(CNIOLinux)
+// Where the Clang importer puts sockaddr_in once NIO is in the build.
+import CNIOLinux
+#endif
 
 /// A loopback port bound but never listened on: connecting to it is refused, and no other
 /// server (of this or another test) can take it while the value lives.

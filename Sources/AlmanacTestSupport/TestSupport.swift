@@ -1,11 +1,12 @@
 import Artifacts
 import Catalog
+import Composition
 import Foundation
 public import Hummingbird
 import Logging
 import Pages
 public import Portal
-public import Proxy
+import Proxy
 import Rendering
 import Storage
 import Warehouse
@@ -108,28 +109,28 @@ public struct TestPortal: Sendable {
     ///     (`almanac serve --page-stale-seconds`); `nil`, the default: never.
     public static func make(
         catalog: String? = nil, auth: AuthConfiguration = AuthConfiguration(allowAnonymousLoopback: true),
-        pollInterval: Duration = .milliseconds(200), dashboards: Bool = false, generators: GeneratorClient? = nil,
-        clock: ManualClock = ManualClock(), statePath: String? = nil, pageCacheBytes: Int = 256 << 20,
-        pageStaleSeconds: Int? = nil, editCatalog: (String) throws -> Void = { _ in }
+        pollInterval: Duration = .milliseconds(200), dashboards: Bool = false,
+        generators: PortalSetup.Generators? = nil, clock: ManualClock = ManualClock(), statePath: String? = nil,
+        pageCacheBytes: Int = 256 << 20, pageStaleSeconds: Int? = nil, editCatalog: (String) throws -> Void = { _ in }
     ) async throws -> TestPortal {
         let directory = try TemporaryDirectory(prefix: "almanac-portal")
         let catalogPath = try catalog ?? CatalogFixture.copyDemo(into: directory)
         try editCatalog(catalogPath)
-        let store = try CatalogStore(directory: catalogPath)
-        let state = try SQLiteStateStore(path: statePath ?? directory.file("state.sqlite"))
-        let renderer = try await PageRenderer(webRoot: Repository.web)
+        var setup = PortalSetup(
+            catalog: catalogPath, state: statePath ?? directory.file("state.sqlite"), web: Repository.web, auth: auth)
+        setup.catalogPollInterval = pollInterval
+        setup.pageCacheBytes = pageCacheBytes
+        setup.pageStaleSeconds = pageStaleSeconds
+        if dashboards || generators != nil {
+            // The tiny demo warehouse, with its own clock: the portal's manual clock moving on
+            // must not time out a query that is running.
+            setup.dashboards = PortalSetup.Dashboards(
+                warehouse: .opened(try TestWarehouse.open()), artifacts: directory.file("artifacts"),
+                asOf: TestWarehouse.asOf, schedule: false, generators: generators)
+        }
         var logger = Logger(label: "almanac-test")
         logger.logLevel = .warning
-        var environment = PortalEnvironment(
-            catalog: store, state: state, renderer: renderer, auth: auth, logger: logger, clock: clock,
-            catalogPollInterval: pollInterval, pageCacheBytes: pageCacheBytes, pageStaleSeconds: pageStaleSeconds)
-        if dashboards || generators != nil {
-            let asOf = TestWarehouse.asOf
-            environment.dashboards = DashboardConfiguration(
-                warehouse: try TestWarehouse.open(),
-                artifacts: ArtifactStore(root: directory.file("artifacts")), asOf: { asOf }, runsSchedule: false,
-                remote: generators)
-        }
+        let environment = try await PortalEnvironment.make(setup, logger: logger, clock: clock)
         return TestPortal(environment: environment, directory: directory, clock: clock)
     }
 

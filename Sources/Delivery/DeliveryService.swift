@@ -38,26 +38,45 @@ public struct DeliveryConfiguration: Sendable {
         self.webhooks = webhooks
     }
 
-    /// From `ALMANAC_*`; `defaultBaseURL` is where this portal listens, `outbox` the folder for
-    /// e-mail when no SMTP server is configured.
-    public static func fromEnvironment(
-        _ environment: [String: String] = ProcessInfo.processInfo.environment, defaultBaseURL: String,
-        outbox: String, companyDomain: String?
+    /// From `settings` (`ALMANAC_*`); `defaultBaseURL` is where this portal listens, `outbox`
+    /// the folder for e-mail when no SMTP server is configured.
+    public static func from(
+        _ settings: Settings = .process, defaultBaseURL: String, outbox: String, companyDomain: String?
     ) throws(MailError) -> DeliveryConfiguration {
-        func value(_ name: String) -> String? { environment["ALMANAC_\(name)"].flatMap { $0.isEmpty ? nil : $0 } }
-        let baseURL = value("PUBLIC_URL") ?? defaultBaseURL
+        let baseURL = settings[.publicURL] ?? defaultBaseURL
         guard baseURL.hasPrefix("http://") || baseURL.hasPrefix("https://") else {
             throw MailError("ALMANAC_PUBLIC_URL '\(baseURL)' is not an http:// or https:// URL")
         }
-        if let taskURL = value("TASKS_URL"), !(taskURL.hasPrefix("http://") || taskURL.hasPrefix("https://")) {
+        if let taskURL = settings[.tasksURL], !(taskURL.hasPrefix("http://") || taskURL.hasPrefix("https://")) {
             throw MailError("ALMANAC_TASKS_URL '\(taskURL)' is not an http:// or https:// URL")
         }
-        let smtp = try SMTPConfiguration.fromEnvironment(environment)
+        let smtp = try SMTPConfiguration.from(settings)
         let from = smtp?.from ?? "almanac@\(companyDomain ?? "localhost")"
         return DeliveryConfiguration(
             baseURL: baseURL, from: from, mail: smtp.map { .smtp(SMTPMailer(configuration: $0)) } ?? .folder(outbox),
-            taskURL: value("TASKS_URL"), taskToken: value("TASKS_TOKEN"))
+            taskURL: settings[.tasksURL], taskToken: settings[.tasksToken])
     }
+}
+
+extension DeliveryConfiguration {
+    /// Where e-mail is written without an SMTP server: `outbox/` beside the state file.
+    public static func outbox(besideStateFile path: String) -> String {
+        ((path as NSString).deletingLastPathComponent as NSString).appendingPathComponent("outbox")
+    }
+}
+
+extension Settings.Key {
+    /// The portal's address in links sent out (default: where it listens).
+    public static let publicURL: Self = "PUBLIC_URL"
+    /// Where task actions POST, unless a trigger names its own `url`, and its bearer token.
+    public static let tasksURL: Self = "TASKS_URL"
+    public static let tasksToken: Self = "TASKS_TOKEN"
+    /// The SMTP server and its account (see ``SMTPConfiguration``).
+    public static let smtpURL: Self = "SMTP_URL"
+    public static let smtpUser: Self = "SMTP_USER"
+    public static let smtpPassword: Self = "SMTP_PASSWORD"
+    public static let smtpFrom: Self = "SMTP_FROM"
+    public static let smtpTLS: Self = "SMTP_TLS"
 }
 
 /// What one run of a job would send: the deliveries, and for triggers each entity's firing.

@@ -1,4 +1,4 @@
-import AlmanacCore
+public import AlmanacCore
 import CCurl
 public import Foundation
 
@@ -32,26 +32,21 @@ public struct SMTPConfiguration: Sendable, Hashable {
         self.timeout = timeout
     }
 
-    /// From `ALMANAC_SMTP_*`; `nil` when no URL is set. Throws when a value is unusable.
-    public static func fromEnvironment(
-        _ environment: [String: String] = ProcessInfo.processInfo.environment
-    )
-        throws(MailError) -> SMTPConfiguration?
-    {
-        func value(_ name: String) -> String? { environment["ALMANAC_SMTP_\(name)"].flatMap { $0.isEmpty ? nil : $0 } }
-        guard let url = value("URL") else { return nil }
+    /// From `ALMANAC_SMTP_*` in `settings`; `nil` when no URL is set. Throws when a value is unusable.
+    public static func from(_ settings: Settings = .process) throws(MailError) -> SMTPConfiguration? {
+        guard let url = settings[.smtpURL] else { return nil }
         guard url.hasPrefix("smtp://") || url.hasPrefix("smtps://") else {
             throw MailError("ALMANAC_SMTP_URL '\(url)' is not an smtp:// or smtps:// URL")
         }
-        guard let from = value("FROM") else {
+        guard let from = settings[.smtpFrom] else {
             throw MailError("ALMANAC_SMTP_FROM is not set: say which address digests come from")
         }
-        let tlsText = value("TLS") ?? "required"
+        let tlsText = settings[.smtpTLS] ?? "required"
         guard let tls = TLS(rawValue: tlsText) else {
             throw MailError("ALMANAC_SMTP_TLS '\(tlsText)' is not one of required, optional, none")
         }
         return SMTPConfiguration(
-            url: url, username: value("USER"), password: value("PASSWORD"), from: from, tls: tls)
+            url: url, username: settings[.smtpUser], password: settings[.smtpPassword], from: from, tls: tls)
     }
 }
 

@@ -141,6 +141,35 @@ extension BinaryTests {
             #expect(result.stdout.hasPrefix("Tests/CatalogTests/Fixtures/minimal: OK"))
         }
 
+        /// The shared options resolve in one order everywhere: the option, then its `ALMANAC_*`
+        /// variable, then the default; a malformed variable is named before anything starts.
+        @Test func optionsComeBeforeTheEnvironmentWhichComesBeforeDefaults() throws {
+            // --catalog beats ALMANAC_CATALOG (which names a catalog without this report).
+            let option = try Self.almanac(
+                ["search", "growth overview", "--catalog", "Catalog", "--state", "/nonexistent", "--format", "json"],
+                environment: ["ALMANAC_CATALOG": "Tests/CatalogTests/Fixtures/minimal"])
+            #expect(option.status == 0, "\(option.stderr)")
+            #expect(option.stdout.contains("/reports/growth-overview"))
+            // The variable beats the default (Catalog/, which has it).
+            let variable = try Self.almanac(
+                ["search", "growth overview", "--state", "/nonexistent", "--format", "json"],
+                environment: ["ALMANAC_CATALOG": "Tests/CatalogTests/Fixtures/minimal"])
+            #expect(variable.status == 0, "\(variable.stderr)")
+            #expect(!variable.stdout.contains("/reports/growth-overview"))
+
+            let port = try Self.almanac(["serve", "--catalog", "Catalog"], environment: ["ALMANAC_PORT": "80a"])
+            #expect(port.status != 0)
+            #expect(port.stderr.contains("ALMANAC_PORT '80a' is not a whole number"), "\(port.stderr)")
+            let warehouse = try Self.almanac(
+                ["generate", "--all", "--warehouse", "/nonexistent/warehouse.sqlite"])
+            #expect(warehouse.status != 0)
+            #expect(warehouse.stderr.contains("--warehouse: no file at '/nonexistent/warehouse.sqlite'"))
+            let missing = try Self.almanac(["generate", "--all"])
+            #expect(missing.stderr.contains("--warehouse is required: reports are generated from it"))
+            let day = try Self.almanac(["generate", "--all", "--warehouse", "Package.swift", "--as-of", "2026-13-01"])
+            #expect(day.stderr.contains("--as-of '2026-13-01' is not a date (YYYY-MM-DD)"), "\(day.stderr)")
+        }
+
         @Test(arguments: [[], ["serve"], ["demo"], ["catalog"], ["catalog", "check"]])
         func everyCommandHasHelp(_ command: [String]) throws {
             let result = try Self.almanac(command + ["--help"])

@@ -1,3 +1,4 @@
+import AlmanacCore
 import AlmanacTestSupport
 import Delivery
 import Foundation
@@ -83,19 +84,21 @@ import Glibc
     }
 
     @Test func theConfigurationComesFromTheEnvironmentWithClearErrors() throws {
-        #expect(try SMTPConfiguration.fromEnvironment([:]) == nil)
-        let configuration = try SMTPConfiguration.fromEnvironment([
-            "ALMANAC_SMTP_URL": "smtp://mail.larkspur.io:587", "ALMANAC_SMTP_FROM": "almanac@larkspur.io",
-            "ALMANAC_SMTP_USER": "almanac", "ALMANAC_SMTP_PASSWORD": "secret",
-        ])
+        #expect(try SMTPConfiguration.from(Settings([:])) == nil)
+        let configuration = try SMTPConfiguration.from(
+            Settings([
+                "ALMANAC_SMTP_URL": "smtp://mail.larkspur.io:587", "ALMANAC_SMTP_FROM": "almanac@larkspur.io",
+                "ALMANAC_SMTP_USER": "almanac", "ALMANAC_SMTP_PASSWORD": "secret",
+            ]))
         #expect(configuration?.tls == .required && configuration?.username == "almanac")
         #expect(throws: MailError("ALMANAC_SMTP_URL 'mail.larkspur.io' is not an smtp:// or smtps:// URL")) {
-            try SMTPConfiguration.fromEnvironment(["ALMANAC_SMTP_URL": "mail.larkspur.io"])
+            try SMTPConfiguration.from(Settings(["ALMANAC_SMTP_URL": "mail.larkspur.io"]))
         }
         #expect(throws: MailError("ALMANAC_SMTP_TLS 'maybe' is not one of required, optional, none")) {
-            try SMTPConfiguration.fromEnvironment([
-                "ALMANAC_SMTP_URL": "smtp://x:25", "ALMANAC_SMTP_FROM": "a@b.c", "ALMANAC_SMTP_TLS": "maybe",
-            ])
+            try SMTPConfiguration.from(
+                Settings([
+                    "ALMANAC_SMTP_URL": "smtp://x:25", "ALMANAC_SMTP_FROM": "a@b.c", "ALMANAC_SMTP_TLS": "maybe",
+                ]))
         }
     }
 }

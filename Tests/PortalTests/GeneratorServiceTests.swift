@@ -36,7 +36,7 @@ extension RealSocketTests {
             let clock = ManualClock()
             let (portal, generator) = try await Self.withGenerator { url, generator in
                 let portal = try await TestPortal.make(
-                    generators: GeneratorClient(baseURLs: [url], checkInterval: .zero, clock: clock), clock: clock)
+                    generators: PortalSetup.Generators(urls: [url], checkInterval: .zero), clock: clock)
                 try await portal.test { client in
                     let page = try await client.get("/reports/growth-overview")
                     #expect(page.status == .ok)
@@ -75,8 +75,7 @@ extension RealSocketTests {
             // with the same mirror of dashboards the portal kept.
             let gone = try ReservedPort()
             var after = try await TestPortal.make(
-                generators: GeneratorClient(
-                    baseURLs: ["http://127.0.0.1:\(gone.port)"], checkInterval: .zero, clock: clock),
+                generators: PortalSetup.Generators(urls: ["http://127.0.0.1:\(gone.port)"], checkInterval: .zero),
                 clock: clock)
             after.environment.dashboards?.artifacts = try #require(portal.environment.dashboards?.artifacts)
             let afterwards = after
@@ -109,7 +108,7 @@ extension RealSocketTests {
                     // timeout passes: once the slow generator has the request, the test lets 1 s pass.
                     let clock = ManualClock()
                     let alone = try await TestPortal.make(
-                        generators: GeneratorClient(baseURLs: [slow], renderTimeout: .seconds(1), clock: clock),
+                        generators: PortalSetup.Generators(urls: [slow], renderTimeout: .seconds(1)),
                         clock: clock)
                     try await alone.test { client in
                         async let render = client.get("/templates/customer?domain=\(domain)")
@@ -123,7 +122,7 @@ extension RealSocketTests {
                     // Requests take turns at which generator they ask first: the first asks the slow one,
                     // which is cut off when its second passes; the second asks the working one first.
                     let both = try await TestPortal.make(
-                        generators: GeneratorClient(baseURLs: [slow, url], renderTimeout: .seconds(1), clock: clock),
+                        generators: PortalSetup.Generators(urls: [slow, url], renderTimeout: .seconds(1)),
                         clock: clock)
                     try await both.test { client in
                         async let first = client.get("/templates/customer?domain=\(domain)")
