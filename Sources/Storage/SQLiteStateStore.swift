@@ -337,19 +337,13 @@ public final class SQLiteStateStore: StateStore {
 
     public func recentViews(limit: Int) async throws -> [ViewEvent] {
         try await pool.read { db in
-            try Row.fetchAll(
+            try ViewRow.fetchAll(
                 db,
                 sql: """
                     SELECT item_kind, item_id, viewer, viewed_at, parameters_hash, source, channel FROM views
                     ORDER BY id DESC LIMIT ?
                     """, arguments: [max(0, limit)]
-            ).map { row in
-                ViewEvent(
-                    itemKind: row["item_kind"], itemID: row["item_id"], viewer: row["viewer"],
-                    viewedAt: Date(timeIntervalSince1970: row["viewed_at"]), parametersHash: row["parameters_hash"],
-                    source: ViewEvent.Source(rawValue: row["source"] ?? "") ?? .direct,
-                    channel: ViewEvent.Channel(rawValue: row["channel"] ?? "") ?? .page)
-            }
+            ).map(\.event)
         }
     }
 
@@ -379,28 +373,18 @@ public final class SQLiteStateStore: StateStore {
         -> [LifecycleEvent]
     {
         try await pool.write { db in
-            var known: [String: (digest: String, title: String, declared: String?, marks: String?, access: String?)] =
-                [:]
-            for row in try Row.fetchAll(
-                db,
-                sql: "SELECT item_kind, item_id, digest, title, declared, declared_marks, access FROM catalog_items")
-            {
-                let kind: String = row["item_kind"]
-                let id: String = row["item_id"]
-                known["\(kind)/\(id)"] = (
-                    row["digest"], row["title"], row["declared"], row["declared_marks"], row["access"]
-                )
-            }
+            var known: [ItemKey: CatalogItemRow] = [:]
+            for row in try CatalogItemRow.fetchAll(db) { known[row.key] = row }
             // A field that changes now overrides (at most) the actions taken before this moment.
             let mark = try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM lifecycle_events") ?? 0
             let time = date.timeIntervalSince1970
             var events: [LifecycleEvent] = []
-            var seen = Set<String>()
+            var seen = Set<ItemKey>()
             for item in items {
-                let key = "\(item.kind)/\(item.id)"
+                let key = ItemKey(kind: item.kind, id: item.id)
                 seen.insert(key)
-                let declared = Self.encode(item.declared)
-                let access = Self.encode(item.access)
+                let declared = StoredJSON.encode(item.declared)
+                let access = StoredJSON.encode(item.access)
                 if let previous = known[key] {
                     if previous.access != access {
                         try db.execute(
@@ -410,8 +394,8 @@ public final class SQLiteStateStore: StateStore {
                     if previous.declared != declared {
                         // Fields learnt for the first time (stores from before they were kept) get no
                         // mark, so no earlier action is overridden; a changed field gets one.
-                        let before = previous.declared.flatMap(Self.decodeFields)
-                        var marks = previous.marks.flatMap(Self.decodeMarks) ?? [:]
+                        let before = previous.declaredFields
+                        var marks = previous.marks
                         if let before {
                             for field in Set(before.keys).union(item.declared.keys)
                             where before[field] != item.declared[field] {
@@ -423,7 +407,7 @@ public final class SQLiteStateStore: StateStore {
                                 UPDATE catalog_items SET declared = ?, declared_marks = ?
                                 WHERE item_kind = ? AND item_id = ?
                                 """,
-                            arguments: [declared, Self.encode(marks), item.kind, item.id])
+                            arguments: [declared, StoredJSON.encode(marks), item.kind, item.id])
                     }
                     guard previous.digest != item.digest else { continue }
                     try db.execute(
@@ -437,18 +421,8 @@ public final class SQLiteStateStore: StateStore {
                             itemKind: item.kind, itemID: item.id, action: .changed, title: item.title,
                             catalogVersion: catalogVersion, at: date))
                 } else {
-                    try db.execute(
-                        sql: """
-                            INSERT INTO catalog_items
-                                (item_kind, item_id, digest, title, owner, first_seen_at, changed_at, declared,
-                                 declared_marks, access)
-                            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                            """,
-                        arguments: [
-                            item.kind, item.id, item.digest, item.title, item.owner, time, time, declared,
-                            // A new object (or one added back) starts with what its file says.
-                            Self.encode(item.declared.mapValues { _ in mark }), access,
-                        ])
+                    // A new object (or one added back) starts with what its file says.
+                    try CatalogItemRow(item, at: date, mark: mark).insert(db)
                     events.append(
                         LifecycleEvent(
                             itemKind: item.kind, itemID: item.id, action: .added, title: item.title,
@@ -456,29 +430,18 @@ public final class SQLiteStateStore: StateStore {
                 }
             }
             for (key, previous) in known where !seen.contains(key) {
-                let parts = key.split(separator: "/", maxSplits: 1).map(String.init)
                 try db.execute(
                     sql: "DELETE FROM catalog_items WHERE item_kind = ? AND item_id = ?",
-                    arguments: [parts[0], parts[1]])
+                    arguments: [key.kind, key.id])
                 events.append(
                     LifecycleEvent(
-                        itemKind: parts[0], itemID: parts[1], action: .removed, title: previous.title,
-                        catalogVersion: catalogVersion, at: date,
-                        access: previous.access.flatMap { Self.decode([[String]].self, $0) }))
+                        itemKind: key.kind, itemID: key.id, action: .removed, title: previous.title,
+                        catalogVersion: catalogVersion, at: date, access: previous.accessLists))
             }
             for index in events.indices {
-                let event = events[index]
-                try db.execute(
-                    sql: """
-                        INSERT INTO lifecycle_events
-                            (item_kind, item_id, action, title, actor, detail, catalog_version, at, access)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                        """,
-                    arguments: [
-                        event.itemKind, event.itemID, event.action.rawValue, event.title, event.actor, event.detail,
-                        event.catalogVersion, time, event.access.map(Self.encode),
-                    ])
-                events[index].id = db.lastInsertedRowID
+                var row = LifecycleEventRow(events[index])
+                try row.insert(db)
+                events[index].id = row.id
             }
             return events
         }
@@ -486,54 +449,49 @@ public final class SQLiteStateStore: StateStore {
 
     public func recentLifecycleEvents(kind: String?, limit: Int) async throws -> [LifecycleEvent] {
         try await pool.read { db in
-            try Row.fetchAll(
+            try LifecycleEventRow.fetchAll(
                 db,
                 sql: """
                     SELECT * FROM lifecycle_events WHERE (?1 IS NULL OR item_kind = ?1)
                     ORDER BY at DESC, id DESC LIMIT ?2
                     """,
                 arguments: [kind, limit]
-            ).map(Self.lifecycleEvent)
+            ).map(\.event)
         }
     }
 
     public func lifecycleEvents(kind: String, id: String) async throws -> [LifecycleEvent] {
         try await pool.read { db in
-            try Row.fetchAll(
+            try LifecycleEventRow.fetchAll(
                 db,
                 sql: "SELECT * FROM lifecycle_events WHERE item_kind = ? AND item_id = ? ORDER BY at DESC, id DESC",
                 arguments: [kind, id]
-            ).map(Self.lifecycleEvent)
+            ).map(\.event)
         }
     }
 
     public func appendLifecycleEvent(_ event: LifecycleEvent) async throws -> LifecycleEvent {
         try await pool.write { db in
-            try db.execute(
-                sql: """
-                    INSERT INTO lifecycle_events
-                        (item_kind, item_id, action, title, actor, detail, catalog_version, at, replacement, value)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """,
-                arguments: [
-                    event.itemKind, event.itemID, event.action.rawValue, event.title, event.actor, event.detail,
-                    event.catalogVersion, event.at.timeIntervalSince1970, event.replacement, event.value,
-                ])
+            var row = LifecycleEventRow(event)
+            // The log numbers its events, and an action keeps no access lists (removals do).
+            row.id = nil
+            row.access = nil
+            try row.insert(db)
             var stored = event
-            stored.id = db.lastInsertedRowID
+            stored.id = row.id
             return stored
         }
     }
 
     public func lifecycleActions() async throws -> [LifecycleEvent] {
         try await pool.read { db in
-            try Row.fetchAll(
+            try LifecycleEventRow.fetchAll(
                 db,
                 sql: """
                     SELECT * FROM lifecycle_events WHERE action NOT IN ('added', 'changed', 'removed')
                     ORDER BY id
                     """
-            ).map(Self.lifecycleEvent)
+            ).map(\.event)
         }
     }
 
@@ -543,19 +501,9 @@ public final class SQLiteStateStore: StateStore {
 
     public func catalogItemRecords(kind: String?) async throws -> [CatalogItemRecord] {
         try await pool.read { db in
-            try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT item_kind, item_id, title, first_seen_at, declared_marks FROM catalog_items
-                    WHERE (?1 IS NULL OR item_kind = ?1)
-                    """,
-                arguments: [kind]
-            ).map { row in
-                CatalogItemRecord(
-                    kind: row["item_kind"], id: row["item_id"], title: row["title"],
-                    firstSeenAt: Date(timeIntervalSince1970: row["first_seen_at"]),
-                    declaredMarks: (row["declared_marks"] as String?).flatMap(Self.decodeMarks) ?? [:])
-            }
+            try CatalogItemRow.fetchAll(
+                db, sql: "SELECT * FROM catalog_items WHERE (?1 IS NULL OR item_kind = ?1)", arguments: [kind]
+            ).map(\.record)
         }
     }
 
@@ -580,16 +528,7 @@ public final class SQLiteStateStore: StateStore {
                     ])
                 if db.changesCount == 1 { return true }
             }
-            try db.execute(
-                sql: """
-                    INSERT OR IGNORE INTO job_runs
-                        (job, scheduled_for, status, late, instance, claimed_at, finished_at, detail)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                    """,
-                arguments: [
-                    run.job, run.scheduledFor.timeIntervalSince1970, run.status.rawValue, run.late, run.instance,
-                    run.claimedAt.timeIntervalSince1970, run.finishedAt?.timeIntervalSince1970, run.detail,
-                ])
+            try JobRunRow(run).insert(db, onConflict: .ignore)
             return db.changesCount == 1
         }
     }
@@ -613,87 +552,40 @@ public final class SQLiteStateStore: StateStore {
 
     public func lastJobRun(job: String) async throws -> JobRunRecord? {
         try await pool.read { db in
-            try Row.fetchOne(
+            try JobRunRow.fetchOne(
                 db, sql: "SELECT * FROM job_runs WHERE job = ? ORDER BY scheduled_for DESC LIMIT 1", arguments: [job]
-            ).map(Self.jobRun)
+            )?.record
         }
     }
 
     public func recentJobRuns(job: String?, limit: Int) async throws -> [JobRunRecord] {
         try await pool.read { db in
-            try Row.fetchAll(
+            try JobRunRow.fetchAll(
                 db,
                 sql: """
                     SELECT * FROM job_runs WHERE (?1 IS NULL OR job = ?1)
                     ORDER BY scheduled_for DESC, job LIMIT ?2
                     """,
                 arguments: [job, max(0, limit)]
-            ).map(Self.jobRun)
+            ).map(\.record)
         }
-    }
-
-    private static func jobRun(_ row: Row) -> JobRunRecord {
-        JobRunRecord(
-            job: row["job"], scheduledFor: Date(timeIntervalSince1970: row["scheduled_for"]),
-            status: JobRunRecord.Status(rawValue: row["status"]) ?? .failed, late: row["late"],
-            instance: row["instance"], claimedAt: Date(timeIntervalSince1970: row["claimed_at"]),
-            finishedAt: (row["finished_at"] as Double?).map(Date.init(timeIntervalSince1970:)), detail: row["detail"])
     }
 
     public func recordRun(_ run: RunRecord) async throws {
         try await pool.write { db in
-            try db.execute(
-                sql: """
-                    INSERT INTO runs (kind, target, started_at, duration_ms, rows, bytes, error)
-                    VALUES (?, ?, ?, ?, ?, ?, ?)
-                    """,
-                arguments: [
-                    run.kind, run.target, run.startedAt.timeIntervalSince1970, run.durationMilliseconds, run.rows,
-                    run.bytes, run.error,
-                ])
+            var row = RunRow(run)
+            row.id = nil  // the log numbers its runs
+            try row.insert(db)
         }
     }
 
     public func recentRuns(kind: String?, limit: Int) async throws -> [RunRecord] {
         try await pool.read { db in
-            try Row.fetchAll(
+            try RunRow.fetchAll(
                 db,
                 sql: "SELECT * FROM runs WHERE (?1 IS NULL OR kind = ?1) ORDER BY started_at DESC, id DESC LIMIT ?2",
                 arguments: [kind, limit]
-            ).map { row in
-                RunRecord(
-                    id: row["id"], kind: row["kind"], target: row["target"],
-                    startedAt: Date(timeIntervalSince1970: row["started_at"]), durationMilliseconds: row["duration_ms"],
-                    rows: row["rows"], bytes: row["bytes"], error: row["error"])
-            }
+            ).map(\.record)
         }
-    }
-
-    /// Sorted-keys JSON, so that equal dictionaries are equal text.
-    private static func encode(_ value: some Encodable) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
-        return (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
-    }
-
-    private static func decode<T: Decodable>(_ type: T.Type, _ text: String) -> T? {
-        try? JSONDecoder().decode(type, from: Data(text.utf8))
-    }
-
-    private static func decodeFields(_ text: String) -> [String: String]? {
-        try? JSONDecoder().decode([String: String].self, from: Data(text.utf8))
-    }
-
-    private static func decodeMarks(_ text: String) -> [String: Int64]? {
-        try? JSONDecoder().decode([String: Int64].self, from: Data(text.utf8))
-    }
-
-    private static func lifecycleEvent(_ row: Row) -> LifecycleEvent {
-        LifecycleEvent(
-            id: row["id"], itemKind: row["item_kind"], itemID: row["item_id"],
-            action: LifecycleEvent.Action(rawValue: row["action"]) ?? .changed, title: row["title"],
-            actor: row["actor"], detail: row["detail"], catalogVersion: row["catalog_version"],
-            at: Date(timeIntervalSince1970: row["at"]), replacement: row["replacement"], value: row["value"],
-            access: (row["access"] as String?).flatMap { decode([[String]].self, $0) })
     }
 }
