@@ -260,3 +260,184 @@ struct RunRow: StateRow, PersistableRecord {
             rows: rows, bytes: bytes, error: error)
     }
 }
+
+/// `api_tokens`: everything about a token but its secret, kept by the secret's hash.
+struct APITokenRow: StateRow, PersistableRecord {
+    static let databaseTableName = "api_tokens"
+
+    var id: String
+    var name: String
+    var subject: String
+    var secretHash: String
+    /// JSON `[group]`.
+    var groups: String
+    /// JSON `[scope]`.
+    var scopes: String
+    var createdBy: String
+    var createdAt: Date
+    var expiresAt: Date?
+    var lastUsedAt: Date?
+    var revokedAt: Date?
+    var revokedBy: String?
+
+    enum CodingKeys: String, CodingKey {
+        case id, name, subject
+        case secretHash = "secret_hash"
+        case groups, scopes
+        case createdBy = "created_by"
+        case createdAt = "created_at"
+        case expiresAt = "expires_at"
+        case lastUsedAt = "last_used_at"
+        case revokedAt = "revoked_at"
+        case revokedBy = "revoked_by"
+    }
+
+    /// A new token, as it is first written: not yet used, not revoked.
+    init(creating token: APITokenRecord, secretHash: String) {
+        id = token.id
+        name = token.name
+        subject = token.subject
+        self.secretHash = secretHash
+        groups = StoredJSON.encode(token.groups)
+        scopes = StoredJSON.encode(token.scopes.map(\.rawValue))
+        createdBy = token.createdBy
+        createdAt = token.createdAt
+        expiresAt = token.expiresAt
+    }
+
+    var record: APITokenRecord {
+        APITokenRecord(
+            id: id, name: name, subject: subject, groups: StoredJSON.decode([String].self, groups) ?? [],
+            // A scope this version does not know grants nothing.
+            scopes: (StoredJSON.decode([String].self, scopes) ?? []).compactMap(APITokenRecord.Scope.init(rawValue:)),
+            createdBy: createdBy, createdAt: createdAt, expiresAt: expiresAt, lastUsedAt: lastUsedAt,
+            revokedAt: revokedAt, revokedBy: revokedBy)
+    }
+}
+
+/// `deliveries`: the outbox, one message to one recipient per row.
+struct DeliveryRow: StateRow, PersistableRecord {
+    static let databaseTableName = "deliveries"
+
+    var id: Int64?
+    var key: String
+    var job: String
+    var scheduledFor: Date
+    var channel: String
+    var recipient: String
+    var subject: String
+    var payload: String
+    var status: String
+    var attempts: Int
+    var nextAttemptAt: Date
+    var claimedBy: String?
+    var claimedUntil: Date?
+    var lastError: String?
+    var createdAt: Date
+    var sentAt: Date?
+
+    enum CodingKeys: String, CodingKey {
+        case id
+        case key = "idempotency_key"
+        case job
+        case scheduledFor = "scheduled_for"
+        case channel, recipient, subject, payload, status, attempts
+        case nextAttemptAt = "next_attempt_at"
+        case claimedBy = "claimed_by"
+        case claimedUntil = "claimed_until"
+        case lastError = "last_error"
+        case createdAt = "created_at"
+        case sentAt = "sent_at"
+    }
+
+    /// A message as it is queued: the outbox numbers it, and no instance holds it yet.
+    init(queueing delivery: DeliveryRecord) {
+        key = delivery.key
+        job = delivery.job
+        scheduledFor = delivery.scheduledFor
+        channel = delivery.channel.rawValue
+        recipient = delivery.recipient
+        subject = delivery.subject
+        payload = delivery.payload
+        status = delivery.status.rawValue
+        attempts = delivery.attempts
+        nextAttemptAt = delivery.nextAttemptAt
+        lastError = delivery.lastError
+        createdAt = delivery.createdAt
+        sentAt = delivery.sentAt
+    }
+
+    var record: DeliveryRecord {
+        DeliveryRecord(
+            id: id, key: key, job: job, scheduledFor: scheduledFor,
+            channel: DeliveryRecord.Channel(rawValue: channel) ?? .email, recipient: recipient, subject: subject,
+            payload: payload, status: DeliveryRecord.Status(rawValue: status) ?? .failed, attempts: attempts,
+            nextAttemptAt: nextAttemptAt, claimedBy: claimedBy, claimedUntil: claimedUntil, lastError: lastError,
+            createdAt: createdAt, sentAt: sentAt)
+    }
+}
+
+/// `delivery_attempts`: every attempt to send one delivery.
+struct DeliveryAttemptRow: StateRow, PersistableRecord {
+    static let databaseTableName = "delivery_attempts"
+
+    var deliveryID: Int64
+    var attempt: Int
+    var instance: String
+    var startedAt: Date
+    var finishedAt: Date
+    var outcome: String
+    var error: String?
+
+    enum CodingKeys: String, CodingKey {
+        case deliveryID = "delivery_id"
+        case attempt, instance
+        case startedAt = "started_at"
+        case finishedAt = "finished_at"
+        case outcome, error
+    }
+
+    init(_ attempt: DeliveryAttempt) {
+        deliveryID = attempt.deliveryID
+        self.attempt = attempt.attempt
+        instance = attempt.instance
+        startedAt = attempt.startedAt
+        finishedAt = attempt.finishedAt
+        outcome = attempt.outcome.rawValue
+        error = attempt.error
+    }
+
+    var record: DeliveryAttempt {
+        DeliveryAttempt(
+            deliveryID: deliveryID, attempt: attempt, instance: instance, startedAt: startedAt,
+            finishedAt: finishedAt, outcome: DeliveryAttempt.Outcome(rawValue: outcome) ?? .failed, error: error)
+    }
+}
+
+/// `trigger_firings`: when a trigger fired for an entity, and until when it stays quiet for it.
+/// Written by `fireTrigger`'s conditional insert, read here.
+struct TriggerFiringRow: StateRow {
+    static let databaseTableName = "trigger_firings"
+
+    var trigger: String
+    var entityKey: String
+    var entityLabel: String
+    var firedAt: Date
+    var cooldownUntil: Date
+    var detail: String?
+
+    enum CodingKeys: String, CodingKey {
+        case trigger = "trigger_id"
+        case entityKey = "entity_key"
+        case entityLabel = "entity_label"
+        case firedAt = "fired_at"
+        case cooldownUntil = "cooldown_until"
+        case detail
+    }
+
+    var record: TriggerFiring {
+        TriggerFiring(
+            trigger: trigger, entityKey: entityKey, entityLabel: entityLabel, firedAt: firedAt,
+            cooldownUntil: cooldownUntil, detail: detail)
+    }
+}

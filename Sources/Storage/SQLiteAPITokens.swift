@@ -4,30 +4,21 @@ import GRDB
 extension SQLiteStateStore {
     public func createAPIToken(_ token: APITokenRecord, secretHash: String) async throws {
         try await pool.write { db in
-            try db.execute(
-                sql: """
-                    INSERT INTO api_tokens
-                        (id, name, subject, secret_hash, groups, scopes, created_by, created_at, expires_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """,
-                arguments: [
-                    token.id, token.name, token.subject, secretHash, Self.json(token.groups),
-                    Self.json(token.scopes.map(\.rawValue)), token.createdBy, token.createdAt.timeIntervalSince1970,
-                    token.expiresAt?.timeIntervalSince1970,
-                ])
+            try APITokenRow(creating: token, secretHash: secretHash).insert(db)
         }
     }
 
     public func apiToken(secretHash: String) async throws -> APITokenRecord? {
         try await pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM api_tokens WHERE secret_hash = ?", arguments: [secretHash])
-                .map(Self.apiToken)
+            try APITokenRow.fetchOne(
+                db, sql: "SELECT * FROM api_tokens WHERE secret_hash = ?", arguments: [secretHash])?
+                .record
         }
     }
 
     public func apiTokens() async throws -> [APITokenRecord] {
         try await pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM api_tokens ORDER BY created_at DESC, id").map(Self.apiToken)
+            try APITokenRow.fetchAll(db, sql: "SELECT * FROM api_tokens ORDER BY created_at DESC, id").map(\.record)
         }
     }
 
@@ -49,26 +40,5 @@ extension SQLiteStateStore {
                     """,
                 arguments: [date.timeIntervalSince1970, id])
         }
-    }
-
-    private static func json(_ values: [String]) -> String {
-        (try? JSONEncoder().encode(values)).map { String(decoding: $0, as: UTF8.self) } ?? "[]"
-    }
-
-    private static func strings(_ text: String?) -> [String] {
-        text.flatMap { try? JSONDecoder().decode([String].self, from: Data($0.utf8)) } ?? []
-    }
-
-    private static func apiToken(_ row: Row) -> APITokenRecord {
-        func date(_ column: String) -> Date? {
-            (row[column] as Double?).map { Date(timeIntervalSince1970: $0) }
-        }
-        return APITokenRecord(
-            id: row["id"], name: row["name"], subject: row["subject"], groups: strings(row["groups"]),
-            // A scope this version does not know grants nothing.
-            scopes: strings(row["scopes"]).compactMap(APITokenRecord.Scope.init(rawValue:)),
-            createdBy: row["created_by"], createdAt: date("created_at") ?? .distantPast,
-            expiresAt: date("expires_at"), lastUsedAt: date("last_used_at"), revokedAt: date("revoked_at"),
-            revokedBy: row["revoked_by"])
     }
 }

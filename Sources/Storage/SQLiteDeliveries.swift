@@ -36,19 +36,8 @@ extension SQLiteStateStore {
     private static func insert(_ deliveries: [DeliveryRecord], _ db: Database) throws -> Int {
         var added = 0
         for delivery in deliveries {
-            try db.execute(
-                sql: """
-                    INSERT OR IGNORE INTO deliveries
-                        (idempotency_key, job, scheduled_for, channel, recipient, subject, payload, status,
-                         attempts, next_attempt_at, last_error, created_at, sent_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """,
-                arguments: [
-                    delivery.key, delivery.job, delivery.scheduledFor.timeIntervalSince1970, delivery.channel.rawValue,
-                    delivery.recipient, delivery.subject, delivery.payload, delivery.status.rawValue,
-                    delivery.attempts, delivery.nextAttemptAt.timeIntervalSince1970, delivery.lastError,
-                    delivery.createdAt.timeIntervalSince1970, delivery.sentAt?.timeIntervalSince1970,
-                ])
+            // A key already queued adds nothing.
+            try DeliveryRow(queueing: delivery).insert(db, onConflict: .ignore)
             added += db.changesCount
         }
         return added
@@ -58,7 +47,7 @@ extension SQLiteStateStore {
         instance: String, now: Date, until: Date, limit: Int, job: String?
     ) async throws -> [DeliveryRecord] {
         try await pool.write { db in
-            let due = try Row.fetchAll(
+            let due = try DeliveryRow.fetchAll(
                 db,
                 sql: """
                     SELECT * FROM deliveries
@@ -68,7 +57,7 @@ extension SQLiteStateStore {
                     ORDER BY next_attempt_at, id LIMIT ?2
                     """,
                 arguments: [now.timeIntervalSince1970, max(0, limit), job]
-            ).map(Self.delivery)
+            ).map(\.record)
             var claimed: [DeliveryRecord] = []
             for var delivery in due {
                 try db.execute(
@@ -112,50 +101,35 @@ extension SQLiteStateStore {
                     attempt.instance,
                 ])
             guard db.changesCount == 1 else { return false }
-            try db.execute(
-                sql: """
-                    INSERT OR REPLACE INTO delivery_attempts
-                        (delivery_id, attempt, instance, started_at, finished_at, outcome, error)
-                    VALUES (?, ?, ?, ?, ?, ?, ?)
-                    """,
-                arguments: [
-                    attempt.deliveryID, attempt.attempt, attempt.instance, attempt.startedAt.timeIntervalSince1970,
-                    attempt.finishedAt.timeIntervalSince1970, attempt.outcome.rawValue, attempt.error,
-                ])
+            try DeliveryAttemptRow(attempt).insert(db, onConflict: .replace)
             return true
         }
     }
 
     public func deliveries(_ query: DeliveryQuery) async throws -> [DeliveryRecord] {
         try await pool.read { db in
-            try Row.fetchAll(
+            try DeliveryRow.fetchAll(
                 db,
                 sql: """
                     SELECT * FROM deliveries WHERE (?1 IS NULL OR job = ?1) AND (?2 IS NULL OR status = ?2)
                     ORDER BY created_at DESC, id DESC LIMIT ?3
                     """,
                 arguments: [query.job, query.status?.rawValue, max(0, query.limit)]
-            ).map(Self.delivery)
+            ).map(\.record)
         }
     }
 
     public func delivery(id: Int64) async throws -> DeliveryRecord? {
         try await pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM deliveries WHERE id = ?", arguments: [id]).map(Self.delivery)
+            try DeliveryRow.fetchOne(db, sql: "SELECT * FROM deliveries WHERE id = ?", arguments: [id])?.record
         }
     }
 
     public func deliveryAttempts(id: Int64) async throws -> [DeliveryAttempt] {
         try await pool.read { db in
-            try Row.fetchAll(
+            try DeliveryAttemptRow.fetchAll(
                 db, sql: "SELECT * FROM delivery_attempts WHERE delivery_id = ? ORDER BY attempt", arguments: [id]
-            ).map { row in
-                DeliveryAttempt(
-                    deliveryID: row["delivery_id"], attempt: row["attempt"], instance: row["instance"],
-                    startedAt: Date(timeIntervalSince1970: row["started_at"]),
-                    finishedAt: Date(timeIntervalSince1970: row["finished_at"]),
-                    outcome: DeliveryAttempt.Outcome(rawValue: row["outcome"]) ?? .failed, error: row["error"])
-            }
+            ).map(\.record)
         }
     }
 
@@ -171,32 +145,14 @@ extension SQLiteStateStore {
 
     public func triggerFirings(trigger: String?, limit: Int) async throws -> [TriggerFiring] {
         try await pool.read { db in
-            try Row.fetchAll(
+            try TriggerFiringRow.fetchAll(
                 db,
                 sql: """
                     SELECT * FROM trigger_firings WHERE (?1 IS NULL OR trigger_id = ?1)
                     ORDER BY fired_at DESC, entity_key LIMIT ?2
                     """,
                 arguments: [trigger, max(0, limit)]
-            ).map { row in
-                TriggerFiring(
-                    trigger: row["trigger_id"], entityKey: row["entity_key"], entityLabel: row["entity_label"],
-                    firedAt: Date(timeIntervalSince1970: row["fired_at"]),
-                    cooldownUntil: Date(timeIntervalSince1970: row["cooldown_until"]), detail: row["detail"])
-            }
+            ).map(\.record)
         }
-    }
-
-    private static func delivery(_ row: Row) -> DeliveryRecord {
-        DeliveryRecord(
-            id: row["id"], key: row["idempotency_key"], job: row["job"],
-            scheduledFor: Date(timeIntervalSince1970: row["scheduled_for"]),
-            channel: DeliveryRecord.Channel(rawValue: row["channel"]) ?? .email, recipient: row["recipient"],
-            subject: row["subject"], payload: row["payload"],
-            status: DeliveryRecord.Status(rawValue: row["status"]) ?? .failed, attempts: row["attempts"],
-            nextAttemptAt: Date(timeIntervalSince1970: row["next_attempt_at"]), claimedBy: row["claimed_by"],
-            claimedUntil: (row["claimed_until"] as Double?).map(Date.init(timeIntervalSince1970:)),
-            lastError: row["last_error"], createdAt: Date(timeIntervalSince1970: row["created_at"]),
-            sentAt: (row["sent_at"] as Double?).map(Date.init(timeIntervalSince1970:)))
     }
 }
