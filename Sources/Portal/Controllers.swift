@@ -640,10 +640,9 @@ struct CatalogController {
             let query = ViewContext.searchQuery(request)
         {
             // The search log names an entity value's page by its one parameter, as search does.
-            let item =
-                parameters.count == 1
-                ? "\(kind.rawValue)/\(id)?\(parameters.first!.key)=\(parameters.first!.value)"
-                : "\(kind.rawValue)/\(id)"
+            let item = SearchDocument.clickKey(
+                kind: kind, id: id, parameter: parameters.count == 1 ? parameters.first.map { ($0.key, $0.value) } : nil
+            )
             environment.views.recordSearchClick(query: query, item: item, at: now)
         }
     }

@@ -476,12 +476,18 @@ final class Scratch: @unchecked Sendable {
             unionStamps = [UInt32](repeating: 0, count: scores.count)
             positions = [Int32](repeating: 0, count: scores.count)
         }
-        if unionEpoch == UInt32.max - 1 {
-            unionEpoch = 0
-            for index in unionStamps.indices { unionStamps[index] = 0 }
+        return Self.advance(&unionEpoch, clearing: &unionStamps)
+    }
+
+    /// The next stamp after `epoch`; before the stamp would wrap, `stamps` is cleared and the
+    /// count starts again, so an old stamp can never be mistaken for the current one.
+    private static func advance(_ epoch: inout UInt32, clearing stamps: inout [UInt32]) -> UInt32 {
+        if epoch == UInt32.max - 1 {
+            epoch = 0
+            for index in stamps.indices { stamps[index] = 0 }
         }
-        unionEpoch += 1
-        return unionEpoch
+        epoch += 1
+        return epoch
     }
 
     init(count: Int) {
@@ -517,14 +523,7 @@ final class Scratch: @unchecked Sendable {
         }
     }
 
-    func nextEpoch() -> UInt32 {
-        if epoch == UInt32.max - 1 {
-            epoch = 0
-            for index in stamps.indices { stamps[index] = 0 }
-        }
-        epoch += 1
-        return epoch
-    }
+    func nextEpoch() -> UInt32 { Self.advance(&epoch, clearing: &stamps) }
 }
 
 /// Filters and facets as small integer codes per document, so that a query touching tens

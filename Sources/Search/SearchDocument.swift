@@ -99,11 +99,23 @@ public struct SearchDocument: Hashable, Sendable {
     /// value the template and its parameter); `nil` for people.
     public var clickKey: String? {
         switch target {
-        case .item(let key): "\(key.kind.rawValue)/\(key.id)"
+        case .item(let key): Self.clickKey(kind: key.kind, id: key.id)
         case .person: nil
         case .entityValue(_, let template, let parameter, let value):
-            "\(ItemKind.template.rawValue)/\(template.rawValue)?\(parameter)=\(value)"
+            Self.clickKey(kind: .template, id: template.rawValue, parameter: (parameter, value))
         }
+    }
+
+    /// The search log's name for a page that was opened: `kind/id`, and for a page of one
+    /// parameter (an entity value's) `kind/id?parameter=value`. The portal names the pages it
+    /// serves with it, so a click matches the result it came from.
+    public static func clickKey(
+        kind: ItemKind, id: String, parameter: (name: String, value: String)? = nil
+    )
+        -> String
+    {
+        guard let parameter else { return "\(kind.rawValue)/\(id)" }
+        return "\(kind.rawValue)/\(id)?\(parameter.name)=\(parameter.value)"
     }
 
     /// Whether `viewer` may see this document at all.
