@@ -2,8 +2,13 @@ import Foundation
 import Hummingbird
 
 /// A request's query string decoded as an HTML form sends it: `+` is a space and `%XX`
-/// a byte (Hummingbird's `queryParameters` decodes only the latter, so "weekly+active"
-/// from the search box would keep its plus signs).
+/// a byte.
+///
+/// Hummingbird has two decoders, and neither fits here. `queryParameters` decodes only
+/// `%XX`, so "weekly+active" from the search box would keep its plus signs. Its
+/// `URLEncodedFormDecoder` throws on a name sent twice, but a form's checkboxes send
+/// `team=a&team=b`. It also throws on an escape like "%zz" that someone typed into the
+/// search box, and that should be searched for as typed, not answered with a 400.
 struct FormQuery: Sendable {
     private var values: [String: String] = [:]
     private var repeated: [String: [String]] = [:]

@@ -184,6 +184,11 @@ public enum Ingest {
     /// `2026-11-25 14:03:00`, ISO 8601 (`2026-11-25T14:03:00Z`, `2013-01-01T05:15:00-05:00`,
     /// `…+0530`, fractional seconds) or a bare date → `YYYY-MM-DD HH:MM:SS` in UTC. A value
     /// without a zone is taken as UTC.
+    ///
+    /// Foundation's `Date.ISO8601FormatStyle` is not used because it accepts too much for a
+    /// loader. It reads `T5:15:00Z` (an hour of one digit) and `+05:3`, which it takes as
+    /// +05:03 and so stores a wrong time. It also reads neither a space between date
+    /// and time nor a value without a zone. Both kinds appear in exports.
     static func normalizeTimestamp(_ text: String) -> String? {
         let value = text.trimmingCharacters(in: .whitespaces)
         if value.count == 10, CalendarDay(parsing: value) != nil { return value + " 00:00:00" }
