@@ -500,30 +500,53 @@ struct QueryRun {
         return ranked
     }
 
-    /// Letters and digits of a name outside the analyzer's stop words: those in ASCII, and
-    /// how many other characters there are (each folds to at most two letters, or none).
     /// Whether `name` may be a query whose words (stop words aside) hold one of `letters` bytes
-    /// in all. The count is exact for ASCII names; a name with other letters ("Inés", whose
-    /// "in" the count would drop as a stop word) is left to the full comparison.
+    /// in all: ``letterBounds(_:)`` holds the name's count, so a name outside them is not the
+    /// query, and is never split into words.
     static func mayBe(_ name: String, ofLetters letters: [Int]) -> Bool {
-        let (ascii, other) = letterCount(name)
-        return other > 0 || letters.contains(ascii)
+        let bounds = letterBounds(name)
+        return letters.contains { $0 >= bounds.low && $0 <= bounds.high }
     }
 
-    static func letterCount(_ name: String) -> (ascii: Int, other: Int) {
-        var count = 0
-        var other = 0
+    /// Bounds of the bytes in a name's analyzed words outside the stop words, from one pass
+    /// over its UTF-8 and without folding it.
+    ///
+    /// An ASCII word counts exactly (nothing, if it is a stop word), so for an ASCII name the
+    /// bounds are one number. A character beyond ASCII may fold into a letter that joins the
+    /// ASCII letters beside it ("In" + "é" + "s" is the word "ines"), into several, or into
+    /// none, and it may separate words. So it adds up to four bytes to the high bound and
+    /// nothing to the low one. ASCII letters touching such a character add to the low bound
+    /// only when there are four or more of them and they are not a stop word: a shorter run
+    /// may end up in a stop word ("On" of "On‑call", with a non-breaking hyphen).
+    static func letterBounds(_ name: String) -> (low: Int, high: Int) {
+        var low = 0
+        var high = 0
         var word: UInt32 = 0
         var length = 0
-        func endWord() {
-            if length > 0 && !(length <= 4 && stopWordsPacked.contains(word)) { count += length }
+        // Whether the current run of ASCII letters touches a character beyond ASCII.
+        var touches = false
+        func endRun(touching next: Bool) {
+            if length > 0 {
+                let isStopWord = length <= 4 && stopWordsPacked.contains(word)
+                if touches || next {
+                    high += length
+                    if length >= 4 && !isStopWord { low += length }
+                } else if !isStopWord {
+                    low += length
+                    high += length
+                }
+            }
             word = 0
             length = 0
+            touches = next
         }
         for byte in name.utf8 {
             if byte >= 0x80 {
-                if byte >= 0xC0 { other += 1 }  // the first byte of a character, not a continuation
-                endWord()
+                // The first byte of a character (not a continuation byte).
+                if byte >= 0xC0 {
+                    endRun(touching: true)
+                    high += 4
+                }
                 continue
             }
             let lower = byte | 0x20
@@ -532,11 +555,11 @@ struct QueryRun {
                 if length < 4 { word = word << 8 | UInt32(folded) }
                 length += 1
             } else {
-                endWord()
+                endRun(touching: false)
             }
         }
-        endWord()
-        return (count, other)
+        endRun(touching: false)
+        return (low, high)
     }
 
     /// The analyzer's stop words (all of four letters or fewer), each packed into an integer.
