@@ -57,12 +57,20 @@ let package = Package(
             ]),
         // Time-series analysis (smoothing, significance bands) and server-side SVG charts.
         .target(name: "Charts", dependencies: ["AlmanacCore"]),
+        // postgres:// URLs → postgres-nio client pools, and URLs with their passwords redacted
+        // (shared by the warehouse and the state store).
+        .target(
+            name: "PostgresConnection",
+            dependencies: [
+                "AlmanacCore", .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
+            ]),
         // The stats database: metric model → dialect SQL, read-only SQLite and PostgreSQL
         // connections, schema checks, loading exports and the demo company into a warehouse.
         .target(
             name: "Warehouse",
             dependencies: [
-                "AlmanacCore", "Catalog",
+                "AlmanacCore", "Catalog", "PostgresConnection",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics"),

@@ -3,6 +3,7 @@ public import Catalog
 import Foundation
 import Logging
 import NIOCore
+import PostgresConnection
 import PostgresNIO
 import Synchronization
 
@@ -47,39 +48,25 @@ public final class PostgresWarehouse: Warehouse {
     ) throws -> (
         PostgresClient, Task<Void, Never>, Logger
     ) {
-        var configuration = try configuration(url)
-        configuration.options.maximumConnections = max(1, connections)
-        configuration.options.connectTimeout = connectTimeout
-        var logger = Logger(label: label)
-        logger.logLevel = .critical
-        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
-        return (client, Task { await client.run() }, logger)
+        do throws(PostgresURLError) {
+            return try PostgresURL.makeClient(
+                url, label: label, connections: connections, connectTimeout: connectTimeout)
+        } catch {
+            throw invalidLocation(error)
+        }
     }
 
     static func configuration(_ url: String) throws -> PostgresClient.Configuration {
-        guard let components = URLComponents(string: url), let host = components.host, !host.isEmpty,
-            let user = components.user, !user.isEmpty
-        else {
-            throw WarehouseError(
-                .invalidLocation, "'\(WarehouseLocation.redacted(url))' is not a PostgreSQL URL",
-                hint: "write postgres://user:password@host:5432/database")
+        do throws(PostgresURLError) {
+            return try PostgresURL.configuration(url)
+        } catch {
+            throw invalidLocation(error)
         }
-        let database = components.path.hasPrefix("/") ? String(components.path.dropFirst()) : components.path
-        let sslMode = components.queryItems?.first { $0.name == "sslmode" }?.value ?? "disable"
-        let tls: PostgresClient.Configuration.TLS =
-            switch sslMode {
-            case "require", "verify-full", "verify-ca": .require(.makeClientConfiguration())
-            case "prefer": .prefer(.makeClientConfiguration())
-            default: .disable
-            }
-        if host.hasPrefix("/") {
-            return PostgresClient.Configuration(
-                unixSocketPath: host + "/.s.PGSQL.\(components.port ?? 5432)", username: user,
-                password: components.password, database: database.isEmpty ? nil : database)
-        }
-        return PostgresClient.Configuration(
-            host: host, port: components.port ?? 5432, username: user, password: components.password,
-            database: database.isEmpty ? nil : database, tls: tls)
+    }
+
+    /// The warehouse's wording of a location that is not a PostgreSQL URL.
+    private static func invalidLocation(_ error: PostgresURLError) -> WarehouseError {
+        WarehouseError(.invalidLocation, error.userMessage, hint: error.hint)
     }
 
     public func run(_ statement: CompiledStatement, timeout: Duration) async throws -> [[SQLValue]] {

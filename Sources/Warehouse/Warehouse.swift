@@ -2,6 +2,7 @@ public import AlmanacCore
 public import Catalog
 import Foundation
 import Metrics
+import PostgresConnection
 
 /// The stats database Almanac reads metrics from: read-only, enforced by the connection.
 ///
@@ -53,12 +54,7 @@ public enum WarehouseLocation {
 
     /// `location` with any password replaced by `***`.
     public static func redacted(_ location: String) -> String {
-        guard let scheme = location.range(of: "://"), let at = location.range(of: "@"),
-            scheme.upperBound < at.lowerBound
-        else { return location }
-        let credentials = location[scheme.upperBound..<at.lowerBound]
-        guard let colon = credentials.firstIndex(of: ":") else { return location }
-        return String(location[..<colon]) + ":***" + String(location[at.lowerBound...])
+        PostgresURL.redacted(location)
     }
 }
 
