@@ -105,11 +105,13 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
-        // Almanac's own state (views, runs, lifecycle log): protocol + SQLite implementation.
+        // Almanac's own state (views, runs, lifecycle log): protocol, SQLite and PostgreSQL stores.
         .target(
             name: "Storage",
             dependencies: [
-                "AlmanacCore", "Scheduling", "SQLiteRows", .product(name: "GRDB", package: "GRDB.swift"),
+                "AlmanacCore", "Scheduling", "SQLiteRows", "PostgresConnection",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ]),
         // Usage figures, lifecycle actions (deprecate, retire, transfer, certify) and the

@@ -34,10 +34,12 @@ public final class SQLiteStateStore: StateStore {
     }
 
     /// Opens the store a `--state` value names: a file path, `sqlite://PATH` or `sqlite:PATH`.
+    /// (``StateStores/open(location:)`` opens a `postgres://` URL too.)
     public static func open(location: String) throws -> SQLiteStateStore {
         if StoreLocation.isPostgres(location) {
             throw StateStoreError(
-                "a PostgreSQL state store is not available in this build; use a SQLite file such as ./var/state.sqlite")
+                "a PostgreSQL state store is not available to this command yet; use a SQLite file such as ./var/state.sqlite"
+            )
         }
         let path = StoreLocation.sqlitePath(location)
         return try SQLiteStateStore(path: path)

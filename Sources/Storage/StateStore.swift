@@ -7,8 +7,9 @@ public import Scheduling
 /// rebuilt; it is the one store whose loss loses information. It is the sum of one protocol per
 /// concern (views, the lifecycle log, tokens, the outbox, the search log, runs, and the
 /// scheduler's ``JobRunStore``), so a part of the portal can ask for only what it uses.
-/// ``SQLiteStateStore`` is the embedded default and, so far, the only backend; every backend
-/// must pass the contract suite in `Tests/StorageTests/StateStoreContractTests.swift`.
+/// ``SQLiteStateStore`` is the embedded default and ``PostgresStateStore`` the store several
+/// instances share; every backend must pass the contract suite in
+/// `Tests/StorageTests/StateStoreContractTests.swift`.
 public protocol StateStore: JobRunStore, ViewStore, LifecycleLog, APITokenStore, Outbox, SearchLog, RunLog {
     /// Applies pending migrations; safe to call on every start.
     func migrate() async throws
@@ -390,6 +391,8 @@ public struct RunRecord: Sendable, Hashable, Codable {
 /// A state store location that cannot be opened.
 public struct StateStoreError: Error, CustomStringConvertible, Sendable {
     public var description: String
+    /// PostgreSQL's SQLSTATE, when the server refused a statement.
+    var sqlState: String?
     public init(_ description: String) { self.description = description }
 }
 

@@ -1,0 +1,181 @@
+public import Foundation
+import Logging
+import PostgresNIO
+
+extension PostgresStateStore {
+    public func syncCatalogItems(
+        _ items: [CatalogItemState], catalogVersion: String, at date: Date
+    ) async throws
+        -> [LifecycleEvent]
+    {
+        try await transaction { [logger] connection in
+            // One sync at a time, as under SQLite's single writer: two instances loading the same
+            // catalog record its changes once (the second, after the lock, finds them recorded).
+            try await connection.rows("SELECT pg_advisory_xact_lock(\(Self.catalogSyncLock))", logger)
+            var known: [ItemKey: CatalogItemRow] = [:]
+            for row in try await connection.records(CatalogItemRow.self, "SELECT * FROM catalog_items", logger) {
+                known[row.key] = row
+            }
+            // A field that changes now overrides (at most) the actions taken before this moment.
+            let mark =
+                try await connection.value(Int64.self, "SELECT COALESCE(MAX(id), 0) FROM lifecycle_events", logger)
+                ?? 0
+            let time = date.timeIntervalSince1970
+            var events: [LifecycleEvent] = []
+            var seen = Set<ItemKey>()
+            for item in items {
+                let key = ItemKey(kind: item.kind, id: item.id)
+                seen.insert(key)
+                let declared = StoredJSON.encode(item.declared)
+                let access = StoredJSON.encode(item.access)
+                if let previous = known[key] {
+                    if previous.access != access {
+                        try await connection.rows(
+                            """
+                            UPDATE catalog_items SET access = \(access)
+                            WHERE item_kind = \(item.kind) AND item_id = \(item.id)
+                            """, logger)
+                    }
+                    if previous.declared != declared {
+                        // Fields learnt for the first time (stores from before they were kept) get no
+                        // mark, so no earlier action is overridden; a changed field gets one.
+                        let before = previous.declaredFields
+                        var marks = previous.marks
+                        if let before {
+                            for field in Set(before.keys).union(item.declared.keys)
+                            where before[field] != item.declared[field] {
+                                marks[field] = mark
+                            }
+                        }
+                        try await connection.rows(
+                            """
+                            UPDATE catalog_items SET declared = \(declared), declared_marks = \(StoredJSON.encode(marks))
+                            WHERE item_kind = \(item.kind) AND item_id = \(item.id)
+                            """, logger)
+                    }
+                    guard previous.digest != item.digest else { continue }
+                    try await connection.rows(
+                        """
+                        UPDATE catalog_items SET digest = \(item.digest), title = \(item.title), owner = \(item.owner),
+                            changed_at = \(time)
+                        WHERE item_kind = \(item.kind) AND item_id = \(item.id)
+                        """, logger)
+                    events.append(
+                        LifecycleEvent(
+                            itemKind: item.kind, itemID: item.id, action: .changed, title: item.title,
+                            catalogVersion: catalogVersion, at: date))
+                } else {
+                    // A new object (or one added back) starts with what its file says.
+                    let row = CatalogItemRow(item, at: date, mark: mark)
+                    try await connection.rows(
+                        """
+                        INSERT INTO catalog_items (item_kind, item_id, digest, title, owner, first_seen_at, changed_at,
+                            declared, declared_marks, access)
+                        VALUES (\(row.itemKind), \(row.itemID), \(row.digest), \(row.title), \(row.owner),
+                            \(row.firstSeenAt.timeIntervalSince1970), \(row.changedAt.timeIntervalSince1970),
+                            \(row.declared), \(row.declaredMarks), \(row.access))
+                        """, logger)
+                    events.append(
+                        LifecycleEvent(
+                            itemKind: item.kind, itemID: item.id, action: .added, title: item.title,
+                            catalogVersion: catalogVersion, at: date))
+                }
+            }
+            for (key, previous) in known where !seen.contains(key) {
+                try await connection.rows(
+                    "DELETE FROM catalog_items WHERE item_kind = \(key.kind) AND item_id = \(key.id)", logger)
+                events.append(
+                    LifecycleEvent(
+                        itemKind: key.kind, itemID: key.id, action: .removed, title: previous.title,
+                        catalogVersion: catalogVersion, at: date, access: previous.accessLists))
+            }
+            for index in events.indices {
+                events[index].id = try await Self.insert(LifecycleEventRow(events[index]), connection, logger)
+            }
+            return events
+        }
+    }
+
+    /// The advisory lock a catalog sync holds (a constant of this store's own).
+    static let catalogSyncLock = 0x616C_6D61_6E61_6302
+
+    /// Appends `row` to the log; returns the id the log gave it.
+    private static func insert(
+        _ row: LifecycleEventRow, _ connection: PostgresConnection, _ logger: Logger
+    ) async throws -> Int64? {
+        try await connection.value(
+            Int64.self,
+            """
+            INSERT INTO lifecycle_events (item_kind, item_id, action, title, actor, detail, catalog_version, at,
+                replacement, value, access)
+            VALUES (\(row.itemKind), \(row.itemID), \(row.action), \(row.title), \(row.actor), \(row.detail),
+                \(row.catalogVersion), \(row.at.timeIntervalSince1970), \(row.replacement), \(row.value), \(row.access))
+            RETURNING id
+            """, logger)
+    }
+
+    public func recentLifecycleEvents(kind: String?, limit: Int) async throws -> [LifecycleEvent] {
+        try await withConnection { [logger] connection in
+            try await connection.records(
+                LifecycleEventRow.self,
+                """
+                SELECT * FROM lifecycle_events WHERE (CAST(\(kind) AS TEXT) IS NULL OR item_kind = \(kind))
+                ORDER BY at DESC, id DESC LIMIT \(unlimitedIfNegative(limit))
+                """, logger
+            ).map(\.event)
+        }
+    }
+
+    public func lifecycleEvents(kind: String, id: String) async throws -> [LifecycleEvent] {
+        try await withConnection { [logger] connection in
+            try await connection.records(
+                LifecycleEventRow.self,
+                """
+                SELECT * FROM lifecycle_events WHERE item_kind = \(kind) AND item_id = \(id)
+                ORDER BY at DESC, id DESC
+                """, logger
+            ).map(\.event)
+        }
+    }
+
+    public func appendLifecycleEvent(_ event: LifecycleEvent) async throws -> LifecycleEvent {
+        var row = LifecycleEventRow(event)
+        // The log numbers its events, and an action keeps no access lists (removals do).
+        row.id = nil
+        row.access = nil
+        let appended = row
+        let id = try await withConnection { [logger] connection in
+            try await Self.insert(appended, connection, logger)
+        }
+        var stored = event
+        stored.id = id
+        return stored
+    }
+
+    public func lifecycleActions() async throws -> [LifecycleEvent] {
+        try await withConnection { [logger] connection in
+            try await connection.records(
+                LifecycleEventRow.self,
+                """
+                SELECT * FROM lifecycle_events WHERE action NOT IN ('added', 'changed', 'removed')
+                ORDER BY id
+                """, logger
+            ).map(\.event)
+        }
+    }
+
+    public func latestLifecycleEventID() async throws -> Int64 {
+        try await withConnection { [logger] connection in
+            try await connection.value(Int64.self, "SELECT COALESCE(MAX(id), 0) FROM lifecycle_events", logger) ?? 0
+        }
+    }
+
+    public func catalogItemRecords(kind: String?) async throws -> [CatalogItemRecord] {
+        try await withConnection { [logger] connection in
+            try await connection.records(
+                CatalogItemRow.self,
+                "SELECT * FROM catalog_items WHERE (CAST(\(kind) AS TEXT) IS NULL OR item_kind = \(kind))", logger
+            ).map(\.record)
+        }
+    }
+}
