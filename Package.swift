@@ -251,6 +251,7 @@ let package = Package(
             name: "StorageTests",
             dependencies: [
                 "Storage", "Scheduling", "AlmanacTestSupport", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
             ]),
         .testTarget(
             name: "DeliveryTests",

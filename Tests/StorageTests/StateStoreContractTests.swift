@@ -6,24 +6,39 @@ import Storage
 import Testing
 
 /// What every ``StateStore`` must do, whatever its engine: each test runs against every backend
-/// in ``Backend/allCases`` (SQLite today; the PostgreSQL store joins this list and must pass the
-/// same tests). The behaviour the portal relies on across instances is spelled out here: a
-/// scheduled time is claimed once, an outbox key is queued once, a lease is held by one
-/// instance, a token use never moves back, counts add up.
+/// in ``Backend/allCases`` (SQLite, and PostgreSQL on the server `scripts/with-postgres` starts,
+/// a fresh database per test; without `ALMANAC_TEST_POSTGRES_URL` the PostgreSQL cases fail and
+/// say how to run them). The behaviour the portal relies on across instances is spelled out
+/// here: a scheduled time is claimed once, an outbox key is queued once, a lease is held by one
+/// instance, a token use never moves back, counts add up, also with two instances at once.
 @Suite(.timeLimit(.minutes(10))) struct StateStoreContractTests {
     enum Backend: String, CaseIterable, CustomStringConvertible {
-        case sqlite
+        case sqlite, postgres
         var description: String { rawValue }
     }
 
     /// A fresh, migrated store of `backend`, and what keeps it alive.
     static func store(_ backend: Backend) async throws -> (any StateStore, TemporaryDirectory) {
+        let (stores, directory) = try await Self.stores(backend, count: 1)
+        try await stores[0].migrate()
+        return (stores[0], directory)
+    }
+
+    /// `count` stores of `backend` on one fresh, empty (not migrated) database, as several
+    /// portal instances share one; and what keeps them alive.
+    static func stores(_ backend: Backend, count: Int) async throws -> ([any StateStore], TemporaryDirectory) {
         let directory = try TemporaryDirectory(prefix: "almanac-contract")
         switch backend {
         case .sqlite:
-            let store = try SQLiteStateStore(path: directory.file("state.sqlite"))
-            try await store.migrate()
-            return (store, directory)
+            let path = directory.file("state.sqlite")
+            let stores: [any StateStore] = try (0..<count).map { _ in try SQLiteStateStore(path: path) }
+            return (stores, directory)
+        case .postgres:
+            let url = try await TestPostgres.makeDatabase(prefix: "state")
+            let stores: [any StateStore] = try (0..<count).map { _ in
+                try PostgresStateStore(url: url, poolSize: 4, connectTimeout: TestPostgres.connectTimeout)
+            }
+            return (stores, directory)
         }
     }
 
@@ -256,5 +271,111 @@ import Testing
         }
         #expect(try await store.recentRuns(kind: "generation", limit: 10).map(\.target) == ["r2", "r0"])
         #expect(try await store.recentRuns(kind: nil, limit: 1).map(\.target) == ["r2"])
+    }
+
+    // NB: PostgreSQL only: GRDB's migrator reads the applied migrations outside the transaction
+    // that applies one, so two processes migrating a new SQLite file at once can both try the
+    // first migration. One instance owns a SQLite store; instances share a PostgreSQL one.
+    @Test(arguments: [Backend.postgres]) func instancesStartingTogetherMigrateOnce(_ backend: Backend) async throws {
+        let (stores, directory) = try await Self.stores(backend, count: 2)
+        defer { withExtendedLifetime(directory) {} }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for store in stores { group.addTask { try await store.migrate() } }
+            try await group.waitForAll()
+        }
+        let first = try await stores[0].appliedMigrations()
+        #expect(!first.isEmpty)
+        #expect(try await stores[1].appliedMigrations() == first)
+        // Every table is there once: the first migration's tables work from both.
+        try await stores[0].recordRun(RunRecord(kind: "index", target: "a", startedAt: start, durationMilliseconds: 1))
+        #expect(try await stores[1].recentRuns(kind: "index", limit: 10).map(\.target) == ["a"])
+    }
+
+    @Test(arguments: Backend.allCases) func viewsRecordedByTwoInstancesAtOnceAddUpExactly(
+        _ backend: Backend
+    ) async throws {
+        let (stores, directory) = try await Self.stores(backend, count: 2)
+        defer { withExtendedLifetime(directory) {} }
+        try await stores[0].migrate()
+        let day = UsageDay.of(start)
+        let items = ["growth", "revenue", "churn"]
+        // Each batch covers every item, its days out of order (a batch across midnight, clocks
+        // that differ), so the writers' running totals meet on the same rows.
+        @Sendable func batch(_ number: Int) -> [ViewEvent] {
+            var views: [ViewEvent] = []
+            for (index, item) in items.enumerated() {
+                for offset in [(number + index) % 4, 3 - (number % 4), 1] {
+                    views.append(
+                        ViewEvent(
+                            itemKind: "report", itemID: item, viewer: "viewer-\(number % 5)",
+                            viewedAt: start.addingTimeInterval(Double(offset) * 86_400 + Double(number))))
+                }
+            }
+            return views
+        }
+        let batches = 24
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for number in 0..<batches {
+                let store = stores[number % 2]
+                group.addTask { try await store.recordViews(batch(number)) }
+            }
+            try await group.waitForAll()
+        }
+        var expected: [String: [Int: Int]] = [:]
+        for view in (0..<batches).flatMap(batch) {
+            expected["report/\(view.itemID)", default: [:]][UsageDay.of(view.viewedAt), default: 0] += 1
+        }
+        let store = stores[0]
+        #expect(try await store.viewCounts(kind: nil, since: nil) == expected.mapValues { $0.values.reduce(0, +) })
+        for item in items {
+            let perDay = expected["report/\(item)"]!
+            #expect(try await store.dailyViews(kind: "report", id: item, in: day...(day + 3)) == perDay)
+            // The running totals agree with the days: every range's total is the sum of its days.
+            let ranges = [day...day, day...(day + 1), (day + 1)...(day + 2), (day + 2)...(day + 3), day...(day + 3)]
+            let sums = ranges.map { range in range.reduce(0) { $0 + (perDay[$1] ?? 0) } }
+            #expect(try await store.viewTotals(kind: "report", id: item, in: ranges) == ["report/\(item)": sums])
+            #expect(try await store.uniqueViewers(kind: "report", id: item, since: [day]) == [5])
+        }
+        #expect(try await store.recentViews(limit: 10_000).count == batches * items.count * 3)
+    }
+
+    @Test(arguments: Backend.allCases) func twoInstancesClaimingAtOnceNeverShareADelivery(
+        _ backend: Backend
+    ) async throws {
+        let (stores, directory) = try await Self.stores(backend, count: 2)
+        defer { withExtendedLifetime(directory) {} }
+        try await stores[0].migrate()
+        let count = 60
+        let queued = try await stores[0].enqueueDeliveries(
+            (0..<count).map { number in
+                DeliveryRecord(
+                    key: "k\(number)", job: "subscription/daily", scheduledFor: start, channel: .email,
+                    recipient: "r\(number)@example.com", subject: "Daily", payload: "{}",
+                    nextAttemptAt: start.addingTimeInterval(Double(number % 7)), createdAt: start)
+            })
+        #expect(queued == count)
+        let now = start.addingTimeInterval(60)
+        let claims = try await withThrowingTaskGroup(of: [Int64].self) { group in
+            for (index, store) in stores.enumerated() {
+                group.addTask {
+                    var mine: [Int64] = []
+                    while true {
+                        let claimed = try await store.claimDueDeliveries(
+                            instance: "instance-\(index)", now: now, until: now.addingTimeInterval(300), limit: 4,
+                            job: nil)
+                        if claimed.isEmpty { return mine }
+                        #expect(claimed.allSatisfy { $0.claimedBy == "instance-\(index)" && $0.status == .sending })
+                        mine += claimed.compactMap(\.id)
+                    }
+                }
+            }
+            var all: [[Int64]] = []
+            for try await ids in group { all.append(ids) }
+            return all
+        }
+        let ids = claims.flatMap { $0 }
+        #expect(ids.count == count, "every delivery was handed out")
+        #expect(Set(ids).count == count, "and none to both instances")
+        #expect(try await stores[1].deliveryStatusCounts() == [.sending: count])
     }
 }
