@@ -13,7 +13,7 @@ public struct AlmanacCommand: AsyncParsableCommand {
         subcommands: [
             ServeCommand.self, GeneratorCommand.self, DemoCommand.self, CatalogCommand.self, GenerateCommand.self,
             IngestCommand.self, LifecycleCommand.self, UsageCommand.self, DeliverCommand.self,
-            SearchCommand.self, TokenCommand.self,
+            SearchCommand.self, TokenCommand.self, StateCommand.self,
         ])
 
     public init() {}

@@ -71,13 +71,13 @@ struct DeliverCommand: AsyncParsableCommand {
     }
 
     private func run(
-        store: CatalogStore, state: SQLiteStateStore, webRoot: String, warehouse connection: any Warehouse
+        store: CatalogStore, state: any StateStore, webRoot: String, warehouse connection: any Warehouse
     ) async throws {
         let configuration: DeliveryConfiguration
         do {
             configuration = try DeliveryConfiguration.from(
                 defaultBaseURL: "http://127.0.0.1:8080",
-                outbox: DeliveryConfiguration.outbox(besideStateFile: state.path),
+                outbox: DeliveryConfiguration.outbox(forState: stores.state.location()),
                 companyDomain: store.current.settings.companyDomain)
         } catch {
             printError(error.description)
@@ -157,7 +157,7 @@ struct DeliverCommand: AsyncParsableCommand {
     }
 
     private func send(
-        _ job: String, service: DeliveryService, state: SQLiteStateStore, configuration: DeliveryConfiguration,
+        _ job: String, service: DeliveryService, state: any StateStore, configuration: DeliveryConfiguration,
         logger: Logger, at date: Date
     ) async throws {
         let summary: String

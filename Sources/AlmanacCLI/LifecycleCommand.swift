@@ -33,12 +33,12 @@ struct StoreOptions: ParsableArguments {
 
     /// The catalog and the state store. Only the portal records what the catalog holds (so that
     /// a different checkout here never rewrites what the portal serves); this reads it.
-    func open() async throws -> (CatalogStore, SQLiteStateStore) {
+    func open() async throws -> (CatalogStore, any StateStore) {
         let stores = try Stores.opened(catalog: catalog.directory, state: state.location(), warehouse: nil)
         return (stores.catalog, try await stores.migrated())
     }
 
-    func service(_ store: CatalogStore, _ state: SQLiteStateStore) async throws -> LifecycleService {
+    func service(_ store: CatalogStore, _ state: any StateStore) async throws -> LifecycleService {
         var logger = Logger(label: "almanac.lifecycle")
         logger.logLevel = .warning
         let service = LifecycleService(catalog: store, state: state, logger: logger)
@@ -198,11 +198,12 @@ struct LifecycleHistoryCommand: AsyncParsableCommand {
     @Argument(help: "The object, as kind/id.") var item: ItemArgument
     @OptionGroup var stores: StoreOptions
     func run() async throws {
-        let state = try SQLiteStateStore.open(location: stores.state.location())
+        let state = try StateStores.open(location: stores.state.location())
         try await state.migrate()
         let events = try await state.lifecycleEvents(kind: item.kind.rawValue, id: item.id)
         guard !events.isEmpty else {
-            print("no history for \(item.kind.rawValue)/\(item.id) in \(stores.state.location())")
+            print(
+                "no history for \(item.kind.rawValue)/\(item.id) in \(StoreLocation.redacted(stores.state.location()))")
             return
         }
         let formatter = ISO8601DateFormatter()

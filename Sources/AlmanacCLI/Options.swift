@@ -46,13 +46,17 @@ package struct WarehouseOption: ParsableArguments {
     }
 }
 
-/// `--state`: the state store, a SQLite file path or sqlite://PATH.
+/// `--state`: the state store, a SQLite file (PATH or sqlite://PATH) or a PostgreSQL database
+/// (postgres://user:password@host:5432/db) that several instances share.
 package struct StateOption: ParsableArguments {
     package init() {}
 
     @Option(
         name: .customLong("state"),
-        help: "The state store: a SQLite file path or sqlite://PATH (default: var/state.sqlite). (env: ALMANAC_STATE)")
+        help: """
+            The state store: a SQLite file (PATH or sqlite://PATH; default: var/state.sqlite), or \
+            postgres://user:password@host:5432/db, shared by several instances. (env: ALMANAC_STATE)
+            """)
     package var value: String?
 
     /// The store given, else `fallback` (a command's own default).

@@ -148,7 +148,8 @@ struct ServerOptions: ParsableArguments {
             logger.info(
                 "serving",
                 metadata: [
-                    "url": "http://\(host):\(port)/", "catalog": "\(setup.catalog)", "state": "\(setup.state)",
+                    "url": "http://\(host):\(port)/", "catalog": "\(setup.catalog)",
+                    "state": "\(StoreLocation.redacted(setup.state))",
                     "catalog_version": "\(environment.catalog.current.version)",
                     "generators": "\(setup.dashboards?.generators?.urls.joined(separator: ",") ?? "")",
                 ])

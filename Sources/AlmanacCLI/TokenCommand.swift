@@ -32,7 +32,7 @@ struct TokenStoreOptions: ParsableArguments {
     }
 
     func authority() async throws -> APITokenAuthority {
-        let store = try SQLiteStateStore.open(location: state.location())
+        let store = try StateStores.open(location: state.location())
         try await store.migrate()
         var logger = Logger(label: "almanac.tokens")
         logger.logLevel = .warning

@@ -40,8 +40,8 @@ struct UsageStaleCommand: AsyncParsableCommand {
         var report = try await RetirementReviewer(lifecycle: service).report()
         if try await state.catalogItemRecords(kind: ItemKind.report.rawValue).isEmpty {
             printError(
-                "note: \(stores.state.location()) has no record of when the reports were first seen, so none is old enough "
-                    + "to be a candidate; the portal records it when it starts (almanac serve --state \(stores.state.location()))"
+                "note: \(StoreLocation.redacted(stores.state.location())) has no record of when the reports were first seen, so none is old enough "
+                    + "to be a candidate; the portal records it when it starts (almanac serve --state \(StoreLocation.redacted(stores.state.location())))"
             )
         }
         if let team {

@@ -17,8 +17,9 @@ public enum WarehouseSource: Sendable {
 public struct Stores: Sendable {
     /// The catalog, loaded and watched from its folder.
     public let catalog: CatalogStore
-    /// The state store, not yet migrated (see ``migrated()``); `nil` when none was asked for.
-    public let state: SQLiteStateStore?
+    /// The state store (a SQLite file, or PostgreSQL shared by several instances), not yet
+    /// migrated (see ``migrated()``); `nil` when none was asked for.
+    public let state: (any StateStore)?
     /// The warehouse, when one was asked for.
     public let warehouse: (any Warehouse)?
 
@@ -35,10 +36,10 @@ public struct Stores: Sendable {
         } catch {
             throw SetupError(error.userMessage, hint: error.hint)
         }
-        var stateStore: SQLiteStateStore?
+        var stateStore: (any StateStore)?
         if let state {
             do {
-                stateStore = try SQLiteStateStore.open(location: state)
+                stateStore = try StateStores.open(location: state)
             } catch {
                 throw SetupError("\(error)")
             }
@@ -60,7 +61,7 @@ public struct Stores: Sendable {
     /// The state store, migrated to this version's schema.
     ///
     /// - Throws: ``SetupError`` when none was opened; the migration's error when it fails.
-    public func migrated() async throws -> SQLiteStateStore {
+    public func migrated() async throws -> any StateStore {
         guard let state else { throw SetupError("no state store was given") }
         try await state.migrate()
         return state

@@ -59,9 +59,12 @@ public struct DeliveryConfiguration: Sendable {
 }
 
 extension DeliveryConfiguration {
-    /// Where e-mail is written without an SMTP server: `outbox/` beside the state file.
-    public static func outbox(besideStateFile path: String) -> String {
-        ((path as NSString).deletingLastPathComponent as NSString).appendingPathComponent("outbox")
+    /// Where e-mail is written without an SMTP server: `outbox/` beside a SQLite state file,
+    /// or `var/outbox` (in the working directory) beside a PostgreSQL state store.
+    public static func outbox(forState location: String) -> String {
+        if StoreLocation.isPostgres(location) { return "var/outbox" }
+        let path = StoreLocation.sqlitePath(location)
+        return ((path as NSString).deletingLastPathComponent as NSString).appendingPathComponent("outbox")
     }
 }
 

@@ -143,7 +143,7 @@ extension PortalEnvironment {
             do {
                 configuration = try DeliveryConfiguration.from(
                     delivery.settings, defaultBaseURL: delivery.defaultBaseURL,
-                    outbox: DeliveryConfiguration.outbox(besideStateFile: state.path),
+                    outbox: DeliveryConfiguration.outbox(forState: setup.state),
                     companyDomain: catalog.current.settings.companyDomain)
             } catch {
                 throw SetupError(error.description)

@@ -9,14 +9,7 @@ public import PostgresNIO
 /// and error messages may show it.
 public enum PostgresURL {
     /// `location` with any password replaced by `***` (`postgres://user:***@host/db`).
-    public static func redacted(_ location: String) -> String {
-        guard let scheme = location.range(of: "://"), let at = location.range(of: "@"),
-            scheme.upperBound < at.lowerBound
-        else { return location }
-        let credentials = location[scheme.upperBound..<at.lowerBound]
-        guard let colon = credentials.firstIndex(of: ":") else { return location }
-        return String(location[..<colon]) + ":***" + String(location[at.lowerBound...])
-    }
+    public static func redacted(_ location: String) -> String { StoreLocation.redacted(location) }
 
     /// The connection settings of
     /// `postgres://user[:password]@host[:port]/database[?sslmode=disable|prefer|require]`; a host

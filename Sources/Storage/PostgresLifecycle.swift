@@ -174,7 +174,8 @@ extension PostgresStateStore {
         try await withConnection { [logger] connection in
             try await connection.records(
                 CatalogItemRow.self,
-                "SELECT * FROM catalog_items WHERE (CAST(\(kind) AS TEXT) IS NULL OR item_kind = \(kind))", logger
+                "SELECT * FROM catalog_items WHERE (CAST(\(kind) AS TEXT) IS NULL OR item_kind = \(kind)) ORDER BY item_kind, item_id",
+                logger
             ).map(\.record)
         }
     }

@@ -504,7 +504,8 @@ public final class SQLiteStateStore: StateStore {
     public func catalogItemRecords(kind: String?) async throws -> [CatalogItemRecord] {
         try await pool.read { db in
             try CatalogItemRow.fetchAll(
-                db, sql: "SELECT * FROM catalog_items WHERE (?1 IS NULL OR item_kind = ?1)", arguments: [kind]
+                db, sql: "SELECT * FROM catalog_items WHERE (?1 IS NULL OR item_kind = ?1) ORDER BY item_kind, item_id",
+                arguments: [kind]
             ).map(\.record)
         }
     }

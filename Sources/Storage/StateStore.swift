@@ -55,7 +55,7 @@ public protocol LifecycleLog: Sendable {
     func lifecycleActions() async throws -> [LifecycleEvent]
     /// The id of the newest lifecycle event (0 when there is none): a cheap "did anything happen".
     func latestLifecycleEventID() async throws -> Int64
-    /// What the store remembers of each catalog object of `kind` (all kinds when `nil`).
+    /// What the store remembers of each catalog object of `kind` (all kinds when `nil`), by kind and id.
     func catalogItemRecords(kind: String?) async throws -> [CatalogItemRecord]
 }
 
