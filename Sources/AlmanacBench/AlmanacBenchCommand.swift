@@ -8,7 +8,7 @@ public struct AlmanacBenchCommand: AsyncParsableCommand {
         abstract: "In-process benchmarks for Benchmarks/*.sh (generation, templates, search, usage).",
         subcommands: [
             BenchGenerationCommand.self, BenchTemplateCommand.self, BenchSearchCommand.self,
-            BenchSearchBuildCommand.self, BenchUsageCommand.self,
+            BenchSearchBuildCommand.self, BenchUsageCommand.self, BenchStateIngestCommand.self,
         ])
 
     public init() {}

@@ -26,69 +26,105 @@ extension PostgresStateStore {
             perItem[item, default: 0] += 1
         }
         let items = perItem.sorted { ($0.key.kind, $0.key.id) < ($1.key.kind, $1.key.id) }
-        let days = perDay
-        let viewers = perViewer
-        try await transaction { [logger] connection in
-            for (item, count) in items {
-                try await connection.rows(
-                    """
-                    INSERT INTO view_items (item_kind, item_id, total) VALUES (\(item.kind), \(item.id), \(count))
-                    ON CONFLICT (item_kind, item_id) DO UPDATE SET total = view_items.total + excluded.total
-                    """, logger)
+        // Each rollup is one statement over arrays (unnest), whatever the batch's size: a round
+        // trip per item, day or viewer would cap ingest at a few hundred views a second.
+        let itemKinds = items.map(\.key.kind)
+        let itemIDs = items.map(\.key.id)
+        let itemCounts = items.map { Int64($0.value) }
+        var dayKinds: [String] = []
+        var dayIDs: [String] = []
+        var dayNumbers: [Int64] = []
+        var dayCounts: [Int64] = []
+        var viewerKinds: [String] = []
+        var viewerIDs: [String] = []
+        var viewerNames: [String] = []
+        var viewerDays: [Int64] = []
+        for (item, _) in items {
+            for (day, count) in perDay[item, default: [:]] {
+                dayKinds.append(item.kind)
+                dayIDs.append(item.id)
+                dayNumbers.append(Int64(day))
+                dayCounts.append(Int64(count))
             }
-            for (item, _) in items {
-                for (day, count) in days[item, default: [:]].sorted(by: { $0.key < $1.key }) {
-                    // The day's row starts from the running total before it; views of a day before
-                    // the item's newest (a batch across midnight, another instance's clock) raise
-                    // the running totals of the days after it too. The two parts touch different
-                    // rows, so one statement does both.
-                    try await connection.rows(
-                        """
-                        WITH later AS (
-                            UPDATE view_days SET cumulative = cumulative + \(count)
-                            WHERE item_kind = \(item.kind) AND item_id = \(item.id) AND day > \(day)
-                        )
-                        INSERT INTO view_days (item_kind, item_id, day, views, cumulative)
-                        SELECT \(item.kind), \(item.id), \(day), \(count),
-                            COALESCE((SELECT cumulative FROM view_days WHERE item_kind = \(item.kind)
-                                AND item_id = \(item.id) AND day < \(day) ORDER BY day DESC LIMIT 1), 0) + \(count)
-                        ON CONFLICT (item_kind, item_id, day) DO UPDATE
-                        SET views = view_days.views + excluded.views, cumulative = view_days.cumulative + excluded.views
-                        """, logger)
-                }
-                for (viewer, last) in viewers[item, default: [:]].sorted(by: { $0.key < $1.key }) {
-                    try await connection.rows(
-                        """
-                        INSERT INTO view_viewers (item_kind, item_id, viewer, last_day)
-                        VALUES (\(item.kind), \(item.id), \(viewer), \(last))
-                        ON CONFLICT (item_kind, item_id, viewer) DO UPDATE
-                        SET last_day = GREATEST(view_viewers.last_day, excluded.last_day)
-                        """, logger)
-                }
+            for (viewer, last) in perViewer[item, default: [:]] {
+                viewerKinds.append(item.kind)
+                viewerIDs.append(item.id)
+                viewerNames.append(viewer)
+                viewerDays.append(Int64(last))
             }
-            // The raw log, many rows per statement (postgres-nio binds at most 65,535 values).
-            for start in stride(from: 0, to: views.count, by: 1000) {
-                let chunk = views[start..<min(start + 1000, views.count)]
-                var bindings = PostgresBindings(capacity: chunk.count * 7)
-                var rows: [String] = []
-                for view in chunk {
-                    let first = bindings.count
-                    bindings.append(view.itemKind)
-                    bindings.append(view.itemID)
-                    bindings.append(view.viewer)
-                    bindings.append(view.viewedAt.timeIntervalSince1970)
-                    bindings.append(view.parametersHash)
-                    bindings.append(view.source.rawValue)
-                    bindings.append(view.channel.rawValue)
-                    rows.append("(" + (1...7).map { "$\(first + $0)" }.joined(separator: ", ") + ")")
-                }
-                try await connection.rows(
-                    PostgresQuery(
-                        unsafeSQL: """
-                            INSERT INTO views (item_kind, item_id, viewer, viewed_at, parameters_hash, source, channel)
-                            VALUES \(rows.joined(separator: ", "))
-                            """, binds: bindings), logger)
-            }
+        }
+        let logKinds = views.map(\.itemKind)
+        let logIDs = views.map(\.itemID)
+        // Arrays cannot hold NULL here: an absent viewer or hash travels as '' (neither is ever
+        // empty otherwise) and is stored as NULL again.
+        let logViewers = views.map { $0.viewer ?? "" }
+        let logTimes = views.map(\.viewedAt.timeIntervalSince1970)
+        let logHashes = views.map { $0.parametersHash ?? "" }
+        let logSources = views.map(\.source.rawValue)
+        let logChannels = views.map(\.channel.rawValue)
+        try await transaction {
+            [logger, dayKinds, dayIDs, dayNumbers, dayCounts, viewerKinds, viewerIDs, viewerNames, viewerDays]
+            connection in
+            // First the items' totals, in one order: the row lock this takes on each item makes
+            // concurrent writers of the same item take turns for the rest of the transaction, and
+            // the order means two batches cannot deadlock on each other.
+            try await connection.rows(
+                """
+                INSERT INTO view_items (item_kind, item_id, total)
+                SELECT k, i, n FROM unnest(\(itemKinds)::text[], \(itemIDs)::text[], \(itemCounts)::bigint[])
+                    AS u(k, i, n)
+                ORDER BY k, i
+                ON CONFLICT (item_kind, item_id) DO UPDATE SET total = view_items.total + excluded.total
+                """, logger)
+            // The days, in one statement whose parts all read the rows as they were before it.
+            // A day the item already has gains its own views, and its running total the batch's
+            // views on that day or before (a batch across midnight, or another instance's clock,
+            // raises the days after its first too). A new day's running total is the newest
+            // earlier day's total plus the batch's views up to the new day: nothing older lies
+            // between them.
+            try await connection.rows(
+                """
+                WITH u AS (
+                    SELECT k, i, day, n, SUM(n) OVER (PARTITION BY k, i ORDER BY day) AS upto
+                    FROM unnest(\(dayKinds)::text[], \(dayIDs)::text[], \(dayNumbers)::bigint[],
+                        \(dayCounts)::bigint[]) AS u(k, i, day, n)
+                ), grown AS (
+                    UPDATE view_days d SET views = d.views + COALESCE(g.same, 0), cumulative = d.cumulative + g.upto
+                    FROM (
+                        SELECT e.item_kind, e.item_id, e.day, SUM(u.n) FILTER (WHERE u.day = e.day) AS same,
+                            SUM(u.n) AS upto
+                        FROM view_days e JOIN u ON u.k = e.item_kind AND u.i = e.item_id AND u.day <= e.day
+                        GROUP BY e.item_kind, e.item_id, e.day
+                    ) g
+                    WHERE d.item_kind = g.item_kind AND d.item_id = g.item_id AND d.day = g.day
+                    RETURNING 1
+                )
+                INSERT INTO view_days (item_kind, item_id, day, views, cumulative)
+                SELECT u.k, u.i, u.day, u.n, COALESCE(p.cumulative, 0) + u.upto
+                FROM u LEFT JOIN LATERAL (
+                    SELECT d.cumulative FROM view_days d
+                    WHERE d.item_kind = u.k AND d.item_id = u.i AND d.day < u.day ORDER BY d.day DESC LIMIT 1
+                ) p ON true
+                WHERE NOT EXISTS (
+                    SELECT 1 FROM view_days d WHERE d.item_kind = u.k AND d.item_id = u.i AND d.day = u.day)
+                """, logger)
+            try await connection.rows(
+                """
+                INSERT INTO view_viewers (item_kind, item_id, viewer, last_day)
+                SELECT * FROM unnest(\(viewerKinds)::text[], \(viewerIDs)::text[], \(viewerNames)::text[],
+                    \(viewerDays)::bigint[])
+                ON CONFLICT (item_kind, item_id, viewer) DO UPDATE
+                SET last_day = GREATEST(view_viewers.last_day, excluded.last_day)
+                """, logger)
+            // The raw log: one statement, a column per array.
+            try await connection.rows(
+                """
+                INSERT INTO views (item_kind, item_id, viewer, viewed_at, parameters_hash, source, channel)
+                SELECT k, i, NULLIF(v, ''), t, NULLIF(h, ''), s, c
+                FROM unnest(\(logKinds)::text[], \(logIDs)::text[], \(logViewers)::text[],
+                    \(logTimes)::double precision[], \(logHashes)::text[], \(logSources)::text[], \(logChannels)::text[])
+                    AS u(k, i, v, t, h, s, c)
+                """, logger)
         }
     }
 

@@ -78,6 +78,48 @@ import Testing
         #expect(try StateStores.open(location: directory.file("state.sqlite")) is SQLiteStateStore)
         #expect(try StateStores.open(location: "postgres://almanac@127.0.0.1:1/state") is PostgresStateStore)
     }
+
+    /// Batches whose days come in any order (across midnight, instances with skewed clocks, a
+    /// day before the item's newest) give the same rollups in PostgreSQL as in SQLite.
+    @Test func rollupsAgreeWithSQLiteWhateverTheOrderOfDays() async throws {
+        let directory = try TemporaryDirectory()
+        let sqlite = try SQLiteStateStore(path: directory.file("state.sqlite"))
+        try await sqlite.migrate()
+        let url = try await TestPostgres.makeDatabase(prefix: "state_rollups")
+        let postgres = try PostgresStateStore(url: url, connectTimeout: TestPostgres.connectTimeout)
+        defer { postgres.close() }
+        try await postgres.migrate()
+        let base = Date(timeIntervalSince1970: 1_795_737_600)
+        var random: UInt64 = 7
+        func next(_ bound: Int) -> Int {
+            random = random &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int((random >> 33) % UInt64(bound))
+        }
+        for _ in 0..<12 {
+            let batch = (0..<(50 + next(200))).map { _ in
+                ViewEvent(
+                    itemKind: "report", itemID: "r\(next(4))", viewer: next(6) == 0 ? nil : "p\(next(9))",
+                    viewedAt: base.addingTimeInterval(Double(next(20)) * 86_400 + Double(next(86_400))))
+            }
+            try await sqlite.recordViews(batch)
+            try await postgres.recordViews(batch)
+        }
+        let first = UsageDay.of(base)
+        let ranges = (0..<20).flatMap { start in [(first + start)...(first + start), (first + start)...(first + 19)] }
+        #expect(
+            try await postgres.viewTotals(kind: nil, id: nil, in: ranges)
+                == sqlite.viewTotals(kind: nil, id: nil, in: ranges))
+        for item in ["r0", "r1", "r2", "r3"] {
+            #expect(
+                try await postgres.dailyViews(kind: "report", id: item, in: first...(first + 19))
+                    == sqlite.dailyViews(kind: "report", id: item, in: first...(first + 19)))
+            let since = [first, first + 5, first + 15]
+            #expect(
+                try await postgres.uniqueViewers(kind: "report", id: item, since: since)
+                    == sqlite.uniqueViewers(kind: "report", id: item, since: since))
+        }
+        #expect(try await postgres.viewCounts(kind: nil, since: nil) == sqlite.viewCounts(kind: nil, since: nil))
+    }
 }
 
 /// The host and port part of a test database's URL, as a message names it.
@@ -85,4 +127,5 @@ private enum PostgresURLRedaction {
     static func host(of url: String) -> String {
         URLComponents(string: url).map { "\($0.host ?? ""):\($0.port ?? 5432)" } ?? url
     }
+
 }
