@@ -96,7 +96,8 @@ extension PostgresStateStore {
         }
     }
 
-    /// The advisory lock a catalog sync holds (a constant of this store's own).
+    /// The advisory lock every writer of the lifecycle log holds until it commits (the catalog
+    /// sync and an appended action; a constant of this store's own).
     static let catalogSyncLock = 0x616C_6D61_6E61_6302
 
     /// Appends `row` to the log; returns the id the log gave it.
@@ -144,8 +145,12 @@ extension PostgresStateStore {
         row.id = nil
         row.access = nil
         let appended = row
-        let id = try await withConnection { [logger] connection in
-            try await Self.insert(appended, connection, logger)
+        // Under the lock every writer of the log takes (the catalog sync too), so events commit
+        // in the order of their ids: a portal that polls the newest id (`latestLifecycleEventID`)
+        // can then never pass over an event that commits after a newer one.
+        let id = try await transaction { [logger] connection in
+            try await connection.rows("SELECT pg_advisory_xact_lock(\(Self.catalogSyncLock))", logger)
+            return try await Self.insert(appended, connection, logger)
         }
         var stored = event
         stored.id = id
