@@ -9,7 +9,9 @@
 # default durability (fsync, synchronous_commit on: PG_DURABLE=1), on loopback; SQLite is WAL in a
 # temp dir. Both share the machine's cores with the benchmark.
 #
-# Environment: VIEWS (400000), BATCH (5000), ROUNDS (3), WRITERS (2), REBUILD=1, TMPDIR.
+# Environment: VIEWS (400000), BATCH (5000), ROUNDS (3), WRITERS (2), DAYS (30: views spread over
+# the last 30 days; 1: all today, as a portal's live traffic), POPULAR=1 (items skewed to a few
+# popular ones, as a portal's traffic is; default uniform), REBUILD=1, TMPDIR.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$HERE/.." && pwd)"
@@ -20,8 +22,10 @@ VIEWS="${VIEWS:-400000}"
 BATCH="${BATCH:-5000}"
 ROUNDS="${ROUNDS:-3}"
 WRITERS="${WRITERS:-2}"
+DAYS="${DAYS:-30}"
+POPULAR="${POPULAR:-0}"
 
-say "state-ingest benchmark: $VIEWS views in batches of $BATCH, $ROUNDS rounds, then $WRITERS PostgreSQL writers"
+say "state-ingest benchmark: $VIEWS views over $DAYS day(s) (popular=$POPULAR) in batches of $BATCH, $ROUNDS rounds, then $WRITERS PostgreSQL writers"
 machine_summary
 ensure_almanac
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/almanac-state-ingest.XXXXXX")"
@@ -31,5 +35,5 @@ chmod 755 "$WORK"
 PG_DURABLE=1 "$REPO/scripts/with-postgres" bash -c '
     set -euo pipefail
     "$1" bench-state-ingest --postgres "$ALMANAC_TEST_POSTGRES_URL" --dir "$2" \
-        --views "$3" --batch "$4" --rounds "$5" --writers "$6"
-' _ "$ALMANAC_BENCH" "$WORK" "$VIEWS" "$BATCH" "$ROUNDS" "$WRITERS"
+        --views "$3" --batch "$4" --rounds "$5" --writers "$6" --days "$7" $8
+' _ "$ALMANAC_BENCH" "$WORK" "$VIEWS" "$BATCH" "$ROUNDS" "$WRITERS" "$DAYS" "$([ "$POPULAR" = 1 ] && echo --popular)"

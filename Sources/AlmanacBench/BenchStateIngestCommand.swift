@@ -18,21 +18,32 @@ struct BenchStateIngestCommand: AsyncParsableCommand {
     @Option(help: "PostgreSQL writers at once, in the last phase (as many portals).") var writers = 2
     @Option(help: "Distinct items viewed.") var items = 2_000
     @Option(help: "Distinct viewers.") var viewers = 5_000
+    @Option(help: "Days the views are spread over, ending now (1: a portal's live traffic, all today).")
+    var days = 30
+    @Flag(help: "Skew the items as a portal's traffic is (a few popular, a long tail) instead of uniform.")
+    var popular = false
 
     func run() async throws {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        // Views over the last 30 days, spread over items and viewers (a fixed sequence).
+        // Views over the last `days` days, spread over items and viewers (a fixed sequence).
         let now = Date()
         var random: UInt64 = 0x9E37_79B9
         func next() -> UInt64 {
             random = random &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
             return random >> 17
         }
+        let span = UInt64(days) * 86_400
+        let today = (now.timeIntervalSince1970 / 86_400).rounded(.down) * 86_400
         let events = (0..<views).map { _ in
-            ViewEvent(
-                itemKind: "report", itemID: "bench-\(next() % UInt64(items))",
-                viewer: "person-\(next() % UInt64(viewers))@larkspur.io",
-                viewedAt: now.addingTimeInterval(-Double(next() % (30 * 86_400))), source: .direct, channel: .page)
+            // Squaring a uniform draw piles the views onto the first items (a popularity skew).
+            let draw = Double(next() % 1_000_000) / 1_000_000
+            let item = popular ? Int(draw * draw * Double(items)) : Int(next() % UInt64(items))
+            // Ending now: with one day, every view is today's.
+            let back =
+                days == 1 ? Double(next() % UInt64(max(1, now.timeIntervalSince1970 - today))) : Double(next() % span)
+            return ViewEvent(
+                itemKind: "report", itemID: "bench-\(item)", viewer: "person-\(next() % UInt64(viewers))@larkspur.io",
+                viewedAt: now.addingTimeInterval(-back), source: .direct, channel: .page)
         }
         let batches = stride(from: 0, to: events.count, by: batch).map {
             Array(events[$0..<min(events.count, $0 + batch)])
