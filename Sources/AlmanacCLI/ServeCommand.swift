@@ -70,6 +70,16 @@ struct ServerOptions: ParsableArguments {
             """)
     var pageStaleOption: Int?
 
+    @Option(
+        name: .customLong("job-lease-seconds"),
+        help: """
+            How long a scheduled run (a night's generation, a digest) stays this instance's \
+            unless renewed; it is renewed every third of it while the run goes on, so another \
+            instance sharing the state store takes over a run whose instance died this long \
+            after it went (default: 60). (env: ALMANAC_JOB_LEASE_SECONDS)
+            """)
+    var jobLeaseOption: Int?
+
     /// The option, else its `ALMANAC_*` variable (a malformed one is an error), else `fallback`.
     private func resolved(_ option: Int?, _ key: Settings.Key, _ fallback: Int) throws -> Int {
         do {
@@ -82,6 +92,7 @@ struct ServerOptions: ParsableArguments {
     var pageCacheMB: Int { (try? resolved(pageCacheOption, .pageCacheMB, 256)) ?? 256 }
     var templateCacheMB: Int { (try? resolved(templateCacheOption, .templateCacheMB, 128)) ?? 128 }
     var pageStaleSeconds: Int { (try? resolved(pageStaleOption, .pageStaleSeconds, 60)) ?? 60 }
+    var jobLeaseSeconds: Int { (try? resolved(jobLeaseOption, .jobLeaseSeconds, 60)) ?? 60 }
     var trustedProxies: [String] {
         trustedProxyOptions.isEmpty ? Settings.process.list(.trustedProxies) : trustedProxyOptions
     }
@@ -92,6 +103,10 @@ struct ServerOptions: ParsableArguments {
         let pageStaleSeconds = try resolved(pageStaleOption, .pageStaleSeconds, 60)
         guard (0...3600).contains(pageStaleSeconds) else {
             throw ValidationError("--page-stale-seconds must be between 0 and 3600, got \(pageStaleSeconds)")
+        }
+        let jobLease = try resolved(jobLeaseOption, .jobLeaseSeconds, 60)
+        guard (3...3600).contains(jobLease) else {
+            throw ValidationError("--job-lease-seconds must be between 3 and 3600, got \(jobLease)")
         }
         for (name, value) in [
             ("--page-cache-mb", try resolved(pageCacheOption, .pageCacheMB, 256)),
@@ -128,6 +143,7 @@ struct ServerOptions: ParsableArguments {
         setup.templateCacheBytes = templateCacheMB << 20
         setup.pageStaleSeconds = pageStaleSeconds > 0 ? pageStaleSeconds : nil
         setup.recordsViews = !noViewRecording
+        setup.jobLease = .seconds(jobLeaseSeconds)
         setup.dashboards = dashboards
         if delivers && !noDelivery { setup.delivery = .init(defaultBaseURL: "http://\(host):\(port)") }
         return setup

@@ -84,6 +84,8 @@ extension Settings.Key {
     public static let pageCacheMB: Self = "PAGE_CACHE_MB"
     public static let templateCacheMB: Self = "TEMPLATE_CACHE_MB"
     public static let pageStaleSeconds: Self = "PAGE_STALE_SECONDS"
+    /// How long a scheduled run's claim lasts unless its instance renews it (`--job-lease-seconds`).
+    public static let jobLeaseSeconds: Self = "JOB_LEASE_SECONDS"
     /// Who acts in `almanac lifecycle` commands (`--as`).
     public static let user: Self = "USER"
 }

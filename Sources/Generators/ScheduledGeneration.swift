@@ -29,8 +29,9 @@ public struct ScheduledGeneration: Sendable {
     let since: Date
     /// How late a generation is still worth doing: a dashboard a few hours late beats yesterday's.
     public static let window: TimeInterval = 24 * 3600
-    /// How long a generation may run before another instance takes it over (or a failed one is
-    /// tried again): far beyond the longest report, so a slow one is never generated twice.
+    /// How long after a failure a generation is tried again; also how long a claimed one may run
+    /// before another instance takes it over when the scheduler has no lease to renew (far
+    /// beyond the longest report, so a slow one is never generated twice).
     public static let staleAfter: TimeInterval = 2 * 3600
 
     public init(

@@ -132,7 +132,8 @@ struct ScheduledServices: Service {
         await environment.stateReady.wait()
         guard environment.stateReady.isOpen else { return }  // stopped before the migrations ended
         let scheduler = JobScheduler(
-            store: environment.state, logger: environment.logger, clock: environment.clock, groups: groups)
+            store: environment.state, logger: environment.logger, lease: environment.jobLease?.timeInterval,
+            clock: environment.clock, groups: groups)
         try await withThrowingDiscardingTaskGroup { group in
             group.addTask { try await scheduler.run() }
             if let worker { group.addTask { try await worker.run() } }

@@ -43,6 +43,8 @@ public struct PortalEnvironment: Sendable {
     public let stateReady = Gate()
     /// Whether views are counted (benchmarks switch it off to measure what counting costs).
     public var recordsViews = true
+    /// How long a scheduled run stays this instance's unless renewed (``JobScheduler/lease``).
+    public var jobLease: Duration?
     /// Where search ranking reads popularity from (the view log by default).
     public var popularity: any PopularitySource
     /// Views and unique viewers per item over 7, 30 and 90 days, from the state store's rollups.

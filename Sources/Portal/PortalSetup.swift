@@ -30,6 +30,9 @@ public struct PortalSetup: Sendable {
     public var pageStaleSeconds: Int? = 60
     /// Whether views are counted (a benchmark switches it off).
     public var recordsViews = true
+    /// How long a scheduled run stays this instance's unless renewed (every third of it);
+    /// `nil`: never renewed, a claim lasting each job's own `staleAfter`.
+    public var jobLease: Duration? = .seconds(60)
     /// Where dashboards come from; without it report pages show their definition only.
     public var dashboards: Dashboards?
     /// Subscriptions and triggers: when set (and there are dashboards), this instance sends them.
@@ -126,6 +129,7 @@ extension PortalEnvironment {
             catalogPollInterval: setup.catalogPollInterval, pageCacheBytes: setup.pageCacheBytes,
             templateCacheBytes: setup.templateCacheBytes, pageStaleSeconds: setup.pageStaleSeconds)
         environment.recordsViews = setup.recordsViews
+        environment.jobLease = setup.jobLease
         guard let dashboards = setup.dashboards, let warehouse = stores.warehouse else { return environment }
         let asOf = dashboards.asOf
         environment.dashboards = DashboardConfiguration(

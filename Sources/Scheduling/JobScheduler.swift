@@ -16,6 +16,10 @@ public protocol JobRunStore: Sendable {
     func finishJobRun(
         job: String, scheduledFor: Date, status: JobRunRecord.Status, detail: String?, at: Date, instance: String?)
         async throws
+    /// Confirms that `instance` still runs `job`'s `scheduledFor`: the claim's time moves to
+    /// `at`, so no other instance takes it over while the run goes on. `false` when the claim is
+    /// no longer this instance's (it was taken over, or it ended).
+    func renewJobRun(job: String, scheduledFor: Date, instance: String, at: Date) async throws -> Bool
     /// The newest scheduled time recorded for `job` (run, missed or superseded).
     func lastJobRun(job: String) async throws -> JobRunRecord?
     /// The newest job runs, optionally of one job.
@@ -40,6 +44,8 @@ public struct JobRunRecord: Sendable, Hashable, Codable {
     public var late: Bool
     /// Which portal instance claimed it.
     public var instance: String?
+    /// When it was claimed; while it runs under a scheduler with a ``JobScheduler/lease``, when
+    /// its instance last renewed the claim.
     public var claimedAt: Date
     public var finishedAt: Date?
     public var detail: String?
@@ -70,8 +76,9 @@ public struct ScheduledJob: Sendable {
     public var since: Date
     /// How long after its time a run is still worth doing; the scheduler's window when `nil`.
     public var window: TimeInterval?
-    /// How long a claimed run may stay `running` before another instance takes it over (and how
-    /// long after a failure it is tried again); the scheduler's `staleAfter` when `nil`.
+    /// How long after a failure it is tried again, and, under a scheduler without a
+    /// ``JobScheduler/lease``, how long a claimed run may stay `running` before another instance
+    /// takes it over; the scheduler's `staleAfter` when `nil`.
     public var staleAfter: TimeInterval?
     /// Runs the job for its scheduled time; returns a line for the log (what was sent) or throws.
     public var run: @Sendable (_ scheduledFor: Date, _ late: Bool) async throws -> String?
@@ -123,7 +130,10 @@ public struct JobGroup: Sendable {
 /// can make) and run, marked late when it is more than two minutes past; older ones are recorded
 /// as superseded, and those outside the window as missed, so a restart neither runs twice nor
 /// skips silently. A run whose instance stopped midway (still `running` after ``staleAfter``) is
-/// taken over and run again, late, while it is within the window; jobs are idempotent
+/// taken over and run again, late, while it is within the window. With a ``lease``, a running
+/// instance renews its claim every third of the lease, and a claim not renewed for a lease is
+/// taken over: a stopped instance's run is taken over within a minute, while a slow one (a
+/// night's generation) is never run twice. Jobs are idempotent
 /// (deliveries by their keys, generation by writing a new version), so running one twice sends
 /// nothing twice.
 ///
@@ -138,16 +148,21 @@ public final class JobScheduler: Service, Sendable {
     public let window: TimeInterval
     /// The longest sleep between passes: catalog edits that add jobs are seen within it.
     public let tick: Duration
-    /// How long a claimed run may stay `running` before another pass takes it over.
+    /// How long a claimed run may stay `running` before another pass takes it over, without a
+    /// ``lease``; how long after a failure a run is tried again.
     public let staleAfter: TimeInterval
+    /// How long a running claim lasts unless its instance renews it (every third of it, while
+    /// the job runs); `nil` for no renewal, a claim then lasting ``staleAfter``.
+    public let lease: TimeInterval?
     public let groups: [JobGroup]
     let clock: any WallClock
 
     public init(
         store: any JobRunStore, logger: Logger, instance: String = JobScheduler.defaultInstance,
         window: TimeInterval = 6 * 3600, tick: Duration = .seconds(20), staleAfter: TimeInterval = 15 * 60,
-        clock: any WallClock = SystemClock(), groups: [JobGroup]
+        lease: TimeInterval? = nil, clock: any WallClock = SystemClock(), groups: [JobGroup]
     ) {
+        self.lease = lease.map { max(1, $0) }
         self.store = store
         self.logger = logger
         self.instance = instance
@@ -162,11 +177,12 @@ public final class JobScheduler: Service, Sendable {
     public convenience init(
         store: any JobRunStore, logger: Logger, instance: String = JobScheduler.defaultInstance,
         window: TimeInterval = 6 * 3600, tick: Duration = .seconds(20), staleAfter: TimeInterval = 15 * 60,
-        clock: any WallClock = SystemClock(), jobs: @escaping @Sendable () async -> [ScheduledJob]
+        lease: TimeInterval? = nil, clock: any WallClock = SystemClock(),
+        jobs: @escaping @Sendable () async -> [ScheduledJob]
     ) {
         self.init(
             store: store, logger: logger, instance: instance, window: window, tick: tick, staleAfter: staleAfter,
-            clock: clock, groups: [JobGroup(name: "jobs", jobs: jobs)])
+            lease: lease, clock: clock, groups: [JobGroup(name: "jobs", jobs: jobs)])
     }
 
     public static var defaultInstance: String {
@@ -216,14 +232,15 @@ public final class JobScheduler: Service, Sendable {
         let date = clock.date
         let window = job.window ?? self.window
         let staleAfter = job.staleAfter ?? self.staleAfter
+        let lease = self.lease ?? staleAfter
         let lastRun = try await store.lastJobRun(job: job.id)
         let since = max(lastRun?.scheduledFor ?? job.since, job.since)
         let plan = CatchUpPlan(schedule: job.schedule, timeZone: job.timeZone, since: since, now: date, window: window)
-        if let lastRun, lastRun.status == .running, lastRun.claimedAt < date.addingTimeInterval(-staleAfter) {
+        if let lastRun, lastRun.status == .running, lastRun.claimedAt < date.addingTimeInterval(-lease) {
             if plan.run == nil, date.timeIntervalSince(lastRun.scheduledFor) <= window {
                 return try await run(
                     job, at: lastRun.scheduledFor, late: true, outcome: nil,
-                    staleBefore: date.addingTimeInterval(-staleAfter))
+                    staleBefore: date.addingTimeInterval(-lease))
             }
             try await store.finishJobRun(
                 job: job.id, scheduledFor: lastRun.scheduledFor, status: .failed,
@@ -281,7 +298,7 @@ public final class JobScheduler: Service, Sendable {
         outcome.ran = time
         outcome.late = late
         do {
-            let detail = try await job.run(time, late)
+            let detail = try await renewingClaim(of: job, at: time) { try await job.run(time, late) }
             try await store.finishJobRun(
                 job: job.id, scheduledFor: time, status: .succeeded, detail: detail, at: clock.date, instance: instance)
             logger.info(
@@ -294,6 +311,45 @@ public final class JobScheduler: Service, Sendable {
             logger.error("scheduled job failed", metadata: ["job": "\(job.id)", "error": "\(error)"])
         }
         return outcome
+    }
+
+    /// Runs `body` while renewing this instance's claim on `job`'s `time` every third of the
+    /// ``lease`` (on the clock): a run that takes all night stays this instance's, and one whose
+    /// instance died is free a lease after its last renewal. Without a lease, just `body`.
+    private func renewingClaim(
+        of job: ScheduledJob, at time: Date, _ body: @escaping @Sendable () async throws -> String?
+    ) async throws -> String? {
+        guard let lease else { return try await body() }
+        return try await withThrowingTaskGroup(of: String??.self) { group in
+            group.addTask { .some(try await body()) }
+            group.addTask { [self] in
+                var beat = clock.now
+                while true {
+                    beat = beat.advanced(by: .seconds(lease / 3))
+                    do { try await clock.sleep(until: beat, tolerance: nil) } catch { return nil }
+                    do {
+                        if try await !store.renewJobRun(
+                            job: job.id, scheduledFor: time, instance: instance, at: clock.date)
+                        {
+                            logger.warning(
+                                "another instance took over a scheduled run this one still runs",
+                                metadata: ["job": "\(job.id)", "scheduled_for": "\(time)"])
+                            return nil
+                        }
+                    } catch {
+                        // Tried again at the next beat; the claim lasts a whole lease.
+                        logger.warning(
+                            "could not renew a scheduled run's claim",
+                            metadata: ["job": "\(job.id)", "error": "\(error)"])
+                    }
+                }
+            }
+            defer { group.cancelAll() }
+            while let next = try await group.next() {
+                if let detail = next { return detail }
+            }
+            return nil
+        }
     }
 
     /// Passes over each group until a graceful shutdown: the first pass at once (after the

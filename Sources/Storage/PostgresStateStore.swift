@@ -254,6 +254,18 @@ public final class PostgresStateStore: StateStore {
         }
     }
 
+    public func renewJobRun(job: String, scheduledFor: Date, instance: String, at date: Date) async throws -> Bool {
+        try await withConnection { [logger] connection in
+            try await connection.count(
+                """
+                UPDATE job_runs SET claimed_at = \(date.timeIntervalSince1970)
+                WHERE job = \(job) AND scheduled_for = \(scheduledFor.timeIntervalSince1970) AND status = 'running'
+                    AND instance = \(instance)
+                RETURNING 1
+                """, logger) == 1
+        }
+    }
+
     public func lastJobRun(job: String) async throws -> JobRunRecord? {
         try await withConnection { [logger] connection in
             try await connection.records(

@@ -553,6 +553,18 @@ public final class SQLiteStateStore: StateStore {
         }
     }
 
+    public func renewJobRun(job: String, scheduledFor: Date, instance: String, at date: Date) async throws -> Bool {
+        try await pool.write { db in
+            try db.execute(
+                sql: """
+                    UPDATE job_runs SET claimed_at = ?1
+                    WHERE job = ?2 AND scheduled_for = ?3 AND status = 'running' AND instance = ?4
+                    """,
+                arguments: [date.timeIntervalSince1970, job, scheduledFor.timeIntervalSince1970, instance])
+            return db.changesCount == 1
+        }
+    }
+
     public func lastJobRun(job: String) async throws -> JobRunRecord? {
         try await pool.read { db in
             try JobRunRow.fetchOne(

@@ -185,6 +185,62 @@ import Testing
             runs.times.filter { $0 == midnight.addingTimeInterval(8 * hour) }.count == 2, "the failure and its retry")
     }
 
+    /// With a lease, the instance running a long job (a night's generation) renews its claim
+    /// every third of the lease, so another instance looking meanwhile leaves it alone however
+    /// long it runs; once the renewals stop (its instance died), the other takes it over a lease
+    /// later, not after the job's `staleAfter`.
+    @Test func aLeasedRunIsRenewedWhileItRunsAndTakenOverALeaseAfterItsInstanceStops() async throws {
+        let (directory, state) = try await store()
+        defer { withExtendedLifetime(directory) {} }
+        let eight = midnight.addingTimeInterval(8 * hour)
+        let clock = ManualClock(now: eight.addingTimeInterval(10))
+        let runs = Runs()
+        let started = Gate()
+        let release = Gate()
+        func scheduler(_ instance: String) throws -> JobScheduler {
+            let job = ScheduledJob(
+                id: "generation/growth", schedule: try CronSchedule(parsing: "0 8 * * *"), timeZone: .gmt,
+                since: eight.addingTimeInterval(-60), staleAfter: 2 * hour
+            ) { time, late in
+                runs.add(time, late)
+                if runs.times.count == 1 {  // the first run takes all night
+                    started.open()
+                    await release.wait()
+                }
+                return "generated"
+            }
+            return JobScheduler(
+                store: state, logger: Logger(label: "test"), instance: instance, lease: 60, clock: clock
+            ) {
+                [job]
+            }
+        }
+        let running = Task { try await scheduler("a").runDue() }
+        await started.wait()
+        let b = try scheduler("b")
+        for step in 1...30 {  // ten minutes, renewed every 20 s
+            clock.advance(by: .seconds(20))
+            let now = clock.date
+            #expect(
+                try await eventually { try await state.lastJobRun(job: "generation/growth")?.claimedAt == now },
+                "renewed at step \(step)")
+            if step.isMultiple(of: 3) { #expect(await b.runDue().isEmpty, "b leaves a running claim alone") }
+        }
+        // a stops renewing, as if killed: b takes the run over once a lease has passed, late.
+        running.cancel()
+        #expect(try await eventually { clock.sleeperCount == 0 })
+        clock.advance(by: .seconds(50))
+        #expect(await b.runDue().isEmpty, "within the lease")
+        clock.advance(by: .seconds(20))
+        let taken = await b.runDue()
+        #expect(taken.compactMap(\.ran) == [eight] && taken.first?.late == true)
+        release.open()
+        _ = try await running.value
+        let record = try #require(try await state.lastJobRun(job: "generation/growth"))
+        #expect(record.status == .succeeded && record.instance == "b", "a's late end does not overwrite b's")
+        #expect(record.detail == "generated" && runs.times == [eight, eight])
+    }
+
     @Test func aRunWhoseInstanceStoppedMidwayIsTakenOverOnce() async throws {
         let (directory, state) = try await store()
         defer { withExtendedLifetime(directory) {} }

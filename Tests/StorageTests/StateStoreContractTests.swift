@@ -90,6 +90,43 @@ import Testing
         #expect(try await store.recentJobRuns(job: "other", limit: 10).isEmpty)
     }
 
+    /// The instance running a time renews its claim, so it does not go stale; nobody else can
+    /// renew it, and an ended or taken-over run is renewed no more.
+    @Test(arguments: Backend.allCases) func onlyTheRunningInstanceRenewsItsClaim(_ backend: Backend) async throws {
+        let (store, directory) = try await Self.store(backend)
+        defer { withExtendedLifetime(directory) {} }
+        let eight = start.addingTimeInterval(8 * 3600)
+        func renew(_ instance: String, at seconds: Double) async throws -> Bool {
+            try await store.renewJobRun(
+                job: "generation/growth", scheduledFor: eight, instance: instance, at: eight.addingTimeInterval(seconds)
+            )
+        }
+        func claim(_ instance: String, at seconds: Double, staleBefore: Double) async throws -> Bool {
+            try await store.claimJobRun(
+                JobRunRecord(
+                    job: "generation/growth", scheduledFor: eight, status: .running, instance: instance,
+                    claimedAt: eight.addingTimeInterval(seconds)), staleBefore: eight.addingTimeInterval(staleBefore))
+        }
+        #expect(try await !renew("a", at: 1), "nothing claimed yet")
+        #expect(try await claim("a", at: 0, staleBefore: -60))
+        #expect(try await renew("a", at: 20))
+        #expect(try await renew("a", at: 40))
+        #expect(try await !renew("b", at: 40), "only the claiming instance renews")
+        #expect(try await store.lastJobRun(job: "generation/growth")?.claimedAt == eight.addingTimeInterval(40))
+        // 90 s on with a 60-second lease: renewed at 40 s, so not stale.
+        #expect(try await !claim("b", at: 90, staleBefore: 30))
+        // a stops renewing (it died): 101 s on, b takes it over, and a's late renewal fails.
+        #expect(try await claim("b", at: 101, staleBefore: 41))
+        #expect(try await !renew("a", at: 102))
+        #expect(try await renew("b", at: 120))
+        try await store.finishJobRun(
+            job: "generation/growth", scheduledFor: eight, status: .succeeded, detail: nil,
+            at: eight.addingTimeInterval(130), instance: "b")
+        #expect(try await !renew("b", at: 140), "an ended run is not renewed")
+        let last = try #require(try await store.lastJobRun(job: "generation/growth"))
+        #expect(last.status == .succeeded && last.instance == "b" && last.claimedAt == eight.addingTimeInterval(120))
+    }
+
     @Test(arguments: Backend.allCases) func aFailedRunIsRetriedOnceItsTimeHasPassed(_ backend: Backend) async throws {
         let (store, directory) = try await Self.store(backend)
         defer { withExtendedLifetime(directory) {} }
