@@ -4,6 +4,9 @@ import Foundation
 import Storage
 import Testing
 
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -140,18 +143,82 @@ extension BinaryTests {
                 print("takeover: \(instance) killed, the run finished by \(record), \(count) e-mails sent once each")
             }
         }
+
+        /// Generators apart: one `almanac generator` and two portals started with `--generator`,
+        /// all on one PostgreSQL state store. The generator makes every dashboard once (its runs
+        /// and scheduled times are in the shared store); the portals serve them and never
+        /// generate: their own artifact folders stay empty, and no report is generated twice.
+        @Test func portalsWithAGeneratorApartNeverGenerate() async throws {
+            let directory = try TemporaryDirectory(prefix: "almanac-generators")
+            let state = try await TestPostgres.makeDatabase(prefix: "cli_generators")
+            let data = ["--warehouse", TestWarehouse.tinyDemo, "--as-of", TestWarehouse.asOf.description]
+            let generator = try PortalProcess(
+                command: "generator", state: state, directory: directory,
+                arguments: data + ["--artifacts", directory.file("generated")])
+            defer { generator.stop() }
+            let portals = try [0, 1].map { index in
+                try PortalProcess(
+                    state: state, directory: directory,
+                    arguments: data + [
+                        "--artifacts", directory.file("portal-\(index)"), "--generator",
+                        "http://127.0.0.1:\(generator.port)",
+                    ])
+            }
+            defer { for portal in portals { portal.stop() } }
+            // The generator makes the dashboards that are missing as it starts, each recorded as
+            // its report's latest scheduled time (so the night does not make it again).
+            let scheduled =
+                "SELECT count(*)::text FROM job_runs WHERE job LIKE 'generation/%' AND status = 'succeeded'"
+            #expect(
+                try await eventually(hangGuard: .seconds(400)) {
+                    let count = try await TestPostgres.column(state, scheduled).first ?? nil
+                    return Int(count ?? "") ?? 0 > 0
+                }, "the generator records its generation in the shared store")
+            for portal in portals {
+                let (body, response) = try await CLITests.get("http://127.0.0.1:\(portal.port)/reports/growth-overview")
+                #expect((response as? HTTPURLResponse)?.statusCode == 200)
+                #expect(String(decoding: body, as: UTF8.self).contains("<svg"), "the generator's dashboard")
+            }
+            for portal in portals { #expect(portal.stop() == 0) }
+            #expect(generator.stop() == 0)
+            let twice =
+                "SELECT target FROM runs WHERE kind = 'generation' AND error IS NULL GROUP BY target HAVING count(*) > 1"
+            #expect(try await TestPostgres.column(state, twice).isEmpty, "no report generated twice")
+            let runs = try await TestPostgres.column(state, "SELECT count(*)::text FROM runs WHERE kind = 'generation'")
+            #expect(Int((runs.first ?? nil) ?? "") ?? 0 > 5, "\(runs)")
+            // What a portal keeps is a mirror of what it was asked for: the generator's version, byte
+            // for byte, of the one report read.
+            func latest(_ root: String) throws -> [String: Data] {
+                let report = root + "/reports/growth-overview/"
+                let version = try String(contentsOfFile: report + "LATEST", encoding: .utf8)
+                let folder = report + version.trimmingCharacters(in: .whitespacesAndNewlines)
+                var files: [String: Data] = [:]
+                for name in try FileManager.default.contentsOfDirectory(atPath: folder) where name != "manifest.json" {
+                    files[name] = FileManager.default.contents(atPath: folder + "/" + name)
+                }
+                return files
+            }
+            let generated = try latest(directory.file("generated"))
+            #expect(generated.keys.contains("dashboard.html"))
+            for index in 0..<2 {
+                let folder = directory.file("portal-\(index)")
+                #expect(try latest(folder) == generated, "portal \(index) mirrors the generator's dashboard")
+                let reports = try FileManager.default.contentsOfDirectory(atPath: folder + "/reports")
+                #expect(reports == ["growth-overview"], "portal \(index) generated nothing: \(reports)")
+            }
+        }
     }
 }
 
-/// `almanac serve` on the demo catalog, PostgreSQL state and a port of its own (kept across a
+/// `almanac serve` (or `generator`) on the demo catalog, PostgreSQL state and a port of its own (kept across a
 /// restart), logging to a file (a pipe nobody reads would stall it under load).
 struct PortalProcess {
     let process: Process
     let port: Int
 
     init(
-        state: String, directory: TemporaryDirectory, port: Int? = nil, catalog: String = "Catalog",
-        arguments: [String] = [], environment: [String: String] = [:]
+        command: String = "serve", state: String, directory: TemporaryDirectory, port: Int? = nil,
+        catalog: String = "Catalog", arguments: [String] = [], environment: [String: String] = [:]
     ) throws {
         let port = try port ?? ReservedPort().port  // free again once the reservation is dropped
         let log = directory.file("portal-\(port)-\(UUID().uuidString.prefix(6)).log")
@@ -160,7 +227,7 @@ struct PortalProcess {
         process.executableURL = URL(fileURLWithPath: try BinaryTests.CLITests.binary())
         process.arguments =
             [
-                "serve", "--catalog", catalog, "--state", state, "--port", "\(port)", "--allow-anonymous-loopback",
+                command, "--catalog", catalog, "--state", state, "--port", "\(port)", "--allow-anonymous-loopback",
             ] + arguments
         process.currentDirectoryURL = URL(fileURLWithPath: Repository.root)
         var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("ALMANAC_") }
