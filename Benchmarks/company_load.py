@@ -6,7 +6,7 @@ Subcommands:
   verify ...    GET every URL of the plan once, as a reader allowed to see it: all must answer 200
   readers ...   one reader vs N distinct readers vs nginx (same bytes), per page, rounds alternating
   mixed ...     warm-up + timed wrk run of the mix (mixed-wrk.lua), portal RSS sampled to a CSV
-  views ...     views in the state store vs the view-counting requests the portal served
+  views ...     views in the state store (SQLite or PostgreSQL) vs the view-counting requests the portal(s) served
 
 Everything is deterministic (SEED): the same readers, groups, URLs and weights on every run.
 Timing helpers (wrk's CPU from wait4, other processes' CPU from /proc/stat, the table printer)
@@ -782,14 +782,31 @@ def fmt_seconds(s):
     return f"{s * 1000:g} ms" if s < 1 else f"{s:g} s"
 
 
+def state_rows(state, sql):
+    """The rows of one query on a state store: a SQLite file (opened read-only) or a postgres:// URL
+    (through psql; integers come back as int, the rest as str)."""
+    if state.startswith(("postgres://", "postgresql://")):
+        import subprocess
+        out = subprocess.run(["psql", "-X", "-q", "-A", "-t", "-F", "\t", "-v", "ON_ERROR_STOP=1", "-d", state, "-c", sql],
+                             check=True, capture_output=True, text=True).stdout
+        value = lambda x: int(x) if re.fullmatch(r"-?\d+", x) else x  # noqa: E731
+        return [tuple(value(x) for x in line.split("\t")) for line in out.splitlines() if line]
+    db = sqlite3.connect(f"file:{urllib.parse.quote(os.path.abspath(state))}?mode=ro", uri=True)
+    try:
+        return db.execute(sql).fetchall()
+    finally:
+        db.close()
+
+
 def views(args):
-    db = sqlite3.connect(f"file:{urllib.parse.quote(os.path.abspath(args.state))}?mode=ro", uri=True)
-    stored = db.execute("SELECT count(*) FROM views").fetchone()[0]
-    by_kind = db.execute("SELECT item_kind, channel, count(*) FROM views GROUP BY 1, 2 ORDER BY 1, 2").fetchall()
-    viewers = db.execute("SELECT count(DISTINCT viewer) FROM views").fetchone()[0]
-    rollup = db.execute("SELECT coalesce(sum(views), 0) FROM view_days").fetchone()[0] \
-        if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'view_days'").fetchone() else None
-    db.close()
+    state = args.state
+    stored = state_rows(state, "SELECT count(*) FROM views")[0][0]
+    by_kind = state_rows(state, "SELECT item_kind, channel, count(*) FROM views GROUP BY 1, 2 ORDER BY 1, 2")
+    viewers = state_rows(state, "SELECT count(DISTINCT viewer) FROM views")[0][0]
+    has_rollup = state_rows(state, "SELECT 1 WHERE to_regclass('view_days') IS NOT NULL"
+                            if state.startswith(("postgres://", "postgresql://"))
+                            else "SELECT 1 FROM sqlite_master WHERE name = 'view_days'")
+    rollup = state_rows(state, "SELECT coalesce(sum(views), 0) FROM view_days")[0][0] if has_rollup else None
     summary = json.load(open(args.wrk_summary))
     runs = summary["runs"]
     wrk_views = sum(r["views2xx"] for r in runs)
@@ -799,11 +816,16 @@ def views(args):
     in_flight = sum(r["views_sent"] - r["views2xx"] - r["views_non2xx"] for r in runs) \
         if all(r.get("counted", True) for r in runs) else args.connections * len(runs)
     counted = all(r.get("counted", True) for r in runs)
-    metrics = served_from_metrics(open(args.metrics).read()) if args.metrics and os.path.exists(args.metrics) else None
+    # Several portals on one state store: their /metrics texts, one file each, read as one (the
+    # counters are summed over the files).
+    metrics_text = "".join(open(m).read() + "\n" for m in args.metrics or [] if os.path.exists(m)) or None
+    metrics = served_from_metrics(metrics_text) if metrics_text else None
     print()
     print(f"Views in the state store after the graceful stop: {stored:,} ({viewers:,} distinct viewers; daily"
           f" rollup {rollup if rollup is not None else '?'}): " + ", ".join(f"{k} {c} {n:,}" for k, c, n in by_kind))
-    for line in portal_counters(open(args.metrics).read()) if args.metrics and os.path.exists(args.metrics) else []:
+    if len(args.metrics or []) > 1:
+        print(f"  (the /metrics of {len(args.metrics)} portals on this state store, their counters summed)")
+    for line in portal_counters(metrics_text) if metrics_text else []:
         print("  " + line)
     if metrics is not None:
         served, per_route = metrics
@@ -898,8 +920,8 @@ def main():
     p.add_argument("--rss-window", type=float, default=0, help="seconds; default min(60, duration/3)")
 
     p = sub.add_parser("views")
-    p.add_argument("--state", required=True)
-    p.add_argument("--metrics")
+    p.add_argument("--state", required=True, help="a SQLite file or a postgres:// URL (read with psql)")
+    p.add_argument("--metrics", action="append", help="a portal's /metrics text; repeat for several portals")
     p.add_argument("--wrk-summary", required=True)
     p.add_argument("--probes", type=int, default=0)
     p.add_argument("--connections", type=int, required=True)
