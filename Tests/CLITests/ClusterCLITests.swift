@@ -66,20 +66,7 @@ extension BinaryTests {
         @Test func aScheduledRunWhosePortalIsKilledIsTakenOverAndSendsEachMailOnce() async throws {
             let directory = try TemporaryDirectory(prefix: "almanac-takeover")
             let state = try await TestPostgres.makeDatabase(prefix: "cli_takeover")
-            // The daily sign-ups digest, scheduled once: at the start of a minute a little ahead.
-            var utc = Calendar(identifier: .gregorian)
-            utc.timeZone = .gmt
-            let due = utc.date(
-                from: utc.dateComponents([.year, .month, .day, .hour, .minute], from: Date().addingTimeInterval(75)))!
-            let time = utc.dateComponents([.month, .day, .hour, .minute], from: due)
             let catalog = try CatalogFixture.copyDemo(into: directory)
-            let subscription = catalog + "/subscriptions/daily-signups.yaml"
-            let yaml = try String(contentsOfFile: subscription, encoding: .utf8)
-            let schedule = "schedule: \"\(time.minute!) \(time.hour!) \(time.day!) \(time.month!) *\""
-            try yaml.replacingOccurrences(of: #"schedule: "[^"]*""#, with: schedule, options: .regularExpression)
-                .write(toFile: subscription, atomically: true, encoding: .utf8)
-            #expect(try String(contentsOfFile: subscription, encoding: .utf8).contains(schedule))
-
             try await SMTPSinkProcess.run(directory: directory) { sink in
                 let environment = [
                     "ALMANAC_SMTP_URL": "smtp://127.0.0.1:\(sink.port)", "ALMANAC_SMTP_FROM": "almanac@larkspur.io",
@@ -97,6 +84,19 @@ extension BinaryTests {
                 defer { for portal in portals { portal.stop() } }
                 // Both migrated: the outbox table exists. Queuing into it now waits for the test.
                 let lock = try await HeldPostgresLock(state, lock: "LOCK TABLE deliveries IN EXCLUSIVE MODE")
+                // The daily sign-ups digest, scheduled once, at the start of a minute at least 40 s
+                // ahead (however long the portals took to start); both pick the edit up within 2 s.
+                var utc = Calendar(identifier: .gregorian)
+                utc.timeZone = .gmt
+                let minute = utc.dateComponents(
+                    [.year, .month, .day, .hour, .minute], from: Date().addingTimeInterval(100))
+                let time = utc.dateComponents([.month, .day, .hour, .minute], from: utc.date(from: minute)!)
+                let subscription = catalog + "/subscriptions/daily-signups.yaml"
+                let yaml = try String(contentsOfFile: subscription, encoding: .utf8)
+                let schedule = "schedule: \"\(time.minute!) \(time.hour!) \(time.day!) \(time.month!) *\""
+                try yaml.replacingOccurrences(of: #"schedule: "[^"]*""#, with: schedule, options: .regularExpression)
+                    .write(toFile: subscription, atomically: true, encoding: .utf8)
+                #expect(try String(contentsOfFile: subscription, encoding: .utf8).contains(schedule))
                 let job = "subscription/daily-signups"
                 let claimed = "SELECT instance FROM job_runs WHERE job = '\(job)' AND status = 'running'"
                 #expect(
