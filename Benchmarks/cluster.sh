@@ -519,9 +519,11 @@ fi
 # --- summary ----------------------------------------------------------------------------------------
 
 echo
-"$PYTHON" - "$RESULTS" "$PARTS" "$ROUNDS" "$CONNECTIONS" "$DURATION" "$WARMUP" "$THREADS" "$READERS" "$REPORT" <<'PY'
+"$PYTHON" - "$HERE" "$RESULTS" "$PARTS" "$ROUNDS" "$CONNECTIONS" "$DURATION" "$WARMUP" "$THREADS" "$READERS" "$REPORT" <<'PY'
 import json, os, statistics, sys
-results, parts, rounds, connections, duration, warmup, threads, readers, report = sys.argv[1:]
+here, results, parts, rounds, connections, duration, warmup, threads, readers, report = sys.argv[1:]
+sys.path.insert(0, here)
+from bench_helper import print_table as table  # noqa: E402
 rounds, connections = int(rounds), int(connections)
 load = lambda name: json.load(open(os.path.join(results, name)))  # noqa: E731
 ms = lambda us: f"{us / 1000:.2f}"  # noqa: E731
@@ -529,13 +531,6 @@ sock = lambda d: d["err_connect"] + d["err_read"] + d["err_write"] + d["err_time
 cores = os.cpu_count() or 1
 
 
-def table(headers, rows):
-    widths = [max(len(str(h)), *(len(str(r[i])) for r in rows)) for i, h in enumerate(headers)]
-    line = lambda cells: "| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths)) + " |"  # noqa: E731
-    print(line(headers))
-    print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
-    for r in rows:
-        print(line(r))
 
 
 print(f"## Summary: wrk -t{threads} -c{connections}, {int(readers):,} distinct readers, {warmup} s warm-up +"

@@ -412,28 +412,10 @@ struct SMTPSinkProcess {
 
     static func run<T>(directory: TemporaryDirectory, _ body: (SMTPSinkProcess) async throws -> T) async throws -> T {
         let maildir = directory.file("Maildir")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", Repository.root + "/Tests/DeliveryTests/Support/smtp_sink.py", maildir]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        defer {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
-        var line = ""
-        while !line.contains("\n") {
-            let chunk = output.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            line += String(decoding: chunk, as: UTF8.self)
-        }
-        guard
-            let port = Int(
-                line.replacingOccurrences(of: "port ", with: "").trimmingCharacters(in: .whitespacesAndNewlines))
-        else { throw FixtureError("the SMTP sink did not start (is aiosmtpd installed?): \(line)") }
-        return try await body(SMTPSinkProcess(port: port, maildir: maildir))
+        return try await withHelperScript(
+            Repository.root + "/Tests/DeliveryTests/Support/smtp_sink.py", [maildir],
+            what: "the SMTP sink (is aiosmtpd installed? scripts/install-prerequisites --tests)"
+        ) { port in try await body(SMTPSinkProcess(port: port, maildir: maildir)) }
     }
 
     /// The messages delivered so far, by their envelope recipient.

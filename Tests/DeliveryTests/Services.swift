@@ -6,34 +6,12 @@ import Foundation
 import Glibc
 #endif
 
-/// Runs a helper script from `Support/` that prints "port N" once it listens, for the length
-/// of `body`; the script is killed afterwards (SIGKILL: a test process can hand its children
-/// SIGTERM blocked).
+/// Runs a helper script from `Support/` for the length of `body` (see `withHelperScript`).
 func withHelper<T>(
     _ script: String, _ arguments: [String], what: String, _ body: (Int) async throws -> T
 ) async throws -> T {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["python3", Repository.root + "/Tests/DeliveryTests/Support/" + script] + arguments
-    let output = Pipe()
-    process.standardOutput = output
-    process.standardError = FileHandle.nullDevice
-    try process.run()
-    defer {
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-    }
-    var line = ""
-    let deadline = Date().addingTimeInterval(60)
-    while !line.contains("\n"), Date() < deadline {
-        let chunk = output.fileHandleForReading.availableData
-        if chunk.isEmpty { break }
-        line += String(decoding: chunk, as: UTF8.self)
-    }
-    guard
-        let port = Int(line.replacingOccurrences(of: "port ", with: "").trimmingCharacters(in: .whitespacesAndNewlines))
-    else { throw FixtureError("\(what) did not start: \(line)") }
-    return try await body(port)
+    try await withHelperScript(
+        Repository.root + "/Tests/DeliveryTests/Support/" + script, arguments, what: what, body)
 }
 
 /// A real SMTP sink (aiosmtpd, `Support/smtp_sink.py`) for the length of a test.
