@@ -30,6 +30,9 @@ public final class ViewCounter: Service, Sendable {
     let store: any StateStore
     let logger: Logger
     let flushInterval: Duration
+    /// How often the totals are read back from the store: how soon this instance's pages count
+    /// the views other instances served (one read of the per-item totals, so cheap enough to
+    /// keep portals sharing a store within seconds of each other).
     let refreshInterval: Duration
     let clock: any WallClock
     /// When the counter was built: its flushes count from here.
@@ -37,7 +40,7 @@ public final class ViewCounter: Service, Sendable {
 
     public init(
         store: any StateStore, logger: Logger, flushInterval: Duration = .seconds(1),
-        refreshInterval: Duration = .seconds(60), clock: any WallClock = SystemClock()
+        refreshInterval: Duration = .seconds(10), clock: any WallClock = SystemClock()
     ) {
         self.store = store
         self.logger = logger
