@@ -20,75 +20,32 @@ extension PostgresStateStore {
             let mark =
                 try await connection.value(Int64.self, "SELECT COALESCE(MAX(id), 0) FROM lifecycle_events", logger)
                 ?? 0
-            let time = date.timeIntervalSince1970
-            var events: [LifecycleEvent] = []
-            var seen = Set<ItemKey>()
-            for item in items {
-                let key = ItemKey(kind: item.kind, id: item.id)
-                seen.insert(key)
-                let declared = StoredJSON.encode(item.declared)
-                let access = StoredJSON.encode(item.access)
-                if let previous = known[key] {
-                    if previous.access != access {
-                        try await connection.rows(
-                            """
-                            UPDATE catalog_items SET access = \(access)
-                            WHERE item_kind = \(item.kind) AND item_id = \(item.id)
-                            """, logger)
-                    }
-                    if previous.declared != declared {
-                        // Fields learnt for the first time (stores from before they were kept) get no
-                        // mark, so no earlier action is overridden; a changed field gets one.
-                        let before = previous.declaredFields
-                        var marks = previous.marks
-                        if let before {
-                            for field in Set(before.keys).union(item.declared.keys)
-                            where before[field] != item.declared[field] {
-                                marks[field] = mark
-                            }
-                        }
-                        try await connection.rows(
-                            """
-                            UPDATE catalog_items SET declared = \(declared), declared_marks = \(StoredJSON.encode(marks))
-                            WHERE item_kind = \(item.kind) AND item_id = \(item.id)
-                            """, logger)
-                    }
-                    guard previous.digest != item.digest else { continue }
-                    try await connection.rows(
-                        """
-                        UPDATE catalog_items SET digest = \(item.digest), title = \(item.title), owner = \(item.owner),
-                            changed_at = \(time)
-                        WHERE item_kind = \(item.kind) AND item_id = \(item.id)
-                        """, logger)
-                    events.append(
-                        LifecycleEvent(
-                            itemKind: item.kind, itemID: item.id, action: .changed, title: item.title,
-                            catalogVersion: catalogVersion, at: date))
-                } else {
-                    // A new object (or one added back) starts with what its file says.
-                    let row = CatalogItemRow(item, at: date, mark: mark)
-                    try await connection.rows(
-                        """
-                        INSERT INTO catalog_items (item_kind, item_id, digest, title, owner, first_seen_at, changed_at,
-                            declared, declared_marks, access)
-                        VALUES (\(row.itemKind), \(row.itemID), \(row.digest), \(row.title), \(row.owner),
-                            \(row.firstSeenAt.timeIntervalSince1970), \(row.changedAt.timeIntervalSince1970),
-                            \(row.declared), \(row.declaredMarks), \(row.access))
-                        """, logger)
-                    events.append(
-                        LifecycleEvent(
-                            itemKind: item.kind, itemID: item.id, action: .added, title: item.title,
-                            catalogVersion: catalogVersion, at: date))
-                }
+            let plan = CatalogSyncPlan(
+                known: known, items: items, mark: mark, catalogVersion: catalogVersion, at: date)
+            for row in plan.inserts {
+                try await connection.rows(
+                    """
+                    INSERT INTO catalog_items (item_kind, item_id, digest, title, owner, first_seen_at, changed_at,
+                        declared, declared_marks, access)
+                    VALUES (\(row.itemKind), \(row.itemID), \(row.digest), \(row.title), \(row.owner),
+                        \(row.firstSeenAt.timeIntervalSince1970), \(row.changedAt.timeIntervalSince1970),
+                        \(row.declared), \(row.declaredMarks), \(row.access))
+                    """, logger)
             }
-            for (key, previous) in known where !seen.contains(key) {
+            for row in plan.updates {
+                try await connection.rows(
+                    """
+                    UPDATE catalog_items SET digest = \(row.digest), title = \(row.title), owner = \(row.owner),
+                        changed_at = \(row.changedAt.timeIntervalSince1970), declared = \(row.declared),
+                        declared_marks = \(row.declaredMarks), access = \(row.access)
+                    WHERE item_kind = \(row.itemKind) AND item_id = \(row.itemID)
+                    """, logger)
+            }
+            for key in plan.deletes {
                 try await connection.rows(
                     "DELETE FROM catalog_items WHERE item_kind = \(key.kind) AND item_id = \(key.id)", logger)
-                events.append(
-                    LifecycleEvent(
-                        itemKind: key.kind, itemID: key.id, action: .removed, title: previous.title,
-                        catalogVersion: catalogVersion, at: date, access: previous.accessLists))
             }
+            var events = plan.events
             for index in events.indices {
                 events[index].id = try await Self.insert(LifecycleEventRow(events[index]), connection, logger)
             }

@@ -379,67 +379,15 @@ public final class SQLiteStateStore: StateStore {
             for row in try CatalogItemRow.fetchAll(db) { known[row.key] = row }
             // A field that changes now overrides (at most) the actions taken before this moment.
             let mark = try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM lifecycle_events") ?? 0
-            let time = date.timeIntervalSince1970
-            var events: [LifecycleEvent] = []
-            var seen = Set<ItemKey>()
-            for item in items {
-                let key = ItemKey(kind: item.kind, id: item.id)
-                seen.insert(key)
-                let declared = StoredJSON.encode(item.declared)
-                let access = StoredJSON.encode(item.access)
-                if let previous = known[key] {
-                    if previous.access != access {
-                        try db.execute(
-                            sql: "UPDATE catalog_items SET access = ? WHERE item_kind = ? AND item_id = ?",
-                            arguments: [access, item.kind, item.id])
-                    }
-                    if previous.declared != declared {
-                        // Fields learnt for the first time (stores from before they were kept) get no
-                        // mark, so no earlier action is overridden; a changed field gets one.
-                        let before = previous.declaredFields
-                        var marks = previous.marks
-                        if let before {
-                            for field in Set(before.keys).union(item.declared.keys)
-                            where before[field] != item.declared[field] {
-                                marks[field] = mark
-                            }
-                        }
-                        try db.execute(
-                            sql: """
-                                UPDATE catalog_items SET declared = ?, declared_marks = ?
-                                WHERE item_kind = ? AND item_id = ?
-                                """,
-                            arguments: [declared, StoredJSON.encode(marks), item.kind, item.id])
-                    }
-                    guard previous.digest != item.digest else { continue }
-                    try db.execute(
-                        sql: """
-                            UPDATE catalog_items SET digest = ?, title = ?, owner = ?, changed_at = ?
-                            WHERE item_kind = ? AND item_id = ?
-                            """,
-                        arguments: [item.digest, item.title, item.owner, time, item.kind, item.id])
-                    events.append(
-                        LifecycleEvent(
-                            itemKind: item.kind, itemID: item.id, action: .changed, title: item.title,
-                            catalogVersion: catalogVersion, at: date))
-                } else {
-                    // A new object (or one added back) starts with what its file says.
-                    try CatalogItemRow(item, at: date, mark: mark).insert(db)
-                    events.append(
-                        LifecycleEvent(
-                            itemKind: item.kind, itemID: item.id, action: .added, title: item.title,
-                            catalogVersion: catalogVersion, at: date))
-                }
-            }
-            for (key, previous) in known where !seen.contains(key) {
+            let plan = CatalogSyncPlan(
+                known: known, items: items, mark: mark, catalogVersion: catalogVersion, at: date)
+            for row in plan.inserts { try row.insert(db) }
+            for row in plan.updates { try row.update(db) }
+            for key in plan.deletes {
                 try db.execute(
-                    sql: "DELETE FROM catalog_items WHERE item_kind = ? AND item_id = ?",
-                    arguments: [key.kind, key.id])
-                events.append(
-                    LifecycleEvent(
-                        itemKind: key.kind, itemID: key.id, action: .removed, title: previous.title,
-                        catalogVersion: catalogVersion, at: date, access: previous.accessLists))
+                    sql: "DELETE FROM catalog_items WHERE item_kind = ? AND item_id = ?", arguments: [key.kind, key.id])
             }
+            var events = plan.events
             for index in events.indices {
                 var row = LifecycleEventRow(events[index])
                 try row.insert(db)
