@@ -146,6 +146,17 @@ let package = Package(
         .target(
             name: "DemoCompany",
             dependencies: ["AlmanacCore", "SQLiteRows", .product(name: "GRDB", package: "GRDB.swift")]),
+        // What the demo runs beside its portal: the teams' report apps (the experiment notebook,
+        // Datasette for support), a receiver for its webhooks and tasks, and live product events.
+        .target(
+            name: "DemoApps",
+            dependencies: [
+                "AlmanacCore", "Charts", "Scheduling", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]),
         // The portal's view models (PageBuilder), drawn with Rendering.
         .target(
             name: "Pages",
@@ -163,7 +174,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]),
-        // The HTTP edge; the only module that imports Hummingbird.
+        // The HTTP edge; the only module that imports Hummingbird but for DemoApps' stand-ins.
         .target(
             name: "Portal",
             dependencies: [
@@ -175,15 +186,16 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]),
         // The command tree; parses arguments and calls the modules.
         .target(
             name: "AlmanacCLI",
             dependencies: [
-                "AlmanacCore", "Catalog", "Storage", "DemoCompany", "Portal", "Warehouse", "Generators", "Artifacts",
-                "Pages", "Rendering", "Search", "SearchIndexing", "Lifecycle", "Delivery", "Proxy", "Composition",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "AlmanacCore", "Catalog", "Storage", "DemoCompany", "DemoApps", "Portal", "Warehouse", "Generators",
+                "Artifacts", "Pages", "Rendering", "Search", "SearchIndexing", "Lifecycle", "Delivery", "Proxy",
+                "Composition", .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),

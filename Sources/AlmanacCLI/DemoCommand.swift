@@ -2,10 +2,14 @@ import AlmanacCore
 import ArgumentParser
 import Catalog
 import Composition
+import Delivery
+import DemoApps
 import DemoCompany
 import Foundation
 import Lifecycle
 import Portal
+import Rendering
+import ServiceLifecycle
 import Storage
 import Warehouse
 
@@ -46,6 +50,14 @@ struct DemoCommand: AsyncParsableCommand {
 
     @Flag(help: "Prepare the demo company, then exit without serving.")
     var noServe = false
+
+    @Flag(
+        help: """
+            Serve the portal alone, without the teams' report apps (Datasette for support-insights on \
+            :8601, the experiment notebook on :8602), the receiver of the demo's webhooks and tasks \
+            (:9000) and the live product events.
+            """)
+    var noApps = false
 
     @OptionGroup var server: ServerOptions
 
@@ -108,21 +120,60 @@ struct DemoCommand: AsyncParsableCommand {
         if noServe { return }
         var server = server
         server.allowAnonymousLoopback = true
+        // A newcomer's terminal keeps to what matters: warnings, and the few notices.
+        if server.logLevelOption == nil { server.logLevelOption = "notice" }
         if !["127.0.0.1", "::1", "localhost"].contains(server.host) {
             printError(
                 "the demo serves anonymous admin access and only listens on loopback; use 'almanac serve' for --host \(server.host)"
             )
             throw ExitCode(1)
         }
-        print("Almanac demo portal: http://\(server.host):\(server.port)/  (Ctrl-C to stop)")
+        // A history that ends yesterday (the default) goes on while the demo runs; one that ended
+        // further back stays as it was, and its sources read as stale, as they should.
+        let live =
+            !noApps && warehouse == nil && (CalendarDay(parsing: asOf).map { $0 >= CalendarDay.yesterday() } ?? false)
+        if live {
+            let added = try await LiveEvents(warehouse: warehousePath, logger: server.makeLogger()).catchUp(
+                until: Date())
+            print(
+                "Appended \((added["events"] ?? 0).formatted()) product events and \((added["error_logs"] ?? 0).formatted()) "
+                    + "errors since the history's end; they keep arriving while the demo runs.")
+            fflush(nil)  // every output stream: the lines show before the server runs, also in a file
+        }
         let dashboards = PortalSetup.Dashboards(
             warehouse: .location(warehouse ?? warehousePath),
             artifacts: (dir as NSString).appendingPathComponent("artifacts"), asOf: CalendarDay(parsing: asOf))
-        let environment = try await server.environment(
-            server.setup(
-                catalog: catalog, state: (dir as NSString).appendingPathComponent("state.sqlite"),
-                dashboards: dashboards, delivers: true))
-        try await runPortal(environment, server: server.listening)
+        var setup = server.setup(
+            catalog: catalog, state: (dir as NSString).appendingPathComponent("state.sqlite"),
+            dashboards: dashboards, delivers: true)
+        if !noApps, var delivery = setup.delivery, delivery.settings[.tasksURL] == nil {
+            // Tasks go to the demo's receiver unless a tracker is configured.
+            var variables = delivery.settings.variables
+            variables[Settings.Key.tasksURL.variable] = DemoApps.receiverURL + "/tasks"
+            delivery.settings = Settings(variables)
+            setup.delivery = delivery
+        }
+        let environment = try await server.environment(setup)
+        var apps: [any Service] = []
+        if !noApps {
+            apps = DemoApps.services(
+                warehouse: warehouse == nil ? warehousePath : nil, directory: dir,
+                web: (environment.renderer.staticDirectory as NSString).deletingLastPathComponent, live: live,
+                logger: environment.logger)
+        }
+        print("Almanac demo portal: http://\(server.host):\(server.port)/  (Ctrl-C to stop)")
+        if !noApps {
+            print(
+                """
+                Try first:
+                  1. Search "hooli ocean": a customer's ocean chart, drawn on the spot.
+                  2. Open Experiment notebook (/reports/experiment-notebook): the growth team's own app, inside the portal.
+                  3. My reports (/me/reports): what your team owns, who reads it, and what nobody has opened for months.
+                The demo's webhooks and tasks arrive at \(DemoApps.receiverURL)/.
+                """)
+        }
+        fflush(nil)  // every output stream: the lines show before the server runs, also in a file
+        try await runPortal(environment, server: server.listening, alongside: apps)
     }
 }
 
@@ -142,10 +193,13 @@ enum DemoUsageHistory {
         try await state.migrate()
         guard try await state.recentViews(limit: 1).isEmpty else { return }
         guard let catalog = CatalogLoader.load(directory: directory).catalog else { return }
-        // The portal has known the catalog for 200 days, so every report is old enough for the policy.
+        // The portal has known the catalog for 200 days, so every report is old enough for the
+        // policy; its subscriptions and triggers start now, so their schedules begin with the
+        // demo instead of reporting 200 days of runs missed.
+        let scheduled: Set<String> = [ItemKind.subscription.rawValue, ItemKind.trigger.rawValue]
         _ = try await state.syncCatalogItems(
-            LifecycleLedger.itemStates(catalog), catalogVersion: catalog.version,
-            at: now.addingTimeInterval(-200 * 86_400))
+            LifecycleLedger.itemStates(catalog).filter { !scheduled.contains($0.kind) },
+            catalogVersion: catalog.version, at: now.addingTimeInterval(-200 * 86_400))
         let people = catalog.teams.flatMap { team in team.members.compactMap(\.email).map { (team.id, $0) } }
         guard !people.isEmpty else { return }
         var random = seed &+ 0x5DEE_CE66

@@ -33,8 +33,11 @@ struct ServerOptions: ParsableArguments {
     @Flag(help: "Development only: treat requests from loopback without identity headers as a local admin.")
     var allowAnonymousLoopback = false
 
-    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
-    var logLevel: String = "info"
+    @Option(
+        name: .customLong("log-level"),
+        help: "Log level: trace, debug, info, notice, warning, error, critical (default: info; the demo's: notice).")
+    var logLevelOption: String?
+    var logLevel: String { logLevelOption ?? "info" }
 
     // Benchmarks/view-ingest.sh compares serving with and without counting views.
     @Flag(help: .hidden)

@@ -12,8 +12,9 @@ import Rendering
 import Scheduling
 import Search
 import SearchIndexing
-import ServiceLifecycle
+public import ServiceLifecycle
 import Storage
+import UnixSignals
 
 /// Builds the portal: routes, middleware, and the services that run beside the server
 /// (the catalog watcher). Shared by `almanac serve`, `almanac demo` and the tests.
@@ -114,11 +115,18 @@ func syncCatalog(_ environment: PortalEnvironment) async {
     }
 }
 
-/// Builds the portal and runs it until SIGTERM or SIGINT, then shuts down gracefully
-/// (the server stops accepting, in-flight requests finish, services end).
-public func runPortal(_ environment: PortalEnvironment, server: ServerConfiguration) async throws {
+/// Builds the portal and runs it, with `others` beside it, until SIGTERM or SIGINT, then shuts
+/// down gracefully (the server stops accepting, in-flight requests finish, services end).
+public func runPortal(
+    _ environment: PortalEnvironment, server: ServerConfiguration, alongside others: [any Service] = []
+) async throws {
     let app = buildApplication(environment, server: server)
-    try await app.runService()
+    // Services stop in reverse order: `others` (the demo's apps) first, the portal last.
+    let group = ServiceGroup(
+        configuration: .init(
+            services: [.init(service: app)] + others.map { .init(service: $0) },
+            gracefulShutdownSignals: [.sigterm, .sigint], logger: environment.logger))
+    try await group.run()
 }
 
 /// The portal's one job scheduler (digests, triggers, generation, the retirement review) and
