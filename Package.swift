@@ -154,7 +154,7 @@ let package = Package(
                 "AlmanacCore", "Charts", "Scheduling", .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
-                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
         // The portal's view models (PageBuilder), drawn with Rendering.
@@ -283,7 +283,8 @@ let package = Package(
             dependencies: [
                 "Portal", "Catalog", "Pages", "Rendering", "Storage", "AlmanacTestSupport", "Proxy", "Lifecycle",
                 "Delivery", "Composition",
-                "Generators", "Warehouse", .product(name: "HummingbirdTesting", package: "hummingbird"),
+                "Generators", "Warehouse", "DemoApps", .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "GRDB", package: "GRDB.swift"),
             ], exclude: ["Browser"]),
         .testTarget(
             name: "CLITests", dependencies: ["AlmanacCLI", "AlmanacTestSupport", "Storage", "Catalog", "Lifecycle"]),

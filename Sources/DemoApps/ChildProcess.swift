@@ -41,6 +41,18 @@ public struct ChildProcess: Service {
         return nil
     }
 
+    /// `executable` run through Python, which puts SIGTERM and SIGINT back to their defaults
+    /// and then becomes it: the portal's signal handling ignores both, and a child inherits
+    /// ignored signals, so without this the child could not be stopped.
+    public static func withDefaultSignals(_ executable: String, _ arguments: [String]) -> [String] {
+        [
+            "python3", "-c",
+            "import os, signal, sys; signal.signal(signal.SIGTERM, signal.SIG_DFL); "
+                + "signal.signal(signal.SIGINT, signal.SIG_DFL); os.execv(sys.argv[1], sys.argv[1:])",
+            executable,
+        ] + arguments
+    }
+
     public func run() async throws {
         guard let located = Self.locate(executable) else {
             logger.warning(
@@ -48,11 +60,11 @@ public struct ChildProcess: Service {
             try? await gracefulShutdown()
             return
         }
-        FileManager.default.createFile(atPath: logFile, contents: nil)
+        _ = FileManager.default.createFile(atPath: logFile, contents: nil)
         let output = FileHandle(forWritingAtPath: logFile)
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: located)
-        process.arguments = arguments
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = Self.withDefaultSignals(located, arguments)
         process.standardOutput = output
         process.standardError = output
         process.standardInput = FileHandle.nullDevice
@@ -83,6 +95,11 @@ public struct ChildProcess: Service {
             }
         } onGracefulShutdown: {
             kill(pid, SIGTERM)
+            // A program that does not stop within ten seconds is killed: the demo must end.
+            Task {
+                try? await Task.sleep(for: .seconds(10))
+                kill(pid, SIGKILL)
+            }
         }
         try? output?.close()
         // An early exit leaves the demo serving; it ends with the demo.

@@ -53,10 +53,12 @@ public enum DemoApps {
     /// Datasette over the warehouse as the support team runs it: their four tables, canned
     /// queries, mounted under the portal's `/x/support-insights/` (see
     /// `Web/demo-apps/support-insights/README.md` for why each setting).
-    static func datasetteArguments(warehouse: String, web: String) -> [String] {
+    public static func datasetteArguments(
+        warehouse: String, web: String, port: Int = supportInsightsPort
+    ) -> [String] {
         let folder = web + "/demo-apps/support-insights"
         return [
-            "serve", warehouse, "--host", "127.0.0.1", "--port", "\(supportInsightsPort)",
+            "serve", warehouse, "--host", "127.0.0.1", "--port", "\(port)",
             "--metadata", folder + "/metadata.json", "--plugins-dir", folder + "/plugins",
             "--setting", "base_url", "/x/support-insights/", "--setting", "allow_download", "off",
             "--setting", "default_allow_sql", "off", "--setting", "suggest_facets", "off",

@@ -2,6 +2,7 @@ import AlmanacCore
 public import Foundation
 public import Hummingbird
 public import Logging
+public import NIOCore
 
 /// The demo's stand-in for the on-call tool and the task tracker: it accepts the webhooks and
 /// tasks the demo's triggers and subscriptions send, logs each one, and lists what it received
@@ -44,8 +45,10 @@ public enum DemoReceiver {
     }
 
     /// The receiver's HTTP server on `host:port`, recording into `log`.
+    /// `onServerRunning` is told the channel once it listens (a test learns its port there).
     public static func application(
-        host: String = "127.0.0.1", port: Int = 9000, log: Log = Log(), logger: Logger
+        host: String = "127.0.0.1", port: Int = 9000, log: Log = Log(), logger: Logger,
+        onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
         let router = Router()
         router.get("/health") { _, _ in "ok" }
@@ -69,7 +72,7 @@ public enum DemoReceiver {
         }
         return Application(
             router: router, configuration: .init(address: .hostname(host, port: port), serverName: "demo-receiver"),
-            logger: logger)
+            onServerRunning: onServerRunning, logger: logger)
     }
 
     static func record(_ request: Request, kind: String, log: Log, logger: Logger) async throws -> Received {
@@ -94,7 +97,8 @@ public enum DemoReceiver {
         return String(body.prefix(120))
     }
 
-    static func page(_ received: [Received]) -> String {
+    /// The receiver's page: what arrived, every text escaped.
+    public static func page(_ received: [Received]) -> String {
         let formatter = ISO8601DateFormatter()
         var rows = ""
         for entry in received {

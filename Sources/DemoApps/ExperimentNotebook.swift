@@ -5,6 +5,7 @@ import GRDB
 import HTTPTypes
 public import Hummingbird
 public import Logging
+public import NIOCore
 
 /// The growth team's experiment notebook, as the demo runs it: a small report app over the
 /// warehouse's experiment tables, of the kind teams run beside a portal.
@@ -28,8 +29,11 @@ public struct ExperimentNotebook: Sendable {
         database = try DatabasePool(path: path, configuration: configuration)
     }
 
-    /// The app's HTTP server on `host:port`.
-    public func application(host: String = "127.0.0.1", port: Int = 8602, logger: Logger) -> some ApplicationProtocol {
+    /// The app's HTTP server on `host:port`; `onServerRunning` is told the channel once it listens.
+    public func application(
+        host: String = "127.0.0.1", port: Int = 8602, logger: Logger,
+        onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
+    ) -> some ApplicationProtocol {
         let router = Router()
         router.get("/health") { _, _ in "ok" }
         router.get("/") { request, _ -> Response in
@@ -51,7 +55,7 @@ public struct ExperimentNotebook: Sendable {
         return Application(
             router: router,
             configuration: .init(address: .hostname(host, port: port), serverName: "experiment-notebook"),
-            logger: logger)
+            onServerRunning: onServerRunning, logger: logger)
     }
 
     /// Where the app is mounted: the portal's prefix, or nothing when reached directly.
@@ -201,10 +205,11 @@ public struct ExperimentNotebook: Sendable {
             var arms: [Arm] = []
             if let goal { arms = try await self.arms(experiment.id, goal: goal) }
             let link = "\(prefix)/experiments/\(Self.path(experiment.id))"
-            rows += "<tr><td><a href=\"\(Markup.escape(link, quotes: ["\""]))\">\(Markup.escape(experiment.name))</a>"
-            rows += "<div class=\"muted\">\(Markup.escape(experiment.hypothesis))</div></td>"
-            rows += "<td>\(Markup.escape(experiment.status))</td><td>\(Markup.escape(experiment.startedOn))"
-            rows += " – \(Markup.escape(experiment.endedOn ?? "now"))</td><td>\(Markup.escape(goal ?? "—"))</td>"
+            rows += "<tr><td class=\"name\"><a href=\"\(Markup.escape(link, quotes: ["\""]))\">"
+            rows +=
+                "\(Markup.escape(experiment.name))</a><div class=\"muted\">\(Markup.escape(experiment.hypothesis))</div>"
+            rows += "<div class=\"muted\">\(Markup.escape(experiment.status)), \(Markup.escape(experiment.startedOn))"
+            rows += " – \(Markup.escape(experiment.endedOn ?? "now"))</div></td><td>\(Markup.escape(goal ?? "—"))</td>"
             rows += "<td class=\"num\">\(arms.map { Self.count($0.counts.exposures) }.joined(separator: " / "))</td>"
             rows += Self.comparisonCells(arms)
             rows += "</tr>\n"
@@ -213,9 +218,9 @@ public struct ExperimentNotebook: Sendable {
             title: "Experiment notebook",
             body: """
                 <p class="muted">Every experiment in the experiment service, on its main goal (the one most \
-                people converted on). Open one for the day-by-day view and segment cuts.</p>
-                <table><thead><tr><th>experiment</th><th>status</th><th>running</th><th>goal</th>\
-                <th class="num">people (control / treatment)</th><th class="num">conversion</th>\
+                people converted on); figures read control / treatment. Open one for the day-by-day view and segment cuts.</p>
+                <table><thead><tr><th>experiment</th><th>goal</th>\
+                <th class="num">people</th><th class="num">conversion</th>\
                 <th class="num">lift [95% interval]</th><th class="num">p-value</th><th>read</th></tr></thead>
                 <tbody>
                 \(rows)</tbody></table>
@@ -394,10 +399,10 @@ public struct ExperimentNotebook: Sendable {
         <!doctype html>
         <html lang="en"><head><meta charset="utf-8"><title>\(Markup.escape(title)) · Experiment notebook</title>
         <style>
-        body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:1.5rem 2rem;color:#1f2328;max-width:72rem}
+        body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:1rem 1.25rem;color:#1f2328}
         h1{font-size:1.5rem;margin:.2rem 0 .6rem}h2{font-size:1.15rem;margin-top:1.8rem}
         table{border-collapse:collapse;width:100%;margin:.6rem 0}th,td{border-bottom:1px solid #e1e4e8;padding:.4rem .55rem;text-align:left;vertical-align:top}
-        th{font-weight:600;background:#f6f8fa}.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+        th{font-weight:600;background:#f6f8fa}td.name{min-width:16rem}.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
         .muted{color:#57606a}.win{color:#1a7f37;font-weight:600}.loss{color:#cf222e;font-weight:600}
         form{display:flex;gap:1rem;align-items:center;background:#f6f8fa;padding:.6rem .8rem;border-radius:6px}
         a{color:#0969da}figure{margin:.8rem 0}svg{max-width:100%;height:auto}
