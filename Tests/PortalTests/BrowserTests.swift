@@ -2,6 +2,7 @@ import AlmanacCore
 import AlmanacTestSupport
 import Catalog
 import Delivery
+import DemoApps
 import Foundation
 import Hummingbird
 import Portal
@@ -192,6 +193,53 @@ extension RealSocketTests {
                             "--hide-scrollbars", "--window-size=1280,1100", "--screenshot=\(png)",
                             "http://127.0.0.1:\(port)/reports/support-insights",
                         ])
+                }
+            }
+        }
+
+        /// The demo's two report apps, the experiment notebook and the support team's Datasette,
+        /// used inside their report pages' frames in Chromium: links, forms, pagination and
+        /// facets work within the frame, and each report page opened is a view.
+        @Test func theDemosReportAppsWorkInsideTheirFrames() async throws {
+            let browser = try #require(
+                Self.chromium,
+                "headless Chromium is needed for the browser check: apt-get install chromium (.ci/run does)")
+            let (datasettePort, datasette) = try DemoAppsTests.startDatasette()
+            defer { kill(datasette.processIdentifier, SIGKILL) }
+            let notebook = try ExperimentNotebook(warehouse: TestWarehouse.tinyDemo)
+            let bound = BoundPort()
+            let app = notebook.application(port: 0, logger: DemoAppsTests.quiet) { bound.set($0.localAddress?.port) }
+            try await whileServing(app, port: bound) { notebookPort in
+                let portal = try await TestPortal.make { catalog in
+                    try CatalogFixture.edit(
+                        catalog + "/backends/experiment-notebook.yaml", replacing: "url: http://127.0.0.1:8602/",
+                        with: "url: http://127.0.0.1:\(notebookPort)/")
+                    try CatalogFixture.edit(
+                        catalog + "/backends/support-insights.yaml", replacing: "url: http://127.0.0.1:8601/",
+                        with: "url: http://127.0.0.1:\(datasettePort)/")
+                }
+                try await portal.serve { client in
+                    // Datasette starts in its own time: the proxy answers 502 until it listens.
+                    while try await client.get("/x/support-insights/-/versions.json").status == .badGateway,
+                        datasette.isRunning
+                    {
+                        try await Task.sleep(for: .milliseconds(100))
+                    }
+                    let port = try #require(client.port)
+                    try FileManager.default.createDirectory(
+                        atPath: Repository.artifacts, withIntermediateDirectories: true)
+                    let (status, report) = try await python(
+                        Repository.root + "/Tests/PortalTests/Browser/report_apps.py",
+                        [
+                            "--chromium", browser, "--url", "http://127.0.0.1:\(port)", "--screenshots",
+                            Repository.artifacts,
+                        ])
+                    #expect(status == 0, "\(report)")
+                    // Each report page was opened once: one view each. What the reader does inside the
+                    // frame is that same visit (a page of the app opened on its own is a view).
+                    await portal.environment.views.flush()
+                    #expect(portal.environment.views.count(kind: "report", id: "experiment-notebook") == 1)
+                    #expect(portal.environment.views.count(kind: "report", id: "support-insights") == 1)
                 }
             }
         }

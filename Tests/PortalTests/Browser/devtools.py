@@ -81,12 +81,12 @@ class Checks:
 
 
 @contextlib.contextmanager
-def browser_page(chromium, window="1280,800"):
+def browser_page(chromium, window="1280,800", flags=()):
     """A fresh headless Chromium (its own profile) and its first page, closed on exit."""
     profile = tempfile.mkdtemp(prefix="almanac-chromium-")
     browser = subprocess.Popen(
         [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--remote-debugging-port=0",
-         f"--user-data-dir={profile}", f"--window-size={window}", "about:blank"],
+         f"--user-data-dir={profile}", f"--window-size={window}", *flags, "about:blank"],
         stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
     try:
         port = None
