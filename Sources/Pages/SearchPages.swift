@@ -148,7 +148,8 @@ extension PageBuilder {
         var notes: [String] = []
         if let partial = results.partialWords, !partial.isEmpty {
             notes.append(
-                "No result has all the words; showing results for \(partial.map { "“\($0)”" }.joined(separator: " "))."
+                "No result has all the words; showing those with the most of them (the first has "
+                    + "\(partial.map { "“\($0)”" }.joined(separator: " ")))."
             )
         }
         if !results.ignoredWords.isEmpty {
