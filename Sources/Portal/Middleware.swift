@@ -99,7 +99,11 @@ struct EdgeMiddleware: RouterMiddleware {
         let builder = PageBuilder(view: CatalogView(catalogNow, viewer: viewer))
         let page = Page(
             layout: builder.layout(title: model.title, active: nil, apiURL: nil, catalogBroken: false), page: model)
-        if let html = try? renderer.render(page, template: "pages/error") {
+        // A report app's page that fails inside its report's frame says so in the frame, not
+        // with a second copy of the portal (header, search box, navigation) nested in the first.
+        let inFrame =
+            request.uri.path.hasPrefix("/x/") && request.headers[HTTPField.Name("Sec-Fetch-Dest")!] == "iframe"
+        if let html = try? renderer.render(page, template: inFrame ? "pages/frame-error" : "pages/error") {
             return HTMLResponse.make(html, status: status)
         }
         return Response(

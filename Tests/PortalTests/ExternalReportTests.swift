@@ -208,6 +208,14 @@ extension RealSocketTests {
                 #expect(response.status == .badGateway, "refused, not timed out")
                 #expect(text(response).contains("the report app could not be reached"))
                 #expect(!text(response).contains("127.0.0.1"), "no internal address on the page")
+                #expect(text(response).contains("class=\"top\""), "opened on its own: a portal page")
+                // In the report page's frame: the error alone, not the portal nested in itself.
+                var framed = Self.support
+                framed[HTTPField.Name("Sec-Fetch-Dest")!] = "iframe"
+                let inFrame = try await client.get("/x/support-insights/", headers: framed)
+                #expect(inFrame.status == .badGateway)
+                #expect(text(inFrame).contains("the report app could not be reached"))
+                #expect(!text(inFrame).contains("class=\"top\"") && !text(inFrame).contains("search-q"))
             }
             withExtendedLifetime(reserved) {}
         }
