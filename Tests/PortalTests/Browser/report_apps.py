@@ -50,6 +50,11 @@ def wait_frame(page, path, condition):
     return None, None
 
 
+def click(page, frame_id, finder):
+    """Clicks the element `finder` (an expression) picks in the frame; whether there was one."""
+    return in_frame(page, frame_id, f"(() => {{ const e = {finder}; if (!e) return false; e.click(); return true; }})()")
+
+
 def text(condition_text):
     return f"document.body.innerText.includes({condition_text!r})"
 
@@ -60,9 +65,7 @@ def notebook(page, args, check):
     check(frame_id is not None, "the experiment notebook shows in the report's frame")
     if not frame_id:
         return
-    clicked = in_frame(page, frame_id, """(() => {
-        const link = document.querySelector('a[href$="/experiments/onboarding-checklist"]');
-        if (!link) return false; link.click(); return true; })()""")
+    clicked = click(page, frame_id, """document.querySelector('a[href$="/experiments/onboarding-checklist"]')""")
     check(clicked, "the notebook lists the onboarding-checklist experiment as a link")
     frame_id, url = wait_frame(page, "/x/experiment-notebook/experiments/onboarding-checklist", text("Day by day"))
     check(frame_id is not None, "clicking it opens the experiment in the frame")
@@ -83,23 +86,20 @@ def datasette(page, args, check):
     check(frame_id is not None, "Datasette shows in the support-insights report's frame")
     if not frame_id:
         return
-    check(in_frame(page, frame_id, """(() => {
-        const link = document.querySelector('a[href$="/warehouse/support_tickets"]');
-        if (!link) return false; link.click(); return true; })()"""), "it links to the tickets table")
+    check(click(page, frame_id, """document.querySelector('a[href$="/warehouse/support_tickets"]')"""),
+          "it links to the tickets table")
     frame_id, url = wait_frame(page, "/warehouse/support_tickets", text("rows"))
     check(frame_id is not None, "the tickets table opens in the frame")
     if not frame_id:
         return
-    check(in_frame(page, frame_id, """(() => {
-        const next = [...document.querySelectorAll('a')].find(a => a.textContent.trim() === 'Next page');
-        if (!next) return false; next.click(); return true; })()"""), "the table has a next page")
+    check(click(page, frame_id, "[...document.querySelectorAll('a')].find(a => a.textContent.trim() === 'Next page')"),
+          "the table has a next page")
     frame_id, url = wait_frame(page, "_next=", text("rows"))
     check(frame_id is not None and "/x/support-insights/" in (url or ""), f"its next page stays in the frame ({url})")
     if not frame_id:
         return
-    check(in_frame(page, frame_id, """(() => {
-        const facet = document.querySelector('.facet-results a[href*="queue="]');
-        if (!facet) return false; facet.click(); return true; })()"""), "the queue facet has links")
+    check(click(page, frame_id, """document.querySelector('.facet-results a[href*="queue="]')"""),
+          "the queue facet has links")
     frame_id, url = wait_frame(page, "queue=", text("rows"))
     check(frame_id is not None and "/x/support-insights/" in (url or ""), f"a facet filters the table ({url})")
     if not frame_id:
