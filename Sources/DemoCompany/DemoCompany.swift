@@ -2,7 +2,7 @@ public import AlmanacCore
 
 /// How big the demo company is at `scale` 1, before multiplying by the scale.
 ///
-/// ``standard`` is the documented size (5,000 workspaces, 100,000 users, 2,000,000 events).
+/// ``standard`` is the documented size (5,000 workspaces, 100,000 users, 6,500,000 events).
 /// ``tiny`` keeps every part of the story at a fraction of the size, for tests.
 public struct DemoCompanySize: Sendable, Equatable {
     /// Workspaces at scale 1.
@@ -29,22 +29,22 @@ public struct DemoCompanySize: Sendable, Equatable {
     }
 
     /// The documented size: 5,000 workspaces (+1,000 per extra scale), 40 of them major,
-    /// 100,000 users and 2,000,000 events per unit of scale.
+    /// 100,000 users and 6,500,000 events per unit of scale.
     public static let standard = DemoCompanySize(
         workspaces: 5_000, workspacesPerExtraScale: 1_000, majorWorkspaces: 40, usersPerScale: 100_000,
-        eventsPerScale: 2_000_000)
+        eventsPerScale: 6_500_000)
 
-    /// A small company with the same story, for tests: 600 workspaces, 12,000 users, 240,000 events.
+    /// A small company with the same story, for tests: 600 workspaces, 12,000 users, 780,000 events.
     public static let tiny = DemoCompanySize(
         workspaces: 600, workspacesPerExtraScale: 120, majorWorkspaces: 12, usersPerScale: 12_000,
-        eventsPerScale: 240_000)
+        eventsPerScale: 780_000)
 }
 
 /// What to generate: the seed, the scale and the last day of history.
 public struct DemoCompanyOptions: Sendable, Equatable {
     /// Seed of every random choice; the same options always give the same table contents.
     public var seed: UInt64
-    /// Multiplies users and events (1…100); 1 gives ≥ 2,000,000 events, ≥ 100,000 users, 5,000 workspaces.
+    /// Multiplies users and events (1…100); 1 gives ≥ 6,500,000 events, ≥ 100,000 users, 5,000 workspaces.
     public var scale: Int
     /// The last day of history, `YYYY-MM-DD`; history covers the 730 days ending on it.
     public var asOf: String
@@ -95,6 +95,11 @@ public struct DemoCompanyError: Error, CustomStringConvertible {
 ///
 /// See `docs/demo-company.md` for the tables and the story the data tells.
 public enum DemoCompany {
+    /// The generator's version: it changes whenever the same options write different data
+    /// (2: weekly engagement levels, 6,500,000 events at scale 1, `support_tickets`), so a
+    /// warehouse kept from an earlier version can be told apart and written again.
+    public static let version = 2
+
     /// Writes the warehouse to `path` (replacing an existing file atomically).
     ///
     /// The rows are written to a temporary file next to `path`, which is renamed over `path`
@@ -155,11 +160,11 @@ struct GenerationPlan {
         let size = options.size
         guard size.workspaces >= 50, size.majorWorkspaces >= 3, size.majorWorkspaces * 5 <= size.workspaces,
             size.workspacesPerExtraScale >= 0, size.usersPerScale >= size.workspaces * 4,
-            size.eventsPerScale >= size.usersPerScale * 15
+            size.eventsPerScale >= size.usersPerScale * 60
         else {
             throw DemoCompanyError(
                 "size must have at least 50 workspaces, 3 majors (at most a fifth of the workspaces), "
-                    + "4 users per workspace and 15 events per user")
+                    + "4 users per workspace and 60 events per user")
         }
         seed = options.seed
         self.size = size

@@ -40,10 +40,13 @@ struct UserRecord {
     /// Seconds since 1970 UTC of the first `task_created`, or -1.
     var activated: Int = -1
     var workspace: Int32 = 0
-    /// Last day (day number) the user may be picked for a session.
+    /// Last day (day number) the user may be active: after it they have left for good.
     var lastActiveDay: Int32 = 0
-    /// Relative activity on the days the user is active.
+    /// Relative number of events on the days the user is active.
     var weight: Int32 = 1
+    /// How keen the user is, before onboarding, launches and their workspace's fortunes
+    /// (see ``EngagementModel``): below 0 they tend to stay dormant, above about 1.6 to be power users.
+    var engagement: Float = 0
     var city: Int16 = 0
     var campaign: Int16 = -1
     var channel: UInt8 = 0
@@ -125,6 +128,7 @@ extension Population {
         population.generateSignups(plan: plan)
         population.generateWorkspaces(plan: plan)
         population.assignUsers(plan: plan)
+        population.assignEngagement(plan: plan)
         return population
     }
 
@@ -419,33 +423,50 @@ extension Population {
                 if at <= lastSecond { user.activated = at } else { activates = false }
             }
 
-            // How long and how much the user stays active.
-            let tierLife = workspace.tier == Tier.major ? 1.5 : workspace.tier == Tier.mid ? 1.2 : 1.0
-            var last: Int
-            if !activates {
-                last = rng.chance(0.75) ? day + rng.between(0, 10) : day + Int(rng.exponential(mean: 60 * tierLife))
-            } else {
-                let base = day + 7
-                last =
-                    rng.chance(0.3)
-                    ? base + Int(rng.exponential(mean: 120 * tierLife))
-                    : base + Int(rng.exponential(mean: 700 * tierLife))
-            }
-            if workspace.declining && last >= Milestone.declineStart {
-                if let churn = workspace.churnDay {
-                    last = min(last, Milestone.declineStart + rng.below(max(1, churn - Milestone.declineStart)))
-                } else if rng.chance(0.85) {
-                    last = min(last, Milestone.declineStart + rng.below(122))
-                }
-            }
-            user.lastActiveDay = Int32(clamping: max(day, last))
-            let tierWeight = workspace.tier == Tier.major ? 1.6 : workspace.tier == Tier.mid ? 1.2 : 1.0
-            let weight = 100 * exp(0.8 * rng.normal()) * tierWeight * (activates ? 1 : 0.35)
-            user.weight = Int32(max(1, min(100_000, weight)))
             users[index] = user
 
             recordExperiments(
                 user: user, index: index, onboardingTreatment: onboardingTreatment, lastSecond: lastSecond, rng: &rng)
+        }
+    }
+
+    /// How long each user stays (the last day they may be active) and how engaged and busy they are.
+    ///
+    /// Most people who activate stay for years (some leave their team early); of those who never
+    /// activate, many drift away within three weeks and the rest within a year or two. The
+    /// declining majors lose most of their people between 2026-08-01 and the end of November,
+    /// and everyone at the churning one before it churns.
+    private mutating func assignEngagement(plan: GenerationPlan) {
+        var rng = Rng(seed: plan.seed, stream: 10)
+        for index in users.indices {
+            var user = users[index]
+            let workspace = workspaces[Int(user.workspace)]
+            let day = user.signupDay
+            let activated = user.activated >= 0
+            let tierLife = workspace.tier == Tier.major ? 1.5 : workspace.tier == Tier.mid ? 1.2 : 1.0
+            var last: Int
+            if activated {
+                last =
+                    rng.chance(0.12)
+                    ? day + 7 + Int(rng.exponential(mean: 150 * tierLife))
+                    : day + 7 + Int(rng.exponential(mean: 3_000 * tierLife))
+            } else {
+                last = rng.chance(0.4) ? day + rng.between(0, 21) : day + Int(rng.exponential(mean: 300 * tierLife))
+            }
+            if workspace.declining && last >= Milestone.declineStart {
+                if let churn = workspace.churnDay {
+                    last = min(last, Milestone.declineStart + rng.below(max(1, churn - Milestone.declineStart)))
+                } else if rng.chance(0.6) {
+                    last = min(last, Milestone.declineStart + rng.below(122))
+                }
+            }
+            user.lastActiveDay = Int32(clamping: max(day, last))
+            let tierBonus = workspace.tier == Tier.major ? 0.15 : workspace.tier == Tier.mid ? 0.05 : 0
+            let inviteBonus = user.channel == Channel.invite ? 0.1 : 0
+            user.engagement = Float((activated ? 0.62 : -0.78) + 0.75 * rng.normal() + tierBonus + inviteBonus)
+            let tierWeight = workspace.tier == Tier.major ? 1.3 : workspace.tier == Tier.mid ? 1.1 : 1.0
+            user.weight = Int32(max(1, min(100_000, 100 * exp(0.6 * rng.normal()) * tierWeight)))
+            users[index] = user
         }
     }
 

@@ -58,6 +58,12 @@ let documentedSchema: [String: [(String, String)]] = [
         ("error_id", "INTEGER"), ("occurred_at", "TEXT"), ("error_date", "TEXT"), ("workspace_id", "INTEGER"),
         ("user_id", "INTEGER"), ("service", "TEXT"), ("error_class", "TEXT"), ("severity", "TEXT"), ("message", "TEXT"),
     ],
+    "support_tickets": [
+        ("ticket_id", "INTEGER"), ("workspace_id", "INTEGER"), ("user_id", "INTEGER"), ("created_at", "TEXT"),
+        ("created_date", "TEXT"), ("queue", "TEXT"), ("priority", "TEXT"), ("channel", "TEXT"), ("status", "TEXT"),
+        ("subject", "TEXT"), ("first_response_at", "TEXT"), ("first_response_minutes", "INTEGER"),
+        ("solved_at", "TEXT"), ("csat", "INTEGER"), ("error_id", "INTEGER"),
+    ],
     "experiments": [
         ("experiment_id", "TEXT"), ("name", "TEXT"), ("hypothesis", "TEXT"), ("started_on", "TEXT"),
         ("ended_on", "TEXT"), ("status", "TEXT"),
@@ -108,7 +114,7 @@ struct DemoCompanyTests {
             #expect(left.rows > 0, "\(table) is empty")
             #expect(left.rows == right.rows && left.hash == right.hash, "\(table) differs between two runs")
         }
-        for table in ["users", "events", "workspaces", "billing_events", "error_logs"] {
+        for table in ["users", "events", "workspaces", "billing_events", "error_logs", "support_tickets"] {
             #expect(try tableChecksum(a, table: table).hash != tableChecksum(c, table: table).hash)
         }
     }
@@ -139,7 +145,8 @@ struct DemoCompanyTests {
             "events.occurred_at", "events.event_date", "events.user_id", "events.workspace_id", "events.app_id",
             "users.workspace_id", "users.signed_up_at", "users.signup_date", "error_logs.error_date",
             "billing_events.occurred_on", "mrr_monthly.month", "ad_spend.spend_date", "crm_accounts.workspace_id",
-            "experiment_assignments.experiment_id", "subscriptions.workspace_id",
+            "experiment_assignments.experiment_id", "subscriptions.workspace_id", "support_tickets.created_date",
+            "support_tickets.created_at", "support_tickets.workspace_id", "support_tickets.queue",
         ] {
             #expect(indexed.contains(column), "no index starts with \(column)")
         }
@@ -161,11 +168,11 @@ struct DemoCompanyTests {
         let standard = try DemoCompany.plannedRowCounts(options: DemoCompanyOptions())
         #expect(standard["workspaces"] == 5_000)
         #expect((standard["users"] ?? 0) >= 100_000)
-        #expect((standard["events"] ?? 0) >= 2_000_000)
+        #expect((standard["events"] ?? 0) >= 6_500_000)
         let scaled = try DemoCompany.plannedRowCounts(options: DemoCompanyOptions(scale: 25))
         #expect(scaled["workspaces"] == 29_000)
         #expect((scaled["users"] ?? 0) >= 2_500_000)
-        #expect((scaled["events"] ?? 0) >= 50_000_000)
+        #expect((scaled["events"] ?? 0) >= 162_500_000)
         #expect(warehouse.summary.firstDay == "2024-11-26")
         #expect(warehouse.summary.lastDay == "2026-11-25")
         #expect(
@@ -186,6 +193,11 @@ struct DemoCompanyTests {
             DemoCompanyOptions(asOf: "2026-02-30"), DemoCompanyOptions(asOf: "25-11-2026"),
             DemoCompanyOptions(scale: 0),
             DemoCompanyOptions(scale: 101),
+            // 20 events per user cannot carry a year of weekly active people.
+            DemoCompanyOptions(
+                size: DemoCompanySize(
+                    workspaces: 600, workspacesPerExtraScale: 120, majorWorkspaces: 12, usersPerScale: 12_000,
+                    eventsPerScale: 240_000)),
         ] {
             #expect(throws: DemoCompanyError.self) {
                 try DemoCompany.write(to: path, options: options, progress: SilentProgress())
