@@ -27,7 +27,7 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(help: "Where the demo's warehouse and state live.")
     var dir: String = "var/demo"
 
-    @Option(help: "Size multiplier: 1 writes ≥ 2,000,000 events and ≥ 100,000 users; 25 writes ≥ 50,000,000 events.")
+    @Option(help: "Size multiplier: 1 writes 6,500,000 events and ≥ 100,000 users; 8 writes ≥ 50,000,000 events.")
     var scale: Int = 1
 
     @Option(help: "Seed of the generator; the same seed, scale and --as-of give the same data.")
@@ -82,8 +82,10 @@ struct DemoCommand: AsyncParsableCommand {
             var seed: UInt64
             var scale: Int
             var asOf: String
+            /// The generator's version: a warehouse an older generator wrote is written again.
+            var version: Int?
         }
-        let manifest = Manifest(seed: seed, scale: scale, asOf: asOf)
+        let manifest = Manifest(seed: seed, scale: scale, asOf: asOf, version: DemoCompany.version)
         let existing = FileManager.default.contents(atPath: manifestPath).flatMap {
             try? JSONDecoder().decode(Manifest.self, from: $0)
         }
