@@ -283,7 +283,8 @@ let package = Package(
             dependencies: [
                 "Portal", "Catalog", "Pages", "Rendering", "Storage", "AlmanacTestSupport", "Proxy", "Lifecycle",
                 "Delivery", "Composition",
-                "Generators", "Warehouse", "DemoApps", .product(name: "HummingbirdTesting", package: "hummingbird"),
+                "Generators", "Warehouse", "DemoApps", "DemoCompany",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "GRDB", package: "GRDB.swift"),
             ], exclude: ["Browser"]),
         .testTarget(

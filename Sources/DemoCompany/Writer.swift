@@ -42,6 +42,9 @@ final class WarehouseWriter {
         } catch {
             throw DemoCompanyError("could not write \(temporaryPath): \(error)")
         }
+        // A write-ahead log or journal left by the file being replaced (the demo's live events
+        // put it in WAL mode) would be applied to the new file and corrupt it.
+        for suffix in ["-wal", "-shm", "-journal"] { try? FileManager.default.removeItem(atPath: path + suffix) }
         guard rename(temporaryPath, path) == 0 else {
             let reason = String(cString: strerror(errno))
             throw DemoCompanyError("could not move the warehouse to \(path): \(reason)")

@@ -2,6 +2,7 @@ import AlmanacCore
 import AlmanacTestSupport
 import Delivery
 import DemoApps
+import DemoCompany
 import Foundation
 import GRDB
 import Hummingbird
@@ -211,6 +212,37 @@ extension RealSocketTests {
             }
             // A second pass at the same time adds nothing: nothing is counted twice.
             #expect(try await live.catchUp(until: now).values.reduce(0, +) == 0)
+        }
+
+        /// A demo stopped hard leaves the live events' write-ahead log beside the warehouse; the
+        /// next write of the warehouse must not have it applied to the new file.
+        @Test func aWarehouseWrittenAgainIgnoresTheOldOnesWriteAheadLog() async throws {
+            let directory = try TemporaryDirectory(prefix: "almanac-live-wal")
+            let path = directory.file("warehouse.sqlite")
+            try FileManager.default.copyItem(atPath: TestWarehouse.tinyDemo, toPath: path)
+            let now = ISO8601DateFormatter().date(from: "2026-11-26T15:30:00Z")!
+            // The log as a killed demo leaves it: copied aside while open, put back after.
+            let database = try DatabaseQueue(path: path)
+            try await database.writeWithoutTransaction { db in
+                try db.execute(sql: "PRAGMA journal_mode = WAL")
+                try db.execute(sql: "PRAGMA wal_autocheckpoint = 0")
+            }
+            _ = try await LiveEvents(warehouse: path, logger: Self.quiet).catchUp(until: now)
+            try await database.write { db in try db.execute(sql: "DELETE FROM events WHERE event_id % 2 = 0") }
+            try FileManager.default.copyItem(atPath: path + "-wal", toPath: directory.file("kept-wal"))
+            try database.close()
+            try? FileManager.default.removeItem(atPath: path + "-wal")
+            try FileManager.default.copyItem(atPath: directory.file("kept-wal"), toPath: path + "-wal")
+
+            _ = try DemoCompany.write(
+                to: path, options: DemoCompanyOptions(asOf: TestWarehouse.asOf.description, size: .tiny),
+                progress: SilentProgress())
+            let written = try DatabaseQueue(path: path)
+            try await written.read { db in
+                #expect(try String.fetchOne(db, sql: "PRAGMA integrity_check") == "ok")
+                let even = try Int.fetchOne(db, sql: "SELECT count(*) FROM events WHERE event_id % 2 = 0") ?? 0
+                #expect(even > 0)
+            }
         }
 
         static func counts(_ path: String) throws -> (events: Int, errors: Int, newestEvent: String) {
