@@ -32,6 +32,9 @@ let package = Package(
         // Already in the graph through Hummingbird and swift-prometheus: the metrics API the
         // modules record into; the portal's Prometheus registry is its backend.
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        // Already in the graph through Hummingbird: the HTTP response parts the portal's own
+        // channel handler sees.
+        .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.34.1"),
         // Already in the graph through postgres-nio; SHA-256 for API token secrets.
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
     ],
@@ -181,6 +184,8 @@ let package = Package(
                 "AlmanacCore", "Catalog", "Storage", "Pages", "Rendering", "Warehouse", "Artifacts", "Generators",
                 "Search", "SearchIndexing", "Scheduling", "Proxy", "Lifecycle", "Delivery", "Composition",
                 .product(name: "Hummingbird", package: "hummingbird"), .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -285,7 +290,10 @@ let package = Package(
                 "Delivery", "Composition",
                 "Generators", "Warehouse", "DemoApps", "DemoCompany",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
-                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDB", package: "GRDB.swift"), .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+                .product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras"),
             ], exclude: ["Browser"]),
         .testTarget(
             name: "CLITests", dependencies: ["AlmanacCLI", "AlmanacTestSupport", "Storage", "Catalog", "Lifecycle"]),

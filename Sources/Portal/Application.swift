@@ -54,7 +54,7 @@ public func buildApplication(
     if let generation = environment.scheduledGeneration { groups.append(generation.group) }
     services.append(ScheduledServices(environment: environment, groups: groups, worker: worker))
     var app = Application(
-        router: router,
+        router: router, server: PortalHTTPServer.builder,
         configuration: .init(address: .hostname(server.host, port: server.port), serverName: "Almanac"),
         services: services,
         logger: environment.logger)

@@ -21,6 +21,12 @@ struct EdgeMiddleware: RouterMiddleware {
     let renderer: PageRenderer
     let catalog: CatalogStore
     private static let counter = Atomic<UInt64>(0)
+    // Field names parsed once, not on every request.
+    static let requestIDField = HTTPField.Name("X-Request-ID")!
+    static let securityPolicyField = HTTPField.Name("Content-Security-Policy")!
+    static let contentTypeOptionsField = HTTPField.Name("X-Content-Type-Options")!
+    static let referrerPolicyField = HTTPField.Name("Referrer-Policy")!
+    static let frameOptionsField = HTTPField.Name("X-Frame-Options")!
     private static let prefix = String(UInt32.random(in: 0...UInt32.max), radix: 36)
 
     /// `default-src 'self'` and no inline script or style: catalog text that slipped past
@@ -36,7 +42,7 @@ struct EdgeMiddleware: RouterMiddleware {
         var context = context
         let sequence = Self.counter.wrappingAdd(1, ordering: .relaxed).newValue
         let requestID =
-            request.headers[.init("X-Request-ID")!].flatMap {
+            request.headers[Self.requestIDField].flatMap {
                 $0.count <= 64 && $0.allSatisfy { $0.isLetter || $0.isNumber || $0 == "-" } ? $0 : nil
             }
             ?? "\(Self.prefix)-\(sequence)"
@@ -54,15 +60,15 @@ struct EdgeMiddleware: RouterMiddleware {
         } catch {
             response = errorResponse(error, request: request, context: context)
         }
-        response.headers[.init("X-Request-ID")!] = requestID
+        response.headers[Self.requestIDField] = requestID
         // External report pages live in a sandboxed, opaque origin that only the portal may frame.
         // `///x/…` routes like `/x/…`: the check ignores leading slashes, so it cannot be dodged.
         let external = request.uri.path.drop { $0 == "/" }.hasPrefix("x/")
-        response.headers[.init("Content-Security-Policy")!] =
+        response.headers[Self.securityPolicyField] =
             external ? BackendProxy.contentSecurityPolicy : Self.contentSecurityPolicy
-        response.headers[.init("X-Content-Type-Options")!] = "nosniff"
-        response.headers[.init("Referrer-Policy")!] = "same-origin"
-        response.headers[.init("X-Frame-Options")!] = external ? "SAMEORIGIN" : "DENY"
+        response.headers[Self.contentTypeOptionsField] = "nosniff"
+        response.headers[Self.referrerPolicyField] = "same-origin"
+        response.headers[Self.frameOptionsField] = external ? "SAMEORIGIN" : "DENY"
         return response
     }
 
@@ -165,7 +171,18 @@ struct AuthMiddleware: RouterMiddleware {
     let authenticator: Authenticator
     let catalog: CatalogStore
     let tokens: APITokenAuthority
+    /// The configured identity headers' names, parsed once (nil: not a valid field name).
+    let userHeader: HTTPField.Name?
+    let groupsHeader: HTTPField.Name?
     static let publicPrefixes = ["/healthz", "/readyz", "/metrics", "/static/", "/favicon.ico"]
+
+    init(authenticator: Authenticator, catalog: CatalogStore, tokens: APITokenAuthority) {
+        self.authenticator = authenticator
+        self.catalog = catalog
+        self.tokens = tokens
+        userHeader = HTTPField.Name(authenticator.configuration.userHeader)
+        groupsHeader = HTTPField.Name(authenticator.configuration.groupsHeader)
+    }
 
     func handle(
         _ request: Request, context: Context, next: (Request, Context) async throws -> Response
@@ -176,8 +193,6 @@ struct AuthMiddleware: RouterMiddleware {
         if Self.publicPrefixes.contains(where: { path == $0 || (path.hasPrefix($0) && $0.hasSuffix("/")) }) {
             return try await next(request, context)
         }
-        let userHeader = HTTPField.Name(authenticator.configuration.userHeader)
-        let groupsHeader = HTTPField.Name(authenticator.configuration.groupsHeader)
         // A header sent twice is two claims: a proxy that appends instead of replacing would
         // let a client add its own. HTTP field APIs join repeats with commas, so they are
         // counted here, before anything reads them.
