@@ -112,15 +112,18 @@ extension PageBuilder {
             // A team the viewer may not see is not named, as on every other page.
             let values = filter == .team ? facet.values.filter { view.team(TeamID($0.value)) != nil } : facet.values
             guard !values.isEmpty else { continue }
+            // The filter typed into the text is taken out once per facet, not once per value.
+            let cleared = request.with(filter, nil)
             facets.append(
                 FacetGroupModel(
                     name: filter.label, parameter: filter.rawValue,
                     values: values.map { item in
                         let value = item.value
                         let isSelected = selectedValues.contains(value.lowercased())
+                        var target = cleared
+                        target.filters[filter] = isSelected ? nil : value
                         return FacetValueModel(
-                            label: item.label, value: value, count: item.count,
-                            url: Route.search(request.with(filter, isSelected ? nil : value)).path,
+                            label: item.label, value: value, count: item.count, url: Route.search(target).path,
                             selected: isSelected)
                     }))
         }

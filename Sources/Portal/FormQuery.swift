@@ -38,6 +38,8 @@ struct FormQuery: Sendable {
     var all: [String: String] { values }
 
     private static func decode(_ text: Substring) -> String? {
+        // Nearly every name and most values need no decoding at all.
+        if !text.utf8.contains(where: { $0 == UInt8(ascii: "%") || $0 == UInt8(ascii: "+") }) { return String(text) }
         let spaced = text.replacingOccurrences(of: "+", with: " ")
         // Malformed escapes ("%zz") are kept as typed rather than refused.
         return spaced.removingPercentEncoding ?? spaced

@@ -93,8 +93,8 @@ struct SearchController {
             }
             search.filters[filter] = value
         }
-        search.limit = try integer(request, "limit", default: SearchRequest.defaultLimit, in: 1...100)
-        search.offset = try integer(request, "offset", default: 0, in: 0...10_000)
+        search.limit = try integer(query, "limit", default: SearchRequest.defaultLimit, in: 1...100)
+        search.offset = try integer(query, "offset", default: 0, in: 0...10_000)
         if let debug = query.get("debug") {
             guard ["0", "1", "true", "false", ""].contains(debug) else {
                 throw PortalError.badParameter("debug", "'\(debug)' is not 0 or 1")
@@ -109,7 +109,16 @@ struct SearchController {
     ) throws
         -> Int
     {
-        guard let text = FormQuery(request).get(name), !text.isEmpty else { return value }
+        try integer(FormQuery(request), name, default: value, in: range)
+    }
+
+    /// The whole number `name` of an already parsed query, checked against `range`.
+    static func integer(
+        _ query: FormQuery, _ name: String, default value: Int, in range: ClosedRange<Int>
+    ) throws
+        -> Int
+    {
+        guard let text = query.get(name), !text.isEmpty else { return value }
         guard let number = Int(text), range.contains(number) else {
             throw PortalError.badParameter(
                 name, "'\(text.prefix(40))' is not a whole number from \(range.lowerBound) to \(range.upperBound)")

@@ -128,12 +128,19 @@ extension Route {
         /// The path with each `:name` (and a final `**`) replaced by `values`, in order.
         public func filled(_ values: String...) -> String {
             var remaining = values[...]
-            return rawValue.split(separator: "/", omittingEmptySubsequences: false).map { segment in
-                guard segment.hasPrefix(":") || segment == "**", let value = remaining.popFirst() else {
-                    return String(segment)
+            var result = ""
+            result.reserveCapacity(rawValue.utf8.count + values.reduce(0) { $0 + $1.utf8.count })
+            var first = true
+            for segment in rawValue.split(separator: "/", omittingEmptySubsequences: false) {
+                if !first { result += "/" }
+                first = false
+                if segment.hasPrefix(":") || segment == "**", let value = remaining.popFirst() {
+                    result += value
+                } else {
+                    result += segment
                 }
-                return value
-            }.joined(separator: "/")
+            }
+            return result
         }
 
         /// The page's path, or `nil` when only its JSON twin exists.
@@ -194,18 +201,22 @@ public struct BrowseFilter: Hashable, Sendable, Codable {
 public enum URLEncoding {
     /// Percent-encodes everything but unreserved characters (RFC 3986).
     public static func queryValue(_ text: String) -> String {
-        var result = ""
+        var result: [UInt8] = []
+        result.reserveCapacity(text.utf8.count)
         for byte in text.utf8 {
             switch byte {
             case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
                 UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"),
                 UInt8(ascii: "~"):
-                result.append(Character(UnicodeScalar(byte)))
+                result.append(byte)
             default:
-                let hex = String(byte, radix: 16, uppercase: true)
-                result += "%" + (hex.count == 1 ? "0" : "") + hex
+                result.append(UInt8(ascii: "%"))
+                result.append(hexDigits[Int(byte >> 4)])
+                result.append(hexDigits[Int(byte & 0xF)])
             }
         }
-        return result
+        return String(decoding: result, as: UTF8.self)
     }
+
+    private static let hexDigits = Array("0123456789ABCDEF".utf8)
 }

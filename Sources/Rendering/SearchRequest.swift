@@ -49,14 +49,17 @@ public struct SearchRequest: Hashable, Sendable {
     public var status: String? { filters[.status] }
 
     var queryString: String {
-        var parts = ["q=" + URLEncoding.queryValue(text)]
+        // Written in one string: a results page builds one of these for every facet value.
+        var query = "?q="
+        query.reserveCapacity(64 + text.utf8.count)
+        query += URLEncoding.queryValue(text)
         for filter in SearchFilter.allCases {
-            if let value = filters[filter] { parts.append(filter.rawValue + "=" + URLEncoding.queryValue(value)) }
+            if let value = filters[filter] { query += "&" + filter.rawValue + "=" + URLEncoding.queryValue(value) }
         }
-        if limit != Self.defaultLimit { parts.append("limit=\(limit)") }
-        if offset > 0 { parts.append("offset=\(offset)") }
-        if debug { parts.append("debug=1") }
-        return "?" + parts.joined(separator: "&")
+        if limit != Self.defaultLimit { query += "&limit=" + String(limit) }
+        if offset > 0 { query += "&offset=" + String(offset) }
+        if debug { query += "&debug=1" }
+        return query
     }
 
     /// The same search with one filter set or cleared, from the first page. A filter of the
@@ -71,7 +74,8 @@ public struct SearchRequest: Hashable, Sendable {
 
     /// `text` without its `key:value` and `key:"a value"` chunks.
     public static func removingTypedFilter(_ key: String, from text: String) -> String {
-        guard text.range(of: key + ":", options: .caseInsensitive) != nil else { return text }
+        // Most texts hold no filter at all: a plain search decides that without Foundation.
+        guard text.lowercased().contains(key.lowercased() + ":") else { return text }
         let pattern = "(^|\\s)" + NSRegularExpression.escapedPattern(for: key) + ":(\"[^\"]*\"?|\\S*)"
         guard let expression = try? NSRegularExpression(pattern: pattern, options: [.caseInsensitive]) else {
             return text

@@ -78,6 +78,7 @@ public enum Analyzer {
 
     /// Each word of `text` with where it sits in `text`, for highlighting.
     static func wordRanges(_ text: String) -> [(range: Range<String.Index>, word: String)] {
+        if let ascii = asciiWordRanges(text) { return ascii }
         var out: [(Range<String.Index>, String)] = []
         let scalars = text.unicodeScalars
         var start: String.Index?
@@ -117,5 +118,44 @@ public enum Analyzer {
         }
         flush(scalars.endIndex)
         return out
+    }
+    /// ``wordRanges(_:)`` for ASCII text (nearly every description a snippet is cut from): one
+    /// pass over the bytes, each word lowered straight into its string, no scalar decoding.
+    /// Nil when `text` is not ASCII or not stored contiguously.
+    private static func asciiWordRanges(_ text: String) -> [(range: Range<String.Index>, word: String)]? {
+        let utf8 = text.utf8
+        return utf8.withContiguousStorageIfAvailable { bytes -> [(range: Range<String.Index>, word: String)]? in
+            var out: [(range: Range<String.Index>, word: String)] = []
+            out.reserveCapacity(bytes.count / 6)
+            let count = bytes.count
+            var position = 0
+            while position < count {
+                let byte = bytes[position]
+                if byte >= 0x80 { return nil }
+                guard isASCIIWordByte(byte) else {
+                    position += 1
+                    continue
+                }
+                let start = position
+                while position < count, isASCIIWordByte(bytes[position]) { position += 1 }
+                if position < count, bytes[position] >= 0x80 { return nil }
+                let length = position - start
+                let word = String(unsafeUninitializedCapacity: length) { buffer in
+                    for offset in 0..<length {
+                        let letter = bytes[start + offset]
+                        buffer[offset] = letter >= 0x41 && letter <= 0x5A ? letter + 0x20 : letter
+                    }
+                    return length
+                }
+                // Offsets into native UTF-8 storage: constant time.
+                let lower = utf8.index(utf8.startIndex, offsetBy: start)
+                out.append((lower..<utf8.index(lower, offsetBy: length), word))
+            }
+            return out
+        } ?? nil
+    }
+
+    private static func isASCIIWordByte(_ byte: UInt8) -> Bool {
+        (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
     }
 }

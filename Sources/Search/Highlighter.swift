@@ -24,7 +24,8 @@ struct Highlighter {
     }
 
     func matches(_ word: String) -> Bool {
-        if let prefix, word.hasPrefix(prefix) { return true }
+        // Both sides are folded the same way, so bytes compare as the words do.
+        if let prefix, word.utf8.starts(with: prefix.utf8) { return true }
         guard heads.contains(Self.head(word)) else { return false }
         return stems.contains(Analyzer.term(word))
     }
@@ -37,20 +38,29 @@ struct Highlighter {
     /// tags that matched; else the start of the description (ids and aliases only when
     /// there is no description at all, as for entity values).
     func snippet(of document: SearchDocument) -> HighlightedText {
-        let candidates = [
-            document.description, document.synonyms.joined(separator: ", "), document.tags.joined(separator: ", "),
-        ].filter { !$0.isEmpty }
-        for text in candidates {
-            let words = Analyzer.wordRanges(text)
-            guard let first = words.firstIndex(where: { matches($0.word) }) else { continue }
-            let start = max(0, first - 8)
-            let end = min(words.count, start + Self.snippetWords)
-            return mark(text, words: words, from: start, to: end)
+        // The description's words serve both the match and the fallback; the synonyms and tags
+        // are joined only when the description has no match.
+        let description = document.description.isEmpty ? [] : Analyzer.wordRanges(document.description)
+        if let window = window(document.description, words: description) { return window }
+        for text in [document.synonyms.joined(separator: ", "), document.tags.joined(separator: ", ")]
+        where !text.isEmpty {
+            if let window = window(text, words: Analyzer.wordRanges(text)) { return window }
         }
-        let fallback = document.description.isEmpty ? document.keywords.joined(separator: " · ") : document.description
+        if !description.isEmpty {
+            return mark(
+                document.description, words: description, from: 0, to: min(description.count, Self.snippetWords))
+        }
+        let fallback = document.keywords.joined(separator: " · ")
         guard !fallback.isEmpty else { return HighlightedText(parts: []) }
         let words = Analyzer.wordRanges(fallback)
         return mark(fallback, words: words, from: 0, to: min(words.count, Self.snippetWords))
+    }
+
+    /// Up to ``snippetWords`` words of `text` around its first match, or nil without one.
+    private func window(_ text: String, words: [(range: Range<String.Index>, word: String)]) -> HighlightedText? {
+        guard let first = words.firstIndex(where: { matches($0.word) }) else { return nil }
+        let start = max(0, first - 8)
+        return mark(text, words: words, from: start, to: min(words.count, start + Self.snippetWords))
     }
 
     /// The text from word `from` to word `to` (all of it when nil), matched words marked.
