@@ -254,8 +254,17 @@ company_portal() {
     STATE="$work/state.sqlite"
     ARTIFACTS="$work/artifacts"
     say "almanac generate --all (as of $AS_OF) into $work"
+    # A report that fails (at scale 1 engagement-overview's rolling windows take minutes and can
+    # pass the 120 s query limit on a busy machine) is reported; the scripts go on as long as
+    # the report they measure (REPORT, growth-overview by default) was generated.
+    local generated=0
     (cd "$REPO" && "$ALMANAC" generate --all --catalog "$REPO/Catalog" --warehouse "$WAREHOUSE" --state "$STATE" \
-        --artifacts "$ARTIFACTS" --as-of "$AS_OF" --web "$REPO/Web" 2>&1 | tail -1 | cut -c1-200 | sed 's/^/  /')
+        --artifacts "$ARTIFACTS" --as-of "$AS_OF" --web "$REPO/Web" >"$work/generate.log" 2>&1) || generated=$?
+    tail -1 "$work/generate.log" | cut -c1-200 | sed 's/^/  /'
+    if [ "$generated" != 0 ]; then
+        grep -v '^progress\|^✓' "$work/generate.log" | cut -c1-300 | sed 's/^/  not generated: /'
+        [ -e "$ARTIFACTS/reports/${REPORT:-growth-overview}/LATEST" ] || die "${REPORT:-growth-overview} was not generated"
+    fi
     PORT=$(free_port)
     BASE="http://127.0.0.1:$PORT"
     (cd "$REPO" && exec "$ALMANAC" serve --catalog "$REPO/Catalog" --warehouse "$WAREHOUSE" --state "$STATE" \
