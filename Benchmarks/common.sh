@@ -47,6 +47,13 @@ ensure_almanac() {
     local scratch="$REPO/.build-release"
     ALMANAC="$scratch/release/almanac"
     ALMANAC_BENCH="$scratch/release/almanac-bench"
+    # Another build's binary (e.g. the code before a change, to compare in one session).
+    if [ -n "${ALMANAC_BIN:-}" ]; then
+        [ -x "$ALMANAC_BIN" ] || die "ALMANAC_BIN=$ALMANAC_BIN is not an executable"
+        ALMANAC="$ALMANAC_BIN"
+        say "almanac: $ALMANAC (ALMANAC_BIN)"
+        return
+    fi
     if [ ! -x "$ALMANAC" ] || [ ! -x "$ALMANAC_BENCH" ] || [ "${REBUILD:-0}" = 1 ]; then
         command -v swift >/dev/null 2>&1 || die "swift is not installed; it is needed to build the release binary"
         say "building the release binaries into $scratch (the first build takes ~15 min on 2 cores)"
