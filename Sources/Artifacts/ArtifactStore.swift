@@ -75,9 +75,24 @@ public struct ArtifactStore: Sendable {
     /// The name of the version `LATEST` points at, read without opening its manifest: cheap
     /// enough for every request, so servers can cache by it.
     public func latestName(kind: String = "reports", id: String) -> String? {
-        guard let data = FileManager.default.contents(atPath: "\(folder(kind, id))/LATEST"),
-            let name = String(data: data, encoding: .utf8), Self.isSafeFileName(name)
-        else { return nil }
+        // One open and read of a short file, without Foundation's file machinery: pages ask on
+        // every request. A pointer longer than a name may be is not one.
+        let descriptor = open("\(folder(kind, id))/LATEST", O_RDONLY)
+        guard descriptor >= 0 else { return nil }
+        defer { close(descriptor) }
+        let name = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 1024) { buffer -> String? in
+            var count = 0
+            while count < buffer.count {
+                let read = Glibc.read(descriptor, buffer.baseAddress! + count, buffer.count - count)
+                if read < 0 && errno == EINTR { continue }
+                guard read >= 0 else { return nil }
+                if read == 0 { break }
+                count += read
+            }
+            guard count < buffer.count else { return nil }
+            return String(validating: UnsafeBufferPointer(rebasing: buffer[..<count]), as: UTF8.self)
+        }
+        guard let name, Self.isSafeFileName(name) else { return nil }
         return name
     }
 
@@ -129,8 +144,20 @@ public struct ArtifactStore: Sendable {
     }
 
     static func isSafeFileName(_ name: String) -> Bool {
-        !name.isEmpty && name.count <= 128 && !name.hasPrefix(".")
-            && name.allSatisfy { $0.isLetter || $0.isNumber || "-_.".contains($0) }
+        guard !name.isEmpty, !name.hasPrefix(".") else { return false }
+        // Names are ASCII as Almanac writes them; checked by their bytes on every page request
+        // (`latestName`), with Unicode's letter and number properties only for other names.
+        if name.utf8.count <= 128, name.utf8.allSatisfy({ $0 < 0x80 }) {
+            return name.utf8.allSatisfy { byte in
+                switch byte {
+                case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+                    UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."):
+                    true
+                default: false
+                }
+            }
+        }
+        return name.count <= 128 && name.allSatisfy { $0.isLetter || $0.isNumber || "-_.".contains($0) }
     }
 
     static func writeSynced(_ data: Data, to path: String) throws {

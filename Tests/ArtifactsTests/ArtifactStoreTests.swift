@@ -52,4 +52,29 @@ import Testing
         #expect(store.read(id: "growth", version: "..", file: "LATEST") == nil)
         #expect(store.latest(id: "growth") == nil)
     }
+
+    /// `LATEST` is read on every page request: what it names is used only when it is a plain
+    /// file name, whatever else a damaged or hostile pointer holds.
+    @Test func theLatestPointerIsReadOnlyWhenItNamesAVersion() throws {
+        let directory = try TemporaryDirectory()
+        let store = ArtifactStore(root: directory.path)
+        #expect(store.latestName(id: "growth") == nil, "no report folder yet")
+        let version = try store.write(
+            id: "growth", files: ["page.html": Data("v1".utf8)], generatedAt: Date(timeIntervalSince1970: 1_000),
+            keep: 2)
+        #expect(store.latestName(id: "growth") == version.name)
+        let pointer = directory.file("reports/growth/LATEST")
+        for (content, expected) in [
+            ("20261127T043000Z-1a2b", "20261127T043000Z-1a2b"), ("übersicht-2", "übersicht-2"), ("", nil),
+            ("../../etc", nil), (".hidden", nil), ("name with spaces", nil), ("line\nbreak", nil),
+            (String(repeating: "a", count: 129), nil),
+            (String(repeating: "a", count: 128), String(repeating: "a", count: 128)),
+            (String(repeating: "a", count: 5_000), nil),
+        ] as [(String, String?)] {
+            try Data(content.utf8).write(to: URL(fileURLWithPath: pointer))
+            #expect(store.latestName(id: "growth") == expected, "LATEST holding \(content.prefix(40))")
+        }
+        try Data([0x66, 0xFF, 0x66]).write(to: URL(fileURLWithPath: pointer))
+        #expect(store.latestName(id: "growth") == nil, "not UTF-8")
+    }
 }
