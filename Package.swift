@@ -296,7 +296,11 @@ let package = Package(
                 .product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras"),
             ], exclude: ["Browser"]),
         .testTarget(
-            name: "CLITests", dependencies: ["AlmanacCLI", "AlmanacTestSupport", "Storage", "Catalog", "Lifecycle"]),
+            name: "CLITests",
+            dependencies: [
+                "AlmanacCLI", "AlmanacTestSupport", "Storage", "Catalog", "Lifecycle",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
     ]
 )
 
