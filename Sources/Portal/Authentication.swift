@@ -3,7 +3,8 @@ public import Catalog
 import Foundation
 import HTTPTypes
 import Logging
-import Proxy
+import NIOCore
+public import Proxy
 
 /// Who may be trusted to say who a request is from, and how.
 ///
@@ -59,7 +60,12 @@ public struct Authenticator: Sendable {
     /// Whether `peer` is one of the configured proxies, whose identity and `X-Forwarded-*`
     /// headers are believed.
     public func isTrustedProxy(_ peer: String?) -> Bool {
-        peer.flatMap(IPAddress.init).map { address in proxies.contains { $0.contains(address) } } ?? false
+        isTrustedProxy(address: peer.flatMap(IPAddress.init))
+    }
+
+    /// Whether the peer at `address` is one of the configured proxies.
+    public func isTrustedProxy(address: IPAddress?) -> Bool {
+        address.map { address in proxies.contains { $0.contains(address) } } ?? false
     }
 
     /// - Parameters:
@@ -72,13 +78,22 @@ public struct Authenticator: Sendable {
     ) throws(AuthenticationFailure)
         -> Viewer
     {
-        if isTrustedProxy(peer), let user = user?.trimmingWhitespace(), !user.isEmpty {
+        try viewer(address: peer.flatMap(IPAddress.init), user: user, groups: groups, settings: settings)
+    }
+
+    /// ``viewer(peer:user:groups:settings:)`` for a peer address already parsed.
+    public func viewer(
+        address: IPAddress?, user: String?, groups: String?, settings: CatalogSettings
+    ) throws(AuthenticationFailure)
+        -> Viewer
+    {
+        if isTrustedProxy(address: address), let user = user?.trimmingWhitespace(), !user.isEmpty {
             let groupSet = Set(
                 (groups ?? "").split(separator: ",").map { String($0).trimmingWhitespace() }.filter { !$0.isEmpty })
             let isAdmin = !groupSet.isDisjoint(with: settings.adminGroups)
             return Viewer(user: user, groups: groupSet, isAdmin: isAdmin)
         }
-        if configuration.allowAnonymousLoopback, let peer, IPAddress(peer)?.isLoopback == true {
+        if configuration.allowAnonymousLoopback, address?.isLoopback == true {
             return .localDeveloper
         }
         throw .notSignedIn
@@ -91,5 +106,23 @@ extension String {
         while let first = slice.first, first.isWhitespace { slice.removeFirst() }
         while let last = slice.last, last.isWhitespace { slice.removeLast() }
         return String(slice)
+    }
+}
+
+extension IPAddress {
+    /// The address of a socket's peer, read from its bytes (nil for a Unix domain socket):
+    /// what the request path asks of every connection, without formatting the address as text
+    /// and parsing it back.
+    init?(_ address: SocketAddress) {
+        switch address {
+        case .v4(let v4):
+            var bytes = v4.address.sin_addr
+            self.init(bytes: withUnsafeBytes(of: &bytes) { Array($0) })
+        case .v6(let v6):
+            var bytes = v6.address.sin6_addr
+            self.init(bytes: withUnsafeBytes(of: &bytes) { Array($0) })
+        case .unixDomainSocket:
+            return nil
+        }
     }
 }

@@ -208,8 +208,8 @@ struct AuthMiddleware: RouterMiddleware {
                 hint: "The sign-on proxy must replace identity headers a client sends, not add to them.")
         }
         var context = context
-        let peer = context.remoteAddress?.ipAddress
-        context.fromTrustedProxy = authenticator.isTrustedProxy(peer)
+        let address = context.remoteAddress.flatMap(IPAddress.init)
+        context.fromTrustedProxy = authenticator.isTrustedProxy(address: address)
         // Only Almanac's own tokens: an SSO proxy may pass its own bearer token along with the
         // identity headers (oauth2-proxy's pass_authorization_header), which is not for us.
         let authorization = request.headers[values: .authorization]
@@ -229,7 +229,7 @@ struct AuthMiddleware: RouterMiddleware {
         }
         do {
             context.viewer = try authenticator.viewer(
-                peer: peer, user: userHeader.flatMap { request.headers[$0] },
+                address: address, user: userHeader.flatMap { request.headers[$0] },
                 groups: groupsHeader.flatMap { request.headers[$0] }, settings: catalog.current.settings)
         } catch {
             throw PortalError.notSignedIn

@@ -12,7 +12,9 @@ public struct IPAddress: Hashable, Sendable, CustomStringConvertible {
     /// socket it came through.
     public init?(_ text: String) {
         var trimmed = text.hasPrefix("[") && text.hasSuffix("]") ? String(text.dropFirst().dropLast()) : text
-        if trimmed.contains(":"), let zone = trimmed.firstIndex(of: "%") { trimmed = String(trimmed[..<zone]) }
+        if trimmed.utf8.contains(UInt8(ascii: ":")), let zone = trimmed.firstIndex(of: "%") {
+            trimmed = String(trimmed[..<zone])
+        }
         var v4 = in_addr()
         if inet_pton(AF_INET, trimmed, &v4) == 1 {
             self.init(bytes: withUnsafeBytes(of: &v4) { Array($0) })
