@@ -196,7 +196,7 @@ struct AuthMiddleware: RouterMiddleware {
         // A header sent twice is two claims: a proxy that appends instead of replacing would
         // let a client add its own. HTTP field APIs join repeats with commas, so they are
         // counted here, before anything reads them.
-        for name in [userHeader, groupsHeader].compactMap({ $0 }) where request.headers[values: name].count > 1 {
+        for name in [userHeader, groupsHeader].compactMap({ $0 }) where request.headers.count(of: name) > 1 {
             context.logger.warning(
                 "identity header repeated",
                 metadata: [
@@ -212,11 +212,10 @@ struct AuthMiddleware: RouterMiddleware {
         context.fromTrustedProxy = authenticator.isTrustedProxy(address: address)
         // Only Almanac's own tokens: an SSO proxy may pass its own bearer token along with the
         // identity headers (oauth2-proxy's pass_authorization_header), which is not for us.
-        let authorization = request.headers[values: .authorization]
-        if let first = authorization.first, first.lowercased().hasPrefix("bearer "),
+        if let first = request.headers.firstValue(of: .authorization), first.lowercased().hasPrefix("bearer "),
             first.dropFirst("bearer ".count).trimmingPrefix(while: \.isWhitespace).hasPrefix(APITokenAuthority.prefix)
         {
-            guard authorization.count == 1 else {
+            guard request.headers.count(of: .authorization) == 1 else {
                 throw PortalError(
                     status: .badRequest, title: "Bad request",
                     message: "The request carries the Authorization header more than once.")
@@ -229,8 +228,8 @@ struct AuthMiddleware: RouterMiddleware {
         }
         do {
             context.viewer = try authenticator.viewer(
-                address: address, user: userHeader.flatMap { request.headers[$0] },
-                groups: groupsHeader.flatMap { request.headers[$0] }, settings: catalog.current.settings)
+                address: address, user: userHeader.flatMap { request.headers.firstValue(of: $0) },
+                groups: groupsHeader.flatMap { request.headers.firstValue(of: $0) }, settings: catalog.current.settings)
         } catch {
             throw PortalError.notSignedIn
         }
@@ -332,5 +331,22 @@ enum JSONResponse {
         return Response(
             status: status, headers: [.contentType: "application/json; charset=utf-8", .cacheControl: "no-store"],
             body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}
+
+extension HTTPFields {
+    /// How many times `name` was sent, counted without collecting the values (the `values:`
+    /// subscript builds an array on every call).
+    func count(of name: HTTPField.Name) -> Int {
+        var count = 0
+        for field in self where field.name == name { count += 1 }
+        return count
+    }
+
+    /// The first value sent for `name`. The `String` subscript joins repeats with commas,
+    /// building an array and a string for every read; identity headers are read here after
+    /// their repeats were refused, so the first value is the only one.
+    func firstValue(of name: HTTPField.Name) -> String? {
+        first { $0.name == name }?.value
     }
 }
