@@ -37,11 +37,51 @@ struct FormQuery: Sendable {
     /// Every name with its first value.
     var all: [String: String] { values }
 
-    private static func decode(_ text: Substring) -> String? {
+    static func decode(_ text: Substring) -> String? {
         // Nearly every name and most values need no decoding at all.
         if !text.utf8.contains(where: { $0 == UInt8(ascii: "%") || $0 == UInt8(ascii: "+") }) { return String(text) }
-        let spaced = text.replacingOccurrences(of: "+", with: " ")
-        // Malformed escapes ("%zz") are kept as typed rather than refused.
-        return spaced.removingPercentEncoding ?? spaced
+        // One pass over the bytes (Foundation's replacing and percent decoding were 3% of a
+        // cached search page's CPU). A malformed escape ("%zz", a lone "%") keeps the text as
+        // typed, with only its plus signs made spaces; bytes that are not UTF-8 become U+FFFD,
+        // as browsers decode forms.
+        var decoded: [UInt8] = []
+        decoded.reserveCapacity(text.utf8.count)
+        var wellFormed = true
+        var index = text.utf8.startIndex
+        while index < text.utf8.endIndex {
+            let byte = text.utf8[index]
+            text.utf8.formIndex(after: &index)
+            switch byte {
+            case UInt8(ascii: "+"):
+                decoded.append(UInt8(ascii: " "))
+            case UInt8(ascii: "%"):
+                guard index < text.utf8.endIndex, let high = hexValue(text.utf8[index]) else {
+                    wellFormed = false
+                    decoded.append(byte)
+                    continue
+                }
+                let next = text.utf8.index(after: index)
+                guard next < text.utf8.endIndex, let low = hexValue(text.utf8[next]) else {
+                    wellFormed = false
+                    decoded.append(byte)
+                    continue
+                }
+                decoded.append(high << 4 | low)
+                index = text.utf8.index(after: next)
+            default:
+                decoded.append(byte)
+            }
+        }
+        if wellFormed { return String(decoding: decoded, as: UTF8.self) }
+        return String(decoding: text.utf8.map { $0 == UInt8(ascii: "+") ? UInt8(ascii: " ") : $0 }, as: UTF8.self)
+    }
+
+    private static func hexValue(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
+        default: nil
+        }
     }
 }
