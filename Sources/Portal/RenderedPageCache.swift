@@ -88,6 +88,8 @@ final class RenderedPageCache: Sendable {
         var plainCount = false
         /// A search page's number of results, for the search log.
         var resultCount: Int?
+        /// A search page's query as the search log records it (parsed once, when rendered).
+        var loggedQuery: String?
         /// A large part many audiences' pages have in common (a dashboard), kept once however
         /// many pages hold it (see ``RenderedPageCache/page(for:render:)``).
         fileprivate(set) var shared: ByteBuffer?

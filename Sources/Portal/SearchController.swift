@@ -38,12 +38,14 @@ struct SearchController {
                 let html = try environment.renderer.render(Page(layout: layout, page: model), template: "pages/search")
                 var entry = RenderedPageCache.Entry(html: html, countedView: nil)
                 entry.resultCount = model.total
+                entry.loggedQuery = search.query.normalized
                 return entry
             }
             // The search log: each search typed into the box (its first page), not who typed it.
             if environment.recordsViews, search.offset == 0, !ViewContext.isAutomated(request) {
                 environment.views.recordSearch(
-                    query: search.query.normalized, found: (entry.resultCount ?? 0) > 0, at: environment.now())
+                    query: entry.loggedQuery ?? search.query.normalized, found: (entry.resultCount ?? 0) > 0,
+                    at: environment.now())
             }
             return HTMLResponse.make(pieces: entry.pieces(readerName: viewer.displayName, count: 0))
         }
