@@ -53,33 +53,13 @@ enum ViewContext {
     /// Asked on every counted view: bytes compared in place, since `lowercased()` and
     /// Foundation's `contains` for each of the 15 names were 5% of a cached report page's CPU.
     static func isAutomated(agent: String) -> Bool {
-        var agent = agent
-        return agent.withUTF8 { bytes in
-            automatedAgentBytes.contains { pattern in containsIgnoringASCIICase(bytes, pattern) }
-        }
+        automatedAgents.contains { agent.containsIgnoringASCIICase($0) }
     }
 
     static let automatedAgents = [
         "bot", "crawler", "spider", "slurp", "kube-probe", "healthcheck", "health-check", "elb-healthchecker",
         "googlehc", "pingdom", "uptimerobot", "statuscake", "prometheus", "blackbox", "monitor",
     ]
-    private static let automatedAgentBytes = automatedAgents.map { Array($0.utf8) }
-
-    /// Whether `pattern` (lowercase ASCII) occurs in `text`, ASCII letters compared without case.
-    private static func containsIgnoringASCIICase(_ text: UnsafeBufferPointer<UInt8>, _ pattern: [UInt8]) -> Bool {
-        guard !pattern.isEmpty, text.count >= pattern.count else { return pattern.isEmpty }
-        let first = pattern[0]
-        for start in 0...(text.count - pattern.count) where lowered(text[start]) == first {
-            var matched = 1
-            while matched < pattern.count, lowered(text[start + matched]) == pattern[matched] { matched += 1 }
-            if matched == pattern.count { return true }
-        }
-        return false
-    }
-
-    private static func lowered(_ byte: UInt8) -> UInt8 {
-        byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
-    }
 
     /// The same values give the same hash, whatever their order in the URL; `from` is not one.
     static func parametersHash(_ values: [String: String]) -> String? {

@@ -1,3 +1,4 @@
+import AlmanacCore
 import Foundation
 
 /// The filters a search URL can carry besides its text (the same ones can be typed into `q`
@@ -74,8 +75,11 @@ public struct SearchRequest: Hashable, Sendable {
 
     /// `text` without its `key:value` and `key:"a value"` chunks.
     public static func removingTypedFilter(_ key: String, from text: String) -> String {
-        // Most texts hold no filter at all: a plain search decides that without Foundation.
-        guard text.lowercased().contains(key.lowercased() + ":") else { return text }
+        // Most texts hold no filter at all: for ASCII text a byte search decides that before the
+        // expression (other text goes to the expression, whose case folding is Unicode's).
+        guard text.containsIgnoringASCIICase(key + ":") || text.utf8.contains(where: { $0 >= 0x80 }) else {
+            return text
+        }
         let pattern = "(^|\\s)" + NSRegularExpression.escapedPattern(for: key) + ":(\"[^\"]*\"?|\\S*)"
         guard let expression = try? NSRegularExpression(pattern: pattern, options: [.caseInsensitive]) else {
             return text

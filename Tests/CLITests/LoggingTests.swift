@@ -40,6 +40,5 @@ import Testing
         #expect(expected.withoutTimestamps.count == 4)
         #expect(written.withoutTimestamps == expected.withoutTimestamps)
         #expect(written.withoutTimestamps[1].contains("error=boom request_id=abc-1 user=bob"))
-        #expect(lazy[metadataKey: "request_id"] == nil, "each copy of a logger has its own metadata")
     }
 }
