@@ -71,9 +71,11 @@ extension TestPortal {
         let responder = try await app.responder
         for step in app.processesRunBeforeServerStart { try await step() }
         let logger = environment.logger
+        let environment = environment
         let client = PortalClient(port: nil) { uri, method, headers, body in
             try await Self.respond(
-                responder, uri: uri, method: method, headers: headers, body: body, logger: logger)
+                responder, uri: uri, method: method, headers: headers, body: body, logger: logger,
+                early: environment.earlyResponse)
         }
         return try await whileRunning(app.services, logger: logger) { try await body(client) }
     }
@@ -104,17 +106,23 @@ extension TestPortal {
         }
     }
 
+    /// Calls `responder` as the server would, after asking `early` (the server's connections
+    /// answer cached pages before the router).
     static func respond<Responder: HTTPResponder>(
         _ responder: Responder, uri: String, method: HTTPRequest.Method, headers: HTTPFields, body: ByteBuffer?,
-        logger: Logger
+        logger: Logger, early: (@Sendable (HTTPRequest, any Channel) -> (HTTPResponse, [ByteBuffer])?)? = nil
     ) async throws -> PortalResponse where Responder.Context: InitializableFromSource<ApplicationRequestContextSource> {
         let channel = NIOAsyncTestingChannel()
         channel.remoteAddress = loopbackPeer
         var headers = headers
         if let body { headers[.contentLength] = String(body.readableBytes) }
-        let request = Request(
-            head: HTTPRequest(method: method, scheme: "http", authority: "localhost", path: uri, headerFields: headers),
-            body: RequestBody(buffer: body ?? ByteBuffer()))
+        let head = HTTPRequest(method: method, scheme: "http", authority: "localhost", path: uri, headerFields: headers)
+        if let (response, pieces) = early?(head, channel) {
+            var collected = ByteBuffer()
+            for var piece in pieces { collected.writeBuffer(&piece) }
+            return PortalResponse(head: response, body: collected)
+        }
+        let request = Request(head: head, body: RequestBody(buffer: body ?? ByteBuffer()))
         let source = ApplicationRequestContextSource(channel: channel, logger: logger)
         let context = Responder.Context(source: source)
         let response: Response

@@ -17,6 +17,9 @@ public protocol DashboardSource: Sendable {
     /// Brings `report`'s newest version into ``artifacts`` when one is due (called on every
     /// view, so cheap when nothing is); returns a notice while what is shown may be out of date.
     func refresh(_ report: Report) async -> String?
+    /// What ``refresh(_:)`` would answer now without starting or waiting for anything, or
+    /// ``RefreshState/due`` when it has work to do (a page answered without waiting asks this).
+    func refreshState(_ report: Report) -> RefreshState
     /// Called when ``artifacts`` has no dashboard for a generated `report`: makes one if this
     /// source can (concurrent callers share one generation).
     func generateMissing(_ report: Report) async
@@ -28,6 +31,14 @@ public protocol DashboardSource: Sendable {
         _ template: Template, values: [String: FilterValue], raw: [String: String], title: String,
         hiddenPanels: Set<Int>, catalog: Catalog
     ) async throws -> TemplateRender
+}
+
+/// Whether a ``DashboardSource`` has anything to do for a report before it is shown.
+public enum RefreshState: Sendable, Equatable {
+    /// Nothing is due: ``DashboardSource/refresh(_:)`` would answer this notice at once.
+    case current(notice: String?)
+    /// A check or a copy is due, which ``DashboardSource/refresh(_:)`` starts.
+    case due
 }
 
 /// Dashboards generated in this process, into its own artifact store: on demand when a
@@ -55,6 +66,8 @@ public final class LocalDashboards: DashboardSource {
     }
 
     public func refresh(_ report: Report) async -> String? { nil }
+
+    public func refreshState(_ report: Report) -> RefreshState { .current(notice: nil) }
 
     public func generateMissing(_ report: Report) async {
         let id = report.id.rawValue
@@ -117,6 +130,14 @@ public final class RemoteDashboards: DashboardSource {
     /// Only a report's first check makes its request wait: later, once the last check is older
     /// than the generators' check interval, the request gets what the mirror has while the
     /// check runs in the background (the next request sees its outcome).
+    public func refreshState(_ report: Report) -> RefreshState {
+        let now = clock.now
+        guard let previous = states.withLock({ $0[report.id.rawValue] }),
+            previous.checked.isWithin(client.checkInterval, of: now)
+        else { return .due }
+        return .current(notice: previous.failure)
+    }
+
     public func refresh(_ report: Report) async -> String? {
         let id = report.id.rawValue
         let now = clock.now

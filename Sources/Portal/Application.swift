@@ -54,8 +54,12 @@ public func buildApplication(
     if let generation = environment.scheduledGeneration { groups.append(generation.group) }
     services.append(ScheduledServices(environment: environment, groups: groups, worker: worker))
     var app = Application(
-        router: router, server: PortalHTTPServer.builder,
-        configuration: .init(address: .hostname(server.host, port: server.port), serverName: "Almanac"),
+        router: router,
+        server: PortalHTTPServer.builder(
+            cachedPages: environment.answersCachedPagesEarly ? environment.cachedRoutes : nil,
+            logger: environment.logger),
+        configuration: .init(
+            address: .hostname(server.host, port: server.port), serverName: PortalHTTPServer.serverName),
         services: services,
         logger: environment.logger)
     app.beforeServerStarts {

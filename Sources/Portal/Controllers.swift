@@ -54,6 +54,7 @@ struct CatalogController {
         }
         // The report page is the busiest page: its HTML is served from a cache (see reportPage).
         router.get(Route.Mount.report.routerPath) { request, context in try await reportPage(request, context) }
+        environment.cachedRoutes.register(.report) { request, context in cachedReportPage(request, context) }
         page(
             router, .report, html: false,
             owner: { context, catalog in context.parameters.get("id").flatMap { catalog.report(ReportID($0))?.owner } }
@@ -425,9 +426,7 @@ struct CatalogController {
         if let source = dashboards.source, report.kind == .dashboard {
             notice = await source.refresh(report)
         }
-        var key = environment.pageKey(request, viewer: viewer, catalog: catalog, teams: [report.owner.rawValue])
-        key.artifactVersion = dashboards.artifacts?.latestName(id: id)
-        key.notice = notice
+        let key = reportPageKey(report, request, viewer: viewer, catalog: catalog, notice: notice)
         let render: @Sendable () async throws -> RenderedPageCache.Entry = { [environment, key] in
             let builder = try await builder(for: key.audience.reader, catalog: catalog)
             var model = try await reportModel(report, builder: builder)
@@ -450,10 +449,44 @@ struct CatalogController {
         return respond(entry, to: viewer, request)
     }
 
+    /// The report page's key in the cache of rendered pages.
+    private func reportPageKey(
+        _ report: Report, _ request: Request, viewer: Viewer, catalog: Catalog, notice: String?
+    ) -> RenderedPageCache.Key {
+        var key = environment.pageKey(request, viewer: viewer, catalog: catalog, teams: [report.owner.rawValue])
+        key.artifactVersion = dashboards.artifacts?.latestName(id: report.id.rawValue)
+        key.notice = notice
+        return key
+    }
+
+    /// ``reportPage(_:_:)``'s answer when the page is cached and nothing needs waiting for (see
+    /// ``CachedPageRoutes``): a report that is not live, a dashboard whose source has a check
+    /// due and a page without a dashboard are left to the router.
+    private func cachedReportPage(_ request: Request, _ context: AppRequestContext) -> [ByteBuffer]? {
+        guard let viewer = context.viewer, let id = context.parameters.get("id") else { return nil }
+        let catalog = environment.catalog.current
+        guard let report = CatalogView(catalog, viewer: viewer).report(ReportID(id)), report.status != .retired
+        else { return nil }
+        var notice: String?
+        if let source = dashboards.source, report.kind == .dashboard {
+            guard case .current(let current) = source.refreshState(report) else { return nil }
+            notice = current
+        }
+        let key = reportPageKey(report, request, viewer: viewer, catalog: catalog, notice: notice)
+        guard key.artifactVersion != nil || environment.dashboards == nil,
+            let entry = pageCache.cachedPage(for: key)
+        else { return nil }
+        return readerPieces(entry, viewer, request)
+    }
+
     /// A cached page filled in for `viewer`, after counting its view.
     private func respond(_ entry: RenderedPageCache.Entry, to viewer: Viewer, _ request: Request) -> Response {
-        HTMLResponse.make(
-            pieces: entry.pieces(readerName: viewer.displayName, count: countView(entry, viewer, request)))
+        HTMLResponse.make(pieces: readerPieces(entry, viewer, request))
+    }
+
+    /// A cached page's pieces for `viewer`, after counting its view.
+    private func readerPieces(_ entry: RenderedPageCache.Entry, _ viewer: Viewer, _ request: Request) -> [ByteBuffer] {
+        entry.pieces(readerName: viewer.displayName, count: countView(entry, viewer, request))
     }
 
     /// Counts the view of the item a cached page shows, if any; its views now, this one included.
@@ -539,7 +572,7 @@ struct CatalogController {
         owner: @escaping @Sendable (AppRequestContext, Catalog) -> TeamID? = { _, _ in nil },
         _ build: @escaping @Sendable (Request, AppRequestContext, PageBuilder, Viewer) async throws -> Rendered<Model>
     ) {
-        if html { htmlPage(router, mount.routerPath, cached: cached, owner: owner, build) }
+        if html { htmlPage(router, mount, cached: cached, owner: owner, build) }
         router.get(mount.apiRouterPath) { request, context in
             let viewer = try context.requireViewer()
             let catalog = environment.catalog.current
@@ -570,11 +603,24 @@ struct CatalogController {
     }
 
     private func htmlPage<Model: Encodable & Sendable>(
-        _ router: Router<AppRequestContext>, _ path: RouterPath, cached: Bool,
+        _ router: Router<AppRequestContext>, _ mount: Route.Mount, cached: Bool,
         owner: @escaping @Sendable (AppRequestContext, Catalog) -> TeamID?,
         _ build: @escaping @Sendable (Request, AppRequestContext, PageBuilder, Viewer) async throws -> Rendered<Model>
     ) {
-        router.get(path) { request, context in
+        // Only owner controls ask which teams the reader belongs to, on their team's items.
+        let key = { @Sendable (request: Request, context: AppRequestContext, viewer: Viewer, catalog: Catalog) in
+            environment.pageKey(
+                request, viewer: viewer, catalog: catalog, teams: owner(context, catalog).map { [$0.rawValue] } ?? [])
+        }
+        if cached {
+            environment.cachedRoutes.register(mount) { [pageCache] request, context in
+                guard let viewer = context.viewer,
+                    let entry = pageCache.cachedPage(for: key(request, context, viewer, environment.catalog.current))
+                else { return nil }
+                return readerPieces(entry, viewer, request)
+            }
+        }
+        router.get(mount.routerPath) { request, context in
             let viewer = try context.requireViewer()
             let catalog = environment.catalog.current
             guard cached else {
@@ -588,9 +634,7 @@ struct CatalogController {
                     page: rendered.model)
                 return HTMLResponse.make(try environment.renderer.render(page, template: rendered.template))
             }
-            // Only owner controls ask which teams the reader belongs to, on their team's items.
-            let key = environment.pageKey(
-                request, viewer: viewer, catalog: catalog, teams: owner(context, catalog).map { [$0.rawValue] } ?? [])
+            let key = key(request, context, viewer, catalog)
             let entry = try await cachedEntry(key, for: viewer) { [environment] in
                 let reader = key.audience.reader
                 let builder = try await builder(for: reader, catalog: catalog)

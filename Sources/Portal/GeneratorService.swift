@@ -106,7 +106,7 @@ public func buildGeneratorApplication(
         services.append(ScheduledServices(environment: environment, groups: [generation.group], worker: nil))
     }
     var app = Application(
-        router: router, server: PortalHTTPServer.builder,
+        router: router, server: PortalHTTPServer.builder(),
         configuration: .init(address: .hostname(server.host, port: server.port), serverName: "Almanac generator"),
         services: services, onServerRunning: { await onServerRunning($0.localAddress?.port ?? 0) },
         logger: environment.logger)

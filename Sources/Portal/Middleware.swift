@@ -40,12 +40,7 @@ struct EdgeMiddleware: RouterMiddleware {
         -> Response
     {
         var context = context
-        let sequence = Self.counter.wrappingAdd(1, ordering: .relaxed).newValue
-        let requestID =
-            request.headers[Self.requestIDField].flatMap {
-                $0.count <= 64 && $0.allSatisfy { $0.isLetter || $0.isNumber || $0 == "-" } ? $0 : nil
-            }
-            ?? "\(Self.prefix)-\(sequence)"
+        let requestID = Self.requestID(request)
         context.requestID = requestID
         context.logger[metadataKey: "request_id"] = .string(requestID)
         var response: Response
@@ -60,16 +55,30 @@ struct EdgeMiddleware: RouterMiddleware {
         } catch {
             response = errorResponse(error, request: request, context: context)
         }
-        response.headers[Self.requestIDField] = requestID
+        Self.addHeaders(to: &response.headers, requestID: requestID, path: request.uri.path)
+        return response
+    }
+
+    /// The request's id: the one a proxy in front sent (when it is short and plain), else a new one.
+    static func requestID(_ request: Request) -> String {
+        if let sent = request.headers[requestIDField],
+            sent.count <= 64, sent.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" })
+        {
+            return sent
+        }
+        return "\(prefix)-\(counter.wrappingAdd(1, ordering: .relaxed).newValue)"
+    }
+
+    /// The request id and the security headers every response carries.
+    static func addHeaders(to headers: inout HTTPFields, requestID: String, path: String) {
+        headers[requestIDField] = requestID
         // External report pages live in a sandboxed, opaque origin that only the portal may frame.
         // `///x/…` routes like `/x/…`: the check ignores leading slashes, so it cannot be dodged.
-        let external = request.uri.path.drop { $0 == "/" }.hasPrefix("x/")
-        response.headers[Self.securityPolicyField] =
-            external ? BackendProxy.contentSecurityPolicy : Self.contentSecurityPolicy
-        response.headers[Self.contentTypeOptionsField] = "nosniff"
-        response.headers[Self.referrerPolicyField] = "same-origin"
-        response.headers[Self.frameOptionsField] = external ? "SAMEORIGIN" : "DENY"
-        return response
+        let external = path.drop { $0 == "/" }.hasPrefix("x/")
+        headers[securityPolicyField] = external ? BackendProxy.contentSecurityPolicy : contentSecurityPolicy
+        headers[contentTypeOptionsField] = "nosniff"
+        headers[referrerPolicyField] = "same-origin"
+        headers[frameOptionsField] = external ? "SAMEORIGIN" : "DENY"
     }
 
     /// The largest request body the portal's own routes accept (lifecycle forms and API calls
@@ -193,10 +202,28 @@ struct AuthMiddleware: RouterMiddleware {
         if Self.publicPrefixes.contains(where: { path == $0 || (path.hasPrefix($0) && $0.hasSuffix("/")) }) {
             return try await next(request, context)
         }
-        // A header sent twice is two claims: a proxy that appends instead of replacing would
-        // let a client add its own. HTTP field APIs join repeats with commas, so they are
-        // counted here, before anything reads them.
-        for name in [userHeader, groupsHeader].compactMap({ $0 }) where request.headers.count(of: name) > 1 {
+        switch try signIn(request, context: context) {
+        case .person(let context):
+            return try await next(request, context)
+        case .token(let secret, var context):
+            context.viewer = try await tokenViewer(secret: secret, request: request, context: context)
+            context.logger[metadataKey: "user"] = .string(context.viewer?.user ?? "")
+            return try await next(request, context)
+        }
+    }
+
+    /// How a request signs in: as a person through the sign-on proxy's headers, decided at once,
+    /// or with one of Almanac's API tokens, which the state store must check.
+    enum SignIn {
+        case person(Context)
+        case token(secret: String, Context)
+    }
+
+    /// The request's context with its viewer when the sign-on proxy's headers decide it, or the
+    /// API token the caller must check. Public routes are not asked; a repeated identity header
+    /// (logged) and a request nobody signed in are errors.
+    func signIn(_ request: Request, context: Context) throws -> SignIn {
+        if let name = repeatedIdentityHeader(request) {
             context.logger.warning(
                 "identity header repeated",
                 metadata: [
@@ -207,6 +234,19 @@ struct AuthMiddleware: RouterMiddleware {
                 message: "The request carries the \(name.rawName) header more than once.",
                 hint: "The sign-on proxy must replace identity headers a client sends, not add to them.")
         }
+        return try signInOnce(request, context: context)
+    }
+
+    /// A header sent twice is two claims: a proxy that appends instead of replacing would let a
+    /// client add its own. HTTP field APIs join repeats with commas, so they are counted here,
+    /// before anything reads them.
+    func repeatedIdentityHeader(_ request: Request) -> HTTPField.Name? {
+        [userHeader, groupsHeader].lazy.compactMap { $0 }.first { request.headers.count(of: $0) > 1 }
+    }
+
+    /// ``signIn(_:context:)`` of a request whose identity headers are not repeated (checked by
+    /// the caller); an error here logs nothing.
+    func signInOnce(_ request: Request, context: Context) throws -> SignIn {
         var context = context
         let address = context.remoteAddress.flatMap(IPAddress.init)
         context.fromTrustedProxy = authenticator.isTrustedProxy(address: address)
@@ -220,11 +260,7 @@ struct AuthMiddleware: RouterMiddleware {
                     status: .badRequest, title: "Bad request",
                     message: "The request carries the Authorization header more than once.")
             }
-            context.viewer = try await tokenViewer(
-                secret: String(first.dropFirst("bearer ".count)).trimmingWhitespace(), request: request,
-                context: context)
-            context.logger[metadataKey: "user"] = .string(context.viewer?.user ?? "")
-            return try await next(request, context)
+            return .token(secret: String(first.dropFirst("bearer ".count)).trimmingWhitespace(), context)
         }
         do {
             context.viewer = try authenticator.viewer(
@@ -234,7 +270,7 @@ struct AuthMiddleware: RouterMiddleware {
             throw PortalError.notSignedIn
         }
         if let user = context.viewer?.user { context.logger[metadataKey: "user"] = .string(user) }
-        return try await next(request, context)
+        return .person(context)
     }
 }
 

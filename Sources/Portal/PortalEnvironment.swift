@@ -61,6 +61,11 @@ public struct PortalEnvironment: Sendable {
     let pages: RenderedPageCache
     /// Which audience each reader belongs to.
     let audiences = Audiences()
+    /// The pages each connection may send from ``pages`` before the router sees the request.
+    let cachedRoutes: CachedPageRoutes
+    /// Whether connections answer cached pages themselves (see ``CachedPageRoutes``); off, every
+    /// request goes through the router (tests compare the two).
+    public var answersCachedPagesEarly = true
     /// Subscriptions and triggers: when set, the portal schedules them and sends the outbox.
     public var delivery: DeliveryService?
     /// API tokens: issued by admins, checked on every `/api` request that carries one.
@@ -87,6 +92,9 @@ public struct PortalEnvironment: Sendable {
         self.tokens = APITokenAuthority(state: state, clock: clock, logger: logger)
         self.allowLists = AllowListCache(clock: clock)
         self.proxy = BackendProxy(identityHeaders: [auth.userHeader, auth.groupsHeader])
+        self.cachedRoutes = CachedPageRoutes(
+            authentication: AuthMiddleware(
+                authenticator: Authenticator(configuration: auth), catalog: catalog, tokens: tokens))
         self.catalog = catalog
         self.state = state
         self.renderer = renderer

@@ -350,6 +350,30 @@ final class RenderedPageCache: Sendable {
         }
     }
 
+    /// The kept page for `key` when it may be served now without a render: the same page as
+    /// ``page(for:render:)``'s hit (or stale page, per ``stalePolicy``), else `nil`, also when a
+    /// kept page is due for its background render, which ``page(for:render:)`` starts.
+    func cachedPage(for key: Key) -> Entry? {
+        let stable = key.stable
+        let freshness = key.freshness
+        let policy = stalePolicy
+        let now = policy == nil ? 0 : self.now()
+        let found = state.withLock { state -> (Entry, stale: Bool)? in
+            guard let stored = state.entries[stable] else { return nil }
+            if stored.freshness != freshness {
+                guard let policy, now < stored.renderedAt + policy.servedUntil,
+                    now < stored.refreshAt || state.rendering[stable] != nil
+                else { return nil }
+            }
+            state.tick += 1
+            state.entries[stable]?.lastUsed = state.tick
+            return (stored.entry, stored.freshness != freshness)
+        }
+        guard let (entry, stale) = found else { return nil }
+        metrics.hit(stale: stale)
+        return entry
+    }
+
     /// Waits for the renders under way now, background ones included (tests).
     func rendersSettled() async {
         for task in state.withLock({ $0.rendering.values.map(\.task) }) { _ = try? await task.value }

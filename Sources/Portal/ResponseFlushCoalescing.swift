@@ -1,16 +1,30 @@
 import HTTPTypes
 import HummingbirdCore
+import Logging
 import NIOCore
 import NIOHTTPTypes
 
 /// The HTTP server of `almanac serve`, `almanac demo` and `almanac generator`: HTTP/1.1 with
-/// ``ResponseHeadFlushCoalescer`` in each connection's pipeline.
+/// ``ResponseHeadFlushCoalescer`` in each connection's pipeline, and the portal's
+/// ``CachedPageHandler`` after it.
 enum PortalHTTPServer {
-    /// The handlers the portal adds to HummingbirdCore's HTTP/1.1 pipeline, new for each connection.
-    static func channelHandlers() -> [any RemovableChannelHandler] { [ResponseHeadFlushCoalescer()] }
+    /// The `Server` header.
+    static let serverName = "Almanac"
 
-    static var builder: HTTPServerBuilder {
-        .http1(configuration: .init(additionalChannelHandlers: channelHandlers()))
+    /// The handlers the portal adds to HummingbirdCore's HTTP/1.1 pipeline, new for each connection.
+    static func channelHandlers(
+        cachedPages: CachedPageRoutes? = nil, logger: Logger = Logger(label: "almanac")
+    ) -> [any RemovableChannelHandler] {
+        [ResponseHeadFlushCoalescer()] + (cachedPages.map { [CachedPageHandler(routes: $0, logger: logger)] } ?? [])
+    }
+
+    static func builder(
+        cachedPages: CachedPageRoutes? = nil, logger: Logger = Logger(label: "almanac")
+    )
+        -> HTTPServerBuilder
+    {
+        .http1(
+            configuration: .init(additionalChannelHandlers: channelHandlers(cachedPages: cachedPages, logger: logger)))
     }
 }
 

@@ -21,11 +21,7 @@ struct SearchController {
             let viewer = try context.requireViewer()
             let search = try Self.searchRequest(request)
             let catalog = environment.catalog.current
-            // Drafts show to their owners' teams: search asks about every team of the reader.
-            var key = environment.pageKey(
-                request, viewer: viewer, catalog: catalog,
-                teams: Set(environment.audiences.audience(of: viewer, in: catalog).teams))
-            key.indexGeneration = environment.search.generation
+            let key = pageKey(request, viewer: viewer, catalog: catalog)
             let entry = try await environment.pages.page(for: key) { [environment, key] in
                 let reader = key.audience.reader
                 let builder = PageBuilder(view: CatalogView(catalog, viewer: reader), now: environment.now())
@@ -41,13 +37,14 @@ struct SearchController {
                 entry.loggedQuery = search.query.normalized
                 return entry
             }
-            // The search log: each search typed into the box (its first page), not who typed it.
-            if environment.recordsViews, search.offset == 0, !ViewContext.isAutomated(request) {
-                environment.views.recordSearch(
-                    query: entry.loggedQuery ?? search.query.normalized, found: (entry.resultCount ?? 0) > 0,
-                    at: environment.now())
-            }
-            return HTMLResponse.make(pieces: entry.pieces(readerName: viewer.displayName, count: 0))
+            return HTMLResponse.make(pieces: readerPieces(entry, search, viewer, request))
+        }
+        environment.cachedRoutes.register(.search) { request, context in
+            guard let viewer = context.viewer, let search = try? Self.searchRequest(request),
+                let entry = environment.pages.cachedPage(
+                    for: pageKey(request, viewer: viewer, catalog: environment.catalog.current))
+            else { return nil }
+            return readerPieces(entry, search, viewer, request)
         }
         router.get(Route.Mount.search.apiRouterPath) { request, context in
             let viewer = try context.requireViewer()
@@ -66,6 +63,29 @@ struct SearchController {
             SearchMetrics.suggest.record(ContinuousClock.now - started, empty: hits.isEmpty)
             return JSONResponse.make(builder(for: viewer).suggestions(text, hits: hits))
         }
+    }
+
+    /// The search page's key in the cache of rendered pages.
+    private func pageKey(_ request: Request, viewer: Viewer, catalog: Catalog) -> RenderedPageCache.Key {
+        // Drafts show to their owners' teams: search asks about every team of the reader.
+        var key = environment.pageKey(
+            request, viewer: viewer, catalog: catalog,
+            teams: Set(environment.audiences.audience(of: viewer, in: catalog).teams))
+        key.indexGeneration = environment.search.generation
+        return key
+    }
+
+    /// A cached search page's pieces for `viewer`, after logging the search.
+    private func readerPieces(
+        _ entry: RenderedPageCache.Entry, _ search: SearchRequest, _ viewer: Viewer, _ request: Request
+    ) -> [ByteBuffer] {
+        // The search log: each search typed into the box (its first page), not who typed it.
+        if environment.recordsViews, search.offset == 0, !ViewContext.isAutomated(request) {
+            environment.views.recordSearch(
+                query: entry.loggedQuery ?? search.query.normalized, found: (entry.resultCount ?? 0) > 0,
+                at: environment.now())
+        }
+        return entry.pieces(readerName: viewer.displayName, count: 0)
     }
 
     private func run(_ search: SearchRequest, builder: PageBuilder, viewer: Viewer) -> SearchPageModel {

@@ -13,7 +13,9 @@ enum ViewContext {
     /// came from: search results or the home page; anything else is a direct visit.
     static func source(_ request: Request) -> ViewEvent.Source {
         if let from = FormQuery(request).get("from"), let source = ViewEvent.Source(rawValue: from) { return source }
-        guard let referer = request.headers[.referer], let url = URL(string: referer), let host = url.host else {
+        guard let referer = request.headers.firstValue(of: .referer), let url = URL(string: referer),
+            let host = url.host
+        else {
             return .direct
         }
         // Only the portal's own pages count; a request without a Host cannot be compared.
@@ -30,7 +32,7 @@ enum ViewContext {
     /// The query of the results page a request whose ``source(_:)`` is `.search` came from
     /// (the referer's `q`, normalised for the search log).
     static func searchQuery(_ request: Request) -> String? {
-        guard let referer = request.headers[.referer],
+        guard let referer = request.headers.firstValue(of: .referer),
             let components = URLComponents(string: referer),
             let text = components.queryItems?.first(where: { $0.name == "q" })?.value, !text.isEmpty
         else { return nil }
@@ -44,7 +46,7 @@ enum ViewContext {
 
     /// Crawlers, uptime monitors and load-balancer health checks, by their user agents.
     static func isAutomated(_ request: Request) -> Bool {
-        guard let agent = request.headers[.userAgent], !agent.isEmpty else { return false }
+        guard let agent = request.headers.firstValue(of: .userAgent), !agent.isEmpty else { return false }
         return isAutomated(agent: agent)
     }
 

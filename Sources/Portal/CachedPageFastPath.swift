@@ -1,0 +1,304 @@
+import AlmanacCore
+import Foundation
+public import HTTPTypes
+import Hummingbird
+import HummingbirdCore
+import Logging
+import Metrics
+public import NIOCore
+import NIOHTTPTypes
+import Rendering
+import Synchronization
+
+/// The pages whose cached copy a connection may send without going through the router: the
+/// report page, the search page and the catalog's cached pages.
+///
+/// Hummingbird hands every request to a Swift task and back, which costs more than a cached
+/// page's own work (on this machine kind its floor, `/healthz`, answers less than half as many
+/// requests per second as nginx sends a small file). ``CachedPageHandler`` asks here first, on
+/// the connection's event loop, and answers a request at once when the page is in the
+/// ``RenderedPageCache`` for the reader's audience. Everything else, a miss included, goes to the
+/// router as before, so each route keeps one implementation of its access and its errors.
+///
+/// A route's early answer must be what the router would send for the same hit: each route
+/// registers a closure that computes the same cache key, counts the same view and fills the same
+/// gaps as its handler (they share the code); the headers here are those the middleware adds.
+final class CachedPageRoutes: Sendable {
+    /// The page's pieces for a signed-in request (its context holds the viewer and the path's
+    /// parameters), or `nil` when the router must answer: a miss, an error, anything unusual.
+    typealias Answer = @Sendable (Request, AppRequestContext) -> [ByteBuffer]?
+
+    private struct Entry: Sendable {
+        let answer: Answer
+        /// The route as the metrics middleware labels it ("/reports/{id}").
+        let counter: Counter
+        let timer: Metrics.Timer
+    }
+
+    /// Mounts of one literal path, and mounts of one literal prefix and one parameter
+    /// ("/reports/:id"): every page this serves has one of these two shapes.
+    private struct Table: Sendable {
+        var exact: [String: Entry] = [:]
+        var prefixed: [String: (parameter: Substring, entry: Entry)] = [:]
+    }
+
+    private let table = Mutex(Table())
+    let authentication: AuthMiddleware
+    /// Requests answered here so far.
+    let answered = Atomic<Int>(0)
+    /// The security headers every early answer carries, whatever the page (see ``EdgeMiddleware``).
+    private let securityFields: [HTTPField]
+
+    init(authentication: AuthMiddleware) {
+        self.authentication = authentication
+        var fields = HTTPFields()
+        EdgeMiddleware.addHeaders(to: &fields, requestID: "", path: "/")
+        securityFields = fields.filter { $0.name != EdgeMiddleware.requestIDField }
+    }
+
+    /// Answers `mount`'s GET requests early when `answer` can. Mounts of other shapes, and
+    /// a mount another mount could shadow in the router (a literal segment where this one has
+    /// a parameter), are not taken.
+    func register(_ mount: Route.Mount, answer: @escaping Answer) {
+        let path = mount.rawValue
+        guard !path.contains("*"), !Self.isShadowed(mount) else { return }
+        let parameters = Self.segments(path).filter { $0.first == ":" }
+        guard parameters.count <= 1, parameters.first.map({ path.hasSuffix("/" + $0) }) ?? true else { return }
+        PortalMetrics.bootstrap()
+        // The series Hummingbird's metrics middleware writes for the route's successful GETs.
+        let dimensions = [
+            ("http.route", RouterPath(path).description), ("http.request.method", "GET"),
+            ("http.response.status_code", "200"),
+        ]
+        let entry = Entry(
+            answer: answer, counter: Counter(label: "hb.requests", dimensions: dimensions),
+            timer: Metrics.Timer(
+                label: "http.server.request.duration", dimensions: dimensions, preferredDisplayUnit: .seconds))
+        table.withLock { table in
+            if let parameter = parameters.first {
+                table.prefixed[String(path.dropLast(parameter.count))] = (parameter.dropFirst(), entry)
+            } else {
+                table.exact[path] = entry
+            }
+        }
+    }
+
+    /// The complete response to `head` when a registered route has it cached for the reader.
+    func response(to head: HTTPRequest, channel: any Channel, logger: Logger) -> (HTTPResponse, [ByteBuffer])? {
+        let started = ContinuousClock.now
+        guard head.method == .get, let target = head.path, target.utf8.first == UInt8(ascii: "/"),
+            // The router would close the connection, or read a body the page does not want.
+            head.headerFields[.connection] == nil, head.headerFields[.transferEncoding] == nil,
+            head.headerFields[.contentLength].map({ $0 == "0" }) ?? true
+        else { return nil }
+        let request = Request(head: head, body: RequestBody(buffer: ByteBuffer()))
+        let path = request.uri.path
+        // Paths the router might read differently (escapes, dot segments) are left to it.
+        guard !path.utf8.contains(UInt8(ascii: "%")), let (entry, parameters) = match(path) else { return nil }
+        var context = AppRequestContext(source: ApplicationRequestContextSource(channel: channel, logger: logger))
+        context.coreContext.parameters = parameters
+        guard authentication.repeatedIdentityHeader(request) == nil,
+            case .person(let signedIn)? = try? authentication.signInOnce(request, context: context),
+            let pieces = entry.answer(request, signedIn)
+        else { return nil }
+        // The router's headers, in its order: the page's, the edge's, then the server's.
+        var fields = HTTPFields()
+        fields.reserveCapacity(securityFields.count + 6)
+        fields.append(Self.contentType)
+        fields.append(Self.cacheControl)
+        fields.append(HTTPField(name: .contentLength, value: String(pieces.reduce(0) { $0 + $1.readableBytes })))
+        fields.append(HTTPField(name: EdgeMiddleware.requestIDField, value: EdgeMiddleware.requestID(request)))
+        fields.append(contentsOf: securityFields)
+        fields.append(HTTPField(name: .date, value: HTTPDate.now()))
+        fields.append(HTTPField(name: .server, value: PortalHTTPServer.serverName))
+        entry.counter.increment()
+        entry.timer.record(duration: ContinuousClock.now - started)
+        answered.add(1, ordering: .relaxed)
+        return (HTTPResponse(status: .ok, headerFields: fields), pieces)
+    }
+
+    static let contentType = HTTPField(name: .contentType, value: "text/html; charset=utf-8")
+    static let cacheControl = HTTPField(name: .cacheControl, value: "no-store")
+
+    private func match(_ path: String) -> (Entry, Parameters)? {
+        table.withLock { table in
+            if let entry = table.exact[path] { return (entry, Parameters()) }
+            // "/reports/" and the id after it: one segment, not empty, not a dot segment.
+            guard let slash = path.utf8.lastIndex(of: UInt8(ascii: "/")) else { return nil }
+            let prefix = path[...slash]
+            let value = path[path.utf8.index(after: slash)...]
+            guard !value.isEmpty, value != ".", value != "..", !prefix.contains("//"), !prefix.contains("/./"),
+                !prefix.contains("/../"), let (name, entry) = table.prefixed[String(prefix)]
+            else { return nil }
+            return (entry, [name: value])
+        }
+    }
+
+    /// A path's segments after its first slash ("/" has one empty segment).
+    static func segments(_ path: String) -> [Substring] {
+        path.dropFirst().split(separator: "/", omittingEmptySubsequences: false)
+    }
+
+    /// Whether another mount with as many segments has a literal where `mount` has a parameter
+    /// and agrees elsewhere: the router could send some of `mount`'s paths there.
+    static func isShadowed(_ mount: Route.Mount) -> Bool {
+        let mine = segments(mount.rawValue)
+        return Route.Mount.allCases.contains { other in
+            let theirs = segments(other.rawValue)
+            guard other != mount, theirs.count == mine.count else { return false }
+            return zip(mine, theirs).allSatisfy { mine, theirs in
+                mine.first == ":" || theirs.first == ":" || theirs == "**" || mine == theirs
+            }
+        }
+    }
+}
+
+/// The `Date` header, formatted once a second as Hummingbird formats it.
+enum HTTPDate {
+    private static let cached = Mutex<(second: Int, text: String)>((-1, ""))
+
+    static func now() -> String {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        let second = now.tv_sec
+        if let text = cached.withLock({ $0.second == second ? $0.text : nil }) { return text }
+        let text = format(second)
+        cached.withLock { $0 = (second, text) }
+        return text
+    }
+
+    /// "Sun, 06 Dec 2026 09:50:07 GMT" (RFC 9110's IMF-fixdate).
+    static func format(_ second: Int) -> String {
+        var time = time_t(second)
+        var parts = tm()
+        gmtime_r(&time, &parts)
+        let days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
+        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+        func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        return
+            "\(days[Int(parts.tm_wday)]), \(two(parts.tm_mday)) \(months[Int(parts.tm_mon)]) \(parts.tm_year + 1900) "
+            + "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)) GMT"
+    }
+}
+
+/// Sends cached pages on the connection's event loop (see ``CachedPageRoutes``) and passes
+/// every other request on to Hummingbird.
+///
+/// Responses leave in the order their requests came: a request is answered here only while
+/// no earlier request of the connection waits for the router's answer, so a pipelining client
+/// never gets a later answer first. A page is answered here only while the connection can take
+/// its bytes; otherwise the router, which waits for the client to read, sends it. When the
+/// server shuts down, Hummingbird closes idle connections: the notice is held until the pages
+/// written here are sent, so none is cut off.
+final class CachedPageHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPRequestPart
+    typealias InboundOut = HTTPRequestPart
+    typealias OutboundIn = HTTPResponsePart
+    typealias OutboundOut = HTTPResponsePart
+
+    private let routes: CachedPageRoutes
+    private let logger: Logger
+    /// Requests passed to the router whose response has not ended.
+    private var routed = 0
+    /// The rest of a request answered here (a body, its end) is dropped, as the router drops
+    /// what a route does not read.
+    private var droppingRequest = false
+    /// Pages written here not yet sent.
+    private var sending = 0
+    private var shuttingDown = false
+    private var heldShutdownNotice: ChannelShouldQuiesceEvent?
+
+    init(routes: CachedPageRoutes, logger: Logger) {
+        self.routes = routes
+        self.logger = logger
+    }
+
+    /// A whole report page (200 KB and more) fits under the connection's write-buffer mark, so
+    /// sending one does not make the connection unwritable and writable again (each change
+    /// goes through the pipeline and the router's writer). The router's own backpressure works
+    /// as before, at the higher mark.
+    static let writeBufferMarks = ChannelOptions.Types.WriteBufferWaterMark(low: 256 * 1024, high: 1024 * 1024)
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        try? context.channel.syncOptions?.setOption(ChannelOptions.writeBufferWaterMark, value: Self.writeBufferMarks)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            if routed == 0, !shuttingDown, context.channel.isWritable,
+                let (response, pieces) = routes.response(to: head, channel: context.channel, logger: logger)
+            {
+                droppingRequest = true
+                send(response, pieces, context: context)
+                return
+            }
+            droppingRequest = false
+            routed += 1
+        case .body, .end:
+            if droppingRequest { return }
+        }
+        context.fireChannelRead(data)
+    }
+
+    private func send(_ response: HTTPResponse, _ pieces: [ByteBuffer], context: ChannelHandlerContext) {
+        context.write(wrapOutboundOut(.head(response)), promise: nil)
+        // Small pieces (the page around its gaps) are copied into one buffer: a write through
+        // the pipeline costs more than copying a few kilobytes. A large one (a dashboard) is
+        // written as it is, not copied.
+        var small: ByteBuffer?
+        for piece in pieces {
+            if piece.readableBytes < 16_384 {
+                var piece = piece
+                if small == nil { small = context.channel.allocator.buffer(capacity: 16_384) }
+                small?.writeBuffer(&piece)
+                continue
+            }
+            if let part = small {
+                context.write(wrapOutboundOut(.body(part)), promise: nil)
+                small = nil
+            }
+            context.write(wrapOutboundOut(.body(piece)), promise: nil)
+        }
+        if let part = small { context.write(wrapOutboundOut(.body(part)), promise: nil) }
+        sending += 1
+        let sent = context.eventLoop.makePromise(of: Void.self)
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: sent)
+        sent.futureResult.assumeIsolated().whenComplete { _ in
+            self.sending -= 1
+            if self.sending == 0, let notice = self.heldShutdownNotice {
+                self.heldShutdownNotice = nil
+                context.fireUserInboundEventTriggered(notice)
+            }
+        }
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        if case .end = unwrapOutboundIn(data) { routed -= 1 }
+        context.write(data, promise: promise)
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let notice = event as? ChannelShouldQuiesceEvent {
+            shuttingDown = true
+            if sending > 0 {
+                heldShutdownNotice = notice
+                return
+            }
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+}
+
+extension PortalEnvironment {
+    /// The response a connection sends for `head` before the router sees it (a cached page,
+    /// see ``CachedPageRoutes``), or `nil` when the router answers. In-process tests ask it
+    /// first, as each connection of the server does.
+    public func earlyResponse(to head: HTTPRequest, channel: any Channel) -> (HTTPResponse, [ByteBuffer])? {
+        guard answersCachedPagesEarly else { return nil }
+        return cachedRoutes.response(to: head, channel: channel, logger: logger)
+    }
+
+    /// Requests answered before the router so far (see ``earlyResponse(to:channel:)``).
+    public var earlyResponses: Int { cachedRoutes.answered.load(ordering: .relaxed) }
+}

@@ -1,0 +1,265 @@
+import AlmanacTestSupport
+import Foundation
+import HTTPTypes
+import NIOCore
+import NIOEmbedded
+import Portal
+import Testing
+
+/// Cached pages are sent by the connection before the router sees the request (see
+/// `CachedPageRoutes`); what the reader gets must be exactly what the router would send.
+@Suite(.timeLimit(.minutes(10))) struct EarlyAnswerTests {
+    static let executive = identity("erin.exec@larkspur.io", groups: ["executives"])
+    static let plain = identity("pat.doe@larkspur.io", groups: ["everyone"])
+    static let growthMember = identity("priya.raman@larkspur.io", groups: ["everyone"])
+
+    static let pages = [
+        "/", "/browse", "/reports", "/glossary", "/teams", "/templates", "/search?q=executive",
+        "/search?q=weekly&kind=report", "/search?q=signups&offset=10", "/reports/growth-overview",
+        "/reports/executive-weekly", "/glossary/signups", "/teams/executives", "/teams/growth",
+        "/browse?kind=metric&team=growth",
+    ]
+
+    /// Headers that differ between any two responses.
+    static let varying: Set<HTTPField.Name> = [HTTPField.Name("X-Request-ID")!, .date, .server]
+
+    @Test func theEarlyAnswerIsWhatTheRouterSends() async throws {
+        let auth = AuthConfiguration(trustedProxies: ["127.0.0.1"])
+        let early = try await TestPortal.make(auth: auth, dashboards: true)
+        var routed = try await TestPortal.make(auth: auth, dashboards: true)
+        routed.environment.answersCachedPagesEarly = false
+        // The same requests, in the same order, to two portals that differ only in who answers hits.
+        let requests = Self.pages.flatMap { path in
+            (0..<3).flatMap { _ in [Self.executive, Self.plain, Self.growthMember].map { (path, $0) } }
+        }
+        let answers = try await early.test { client in
+            try await requests.asyncMap { try await client.get($0.0, headers: $0.1) }
+        }
+        let expected = try await routed.test { client in
+            try await requests.asyncMap { try await client.get($0.0, headers: $0.1) }
+        }
+        for ((path, reader), (answer, wanted)) in zip(requests, zip(answers, expected)) {
+            let who = reader[HTTPField.Name("X-Forwarded-User")!] ?? ""
+            #expect(answer.status == wanted.status, "\(path) as \(who)")
+            // Each portal has its own copy of the catalog, whose folder the report page names;
+            // an error page names its request.
+            let requestID = HTTPField.Name("X-Request-ID")!
+            let text = answer.text.replacingOccurrences(of: early.directory.path, with: "DIR")
+                .replacingOccurrences(of: answer.headers[requestID] ?? "-", with: "ID")
+            let wantedText = wanted.text.replacingOccurrences(of: routed.directory.path, with: "DIR")
+                .replacingOccurrences(of: wanted.headers[requestID] ?? "-", with: "ID")
+            #expect(
+                text == wantedText,
+                "\(path) as \(who): the page differs: \(Self.firstDifference(text, wantedText))")
+            #expect(
+                answer.headers.filter { !Self.varying.contains($0.name) }
+                    == wanted.headers.filter { !Self.varying.contains($0.name) },
+                "\(path) as \(who): the headers differ")
+            if who.hasPrefix("pat.doe") {
+                #expect(
+                    !answer.text.contains("executive-weekly") || answer.status != .ok
+                        || path.contains("executive-weekly"))
+                #expect(!answer.text.contains("erin.exec"), "\(path): another reader's name")
+            }
+        }
+        // Every page but the first read of each audience (and the restricted report, a 404 for
+        // a plain reader) came from the cache; the router sent them all on the other portal.
+        #expect(early.environment.earlyResponses > requests.count / 2)
+        #expect(routed.environment.earlyResponses == 0)
+    }
+
+    /// Where two texts part, with a little of each around it.
+    static func firstDifference(_ one: String, _ other: String) -> String {
+        let a = Array(one.utf8)
+        let b = Array(other.utf8)
+        let index = (0..<min(a.count, b.count)).first { a[$0] != b[$0] } ?? min(a.count, b.count)
+        let start = max(0, index - 60)
+        return "at byte \(index): …\(String(decoding: a[start..<min(a.count, index + 60)], as: UTF8.self))… against …"
+            + "\(String(decoding: b[start..<min(b.count, index + 60)], as: UTF8.self))…"
+    }
+
+    @Test func requestsTheRouterMustSeeAreNotAnsweredEarly() async throws {
+        let portal = try await TestPortal.make(auth: AuthConfiguration(trustedProxies: ["127.0.0.1"]), dashboards: true)
+        try await portal.test { client in
+            // The report's first read generates its dashboard; the second keeps the page.
+            for path in ["/reports/growth-overview", "/reports/growth-overview", "/"] {
+                _ = try await client.get(path, headers: Self.plain)
+            }
+            let channel = NIOAsyncTestingChannel()
+            channel.remoteAddress = TestPortal.loopbackPeer
+            func head(
+                _ path: String, method: HTTPRequest.Method = .get, headers: HTTPFields = Self.plain,
+                change: (inout HTTPFields) -> Void = { _ in }
+            ) -> HTTPRequest {
+                var fields = headers
+                change(&fields)
+                return HTTPRequest(
+                    method: method, scheme: "http", authority: "localhost", path: path, headerFields: fields)
+            }
+            #expect(portal.environment.earlyResponse(to: head("/reports/growth-overview"), channel: channel) != nil)
+            #expect(portal.environment.earlyResponse(to: head("/"), channel: channel) != nil)
+            let refused: [(String, HTTPRequest)] = [
+                ("HEAD", head("/", method: .head)),
+                ("POST", head("/", method: .post)),
+                ("Connection: close", head("/") { $0[.connection] = "close" }),
+                ("a body", head("/") { $0[.contentLength] = "5" }),
+                ("a chunked body", head("/") { $0[.transferEncoding] = "chunked" }),
+                (
+                    "a repeated identity header",
+                    head("/") {
+                        $0.append(HTTPField(name: HTTPField.Name("X-Forwarded-User")!, value: "erin.exec@larkspur.io"))
+                    }
+                ),
+                ("an API token", head("/") { $0[.authorization] = "Bearer almanac_0123456789" }),
+                ("an escaped path", head("/reports/growth%2Doverview")),
+                ("a dot segment", head("/reports/../reports/growth-overview")),
+                ("an empty segment", head("/reports//growth-overview")),
+                ("a trailing slash", head("/reports/growth-overview/")),
+                ("a page not cached yet", head("/glossary")),
+                ("a restricted report", head("/reports/executive-weekly")),
+                ("an unknown report", head("/reports/no-such-report")),
+                ("a JSON twin", head("/api/reports/growth-overview")),
+                ("nobody signed in", head("/", headers: [:])),
+                ("a page not cached for this audience", head("/", headers: Self.executive)),
+            ]
+            for (what, request) in refused {
+                #expect(portal.environment.earlyResponse(to: request, channel: channel) == nil, "\(what)")
+            }
+            // What was refused early is answered by the router as before.
+            let nobody = try await client.get("/", headers: [:])
+            #expect(nobody.status == .unauthorized || nobody.status == .forbidden)
+            var twice = Self.plain
+            twice.append(HTTPField(name: HTTPField.Name("X-Forwarded-User")!, value: "erin.exec@larkspur.io"))
+            #expect(try await client.get("/", headers: twice).status == .badRequest)
+        }
+    }
+}
+
+extension RealSocketTests {
+    /// The connection's early answers over a real socket: the server's headers, and answers
+    /// in the order their requests came when a client sends several at once.
+    @Suite struct EarlyAnswerSocketTests {
+        @Test func pipelinedRequestsAreAnsweredInTheOrderTheyCame() async throws {
+            let portal = try await TestPortal.make(
+                auth: AuthConfiguration(trustedProxies: ["127.0.0.1"]), dashboards: true)
+            try await portal.serve { client in
+                let port = try #require(client.port)
+                for path in ["/reports/growth-overview", "/", "/glossary"] {
+                    #expect(try await client.get(path, headers: EarlyAnswerTests.plain).status == .ok)
+                }
+                let before = portal.environment.earlyResponses
+                let user = "X-Forwarded-User: pat.doe@larkspur.io\r\nX-Forwarded-Groups: everyone\r\n"
+                // Early answers (cached pages) between requests only the router answers.
+                let paths = [
+                    "/api/reports/growth-overview", "/reports/growth-overview", "/healthz", "/", "/glossary",
+                    "/api/search?q=signups", "/", "/reports/growth-overview",
+                ]
+                let requests = paths.map { "GET \($0) HTTP/1.1\r\nHost: localhost\r\n\(user)\r\n" }.joined()
+                let responses = try RawHTTPConnection(port: port).exchange(requests, responses: paths.count)
+                #expect(responses.count == paths.count)
+                for (path, response) in zip(paths, responses) {
+                    #expect(response.status == 200, "\(path)")
+                    switch path {
+                    case "/healthz": #expect(!response.body.contains("<html"), "\(path)")
+                    case let api where api.hasPrefix("/api/"): #expect(response.body.hasPrefix("{"), "\(path)")
+                    case "/reports/growth-overview":
+                        #expect(response.body.contains("<title>Growth overview"), "\(path)")
+                    case "/glossary": #expect(response.body.contains("<title>Metric glossary"), "\(path)")
+                    default: #expect(response.body.contains("<title>Home"), "\(path)")
+                    }
+                    #expect(response.headers["server"] == "Almanac", "\(path)")
+                    #expect(response.headers["date"]?.hasSuffix(" GMT") == true, "\(path)")
+                    #expect(response.headers["x-frame-options"] == "DENY", "\(path)")
+                }
+                // Pipelined behind a request the router answers, a cached page waits for it and
+                // goes through the router too; at least the first page after /healthz's answer may
+                // not, so only some were early.
+                #expect(portal.environment.earlyResponses >= before)
+                // One at a time, each cached page is an early answer.
+                let single = try RawHTTPConnection(port: port).exchange(
+                    "GET /glossary HTTP/1.1\r\nHost: localhost\r\n\(user)\r\n", responses: 1)
+                #expect(single.first?.body.contains("<title>Metric glossary") == true)
+                #expect(portal.environment.earlyResponses > before)
+            }
+        }
+    }
+}
+
+/// A plain TCP connection to the portal, for what an HTTP client library does not do (several
+/// requests in one write).
+struct RawHTTPConnection {
+    struct Response {
+        var status: Int
+        var headers: [String: String]
+        var body: String
+    }
+
+    let port: Int
+
+    /// Sends `requests` in one write and reads `count` responses (each with a Content-Length).
+    func exchange(_ requests: String, responses count: Int) throws -> [Response] {
+        let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard socket >= 0 else { throw FixtureError("no socket") }
+        defer { close(socket) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+            }
+        }
+        guard connected else { throw FixtureError("cannot connect to port \(port)") }
+        let bytes = Array(requests.utf8)
+        var sent = 0
+        while sent < bytes.count {
+            let written = bytes[sent...].withUnsafeBytes { send(socket, $0.baseAddress, $0.count, 0) }
+            guard written > 0 else { throw FixtureError("send failed") }
+            sent += written
+        }
+        var received: [UInt8] = []
+        var responses: [Response] = []
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        while responses.count < count {
+            if let (response, length) = Self.parse(received) {
+                responses.append(response)
+                received.removeFirst(length)
+                continue
+            }
+            let read = buffer.withUnsafeMutableBytes { recv(socket, $0.baseAddress, $0.count, 0) }
+            guard read > 0 else { break }  // the server closed the connection
+            received += buffer[..<read]
+        }
+        return responses
+    }
+
+    /// The first complete response in `bytes` and its length.
+    static func parse(_ bytes: [UInt8]) -> (Response, Int)? {
+        let separator = Array("\r\n\r\n".utf8)
+        guard let end = (0..<max(0, bytes.count - 3)).first(where: { bytes[$0..<$0 + 4].elementsEqual(separator) })
+        else { return nil }
+        let head = String(decoding: bytes[..<end], as: UTF8.self).components(separatedBy: "\r\n")
+        guard let statusLine = head.first, let status = Int(statusLine.split(separator: " ")[1]) else { return nil }
+        var headers: [String: String] = [:]
+        for line in head.dropFirst() {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(
+                in: .whitespaces)
+        }
+        let length = Int(headers["content-length"] ?? "0") ?? 0
+        let bodyStart = end + 4
+        guard bytes.count >= bodyStart + length else { return nil }
+        let body = String(decoding: bytes[bodyStart..<bodyStart + length], as: UTF8.self)
+        return (Response(status: status, headers: headers, body: body), bodyStart + length)
+    }
+}
+
+extension Array {
+    /// `transform` applied to each element in turn, awaiting each.
+    func asyncMap<T>(_ transform: (Element) async throws -> T) async rethrows -> [T] {
+        var result: [T] = []
+        for element in self { result.append(try await transform(element)) }
+        return result
+    }
+}
