@@ -110,6 +110,11 @@ public final class CatalogStore: Sendable {
         }
     }
     public var status: CatalogStatus { state.withLock { $0.status } }
+    /// The served catalog's settings, without copying the whole catalog (asked on every request).
+    public var settings: CatalogSettings { state.withLock { $0.catalog.settings } }
+    /// Whether the last reload was rejected (the served catalog is older than the files), without
+    /// copying the status.
+    public var isBroken: Bool { state.withLock { !$0.status.rejectedDiagnostics.isEmpty } }
     /// How long the last look at the files took (stat'ing them all, not reloading).
     public var lastLookDuration: Duration { state.withLock { $0.lookDuration } }
 

@@ -102,6 +102,11 @@ public struct Authenticator: Sendable {
 
 extension String {
     func trimmingWhitespace() -> String {
+        // Names and groups nearly always start and end with a visible ASCII character: nothing
+        // to trim, and no need to look at Unicode whitespace.
+        if let first = utf8.first, let last = utf8.last, (0x21...0x7E).contains(first), (0x21...0x7E).contains(last) {
+            return self
+        }
         var slice = Substring(self)
         while let first = slice.first, first.isWhitespace { slice.removeFirst() }
         while let last = slice.last, last.isWhitespace { slice.removeLast() }

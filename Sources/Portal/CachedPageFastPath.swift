@@ -98,7 +98,7 @@ final class CachedPageRoutes: Sendable {
         var context = AppRequestContext(source: ApplicationRequestContextSource(channel: channel, logger: logger))
         context.coreContext.parameters = parameters
         guard authentication.repeatedIdentityHeader(request) == nil,
-            case .person(let signedIn)? = try? authentication.signInOnce(request, context: context),
+            case .person(let signedIn)? = try? authentication.signInOnce(request, context: context, naming: false),
             let pieces = entry.answer(request, signedIn)
         else { return nil }
         // The router's headers, in its order: the page's, the edge's, then the server's.
@@ -123,14 +123,16 @@ final class CachedPageRoutes: Sendable {
     private func match(_ path: String) -> (Entry, Parameters)? {
         table.withLock { table in
             if let entry = table.exact[path] { return (entry, Parameters()) }
-            // "/reports/" and the id after it: one segment, not empty, not a dot segment.
+            // "/reports/" and the id after it: one segment, not empty, not a dot segment (the
+            // prefix is a registered literal, so it has none either).
             guard let slash = path.utf8.lastIndex(of: UInt8(ascii: "/")) else { return nil }
-            let prefix = path[...slash]
             let value = path[path.utf8.index(after: slash)...]
-            guard !value.isEmpty, value != ".", value != "..", !prefix.contains("//"), !prefix.contains("/./"),
-                !prefix.contains("/../"), let (name, entry) = table.prefixed[String(prefix)]
+            guard !value.isEmpty, value != ".", value != "..",
+                let (name, entry) = table.prefixed[String(path[...slash])]
             else { return nil }
-            return (entry, [name: value])
+            var parameters = Parameters()
+            parameters.append(key: name, value: value)
+            return (entry, parameters)
         }
     }
 
@@ -219,8 +221,12 @@ final class CachedPageHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// as before, at the higher mark.
     static let writeBufferMarks = ChannelOptions.Types.WriteBufferWaterMark(low: 256 * 1024, high: 1024 * 1024)
 
+    /// A handler at the front of the pipeline, whose context writes bytes past the HTTP encoder.
+    private let socketWriter = SocketWriter()
+
     func handlerAdded(context: ChannelHandlerContext) {
         try? context.channel.syncOptions?.setOption(ChannelOptions.writeBufferWaterMark, value: Self.writeBufferMarks)
+        try? context.pipeline.syncOperations.addHandler(socketWriter, position: .first)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -241,30 +247,58 @@ final class CachedPageHandler: ChannelDuplexHandler, RemovableChannelHandler {
         context.fireChannelRead(data)
     }
 
+    /// Writes a whole response as bytes, straight to the socket: the head serialized here as
+    /// HTTP/1.1 (as NIO's encoder writes it), then the pieces. Small pieces (the page around its
+    /// gaps) are copied after the head into one buffer, since a write costs more than copying a
+    /// few kilobytes; a large one (a dashboard) is written as it is, not copied.
     private func send(_ response: HTTPResponse, _ pieces: [ByteBuffer], context: ChannelHandlerContext) {
-        context.write(wrapOutboundOut(.head(response)), promise: nil)
-        // Small pieces (the page around its gaps) are copied into one buffer: a write through
-        // the pipeline costs more than copying a few kilobytes. A large one (a dashboard) is
-        // written as it is, not copied.
-        var small: ByteBuffer?
-        for piece in pieces {
+        guard let socket = socketWriter.context else { return sendThroughPipeline(response, pieces, context: context) }
+        let allocator = context.channel.allocator
+        var buffer = allocator.buffer(capacity: 1_024 + pieces.reduce(0) { $0 + min($1.readableBytes, 16_384) })
+        buffer.writeString("HTTP/1.1 \(response.status.code) \(response.status.reasonPhrase)\r\n")
+        for field in response.headerFields {
+            buffer.writeString(field.name.rawName)
+            buffer.writeStaticString(": ")
+            buffer.writeString(field.value)
+            buffer.writeStaticString("\r\n")
+        }
+        buffer.writeStaticString("\r\n")
+        var buffers: [ByteBuffer] = []
+        var pending: ByteBuffer? = buffer
+        for var piece in pieces {
             if piece.readableBytes < 16_384 {
-                var piece = piece
-                if small == nil { small = context.channel.allocator.buffer(capacity: 16_384) }
-                small?.writeBuffer(&piece)
+                if pending == nil { pending = allocator.buffer(capacity: piece.readableBytes) }
+                pending?.writeBuffer(&piece)
                 continue
             }
-            if let part = small {
-                context.write(wrapOutboundOut(.body(part)), promise: nil)
-                small = nil
+            if let part = pending {
+                buffers.append(part)
+                pending = nil
             }
-            context.write(wrapOutboundOut(.body(piece)), promise: nil)
+            buffers.append(piece)
         }
-        if let part = small { context.write(wrapOutboundOut(.body(part)), promise: nil) }
+        if let part = pending { buffers.append(part) }
+        sending += 1
+        let sent = context.eventLoop.makePromise(of: Void.self)
+        for (index, part) in buffers.enumerated() {
+            socket.write(NIOAny(part), promise: index == buffers.count - 1 ? sent : nil)
+        }
+        socket.flush()
+        whenSent(sent.futureResult, context: context)
+    }
+
+    /// ``send(_:_:context:)`` as HTTP parts through the pipeline (before the socket writer is in it).
+    private func sendThroughPipeline(_ response: HTTPResponse, _ pieces: [ByteBuffer], context: ChannelHandlerContext) {
+        context.write(wrapOutboundOut(.head(response)), promise: nil)
+        for piece in pieces { context.write(wrapOutboundOut(.body(piece)), promise: nil) }
         sending += 1
         let sent = context.eventLoop.makePromise(of: Void.self)
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: sent)
-        sent.futureResult.assumeIsolated().whenComplete { _ in
+        whenSent(sent.futureResult, context: context)
+    }
+
+    private func whenSent(_ sent: EventLoopFuture<Void>, context: ChannelHandlerContext) {
+        sent.assumeIsolated().whenComplete { _ in
             self.sending -= 1
             if self.sending == 0, let notice = self.heldShutdownNotice {
                 self.heldShutdownNotice = nil
@@ -288,6 +322,17 @@ final class CachedPageHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
         context.fireUserInboundEventTriggered(event)
     }
+}
+
+/// Stands first in a connection's pipeline (next to the socket) so that ``CachedPageHandler``
+/// can write a response it serialized itself through this handler's context, past the HTTP
+/// encoder. It passes every event on unchanged (NIO takes only inbound or outbound handlers).
+final class SocketWriter: ChannelOutboundHandler, RemovableChannelHandler {
+    typealias OutboundIn = IOData
+    private(set) var context: ChannelHandlerContext?
+
+    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+    func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
 }
 
 extension PortalEnvironment {

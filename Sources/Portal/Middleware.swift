@@ -245,8 +245,9 @@ struct AuthMiddleware: RouterMiddleware {
     }
 
     /// ``signIn(_:context:)`` of a request whose identity headers are not repeated (checked by
-    /// the caller); an error here logs nothing.
-    func signInOnce(_ request: Request, context: Context) throws -> SignIn {
+    /// the caller); an error here logs nothing. `naming` puts the user in the request's log
+    /// metadata (an early answer logs nothing, so it does not).
+    func signInOnce(_ request: Request, context: Context, naming: Bool = true) throws -> SignIn {
         var context = context
         let address = context.remoteAddress.flatMap(IPAddress.init)
         context.fromTrustedProxy = authenticator.isTrustedProxy(address: address)
@@ -265,11 +266,11 @@ struct AuthMiddleware: RouterMiddleware {
         do {
             context.viewer = try authenticator.viewer(
                 address: address, user: userHeader.flatMap { request.headers.firstValue(of: $0) },
-                groups: groupsHeader.flatMap { request.headers.firstValue(of: $0) }, settings: catalog.current.settings)
+                groups: groupsHeader.flatMap { request.headers.firstValue(of: $0) }, settings: catalog.settings)
         } catch {
             throw PortalError.notSignedIn
         }
-        if let user = context.viewer?.user { context.logger[metadataKey: "user"] = .string(user) }
+        if naming, let user = context.viewer?.user { context.logger[metadataKey: "user"] = .string(user) }
         return .person(context)
     }
 }

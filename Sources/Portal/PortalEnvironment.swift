@@ -121,7 +121,7 @@ extension PortalEnvironment {
         RenderedPageCache.Key(
             path: request.uri.path, query: FormQuery(request).all.map { "\($0.key)=\($0.value)" }.sorted(),
             audience: audiences.audience(of: viewer, in: catalog).asking(about: teams),
-            catalogRevision: catalog.revision, catalogBroken: !self.catalog.status.rejectedDiagnostics.isEmpty,
+            catalogRevision: catalog.revision, catalogBroken: self.catalog.isBroken,
             minute: Int(now().timeIntervalSince1970 / 60), usageRevision: usage.revision,
             dataDay: dashboards?.asOf().description)
     }
