@@ -125,14 +125,13 @@ public final class UsageService: Sendable {
     public func count(_ view: ViewEvent) {
         let day = UsageDay.of(view.viewedAt)
         cache.withLock { cached in
-            guard var current = cached, current.day == day else { return }
+            guard cached?.day == day else { return }
             let key = "\(view.itemKind)/\(view.itemID)"
-            var totals = current.totals[key] ?? UsageTotals()
-            totals.views7 += 1
-            totals.views30 += 1
-            totals.views90 += 1
-            current.totals[key] = totals
-            cached = current
+            // In place: a copy of the totals taken out and stored back would copy every item's
+            // totals on every view.
+            cached?.totals[key, default: UsageTotals()].views7 += 1
+            cached?.totals[key, default: UsageTotals()].views30 += 1
+            cached?.totals[key, default: UsageTotals()].views90 += 1
         }
     }
 
