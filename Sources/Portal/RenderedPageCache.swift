@@ -204,6 +204,14 @@ final class RenderedPageCache: Sendable {
         var renderedAt: Double
         var refreshAt: Double
     }
+    /// A kept page for a reader: current, out of date but servable (and whether its background
+    /// render is due), too old to serve, or none.
+    private enum Use {
+        case current(Entry)
+        case outOfDate(Entry, refreshDue: Bool)
+        case tooOld
+        case missing
+    }
     /// A render under way: it keeps its page itself, as the freshness of the key that started it.
     private struct Rendering {
         var id: UInt64
@@ -234,6 +242,17 @@ final class RenderedPageCache: Sendable {
                 shared[part] = 1
                 bytes += part.readableBytes
             }
+        }
+
+        /// What the page kept for `key` is worth to a reader asking with `freshness` at `now`
+        /// (marked as used when kept).
+        mutating func use(_ key: Key, _ freshness: Freshness, now: Double, policy: StalePolicy?) -> Use {
+            guard let stored = entries[key] else { return .missing }
+            tick += 1
+            entries[key]?.lastUsed = tick
+            if stored.freshness == freshness { return .current(stored.entry) }
+            guard let policy, now < stored.renderedAt + policy.servedUntil else { return .tooOld }
+            return .outOfDate(stored.entry, refreshDue: now >= stored.refreshAt && rendering[key] == nil)
         }
 
         mutating func release(_ entry: Entry) {
@@ -322,16 +341,12 @@ final class RenderedPageCache: Sendable {
                 state.rendering[stable] = Rendering(id: id, task: task, inBackground: inBackground)
                 return task
             }
-            if let stored = state.entries[stable] {
-                state.tick += 1
-                state.entries[stable]?.lastUsed = state.tick
-                if stored.freshness == freshness { return .hit(stored.entry) }
-                if let policy, now < stored.renderedAt + policy.servedUntil {
-                    if now >= stored.refreshAt && state.rendering[stable] == nil {
-                        _ = startRender(inBackground: true)
-                    }
-                    return .stale(stored.entry)
-                }
+            switch state.use(stable, freshness, now: now, policy: policy) {
+            case .current(let entry): return .hit(entry)
+            case .outOfDate(let entry, let refreshDue):
+                if refreshDue { _ = startRender(inBackground: true) }
+                return .stale(entry)
+            case .tooOld, .missing: break
             }
             // A reader waits for a render of their own, not for one queued behind refreshes.
             if let rendering = state.rendering[stable], !rendering.inBackground { return .wait(rendering.task) }
@@ -350,28 +365,24 @@ final class RenderedPageCache: Sendable {
         }
     }
 
-    /// The kept page for `key` when it may be served now without a render: the same page as
-    /// ``page(for:render:)``'s hit (or stale page, per ``stalePolicy``), else `nil`, also when a
-    /// kept page is due for its background render, which ``page(for:render:)`` starts.
+    /// The kept page for `key` when it may be served now without a render: the same decision as
+    /// ``page(for:render:)``'s, else `nil`, also when a kept page is due for its background
+    /// render, which ``page(for:render:)`` starts.
     func cachedPage(for key: Key) -> Entry? {
         let stable = key.stable
         let freshness = key.freshness
         let policy = stalePolicy
         let now = policy == nil ? 0 : self.now()
-        let found = state.withLock { state -> (Entry, stale: Bool)? in
-            guard let stored = state.entries[stable] else { return nil }
-            if stored.freshness != freshness {
-                guard let policy, now < stored.renderedAt + policy.servedUntil,
-                    now < stored.refreshAt || state.rendering[stable] != nil
-                else { return nil }
-            }
-            state.tick += 1
-            state.entries[stable]?.lastUsed = state.tick
-            return (stored.entry, stored.freshness != freshness)
+        switch state.withLock({ $0.use(stable, freshness, now: now, policy: policy) }) {
+        case .current(let entry):
+            metrics.hit()
+            return entry
+        case .outOfDate(let entry, refreshDue: false):
+            metrics.hit(stale: true)
+            return entry
+        case .outOfDate(_, refreshDue: true), .tooOld, .missing:
+            return nil
         }
-        guard let (entry, stale) = found else { return nil }
-        metrics.hit(stale: stale)
-        return entry
     }
 
     /// Waits for the renders under way now, background ones included (tests).
