@@ -98,7 +98,8 @@ final class CachedPageRoutes: Sendable {
         var context = AppRequestContext(source: ApplicationRequestContextSource(channel: channel, logger: logger))
         context.coreContext.parameters = parameters
         guard authentication.repeatedIdentityHeader(request) == nil,
-            case .person(let signedIn)? = try? authentication.signInOnce(request, context: context, naming: false),
+            case .person(let signedIn)? = try? authentication.signInAfterRepeatCheck(
+                request, context: context, naming: false),
             let pieces = entry.answer(request, signedIn)
         else { return nil }
         // The router's headers, in its order: the page's, the edge's, then the server's.
@@ -221,7 +222,8 @@ final class CachedPageHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// as before, at the higher mark.
     static let writeBufferMarks = ChannelOptions.Types.WriteBufferWaterMark(low: 256 * 1024, high: 1024 * 1024)
 
-    /// A handler at the front of the pipeline, whose context writes bytes past the HTTP encoder.
+    /// A handler at the front of the pipeline, whose context writes bytes past the HTTP encoder
+    /// (without it in the pipeline, every request goes to the router).
     private let socketWriter = SocketWriter()
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -232,11 +234,11 @@ final class CachedPageHandler: ChannelDuplexHandler, RemovableChannelHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head(let head):
-            if routed == 0, !shuttingDown, context.channel.isWritable,
+            if routed == 0, !shuttingDown, context.channel.isWritable, let socket = socketWriter.context,
                 let (response, pieces) = routes.response(to: head, channel: context.channel, logger: logger)
             {
                 droppingRequest = true
-                send(response, pieces, context: context)
+                send(response, pieces, to: socket, context: context)
                 return
             }
             droppingRequest = false
@@ -251,8 +253,10 @@ final class CachedPageHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// HTTP/1.1 (as NIO's encoder writes it), then the pieces. Small pieces (the page around its
     /// gaps) are copied after the head into one buffer, since a write costs more than copying a
     /// few kilobytes; a large one (a dashboard) is written as it is, not copied.
-    private func send(_ response: HTTPResponse, _ pieces: [ByteBuffer], context: ChannelHandlerContext) {
-        guard let socket = socketWriter.context else { return sendThroughPipeline(response, pieces, context: context) }
+    private func send(
+        _ response: HTTPResponse, _ pieces: [ByteBuffer], to socket: ChannelHandlerContext,
+        context: ChannelHandlerContext
+    ) {
         let allocator = context.channel.allocator
         var buffer = allocator.buffer(capacity: 1_024 + pieces.reduce(0) { $0 + min($1.readableBytes, 16_384) })
         buffer.writeString("HTTP/1.1 \(response.status.code) \(response.status.reasonPhrase)\r\n")
@@ -284,21 +288,7 @@ final class CachedPageHandler: ChannelDuplexHandler, RemovableChannelHandler {
             socket.write(NIOAny(part), promise: index == buffers.count - 1 ? sent : nil)
         }
         socket.flush()
-        whenSent(sent.futureResult, context: context)
-    }
-
-    /// ``send(_:_:context:)`` as HTTP parts through the pipeline (before the socket writer is in it).
-    private func sendThroughPipeline(_ response: HTTPResponse, _ pieces: [ByteBuffer], context: ChannelHandlerContext) {
-        context.write(wrapOutboundOut(.head(response)), promise: nil)
-        for piece in pieces { context.write(wrapOutboundOut(.body(piece)), promise: nil) }
-        sending += 1
-        let sent = context.eventLoop.makePromise(of: Void.self)
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: sent)
-        whenSent(sent.futureResult, context: context)
-    }
-
-    private func whenSent(_ sent: EventLoopFuture<Void>, context: ChannelHandlerContext) {
-        sent.assumeIsolated().whenComplete { _ in
+        sent.futureResult.assumeIsolated().whenComplete { _ in
             self.sending -= 1
             if self.sending == 0, let notice = self.heldShutdownNotice {
                 self.heldShutdownNotice = nil

@@ -234,7 +234,7 @@ struct AuthMiddleware: RouterMiddleware {
                 message: "The request carries the \(name.rawName) header more than once.",
                 hint: "The sign-on proxy must replace identity headers a client sends, not add to them.")
         }
-        return try signInOnce(request, context: context)
+        return try signInAfterRepeatCheck(request, context: context)
     }
 
     /// A header sent twice is two claims: a proxy that appends instead of replacing would let a
@@ -247,7 +247,7 @@ struct AuthMiddleware: RouterMiddleware {
     /// ``signIn(_:context:)`` of a request whose identity headers are not repeated (checked by
     /// the caller); an error here logs nothing. `naming` puts the user in the request's log
     /// metadata (an early answer logs nothing, so it does not).
-    func signInOnce(_ request: Request, context: Context, naming: Bool = true) throws -> SignIn {
+    func signInAfterRepeatCheck(_ request: Request, context: Context, naming: Bool = true) throws -> SignIn {
         var context = context
         let address = context.remoteAddress.flatMap(IPAddress.init)
         context.fromTrustedProxy = authenticator.isTrustedProxy(address: address)
