@@ -3,8 +3,9 @@ import Foundation
 import HTTPTypes
 import NIOCore
 import NIOEmbedded
-import Portal
 import Testing
+
+@testable import Portal
 
 /// Cached pages are sent by the connection before the router sees the request (see
 /// `CachedPageRoutes`); what the reader gets must be exactly what the router would send.
@@ -56,9 +57,9 @@ import Testing
                     == wanted.headers.filter { !Self.varying.contains($0.name) },
                 "\(path) as \(who): the headers differ")
             if who.hasPrefix("pat.doe") {
-                #expect(
-                    !answer.text.contains("executive-weekly") || answer.status != .ok
-                        || path.contains("executive-weekly"))
+                if !path.contains("executive-weekly") {
+                    #expect(!answer.text.contains("executive-weekly"), "\(path): a restricted report reached pat.doe")
+                }
                 #expect(!answer.text.contains("erin.exec"), "\(path): another reader's name")
             }
         }
@@ -76,6 +77,24 @@ import Testing
         let start = max(0, index - 60)
         return "at byte \(index): …\(String(decoding: a[start..<min(a.count, index + 60)], as: UTF8.self))… against …"
             + "\(String(decoding: b[start..<min(b.count, index + 60)], as: UTF8.self))…"
+    }
+
+    /// The `Date` header of an early answer is written as Hummingbird writes it (RFC 9110).
+    @Test func theDateHeaderIsAnIMFFixdate() {
+        #expect(HTTPDate.format(0) == "Thu, 01 Jan 1970 00:00:00 GMT")
+        #expect(HTTPDate.format(1_796_549_407) == "Sun, 06 Dec 2026 09:30:07 GMT")
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<200 {
+            let second = Int.random(in: 0...4_102_444_800, using: &generator)
+            #expect(
+                HTTPDate.format(second) == formatter.string(from: Date(timeIntervalSince1970: Double(second))),
+                "\(second)")
+        }
+        #expect(HTTPDate.now().hasSuffix(" GMT"))
     }
 
     @Test func requestsTheRouterMustSeeAreNotAnsweredEarly() async throws {
@@ -172,10 +191,8 @@ extension RealSocketTests {
                     #expect(response.headers["x-frame-options"] == "DENY", "\(path)")
                 }
                 // Pipelined behind a request the router answers, a cached page waits for it and
-                // goes through the router too; at least the first page after /healthz's answer may
-                // not, so only some were early.
-                #expect(portal.environment.earlyResponses >= before)
-                // One at a time, each cached page is an early answer.
+                // goes through the router too, so how many of these were early depends on how the
+                // bytes arrived. One at a time, a cached page is an early answer.
                 let single = try RawHTTPConnection(port: port).exchange(
                     "GET /glossary HTTP/1.1\r\nHost: localhost\r\n\(user)\r\n", responses: 1)
                 #expect(single.first?.body.contains("<title>Metric glossary") == true)
