@@ -77,9 +77,64 @@ public enum Analyzer {
     public static func terms(_ text: String) -> [String] { words(text).map(term) }
 
     /// Each word of `text` with where it sits in `text`, for highlighting.
+    ///
+    /// One pass over the bytes: an ASCII word is lowered straight into its string; only a run
+    /// with bytes beyond ASCII (a name such as "Inés", or "—" between two words) is decoded as
+    /// scalars and folded.
     static func wordRanges(_ text: String) -> [(range: Range<String.Index>, word: String)] {
-        if let ascii = asciiWordRanges(text) { return ascii }
-        var out: [(Range<String.Index>, String)] = []
+        var out: [(range: Range<String.Index>, word: String)] = []
+        let utf8 = text.utf8
+        let done: Void? = utf8.withContiguousStorageIfAvailable { bytes in
+            out.reserveCapacity(bytes.count / 6)
+            let count = bytes.count
+            var position = 0
+            while position < count {
+                guard bytes[position] >= 0x80 || isASCIIWordByte(bytes[position]) else {
+                    position += 1
+                    continue
+                }
+                // A run of word bytes and bytes beyond ASCII: it starts and ends next to an ASCII
+                // separator (or the text's ends), so on scalar boundaries.
+                let start = position
+                var isASCII = true
+                while position < count, bytes[position] >= 0x80 || isASCIIWordByte(bytes[position]) {
+                    if bytes[position] >= 0x80 { isASCII = false }
+                    position += 1
+                }
+                // Offsets into native UTF-8 storage: constant time.
+                let lower = utf8.index(utf8.startIndex, offsetBy: start)
+                let upper = utf8.index(lower, offsetBy: position - start)
+                guard isASCII else {
+                    appendWordRanges(of: text[lower..<upper], to: &out)
+                    continue
+                }
+                let length = position - start
+                let word = String(unsafeUninitializedCapacity: length) { buffer in
+                    for offset in 0..<length {
+                        let letter = bytes[start + offset]
+                        buffer[offset] = letter >= 0x41 && letter <= 0x5A ? letter + 0x20 : letter
+                    }
+                    return length
+                }
+                out.append((lower..<upper, word))
+            }
+        }
+        if done == nil { appendWordRanges(of: text[...], to: &out) }
+        return out
+    }
+
+    /// ``wordRanges(_:)`` scalar by scalar over the whole text: what the byte pass must agree with.
+    static func scalarWordRanges(_ text: String) -> [(range: Range<String.Index>, word: String)] {
+        var out: [(range: Range<String.Index>, word: String)] = []
+        appendWordRanges(of: text[...], to: &out)
+        return out
+    }
+
+    /// The words of `text` (a whole text, or a run between ASCII separators) scalar by scalar,
+    /// with ranges in the string `text` is a slice of.
+    private static func appendWordRanges(
+        of text: Substring, to out: inout [(range: Range<String.Index>, word: String)]
+    ) {
         let scalars = text.unicodeScalars
         var start: String.Index?
         var isASCII = true
@@ -117,42 +172,6 @@ public enum Analyzer {
             index = scalars.index(after: index)
         }
         flush(scalars.endIndex)
-        return out
-    }
-    /// ``wordRanges(_:)`` for ASCII text (nearly every description a snippet is cut from): one
-    /// pass over the bytes, each word lowered straight into its string, no scalar decoding.
-    /// Nil when `text` is not ASCII or not stored contiguously.
-    private static func asciiWordRanges(_ text: String) -> [(range: Range<String.Index>, word: String)]? {
-        let utf8 = text.utf8
-        return utf8.withContiguousStorageIfAvailable { bytes -> [(range: Range<String.Index>, word: String)]? in
-            var out: [(range: Range<String.Index>, word: String)] = []
-            out.reserveCapacity(bytes.count / 6)
-            let count = bytes.count
-            var position = 0
-            while position < count {
-                let byte = bytes[position]
-                if byte >= 0x80 { return nil }
-                guard isASCIIWordByte(byte) else {
-                    position += 1
-                    continue
-                }
-                let start = position
-                while position < count, isASCIIWordByte(bytes[position]) { position += 1 }
-                if position < count, bytes[position] >= 0x80 { return nil }
-                let length = position - start
-                let word = String(unsafeUninitializedCapacity: length) { buffer in
-                    for offset in 0..<length {
-                        let letter = bytes[start + offset]
-                        buffer[offset] = letter >= 0x41 && letter <= 0x5A ? letter + 0x20 : letter
-                    }
-                    return length
-                }
-                // Offsets into native UTF-8 storage: constant time.
-                let lower = utf8.index(utf8.startIndex, offsetBy: start)
-                out.append((lower..<utf8.index(lower, offsetBy: length), word))
-            }
-            return out
-        } ?? nil
     }
 
     private static func isASCIIWordByte(_ byte: UInt8) -> Bool {

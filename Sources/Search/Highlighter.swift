@@ -4,15 +4,16 @@ struct Highlighter {
     let stems: Set<String>
     let prefix: String?
     /// The first two characters of every stem: a word that starts otherwise cannot match,
-    /// which spares stemming nearly every word of a snippet.
-    private let heads: Set<UInt64>
+    /// which spares stemming nearly every word of a snippet. A query has a few stems, so a
+    /// list is searched faster than a set is hashed.
+    private let heads: [UInt64]
     /// Words around the first match in a snippet.
     static let snippetWords = 28
 
     init(stems: Set<String>, prefix: String?) {
         self.stems = stems
         self.prefix = prefix
-        heads = Set(stems.map(Self.head))
+        heads = Array(Set(stems.map(Self.head)))
     }
 
     /// The first two scalars of a word as one number.
@@ -68,12 +69,27 @@ struct Highlighter {
         _ text: String, words: [(range: Range<String.Index>, word: String)], from: Int?, to: Int?
     ) -> HighlightedText {
         var parts: [HighlightedText.Part] = []
-        func add(_ piece: Substring, _ matched: Bool) {
-            guard !piece.isEmpty else { return }
-            if let last = parts.last, last.matched == matched {
-                parts[parts.count - 1].text += piece
+        // The pieces come in text order, each starting where the last ended: a run of pieces
+        // with the same mark is one range of `text`, made into a string once.
+        var run: (range: Range<String.Index>, matched: Bool)?
+        var leadingEllipsis = false
+        func endRun() {
+            guard let (range, matched) = run else { return }
+            run = nil
+            var piece = String(text[range])
+            if leadingEllipsis {
+                leadingEllipsis = false
+                if matched { parts.append(.init(text: "…", matched: false)) } else { piece = "…" + piece }
+            }
+            parts.append(.init(text: piece, matched: matched))
+        }
+        func add(_ range: Range<String.Index>, _ matched: Bool) {
+            guard !range.isEmpty else { return }
+            if let current = run, current.matched == matched, current.range.upperBound == range.lowerBound {
+                run = (current.range.lowerBound..<range.upperBound, matched)
             } else {
-                parts.append(.init(text: String(piece), matched: matched))
+                endRun()
+                run = (range, matched)
             }
         }
         let first = from ?? 0
@@ -81,7 +97,7 @@ struct Highlighter {
         var cursor: String.Index
         if from != nil, first < words.count {
             cursor = words[first].range.lowerBound
-            if first > 0 { add("…", false) }
+            leadingEllipsis = first > 0
         } else {
             cursor = text.startIndex
         }
@@ -95,16 +111,22 @@ struct Highlighter {
                 matched = matched || matches(words[index].word)
             }
             if range.lowerBound >= cursor {
-                add(text[cursor..<range.lowerBound], false)
-                add(text[range], matched)
+                add(cursor..<range.lowerBound, false)
+                add(range, matched)
                 cursor = range.upperBound
             }
             index += 1
         }
-        if to == nil || last >= words.count {
-            add(text[cursor...], false)
-        } else {
-            add("…", false)
+        let isWhole = to == nil || last >= words.count
+        if isWhole { add(cursor..<text.endIndex, false) }
+        endRun()
+        if leadingEllipsis { parts.append(.init(text: "…", matched: false)) }
+        if !isWhole {
+            if let end = parts.last, !end.matched {
+                parts[parts.count - 1].text += "…"
+            } else {
+                parts.append(.init(text: "…", matched: false))
+            }
         }
         return HighlightedText(parts: parts)
     }

@@ -1,5 +1,6 @@
-import Search
 import Testing
+
+@testable import Search
 
 @Suite(.timeLimit(.minutes(10))) struct AnalyzerTests {
     @Test func foldsCaseDiacriticsAndCompatibilityForms() {
@@ -18,6 +19,40 @@ import Testing
         #expect(Analyzer.words("'; DROP TABLE entries; --") == ["drop", "table", "entries"])
         #expect(Analyzer.words("") == [])
         #expect(Analyzer.words("*** ((( ^^^") == [])
+    }
+
+    /// The highlighter's word ranges: the byte pass (which decodes only runs beyond ASCII) finds
+    /// the same words at the same places as decoding the whole text.
+    @Test func wordRangesOfMixedTextMatchTheScalarWalk() {
+        var texts = [
+            "Benelux—Nordics", "Zu\u{308}rich", "½ cup", "José C. Okafor", "東京 📈 sales", "İstanbul",
+            " \u{308}abc", "Finance BI — Subscriptions", "weekly_active_users", "", "—", "a", "ﬁle straße",
+            "Tracks campaign attribution for all customers in Benelux. Pairs churn and NPS.",
+        ]
+        let alphabet: [String] = [
+            "a", "Z", "q", "7", " ", ".", "-", "_", "é", "—", "½", "\u{308}", "東", "📈", "ß", "ﬁ", "İ", "’", "\n",
+        ]
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        for _ in 0..<3_000 {
+            var text = ""
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            for _ in 0..<Int(state >> 59) {
+                state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+                text += alphabet[Int(state >> 33) % alphabet.count]
+            }
+            texts.append(text)
+        }
+        for text in texts {
+            func offsets(_ ranges: [(range: Range<String.Index>, word: String)]) -> [String] {
+                ranges.map { range, word in
+                    let start = text.utf8.distance(from: text.startIndex, to: range.lowerBound)
+                    return "\(start)+\(text.utf8[range].count):\(word)"
+                }
+            }
+            #expect(
+                offsets(Analyzer.wordRanges(text)) == offsets(Analyzer.scalarWordRanges(text)),
+                "\(text.debugDescription)")
+        }
     }
 
     @Test func porterStemsTheTextbookExamples() {
