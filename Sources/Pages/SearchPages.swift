@@ -113,18 +113,16 @@ extension PageBuilder {
             let values = filter == .team ? facet.values.filter { view.team(TeamID($0.value)) != nil } : facet.values
             guard !values.isEmpty else { continue }
             // The filter typed into the text is taken out once per facet, not once per value.
-            let cleared = request.with(filter, nil)
+            let selected = values.map { selectedValues.contains($0.value.lowercased()) }
+            let urls = request.with(filter, nil).paths(
+                setting: filter, to: zip(values, selected).map { item, isSelected in isSelected ? nil : item.value })
             facets.append(
                 FacetGroupModel(
                     name: filter.label, parameter: filter.rawValue,
-                    values: values.map { item in
-                        let value = item.value
-                        let isSelected = selectedValues.contains(value.lowercased())
-                        var target = cleared
-                        target.filters[filter] = isSelected ? nil : value
-                        return FacetValueModel(
-                            label: item.label, value: value, count: item.count, url: Route.search(target).path,
-                            selected: isSelected)
+                    values: values.indices.map { index in
+                        FacetValueModel(
+                            label: values[index].label, value: values[index].value, count: values[index].count,
+                            url: urls[index], selected: selected[index])
                     }))
         }
         let from = results.total == 0 ? 0 : min(results.total, request.offset + 1)

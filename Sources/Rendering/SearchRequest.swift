@@ -50,13 +50,39 @@ public struct SearchRequest: Hashable, Sendable {
     public var status: String? { filters[.status] }
 
     var queryString: String {
-        // Written in one string: a results page builds one of these for every facet value.
         var query = "?q="
         query.reserveCapacity(64 + text.utf8.count)
         query += URLEncoding.queryValue(text)
         for filter in SearchFilter.allCases {
-            if let value = filters[filter] { query += "&" + filter.rawValue + "=" + URLEncoding.queryValue(value) }
+            if let value = filters[filter] { query += Self.parameter(filter, value) }
         }
+        return query + pagingParameters
+    }
+
+    /// The search page's path with `filter` set to each of `values` (`nil` clears it), as
+    /// `Route.search(…).path` writes it: a results page links every facet value, so the parts
+    /// the links share are encoded once.
+    public func paths(setting filter: SearchFilter, to values: [String?]) -> [String] {
+        var head = Route.Mount.search.rawValue + "?q=" + URLEncoding.queryValue(text)
+        var tail = ""
+        var isAfter = false
+        for other in SearchFilter.allCases {
+            if other == filter {
+                isAfter = true
+            } else if let value = filters[other] {
+                if isAfter { tail += Self.parameter(other, value) } else { head += Self.parameter(other, value) }
+            }
+        }
+        tail += pagingParameters
+        return values.map { value in value.map { head + Self.parameter(filter, $0) + tail } ?? head + tail }
+    }
+
+    private static func parameter(_ filter: SearchFilter, _ value: String) -> String {
+        "&" + filter.rawValue + "=" + URLEncoding.queryValue(value)
+    }
+
+    private var pagingParameters: String {
+        var query = ""
         if limit != Self.defaultLimit { query += "&limit=" + String(limit) }
         if offset > 0 { query += "&offset=" + String(offset) }
         if debug { query += "&debug=1" }

@@ -56,6 +56,27 @@ import Testing
         #expect(Route.home.apiPath == "/api/home")
     }
 
+    /// A facet's links, built from shared parts, are the links `Route.search` makes one by one.
+    @Test func facetLinksAreTheSearchRoutesPaths() {
+        let requests = [
+            SearchRequest(text: "mrr & arr"),
+            SearchRequest(text: "churn", kind: "metric", team: "finance", tag: "board", status: "active"),
+            SearchRequest(text: "", team: "growth", limit: 50, offset: 40, debug: true),
+            SearchRequest(text: "Zürich — 東京 <b>", tag: "a&b=c", status: "draft", limit: 5),
+        ]
+        let values: [String?] = [nil, "report", "Growth Team", "x&y=z", "é/?#", ""]
+        for request in requests {
+            for filter in SearchFilter.allCases {
+                let expected = values.map { value in
+                    var target = request
+                    target.filters[filter] = value
+                    return Route.search(target).path
+                }
+                #expect(request.paths(setting: filter, to: values) == expected, "\(filter) in \(request)")
+            }
+        }
+    }
+
     /// Whether `path` fits `pattern` segment by segment (`:name` takes one, `**` the rest).
     static func matches(_ path: String, _ pattern: String) -> Bool {
         let parts = path.split(separator: "/", omittingEmptySubsequences: false)
