@@ -10,8 +10,9 @@ import NIOHTTPTypes
 import Rendering
 import Synchronization
 
-/// The pages whose cached copy a connection may send without going through the router: the
-/// report page, the search page and the catalog's cached pages.
+/// The pages whose cached copy a connection may send without going through the router (the
+/// report page, the search page and the catalog's cached pages), and the search API, whose
+/// answer the in-memory index computes without waiting for anything.
 ///
 /// Hummingbird hands every request to a Swift task and back, which costs more than a cached
 /// page's own work (on this machine kind its floor, `/healthz`, answers less than half as many
@@ -30,6 +31,7 @@ final class CachedPageRoutes: Sendable {
 
     private struct Entry: Sendable {
         let answer: Answer
+        let contentType: HTTPField
         /// The route as the metrics middleware labels it ("/reports/{id}").
         let counter: Counter
         let timer: Metrics.Timer
@@ -56,13 +58,15 @@ final class CachedPageRoutes: Sendable {
         securityFields = fields.filter { $0.name != EdgeMiddleware.requestIDField }
     }
 
-    /// Answers `mount`'s GET requests early when `answer` can. Mounts of other shapes, and
-    /// a mount another mount could shadow in the router (a literal segment where this one has
-    /// a parameter), are not taken.
-    func register(_ mount: Route.Mount, answer: @escaping Answer) {
-        let path = mount.rawValue
+    /// Answers `mount`'s GET requests (its JSON twin's, with `api`) early when `answer` can.
+    /// Mounts of other shapes, a mount another mount could shadow in the router (a literal
+    /// segment where this one has a parameter), and a JSON twin with a parameter are not taken.
+    func register(_ mount: Route.Mount, api: Bool = false, answer: @escaping Answer) {
+        guard let path = api ? mount.api : mount.rawValue else { return }
         guard !path.contains("*"), !Self.isShadowed(mount) else { return }
         let parameters = Self.segments(path).filter { $0.first == ":" }
+        // A JSON twin is taken only at a literal path (shadowing is checked among the pages).
+        guard !api || parameters.isEmpty else { return }
         guard parameters.count <= 1, parameters.first.map({ path.hasSuffix("/" + $0) }) ?? true else { return }
         PortalMetrics.bootstrap()
         // The series Hummingbird's metrics middleware writes for the route's successful GETs.
@@ -71,7 +75,8 @@ final class CachedPageRoutes: Sendable {
             ("http.response.status_code", "200"),
         ]
         let entry = Entry(
-            answer: answer, counter: Counter(label: "hb.requests", dimensions: dimensions),
+            answer: answer, contentType: api ? Self.jsonContentType : Self.htmlContentType,
+            counter: Counter(label: "hb.requests", dimensions: dimensions),
             timer: Metrics.Timer(
                 label: "http.server.request.duration", dimensions: dimensions, preferredDisplayUnit: .seconds))
         table.withLock { table in
@@ -105,7 +110,7 @@ final class CachedPageRoutes: Sendable {
         // The router's headers, in its order: the page's, the edge's, then the server's.
         var fields = HTTPFields()
         fields.reserveCapacity(securityFields.count + 6)
-        fields.append(Self.contentType)
+        fields.append(entry.contentType)
         fields.append(Self.cacheControl)
         fields.append(HTTPField(name: .contentLength, value: String(pieces.reduce(0) { $0 + $1.readableBytes })))
         fields.append(HTTPField(name: EdgeMiddleware.requestIDField, value: EdgeMiddleware.requestID(request)))
@@ -118,7 +123,8 @@ final class CachedPageRoutes: Sendable {
         return (HTTPResponse(status: .ok, headerFields: fields), pieces)
     }
 
-    static let contentType = HTTPField(name: .contentType, value: "text/html; charset=utf-8")
+    static let htmlContentType = HTTPField(name: .contentType, value: "text/html; charset=utf-8")
+    static let jsonContentType = HTTPField(name: .contentType, value: "application/json; charset=utf-8")
     static let cacheControl = HTTPField(name: .cacheControl, value: "no-store")
 
     private func match(_ path: String) -> (Entry, Parameters)? {

@@ -7,8 +7,9 @@ import Testing
 
 @testable import Portal
 
-/// Cached pages are sent by the connection before the router sees the request (see
-/// `CachedPageRoutes`); what the reader gets must be exactly what the router would send.
+/// Cached pages and search results are sent by the connection before the router sees the
+/// request (see `CachedPageRoutes`); what the reader gets must be exactly what the router would
+/// send.
 @Suite(.timeLimit(.minutes(10))) struct EarlyAnswerTests {
     static let executive = identity("erin.exec@larkspur.io", groups: ["executives"])
     static let plain = identity("pat.doe@larkspur.io", groups: ["everyone"])
@@ -18,7 +19,8 @@ import Testing
         "/", "/browse", "/reports", "/glossary", "/teams", "/templates", "/search?q=executive",
         "/search?q=weekly&kind=report", "/search?q=signups&offset=10", "/reports/growth-overview",
         "/reports/executive-weekly", "/glossary/signups", "/teams/executives", "/teams/growth",
-        "/browse?kind=metric&team=growth",
+        "/browse?kind=metric&team=growth", "/api/search?q=weekly", "/api/search?q=executive&kind=report",
+        "/api/search?q=signups&limit=5&offset=2", "/api/search?q=", "/api/search?q=growth&limit=abc",
     ]
 
     /// Headers that differ between any two responses.
@@ -138,6 +140,7 @@ import Testing
                 ("a restricted report", head("/reports/executive-weekly")),
                 ("an unknown report", head("/reports/no-such-report")),
                 ("a JSON twin", head("/api/reports/growth-overview")),
+                ("a bad search parameter", head("/api/search?q=growth&limit=abc")),
                 ("nobody signed in", head("/", headers: [:])),
                 ("a page not cached for this audience", head("/", headers: Self.executive)),
             ]
