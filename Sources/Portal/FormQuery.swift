@@ -11,7 +11,8 @@ import Hummingbird
 /// search box, and that should be searched for as typed, not answered with a 400.
 struct FormQuery: Sendable {
     private var values: [String: String] = [:]
-    private var repeated: [String: [String]] = [:]
+    /// Every pair in order; the few names sent more than once are looked up here.
+    private var pairs: [(name: String, value: String)] = []
 
     init(_ request: Request) {
         self.init(encoded: request.uri.query ?? "")
@@ -19,11 +20,11 @@ struct FormQuery: Sendable {
 
     /// An `application/x-www-form-urlencoded` body or query string.
     init(encoded query: String) {
-        for pair in query.split(separator: "&", omittingEmptySubsequences: true) {
-            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            guard let key = Self.decode(parts[0]) else { continue }
-            let value = parts.count > 1 ? Self.decode(parts[1]) ?? "" : ""
-            repeated[key, default: []].append(value)
+        for pair in query.utf8.split(separator: UInt8(ascii: "&"), omittingEmptySubsequences: true) {
+            let equals = pair.firstIndex(of: UInt8(ascii: "="))
+            guard let key = Self.decode(Substring(pair[..<(equals ?? pair.endIndex)])) else { continue }
+            let value = equals.map { Self.decode(Substring(pair[pair.index(after: $0)...])) ?? "" } ?? ""
+            pairs.append((key, value))
             if values[key] == nil { values[key] = value }
         }
     }
@@ -32,7 +33,7 @@ struct FormQuery: Sendable {
     func get(_ name: String) -> String? { values[name] }
 
     /// Every value of `name`, in order (checkboxes send one per box ticked).
-    func values(_ name: String) -> [String] { repeated[name] ?? [] }
+    func values(_ name: String) -> [String] { pairs.filter { $0.name == name }.map(\.value) }
 
     /// Every name with its first value.
     var all: [String: String] { values }

@@ -116,11 +116,15 @@ extension PortalEnvironment {
     }
 
     /// The cache key of the page `request` asks for, as `viewer`'s audience sees it now,
-    /// narrowed to the `teams` the page asks about (see ``Audience/asking(about:)``).
-    func pageKey(_ request: Request, viewer: Viewer, catalog: Catalog, teams: Set<String>) -> RenderedPageCache.Key {
-        RenderedPageCache.Key(
-            path: request.uri.path, query: FormQuery(request).all.map { "\($0.key)=\($0.value)" }.sorted(),
-            audience: audiences.audience(of: viewer, in: catalog).asking(about: teams),
+    /// narrowed to the `teams` the page asks about (see ``Audience/asking(about:)``; `nil`:
+    /// every team of the audience). `query` is the request's, when the caller parsed it.
+    func pageKey(
+        _ request: Request, viewer: Viewer, catalog: Catalog, teams: Set<String>?, query: FormQuery? = nil
+    ) -> RenderedPageCache.Key {
+        let audience = audiences.audience(of: viewer, in: catalog)
+        return RenderedPageCache.Key(
+            path: request.uri.path, query: (query ?? FormQuery(request)).all.map { "\($0.key)=\($0.value)" }.sorted(),
+            audience: teams.map(audience.asking(about:)) ?? audience,
             catalogRevision: catalog.revision, catalogBroken: self.catalog.isBroken,
             minute: Int(now().timeIntervalSince1970 / 60), usageRevision: usage.revision,
             dataDay: dashboards?.asOf().description)

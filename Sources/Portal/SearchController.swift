@@ -19,9 +19,10 @@ struct SearchController {
         // people in the same groups get the same page while the index does not change.
         router.get(Route.Mount.search.routerPath) { request, context in
             let viewer = try context.requireViewer()
-            let search = try Self.searchRequest(request)
+            let query = FormQuery(request)
+            let search = try Self.searchRequest(query)
             let catalog = environment.catalog.current
-            let key = pageKey(request, viewer: viewer, catalog: catalog)
+            let key = pageKey(request, query, viewer: viewer, catalog: catalog)
             let entry = try await environment.pages.page(for: key) { [environment, key] in
                 let reader = key.audience.reader
                 let builder = PageBuilder(view: CatalogView(catalog, viewer: reader), now: environment.now())
@@ -40,9 +41,10 @@ struct SearchController {
             return HTMLResponse.make(pieces: readerPieces(entry, search, viewer, request))
         }
         environment.cachedRoutes.register(.search) { request, context in
-            guard let viewer = context.viewer, let search = try? Self.searchRequest(request),
+            let query = FormQuery(request)
+            guard let viewer = context.viewer, let search = try? Self.searchRequest(query),
                 let entry = environment.pages.cachedPage(
-                    for: pageKey(request, viewer: viewer, catalog: environment.catalog.current))
+                    for: pageKey(request, query, viewer: viewer, catalog: environment.catalog.current))
             else { return nil }
             return readerPieces(entry, search, viewer, request)
         }
@@ -72,11 +74,11 @@ struct SearchController {
     }
 
     /// The search page's key in the cache of rendered pages.
-    private func pageKey(_ request: Request, viewer: Viewer, catalog: Catalog) -> RenderedPageCache.Key {
+    private func pageKey(
+        _ request: Request, _ query: FormQuery, viewer: Viewer, catalog: Catalog
+    ) -> RenderedPageCache.Key {
         // Drafts show to their owners' teams: search asks about every team of the reader.
-        var key = environment.pageKey(
-            request, viewer: viewer, catalog: catalog,
-            teams: Set(environment.audiences.audience(of: viewer, in: catalog).teams))
+        var key = environment.pageKey(request, viewer: viewer, catalog: catalog, teams: nil, query: query)
         key.indexGeneration = environment.search.generation
         return key
     }
@@ -113,7 +115,10 @@ struct SearchController {
     }
 
     static func searchRequest(_ request: Request) throws -> SearchRequest {
-        let query = FormQuery(request)
+        try searchRequest(FormQuery(request))
+    }
+
+    static func searchRequest(_ query: FormQuery) throws -> SearchRequest {
         var search = SearchRequest(text: String((query.get("q") ?? "").prefix(SearchQuery.maximumLength)))
         for filter in SearchFilter.allCases {
             guard let value = query.get(filter.rawValue), !value.isEmpty else { continue }
