@@ -608,7 +608,8 @@ struct CatalogController {
         _ build: @escaping @Sendable (Request, AppRequestContext, PageBuilder, Viewer) async throws -> Rendered<Model>
     ) {
         // Only owner controls ask which teams the reader belongs to, on their team's items.
-        let key = { @Sendable (request: Request, context: AppRequestContext, viewer: Viewer, catalog: Catalog) in
+        let key = {
+            @Sendable [environment] (request: Request, context: AppRequestContext, viewer: Viewer, catalog: Catalog) in
             environment.pageKey(
                 request, viewer: viewer, catalog: catalog, teams: owner(context, catalog).map { [$0.rawValue] } ?? [])
         }
