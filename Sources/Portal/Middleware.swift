@@ -362,12 +362,17 @@ enum JSONResponse {
     }
 
     static func make(_ value: some Encodable, status: HTTPResponse.Status = .ok) -> Response {
+        Response(
+            status: status, headers: [.contentType: "application/json; charset=utf-8", .cacheControl: "no-store"],
+            body: .init(byteBuffer: body(value)))
+    }
+
+    /// `value` as JSON, or an error object when it cannot be encoded.
+    static func body(_ value: some Encodable) -> ByteBuffer {
         let data =
             (try? encoder.encode(value))
             ?? Data(#"{"ok":false,"error":"could not encode the response","status":500}"#.utf8)
-        return Response(
-            status: status, headers: [.contentType: "application/json; charset=utf-8", .cacheControl: "no-store"],
-            body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        return ByteBuffer(bytes: data)
     }
 }
 

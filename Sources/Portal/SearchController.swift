@@ -62,15 +62,29 @@ struct SearchController {
                 status: .ok, headers: [.contentType: "application/json; charset=utf-8", .cacheControl: "no-store"],
                 body: .init(byteBuffer: apiBody(search, viewer: viewer)))
         }
+        // Type-ahead is answered in memory too, on the event loop like the search API.
+        environment.cachedRoutes.register(.suggest, api: true) { request, context in
+            guard let viewer = context.viewer, let limit = try? Self.suggestLimit(request) else { return nil }
+            return [suggestBody(FormQuery(request).get("q") ?? "", limit: limit, viewer: viewer)]
+        }
         router.get(Route.Mount.suggest.apiRouterPath) { request, context in
             let viewer = try context.requireViewer()
-            let text = FormQuery(request).get("q") ?? ""
-            let limit = try Self.integer(request, "limit", default: 8, in: 1...20)
-            let started = ContinuousClock.now
-            let hits = environment.search.suggest(text, viewer: viewer, limit: limit)
-            SearchMetrics.suggest.record(ContinuousClock.now - started, empty: hits.isEmpty)
-            return JSONResponse.make(builder(for: viewer).suggestions(text, hits: hits))
+            let body = suggestBody(
+                FormQuery(request).get("q") ?? "", limit: try Self.suggestLimit(request), viewer: viewer)
+            return JSONResponse.make(pieces: [body])
         }
+    }
+
+    static func suggestLimit(_ request: Request) throws -> Int {
+        try integer(request, "limit", default: 8, in: 1...20)
+    }
+
+    /// `/api/suggest`'s JSON.
+    private func suggestBody(_ text: String, limit: Int, viewer: Viewer) -> ByteBuffer {
+        let started = ContinuousClock.now
+        let hits = environment.search.suggest(text, viewer: viewer, limit: limit)
+        SearchMetrics.suggest.record(ContinuousClock.now - started, empty: hits.isEmpty)
+        return JSONResponse.body(builder(for: viewer).suggestions(text, hits: hits))
     }
 
     /// The search page's key in the cache of rendered pages.

@@ -7,8 +7,8 @@ import Testing
 
 @testable import Portal
 
-/// Cached pages and search results are sent by the connection before the router sees the
-/// request (see `CachedPageRoutes`); what the reader gets must be exactly what the router would
+/// Cached pages, search results and type-ahead suggestions are sent by the connection before
+/// the router sees the request (see `CachedPageRoutes`); what the reader gets must be exactly what the router would
 /// send.
 @Suite(.timeLimit(.minutes(10))) struct EarlyAnswerTests {
     static let executive = identity("erin.exec@larkspur.io", groups: ["executives"])
@@ -21,6 +21,7 @@ import Testing
         "/reports/executive-weekly", "/glossary/signups", "/teams/executives", "/teams/growth",
         "/browse?kind=metric&team=growth", "/api/search?q=weekly", "/api/search?q=executive&kind=report",
         "/api/search?q=signups&limit=5&offset=2", "/api/search?q=", "/api/search?q=growth&limit=abc",
+        "/api/suggest?q=gro", "/api/suggest?q=exec&limit=3", "/api/suggest?q=x&limit=99",
     ]
 
     /// Headers that differ between any two responses.
@@ -141,6 +142,7 @@ import Testing
                 ("an unknown report", head("/reports/no-such-report")),
                 ("a JSON twin", head("/api/reports/growth-overview")),
                 ("a bad search parameter", head("/api/search?q=growth&limit=abc")),
+                ("a bad type-ahead parameter", head("/api/suggest?q=gro&limit=0")),
                 ("nobody signed in", head("/", headers: [:])),
                 ("a page not cached for this audience", head("/", headers: Self.executive)),
             ]
