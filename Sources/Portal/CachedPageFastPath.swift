@@ -11,8 +11,8 @@ import Rendering
 import Synchronization
 
 /// The pages whose cached copy a connection may send without going through the router (the
-/// report page, the search page and the catalog's cached pages), and the search API, whose
-/// answer the in-memory index computes without waiting for anything.
+/// report page, the search page and the catalog's cached pages), and the search and
+/// type-ahead APIs, whose answers the in-memory index computes without waiting for anything.
 ///
 /// Hummingbird hands every request to a Swift task and back, which costs more than a cached
 /// page's own work (on this machine kind its floor, `/healthz`, answers less than half as many

@@ -58,25 +58,24 @@ struct SearchController {
         router.get(Route.Mount.search.apiRouterPath) { request, context in
             let viewer = try context.requireViewer()
             let search = try Self.searchRequest(request)
-            return Response(
-                status: .ok, headers: [.contentType: "application/json; charset=utf-8", .cacheControl: "no-store"],
-                body: .init(byteBuffer: apiBody(search, viewer: viewer)))
+            return JSONResponse.make(pieces: [apiBody(search, viewer: viewer)])
         }
         // Type-ahead is answered in memory too, on the event loop like the search API.
         environment.cachedRoutes.register(.suggest, api: true) { request, context in
-            guard let viewer = context.viewer, let limit = try? Self.suggestLimit(request) else { return nil }
-            return [suggestBody(FormQuery(request).get("q") ?? "", limit: limit, viewer: viewer)]
+            guard let viewer = context.viewer, let (text, limit) = try? Self.suggestRequest(request) else { return nil }
+            return [suggestBody(text, limit: limit, viewer: viewer)]
         }
         router.get(Route.Mount.suggest.apiRouterPath) { request, context in
             let viewer = try context.requireViewer()
-            let body = suggestBody(
-                FormQuery(request).get("q") ?? "", limit: try Self.suggestLimit(request), viewer: viewer)
-            return JSONResponse.make(pieces: [body])
+            let (text, limit) = try Self.suggestRequest(request)
+            return JSONResponse.make(pieces: [suggestBody(text, limit: limit, viewer: viewer)])
         }
     }
 
-    static func suggestLimit(_ request: Request) throws -> Int {
-        try integer(request, "limit", default: 8, in: 1...20)
+    /// Type-ahead's text and how many suggestions it asks for.
+    static func suggestRequest(_ request: Request) throws -> (text: String, limit: Int) {
+        let query = FormQuery(request)
+        return (query.get("q") ?? "", try integer(query, "limit", default: 8, in: 1...20))
     }
 
     /// `/api/suggest`'s JSON.
@@ -154,14 +153,6 @@ struct SearchController {
             search.debug = debug == "1" || debug == "true"
         }
         return search
-    }
-
-    static func integer(
-        _ request: Request, _ name: String, default value: Int, in range: ClosedRange<Int>
-    ) throws
-        -> Int
-    {
-        try integer(FormQuery(request), name, default: value, in: range)
     }
 
     /// The whole number `name` of an already parsed query, checked against `range`.
