@@ -23,7 +23,11 @@ public func withHelperScript<T>(
     try process.run()
     defer {
         kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        // Foundation's Process can miss a child's exit on Linux under load, and waitUntilExit
+        // then spins on a cooperative thread forever (a CI run hung so on 2026-12-06). The kill
+        // is what matters; the wait for Foundation to notice it is bounded.
+        let patience = ContinuousClock.now + .seconds(10)
+        while process.isRunning, ContinuousClock.now < patience { usleep(10_000) }
     }
     var line = ""
     let deadline = Date().addingTimeInterval(60)
