@@ -116,6 +116,41 @@ public struct AggregateGenerator: Sendable {
         return run
     }
 
+    /// How many of a dashboard's panels query the warehouse at the same time: as many as the
+    /// SQLite warehouse has readers. A dashboard takes as long as its slowest panel, not the
+    /// sum of them, and one render cannot take every connection of a bigger pool.
+    static let panelsInParallel = 4
+
+    /// Each shown panel of `report` built, up to ``panelsInParallel`` at a time; indexed like
+    /// `report.panels`, nil for the panels in `hiddenPanels` (and any not built because the
+    /// render was cancelled).
+    static func buildPanels(
+        of report: Report, range: DateRange, skipping hiddenPanels: Set<Int>, catalog: Catalog,
+        evaluator: MetricEvaluator
+    ) async -> [Result<PanelBuilder.Built, any Error>?] {
+        var pending = report.panels.indices.filter { !hiddenPanels.contains($0 + 1) }.map { index in
+            let panel = report.panels[index]
+            // A panel's own span ends with the dashboard's ("errors in the last 30 days").
+            let panelRange =
+                panel.range.map { DateRange.ending(on: range.end, covering: $0, grain: report.grain) } ?? range
+            return PanelBuilder(
+                catalog: catalog, evaluator: evaluator, report: report, panel: panel, index: index + 1,
+                range: panelRange)
+        }[...]
+        return await withTaskGroup(of: (Int, Result<PanelBuilder.Built, any Error>).self) { group in
+            var results = [Result<PanelBuilder.Built, any Error>?](repeating: nil, count: report.panels.count)
+            for _ in 0..<panelsInParallel {
+                guard let builder = pending.popFirst() else { break }
+                group.addTask { await builder.result() }
+            }
+            while let (index, result) = await group.next() {
+                results[index] = result
+                if let builder = pending.popFirst() { group.addTask { await builder.result() } }
+            }
+            return results
+        }
+    }
+
     struct Output {
         var files: [String: Data]
         var rows: Int
@@ -187,19 +222,16 @@ public struct AggregateGenerator: Sendable {
         var deferredCSVs: [(panel: Int, name: String, csv: @Sendable () -> String)] = []
         var rows = 0
         var failures = 0
+        let computed = await Self.buildPanels(
+            of: report, range: range, skipping: hiddenPanels, catalog: catalog, evaluator: evaluator)
         for (index, panel) in report.panels.enumerated() {
             if hiddenPanels.contains(index + 1) {
                 panels.append(.restricted(index: index + 1, title: panel.title, chart: panel.chart.rawValue))
                 continue
             }
             do {
-                // A panel's own span ends with the dashboard's ("errors in the last 30 days").
-                let panelRange =
-                    panel.range.map { DateRange.ending(on: range.end, covering: $0, grain: report.grain) } ?? range
-                let built = try await PanelBuilder(
-                    catalog: catalog, evaluator: evaluator, report: report, panel: panel, index: index + 1,
-                    range: panelRange
-                ).build()
+                guard let result = computed[index] else { throw CancellationError() }
+                let built = try result.get()
                 rows += built.rows
                 if let svg = built.model.svg, let name = built.model.svgFile { files[name] = Data(svg.utf8) }
                 var model = built.model

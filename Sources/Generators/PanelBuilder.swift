@@ -25,6 +25,11 @@ struct PanelBuilder {
     /// 95% intervals throughout; documented in docs/charts.md.
     static let confidence = 0.95
 
+    /// The built panel or why it failed, with the panel's 0-based position in its report.
+    func result() async -> (Int, Result<Built, any Error>) {
+        do { return (index - 1, .success(try await build())) } catch { return (index - 1, .failure(error)) }
+    }
+
     func build() async throws -> Built {
         switch panel.chart {
         case .facts, .records: return try await buildRecords()

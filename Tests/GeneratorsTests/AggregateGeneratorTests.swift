@@ -119,6 +119,17 @@ struct GeneratorFixture {
             as: UTF8.self)
         #expect(html.contains("This panel could not be computed"))
         #expect(runs.first { $0.target == "ad-spend-efficiency" }?.error?.contains("panels failed") == true)
+        // The panels are computed together; the page keeps the catalog's order, each failure in
+        // its own place.
+        let model = try DashboardModel(
+            json: #require(
+                fixture.artifacts.read(id: "ad-spend-efficiency", version: partial.name, file: "dashboard.json")))
+        let report = try #require(catalog.report(ReportID("ad-spend-efficiency")))
+        #expect(model.panels.map(\.title) == report.panels.map(\.title))
+        #expect(model.panels.map(\.index) == Array(1...report.panels.count))
+        let failedTitles = Set(model.panels.filter { $0.error != nil }.map(\.title))
+        #expect(failedTitles.isSuperset(of: ["Ad spend by campaign", "Cost per paid sign-up", "Impressions"]))
+        #expect(!failedTitles.contains("Approved budget by network"), "campaign budgets do not read ad spend")
         let recorded = try await fixture.state.recentRuns(kind: "generation", limit: 10)
         #expect(recorded.count == 3)
         #expect(recorded.filter { $0.error != nil }.count == 1)
