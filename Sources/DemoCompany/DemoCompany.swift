@@ -96,9 +96,10 @@ public struct DemoCompanyError: Error, CustomStringConvertible {
 /// See `docs/demo-company.md` for the tables and the story the data tells.
 public enum DemoCompany {
     /// The generator's version: it changes whenever the same options write different data
-    /// (2: weekly engagement levels, 6,500,000 events at scale 1, `support_tickets`), so a
-    /// warehouse kept from an earlier version can be told apart and written again.
-    public static let version = 2
+    /// (2: weekly engagement levels, 6,500,000 events at scale 1, `support_tickets`; 3: events
+    /// indexed by workspace, time, person and event together), so a warehouse kept from an
+    /// earlier version can be told apart and written again.
+    public static let version = 3
 
     /// Writes the warehouse to `path` (replacing an existing file atomically).
     ///

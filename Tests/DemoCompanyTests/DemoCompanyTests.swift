@@ -150,6 +150,21 @@ struct DemoCompanyTests {
         ] {
             #expect(indexed.contains(column), "no index starts with \(column)")
         }
+        // A customer's dashboard (a year of one workspace's people by day) reads the index alone.
+        let plan = try queue.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    EXPLAIN QUERY PLAN
+                    SELECT date(occurred_at), user_id, count(*) FROM events
+                    WHERE workspace_id = 1 AND occurred_at >= '2025-01-01' AND event_name = 'task_created'
+                    GROUP BY 1, 2
+                    """
+            ).map { $0["detail"] as String }
+        }
+        #expect(
+            plan.contains { $0.contains("COVERING INDEX") && $0.contains("workspace_id=? AND occurred_at>?") },
+            "plan: \(plan)")
     }
 
     @Test("row counts match the plan and the summary; the default scale plans the documented sizes")
