@@ -18,7 +18,8 @@
 # (customers: a sample of VERIFY_CUSTOMERS spread over the popularity ranks, so the verification
 # does not pre-render every customer's dashboard).
 #
-# Printed: total req/s, p50/p90/p99/p99.9/max (wrk's histogram, from the Lua done() callback),
+# Printed: total req/s, p50/p90/p99/p99.9/max (wrk's histogram, from the Lua done() callback; wrk
+# corrects it for coordinated omission, so one slow response also counts as the requests it held up),
 # non-2xx and socket errors, per class the requests sent, completed, 2xx/3xx/4xx/5xx and 2xx views
 # (a response finds its class through the X-Request-ID the portal echoes), CPU of the portal, wrk
 # and everything else; when /metrics has the portal's request histogram, its latency per route over
