@@ -35,12 +35,6 @@ public final class SQLiteWarehouse: Warehouse {
         configuration.readonly = true
         configuration.maximumReaderCount = 4
         configuration.busyMode = .timeout(5)
-        // Reads go through a memory map instead of a read() per page: a dashboard over a big
-        // table visits hundreds of thousands of pages, and copying each from the kernel cost a
-        // quarter of a cold render's CPU. SQLite caps the map (2 GiB in Debian's build); pages
-        // past it are read as before. Only a file shrunk under the map (a VACUUM by another
-        // process) could fault: `almanac ingest` never shrinks it, `almanac demo` renames a new one.
-        configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA mmap_size = \(Self.mappedBytes)") }
         do {
             pool = try DatabasePool(path: path, configuration: configuration)
             _ = try pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master") }
@@ -49,9 +43,6 @@ public final class SQLiteWarehouse: Warehouse {
                 .invalidLocation, "cannot open '\(path)' as a SQLite warehouse: \(Self.message(error))")
         }
     }
-
-    /// How much of the warehouse file the connections map into memory.
-    static let mappedBytes = 2 << 30
 
     public var displayLocation: String { path }
 
