@@ -122,8 +122,7 @@ public struct AggregateGenerator: Sendable {
     static let panelsInParallel = 4
 
     /// Each shown panel of `report` built, up to ``panelsInParallel`` at a time; indexed like
-    /// `report.panels`, nil for the panels in `hiddenPanels` (and any not built because the
-    /// render was cancelled).
+    /// `report.panels`, nil for the panels in `hiddenPanels`.
     static func buildPanels(
         of report: Report, range: DateRange, skipping hiddenPanels: Set<Int>, catalog: Catalog,
         evaluator: MetricEvaluator
@@ -225,12 +224,11 @@ public struct AggregateGenerator: Sendable {
         let computed = await Self.buildPanels(
             of: report, range: range, skipping: hiddenPanels, catalog: catalog, evaluator: evaluator)
         for (index, panel) in report.panels.enumerated() {
-            if hiddenPanels.contains(index + 1) {
+            guard let result = computed[index] else {
                 panels.append(.restricted(index: index + 1, title: panel.title, chart: panel.chart.rawValue))
                 continue
             }
             do {
-                guard let result = computed[index] else { throw CancellationError() }
                 let built = try result.get()
                 rows += built.rows
                 if let svg = built.model.svg, let name = built.model.svgFile { files[name] = Data(svg.utf8) }
