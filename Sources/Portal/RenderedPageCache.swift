@@ -36,6 +36,9 @@ final class RenderedPageCache: Sendable {
         var usageRevision: Int = 0
         /// Search pages: the index's answers change with it (entity values, popularity).
         var indexGeneration: Int = 0
+        /// Search pages: what the index holds (``SearchIndex/documentsGeneration``). Part of the
+        /// stable key: a page from other documents may show what its audience may no longer see.
+        var indexDocuments: Int = 0
         /// The day the data ends on (template renders).
         var dataDay: String? = nil
         var artifactVersion: String? = nil

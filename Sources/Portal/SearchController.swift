@@ -93,6 +93,7 @@ struct SearchController {
         // Drafts show to their owners' teams: search asks about every team of the reader.
         var key = environment.pageKey(request, viewer: viewer, catalog: catalog, teams: nil, query: query)
         key.indexGeneration = environment.search.generation
+        key.indexDocuments = environment.search.documentsGeneration
         return key
     }
 

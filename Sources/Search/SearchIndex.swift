@@ -113,6 +113,8 @@ public final class SearchIndex: Sendable {
         var synonyms = SynonymTable()
         var rawSynonyms: [[String]] = []
         var generation = 0
+        /// Counts the changes to the documents alone (see ``SearchIndex/documentsGeneration``).
+        var documentsGeneration = 0
         /// The catalog version the catalog documents came from, when the caller said.
         var catalogVersion: String?
 
@@ -130,6 +132,11 @@ public final class SearchIndex: Sendable {
     /// Counts every change to the index (catalog, entity values, popularity, synonyms):
     /// results cached under one generation are the index's answers until it moves.
     public var generation: Int { state.withLock { $0.generation } }
+
+    /// Counts the changes to what is indexed (catalog documents, entity values, synonyms), not
+    /// to the ranking (popularity, clicks): what may be found, and by whom, changes only with it,
+    /// so a result cached under another one must not be served even while out-of-date pages are.
+    public var documentsGeneration: Int { state.withLock { $0.documentsGeneration } }
 
     // MARK: - Updates
 
@@ -152,6 +159,7 @@ public final class SearchIndex: Sendable {
                     $0.synonyms = table
                     $0.rawSynonyms = synonyms
                     $0.generation += 1
+                    $0.documentsGeneration += 1
                 }
                 return documents.count
             }
@@ -196,6 +204,7 @@ public final class SearchIndex: Sendable {
                     $0.catalogBase = base
                     $0.catalogDelta = nil
                     $0.generation += 1
+                    $0.documentsGeneration += 1
                 }
                 return documents.count
             }
@@ -210,6 +219,7 @@ public final class SearchIndex: Sendable {
                 $0.catalogBase?.deleted = deleted[0]
                 $0.catalogDelta = delta
                 $0.generation += 1
+                $0.documentsGeneration += 1
             }
             return fresh.count
         }
@@ -235,6 +245,7 @@ public final class SearchIndex: Sendable {
             state.withLock {
                 for (entity, slot) in slots { $0.entities[entity] = slot }
                 $0.generation += 1
+                $0.documentsGeneration += 1
             }
         }
     }
@@ -245,6 +256,7 @@ public final class SearchIndex: Sendable {
             state.withLock { snapshot in
                 for key in snapshot.entities.keys where !ids.contains(key) { snapshot.entities[key] = nil }
                 snapshot.generation += 1
+                snapshot.documentsGeneration += 1
             }
         }
     }

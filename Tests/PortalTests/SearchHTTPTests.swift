@@ -5,6 +5,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Portal
+import Search
 import Testing
 
 /// `/search`, `/api/search` and `/api/suggest` through the portal's routes.
@@ -224,5 +225,51 @@ import Testing
             }
             #expect(back, "members of the group find them again once re-read")
         }
+    }
+
+    /// A search answered while an edit that tightens access is in the catalog but not yet in
+    /// the index (the indexer looks a moment later) is never served once the index has it,
+    /// even where pages out of date are served while they render again.
+    @Test func aSearchAnsweredBeforeTheIndexCaughtUpIsNotServedAfterIt() async throws {
+        let directory = try TemporaryDirectory()
+        let catalog = try CatalogFixture.copyDemo(into: directory)
+        let portal = try await TestPortal.make(
+            catalog: catalog, auth: AuthConfiguration(trustedProxies: ["127.0.0.1"], allowAnonymousLoopback: false),
+            dashboards: true, pageStaleSeconds: 60)
+        try await portal.test { client in
+            let ann = identity("ann@larkspur.io", groups: ["growth"])
+            let paths = ["/api/search?q=globex.com", "/search?q=globex.com"]
+            let indexed = try await eventually {
+                Self.findsCustomers(try await client.get(paths[0], headers: ann).text)
+            }
+            #expect(indexed, "the warehouse's customers are indexed")
+            #expect(Self.findsCustomers(try await client.get(paths[1], headers: ann).text))
+            try CatalogFixture.edit(
+                catalog + "/entities/customer.yaml", replacing: "tags: [customers]",
+                with: "tags: [customers]\naccess: [customer-success]")
+            portal.clock.advance(by: CatalogWatcher.longestWait)
+            let edited = try await eventually {
+                portal.environment.catalog.current.entity(EntityID("customer"))?.access == ["customer-success"]
+            }
+            #expect(edited, "the watcher took the edit")
+            // The catalog has the edit, the index not yet: both answers come from the old index.
+            let generation = portal.environment.search.generation
+            for path in paths { _ = try await client.get(path, headers: ann) }
+            portal.clock.advance(by: .seconds(1))
+            let reindexed = try await eventually {
+                guard portal.environment.search.generation != generation else { return false }
+                return !Self.findsCustomers(try await client.get(paths[0], headers: ann).text)
+            }
+            #expect(reindexed, "the indexer took the edit")
+            for path in paths {
+                let text = try await client.get(path, headers: ann).text
+                #expect(!Self.findsCustomers(text), "\(path): an outsider still found customers")
+            }
+        }
+    }
+
+    /// Whether a search page or answer lists a customer (an entity value of `customer`).
+    static func findsCustomers(_ text: String) -> Bool {
+        text.contains("\"kind\":\"customer\"") || text.contains("/templates/customer?domain=globex.com")
     }
 }

@@ -199,6 +199,30 @@ import Testing
         #expect(index.search("renamed", viewer: Self.everyone).total == 2_000)
     }
 
+    /// Caches key search results by what the index holds: popularity and clicks move the
+    /// generation only, a change to the documents moves both.
+    @Test func theDocumentsGenerationMovesWithTheDocumentsAlone() {
+        var documents = (0..<20).map { Self.document("r\($0)", "Report \($0)") }
+        let index = index(documents)
+        var last = (all: index.generation, documents: index.documentsGeneration)
+        func moved() -> (all: Bool, documents: Bool) {
+            let now = (all: index.generation, documents: index.documentsGeneration)
+            defer { last = now }
+            return (now.all != last.all, now.documents != last.documents)
+        }
+        index.updatePopularity(["report/r1": Popularity(views7: 2, views30: 9, views90: 20)])
+        #expect(moved() == (true, false))
+        index.updateQueryClicks(["report": ["report/r2": 3]])
+        #expect(moved() == (true, false))
+        documents[4] = Self.document("r4", "Quarterly review")
+        index.updateCatalog(documents)
+        #expect(moved() == (true, true))
+        index.replaceEntityValues("customer", [])
+        #expect(moved() == (true, true))
+        index.retainEntities([])
+        #expect(moved() == (true, true))
+    }
+
     @Test func entityValuesLiveInTheirOwnSegments() {
         let index = index([Self.document("customer-template", "Customer overview")])
         let values = ["Globex Corporation", "Initech", "Acme Corporation"].enumerated().map { number, name in
