@@ -64,6 +64,14 @@ struct ServerOptions: ParsableArguments {
     var templateCacheOption: Int?
 
     @Option(
+        name: .customLong("search-cache-mb"),
+        help: """
+            Memory for /api/search's answers, in MiB (default: 32; one per audience and query; 0: \
+            every search runs). (env: ALMANAC_SEARCH_CACHE_MB)
+            """)
+    var searchCacheOption: Int?
+
+    @Option(
         name: .customLong("page-stale-seconds"),
         help: """
             How long a cached page whose figures moved ("… ago" texts, usage lists, search ranking) \
@@ -94,6 +102,7 @@ struct ServerOptions: ParsableArguments {
     var port: Int { (try? resolved(portOption, .port, 8080)) ?? 8080 }
     var pageCacheMB: Int { (try? resolved(pageCacheOption, .pageCacheMB, 256)) ?? 256 }
     var templateCacheMB: Int { (try? resolved(templateCacheOption, .templateCacheMB, 128)) ?? 128 }
+    var searchCacheMB: Int { (try? resolved(searchCacheOption, .searchCacheMB, 32)) ?? 32 }
     var pageStaleSeconds: Int { (try? resolved(pageStaleOption, .pageStaleSeconds, 60)) ?? 60 }
     var jobLeaseSeconds: Int { (try? resolved(jobLeaseOption, .jobLeaseSeconds, 60)) ?? 60 }
     var trustedProxies: [String] {
@@ -116,6 +125,10 @@ struct ServerOptions: ParsableArguments {
             ("--template-cache-mb", try resolved(templateCacheOption, .templateCacheMB, 128)),
         ] where !(1...65536).contains(value) {
             throw ValidationError("\(name) must be between 1 and 65536 (MiB), got \(value)")
+        }
+        let searchCacheMB = try resolved(searchCacheOption, .searchCacheMB, 32)
+        guard (0...65536).contains(searchCacheMB) else {
+            throw ValidationError("--search-cache-mb must be between 0 (off) and 65536 (MiB), got \(searchCacheMB)")
         }
         guard (0...65535).contains(port) else {
             throw ValidationError("--port must be between 0 (any free port) and 65535, got \(port)")
@@ -144,6 +157,7 @@ struct ServerOptions: ParsableArguments {
         var setup = PortalSetup(catalog: catalog, state: state, web: web.directory, auth: auth)
         setup.pageCacheBytes = pageCacheMB << 20
         setup.templateCacheBytes = templateCacheMB << 20
+        setup.searchCacheBytes = searchCacheMB << 20
         setup.pageStaleSeconds = pageStaleSeconds > 0 ? pageStaleSeconds : nil
         setup.recordsViews = !noViewRecording
         setup.jobLease = .seconds(jobLeaseSeconds)

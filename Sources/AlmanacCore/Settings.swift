@@ -80,9 +80,11 @@ extension Settings.Key {
     public static let generators: Self = "GENERATORS"
     /// The bearer token a portal and its generators share.
     public static let generatorToken: Self = "GENERATOR_TOKEN"
-    /// Cache sizes and staleness (`--page-cache-mb`, `--template-cache-mb`, `--page-stale-seconds`).
+    /// Cache sizes and staleness (`--page-cache-mb`, `--template-cache-mb`, `--search-cache-mb`,
+    /// `--page-stale-seconds`).
     public static let pageCacheMB: Self = "PAGE_CACHE_MB"
     public static let templateCacheMB: Self = "TEMPLATE_CACHE_MB"
+    public static let searchCacheMB: Self = "SEARCH_CACHE_MB"
     public static let pageStaleSeconds: Self = "PAGE_STALE_SECONDS"
     /// How long a scheduled run's claim lasts unless its instance renews it (`--job-lease-seconds`).
     public static let jobLeaseSeconds: Self = "JOB_LEASE_SECONDS"

@@ -111,7 +111,8 @@ public struct TestPortal: Sendable {
         catalog: String? = nil, auth: AuthConfiguration = AuthConfiguration(allowAnonymousLoopback: true),
         pollInterval: Duration = .milliseconds(200), dashboards: Bool = false,
         generators: PortalSetup.Generators? = nil, clock: ManualClock = ManualClock(), statePath: String? = nil,
-        pageCacheBytes: Int = 256 << 20, pageStaleSeconds: Int? = nil, editCatalog: (String) throws -> Void = { _ in }
+        pageCacheBytes: Int = 256 << 20, searchCacheBytes: Int = 32 << 20, pageStaleSeconds: Int? = nil,
+        editCatalog: (String) throws -> Void = { _ in }
     ) async throws -> TestPortal {
         let directory = try TemporaryDirectory(prefix: "almanac-portal")
         let catalogPath = try catalog ?? CatalogFixture.copyDemo(into: directory)
@@ -120,6 +121,7 @@ public struct TestPortal: Sendable {
             catalog: catalogPath, state: statePath ?? directory.file("state.sqlite"), web: Repository.web, auth: auth)
         setup.catalogPollInterval = pollInterval
         setup.pageCacheBytes = pageCacheBytes
+        setup.searchCacheBytes = searchCacheBytes
         setup.pageStaleSeconds = pageStaleSeconds
         // Scheduled runs are not renewed: a test moving the clock a minute does not also wake a
         // renewal beside the sleepers it waits for (JobSchedulerTests test the renewal).

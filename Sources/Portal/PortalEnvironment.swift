@@ -59,6 +59,9 @@ public struct PortalEnvironment: Sendable {
     public let metrics: PrometheusCollectorRegistry
     /// Rendered pages, one per audience, bounded in bytes.
     let pages: RenderedPageCache
+    /// `/api/search`'s answers, one per audience and query like the search page, in their own
+    /// memory so that a stream of new queries does not push rendered pages out; `nil`: off.
+    let searchResults: RenderedPageCache?
     /// Which audience each reader belongs to.
     let audiences = Audiences()
     /// The pages each connection may send from ``pages`` before the router sees the request.
@@ -75,12 +78,15 @@ public struct PortalEnvironment: Sendable {
         catalog: CatalogStore, state: any StateStore, renderer: PageRenderer, auth: AuthConfiguration, logger: Logger,
         clock: any WallClock = SystemClock(), catalogPollInterval: Duration = .seconds(2),
         dashboards: DashboardConfiguration? = nil, pageCacheBytes: Int = 256 << 20,
-        templateCacheBytes: Int = 128 << 20, pageStaleSeconds: Int? = nil
+        templateCacheBytes: Int = 128 << 20, searchCacheBytes: Int = 32 << 20, pageStaleSeconds: Int? = nil
     ) {
         self.metrics = PortalMetrics.registry
         self.pages = RenderedPageCache(
             capacityBytes: pageCacheBytes, stalePolicy: pageStaleSeconds.map { .init(seconds: Double($0)) },
             now: { clock.now.date.timeIntervalSince1970 })
+        // Search answers are not served out of date: one costs well under a millisecond.
+        self.searchResults =
+            searchCacheBytes > 0 ? RenderedPageCache(name: "search", capacityBytes: searchCacheBytes) : nil
         self.dashboards = dashboards
         self.views = ViewCounter(store: state, logger: logger, clock: clock)
         self.search = SearchIndex()
@@ -113,6 +119,11 @@ extension PortalEnvironment {
     /// holds now.
     public var pageCacheFigures: (rendered: Int, bytes: Int, entries: Int) {
         (pages.rendered, pages.bytes, pages.count)
+    }
+
+    /// The same figures for `/api/search`'s answers (searches run for it); `nil` when it is off.
+    public var searchCacheFigures: (searched: Int, bytes: Int, entries: Int)? {
+        searchResults.map { ($0.rendered, $0.bytes, $0.count) }
     }
 
     /// The cache key of the page `request` asks for, as `viewer`'s audience sees it now,

@@ -26,6 +26,8 @@ public struct PortalSetup: Sendable {
     public var catalogPollInterval: Duration = .seconds(2)
     public var pageCacheBytes = 256 << 20
     public var templateCacheBytes = 128 << 20
+    /// Memory for `/api/search`'s answers; 0: every search runs.
+    public var searchCacheBytes = 32 << 20
     /// How long a cached page whose figures moved is served as it is; `nil`: always.
     public var pageStaleSeconds: Int? = 60
     /// Whether views are counted (a benchmark switches it off).
@@ -127,7 +129,8 @@ extension PortalEnvironment {
         var environment = PortalEnvironment(
             catalog: catalog, state: state, renderer: renderer, auth: setup.auth, logger: logger, clock: clock,
             catalogPollInterval: setup.catalogPollInterval, pageCacheBytes: setup.pageCacheBytes,
-            templateCacheBytes: setup.templateCacheBytes, pageStaleSeconds: setup.pageStaleSeconds)
+            templateCacheBytes: setup.templateCacheBytes, searchCacheBytes: setup.searchCacheBytes,
+            pageStaleSeconds: setup.pageStaleSeconds)
         environment.recordsViews = setup.recordsViews
         environment.jobLease = setup.jobLease
         guard let dashboards = setup.dashboards, let warehouse = stores.warehouse else { return environment }

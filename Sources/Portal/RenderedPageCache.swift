@@ -136,6 +136,13 @@ final class RenderedPageCache: Sendable {
             self.shared = shared.map { ByteBuffer(string: $0) }
         }
 
+        /// An answer with no gaps (search results as JSON), kept as it is.
+        init(body: ByteBuffer) {
+            pieces = [body]
+            gaps = []
+            countedView = nil
+        }
+
         /// The page's own bytes (not the shared part).
         var bytes: Int { pieces.reduce(0) { $0 + $1.readableBytes } }
 
@@ -280,14 +287,15 @@ final class RenderedPageCache: Sendable {
     private let now: @Sendable () -> Double
     private let metrics: CacheMetrics
 
+    /// - Parameter name: the `cache` label of its figures in `/metrics`.
     init(
-        capacityBytes: Int = 256 << 20, stalePolicy: StalePolicy? = nil,
+        name: String = "page", capacityBytes: Int = 256 << 20, stalePolicy: StalePolicy? = nil,
         now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }
     ) {
         self.capacityBytes = capacityBytes
         self.stalePolicy = stalePolicy
         self.now = now
-        let metrics = CacheMetrics(cache: "page", capacityBytes: capacityBytes)
+        let metrics = CacheMetrics(cache: name, capacityBytes: capacityBytes)
         self.metrics = metrics
         self.backgroundRenders = TakingTurns(onWaiting: { metrics.waiting($0) })
     }
@@ -388,12 +396,27 @@ final class RenderedPageCache: Sendable {
         }
     }
 
+    /// The kept answer for `key` if it may be served now (as ``cachedPage(for:)`` decides), else
+    /// `answer`'s, computed by the caller at once and kept: for answers cheaper than a render
+    /// task (search results, well under a millisecond), so concurrent misses each compute
+    /// their own rather than wait for one.
+    func answer(for key: Key, _ answer: () -> Entry) -> Entry {
+        if let entry = cachedPage(for: key) { return entry }
+        metrics.miss()
+        let entry = answer()
+        renders.add(1, ordering: .relaxed)
+        store(entry, for: key.stable, key.freshness, render: nil)
+        return entry
+    }
+
     /// Waits for the renders under way now, background ones included (tests).
     func rendersSettled() async {
         for task in state.withLock({ $0.rendering.values.map(\.task) }) { _ = try? await task.value }
     }
 
-    private func store(_ entry: Entry, for key: Key, _ freshness: Freshness, render id: UInt64) {
+    /// Keeps `entry` for `key` when the render `id` is still the one under way for it; with no
+    /// `id` (``answer(for:_:)``), unless some render is under way for it, which keeps its own.
+    private func store(_ entry: Entry, for key: Key, _ freshness: Freshness, render id: UInt64?) {
         let (evicted, bytes, count) = state.withLock { state -> (Int, Int, Int) in
             guard state.rendering[key]?.id == id else { return (0, state.bytes, state.entries.count) }
             state.rendering[key] = nil

@@ -50,10 +50,18 @@ struct SearchController {
         }
         // The index answers in memory, in well under a millisecond at 100,000 entries, so a
         // connection's event loop runs it before the router (see `CachedPageRoutes`); a bad
-        // parameter still gets the router's 400.
+        // parameter still gets the router's 400. Answers are kept per audience like the search
+        // page's: the same words from people in the same groups are searched once while the
+        // index does not change.
         environment.cachedRoutes.register(.search, api: true) { request, context in
-            guard let viewer = context.viewer, let search = try? Self.searchRequest(request) else { return nil }
-            return [apiBody(search, viewer: viewer)]
+            let query = FormQuery(request)
+            guard let viewer = context.viewer, let search = try? Self.searchRequest(query) else { return nil }
+            guard let results = environment.searchResults else { return [apiBody(search, viewer: viewer)] }
+            var key = pageKey(request, query, viewer: viewer, catalog: environment.catalog.current)
+            key.format = .json
+            return results.answer(for: key) {
+                RenderedPageCache.Entry(body: apiBody(search, viewer: key.audience.reader))
+            }.pieces
         }
         router.get(Route.Mount.search.apiRouterPath) { request, context in
             let viewer = try context.requireViewer()

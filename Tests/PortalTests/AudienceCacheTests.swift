@@ -74,6 +74,47 @@ import Testing
         }
     }
 
+    /// `/api/search`'s answers are kept like the search page: one search per audience and
+    /// words, shared by its readers, never sent to another audience; with the cache off every
+    /// request searches, with the same answers.
+    @Test func searchAnswersAreSharedWithinAnAudienceAndNeverAcrossIt() async throws {
+        let paths = ["/api/search?q=executive", "/api/search?q=weekly&kind=report", "/api/search?q=executive&limit=3"]
+        var answers: [String: String] = [:]
+        for cacheBytes in [32 << 20, 0] {
+            let portal = try await TestPortal.make(
+                auth: AuthConfiguration(trustedProxies: ["127.0.0.1"]), searchCacheBytes: cacheBytes)
+            let seen = try await portal.test { client in
+                var seen: [String: String] = [:]
+                for path in paths {
+                    // Interleaved, so each answer is kept when the other audience asks.
+                    let executive = try await client.get(path, headers: Self.executive)
+                    let plain = try await client.get(path, headers: Self.plain)
+                    let searched = portal.environment.searchCacheFigures?.searched
+                    let plainToo = try await client.get(path, headers: Self.plainToo)
+                    let executiveAgain = try await client.get(path, headers: Self.executive)
+                    #expect(portal.environment.searchCacheFigures?.searched == searched, "\(path): searched again")
+                    #expect([executive, plain, plainToo, executiveAgain].allSatisfy { $0.status == .ok }, "\(path)")
+                    #expect(executive.text.contains("executive-weekly"), "\(path): the executive finds it")
+                    #expect(executiveAgain.text == executive.text, "\(path)")
+                    #expect(
+                        !plain.text.contains("executive-weekly") && !plain.text.contains("board-metrics"),
+                        "\(path): a restricted report reached a plain reader")
+                    #expect(plainToo.text == plain.text, "\(path)")
+                    seen["executive " + path] = executive.text
+                    seen["plain " + path] = plain.text
+                }
+                let figures = portal.environment.searchCacheFigures
+                #expect(cacheBytes == 0 ? figures == nil : figures?.searched == paths.count * 2)
+                return seen
+            }
+            for (request, answer) in seen {
+                #expect(
+                    answers[request] == nil || answers[request] == answer, "\(request): the cache changed the answer")
+                answers[request] = answer
+            }
+        }
+    }
+
     @Test func audiencesThatSeeTheSameDashboardKeepItOnce() async throws {
         let portal = try await TestPortal.make(auth: AuthConfiguration(trustedProxies: ["127.0.0.1"]), dashboards: true)
         try await portal.test { client in
@@ -159,6 +200,7 @@ import Testing
         let exposition = try await portal.test { client in
             for path in [
                 "/reports/growth-overview", "/reports/growth-overview", "/search?q=signups", "/search?q=zzzqqqxx",
+                "/api/search?q=signups", "/api/search?q=signups",
                 "/api/suggest?q=sig", "/templates/customer?domain=\(domain)", "/no-such-page",
             ] {
                 _ = try await client.get(path)
@@ -201,6 +243,10 @@ import Testing
                 $0.name.hasSuffix("_bucket") && $0.labels["http_route"] == "/reports/{id}" && $0.labels["le"] == "+Inf"
             }, "a latency histogram per route")
         #expect(samples("almanac_cache_requests").contains { $0.labels["cache"] == "page" && $0.value > 0 })
+        #expect(
+            samples("almanac_cache_requests").contains {
+                $0.labels["cache"] == "search" && $0.labels["result"] == "hit" && $0.value > 0
+            }, "search answers kept")
         #expect(samples("almanac_search_zero_results").contains { $0.labels["kind"] == "search" && $0.value >= 1 })
         #expect(samples("process_resident_memory_bytes").first.map { $0.value > 1_000_000 } == true)
     }
