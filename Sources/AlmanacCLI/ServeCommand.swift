@@ -66,7 +66,7 @@ struct ServerOptions: ParsableArguments {
     @Option(
         name: .customLong("search-cache-mb"),
         help: """
-            Memory for /api/search's answers, in MiB (default: 32; one per audience and query; 0: \
+            Memory for /api/search's and /api/suggest's answers, in MiB (default: 32; one per audience and query; 0: \
             every search runs). (env: ALMANAC_SEARCH_CACHE_MB)
             """)
     var searchCacheOption: Int?

@@ -59,7 +59,7 @@ public struct PortalEnvironment: Sendable {
     public let metrics: PrometheusCollectorRegistry
     /// Rendered pages, one per audience, bounded in bytes.
     let pages: RenderedPageCache
-    /// `/api/search`'s answers, one per audience and query like the search page, in their own
+    /// `/api/search`'s and `/api/suggest`'s answers, one per audience and query like the search page, in their own
     /// memory so that a stream of new queries does not push rendered pages out; `nil`: off.
     let searchResults: RenderedPageCache?
     /// Which audience each reader belongs to.
@@ -121,7 +121,7 @@ extension PortalEnvironment {
         (pages.rendered, pages.bytes, pages.count)
     }
 
-    /// The same figures for `/api/search`'s answers (searches run for it); `nil` when it is off.
+    /// The same figures for the search answers' cache (searches run for it); `nil` when it is off.
     public var searchCacheFigures: (searched: Int, bytes: Int, entries: Int)? {
         searchResults.map { ($0.rendered, $0.bytes, $0.count) }
     }

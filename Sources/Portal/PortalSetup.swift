@@ -26,7 +26,7 @@ public struct PortalSetup: Sendable {
     public var catalogPollInterval: Duration = .seconds(2)
     public var pageCacheBytes = 256 << 20
     public var templateCacheBytes = 128 << 20
-    /// Memory for `/api/search`'s answers; 0: every search runs.
+    /// Memory for `/api/search`'s and `/api/suggest`'s answers; 0: every search runs.
     public var searchCacheBytes = 32 << 20
     /// How long a cached page whose figures moved is served as it is; `nil`: always.
     public var pageStaleSeconds: Int? = 60

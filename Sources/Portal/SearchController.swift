@@ -56,22 +56,19 @@ struct SearchController {
         environment.cachedRoutes.register(.search, api: true) { request, context in
             let query = FormQuery(request)
             guard let viewer = context.viewer, let search = try? Self.searchRequest(query) else { return nil }
-            guard let results = environment.searchResults else { return [apiBody(search, viewer: viewer)] }
-            var key = pageKey(request, query, viewer: viewer, catalog: environment.catalog.current)
-            key.format = .json
-            return results.answer(for: key) {
-                RenderedPageCache.Entry(body: apiBody(search, viewer: key.audience.reader))
-            }.pieces
+            return answer(request, query, viewer) { apiBody(search, viewer: $0) }
         }
         router.get(Route.Mount.search.apiRouterPath) { request, context in
             let viewer = try context.requireViewer()
             let search = try Self.searchRequest(request)
             return JSONResponse.make(pieces: [apiBody(search, viewer: viewer)])
         }
-        // Type-ahead is answered in memory too, on the event loop like the search API.
+        // Type-ahead is answered in memory too, on the event loop like the search API, and kept
+        // the same way: people in one audience type the same first letters.
         environment.cachedRoutes.register(.suggest, api: true) { request, context in
-            guard let viewer = context.viewer, let (text, limit) = try? Self.suggestRequest(request) else { return nil }
-            return [suggestBody(text, limit: limit, viewer: viewer)]
+            let query = FormQuery(request)
+            guard let viewer = context.viewer, let (text, limit) = try? Self.suggestRequest(query) else { return nil }
+            return answer(request, query, viewer) { suggestBody(text, limit: limit, viewer: $0) }
         }
         router.get(Route.Mount.suggest.apiRouterPath) { request, context in
             let viewer = try context.requireViewer()
@@ -82,8 +79,23 @@ struct SearchController {
 
     /// Type-ahead's text and how many suggestions it asks for.
     static func suggestRequest(_ request: Request) throws -> (text: String, limit: Int) {
-        let query = FormQuery(request)
-        return (query.get("q") ?? "", try integer(query, "limit", default: 8, in: 1...20))
+        try suggestRequest(FormQuery(request))
+    }
+
+    static func suggestRequest(_ query: FormQuery) throws -> (text: String, limit: Int) {
+        (query.get("q") ?? "", try integer(query, "limit", default: 8, in: 1...20))
+    }
+
+    /// A JSON answer (`/api/search`, `/api/suggest`) kept per audience and request in
+    /// ``PortalEnvironment/searchResults``: `body` makes it for the audience's nameless reader
+    /// on a miss; with the cache off, for `viewer` on every request.
+    private func answer(
+        _ request: Request, _ query: FormQuery, _ viewer: Viewer, _ body: (Viewer) -> ByteBuffer
+    ) -> [ByteBuffer] {
+        guard let results = environment.searchResults else { return [body(viewer)] }
+        var key = pageKey(request, query, viewer: viewer, catalog: environment.catalog.current)
+        key.format = .json
+        return results.answer(for: key) { RenderedPageCache.Entry(body: body(key.audience.reader)) }.pieces
     }
 
     /// `/api/suggest`'s JSON.
@@ -100,8 +112,7 @@ struct SearchController {
     ) -> RenderedPageCache.Key {
         // Drafts show to their owners' teams: search asks about every team of the reader.
         var key = environment.pageKey(request, viewer: viewer, catalog: catalog, teams: nil, query: query)
-        key.indexGeneration = environment.search.generation
-        key.indexDocuments = environment.search.documentsGeneration
+        (key.indexGeneration, key.indexDocuments) = environment.search.generations
         return key
     }
 

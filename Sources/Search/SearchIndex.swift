@@ -138,6 +138,11 @@ public final class SearchIndex: Sendable {
     /// so a result cached under another one must not be served even while out-of-date pages are.
     public var documentsGeneration: Int { state.withLock { $0.documentsGeneration } }
 
+    /// ``generation`` and ``documentsGeneration`` read together.
+    public var generations: (all: Int, documents: Int) {
+        state.withLock { ($0.generation, $0.documentsGeneration) }
+    }
+
     // MARK: - Updates
 
     /// Replaces the catalog's documents, rebuilding only what changed: when few documents

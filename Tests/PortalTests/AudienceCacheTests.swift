@@ -74,11 +74,14 @@ import Testing
         }
     }
 
-    /// `/api/search`'s answers are kept like the search page: one search per audience and
+    /// `/api/search`'s and `/api/suggest`'s answers are kept like the search page: one search per audience and
     /// words, shared by its readers, never sent to another audience; with the cache off every
     /// request searches, with the same answers.
     @Test func searchAnswersAreSharedWithinAnAudienceAndNeverAcrossIt() async throws {
-        let paths = ["/api/search?q=executive", "/api/search?q=weekly&kind=report", "/api/search?q=executive&limit=3"]
+        let paths = [
+            "/api/search?q=executive", "/api/search?q=weekly&kind=report", "/api/search?q=executive&limit=3",
+            "/api/suggest?q=execu",
+        ]
         var answers: [String: String] = [:]
         for cacheBytes in [32 << 20, 0] {
             let portal = try await TestPortal.make(
