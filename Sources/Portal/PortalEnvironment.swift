@@ -59,8 +59,9 @@ public struct PortalEnvironment: Sendable {
     public let metrics: PrometheusCollectorRegistry
     /// Rendered pages, one per audience, bounded in bytes.
     let pages: RenderedPageCache
-    /// `/api/search`'s and `/api/suggest`'s answers, one per audience and query like the search page, in their own
-    /// memory so that a stream of new queries does not push rendered pages out; `nil`: off.
+    /// `/api/search`'s and `/api/suggest`'s answers, one per audience and request like the search
+    /// page, in memory of their own so that a stream of new queries does not push rendered pages
+    /// out; `nil`: off.
     let searchResults: RenderedPageCache?
     /// Which audience each reader belongs to.
     let audiences = Audiences()
