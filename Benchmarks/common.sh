@@ -261,9 +261,8 @@ company_portal() {
     STATE="$work/state.sqlite"
     ARTIFACTS="$work/artifacts"
     say "almanac generate --all (as of $AS_OF) into $work"
-    # A report that fails (at scale 1 engagement-overview's rolling windows take minutes and can
-    # pass the 120 s query limit on a busy machine) is reported; the scripts go on as long as
-    # the report they measure (REPORT, growth-overview by default) was generated.
+    # A report that fails is reported; the scripts go on as long as the report they measure
+    # (REPORT, growth-overview by default) was generated.
     local generated=0
     (cd "$REPO" && "$ALMANAC" generate --all --catalog "$REPO/Catalog" --warehouse "$WAREHOUSE" --state "$STATE" \
         --artifacts "$ARTIFACTS" --as-of "$AS_OF" --web "$REPO/Web" >"$work/generate.log" 2>&1) || generated=$?

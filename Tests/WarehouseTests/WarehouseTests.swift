@@ -470,3 +470,111 @@ enum TinyDemo {
         #expect(pieces.first?.until == Date(timeIntervalSince1970: 1_793_512_800), "06:00 UTC, 2:00 local")
     }
 }
+
+/// Weekly and monthly actives (rolling distinct counts) against a count made here from the raw
+/// events: for each period, the distinct users active in the window that ends on its last day,
+/// in total and per platform or app, by day, week and month and for a whole range, in UTC and in
+/// a zone whose daylight-saving change falls in the ranges, on both dialects.
+@Suite(.serialized, .timeLimit(.minutes(10))) struct RollingDistinctTests {
+    struct Event: Sendable {
+        var user: Int64
+        var platform: String
+        var app: String?
+        var name: String
+        var seconds: Double
+    }
+
+    static let events: Task<[Event], any Error> = Task {
+        let rows = try await SQLiteWarehouse(path: TinyDemo.path).run(
+            CompiledStatement(
+                role: .value,
+                sql: "SELECT user_id, platform, CAST(app_id AS TEXT), event_name, occurred_at FROM events",
+                parameters: [], columns: ["user_id", "platform", "app_id", "event_name", "occurred_at"]),
+            timeout: noTimeLimit)
+        return rows.map { row in
+            let text = row[4].textValue!
+            let day = CalendarDay(parsing: String(text.prefix(10)))!
+            let parts = text.dropFirst(11).prefix(8).split(separator: ":").compactMap { Double($0) }
+            return Event(
+                user: Int64(row[0].doubleValue!), platform: row[1].textValue!, app: row[2].textValue,
+                name: row[3].textValue!,
+                seconds: Double(day.dayNumber) * 86_400 + parts[0] * 3600 + parts[1] * 60 + parts[2])
+        }
+    }
+
+    /// Distinct users per series name (`nil`: the total) over the local days `first...last`;
+    /// `byDay` holds the events of each local day.
+    static func expected(
+        _ byDay: [CalendarDay: [Event]], first: CalendarDay, last: CalendarDay, split: (Event) -> String?,
+        appsOnly: Bool
+    ) -> [String?: Double] {
+        var users: [String?: Set<Int64>] = [:]
+        var day = first
+        while day <= last {
+            for event in byDay[day] ?? [] where !appsOnly || event.name == "app_used" {
+                users[nil, default: []].insert(event.user)
+                if let name = split(event) { users[name, default: []].insert(event.user) }
+            }
+            day = day.adding(days: 1)
+        }
+        return users.mapValues { Double($0.count) }
+    }
+
+    @Test(arguments: ["UTC", "America/New_York"])
+    func activesMatchACountOfTheRawEvents(_ zone: String) async throws {
+        let url = try await DialectEqualityTests.postgres.value
+        let events = try await Self.events.value
+        var catalog = TinyDemo.catalog
+        catalog.settings.timezone = zone
+        let local = LocalTime(identifier: zone)
+        let byDay = Dictionary(grouping: events) { local.day(of: Date(timeIntervalSince1970: $0.seconds)) }
+        let asOf = TinyDemo.asOf
+        let cases: [(MetricID, Int, DimensionID?, TimeGrain, Int, Bool)] = [
+            ("weekly_active_users", 7, nil, .day, 30, false),
+            ("weekly_active_users", 7, "platform", .day, 30, false),
+            ("monthly_active_users", 28, "platform", .day, 45, false),
+            ("monthly_active_users", 28, nil, .week, 91, false),
+            ("monthly_active_users", 28, "platform", .month, 120, false),
+            ("weekly_app_users", 7, "app", .week, 63, false),
+            ("monthly_active_users", 28, nil, .day, 28, true),
+            ("weekly_active_users", 7, "platform", .day, 7, true),
+        ]
+        var compared = 0
+        for (name, warehouse) in [
+            ("SQLite", try SQLiteWarehouse(path: TinyDemo.path) as any Warehouse),
+            ("PostgreSQL", try PostgresWarehouse(url: url, connectTimeout: TestPostgres.connectTimeout)),
+        ] {
+            let evaluator = MetricEvaluator(catalog: catalog, warehouse: warehouse, timeout: noTimeLimit)
+            for (metric, window, breakdown, grain, span, wholeRange) in cases {
+                let range = DateRange.ending(on: asOf, covering: TimeSpan(span, .days), grain: grain)
+                let result = try await evaluator.evaluate(
+                    MetricRequest(
+                        metric: metric, grain: grain, range: range, breakdown: breakdown, wholeRange: wholeRange))
+                let split: (Event) -> String? =
+                    switch breakdown?.rawValue {
+                    case "platform": { $0.platform }
+                    case "app": { $0.app }
+                    default: { _ in nil }
+                    }
+                let label = "\(name) \(zone) \(metric) \(grain) by \(breakdown?.rawValue ?? "-") whole: \(wholeRange)"
+                #expect(!result.series.isEmpty, "\(label)")
+                for (index, start) in result.periods.enumerated() {
+                    let last =
+                        wholeRange ? range.end : min(Periods.end(ofPeriodStarting: start, grain: grain), range.end)
+                    let expected = Self.expected(
+                        byDay, first: last.adding(days: 1 - window), last: last, split: split,
+                        appsOnly: metric == "weekly_app_users")
+                    #expect((expected[nil] ?? 0) > 0, "\(label) \(start)")
+                    for series in result.series {
+                        #expect(
+                            (series.values[index] ?? 0) == (expected[series.name] ?? 0),
+                            "\(label) \(series.name ?? "total") \(start)")
+                        compared += 1
+                    }
+                }
+            }
+            await warehouse.close()
+        }
+        #expect(compared > 400)
+    }
+}
