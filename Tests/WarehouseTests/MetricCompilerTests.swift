@@ -23,6 +23,10 @@ import Warehouse
         ("ratio", MetricRequest(metric: "activation_rate", grain: .week, range: range, breakdown: "channel")),
         ("rolling-distinct", MetricRequest(metric: "weekly_active_users", grain: .week, range: range)),
         (
+            "rolling-distinct-runs",
+            MetricRequest(metric: "monthly_active_users", grain: .day, range: range, breakdown: "platform")
+        ),
+        (
             "extra-filters",
             MetricRequest(
                 metric: "signups", grain: .day, range: range,

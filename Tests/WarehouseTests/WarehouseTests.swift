@@ -544,6 +544,8 @@ enum TinyDemo {
             ("SQLite", try SQLiteWarehouse(path: TinyDemo.path) as any Warehouse),
             ("PostgreSQL", try PostgresWarehouse(url: url, connectTimeout: TestPostgres.connectTimeout)),
         ] {
+            // Both forms of the SQL (a join per window, runs of active days) are among the cases.
+            var forms: Set<Bool> = []
             let evaluator = MetricEvaluator(catalog: catalog, warehouse: warehouse, timeout: noTimeLimit)
             for (metric, window, breakdown, grain, span, wholeRange) in cases {
                 let range = DateRange.ending(on: asOf, covering: TimeSpan(span, .days), grain: grain)
@@ -558,6 +560,7 @@ enum TinyDemo {
                     }
                 let label = "\(name) \(zone) \(metric) \(grain) by \(breakdown?.rawValue ?? "-") whole: \(wholeRange)"
                 #expect(!result.series.isEmpty, "\(label)")
+                forms.insert(result.statements.contains { $0.sql.contains("LAG(") })
                 for (index, start) in result.periods.enumerated() {
                     let last =
                         wholeRange ? range.end : min(Periods.end(ofPeriodStarting: start, grain: grain), range.end)
@@ -573,6 +576,7 @@ enum TinyDemo {
                     }
                 }
             }
+            #expect(forms == [false, true], "\(name): both forms")
             await warehouse.close()
         }
         #expect(compared > 400)
