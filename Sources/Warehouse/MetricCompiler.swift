@@ -187,8 +187,9 @@ public struct MetricCompiler: Sendable {
     ///
     /// - Windows: each evaluation day is joined to its window's events, which are counted
     ///   distinct. It reads each event once per day it counts on, so a 28-day window evaluated
-    ///   every day of a year reads the year 28 times (over the 120-s query limit at the demo's
-    ///   scale 1), but for a few evaluation days (a digest's, a month's) it is the cheapest.
+    ///   every day of a year reads the year 28 times (80 s at the demo's scale 1, past the 120-s
+    ///   query limit on a busy machine), but for a few evaluation days (a digest's, a month's)
+    ///   it is the cheapest.
     /// - Runs: each value's active days are read once and cut into runs of days less than the
     ///   window apart. A run covers its first day to the window's length after its last, adds one
     ///   on its first day and takes one away after its end, and a day's count is the sum of the
