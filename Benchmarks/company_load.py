@@ -642,10 +642,10 @@ def mixed(args):
               f" max {mb(max(rss_values)):,.1f} MB, last {mb(rss_values[-1]):,.1f} MB")
         window = round(args.rss_window or min(60.0, args.duration / 3), 1)
         # The reference is the warm-up's last window when the warm-up is long enough to hold it
-        # twice: the timed run is a new wrk with new connections, and closing the warm-up's 64
-        # connections gives back what they held (695 -> 603 MB in a 16-minute warm-up), so the
-        # timed run's first window is a low point that the new connections fill again, not the
-        # load's steady state. Otherwise (a short warm-up) it is the timed run's first window.
+        # twice: the timed run is a new wrk with new connections, and when the warm-up's wrk stops
+        # the portal gives back 90-200 MB (695 -> 603 MB after a 16-minute warm-up), so the timed
+        # run's first window is a low point that the new load fills again, not the load's level.
+        # Otherwise (a short warm-up) it is the timed run's first window.
         warm = sorted((t, rss) for t, phase, rss in samples if phase == "warm-up")
         from_warmup = args.warmup >= 2 * window and any(t >= -window for t, _ in warm)
         where = f"the warm-up's last {window:g} s" if from_warmup else f"the first {window:g} s of the timed run"

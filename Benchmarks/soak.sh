@@ -3,8 +3,8 @@
 # suggest, report pages, JSON API, customer dashboards, home, browse) for 10 minutes after a
 # 16-minute warm-up, then three checks, each printed with its figures, and PASS or FAIL (exit 1).
 # The warm-up is long because RSS climbs in steps of 20-70 MB for about 10 minutes of this load,
-# and it is not a flat line after that either: it steps up while wrk's 64 connections live and
-# drops by 90-200 MB when they close (at the timed run's start: a new wrk). Two soaks of
+# and it is not a flat line after that either: it steps up while the load runs and drops by
+# 90-200 MB when wrk stops and its 64 connections close (at the timed run's start: a new wrk). Two soaks of
 # 2026-12-06 (16-minute warm-ups, ~11,600 req/s) stayed between 600 and 835 MB, the timed run's
 # peak 707 and 715 MB. A 6-minute warm-up ends in the climb, which then counts as growth.
 # The checks:
@@ -13,8 +13,8 @@
 #   2. RSS flat after the warm-up: the median of the portal's VmRSS (sampled every RSS_EVERY, 5 s,
 #      into rss.csv) over the warm-up's last minute against the timed run's last minute (RSS_WINDOW,
 #      60 s); both are printed with the growth in percent, which must be <= RSS_GROWTH_MAX (10%).
-#      Not the timed run's first minute: the timed run is a new wrk, and closing the warm-up's 64
-#      connections gives back ~90 MB that the new ones take up again (printed too, for information);
+#      Not the timed run's first minute: the timed run is a new wrk, and when the warm-up's stops
+#      the portal gives back 90-200 MB that the new load takes up again (printed too, for information);
 #      or, while the bounded caches are still filling toward their stated bounds, the same for
 #      RSS minus the bytes they hold (almanac_cache_bytes, sampled with it): a cache filling to its
 #      bound is not growth. Both figures are printed, whichever decides;
