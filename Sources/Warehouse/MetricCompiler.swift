@@ -198,7 +198,7 @@ public struct MetricCompiler: Sendable {
     /// In SQLite on the demo warehouse (scale 1, 6.5M events) sorting a day's events into runs
     /// cost about 3.5 times reading them through a window: 1.4 s for one 28-day window's runs
     /// against 0.4 s for the window (both forms 14–18 s for 53 weekly windows, the runs ahead;
-    /// 365 daily windows: about 30 s as runs, over 120 s as windows).
+    /// 365 daily windows: about 31 s as runs, while 20 of them took 11.5 s as windows).
     private func rollingStatement(
         metric: Metric, source: Source, request: MetricRequest, timeColumn: Source.Column, table: String, time: String,
         dimension: String?, filters: [Filter], builder: inout StatementBuilder, columns: [String], local: LocalTime?
