@@ -35,9 +35,7 @@ public struct CatalogView: Sendable {
         allows(metric.access) && (catalog.source(metric.source).map(canSee) ?? false)
     }
     /// An external report also needs its backend to be visible.
-    public func canSee(_ report: Report) -> Bool {
-        allows(report.access) && (report.backend.map { catalog.backend($0).map(canSee) ?? false } ?? true)
-    }
+    public func canSee(_ report: Report) -> Bool { catalog.isVisible(report, to: viewer) }
     public func canSee(_ template: Template) -> Bool { allows(template.access) }
     public func canSee(_ entity: Entity) -> Bool {
         allows(entity.access) && (catalog.template(entity.template).map(canSee) ?? false)
@@ -61,7 +59,7 @@ public struct CatalogView: Sendable {
     public func team(_ id: TeamID) -> Team? { catalog.team(id).flatMap { canSee($0) ? $0 : nil } }
     public func source(_ id: SourceID) -> Source? { catalog.source(id).flatMap { canSee($0) ? $0 : nil } }
     public func metric(_ id: MetricID) -> Metric? { catalog.metric(id).flatMap { canSee($0) ? $0 : nil } }
-    public func report(_ id: ReportID) -> Report? { catalog.report(id).flatMap { canSee($0) ? $0 : nil } }
+    public func report(_ id: ReportID) -> Report? { catalog.report(id, visibleTo: viewer) }
     public func template(_ id: TemplateID) -> Template? { catalog.template(id).flatMap { canSee($0) ? $0 : nil } }
     public func entity(_ id: EntityID) -> Entity? { catalog.entity(id).flatMap { canSee($0) ? $0 : nil } }
     public func backend(_ id: BackendID) -> Backend? { catalog.backend(id).flatMap { canSee($0) ? $0 : nil } }
@@ -148,7 +146,17 @@ public struct Audience: Hashable, Sendable {
     /// The same audience as far as a page that only asks about `teams` can tell: a page with
     /// owner controls for one team's item asks about that team; most pages ask about none.
     public func asking(about teams: Set<String>) -> Audience {
-        Audience(isAdmin: isAdmin, groups: groups, teams: self.teams.filter(teams.contains))
+        // Asked on every request: most readers belong to no team the page asks about.
+        if self.teams.isEmpty { return self }
+        let kept = self.teams.filter(teams.contains)
+        if kept.count == self.teams.count { return self }
+        return Audience(isAdmin: isAdmin, sortedGroups: groups, sortedTeams: kept)
+    }
+
+    private init(isAdmin: Bool, sortedGroups: [String], sortedTeams: [String]) {
+        self.isAdmin = isAdmin
+        groups = sortedGroups
+        teams = sortedTeams
     }
 
     /// A nameless reader with exactly this audience's rights: what pages are built for.
@@ -156,6 +164,18 @@ public struct Audience: Hashable, Sendable {
 }
 
 extension Catalog {
+    /// Whether `viewer` may see `report` (``CatalogView/canSee(_:)-(Report)``).
+    public func isVisible(_ report: Report, to viewer: Viewer) -> Bool {
+        AccessPolicy.allows(viewer, groups: report.access)
+            && (report.backend.map { backend($0).map { AccessPolicy.allows(viewer, groups: $0.access) } ?? false }
+                ?? true)
+    }
+
+    /// ``CatalogView/report(_:)`` without building a view: the request path asks on every request.
+    public func report(_ id: ReportID, visibleTo viewer: Viewer) -> Report? {
+        report(id).flatMap { isVisible($0, to: viewer) ? $0 : nil }
+    }
+
     /// Every group some access list of the catalog names: the only groups visibility depends on.
     public var accessGroups: Set<String> {
         var groups = Set<String>()

@@ -36,6 +36,25 @@ public enum CatalogReloadOutcome: Sendable {
     case rejected([Diagnostic])
 }
 
+/// The catalog a portal serves at one moment, with what every request asks of it worked out once.
+public final class CatalogSnapshot: Sendable {
+    public let catalog: Catalog
+    /// `catalog.revision` (the files' version and the overlay's), computed once.
+    public let revision: String
+    /// Counts the catalogs served by one ``CatalogStore``: a new one for every change (a reload,
+    /// a lifecycle action), so memos of what a catalog decides can tell they are out of date.
+    public let generation: Int
+    /// `catalog.accessGroups`: the only groups visibility depends on.
+    public let accessGroups: Set<String>
+
+    init(_ catalog: Catalog, generation: Int) {
+        self.catalog = catalog
+        revision = catalog.revision
+        self.generation = generation
+        accessGroups = catalog.accessGroups
+    }
+}
+
 /// Holds the catalog a running portal serves and swaps in a new one only if it validated.
 ///
 /// Reads are a lock and a copy of a struct of arrays (copy-on-write), cheap enough for
@@ -48,7 +67,11 @@ public final class CatalogStore: Sendable {
         /// Lifecycle actions on top of the files.
         var overlay = CatalogOverlay()
         /// `declared.applying(overlay)`: what is served.
-        var catalog: Catalog
+        var catalog: Catalog {
+            didSet { snapshot = CatalogSnapshot(catalog, generation: snapshot.generation + 1) }
+        }
+        /// `catalog`, shared: handed to every request without copying the catalog's arrays.
+        var snapshot: CatalogSnapshot
         /// The newest overlay reload handed out, and the newest one applied.
         var overlayTickets: (issued: UInt64, applied: UInt64) = (0, 0)
         var status: CatalogStatus
@@ -70,7 +93,7 @@ public final class CatalogStore: Sendable {
         self.directory = directory
         state = Mutex(
             State(
-                declared: catalog, catalog: catalog,
+                declared: catalog, catalog: catalog, snapshot: CatalogSnapshot(catalog, generation: 0),
                 status: CatalogStatus(
                     directory: directory, version: catalog.version, loadedAt: now, lastCheckedAt: now,
                     rejectedDiagnostics: [], rejectedAt: nil, warnings: result.warnings),
@@ -79,6 +102,10 @@ public final class CatalogStore: Sendable {
 
     /// The catalog being served: the files with the lifecycle overlay applied.
     public var current: Catalog { state.withLock { $0.catalog } }
+    /// The catalog being served as one shared object: a lock and a retain, where ``current``
+    /// copies a struct of some thirty arrays (each retained and released). For the request
+    /// path, which asks on every request.
+    public var snapshot: CatalogSnapshot { state.withLock { $0.snapshot } }
     /// The catalog as its files declare it, without the lifecycle overlay.
     public var declared: Catalog { state.withLock { $0.declared } }
     /// The lifecycle overlay being applied.

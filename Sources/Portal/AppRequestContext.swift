@@ -15,6 +15,10 @@ public struct AppRequestContext: RequestContext, RemoteAddressRequestContext {
     /// Whether the request came straight from a trusted proxy, whose `X-Forwarded-*` headers
     /// are believed (set by ``AuthMiddleware``).
     public var fromTrustedProxy = false
+    /// The reader as remembered by the values of its identity headers, with its audience and
+    /// escaped name: set for the answers a connection sends before the router (see
+    /// ``CachedPageRoutes``), `nil` elsewhere.
+    var reader: Audiences.SignedIn?
     /// Set by ``EdgeMiddleware``; shown on error pages and logged with errors.
     public var requestID: String = ""
 

@@ -1,4 +1,5 @@
 import AlmanacCore
+import Catalog
 import Foundation
 public import HTTPTypes
 import Hummingbird
@@ -7,6 +8,7 @@ import Logging
 import Metrics
 public import NIOCore
 import NIOHTTPTypes
+import Proxy
 import Rendering
 import Synchronization
 
@@ -27,11 +29,11 @@ import Synchronization
 final class CachedPageRoutes: Sendable {
     /// The page's pieces for a signed-in request (its context holds the viewer and the path's
     /// parameters), or `nil` when the router must answer: a miss, an error, anything unusual.
-    typealias Answer = @Sendable (Request, AppRequestContext) -> [ByteBuffer]?
+    typealias Responder = @Sendable (Request, AppRequestContext) -> [ByteBuffer]?
 
     private struct Entry: Sendable {
-        let answer: Answer
-        let contentType: HTTPField
+        let answer: Responder
+        let json: Bool
         /// The route as the metrics middleware labels it ("/reports/{id}").
         let counter: Counter
         let timer: Metrics.Timer
@@ -50,18 +52,38 @@ final class CachedPageRoutes: Sendable {
     let answered = Atomic<Int>(0)
     /// The security headers every early answer carries, whatever the page (see ``EdgeMiddleware``).
     private let securityFields: [HTTPField]
+    /// The readers the sign-on proxy's headers name (`nil`: decided on every request).
+    let audiences: Audiences?
+    /// Serialized once: the status line with the page's headers, the security headers, the server's.
+    private let htmlHeadStart: ByteBuffer
+    private let jsonHeadStart: ByteBuffer
+    private let securityLines: ByteBuffer
+    private let serverLine: ByteBuffer
 
-    init(authentication: AuthMiddleware) {
+    init(authentication: AuthMiddleware, audiences: Audiences? = nil) {
         self.authentication = authentication
+        self.audiences = audiences
         var fields = HTTPFields()
         EdgeMiddleware.addHeaders(to: &fields, requestID: "", path: "/")
         securityFields = fields.filter { $0.name != EdgeMiddleware.requestIDField }
+        func start(_ contentType: HTTPField) -> ByteBuffer {
+            var buffer = ByteBuffer(string: "HTTP/1.1 200 OK\r\n")
+            var lines = Self.lines([contentType, Self.cacheControl])
+            buffer.writeBuffer(&lines)
+            return buffer
+        }
+        htmlHeadStart = start(Self.htmlContentType)
+        jsonHeadStart = start(Self.jsonContentType)
+        securityLines = Self.lines(securityFields)
+        var server = Self.lines([HTTPField(name: .server, value: PortalHTTPServer.serverName)])
+        server.writeStaticString("\r\n")
+        serverLine = server
     }
 
     /// Answers `mount`'s GET requests (its JSON twin's, with `api`) early when `answer` can.
     /// Mounts of other shapes, a mount another mount could shadow in the router (a literal
     /// segment where this one has a parameter), and a JSON twin with a parameter are not taken.
-    func register(_ mount: Route.Mount, api: Bool = false, answer: @escaping Answer) {
+    func register(_ mount: Route.Mount, api: Bool = false, answer: @escaping Responder) {
         guard let path = api ? mount.api : mount.rawValue else { return }
         guard !path.contains("*"), !Self.isShadowed(mount) else { return }
         let parameters = Self.segments(path).filter { $0.first == ":" }
@@ -75,7 +97,7 @@ final class CachedPageRoutes: Sendable {
             ("http.response.status_code", "200"),
         ]
         let entry = Entry(
-            answer: answer, contentType: api ? Self.jsonContentType : Self.htmlContentType,
+            answer: answer, json: api,
             counter: Counter(label: "hb.requests", dimensions: dimensions),
             timer: Metrics.Timer(
                 label: "http.server.request.duration", dimensions: dimensions, preferredDisplayUnit: .seconds))
@@ -88,8 +110,22 @@ final class CachedPageRoutes: Sendable {
         }
     }
 
+    /// An early answer: what ``CachedPageHandler`` writes (its head serialized by ``head(_:)``).
+    struct Answer {
+        let json: Bool
+        let requestID: String
+        let pieces: [ByteBuffer]
+        let length: Int
+    }
+
     /// The complete response to `head` when a registered route has it cached for the reader.
     func response(to head: HTTPRequest, channel: any Channel, logger: Logger) -> (HTTPResponse, [ByteBuffer])? {
+        answer(to: head, channel: channel, logger: logger, trusted: nil).map { (response($0), $0.pieces) }
+    }
+
+    /// ``response(to:channel:logger:)``'s answer; `trusted` is whether the connection's peer is a
+    /// trusted proxy, when its connection already asked (`nil`: ask now).
+    func answer(to head: HTTPRequest, channel: any Channel, logger: Logger, trusted: Bool?) -> Answer? {
         let started = ContinuousClock.now
         guard head.method == .get, let target = head.path, target.utf8.first == UInt8(ascii: "/"),
             // The router would close the connection, or read a body the page does not want.
@@ -103,25 +139,103 @@ final class CachedPageRoutes: Sendable {
         var context = AppRequestContext(source: ApplicationRequestContextSource(channel: channel, logger: logger))
         context.coreContext.parameters = parameters
         guard authentication.repeatedIdentityHeader(request) == nil,
-            case .person(let signedIn)? = try? authentication.signInAfterRepeatCheck(
-                request, context: context, naming: false),
+            let signedIn = signIn(request, context, trusted: trusted ?? isTrusted(channel)),
             let pieces = entry.answer(request, signedIn)
         else { return nil }
-        // The router's headers, in its order: the page's, the edge's, then the server's.
-        var fields = HTTPFields()
-        fields.reserveCapacity(securityFields.count + 6)
-        fields.append(entry.contentType)
-        fields.append(Self.cacheControl)
-        fields.append(HTTPField(name: .contentLength, value: String(pieces.reduce(0) { $0 + $1.readableBytes })))
-        fields.append(HTTPField(name: EdgeMiddleware.requestIDField, value: EdgeMiddleware.requestID(request)))
-        fields.append(contentsOf: securityFields)
-        fields.append(HTTPField(name: .date, value: HTTPDate.now()))
-        fields.append(HTTPField(name: .server, value: PortalHTTPServer.serverName))
         entry.counter.increment()
         entry.timer.record(duration: ContinuousClock.now - started)
         answered.add(1, ordering: .relaxed)
-        return (HTTPResponse(status: .ok, headerFields: fields), pieces)
+        return Answer(
+            json: entry.json, requestID: EdgeMiddleware.requestID(request), pieces: pieces,
+            length: pieces.reduce(0) { $0 + $1.readableBytes })
     }
+
+    /// Whether `channel`'s peer is one of the trusted proxies (asked once per connection).
+    func isTrusted(_ channel: any Channel) -> Bool {
+        authentication.authenticator.isTrustedProxy(address: channel.remoteAddress.flatMap(IPAddress.init))
+    }
+
+    /// `context` signed in as ``AuthMiddleware`` would sign it in, or `nil` (an API token, no
+    /// identity, anything the router must answer). From a trusted proxy the reader is looked up
+    /// by its identity headers' values (``Audiences/signedIn(user:groups:in:make:)``), decided by
+    /// the middleware the first time.
+    private func signIn(_ request: Request, _ context: AppRequestContext, trusted: Bool) -> AppRequestContext? {
+        func decide(_ context: AppRequestContext) -> AppRequestContext? {
+            guard
+                case .person(let signedIn)? = try? authentication.signInAfterRepeatCheck(
+                    request, context: context, naming: false)
+            else { return nil }
+            return signedIn
+        }
+        guard trusted, request.headers[.authorization] == nil, let userField = authentication.userHeader,
+            let user = request.headers[userField], let audiences
+        else { return decide(context) }
+        let groups = authentication.groupsHeader.flatMap { request.headers[$0] } ?? ""
+        // The memo's keys are bounded too: headers longer than any real name and groups are decided each time.
+        guard user.utf8.count + groups.utf8.count <= Self.longestRememberedIdentity else { return decide(context) }
+        var decided: AppRequestContext?
+        guard
+            let reader = audiences.signedIn(
+                user: user, groups: groups, in: authentication.catalog.snapshot,
+                make: {
+                    decided = decide(context)
+                    return decided?.viewer
+                })
+        else { return nil }
+        var context = decided ?? context
+        context.fromTrustedProxy = true
+        context.viewer = reader.viewer
+        context.reader = reader
+        return context
+    }
+
+    /// The response head of `answer`, as the router would send it.
+    func response(_ answer: Answer) -> HTTPResponse {
+        // The router's headers, in its order: the page's, the edge's, then the server's.
+        var fields = HTTPFields()
+        fields.reserveCapacity(securityFields.count + 6)
+        fields.append(answer.json ? Self.jsonContentType : Self.htmlContentType)
+        fields.append(Self.cacheControl)
+        fields.append(HTTPField(name: .contentLength, value: String(answer.length)))
+        fields.append(HTTPField(name: EdgeMiddleware.requestIDField, value: answer.requestID))
+        fields.append(contentsOf: securityFields)
+        fields.append(HTTPField(name: .date, value: HTTPDate.now()))
+        fields.append(HTTPField(name: .server, value: PortalHTTPServer.serverName))
+        return HTTPResponse(status: .ok, headerFields: fields)
+    }
+
+    /// ``response(_:)`` serialized as HTTP/1.1 (as NIO's encoder writes it) into `buffer`, from
+    /// lines made once: the status line and the page's headers, the edge's security headers.
+    func writeHead(_ answer: Answer, into buffer: inout ByteBuffer) {
+        buffer.writeImmutableBuffer(answer.json ? jsonHeadStart : htmlHeadStart)
+        buffer.writeStaticString("Content-Length: ")
+        buffer.writeString(String(answer.length))
+        buffer.writeStaticString("\r\n")
+        buffer.writeString(EdgeMiddleware.requestIDField.rawName)
+        buffer.writeStaticString(": ")
+        buffer.writeString(answer.requestID)
+        buffer.writeStaticString("\r\n")
+        buffer.writeImmutableBuffer(securityLines)
+        buffer.writeStaticString("Date: ")
+        buffer.writeString(HTTPDate.now())
+        buffer.writeStaticString("\r\n")
+        buffer.writeImmutableBuffer(serverLine)
+    }
+
+    /// HTTP/1.1 lines of `fields`, as NIO's encoder writes them.
+    static func lines(_ fields: [HTTPField]) -> ByteBuffer {
+        var buffer = ByteBuffer()
+        for field in fields {
+            buffer.writeString(field.name.rawName)
+            buffer.writeStaticString(": ")
+            buffer.writeString(field.value)
+            buffer.writeStaticString("\r\n")
+        }
+        return buffer
+    }
+
+    /// The longest identity headers (user and groups, in bytes) whose reader is remembered.
+    static let longestRememberedIdentity = 1_024
 
     static let htmlContentType = HTTPField(name: .contentType, value: "text/html; charset=utf-8")
     static let jsonContentType = HTTPField(name: .contentType, value: "application/json; charset=utf-8")
@@ -216,6 +330,8 @@ final class CachedPageHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var sending = 0
     private var shuttingDown = false
     private var heldShutdownNotice: ChannelShouldQuiesceEvent?
+    /// Whether the peer is a trusted proxy, asked at the connection's first request.
+    private var trusted: Bool?
 
     init(routes: CachedPageRoutes, logger: Logger) {
         self.routes = routes
@@ -240,12 +356,14 @@ final class CachedPageHandler: ChannelDuplexHandler, RemovableChannelHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head(let head):
-            if routed == 0, !shuttingDown, context.channel.isWritable, let socket = socketWriter.context,
-                let (response, pieces) = routes.response(to: head, channel: context.channel, logger: logger)
-            {
-                droppingRequest = true
-                send(response, pieces, to: socket, context: context)
-                return
+            if routed == 0, !shuttingDown, context.channel.isWritable, let socket = socketWriter.context {
+                let trusted = self.trusted ?? routes.isTrusted(context.channel)
+                self.trusted = trusted
+                if let answer = routes.answer(to: head, channel: context.channel, logger: logger, trusted: trusted) {
+                    droppingRequest = true
+                    send(answer, to: socket, context: context)
+                    return
+                }
             }
             droppingRequest = false
             routed += 1
@@ -260,19 +378,12 @@ final class CachedPageHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// gaps) are copied after the head into one buffer, since a write costs more than copying a
     /// few kilobytes; a large one (a dashboard) is written as it is, not copied.
     private func send(
-        _ response: HTTPResponse, _ pieces: [ByteBuffer], to socket: ChannelHandlerContext,
-        context: ChannelHandlerContext
+        _ answer: CachedPageRoutes.Answer, to socket: ChannelHandlerContext, context: ChannelHandlerContext
     ) {
+        let pieces = answer.pieces
         let allocator = context.channel.allocator
         var buffer = allocator.buffer(capacity: 1_024 + pieces.reduce(0) { $0 + min($1.readableBytes, 16_384) })
-        buffer.writeString("HTTP/1.1 \(response.status.code) \(response.status.reasonPhrase)\r\n")
-        for field in response.headerFields {
-            buffer.writeString(field.name.rawName)
-            buffer.writeStaticString(": ")
-            buffer.writeString(field.value)
-            buffer.writeStaticString("\r\n")
-        }
-        buffer.writeStaticString("\r\n")
+        routes.writeHead(answer, into: &buffer)
         var buffers: [ByteBuffer] = []
         var pending: ByteBuffer? = buffer
         for var piece in pieces {

@@ -419,14 +419,15 @@ struct CatalogController {
     private func reportPage(_ request: Request, _ context: AppRequestContext) async throws -> Response {
         let viewer = try context.requireViewer()
         let id = try context.parameters.require("id")
-        let catalog = environment.catalog.current
+        let snapshot = environment.catalog.snapshot
+        let catalog = snapshot.catalog
         let report = try await liveReport(
             id, builder: PageBuilder(view: CatalogView(catalog, viewer: viewer), now: environment.now()))
         var notice: String?
         if let source = dashboards.source, report.kind == .dashboard {
             notice = await source.refresh(report)
         }
-        let key = reportPageKey(report, request, viewer: viewer, catalog: catalog, notice: notice)
+        let key = reportPageKey(report, request, viewer: viewer, catalog: snapshot, notice: notice)
         let render: @Sendable () async throws -> RenderedPageCache.Entry = { [environment, key] in
             let builder = try await builder(for: key.audience.reader, catalog: catalog)
             var model = try await reportModel(report, builder: builder)
@@ -451,9 +452,11 @@ struct CatalogController {
 
     /// The report page's key in the cache of rendered pages.
     private func reportPageKey(
-        _ report: Report, _ request: Request, viewer: Viewer, catalog: Catalog, notice: String?
+        _ report: Report, _ request: Request, viewer: Viewer, catalog: CatalogSnapshot, notice: String?,
+        audience: Audience? = nil
     ) -> RenderedPageCache.Key {
-        var key = environment.pageKey(request, viewer: viewer, catalog: catalog, teams: [report.owner.rawValue])
+        var key = environment.pageKey(
+            request, viewer: viewer, catalog: catalog, teams: [report.owner.rawValue], audience: audience)
         key.artifactVersion = dashboards.artifacts?.latestName(id: report.id.rawValue)
         key.notice = notice
         return key
@@ -464,19 +467,20 @@ struct CatalogController {
     /// due and a page without a dashboard are left to the router.
     private func cachedReportPage(_ request: Request, _ context: AppRequestContext) -> [ByteBuffer]? {
         guard let viewer = context.viewer, let id = context.parameters.get("id") else { return nil }
-        let catalog = environment.catalog.current
-        guard let report = CatalogView(catalog, viewer: viewer).report(ReportID(id)), report.status != .retired
+        let snapshot = environment.catalog.snapshot
+        guard let report = snapshot.catalog.report(ReportID(id), visibleTo: viewer), report.status != .retired
         else { return nil }
         var notice: String?
         if let source = dashboards.source, report.kind == .dashboard {
             guard case .current(let current) = source.refreshState(report) else { return nil }
             notice = current
         }
-        let key = reportPageKey(report, request, viewer: viewer, catalog: catalog, notice: notice)
+        let key = reportPageKey(
+            report, request, viewer: viewer, catalog: snapshot, notice: notice, audience: context.reader?.audience)
         guard key.artifactVersion != nil || environment.dashboards == nil,
             let entry = pageCache.cachedPage(for: key)
         else { return nil }
-        return readerPieces(entry, viewer, request)
+        return readerPieces(entry, viewer, request, name: context.reader?.name)
     }
 
     /// A cached page filled in for `viewer`, after counting its view.
@@ -485,8 +489,12 @@ struct CatalogController {
     }
 
     /// A cached page's pieces for `viewer`, after counting its view.
-    private func readerPieces(_ entry: RenderedPageCache.Entry, _ viewer: Viewer, _ request: Request) -> [ByteBuffer] {
-        entry.pieces(readerName: viewer.displayName, count: countView(entry, viewer, request))
+    private func readerPieces(
+        _ entry: RenderedPageCache.Entry, _ viewer: Viewer, _ request: Request, name: ByteBuffer? = nil
+    ) -> [ByteBuffer] {
+        let count = countView(entry, viewer, request)
+        if let name { return entry.pieces(name: name, count: count) }
+        return entry.pieces(readerName: viewer.displayName, count: count)
     }
 
     /// Counts the view of the item a cached page shows, if any; its views now, this one included.
@@ -575,7 +583,8 @@ struct CatalogController {
         if html { htmlPage(router, mount, cached: cached, owner: owner, build) }
         router.get(mount.apiRouterPath) { request, context in
             let viewer = try context.requireViewer()
-            let catalog = environment.catalog.current
+            let snapshot = environment.catalog.snapshot
+            let catalog = snapshot.catalog
             guard cached else {
                 let builder = try await builder(for: viewer, catalog: catalog)
                 let rendered = try await build(request, context, builder, viewer)
@@ -586,7 +595,7 @@ struct CatalogController {
             }
             // The JSON twin is cached per audience like the page (it names no reader).
             var key = environment.pageKey(
-                request, viewer: viewer, catalog: catalog, teams: owner(context, catalog).map { [$0.rawValue] } ?? [])
+                request, viewer: viewer, catalog: snapshot, teams: owner(context, catalog).map { [$0.rawValue] } ?? [])
             key.format = .json
             let entry = try await cachedEntry(key, for: viewer) { [key] in
                 let reader = key.audience.reader
@@ -609,21 +618,26 @@ struct CatalogController {
     ) {
         // Only owner controls ask which teams the reader belongs to, on their team's items.
         let key = {
-            @Sendable [environment] (request: Request, context: AppRequestContext, viewer: Viewer, catalog: Catalog) in
+            @Sendable [environment] (
+                request: Request, context: AppRequestContext, viewer: Viewer, catalog: CatalogSnapshot
+            )
+            in
             environment.pageKey(
-                request, viewer: viewer, catalog: catalog, teams: owner(context, catalog).map { [$0.rawValue] } ?? [])
+                request, viewer: viewer, catalog: catalog,
+                teams: owner(context, catalog.catalog).map { [$0.rawValue] } ?? [], audience: context.reader?.audience)
         }
         if cached {
             environment.cachedRoutes.register(mount) { [pageCache] request, context in
                 guard let viewer = context.viewer,
-                    let entry = pageCache.cachedPage(for: key(request, context, viewer, environment.catalog.current))
+                    let entry = pageCache.cachedPage(for: key(request, context, viewer, environment.catalog.snapshot))
                 else { return nil }
-                return readerPieces(entry, viewer, request)
+                return readerPieces(entry, viewer, request, name: context.reader?.name)
             }
         }
         router.get(mount.routerPath) { request, context in
             let viewer = try context.requireViewer()
-            let catalog = environment.catalog.current
+            let snapshot = environment.catalog.snapshot
+            let catalog = snapshot.catalog
             guard cached else {
                 let builder = try await builder(for: viewer, catalog: catalog)
                 let rendered = try await build(request, context, builder, viewer)
@@ -635,7 +649,7 @@ struct CatalogController {
                     page: rendered.model)
                 return HTMLResponse.make(try environment.renderer.render(page, template: rendered.template))
             }
-            let key = key(request, context, viewer, catalog)
+            let key = key(request, context, viewer, snapshot)
             let entry = try await cachedEntry(key, for: viewer) { [environment] in
                 let reader = key.audience.reader
                 let builder = try await builder(for: reader, catalog: catalog)

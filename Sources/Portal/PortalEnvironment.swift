@@ -64,7 +64,7 @@ public struct PortalEnvironment: Sendable {
     /// out; `nil`: off.
     let searchResults: RenderedPageCache?
     /// Which audience each reader belongs to.
-    let audiences = Audiences()
+    let audiences: Audiences
     /// The pages each connection may send from ``pages`` before the router sees the request.
     let cachedRoutes: CachedPageRoutes
     /// Whether connections answer cached pages themselves (see ``CachedPageRoutes``); off, every
@@ -99,9 +99,12 @@ public struct PortalEnvironment: Sendable {
         self.tokens = APITokenAuthority(state: state, clock: clock, logger: logger)
         self.allowLists = AllowListCache(clock: clock)
         self.proxy = BackendProxy(identityHeaders: [auth.userHeader, auth.groupsHeader])
+        let audiences = Audiences()
+        self.audiences = audiences
         self.cachedRoutes = CachedPageRoutes(
             authentication: AuthMiddleware(
-                authenticator: Authenticator(configuration: auth), catalog: catalog, tokens: tokens))
+                authenticator: Authenticator(configuration: auth), catalog: catalog, tokens: tokens),
+            audiences: audiences)
         self.catalog = catalog
         self.state = state
         self.renderer = renderer
@@ -129,11 +132,13 @@ extension PortalEnvironment {
 
     /// The cache key of the page `request` asks for, as `viewer`'s audience sees it now,
     /// narrowed to the `teams` the page asks about (see ``Audience/asking(about:)``; `nil`:
-    /// every team of the audience). `query` is the request's, when the caller parsed it.
+    /// every team of the audience). `query` is the request's, when the caller parsed it;
+    /// `audience` is the viewer's, when the caller knows it.
     func pageKey(
-        _ request: Request, viewer: Viewer, catalog: Catalog, teams: Set<String>?, query: FormQuery? = nil
+        _ request: Request, viewer: Viewer, catalog: CatalogSnapshot, teams: Set<String>?, query: FormQuery? = nil,
+        audience known: Audience? = nil
     ) -> RenderedPageCache.Key {
-        let audience = audiences.audience(of: viewer, in: catalog)
+        let audience = known ?? audiences.audience(of: viewer, in: catalog)
         return RenderedPageCache.Key(
             path: request.uri.path, query: (query ?? FormQuery(request)).all.map { "\($0.key)=\($0.value)" }.sorted(),
             audience: teams.map(audience.asking(about:)) ?? audience,

@@ -21,8 +21,9 @@ struct SearchController {
             let viewer = try context.requireViewer()
             let query = FormQuery(request)
             let search = try Self.searchRequest(query)
-            let catalog = environment.catalog.current
-            let key = pageKey(request, query, viewer: viewer, catalog: catalog)
+            let snapshot = environment.catalog.snapshot
+            let catalog = snapshot.catalog
+            let key = pageKey(request, query, viewer: viewer, catalog: snapshot)
             let entry = try await environment.pages.page(for: key) { [environment, key] in
                 let reader = key.audience.reader
                 let builder = PageBuilder(view: CatalogView(catalog, viewer: reader), now: environment.now())
@@ -44,9 +45,11 @@ struct SearchController {
             let query = FormQuery(request)
             guard let viewer = context.viewer, let search = try? Self.searchRequest(query),
                 let entry = environment.pages.cachedPage(
-                    for: pageKey(request, query, viewer: viewer, catalog: environment.catalog.current))
+                    for: pageKey(
+                        request, query, viewer: viewer, catalog: environment.catalog.snapshot,
+                        audience: context.reader?.audience))
             else { return nil }
-            return readerPieces(entry, search, viewer, request)
+            return readerPieces(entry, search, viewer, request, name: context.reader?.name)
         }
         // The index answers in memory, in well under a millisecond at 100,000 entries, so a
         // connection's event loop runs it before the router (see `CachedPageRoutes`); a bad
@@ -56,7 +59,7 @@ struct SearchController {
         environment.cachedRoutes.register(.search, api: true) { request, context in
             let query = FormQuery(request)
             guard let viewer = context.viewer, let search = try? Self.searchRequest(query) else { return nil }
-            return answer(request, query, viewer) { apiBody(search, viewer: $0) }
+            return answer(request, query, viewer, audience: context.reader?.audience) { apiBody(search, viewer: $0) }
         }
         router.get(Route.Mount.search.apiRouterPath) { request, context in
             let viewer = try context.requireViewer()
@@ -68,7 +71,9 @@ struct SearchController {
         environment.cachedRoutes.register(.suggest, api: true) { request, context in
             let query = FormQuery(request)
             guard let viewer = context.viewer, let (text, limit) = try? Self.suggestRequest(query) else { return nil }
-            return answer(request, query, viewer) { suggestBody(text, limit: limit, viewer: $0) }
+            return answer(request, query, viewer, audience: context.reader?.audience) {
+                suggestBody(text, limit: limit, viewer: $0)
+            }
         }
         router.get(Route.Mount.suggest.apiRouterPath) { request, context in
             let viewer = try context.requireViewer()
@@ -90,10 +95,10 @@ struct SearchController {
     /// ``PortalEnvironment/searchResults``: `body` makes it for the audience's nameless reader
     /// on a miss; with the cache off, for `viewer` on every request.
     private func answer(
-        _ request: Request, _ query: FormQuery, _ viewer: Viewer, _ body: (Viewer) -> ByteBuffer
+        _ request: Request, _ query: FormQuery, _ viewer: Viewer, audience: Audience?, _ body: (Viewer) -> ByteBuffer
     ) -> [ByteBuffer] {
         guard let results = environment.searchResults else { return [body(viewer)] }
-        var key = pageKey(request, query, viewer: viewer, catalog: environment.catalog.current)
+        var key = pageKey(request, query, viewer: viewer, catalog: environment.catalog.snapshot, audience: audience)
         key.format = .json
         return results.answer(for: key) { RenderedPageCache.Entry(body: body(key.audience.reader)) }.pieces
     }
@@ -108,17 +113,19 @@ struct SearchController {
 
     /// The search page's key in the cache of rendered pages.
     private func pageKey(
-        _ request: Request, _ query: FormQuery, viewer: Viewer, catalog: Catalog
+        _ request: Request, _ query: FormQuery, viewer: Viewer, catalog: CatalogSnapshot, audience: Audience? = nil
     ) -> RenderedPageCache.Key {
         // Drafts show to their owners' teams: search asks about every team of the reader.
-        var key = environment.pageKey(request, viewer: viewer, catalog: catalog, teams: nil, query: query)
+        var key = environment.pageKey(
+            request, viewer: viewer, catalog: catalog, teams: nil, query: query, audience: audience)
         (key.indexGeneration, key.indexDocuments) = environment.search.generations
         return key
     }
 
     /// A cached search page's pieces for `viewer`, after logging the search.
     private func readerPieces(
-        _ entry: RenderedPageCache.Entry, _ search: SearchRequest, _ viewer: Viewer, _ request: Request
+        _ entry: RenderedPageCache.Entry, _ search: SearchRequest, _ viewer: Viewer, _ request: Request,
+        name: ByteBuffer? = nil
     ) -> [ByteBuffer] {
         // The search log: each search typed into the box (its first page), not who typed it.
         if environment.recordsViews, search.offset == 0, !ViewContext.isAutomated(request) {
@@ -126,6 +133,7 @@ struct SearchController {
                 query: entry.loggedQuery ?? search.query.normalized, found: (entry.resultCount ?? 0) > 0,
                 at: environment.now())
         }
+        if let name { return entry.pieces(name: name, count: 0) }
         return entry.pieces(readerName: viewer.displayName, count: 0)
     }
 

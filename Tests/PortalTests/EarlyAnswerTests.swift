@@ -1,4 +1,5 @@
 import AlmanacTestSupport
+import Catalog
 import Foundation
 import HTTPTypes
 import NIOCore
@@ -70,6 +71,69 @@ import Testing
         // a plain reader) came from the cache; the router sent them all on the other portal.
         #expect(early.environment.earlyResponses > requests.count / 2)
         #expect(routed.environment.earlyResponses == 0)
+    }
+
+    /// Early answers take the reader from a memo of their identity headers' values. When the
+    /// catalog changes what those values mean (here, pat.doe's group stops being an admin
+    /// group), the reader is decided again, even though another reader (kim.staff, an admin now)
+    /// has the very audience pat.doe had, with its pages kept.
+    @Test func aReaderRememberedByTheirHeadersIsDecidedAgainWhenTheCatalogChanges() async throws {
+        let portal = try await TestPortal.make(auth: AuthConfiguration(trustedProxies: ["127.0.0.1"])) { catalog in
+            try CatalogFixture.edit(
+                catalog + "/almanac.yaml", replacing: "admin_groups: [data-platform]",
+                with: "admin_groups: [data-platform, everyone]")
+        }
+        let staff = identity("kim.staff@larkspur.io", groups: ["staff"])
+        try await portal.test { client in
+            var pages: [String] = []
+            for (step, reader) in [Self.plain, staff, Self.plain].enumerated() {
+                if step == 1 {
+                    try CatalogFixture.edit(
+                        portal.directory.file("Catalog/almanac.yaml"),
+                        replacing: "admin_groups: [data-platform, everyone]",
+                        with: "admin_groups: [data-platform, staff]")
+                    let outcome = portal.environment.catalog.reloadIfChanged(force: true)
+                    guard case .updated(_, _) = outcome else { throw FixtureError("the edited catalog was not loaded") }
+                }
+                // The first read of an audience renders the page, which is kept a moment after
+                // it is sent; a later read is answered early.
+                for _ in 0..<100 {
+                    let before = portal.environment.earlyResponses
+                    let page = try await client.get("/reports", headers: reader)
+                    #expect(page.status == .ok)
+                    if step == 2 { #expect(!page.text.contains("executive-weekly"), "pat.doe is no admin now") }
+                    if portal.environment.earlyResponses > before {
+                        pages.append(page.text)
+                        break
+                    }
+                }
+            }
+            try #require(pages.count == 3, "no early answer")
+            #expect(pages[0].contains("executive-weekly"), "pat.doe, an admin, sees every report")
+            #expect(pages[1].contains("executive-weekly"), "kim.staff, an admin now, sees every report")
+        }
+    }
+
+    /// An early answer's head is written from lines serialized once; it must be the bytes NIO
+    /// writes for the router's head (`CachedPageRoutes.response(_:)`).
+    @Test func theEarlyHeadIsTheRoutersHeadSerialized() async throws {
+        let portal = try await TestPortal.make(auth: AuthConfiguration(trustedProxies: ["127.0.0.1"]))
+        let routes = portal.environment.cachedRoutes
+        for json in [false, true] {
+            let answer = CachedPageRoutes.Answer(json: json, requestID: "abc-12", pieces: [], length: 12_345)
+            var written = ByteBuffer()
+            routes.writeHead(answer, into: &written)
+            let response = routes.response(answer)
+            var expected = "HTTP/1.1 200 OK\r\n"
+            for field in response.headerFields { expected += "\(field.name.rawName): \(field.value)\r\n" }
+            expected += "\r\n"
+            // The Date line may have moved on by a second between the two.
+            let dateLine = /Date: [^\r]*\r\n/
+            #expect(
+                String(buffer: written).replacing(dateLine, with: "Date\r\n")
+                    == expected.replacing(dateLine, with: "Date\r\n"), "json: \(json)")
+            #expect(String(buffer: written).contains("Content-Length: 12345\r\nX-Request-ID: abc-12\r\n"))
+        }
     }
 
     /// Where two texts part, with a little of each around it.
