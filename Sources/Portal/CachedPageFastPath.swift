@@ -167,10 +167,12 @@ final class CachedPageRoutes: Sendable {
             else { return nil }
             return signedIn
         }
-        guard trusted, request.headers[.authorization] == nil, let userField = authentication.userHeader,
-            let user = request.headers[userField], let audiences
+        // One pass over the fields each (their subscript joins repeated values into a new string;
+        // repeats were refused before).
+        guard trusted, request.headers.firstValue(of: .authorization) == nil, let userField = authentication.userHeader,
+            let user = request.headers.firstValue(of: userField), let audiences
         else { return decide(context) }
-        let groups = authentication.groupsHeader.flatMap { request.headers[$0] } ?? ""
+        let groups = authentication.groupsHeader.flatMap { request.headers.firstValue(of: $0) } ?? ""
         // The memo's keys are bounded too: headers longer than any real name and groups are decided each time.
         guard user.utf8.count + groups.utf8.count <= Self.longestRememberedIdentity else { return decide(context) }
         var decided: AppRequestContext?

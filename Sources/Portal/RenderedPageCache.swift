@@ -155,7 +155,8 @@ final class RenderedPageCache: Sendable {
 
         /// ``pieces(readerName:count:)`` with the name already escaped.
         func pieces(name: ByteBuffer, count: Int) -> [ByteBuffer] {
-            let number = ByteBuffer(string: plainCount ? String(count) : Self.grouped(count))
+            // Most pages show no count.
+            lazy var number = ByteBuffer(string: plainCount ? String(count) : Self.grouped(count))
             var result: [ByteBuffer] = []
             result.reserveCapacity(pieces.count * 2)
             for (index, piece) in pieces.enumerated() {
@@ -262,9 +263,11 @@ final class RenderedPageCache: Sendable {
         /// What the page kept for `key` is worth to a reader asking with `freshness` at `now`
         /// (marked as used when kept).
         mutating func use(_ key: Key, _ freshness: Freshness, now: Double, policy: StalePolicy?) -> Use {
-            guard let stored = entries[key] else { return .missing }
+            // One lookup (the key's hash is most of what a hit costs).
+            guard let index = entries.index(forKey: key) else { return .missing }
             tick += 1
-            entries[key]?.lastUsed = tick
+            entries.values[index].lastUsed = tick
+            let stored = entries.values[index]
             if stored.freshness == freshness { return .current(stored.entry) }
             guard let policy, now < stored.renderedAt + policy.servedUntil else { return .tooOld }
             return .outOfDate(stored.entry, refreshDue: now >= stored.refreshAt && rendering[key] == nil)

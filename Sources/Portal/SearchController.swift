@@ -160,7 +160,10 @@ struct SearchController {
     }
 
     static func searchRequest(_ query: FormQuery) throws -> SearchRequest {
-        var search = SearchRequest(text: String((query.get("q") ?? "").prefix(SearchQuery.maximumLength)))
+        let text = query.get("q") ?? ""
+        // No character count for a text with fewer bytes than the limit allows characters.
+        var search = SearchRequest(
+            text: text.utf8.count <= SearchQuery.maximumLength ? text : String(text.prefix(SearchQuery.maximumLength)))
         for filter in SearchFilter.allCases {
             guard let value = query.get(filter.rawValue), !value.isEmpty else { continue }
             guard value.count <= 64 else {
