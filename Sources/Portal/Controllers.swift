@@ -628,9 +628,21 @@ struct CatalogController {
         }
         if cached {
             environment.cachedRoutes.register(mount) { [pageCache] request, context in
-                guard let viewer = context.viewer,
-                    let entry = pageCache.cachedPage(for: key(request, context, viewer, environment.catalog.snapshot))
-                else { return nil }
+                guard let viewer = context.viewer else { return nil }
+                let snapshot = environment.catalog.snapshot
+                let memo = environment.pageMemoKey(request, context, snapshot)
+                if let memo, let found = environment.pageMemo.found(target: memo.0, audience: memo.1, token: memo.2) {
+                    pageCache.countHit()
+                    return readerPieces(found.entry, viewer, request, name: context.reader?.name)
+                }
+                guard let (entry, current) = pageCache.lookup(key(request, context, viewer, snapshot)) else {
+                    return nil
+                }
+                if current, let memo {
+                    environment.pageMemo.remember(
+                        .init(entry: entry, search: nil), target: memo.target, audience: memo.audience,
+                        token: memo.token)
+                }
                 return readerPieces(entry, viewer, request, name: context.reader?.name)
             }
         }

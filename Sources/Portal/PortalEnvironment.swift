@@ -65,6 +65,8 @@ public struct PortalEnvironment: Sendable {
     let searchResults: RenderedPageCache?
     /// Which audience each reader belongs to.
     let audiences: Audiences
+    /// The kept pages early answers found, by target and audience.
+    let pageMemo = PageMemo()
     /// The pages each connection may send from ``pages`` before the router sees the request.
     let cachedRoutes: CachedPageRoutes
     /// Whether connections answer cached pages themselves (see ``CachedPageRoutes``); off, every
@@ -145,6 +147,26 @@ extension PortalEnvironment {
             catalogRevision: catalog.revision, catalogBroken: self.catalog.isBroken,
             minute: Int(now().timeIntervalSince1970 / 60), usageRevision: usage.revision,
             dataDay: dashboards?.asOf().description)
+    }
+
+    /// What the kept pages' keys depend on now besides the request and the audience (see
+    /// ``PageMemo``), for the catalog `snapshot`.
+    func pageToken(_ snapshot: CatalogSnapshot) -> PageMemo.Token {
+        let (index, documents) = search.generations
+        return PageMemo.Token(
+            catalog: snapshot.generation, catalogBroken: catalog.isBroken,
+            minute: Int(now().timeIntervalSince1970 / 60),
+            usageRevision: usage.revision, indexGeneration: index, indexDocuments: documents,
+            dataDay: dashboards?.asOf().dayNumber, pages: pages.changes)
+    }
+
+    /// The memo for an early answer of `context`'s reader (signed in by the proxy's headers in
+    /// the catalog of `snapshot`): its target, audience and token; `nil` when there is none.
+    func pageMemoKey(
+        _ request: Request, _ context: AppRequestContext, _ snapshot: CatalogSnapshot
+    ) -> (target: String, audience: Int, token: PageMemo.Token)? {
+        guard let reader = context.reader, reader.generation == snapshot.generation else { return nil }
+        return (request.uri.string, reader.audienceID, pageToken(snapshot))
     }
 
     /// Counts one view: buffered for the state store, and added to the cached usage figures at

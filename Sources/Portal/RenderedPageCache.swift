@@ -285,6 +285,8 @@ final class RenderedPageCache: Sendable {
     }
     private let state = Mutex(State())
     private let renders = Atomic<Int>(0)
+    /// See ``changes``.
+    private let epoch = Atomic<Int>(0)
     /// One background render at a time.
     private let backgroundRenders: TakingTurns
     /// The most the cache holds, in bytes of pages and keys.
@@ -387,7 +389,11 @@ final class RenderedPageCache: Sendable {
     /// The kept page for `key` when it may be served now without a render: the same decision as
     /// ``page(for:render:)``'s, else `nil`, also when a kept page is due for its background
     /// render, which ``page(for:render:)`` starts.
-    func cachedPage(for key: Key) -> Entry? {
+    func cachedPage(for key: Key) -> Entry? { lookup(key)?.entry }
+
+    /// ``cachedPage(for:)``'s page, and whether it is current (not an out-of-date page served
+    /// while its next render is due).
+    func lookup(_ key: Key) -> (entry: Entry, current: Bool)? {
         let stable = key.stable
         let freshness = key.freshness
         let policy = stalePolicy
@@ -395,14 +401,20 @@ final class RenderedPageCache: Sendable {
         switch state.withLock({ $0.use(stable, freshness, now: now, policy: policy) }) {
         case .current(let entry):
             metrics.hit()
-            return entry
+            return (entry, true)
         case .outOfDate(let entry, refreshDue: false):
             metrics.hit(stale: true)
-            return entry
+            return (entry, false)
         case .outOfDate(_, refreshDue: true), .tooOld, .missing:
             return nil
         }
     }
+
+    /// A hit answered from a memo of this cache's lookups (``PageMemo``), counted as one.
+    func countHit() { metrics.hit() }
+
+    /// Counts the pages kept or dropped so far: a memo of lookups holds while it stays the same.
+    var changes: Int { epoch.load(ordering: .relaxed) }
 
     /// The kept answer for `key` if it may be served now (as ``cachedPage(for:)`` decides), else
     /// `answer`'s, computed by the caller at once and kept: for answers cheaper than a render
@@ -441,6 +453,7 @@ final class RenderedPageCache: Sendable {
             let stored = Stored(
                 entry: kept, freshness: freshness, bytes: size, lastUsed: state.tick, renderedAt: renderedAt,
                 refreshAt: renderedAt + (stalePolicy?.refreshAfter ?? 0) * (1 + spread))
+            epoch.add(1, ordering: .relaxed)
             if let old = state.entries.updateValue(stored, forKey: key) {
                 state.bytes -= old.bytes
                 state.release(old.entry)
@@ -519,6 +532,11 @@ final class Audiences: Sendable {
     struct SignedIn: Sendable {
         let viewer: Viewer
         let audience: Audience
+        /// Names ``audience`` among the audiences of the catalog of ``generation`` (see
+        /// ``PageMemo``).
+        let audienceID: Int
+        /// The ``Catalog/CatalogSnapshot/generation`` the reader was decided in.
+        let generation: Int
         /// The reader's name as pages show it, HTML-escaped.
         let name: ByteBuffer
     }
@@ -534,6 +552,7 @@ final class Audiences: Sendable {
         var generation = -1
         var known: [Viewer: Audience] = [:]
         var signedIn: [Headers: SignedIn] = [:]
+        var audienceIDs: [Audience: Int] = [:]
 
         mutating func start(_ generation: Int) {
             guard self.generation != generation else { return }
@@ -567,14 +586,18 @@ final class Audiences: Sendable {
         let headers = Headers(user: user, groups: groups)
         if let known = state.withLock({ $0.generation == generation ? $0.signedIn[headers] : nil }) { return known }
         guard let viewer = make() else { return nil }
-        let reader = SignedIn(
-            viewer: viewer, audience: audience(of: viewer, in: snapshot),
-            name: ByteBuffer(string: Markup.escape(viewer.displayName, doubleQuote: true, singleQuote: true)))
-        state.withLock { state in
+        let audience = audience(of: viewer, in: snapshot)
+        let name = ByteBuffer(string: Markup.escape(viewer.displayName, doubleQuote: true, singleQuote: true))
+        return state.withLock { state in
             state.start(generation)
             if state.signedIn.count >= capacity { state.signedIn.removeAll(keepingCapacity: true) }
+            // Numbered from the memo's start: an id never names two audiences of one catalog.
+            let id = state.audienceIDs[audience] ?? state.audienceIDs.count
+            state.audienceIDs[audience] = id
+            let reader = SignedIn(
+                viewer: viewer, audience: audience, audienceID: id, generation: generation, name: name)
             state.signedIn[headers] = reader
+            return reader
         }
-        return reader
     }
 }

@@ -42,13 +42,25 @@ struct SearchController {
             return HTMLResponse.make(pieces: readerPieces(entry, search, viewer, request))
         }
         environment.cachedRoutes.register(.search) { request, context in
+            guard let viewer = context.viewer else { return nil }
+            let snapshot = environment.catalog.snapshot
+            let memo = environment.pageMemoKey(request, context, snapshot)
+            if let memo, let found = environment.pageMemo.found(target: memo.0, audience: memo.1, token: memo.2),
+                let search = found.search
+            {
+                environment.pages.countHit()
+                return readerPieces(found.entry, search, viewer, request, name: context.reader?.name)
+            }
             let query = FormQuery(request)
-            guard let viewer = context.viewer, let search = try? Self.searchRequest(query),
-                let entry = environment.pages.cachedPage(
-                    for: pageKey(
-                        request, query, viewer: viewer, catalog: environment.catalog.snapshot,
-                        audience: context.reader?.audience))
+            guard let search = try? Self.searchRequest(query),
+                let (entry, current) = environment.pages.lookup(
+                    pageKey(request, query, viewer: viewer, catalog: snapshot, audience: context.reader?.audience))
             else { return nil }
+            if current, let memo {
+                environment.pageMemo.remember(
+                    .init(entry: entry, search: search), target: memo.target, audience: memo.audience, token: memo.token
+                )
+            }
             return readerPieces(entry, search, viewer, request, name: context.reader?.name)
         }
         // The index answers in memory, in well under a millisecond at 100,000 entries, so a

@@ -1,0 +1,88 @@
+import AlmanacTestSupport
+import Catalog
+import Foundation
+import HTTPTypes
+import NIOCore
+import Testing
+
+@testable import Portal
+
+/// Early answers remember the kept page they found by request target and audience
+/// (`PageMemo`); a remembered page is only ever the one the page cache would answer.
+@Suite struct PageMemoTests {
+    static let token = PageMemo.Token(
+        catalog: 3, catalogBroken: false, minute: 100, usageRevision: 7, indexGeneration: 2, indexDocuments: 1,
+        dataDay: 20_000, pages: 41)
+
+    static func found(_ text: String) -> PageMemo.Found {
+        PageMemo.Found(entry: RenderedPageCache.Entry(html: text, countedView: nil), search: nil)
+    }
+
+    static func text(_ found: PageMemo.Found?) -> String? {
+        found.map { $0.entry.pieces(readerName: "", count: 0).map { String(buffer: $0) }.joined() }
+    }
+
+    @Test func aPageIsRememberedForItsTargetAudienceAndTokenOnly() {
+        let memo = PageMemo()
+        memo.remember(Self.found("home"), target: "/", audience: 1, token: Self.token)
+        #expect(Self.text(memo.found(target: "/", audience: 1, token: Self.token)) == "home")
+        #expect(memo.found(target: "/", audience: 2, token: Self.token) == nil, "another audience")
+        #expect(memo.found(target: "/?", audience: 1, token: Self.token) == nil, "another target")
+        // Any change in what the page's key or the cache's contents depend on.
+        let changes: [(String, (inout PageMemo.Token) -> Void)] = [
+            ("catalog", { $0.catalog += 1 }), ("broken catalog", { $0.catalogBroken = true }),
+            ("minute", { $0.minute += 1 }), ("usage", { $0.usageRevision += 1 }),
+            ("index", { $0.indexGeneration += 1 }), ("index documents", { $0.indexDocuments += 1 }),
+            ("data day", { $0.dataDay = 20_001 }), ("no data day", { $0.dataDay = nil }),
+            ("a page kept or dropped", { $0.pages += 1 }),
+        ]
+        for (what, change) in changes {
+            var other = Self.token
+            change(&other)
+            #expect(memo.found(target: "/", audience: 1, token: other) == nil, "\(what)")
+        }
+        // A page remembered under a newer token starts the memo over.
+        var newer = Self.token
+        newer.pages += 1
+        memo.remember(Self.found("glossary"), target: "/glossary", audience: 1, token: newer)
+        #expect(memo.found(target: "/", audience: 1, token: Self.token) == nil)
+        #expect(memo.found(target: "/", audience: 1, token: newer) == nil)
+    }
+
+    @Test func everySixteenthHitGoesTheLongWayAndLongTargetsAreNotRemembered() {
+        let memo = PageMemo()
+        memo.remember(Self.found("home"), target: "/", audience: 1, token: Self.token)
+        let hits = (1...64).map { _ in memo.found(target: "/", audience: 1, token: Self.token) != nil }
+        #expect(hits.filter { !$0 }.count == 64 / PageMemo.fullLookupEvery)
+        let long = "/search?q=" + String(repeating: "a", count: PageMemo.longestTarget)
+        memo.remember(Self.found("long"), target: long, audience: 1, token: Self.token)
+        #expect(memo.found(target: long, audience: 1, token: Self.token) == nil)
+    }
+
+    /// A broken edit on disk changes no catalog (the last good one keeps serving) but every page
+    /// shows admins a banner: a page remembered before must not be answered after.
+    @Test func aRememberedPageIsNotAnsweredOnceTheCatalogOnDiskIsBroken() async throws {
+        let portal = try await TestPortal.make(auth: AuthConfiguration(trustedProxies: ["127.0.0.1"]))
+        let reader = identity("dana.admin@larkspur.io", groups: ["data-platform"])
+        try await portal.test { client in
+            for broken in [false, true] {
+                if broken {
+                    try "id: [unclosed\n".write(
+                        toFile: portal.directory.file("Catalog/teams/broken.yaml"), atomically: true, encoding: .utf8)
+                    let outcome = portal.environment.catalog.reloadIfChanged(force: true)
+                    guard case .rejected = outcome else { throw FixtureError("the broken edit was not rejected") }
+                }
+                // Until answered early twice in a row (the second from the memo).
+                var early = 0
+                for _ in 0..<100 where early < 2 {
+                    let before = portal.environment.earlyResponses
+                    let page = try await client.get("/glossary", headers: reader)
+                    #expect(page.status == .ok)
+                    #expect(page.text.contains("catalog files on disk have errors") == broken, "broken: \(broken)")
+                    early = portal.environment.earlyResponses > before ? early + 1 : 0
+                }
+                #expect(early == 2)
+            }
+        }
+    }
+}
