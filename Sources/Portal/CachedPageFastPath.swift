@@ -128,9 +128,7 @@ final class CachedPageRoutes: Sendable {
     func answer(to head: HTTPRequest, channel: any Channel, logger: Logger, trusted: Bool?) -> Answer? {
         let started = ContinuousClock.now
         guard head.method == .get, let target = head.path, target.utf8.first == UInt8(ascii: "/"),
-            // The router would close the connection, or read a body the page does not want.
-            head.headerFields[.connection] == nil, head.headerFields[.transferEncoding] == nil,
-            head.headerFields[.contentLength].map({ $0 == "0" }) ?? true
+            let fields = headerFields(head.headerFields)
         else { return nil }
         let request = Request(head: head, body: RequestBody(buffer: ByteBuffer()))
         let path = request.uri.path
@@ -138,9 +136,8 @@ final class CachedPageRoutes: Sendable {
         guard !path.utf8.contains(UInt8(ascii: "%")), let (entry, parameters) = match(path) else { return nil }
         var context = AppRequestContext(source: ApplicationRequestContextSource(channel: channel, logger: logger))
         context.coreContext.parameters = parameters
-        guard authentication.repeatedIdentityHeader(request) == nil,
-            let signedIn = signIn(request, context, trusted: trusted ?? isTrusted(channel)),
-            let pieces = entry.answer(request, signedIn)
+        guard signIn(request, fields, &context, trusted: trusted ?? isTrusted(channel)),
+            let pieces = entry.answer(request, context)
         else { return nil }
         entry.counter.increment()
         entry.timer.record(duration: ContinuousClock.now - started)
@@ -150,45 +147,74 @@ final class CachedPageRoutes: Sendable {
             length: pieces.reduce(0) { $0 + $1.readableBytes })
     }
 
+    /// The request's fields an early answer reads, from one pass over them.
+    private struct Fields {
+        var user: String?
+        var groups: String?
+        var authorization = false
+    }
+
+    /// `fields`' identity headers, or `nil` when the router must answer: an identity header
+    /// sent twice (a 400 there), a request that closes the connection or has a body.
+    private func headerFields(_ fields: HTTPFields) -> Fields? {
+        var found = Fields()
+        var users = 0
+        var groups = 0
+        for field in fields {
+            switch field.name {
+            case .connection, .transferEncoding: return nil
+            case .contentLength where field.value != "0": return nil
+            case .authorization: found.authorization = true
+            case authentication.userHeader:
+                users += 1
+                found.user = found.user ?? field.value
+            case authentication.groupsHeader:
+                groups += 1
+                found.groups = found.groups ?? field.value
+            default: break
+            }
+        }
+        return users > 1 || groups > 1 ? nil : found
+    }
+
     /// Whether `channel`'s peer is one of the trusted proxies (asked once per connection).
     func isTrusted(_ channel: any Channel) -> Bool {
         authentication.authenticator.isTrustedProxy(address: channel.remoteAddress.flatMap(IPAddress.init))
     }
 
-    /// `context` signed in as ``AuthMiddleware`` would sign it in, or `nil` (an API token, no
-    /// identity, anything the router must answer). From a trusted proxy the reader is looked up
-    /// by its identity headers' values (``Audiences/signedIn(user:groups:in:make:)``), decided by
-    /// the middleware the first time.
-    private func signIn(_ request: Request, _ context: AppRequestContext, trusted: Bool) -> AppRequestContext? {
-        func decide(_ context: AppRequestContext) -> AppRequestContext? {
+    /// Signs `context` in as ``AuthMiddleware`` would, or says the router must answer (an API
+    /// token, no identity). From a trusted proxy the reader is looked up by its identity headers'
+    /// values (``Audiences/signedIn(user:groups:in:make:)``), decided by the middleware the first
+    /// time.
+    private func signIn(
+        _ request: Request, _ fields: Fields, _ context: inout AppRequestContext, trusted: Bool
+    ) -> Bool {
+        func decide(_ context: inout AppRequestContext) -> Bool {
             guard
                 case .person(let signedIn)? = try? authentication.signInAfterRepeatCheck(
                     request, context: context, naming: false)
-            else { return nil }
-            return signedIn
+            else { return false }
+            context = signedIn
+            return true
         }
-        // One pass over the fields each (their subscript joins repeated values into a new string;
-        // repeats were refused before).
-        guard trusted, request.headers.firstValue(of: .authorization) == nil, let userField = authentication.userHeader,
-            let user = request.headers.firstValue(of: userField), let audiences
-        else { return decide(context) }
-        let groups = authentication.groupsHeader.flatMap { request.headers.firstValue(of: $0) } ?? ""
-        // The memo's keys are bounded too: headers longer than any real name and groups are decided each time.
-        guard user.utf8.count + groups.utf8.count <= Self.longestRememberedIdentity else { return decide(context) }
-        var decided: AppRequestContext?
+        guard trusted, !fields.authorization, let user = fields.user, let audiences,
+            // The memo's keys are bounded too: longer headers than any real name and groups are
+            // decided each time.
+            user.utf8.count + (fields.groups?.utf8.count ?? 0) <= Self.longestRememberedIdentity
+        else { return decide(&context) }
+        var decided = false
         guard
             let reader = audiences.signedIn(
-                user: user, groups: groups, in: authentication.catalog.snapshot,
+                user: user, groups: fields.groups ?? "", in: authentication.catalog.snapshot,
                 make: {
-                    decided = decide(context)
-                    return decided?.viewer
+                    decided = decide(&context)
+                    return decided ? context.viewer : nil
                 })
-        else { return nil }
-        var context = decided ?? context
+        else { return false }
         context.fromTrustedProxy = true
         context.viewer = reader.viewer
         context.reader = reader
-        return context
+        return true
     }
 
     /// The response head of `answer`, as the router would send it.

@@ -11,6 +11,10 @@ import Synchronization
 /// the data day, or any page kept or dropped by the cache) starts the memo over, so a hit is
 /// the page the cache would have answered. One hit in ``fullLookupEvery`` goes the long way
 /// anyway, which marks the page as used in the cache's eviction order.
+///
+/// Its own memory: at most ``capacity`` targets of at most ``longestTarget`` bytes, under
+/// 5 MiB. The pages it refers to are the cache's (counted there); one the cache drops is
+/// let go at the next early answer, whose token differs.
 final class PageMemo: Sendable {
     /// Everything besides the target and the audience that a kept page's key and its lookup
     /// depend on.

@@ -553,6 +553,9 @@ final class Audiences: Sendable {
         var known: [Viewer: Audience] = [:]
         var signedIn: [Headers: SignedIn] = [:]
         var audienceIDs: [Audience: Int] = [:]
+        /// What `known` and `signedIn` hold, roughly, in bytes.
+        var knownBytes = 0
+        var signedInBytes = 0
 
         mutating func start(_ generation: Int) {
             guard self.generation != generation else { return }
@@ -562,8 +565,16 @@ final class Audiences: Sendable {
     private let state = Mutex(State())
     /// Readers remembered at most (in each memo); past it the memory starts over.
     let capacity: Int
+    /// Bytes each memo holds at most, roughly (names, groups, the dictionary's slots); past
+    /// it the memo starts over. Identity headers are at most 1 KiB (``CachedPageRoutes``).
+    static let bytesPerMemo = 16 << 20
 
     init(capacity: Int = 50_000) { self.capacity = capacity }
+
+    /// What remembering `viewer` costs, roughly, in bytes.
+    private static func bytes(of viewer: Viewer) -> Int {
+        128 + (viewer.user?.utf8.count ?? 0) + viewer.groups.reduce(0) { $0 + $1.utf8.count + 32 }
+    }
 
     func audience(of viewer: Viewer, in snapshot: CatalogSnapshot) -> Audience {
         let generation = snapshot.generation
@@ -571,8 +582,12 @@ final class Audiences: Sendable {
         let audience = snapshot.catalog.audience(of: viewer, accessGroups: snapshot.accessGroups)
         state.withLock { state in
             state.start(generation)
-            if state.known.count >= capacity { state.known.removeAll(keepingCapacity: true) }
-            state.known[viewer] = audience
+            let bytes = Self.bytes(of: viewer) * 2
+            if state.known.count >= capacity || state.knownBytes + bytes > Self.bytesPerMemo {
+                state.known.removeAll(keepingCapacity: true)
+                state.knownBytes = 0
+            }
+            if state.known.updateValue(audience, forKey: viewer) == nil { state.knownBytes += bytes }
         }
         return audience
     }
@@ -590,13 +605,17 @@ final class Audiences: Sendable {
         let name = ByteBuffer(string: Markup.escape(viewer.displayName, doubleQuote: true, singleQuote: true))
         return state.withLock { state in
             state.start(generation)
-            if state.signedIn.count >= capacity { state.signedIn.removeAll(keepingCapacity: true) }
+            let bytes = Self.bytes(of: viewer) + user.utf8.count + groups.utf8.count + name.readableBytes + 128
+            if state.signedIn.count >= capacity || state.signedInBytes + bytes > Self.bytesPerMemo {
+                state.signedIn.removeAll(keepingCapacity: true)
+                state.signedInBytes = 0
+            }
             // Numbered from the memo's start: an id never names two audiences of one catalog.
             let id = state.audienceIDs[audience] ?? state.audienceIDs.count
             state.audienceIDs[audience] = id
             let reader = SignedIn(
                 viewer: viewer, audience: audience, audienceID: id, generation: generation, name: name)
-            state.signedIn[headers] = reader
+            if state.signedIn.updateValue(reader, forKey: headers) == nil { state.signedInBytes += bytes }
             return reader
         }
     }
