@@ -110,7 +110,7 @@ final class CachedPageRoutes: Sendable {
         }
     }
 
-    /// An early answer: what ``CachedPageHandler`` writes (its head serialized by ``head(_:)``).
+    /// An early answer: what ``CachedPageHandler`` writes (its head serialized by ``writeHead(_:into:)``).
     struct Answer {
         let json: Bool
         let requestID: String

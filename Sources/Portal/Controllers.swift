@@ -453,10 +453,10 @@ struct CatalogController {
     /// The report page's key in the cache of rendered pages.
     private func reportPageKey(
         _ report: Report, _ request: Request, viewer: Viewer, catalog: CatalogSnapshot, notice: String?,
-        audience: Audience? = nil
+        reader: Audiences.SignedIn? = nil
     ) -> RenderedPageCache.Key {
         var key = environment.pageKey(
-            request, viewer: viewer, catalog: catalog, teams: [report.owner.rawValue], audience: audience)
+            request, viewer: viewer, catalog: catalog, teams: [report.owner.rawValue], reader: reader)
         key.artifactVersion = dashboards.artifacts?.latestName(id: report.id.rawValue)
         key.notice = notice
         return key
@@ -476,7 +476,7 @@ struct CatalogController {
             notice = current
         }
         let key = reportPageKey(
-            report, request, viewer: viewer, catalog: snapshot, notice: notice, audience: context.reader?.audience)
+            report, request, viewer: viewer, catalog: snapshot, notice: notice, reader: context.reader)
         guard key.artifactVersion != nil || environment.dashboards == nil,
             let entry = pageCache.cachedPage(for: key)
         else { return nil }
@@ -624,7 +624,7 @@ struct CatalogController {
             in
             environment.pageKey(
                 request, viewer: viewer, catalog: catalog,
-                teams: owner(context, catalog.catalog).map { [$0.rawValue] } ?? [], audience: context.reader?.audience)
+                teams: owner(context, catalog.catalog).map { [$0.rawValue] } ?? [], reader: context.reader)
         }
         if cached {
             environment.cachedRoutes.register(mount) { [pageCache] request, context in

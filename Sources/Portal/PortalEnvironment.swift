@@ -135,11 +135,13 @@ extension PortalEnvironment {
     /// The cache key of the page `request` asks for, as `viewer`'s audience sees it now,
     /// narrowed to the `teams` the page asks about (see ``Audience/asking(about:)``; `nil`:
     /// every team of the audience). `query` is the request's, when the caller parsed it;
-    /// `audience` is the viewer's, when the caller knows it.
+    /// `reader` is the viewer as an early answer remembered it, whose audience is taken when it
+    /// was decided in this very catalog.
     func pageKey(
         _ request: Request, viewer: Viewer, catalog: CatalogSnapshot, teams: Set<String>?, query: FormQuery? = nil,
-        audience known: Audience? = nil
+        reader: Audiences.SignedIn? = nil
     ) -> RenderedPageCache.Key {
+        let known = reader.flatMap { $0.generation == catalog.generation ? $0.audience : nil }
         let audience = known ?? audiences.audience(of: viewer, in: catalog)
         return RenderedPageCache.Key(
             path: request.uri.path, query: (query ?? FormQuery(request)).all.map { "\($0.key)=\($0.value)" }.sorted(),

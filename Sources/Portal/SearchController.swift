@@ -54,7 +54,7 @@ struct SearchController {
             let query = FormQuery(request)
             guard let search = try? Self.searchRequest(query),
                 let (entry, current) = environment.pages.lookup(
-                    pageKey(request, query, viewer: viewer, catalog: snapshot, audience: context.reader?.audience))
+                    pageKey(request, query, viewer: viewer, catalog: snapshot, reader: context.reader))
             else { return nil }
             if current, let memo {
                 environment.pageMemo.remember(
@@ -71,7 +71,7 @@ struct SearchController {
         environment.cachedRoutes.register(.search, api: true) { request, context in
             let query = FormQuery(request)
             guard let viewer = context.viewer, let search = try? Self.searchRequest(query) else { return nil }
-            return answer(request, query, viewer, audience: context.reader?.audience) { apiBody(search, viewer: $0) }
+            return answer(request, query, viewer, reader: context.reader) { apiBody(search, viewer: $0) }
         }
         router.get(Route.Mount.search.apiRouterPath) { request, context in
             let viewer = try context.requireViewer()
@@ -83,7 +83,7 @@ struct SearchController {
         environment.cachedRoutes.register(.suggest, api: true) { request, context in
             let query = FormQuery(request)
             guard let viewer = context.viewer, let (text, limit) = try? Self.suggestRequest(query) else { return nil }
-            return answer(request, query, viewer, audience: context.reader?.audience) {
+            return answer(request, query, viewer, reader: context.reader) {
                 suggestBody(text, limit: limit, viewer: $0)
             }
         }
@@ -107,10 +107,11 @@ struct SearchController {
     /// ``PortalEnvironment/searchResults``: `body` makes it for the audience's nameless reader
     /// on a miss; with the cache off, for `viewer` on every request.
     private func answer(
-        _ request: Request, _ query: FormQuery, _ viewer: Viewer, audience: Audience?, _ body: (Viewer) -> ByteBuffer
+        _ request: Request, _ query: FormQuery, _ viewer: Viewer, reader: Audiences.SignedIn?,
+        _ body: (Viewer) -> ByteBuffer
     ) -> [ByteBuffer] {
         guard let results = environment.searchResults else { return [body(viewer)] }
-        var key = pageKey(request, query, viewer: viewer, catalog: environment.catalog.snapshot, audience: audience)
+        var key = pageKey(request, query, viewer: viewer, catalog: environment.catalog.snapshot, reader: reader)
         key.format = .json
         return results.answer(for: key) { RenderedPageCache.Entry(body: body(key.audience.reader)) }.pieces
     }
@@ -125,11 +126,12 @@ struct SearchController {
 
     /// The search page's key in the cache of rendered pages.
     private func pageKey(
-        _ request: Request, _ query: FormQuery, viewer: Viewer, catalog: CatalogSnapshot, audience: Audience? = nil
+        _ request: Request, _ query: FormQuery, viewer: Viewer, catalog: CatalogSnapshot,
+        reader: Audiences.SignedIn? = nil
     ) -> RenderedPageCache.Key {
         // Drafts show to their owners' teams: search asks about every team of the reader.
         var key = environment.pageKey(
-            request, viewer: viewer, catalog: catalog, teams: nil, query: query, audience: audience)
+            request, viewer: viewer, catalog: catalog, teams: nil, query: query, reader: reader)
         (key.indexGeneration, key.indexDocuments) = environment.search.generations
         return key
     }
