@@ -631,17 +631,20 @@ struct CatalogController {
                 guard let viewer = context.viewer else { return nil }
                 let snapshot = environment.catalog.snapshot
                 let memo = environment.pageMemoKey(request, context, snapshot)
-                if let memo, let found = environment.pageMemo.found(target: memo.0, audience: memo.1, token: memo.2) {
-                    pageCache.countHit()
+                if let memo,
+                    let found = environment.pageMemo.found(
+                        target: memo.target, audience: memo.audience, token: memo.token, now: pageCache.clock)
+                {
+                    pageCache.countHit(stale: found.servedUntil != nil)
                     return readerPieces(found.entry, viewer, request, name: context.reader?.name)
                 }
-                guard let (entry, current) = pageCache.lookup(key(request, context, viewer, snapshot)) else {
+                guard let (entry, servedUntil) = pageCache.lookup(key(request, context, viewer, snapshot)) else {
                     return nil
                 }
-                if current, let memo {
+                if let memo {
                     environment.pageMemo.remember(
-                        .init(entry: entry, search: nil), target: memo.target, audience: memo.audience,
-                        token: memo.token)
+                        .init(entry: entry, search: nil, servedUntil: servedUntil), target: memo.target,
+                        audience: memo.audience, token: memo.token)
                 }
                 return readerPieces(entry, viewer, request, name: context.reader?.name)
             }

@@ -6,10 +6,12 @@ import Synchronization
 /// query, building the page's cache key and hashing it, which was the larger part of a cached
 /// search page's own work.
 ///
-/// Only pages the cache held as current are remembered, and a token that differs in anything
+/// A token that differs in anything
 /// (another catalog, a broken edit on disk, the minute, the usage figures, the search index,
 /// the data day, or any page kept or dropped by the cache) starts the memo over, so a hit is
-/// the page the cache would have answered. One hit in ``fullLookupEvery`` goes the long way
+/// the page the cache would have answered. A page the cache served out of date (its figures
+/// moved since its render, see ``RenderedPageCache/StalePolicy``) is remembered only until its
+/// refresh is due, when the long way starts that render. One hit in ``fullLookupEvery`` goes the long way
 /// anyway, which marks the page as used in the cache's eviction order.
 ///
 /// Its own memory: at most ``capacity`` targets of at most ``longestTarget`` bytes, under
@@ -35,6 +37,9 @@ final class PageMemo: Sendable {
     struct Found: Sendable {
         let entry: RenderedPageCache.Entry
         let search: SearchRequest?
+        /// `nil`: current; else the page is out of date and answered as it is until then (the
+        /// cache's clock, seconds).
+        var servedUntil: Double? = nil
     }
 
     private struct Key: Hashable {
@@ -58,19 +63,22 @@ final class PageMemo: Sendable {
     init(capacity: Int = 8_192) { self.capacity = capacity }
 
     /// The page remembered for `target` and `audience` under `token`, unless this hit is one
-    /// that goes the long way.
-    func found(target: String, audience: Int, token: Token) -> Found? {
-        state.withLock { state in
+    /// that goes the long way or the page is out of date and due for its refresh at `now` (the
+    /// cache's clock).
+    func found(target: String, audience: Int, token: Token, now: () -> Double) -> Found? {
+        let found = state.withLock { state -> Found? in
             guard state.token == token, let found = state.found[Key(target: target, audience: audience)] else {
                 return nil
             }
             state.hits &+= 1
             return state.hits % Self.fullLookupEvery == 0 ? nil : found
         }
+        if let until = found?.servedUntil, now() >= until { return nil }
+        return found
     }
 
-    /// Remembers the current page the cache answered for `target` and `audience`; `token` was
-    /// taken before the lookup.
+    /// Remembers the page the cache answered for `target` and `audience`; `token` was taken
+    /// before the lookup.
     func remember(_ found: Found, target: String, audience: Int, token: Token) {
         guard target.utf8.count <= Self.longestTarget else { return }
         state.withLock { state in

@@ -224,7 +224,7 @@ final class RenderedPageCache: Sendable {
     /// render is due), too old to serve, or none.
     private enum Use {
         case current(Entry)
-        case outOfDate(Entry, refreshDue: Bool)
+        case outOfDate(Entry, refreshDue: Bool, refreshAt: Double)
         case tooOld
         case missing
     }
@@ -270,7 +270,8 @@ final class RenderedPageCache: Sendable {
             let stored = entries.values[index]
             if stored.freshness == freshness { return .current(stored.entry) }
             guard let policy, now < stored.renderedAt + policy.servedUntil else { return .tooOld }
-            return .outOfDate(stored.entry, refreshDue: now >= stored.refreshAt && rendering[key] == nil)
+            return .outOfDate(
+                stored.entry, refreshDue: now >= stored.refreshAt && rendering[key] == nil, refreshAt: stored.refreshAt)
         }
 
         mutating func release(_ entry: Entry) {
@@ -364,7 +365,7 @@ final class RenderedPageCache: Sendable {
             }
             switch state.use(stable, freshness, now: now, policy: policy) {
             case .current(let entry): return .hit(entry)
-            case .outOfDate(let entry, let refreshDue):
+            case .outOfDate(let entry, let refreshDue, _):
                 if refreshDue { _ = startRender(inBackground: true) }
                 return .stale(entry)
             case .tooOld, .missing: break
@@ -391,9 +392,9 @@ final class RenderedPageCache: Sendable {
     /// render, which ``page(for:render:)`` starts.
     func cachedPage(for key: Key) -> Entry? { lookup(key)?.entry }
 
-    /// ``cachedPage(for:)``'s page, and whether it is current (not an out-of-date page served
-    /// while its next render is due).
-    func lookup(_ key: Key) -> (entry: Entry, current: Bool)? {
+    /// ``cachedPage(for:)``'s page, and until when (in ``now()``'s seconds) it would be served as
+    /// it is: `nil` while it is current, else until its refresh is due (an out-of-date page).
+    func lookup(_ key: Key) -> (entry: Entry, servedUntil: Double?)? {
         let stable = key.stable
         let freshness = key.freshness
         let policy = stalePolicy
@@ -401,17 +402,20 @@ final class RenderedPageCache: Sendable {
         switch state.withLock({ $0.use(stable, freshness, now: now, policy: policy) }) {
         case .current(let entry):
             metrics.hit()
-            return (entry, true)
-        case .outOfDate(let entry, refreshDue: false):
+            return (entry, nil)
+        case .outOfDate(let entry, refreshDue: false, let refreshAt):
             metrics.hit(stale: true)
-            return (entry, false)
-        case .outOfDate(_, refreshDue: true), .tooOld, .missing:
+            return (entry, refreshAt)
+        case .outOfDate(_, refreshDue: true, _), .tooOld, .missing:
             return nil
         }
     }
 
     /// A hit answered from a memo of this cache's lookups (``PageMemo``), counted as one.
-    func countHit() { metrics.hit() }
+    func countHit(stale: Bool) { metrics.hit(stale: stale) }
+
+    /// The cache's clock, in seconds (what ``lookup(_:)``'s `servedUntil` is on).
+    func clock() -> Double { now() }
 
     /// Counts the pages kept or dropped so far: a memo of lookups holds while it stays the same.
     var changes: Int { epoch.load(ordering: .relaxed) }

@@ -45,21 +45,23 @@ struct SearchController {
             guard let viewer = context.viewer else { return nil }
             let snapshot = environment.catalog.snapshot
             let memo = environment.pageMemoKey(request, context, snapshot)
-            if let memo, let found = environment.pageMemo.found(target: memo.0, audience: memo.1, token: memo.2),
+            if let memo,
+                let found = environment.pageMemo.found(
+                    target: memo.target, audience: memo.audience, token: memo.token, now: environment.pages.clock),
                 let search = found.search
             {
-                environment.pages.countHit()
+                environment.pages.countHit(stale: found.servedUntil != nil)
                 return readerPieces(found.entry, search, viewer, request, name: context.reader?.name)
             }
             let query = FormQuery(request)
             guard let search = try? Self.searchRequest(query),
-                let (entry, current) = environment.pages.lookup(
+                let (entry, servedUntil) = environment.pages.lookup(
                     pageKey(request, query, viewer: viewer, catalog: snapshot, reader: context.reader))
             else { return nil }
-            if current, let memo {
+            if let memo {
                 environment.pageMemo.remember(
-                    .init(entry: entry, search: search), target: memo.target, audience: memo.audience, token: memo.token
-                )
+                    .init(entry: entry, search: search, servedUntil: servedUntil), target: memo.target,
+                    audience: memo.audience, token: memo.token)
             }
             return readerPieces(entry, search, viewer, request, name: context.reader?.name)
         }

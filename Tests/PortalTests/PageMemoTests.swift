@@ -25,9 +25,9 @@ import Testing
     @Test func aPageIsRememberedForItsTargetAudienceAndTokenOnly() {
         let memo = PageMemo()
         memo.remember(Self.found("home"), target: "/", audience: 1, token: Self.token)
-        #expect(Self.text(memo.found(target: "/", audience: 1, token: Self.token)) == "home")
-        #expect(memo.found(target: "/", audience: 2, token: Self.token) == nil, "another audience")
-        #expect(memo.found(target: "/?", audience: 1, token: Self.token) == nil, "another target")
+        #expect(Self.text(memo.found(target: "/", audience: 1, token: Self.token, now: { 0 })) == "home")
+        #expect(memo.found(target: "/", audience: 2, token: Self.token, now: { 0 }) == nil, "another audience")
+        #expect(memo.found(target: "/?", audience: 1, token: Self.token, now: { 0 }) == nil, "another target")
         // Any change in what the page's key or the cache's contents depend on.
         let changes: [(String, (inout PageMemo.Token) -> Void)] = [
             ("catalog", { $0.catalog += 1 }), ("broken catalog", { $0.catalogBroken = true }),
@@ -39,24 +39,67 @@ import Testing
         for (what, change) in changes {
             var other = Self.token
             change(&other)
-            #expect(memo.found(target: "/", audience: 1, token: other) == nil, "\(what)")
+            #expect(memo.found(target: "/", audience: 1, token: other, now: { 0 }) == nil, "\(what)")
         }
         // A page remembered under a newer token starts the memo over.
         var newer = Self.token
         newer.pages += 1
         memo.remember(Self.found("glossary"), target: "/glossary", audience: 1, token: newer)
-        #expect(memo.found(target: "/", audience: 1, token: Self.token) == nil)
-        #expect(memo.found(target: "/", audience: 1, token: newer) == nil)
+        #expect(memo.found(target: "/", audience: 1, token: Self.token, now: { 0 }) == nil)
+        #expect(memo.found(target: "/", audience: 1, token: newer, now: { 0 }) == nil)
     }
 
     @Test func everySixteenthHitGoesTheLongWayAndLongTargetsAreNotRemembered() {
         let memo = PageMemo()
         memo.remember(Self.found("home"), target: "/", audience: 1, token: Self.token)
-        let hits = (1...64).map { _ in memo.found(target: "/", audience: 1, token: Self.token) != nil }
+        let hits = (1...64).map { _ in memo.found(target: "/", audience: 1, token: Self.token, now: { 0 }) != nil }
         #expect(hits.filter { !$0 }.count == 64 / PageMemo.fullLookupEvery)
         let long = "/search?q=" + String(repeating: "a", count: PageMemo.longestTarget)
         memo.remember(Self.found("long"), target: long, audience: 1, token: Self.token)
-        #expect(memo.found(target: long, audience: 1, token: Self.token) == nil)
+        #expect(memo.found(target: long, audience: 1, token: Self.token, now: { 0 }) == nil)
+    }
+
+    @Test func anOutOfDatePageIsRememberedUntilItsRefreshIsDue() {
+        let memo = PageMemo()
+        var found = Self.found("home, figures of a minute ago")
+        found.servedUntil = 1_090
+        memo.remember(found, target: "/", audience: 1, token: Self.token)
+        #expect(memo.found(target: "/", audience: 1, token: Self.token, now: { 1_089.9 }) != nil)
+        #expect(memo.found(target: "/", audience: 1, token: Self.token, now: { 1_090 }) == nil)
+    }
+
+    /// Out of date (another minute), a kept page is answered as it is from the memo, and once its
+    /// refresh is due the long way starts that render: the memo does not keep the page's figures
+    /// from moving.
+    @Test func aRememberedOutOfDatePageStillGetsItsBackgroundRender() async throws {
+        let portal = try await TestPortal.make(
+            auth: AuthConfiguration(trustedProxies: ["127.0.0.1"]), pageStaleSeconds: 60)
+        let reader = identity("pat.doe@larkspur.io", groups: ["everyone"])
+        try await portal.test { client in
+            func readUntilEarlyTwice() async throws {
+                var early = 0
+                for _ in 0..<100 where early < 2 {
+                    let before = portal.environment.earlyResponses
+                    #expect(try await client.get("/glossary", headers: reader).status == .ok)
+                    early = portal.environment.earlyResponses > before ? early + 1 : 0
+                }
+                #expect(early == 2)
+            }
+            try await readUntilEarlyTwice()
+            await portal.environment.pages.rendersSettled()
+            let rendered = portal.environment.pages.rendered
+            // Another minute: the page is out of date, served as it is, nothing rendered yet.
+            portal.clock.advance(by: .seconds(61))
+            try await readUntilEarlyTwice()
+            await portal.environment.pages.rendersSettled()
+            #expect(portal.environment.pages.rendered == rendered)
+            // Past its refresh time (60 s and up to half as much again): the next read starts
+            // one background render while the page is still served.
+            portal.clock.advance(by: .seconds(31))
+            #expect(try await client.get("/glossary", headers: reader).status == .ok)
+            await portal.environment.pages.rendersSettled()
+            #expect(portal.environment.pages.rendered == rendered + 1)
+        }
     }
 
     /// A broken edit on disk changes no catalog (the last good one keeps serving) but every page
