@@ -255,8 +255,21 @@ check_user_agent() {
 # load is the only work. PORTAL_ARGS adds options (word-split), e.g. "--page-cache-mb 32".
 # Waits until search has read every entity from the warehouse.
 # Sets WAREHOUSE, STATE, ARTIFACTS, PORT, BASE, ALMANAC_PID; the portal's log is WORK/almanac.log.
+# wait_search_index STATE: waits (up to 300 s) until the portal writing to STATE has read every
+# entity of the demo catalog into its search index (the search pages need them). Sets entities.
+wait_search_index() {
+    local indexed=0
+    entities=$(find "$REPO/Catalog/entities" -name '*.y*ml' | wc -l)
+    for _ in $(seq 3000); do
+        indexed=$("$SQLITE3" "$1" "SELECT count(DISTINCT target) FROM runs WHERE kind = 'index'" 2>/dev/null || echo 0)
+        [ "${indexed:-0}" -ge "$entities" ] && return 0
+        sleep 0.1
+    done
+    die "search read only $indexed of $entities entities from the warehouse in 300 s"
+}
+
 company_portal() {
-    local work=$1 code entities indexed
+    local work=$1 code entities
     demo_warehouse 1
     STATE="$work/state.sqlite"
     ARTIFACTS="$work/artifacts"
@@ -281,13 +294,7 @@ company_portal() {
     wait_http "$BASE/healthz" 120
     code=$(curl -s -o /dev/null -w '%{http_code}' "$BASE/")
     [ "$code" = 401 ] || die "GET / without identity headers answered $code, not 401: is the portal behind its trusted proxy?"
-    entities=$(find "$REPO/Catalog/entities" -name '*.y*ml' | wc -l)
-    for _ in $(seq 3000); do
-        indexed=$("$SQLITE3" "$STATE" "SELECT count(DISTINCT target) FROM runs WHERE kind = 'index'" 2>/dev/null || echo 0)
-        [ "${indexed:-0}" -ge "$entities" ] && break
-        sleep 0.1
-    done
-    [ "${indexed:-0}" -ge "$entities" ] || die "search read only $indexed of $entities entities from the warehouse in 300 s"
+    wait_search_index "$STATE"
     say "almanac serve: pid $ALMANAC_PID on $BASE, trusted proxy 127.0.0.1 ($USER_HEADER, $GROUPS_HEADER);" \
         "search has read all $entities entities; RSS now $(awk '/^VmRSS/ {printf "%.0f MB", $2/1024}' "/proc/$ALMANAC_PID/status")"
 }

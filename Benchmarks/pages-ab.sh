@@ -70,14 +70,7 @@ serve() {
         --no-schedule --no-delivery --log-level error) >"$WORK/serve.log" 2>&1 &
     ALMANAC_PID=$!
     wait_http "http://127.0.0.1:$PORT/healthz" 120
-    # The search page needs the entities read into the index, as in company_portal.
-    local entities indexed
-    entities=$(find "$REPO/Catalog/entities" -name '*.y*ml' | wc -l)
-    for _ in $(seq 3000); do
-        indexed=$("$SQLITE3" "$WORK/state.sqlite" "SELECT count(DISTINCT target) FROM runs WHERE kind = 'index'" 2>/dev/null || echo 0)
-        [ "${indexed:-0}" -ge "$entities" ] && break
-        sleep 0.1
-    done
+    wait_search_index "$WORK/state.sqlite"
 }
 
 # load PAGE SECONDS: wrk's requests per second (and its error lines) for PAGE on the running portal.
