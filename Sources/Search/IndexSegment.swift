@@ -330,7 +330,7 @@ final class IndexSegment: Sendable {
             let (term, factor) = driver.terms[0]
             let range = postingStart[Int(term)]..<postingStart[Int(term) + 1]
             docs = Array(postingDocs[range])
-            scores = postingScores[range].map { $0 * factor }
+            scores = factor == 1 ? Array(postingScores[range]) : postingScores[range].map { $0 * factor }
         } else {
             let epoch = scratch.nextEpoch()
             docs.reserveCapacity(sized[0].1)

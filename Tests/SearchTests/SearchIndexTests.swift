@@ -353,4 +353,80 @@ import Testing
         let documents = CatalogDocuments.deduplicated([person, person])
         #expect(documents.count == 1)
     }
+
+    /// The common search (no facets, filters or phrases, a first page) takes a leaner loop that
+    /// turns candidates away on the last kept result. It must keep the same results, in the same
+    /// order, with the same counts, as the full loop, for every kind of reader: many ties,
+    /// drafts, retired and restricted documents, popularity, several segments.
+    @Test func theLeanScanKeepsWhatTheFullScanKeeps() {
+        var random = SplitMix(state: 20_261_207)
+        let words = [
+            "revenue", "churn", "pipeline", "signup", "retention", "weekly", "board", "cohort", "reviews", "retail",
+            "attrition",
+        ]
+        let teams = ["growth", "marketing", "finance", "executives"]
+        var documents: [SearchDocument] = []
+        var popularity: [String: Popularity] = [:]
+        for number in 0..<1_500 {
+            let title = (0..<Int.random(in: 1...3, using: &random)).map { _ in words.randomElement(using: &random)! }
+            let team = teams.randomElement(using: &random)!
+            let status: SearchStatus = [.active, .active, .active, .deprecated, .draft, .retired].randomElement(
+                using: &random)!
+            let access: [[String]] = Int.random(in: 0..<5, using: &random) == 0 ? [["executives"]] : []
+            documents.append(
+                Self.document(
+                    "r\(number)", title.joined(separator: " "),
+                    description: words.randomElement(using: &random)!, team: team, status: status,
+                    certified: Int.random(in: 0..<7, using: &random) == 0, access: access))
+            if Int.random(in: 0..<3, using: &random) == 0 {
+                let views = Int.random(in: 0..<50, using: &random)
+                popularity["report/r\(number)"] = Popularity(views7: views, views30: views * 3, views90: views * 9)
+            }
+        }
+        // Synonyms and prefixes give a word several terms, whose candidates come out of document order.
+        let index = index(documents, synonyms: [["churn", "attrition"]])
+        index.updatePopularity(popularity)
+        // A second segment: documents edited after the build.
+        index.updateCatalog(
+            documents.map { document in
+                var document = document
+                if document.title.hasPrefix("board") { document.description += " weekly" }
+                return document
+            }, synonyms: [["churn", "attrition"]])
+        let readers = [
+            Viewer(user: "sam", groups: ["growth"]), Viewer(user: "julia", groups: ["executives"]),
+            Viewer(user: "mo", groups: ["marketing", "finance"]), .localDeveloper, Viewer(user: nil),
+        ]
+        let queries =
+            words + [
+                "revenue churn", "weekly board", "cohort retention signup", "rev", "re", "ret", "chur", "pipelin",
+                "board r",
+            ]
+        for reader in readers {
+            for query in queries {
+                for limit in [1, 3, 10, 25] {
+                    let lean = index.search(
+                        query, viewer: reader, options: SearchOptions(limit: limit, facets: false, snippets: false))
+                    let full = index.search(
+                        query, viewer: reader, options: SearchOptions(limit: limit, facets: true, snippets: false))
+                    #expect(ids(lean) == ids(full), "\(query) for \(reader.user ?? "anonymous"), \(limit)")
+                    #expect(lean.hits.map(\.score) == full.hits.map(\.score), "\(query), \(limit)")
+                    #expect(lean.total == full.total, "\(query) for \(reader.user ?? "anonymous")")
+                    #expect(lean.hiddenStatuses == full.hiddenStatuses, "\(query)")
+                }
+            }
+        }
+    }
+}
+
+/// A seeded generator, so a failure names a corpus that can be built again.
+private struct SplitMix: RandomNumberGenerator {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
 }
