@@ -539,7 +539,7 @@ struct DocumentColumns: Sendable {
     var statuses: [SearchStatus] = []
     var restricted: [Bool] = []
     var tagNames: [String] = []
-    var tagStart: [Int] = [0]
+    var tagStart: [UInt32] = [0]
     var tags: [UInt16] = []
     /// People (user names, e-mails) who own each team's documents, by team code.
     var teamIdentities: [Set<String>] = [[]]
@@ -582,7 +582,7 @@ struct DocumentColumns: Sendable {
             for tag in Set(document.tags.map { $0.lowercased() }).sorted() {
                 tags.append(code(tag, &tagCodes, &tagNames))
             }
-            tagStart.append(tags.count)
+            tagStart.append(UInt32(tags.count))
         }
     }
 }
