@@ -7,6 +7,7 @@ import HummingbirdCore
 import Logging
 import Metrics
 public import NIOCore
+import NIOHTTP1
 import NIOHTTPTypes
 import Proxy
 import Rendering
@@ -335,6 +336,10 @@ enum HTTPDate {
 /// Sends cached pages on the connection's event loop (see ``CachedPageRoutes``) and passes
 /// every other request on to Hummingbird.
 ///
+/// It stands before the codec that turns NIO's HTTP/1 parts into HTTP types (see
+/// ``PortalHTTP1Channel``), so a request answered here is converted once, by
+/// ``EarlyRequestHead``, and a request the router answers is converted by the codec as before.
+///
 /// Responses leave in the order their requests came: a request is answered here only while
 /// no earlier request of the connection waits for the router's answer, so a pipelining client
 /// never gets a later answer first. A page is answered here only while the connection can take
@@ -342,10 +347,10 @@ enum HTTPDate {
 /// server shuts down, Hummingbird closes idle connections: the notice is held until the pages
 /// written here are sent, so none is cut off.
 final class CachedPageHandler: ChannelDuplexHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTPRequestPart
-    typealias InboundOut = HTTPRequestPart
-    typealias OutboundIn = HTTPResponsePart
-    typealias OutboundOut = HTTPResponsePart
+    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundOut = HTTPServerRequestPart
+    typealias OutboundIn = HTTPServerResponsePart
+    typealias OutboundOut = HTTPServerResponsePart
 
     private let routes: CachedPageRoutes
     private let logger: Logger
@@ -360,6 +365,8 @@ final class CachedPageHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var heldShutdownNotice: ChannelShouldQuiesceEvent?
     /// Whether the peer is a trusted proxy, asked at the connection's first request.
     private var trusted: Bool?
+    /// The header names this connection sent so far, made once.
+    private var names = EarlyRequestHead.Names()
 
     init(routes: CachedPageRoutes, logger: Logger) {
         self.routes = routes
@@ -384,10 +391,12 @@ final class CachedPageHandler: ChannelDuplexHandler, RemovableChannelHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head(let head):
-            if routed == 0, !shuttingDown, context.channel.isWritable, let socket = socketWriter.context {
+            if routed == 0, !shuttingDown, context.channel.isWritable, let socket = socketWriter.context,
+                let request = EarlyRequestHead.request(head, names: &names)
+            {
                 let trusted = self.trusted ?? routes.isTrusted(context.channel)
                 self.trusted = trusted
-                if let answer = routes.answer(to: head, channel: context.channel, logger: logger, trusted: trusted) {
+                if let answer = routes.answer(to: request, channel: context.channel, logger: logger, trusted: trusted) {
                     droppingRequest = true
                     send(answer, to: socket, context: context)
                     return
@@ -456,6 +465,60 @@ final class CachedPageHandler: ChannelDuplexHandler, RemovableChannelHandler {
             }
         }
         context.fireUserInboundEventTriggered(event)
+    }
+}
+
+/// NIO's HTTP/1 request head as the HTTP types request the router would get from
+/// `HTTP1ToHTTPServerCodec(secure: false)`, for the requests an early answer may take: an
+/// HTTP/1.1 GET of a path (origin form).
+///
+/// The codec builds every field name anew (checking and lower-casing it) and parses the target
+/// with `URLComponents` (to take the path out of an absolute form); on the search page's early
+/// answers that was 9% of the portal's CPU. Here the names a connection repeats are made once,
+/// and a target that starts with "/" is already the path (a scheme cannot start with "/").
+/// Anything else is left to the codec (`nil`).
+enum EarlyRequestHead {
+    /// Field names made from a connection's raw names, by exact spelling (so each keeps the
+    /// raw name the codec would give it); `nil` for a name the codec leaves out.
+    struct Names {
+        private var known: [(raw: String, name: HTTPField.Name?)] = []
+        /// Names remembered per connection; a client's requests repeat a handful.
+        static let limit = 32
+
+        mutating func name(_ raw: String) -> HTTPField.Name? {
+            for entry in known where entry.raw == raw { return entry.name }
+            let name = HTTPField.Name(raw)
+            if known.count < Self.limit { known.append((raw, name)) }
+            return name
+        }
+    }
+
+    static func request(_ head: HTTPRequestHead, names: inout Names) -> HTTPRequest? {
+        guard head.method == .GET, head.version == .http1_1, head.uri.utf8.first == UInt8(ascii: "/") else {
+            return nil
+        }
+        var fields = HTTPFields()
+        fields.reserveCapacity(head.headers.count)
+        var authority: String?
+        for (raw, value) in head.headers {
+            // The first Host field is the authority, not a field (as the codec does).
+            if authority == nil && isHost(raw) {
+                authority = value
+                continue
+            }
+            guard let name = names.name(raw) else { continue }
+            fields.append(HTTPField(name: name, value: value))
+        }
+        return HTTPRequest(method: .get, scheme: "http", authority: authority, path: head.uri, headerFields: fields)
+    }
+
+    /// "Host" in any case, without making a lower-cased copy.
+    private static func isHost(_ name: String) -> Bool {
+        var utf8 = name.utf8.makeIterator()
+        for expected in "host".utf8 {
+            guard let byte = utf8.next(), byte | 0x20 == expected else { return false }
+        }
+        return utf8.next() == nil
     }
 }
 

@@ -3,19 +3,19 @@ import HummingbirdCore
 import Logging
 import NIOCore
 import NIOHTTPTypes
+import NIOHTTPTypesHTTP1
 
 /// The HTTP server of `almanac serve`, `almanac demo` and `almanac generator`: HTTP/1.1 with
-/// ``ResponseHeadFlushCoalescer`` in each connection's pipeline, and the portal's
-/// ``CachedPageHandler`` after it.
+/// ``ResponseHeadFlushCoalescer`` in each connection's pipeline and, with cached pages, the
+/// portal's ``CachedPageHandler`` before the HTTP types codec (see ``PortalHTTP1Channel``).
 enum PortalHTTPServer {
     /// The `Server` header.
     static let serverName = "Almanac"
 
-    /// The handlers the portal adds to HummingbirdCore's HTTP/1.1 pipeline, new for each connection.
-    static func channelHandlers(
-        cachedPages: CachedPageRoutes? = nil, logger: Logger = Logger(label: "almanac")
-    ) -> [any RemovableChannelHandler] {
-        [ResponseHeadFlushCoalescer()] + (cachedPages.map { [CachedPageHandler(routes: $0, logger: logger)] } ?? [])
+    /// The handlers the portal adds to HummingbirdCore's HTTP/1.1 pipeline after the HTTP types
+    /// codec, new for each connection.
+    static func channelHandlers() -> [any RemovableChannelHandler] {
+        [ResponseHeadFlushCoalescer()]
     }
 
     static func builder(
@@ -23,8 +23,41 @@ enum PortalHTTPServer {
     )
         -> HTTPServerBuilder
     {
-        .http1(
-            configuration: .init(additionalChannelHandlers: channelHandlers(cachedPages: cachedPages, logger: logger)))
+        HTTPServerBuilder { responder in
+            PortalHTTP1Channel(
+                inner: HTTP1Channel(
+                    responder: responder, configuration: .init(additionalChannelHandlers: channelHandlers())),
+                cachedPages: cachedPages, logger: logger)
+        }
+    }
+}
+
+/// HummingbirdCore's HTTP/1.1 channel, with ``CachedPageHandler`` put before its HTTP types
+/// codec (`HTTP1ToHTTPServerCodec`), where it reads NIO's request head: the handlers Hummingbird
+/// takes as additional ones all stand after the codec, which converts every request.
+struct PortalHTTP1Channel: HTTPChannelHandler {
+    typealias Value = HTTP1Channel.Value
+
+    let inner: HTTP1Channel
+    let cachedPages: CachedPageRoutes?
+    let logger: Logger
+
+    var responder: Responder { inner.responder }
+
+    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
+        inner.setup(channel: channel, logger: logger).flatMapThrowing { value in
+            if let cachedPages {
+                let operations = channel.pipeline.syncOperations
+                let codec = try operations.handler(type: HTTP1ToHTTPServerCodec.self)
+                try operations.addHandler(
+                    CachedPageHandler(routes: cachedPages, logger: self.logger), position: .before(codec))
+            }
+            return value
+        }
+    }
+
+    func handle(value: Value, logger: Logger) async {
+        await inner.handle(value: value, logger: logger)
     }
 }
 

@@ -4,6 +4,8 @@ import Foundation
 import HTTPTypes
 import NIOCore
 import NIOEmbedded
+import NIOHTTP1
+import NIOHTTPTypesHTTP1
 import Testing
 
 @testable import Portal
@@ -71,6 +73,42 @@ import Testing
         // a plain reader) came from the cache; the router sent them all on the other portal.
         #expect(early.environment.earlyResponses > requests.count / 2)
         #expect(routed.environment.earlyResponses == 0)
+    }
+
+    /// The connection converts a request it may answer itself (`EarlyRequestHead`), not the
+    /// router's codec: the request must be the one the codec would make, field for field
+    /// (raw names included), for any head; and a head the codec would read differently
+    /// (another method or version, an absolute target) is left to it.
+    @Test func aRequestConvertedForAnEarlyAnswerIsTheCodecsRequest() throws {
+        let heads: [[(String, String)]] = [
+            [("Host", "localhost"), ("X-Forwarded-User", "pat.doe@larkspur.io"), ("X-Forwarded-Groups", "everyone")],
+            [("HOST", "a.example"), ("host", "b.example"), ("Accept", "text/html"), ("accept", "*/*")],
+            [("User-Agent", "Mozilla/5.0"), ("Cookie", "a=1; b=2"), ("Cookie", "c=3"), ("x-forwarded-user", "kim")],
+            [("Bad Name", "dropped"), ("X(y)", "dropped"), ("", "empty"), ("X-Ok", ""), ("X-Ok", "  spaced  ")],
+            [("X-Latin", "caf\u{E9} \u{1F600}"), ("Hoster", "not the host"), ("Hos", "nor this"), ("Host", "")],
+            (0..<40).map { ("X-Name-\($0)", "\($0)") } + [("Host", "late.example"), ("x-name-3", "again")],
+            [],
+        ]
+        var names = EarlyRequestHead.Names()
+        for (index, fields) in (heads + heads).enumerated() {
+            let head = HTTPRequestHead(
+                version: .http1_1, method: .GET, uri: "/search?q=a%20b&kind=report#x",
+                headers: HTTPHeaders(fields))
+            let codec = try HTTPRequest(head, secure: false, splitCookie: false)
+            let early = try #require(EarlyRequestHead.request(head, names: &names), "head \(index)")
+            #expect(early == codec, "head \(index)")
+            #expect(
+                early.headerFields.map { "\($0.name.rawName): \($0.value)" }
+                    == codec.headerFields.map { "\($0.name.rawName): \($0.value)" }, "head \(index)")
+            #expect(early.authority == codec.authority && early.path == codec.path, "head \(index)")
+        }
+        for (method, version, uri) in [
+            (HTTPMethod.POST, HTTPVersion.http1_1, "/"), (.HEAD, .http1_1, "/"), (.GET, .http1_0, "/"),
+            (.GET, .http1_1, "http://example.com/search?q=x"), (.GET, .http1_1, "*"), (.GET, .http1_1, ""),
+        ] {
+            let head = HTTPRequestHead(version: version, method: method, uri: uri, headers: ["Host": "localhost"])
+            #expect(EarlyRequestHead.request(head, names: &names) == nil, "\(method) \(uri) \(version)")
+        }
     }
 
     /// Early answers take the reader from a memo of their identity headers' values. When the
