@@ -356,17 +356,10 @@ struct QueryRun {
             var tagCount = tagLocal.mutableSpan
             var statusCount = statusLocal.mutableSpan
             let deep = limit > Self.insertionLimit
-            var top = scan.top
+            var kept = Kept(scan.top, limit: deep ? Int.max : limit)
             scan.top = []
             var total = 0
             var hidden = 0
-            // The last kept result, once `limit` are kept (not for deep pages).
-            var floorRank = Int32.min
-            var floorScore = -Float.infinity
-            if !deep && top.count >= limit, let last = top.last {
-                floorRank = last.rank
-                floorScore = last.score
-            }
             for index in 0..<docSpan.count {
                 let doc = docSpan[index]
                 let d = Int(doc)
@@ -418,29 +411,16 @@ struct QueryRun {
                 total += 1
                 let rank = rankSpan.isEmpty ? uniformRank : rankSpan[index]
                 let score = scoreSpan[index] * priorSpan[d]
-                // Below the floor: cannot enter (equal ones are settled by `precedes`).
-                if rank < floorRank || (rank == floorRank && score < floorScore) { continue }
+                guard kept.admits(rank, score) else { continue }
                 let candidate = Candidate(rank: rank, score: score, slot: slotIndex, doc: doc, text: scoreSpan[index])
                 if deep {
                     // Deep pages: collected, sorted once below.
-                    top.append(candidate)
-                    continue
-                } else if top.count < limit {
-                    insert(candidate, into: &top)
-                } else if let last = top.last, precedes(candidate, last) {
-                    // Candidates are not in document order (a word with several terms merges
-                    // them), so ties are settled by (segment, document) here too.
-                    top.removeLast()
-                    insert(candidate, into: &top)
+                    kept.top.append(candidate)
                 } else {
-                    continue
-                }
-                if top.count >= limit, let last = top.last {
-                    floorRank = last.rank
-                    floorScore = last.score
+                    kept.keep(candidate)
                 }
             }
-            scan.top = top
+            scan.top = kept.top
             scan.total += total
             scan.hidden += hidden
             if options.facets {
@@ -454,7 +434,7 @@ struct QueryRun {
             }
         }
         if limit > Self.insertionLimit {
-            scan.top.sort(by: precedes)
+            scan.top.sort(by: Self.precedes)
             if scan.top.count > limit { scan.top.removeLast(scan.top.count - limit) }
         }
         return scan
@@ -475,7 +455,7 @@ struct QueryRun {
         let slotNumber = slotIndex
         var total = 0
         var hidden = 0
-        var top = scan.top
+        var kept = Kept(scan.top, limit: limit)
         scan.top = []
         docs.withUnsafeBufferPointer { docs in
             scores.withUnsafeBufferPointer { scores in
@@ -486,13 +466,6 @@ struct QueryRun {
                                 slot.priors.withUnsafeBufferPointer { priors in
                                     ownedTeams.withUnsafeBufferPointer { ownedTeams in
                                         let uniform = ranks.isEmpty
-                                        // The last kept result, once `limit` are kept.
-                                        var floorRank = Int32.min
-                                        var floorScore = -Float.infinity
-                                        if top.count >= limit, let last = top.last {
-                                            floorRank = last.rank
-                                            floorScore = last.score
-                                        }
                                         for index in 0..<docs.count {
                                             let doc = docs[index]
                                             let d = Int(doc)
@@ -510,25 +483,11 @@ struct QueryRun {
                                             total += 1
                                             let rank = uniform ? uniformRank : ranks[index]
                                             let score = scores[index] * priors[d]
-                                            // Below the floor: cannot enter (equal ones are settled by `precedes`).
-                                            if rank < floorRank || (rank == floorRank && score < floorScore) {
-                                                continue
-                                            }
-                                            let candidate = Candidate(
-                                                rank: rank, score: score, slot: slotNumber, doc: doc,
-                                                text: scores[index])
-                                            if top.count < limit {
-                                                insert(candidate, into: &top)
-                                            } else if let last = top.last, precedes(candidate, last) {
-                                                top.removeLast()
-                                                insert(candidate, into: &top)
-                                            } else {
-                                                continue
-                                            }
-                                            if top.count >= limit, let last = top.last {
-                                                floorRank = last.rank
-                                                floorScore = last.score
-                                            }
+                                            guard kept.admits(rank, score) else { continue }
+                                            kept.keep(
+                                                Candidate(
+                                                    rank: rank, score: score, slot: slotNumber, doc: doc,
+                                                    text: scores[index]))
                                         }
                                     }
                                 }
@@ -538,9 +497,50 @@ struct QueryRun {
                 }
             }
         }
-        scan.top = top
+        scan.top = kept.top
         scan.total += total
         scan.hidden += hidden
+    }
+
+    /// The best `limit` candidates so far, in order, and the floor a candidate must reach to
+    /// enter once they are that many: the last one's rank and score (a tie on both is settled
+    /// by `precedes`, on segment and document).
+    struct Kept {
+        var top: [Candidate]
+        let limit: Int
+        private var floorRank = Int32.min
+        private var floorScore = -Float.infinity
+
+        init(_ top: [Candidate], limit: Int) {
+            self.top = top
+            self.limit = limit
+            raiseFloor()
+        }
+
+        /// Whether a candidate of this rank and score may enter (below the floor it cannot).
+        @inline(__always) func admits(_ rank: Int32, _ score: Float) -> Bool {
+            !(rank < floorRank || (rank == floorRank && score < floorScore))
+        }
+
+        @inline(__always) mutating func keep(_ candidate: Candidate) {
+            if top.count < limit {
+                QueryRun.insert(candidate, into: &top)
+            } else if let last = top.last, QueryRun.precedes(candidate, last) {
+                // Candidates are not in document order (a word with several terms merges
+                // them), so ties are settled by (segment, document) here too.
+                top.removeLast()
+                QueryRun.insert(candidate, into: &top)
+            } else {
+                return
+            }
+            raiseFloor()
+        }
+
+        private mutating func raiseFloor() {
+            guard top.count >= limit, let last = top.last else { return }
+            floorRank = last.rank
+            floorScore = last.score
+        }
     }
 
     /// Lifts the results whose title, id or a synonym is the query itself (case, punctuation
@@ -599,7 +599,7 @@ struct QueryRun {
                 lifted = true
             }
         }
-        if lifted { ranked.sort(by: precedes) }
+        if lifted { ranked.sort(by: Self.precedes) }
         return ranked
     }
 
@@ -689,14 +689,14 @@ struct QueryRun {
 
     /// Higher rank first, then higher score; ties by segment and document order, so results
     /// are stable.
-    private func precedes(_ candidate: Candidate, _ other: Candidate) -> Bool {
+    static func precedes(_ candidate: Candidate, _ other: Candidate) -> Bool {
         if candidate.rank != other.rank { return candidate.rank > other.rank }
         if candidate.score != other.score { return candidate.score > other.score }
         if candidate.slot != other.slot { return candidate.slot < other.slot }
         return candidate.doc < other.doc
     }
 
-    private func insert(_ candidate: Candidate, into top: inout [Candidate]) {
+    @inline(__always) static func insert(_ candidate: Candidate, into top: inout [Candidate]) {
         var index = top.count
         while index > 0 && precedes(candidate, top[index - 1]) { index -= 1 }
         top.insert(candidate, at: index)

@@ -359,7 +359,7 @@ import Testing
     /// the same results, in the same order, with the same counts, for every kind of reader: many ties,
     /// drafts, retired and restricted documents, popularity, several segments.
     @Test func theLeanScanKeepsWhatTheFullScanKeeps() {
-        var random = SplitMix(state: 20_261_207)
+        var random = SeededGenerator(state: 20_261_207)
         let words = [
             "revenue", "churn", "pipeline", "signup", "retention", "weekly", "board", "cohort", "reviews", "retail",
             "attrition",
@@ -425,14 +425,12 @@ import Testing
     }
 }
 
-/// A seeded generator, so a failure names a corpus that can be built again.
-private struct SplitMix: RandomNumberGenerator {
+/// A seeded generator (Knuth's MMIX linear congruential one, its high bits), so a failure names a
+/// corpus that can be built again.
+private struct SeededGenerator: RandomNumberGenerator {
     var state: UInt64
     mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
+        state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+        return state >> 32 | state << 32
     }
 }
