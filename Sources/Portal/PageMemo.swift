@@ -8,15 +8,16 @@ import Synchronization
 ///
 /// A token that differs in anything
 /// (another catalog, a broken edit on disk, the minute, the usage figures, the search index,
-/// the data day, or any page kept or dropped by the cache) starts the memo over, so a hit is
-/// the page the cache would have answered. A page the cache served out of date (its figures
+/// the data day) starts the memo over; a remembered page the cache no longer holds (a newer
+/// render replaced it, or it was evicted: ``RenderedPageCache/Entry/isKept``) is let go when
+/// it is asked for. So a hit is the page the cache would have answered. A page the cache served out of date (its figures
 /// moved since its render, see ``RenderedPageCache/StalePolicy``) is remembered only until its
 /// refresh is due, when the long way starts that render. One hit in ``fullLookupEvery`` goes the long way
 /// anyway, which marks the page as used in the cache's eviction order.
 ///
 /// Its own memory: at most ``capacity`` targets of at most ``longestTarget`` bytes, under
 /// 5 MiB. The pages it refers to are the cache's (counted there); one the cache drops is
-/// let go at the next early answer, whose token differs.
+/// let go when it is next asked for, or with the rest at the next minute.
 final class PageMemo: Sendable {
     /// Everything besides the target and the audience that a kept page's key and its lookup
     /// depend on.
@@ -29,8 +30,6 @@ final class PageMemo: Sendable {
         var indexGeneration: Int
         var indexDocuments: Int
         var dataDay: Int?
-        /// ``RenderedPageCache/changes``.
-        var pages: Int
     }
 
     /// A kept page, and the search it answers (search pages: what the search log records).
@@ -67,7 +66,10 @@ final class PageMemo: Sendable {
     /// cache's clock).
     func found(target: String, audience: Int, token: Token, now: () -> Double) -> Found? {
         let found = state.withLock { state -> Found? in
-            guard state.token == token, let found = state.found[Key(target: target, audience: audience)] else {
+            let key = Key(target: target, audience: audience)
+            guard state.token == token, let found = state.found[key] else { return nil }
+            guard found.entry.isKept else {
+                state.found[key] = nil
                 return nil
             }
             state.hits &+= 1

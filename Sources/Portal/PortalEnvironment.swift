@@ -159,7 +159,7 @@ extension PortalEnvironment {
             catalog: snapshot.generation, catalogBroken: catalog.isBroken,
             minute: Int(now().timeIntervalSince1970 / 60),
             usageRevision: usage.revision, indexGeneration: index, indexDocuments: documents,
-            dataDay: dashboards?.asOf().dayNumber, pages: pages.changes)
+            dataDay: dashboards?.asOf().dayNumber)
     }
 
     /// The memo for an early answer of `context`'s reader (signed in by the proxy's headers in

@@ -96,6 +96,13 @@ final class RenderedPageCache: Sendable {
         /// A large part many audiences' pages have in common (a dashboard), kept once however
         /// many pages hold it (see ``RenderedPageCache/page(for:render:)``).
         fileprivate(set) var shared: ByteBuffer?
+        /// Set when the cache keeps it: whether it still does (see ``isKept``).
+        fileprivate(set) var liveness: Liveness?
+
+        /// Whether the cache still holds this page for its key (not replaced by a newer render,
+        /// not evicted); a page the cache never kept counts as kept. ``PageMemo`` answers a
+        /// remembered page only while it is.
+        var isKept: Bool { liveness?.isKept ?? true }
 
         /// - Parameters:
         ///   - html: the page, with ``RenderedPageCache/sharedMarker`` where `shared` goes.
@@ -275,6 +282,7 @@ final class RenderedPageCache: Sendable {
         }
 
         mutating func release(_ entry: Entry) {
+            entry.liveness?.supersede()
             guard let part = entry.shared, let count = shared[part] else { return }
             if count > 1 {
                 shared[part] = count - 1
@@ -286,8 +294,6 @@ final class RenderedPageCache: Sendable {
     }
     private let state = Mutex(State())
     private let renders = Atomic<Int>(0)
-    /// See ``changes``.
-    private let epoch = Atomic<Int>(0)
     /// One background render at a time.
     private let backgroundRenders: TakingTurns
     /// The most the cache holds, in bytes of pages and keys.
@@ -417,9 +423,6 @@ final class RenderedPageCache: Sendable {
     /// The cache's clock, in seconds (what ``lookup(_:)``'s `servedUntil` is on).
     func clock() -> Double { now() }
 
-    /// Counts the pages kept or dropped so far: a memo of lookups holds while it stays the same.
-    var changes: Int { epoch.load(ordering: .relaxed) }
-
     /// The kept answer for `key` if it may be served now (as ``cachedPage(for:)`` decides), else
     /// `answer`'s, computed by the caller at once and kept: for answers cheaper than a render
     /// task (search results, well under a millisecond), so concurrent misses each compute
@@ -450,6 +453,7 @@ final class RenderedPageCache: Sendable {
             }
             state.tick += 1
             var kept = entry
+            kept.liveness = Liveness()
             state.hold(&kept)
             let renderedAt = stalePolicy == nil ? 0 : now()
             // Spread by the key: pages rendered together are not all due again together.
@@ -457,7 +461,6 @@ final class RenderedPageCache: Sendable {
             let stored = Stored(
                 entry: kept, freshness: freshness, bytes: size, lastUsed: state.tick, renderedAt: renderedAt,
                 refreshAt: renderedAt + (stalePolicy?.refreshAfter ?? 0) * (1 + spread))
-            epoch.add(1, ordering: .relaxed)
             if let old = state.entries.updateValue(stored, forKey: key) {
                 state.bytes -= old.bytes
                 state.release(old.entry)
@@ -623,4 +626,14 @@ final class Audiences: Sendable {
             return reader
         }
     }
+}
+
+/// Whether a kept page is still its cache's page for its key: a page is kept until a newer
+/// render replaces it or the cache evicts it, and then stays so.
+final class Liveness: Sendable {
+    private let superseded = Atomic<Bool>(false)
+
+    var isKept: Bool { !superseded.load(ordering: .acquiring) }
+
+    func supersede() { superseded.store(true, ordering: .releasing) }
 }

@@ -12,7 +12,7 @@ import Testing
 @Suite struct PageMemoTests {
     static let token = PageMemo.Token(
         catalog: 3, catalogBroken: false, minute: 100, usageRevision: 7, indexGeneration: 2, indexDocuments: 1,
-        dataDay: 20_000, pages: 41)
+        dataDay: 20_000)
 
     static func found(_ text: String) -> PageMemo.Found {
         PageMemo.Found(entry: RenderedPageCache.Entry(html: text, countedView: nil), search: nil)
@@ -34,7 +34,6 @@ import Testing
             ("minute", { $0.minute += 1 }), ("usage", { $0.usageRevision += 1 }),
             ("index", { $0.indexGeneration += 1 }), ("index documents", { $0.indexDocuments += 1 }),
             ("data day", { $0.dataDay = 20_001 }), ("no data day", { $0.dataDay = nil }),
-            ("a page kept or dropped", { $0.pages += 1 }),
         ]
         for (what, change) in changes {
             var other = Self.token
@@ -43,10 +42,51 @@ import Testing
         }
         // A page remembered under a newer token starts the memo over.
         var newer = Self.token
-        newer.pages += 1
+        newer.minute += 1
         memo.remember(Self.found("glossary"), target: "/glossary", audience: 1, token: newer)
         #expect(memo.found(target: "/", audience: 1, token: Self.token, now: { 0 }) == nil)
         #expect(memo.found(target: "/", audience: 1, token: newer, now: { 0 }) == nil)
+    }
+
+    /// A remembered page is answered only while the cache still holds it: once a newer render
+    /// replaces it, or the cache evicts it, the memo lets it go (the long way then finds the
+    /// new page, or renders one), while the other pages it remembers stay.
+    @Test func aPageTheCacheReplacedOrEvictedIsNotAnsweredFromTheMemo() throws {
+        // Room for four of these pages (about 3 KB each), not five.
+        let page = String(repeating: "x", count: 3_000)
+        let cache = RenderedPageCache(capacityBytes: 14_000)
+        func key(_ path: String, minute: Int = 1) -> RenderedPageCache.Key {
+            RenderedPageCache.Key(
+                path: path, audience: Audience(isAdmin: false, groups: [], teams: []), catalogRevision: "r",
+                catalogBroken: false, minute: minute)
+        }
+        func keep(_ path: String, _ text: String, minute: Int = 1) {
+            _ = cache.answer(for: key(path, minute: minute)) {
+                RenderedPageCache.Entry(html: text + page, countedView: nil)
+            }
+        }
+        let memo = PageMemo()
+        func remember(_ path: String) throws {
+            let (entry, _) = try #require(cache.lookup(key(path)))
+            memo.remember(.init(entry: entry, search: nil), target: path, audience: 1, token: Self.token)
+        }
+        func remembered(_ path: String) -> String? {
+            Self.text(memo.found(target: path, audience: 1, token: Self.token, now: { 0 })).map { String($0.prefix(7)) }
+        }
+        keep("/a", "first a")
+        keep("/b", "first b")
+        try remember("/a")
+        try remember("/b")
+        #expect(remembered("/a") == "first a")
+        // "/a" rendered again (a later minute, no out-of-date pages served): the newer page
+        // replaces the kept one.
+        keep("/a", "again a", minute: 2)
+        #expect(remembered("/a") == nil, "a replaced page")
+        #expect(remembered("/b") == "first b")
+        // Three more pages: the least recently used, "/b", is evicted.
+        for path in ["/c", "/d", "/e"] { keep(path, "first") }
+        #expect(cache.lookup(key("/b")) == nil)
+        #expect(remembered("/b") == nil, "an evicted page")
     }
 
     @Test func everySixteenthHitGoesTheLongWayAndLongTargetsAreNotRemembered() {
